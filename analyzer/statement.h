@@ -1,0 +1,64 @@
+// Statement: one SQL statement of an input file, located and parsed.
+//
+// The first step of every SQL-consuming command: a file of many statements is
+// split with libpg_query's scanner (so one bad statement doesn't hide the
+// rest), each statement is parsed on its own, and every statement keeps its
+// byte offset so findings can say `file:line:col`. Comments before or on a
+// statement carry directives:
+//   -- pgvise-ignore: rule-id[, rule-id...]   suppress those rules (or `all`)
+//   -- pgvise: calls=500                       per-statement annotations
+// An unparsable statement is kept with its error and location; analysis of
+// the others goes on.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/source.h"
+#include "core/status.h"
+
+namespace pgvise {
+
+struct Statement {
+  int index = 0;             // 0-based ordinal in the file
+  std::string sql;           // the statement text, from its first token, no ';'
+  size_t offset = 0;         // byte offset of the first token in the file
+  LineCol pos;               // line:col of the first token
+  size_t end_offset = 0;     // byte offset just past the last token
+  bool parsed = false;       // false: `error` and `error_pos` say why
+  std::string error;         // parser message, e.g. `syntax error at or near "TABL"`
+  size_t error_offset = 0;   // byte offset in the file
+  std::string parse_json;    // libpg_query JSON: {"version":..,"stmts":[{"stmt":{..}}]}
+  std::set<std::string> ignored_rules;            // from pgvise-ignore
+  std::map<std::string, std::string> annotations; // from `-- pgvise: k=v`
+
+  bool Ignores(const std::string& rule_id) const {
+    return ignored_rules.count(rule_id) || ignored_rules.count("all");
+  }
+};
+
+struct SqlFile {
+  SourceText source;
+  std::vector<Statement> statements;
+  // "path:line:col" for a statement-relative byte offset.
+  std::string Where(const Statement& s, size_t rel_offset = 0) const {
+    return source.Where(s.offset + rel_offset);
+  }
+};
+
+// Splits and parses a whole file. Fails (Status) only when the file cannot be
+// split at all (an unterminated quoted string or comment), with its location.
+Status ParseSqlFile(SourceText source, SqlFile* out);
+
+// Parses one SQL string to libpg_query JSON. On failure returns InvalidInput
+// with the parser's message and sets *error_pos to the 0-based byte offset.
+Status ParseSqlToJson(const std::string& sql, std::string* json, size_t* error_pos);
+
+// libpg_query fingerprint (hex) of a statement; empty when it does not parse.
+std::string Fingerprint(const std::string& sql);
+// libpg_query normalisation (constants replaced by $n); input on failure.
+std::string Normalize(const std::string& sql);
+
+}  // namespace pgvise

@@ -1,0 +1,13 @@
+// pgvise advise — placeholder until its issue lands; it says so and exits 2.
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+
+namespace pgvise {
+
+RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
+  AddCommonOptions(app, common.get(), true, true);
+  return [] () -> int { throw Error(ExitCode::kInputError, "'advise' is not implemented yet"); };
+}
+
+}  // namespace pgvise

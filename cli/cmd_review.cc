@@ -1,0 +1,13 @@
+// pgvise review — placeholder until its issue lands; it says so and exits 2.
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+
+namespace pgvise {
+
+RunFn SetupReview(CLI::App& app, std::shared_ptr<CommonOptions> common) {
+  AddCommonOptions(app, common.get(), true, true);
+  return [] () -> int { throw Error(ExitCode::kInputError, "'review' is not implemented yet"); };
+}
+
+}  // namespace pgvise

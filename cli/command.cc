@@ -1,0 +1,115 @@
+#include "cli/command.h"
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace pgvise {
+
+const std::vector<Subcommand>& Subcommands() {
+  static const std::vector<Subcommand> kCommands = {
+      {"review", "lint SQL files and migrations before they deploy", SetupReview},
+      {"explain", "check an EXPLAIN (FORMAT JSON) plan for what will hurt", SetupExplain},
+      {"advise", "recommend indexes for a workload, proven with HypoPG", SetupAdvise},
+      {"rewrite", "rewrite slow subquery shapes into equivalent joins", SetupRewrite},
+      {"maintain", "plan (and --apply) vacuum, analyze, reindex and autovacuum settings", SetupMaintain},
+      {"rules", "list the rules and their settings", SetupRules},
+  };
+  return kCommands;
+}
+
+void AddCommonOptions(CLI::App& app, CommonOptions* o, bool with_db, bool with_fail_on) {
+  if (with_db) {
+    app.add_option("--db", o->db, "database URI or key=value string (default: PG* env vars)");
+    app.add_option("--statement-timeout", o->statement_timeout_ms, "statement_timeout in ms")
+        ->capture_default_str();
+    app.add_option("--lock-timeout", o->lock_timeout_ms, "lock_timeout in ms")->capture_default_str();
+  }
+  if (with_fail_on)
+    app.add_option("--fail-on", o->fail_on, "exit 1 when a finding is at or above this severity")
+        ->check(CLI::IsMember({"error", "warning", "info", "never"}))
+        ->capture_default_str();
+  app.add_option("--config", o->config, "config file (default: ./.pgvise.yaml when present)");
+  app.add_option("--rules", o->rules_dir, "rules directory");
+  app.add_option("-o,--output", o->output, "write the report to FILE");
+  app.add_flag("-v,--verbose", o->verbose, "explain what is being done, with timings");
+}
+
+RuleBook LoadRules(const CommonOptions& o) {
+  RuleBook book;
+  Status st = RuleBook::LoadDefault(o.rules_dir, o.argv0, &book);
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  std::string config = o.config;
+  if (config.empty() && std::filesystem::exists(".pgvise.yaml")) config = ".pgvise.yaml";
+  if (!config.empty()) {
+    st = book.ApplyConfig(config);
+    if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  }
+  return book;
+}
+
+std::unique_ptr<Session> OpenSession(const CommonOptions& o, bool read_only) {
+  SessionOptions so;
+  so.conninfo = o.db;
+  so.read_only = read_only;
+  so.statement_timeout_ms = o.statement_timeout_ms;
+  so.lock_timeout_ms = o.lock_timeout_ms;
+  std::unique_ptr<Session> s;
+  Status st = Session::Connect(so, &s);
+  if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
+  return s;
+}
+
+ExitCode ExitFor(const std::vector<Finding>& findings, const std::string& fail_on) {
+  if (fail_on == "never") return ExitCode::kOk;
+  Severity floor = ParseSeverity(fail_on).value_or(Severity::kError);
+  for (const auto& f : findings)
+    if (f.severity >= floor) return ExitCode::kFindings;
+  return ExitCode::kOk;
+}
+
+void WriteOutput(const CommonOptions& o, const std::string& text) {
+  if (o.output.empty() || o.output == "-") {
+    std::cout << text;
+    std::cout.flush();
+    return;
+  }
+  std::ofstream f(o.output, std::ios::binary);
+  if (!f) throw Error(ExitCode::kInputError, o.output + ": cannot write");
+  f << text;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"pgvise: PostgreSQL review, index advice, rewrites and maintenance"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "pgvise 0.1.0");
+  RunFn run;
+  for (const auto& cmd : Subcommands()) {
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
+    auto common = std::make_shared<CommonOptions>();
+    common->argv0 = argc > 0 ? argv[0] : "pgvise";
+    RunFn fn = cmd.setup(*sub, common);
+    sub->callback([&run, fn] { run = fn; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    // --help/--version are successes; every other parse error is a usage error.
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::kInputError);
+  }
+  try {
+    return run ? run() : static_cast<int>(ExitCode::kInputError);
+  } catch (const Error& e) {
+    std::cerr << "pgvise: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "pgvise: internal error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::kInputError);
+  }
+}
+
+}  // namespace pgvise

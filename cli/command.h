@@ -1,0 +1,72 @@
+// The pgvise command line: one table of subcommands (like ninja's kTools[]),
+// each a name, a one-line summary and a setup function that adds its options
+// to a CLI11 subcommand and returns the function that runs it.
+//
+// cli/ wires modules together and decides exit codes; it holds no analysis.
+// Options every command shares (--db, --format, --fail-on, --config, --rules,
+// -v) live in CommonOptions so each command reads them the same way.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/exit_code.h"
+#include "core/finding.h"
+#include "core/rule.h"
+#include "core/session.h"
+
+namespace CLI {
+class App;
+}
+
+namespace pgvise {
+
+struct CommonOptions {
+  std::string db;                 // --db URI (libpq URI or key=value); empty = none
+  std::string format = "text";    // --format
+  std::string fail_on = "error";  // --fail-on error|warning|info|never
+  std::string config;             // --config .pgvise.yaml (default: ./.pgvise.yaml if present)
+  std::string rules_dir;          // --rules DIR
+  std::string output;             // -o FILE (default stdout)
+  int statement_timeout_ms = 30000;
+  int lock_timeout_ms = 1000;
+  bool verbose = false;
+  std::string argv0;
+};
+
+using RunFn = std::function<int()>;
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  // Adds the subcommand's options to `app`; returns the function that runs it.
+  RunFn (*setup)(CLI::App& app, std::shared_ptr<CommonOptions> common);
+};
+
+const std::vector<Subcommand>& Subcommands();
+
+// Adds --db/--format/--fail-on/--config/--rules/-o/-v to `app`.
+void AddCommonOptions(CLI::App& app, CommonOptions* o, bool with_db, bool with_fail_on);
+// Loads the rule book (rules dir discovery + config file).
+RuleBook LoadRules(const CommonOptions& o);
+// Opens a read-only analysis session on --db (throws Error exit 3).
+std::unique_ptr<Session> OpenSession(const CommonOptions& o, bool read_only = true);
+// The exit code for findings under --fail-on.
+ExitCode ExitFor(const std::vector<Finding>& findings, const std::string& fail_on);
+// Writes `text` to -o FILE or stdout.
+void WriteOutput(const CommonOptions& o, const std::string& text);
+
+// Subcommand setup functions, one per cli/cmd_<name>.cc.
+RunFn SetupReview(CLI::App& app, std::shared_ptr<CommonOptions> common);
+RunFn SetupExplain(CLI::App& app, std::shared_ptr<CommonOptions> common);
+RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common);
+RunFn SetupRewrite(CLI::App& app, std::shared_ptr<CommonOptions> common);
+RunFn SetupMaintain(CLI::App& app, std::shared_ptr<CommonOptions> common);
+RunFn SetupRules(CLI::App& app, std::shared_ptr<CommonOptions> common);
+
+// Runs the pgvise command line; returns the process exit code.
+int Main(int argc, char** argv);
+
+}  // namespace pgvise

@@ -1,0 +1,230 @@
+#include "core/session.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <regex>
+
+namespace pgvise {
+
+int Rows::Column(std::string_view name) const {
+  for (size_t i = 0; i < names_.size(); ++i)
+    if (names_[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+static const std::string kEmpty;
+
+const std::string& Rows::Text(size_t row, size_t col) const {
+  const auto& v = rows_[row][col];
+  return v ? *v : kEmpty;
+}
+
+int64_t Rows::Int(size_t row, size_t col, int64_t fallback) const {
+  const auto& v = rows_[row][col];
+  if (!v || v->empty()) return fallback;
+  char* end = nullptr;
+  long long x = std::strtoll(v->c_str(), &end, 10);
+  if (end == v->c_str()) return fallback;
+  if (*end == '.' || *end == 'e' || *end == 'E') return static_cast<int64_t>(std::strtod(v->c_str(), nullptr));
+  return x;
+}
+
+double Rows::Double(size_t row, size_t col, double fallback) const {
+  const auto& v = rows_[row][col];
+  if (!v || v->empty()) return fallback;
+  char* end = nullptr;
+  double x = std::strtod(v->c_str(), &end);
+  return end == v->c_str() ? fallback : x;
+}
+
+bool Rows::Bool(size_t row, size_t col, bool fallback) const {
+  const auto& v = rows_[row][col];
+  if (!v || v->empty()) return fallback;
+  return (*v)[0] == 't' || (*v)[0] == 'T' || (*v)[0] == '1';
+}
+
+const std::string& Rows::Text(size_t row, std::string_view name) const {
+  int c = Column(name);
+  return c < 0 ? kEmpty : Text(row, static_cast<size_t>(c));
+}
+int64_t Rows::Int(size_t row, std::string_view name, int64_t fallback) const {
+  int c = Column(name);
+  return c < 0 ? fallback : Int(row, static_cast<size_t>(c), fallback);
+}
+double Rows::Double(size_t row, std::string_view name, double fallback) const {
+  int c = Column(name);
+  return c < 0 ? fallback : Double(row, static_cast<size_t>(c), fallback);
+}
+bool Rows::Bool(size_t row, std::string_view name, bool fallback) const {
+  int c = Column(name);
+  return c < 0 ? fallback : Bool(row, static_cast<size_t>(c), fallback);
+}
+bool Rows::IsNull(size_t row, std::string_view name) const {
+  int c = Column(name);
+  return c < 0 ? true : IsNull(row, static_cast<size_t>(c));
+}
+
+std::string MaskConnInfo(const std::string& conninfo) {
+  std::string s = conninfo;
+  // URI form: scheme://user:password@host
+  static const std::regex uri_pw(R"(^(postgres(?:ql)?://[^:/@?]*):([^@/?]*)@)");
+  s = std::regex_replace(s, uri_pw, "$1:***@");
+  // URI query parameter: ?password=... or &password=...
+  static const std::regex q_pw(R"(([?&]password=)[^&]*)");
+  s = std::regex_replace(s, q_pw, "$1***");
+  // key=value form: password=secret or password='sec ret'
+  static const std::regex kv_pw(R"((^|\s)(password\s*=\s*)('([^'\\]|\\.)*'|\S+))");
+  s = std::regex_replace(s, kv_pw, "$1$2***");
+  return s;
+}
+
+std::string QuoteIdent(std::string_view ident) {
+  bool plain = !ident.empty() && (std::islower(static_cast<unsigned char>(ident[0])) || ident[0] == '_');
+  for (char c : ident)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+      plain = false;
+  // Reserved words need quoting even when lower-case; the list covers the
+  // keywords PostgreSQL reserves in column/table names.
+  static const char* kReserved[] = {
+      "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case",
+      "cast", "check", "collate", "column", "constraint", "create", "current_catalog",
+      "current_date", "current_role", "current_time", "current_timestamp", "current_user",
+      "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch",
+      "for", "foreign", "from", "grant", "group", "having", "in", "initially", "intersect", "into",
+      "lateral", "leading", "limit", "localtime", "localtimestamp", "not", "null", "offset", "on",
+      "only", "or", "order", "placing", "primary", "references", "returning", "select",
+      "session_user", "some", "symmetric", "table", "then", "to", "trailing", "true", "union",
+      "unique", "user", "using", "variadic", "when", "where", "window", "with", "authorization",
+      "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full", "ilike",
+      "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer", "overlaps",
+      "right", "similar", "tablesample", "verbose"};
+  if (plain)
+    for (const char* r : kReserved)
+      if (ident == r) plain = false;
+  if (plain) return std::string(ident);
+  std::string out = "\"";
+  for (char c : ident) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string QuoteLiteral(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+Session::~Session() {
+  if (conn_) PQfinish(conn_);
+}
+
+std::string Session::masked_conninfo() const {
+  return opts_.conninfo.empty() ? "(PG environment)" : MaskConnInfo(opts_.conninfo);
+}
+
+static std::string OneLine(std::string msg) {
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return msg;
+}
+
+Status Session::Connect(const SessionOptions& opts, std::unique_ptr<Session>* out) {
+  std::unique_ptr<Session> s(new Session());
+  s->opts_ = opts;
+  // Keywords override the dbname string's settings only where we must.
+  std::string timeout = std::to_string(opts.connect_timeout_s);
+  const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
+  const char* vals[] = {opts.conninfo.empty() ? nullptr : opts.conninfo.c_str(),
+                        opts.application_name.c_str(), timeout.c_str(), nullptr};
+  if (opts.conninfo.empty()) {
+    keys[0] = "application_name";
+    vals[0] = opts.application_name.c_str();
+    keys[1] = "connect_timeout";
+    vals[1] = timeout.c_str();
+    keys[2] = nullptr;
+  }
+  s->conn_ = PQconnectdbParams(keys, vals, /*expand_dbname=*/1);
+  if (!s->conn_ || PQstatus(s->conn_) != CONNECTION_OK) {
+    std::string err = s->conn_ ? OneLine(PQerrorMessage(s->conn_)) : "out of memory";
+    // libpq never echoes the password, but the conninfo it may quote is masked.
+    if (!opts.conninfo.empty()) {
+      size_t p = err.find(opts.conninfo);
+      if (p != std::string::npos) err.replace(p, opts.conninfo.size(), s->masked_conninfo());
+    }
+    return Status::Database("cannot connect to " + s->masked_conninfo() + ": " + err);
+  }
+  s->server_version_ = PQserverVersion(s->conn_);
+  std::string setup = "SET statement_timeout = " + std::to_string(opts.statement_timeout_ms) +
+                      "; SET lock_timeout = " + std::to_string(opts.lock_timeout_ms) +
+                      "; SET idle_in_transaction_session_timeout = " +
+                      std::to_string(std::max(opts.statement_timeout_ms * 2, 60000));
+  if (opts.read_only) setup += "; SET default_transaction_read_only = on";
+  Status st = s->Exec(setup);
+  if (!st.ok()) return st;
+  *out = std::move(s);
+  return Status::Ok();
+}
+
+Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
+  ++query_count_;
+  last_sqlstate_.clear();
+  std::string q(sql);
+  PGresult* res;
+  if (params.empty()) {
+    res = PQexec(conn_, q.c_str());
+  } else {
+    std::vector<const char*> vals;
+    for (const auto& p : params) vals.push_back(p ? p->c_str() : nullptr);
+    res = PQexecParams(conn_, q.c_str(), static_cast<int>(vals.size()), nullptr, vals.data(),
+                       nullptr, nullptr, 0);
+  }
+  ExecStatusType st = PQresultStatus(res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    last_sqlstate_ = code ? code : "";
+    std::string msg = OneLine(PQresultErrorMessage(res));
+    if (msg.empty()) msg = OneLine(PQerrorMessage(conn_));
+    PQclear(res);
+    return Status::Database(msg);
+  }
+  out->names_.clear();
+  out->rows_.clear();
+  int nf = PQnfields(res), nt = PQntuples(res);
+  for (int f = 0; f < nf; ++f) out->names_.emplace_back(PQfname(res, f));
+  out->rows_.resize(static_cast<size_t>(nt));
+  for (int r = 0; r < nt; ++r) {
+    auto& row = out->rows_[static_cast<size_t>(r)];
+    row.reserve(static_cast<size_t>(nf));
+    for (int f = 0; f < nf; ++f) {
+      if (PQgetisnull(res, r, f))
+        row.emplace_back(std::nullopt);
+      else
+        row.emplace_back(std::string(PQgetvalue(res, r, f), static_cast<size_t>(PQgetlength(res, r, f))));
+    }
+  }
+  PQclear(res);
+  return Status::Ok();
+}
+
+Rows Session::MustQuery(std::string_view sql, const Params& params) {
+  Rows rows;
+  Status st = Query(sql, params, &rows);
+  if (!st.ok()) throw Error(ExitCode::kDatabaseError, "database error: " + st.message());
+  return rows;
+}
+
+bool Session::HasExtension(const std::string& name) {
+  Rows r;
+  if (!Query("SELECT 1 FROM pg_extension WHERE extname = $1", {name}, &r).ok()) return false;
+  return !r.empty();
+}
+
+}  // namespace pgvise

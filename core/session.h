@@ -1,0 +1,106 @@
+// Session: pgvise's one connection to a PostgreSQL server, and the only file
+// that talks libpq. Every module reads the database through it.
+//
+// Safety contract (docs/contracts.md): an analysis session is READ ONLY, has
+// statement_timeout and lock_timeout set, and identifies itself as
+// application_name=pgvise. Only `--apply` opens a writable session. The
+// connection string is never printed as given: MaskConnInfo() hides the
+// password in every message that names it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+struct pg_conn;
+
+namespace pgvise {
+
+struct SessionOptions {
+  std::string conninfo;              // URI or key=value; empty = libpq env vars (PGHOST...)
+  bool read_only = true;             // false only for --apply
+  int statement_timeout_ms = 30000;  // per statement
+  int lock_timeout_ms = 1000;        // never wait long behind the application
+  int connect_timeout_s = 10;
+  std::string application_name = "pgvise";
+};
+
+// A query result: rows of nullable text values, with column names. Small and
+// libpq-free so modules never include libpq headers.
+class Rows {
+ public:
+  size_t size() const { return rows_.size(); }
+  bool empty() const { return rows_.empty(); }
+  size_t columns() const { return names_.size(); }
+  const std::vector<std::string>& names() const { return names_; }
+  int Column(std::string_view name) const;  // -1 when absent
+
+  bool IsNull(size_t row, size_t col) const { return !rows_[row][col].has_value(); }
+  const std::string& Text(size_t row, size_t col) const;  // "" for NULL
+  // Typed readers: the fallback is returned for NULL or unparsable text.
+  int64_t Int(size_t row, size_t col, int64_t fallback = 0) const;
+  double Double(size_t row, size_t col, double fallback = 0) const;
+  bool Bool(size_t row, size_t col, bool fallback = false) const;
+  // By column name (asserts the name exists in debug; returns fallback if not).
+  const std::string& Text(size_t row, std::string_view name) const;
+  int64_t Int(size_t row, std::string_view name, int64_t fallback = 0) const;
+  double Double(size_t row, std::string_view name, double fallback = 0) const;
+  bool Bool(size_t row, std::string_view name, bool fallback = false) const;
+  bool IsNull(size_t row, std::string_view name) const;
+
+  std::vector<std::string> names_;
+  std::vector<std::vector<std::optional<std::string>>> rows_;
+};
+
+using Params = std::vector<std::optional<std::string>>;
+
+class Session {
+ public:
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Connects and applies the safety settings. Errors name the masked
+  // connection string and map to exit code 3.
+  static Status Connect(const SessionOptions& opts, std::unique_ptr<Session>* out);
+
+  // Runs one statement (with $n parameters when params is non-empty).
+  Status Query(std::string_view sql, const Params& params, Rows* out);
+  Status Query(std::string_view sql, Rows* out) { return Query(sql, {}, out); }
+  Status Exec(std::string_view sql) {
+    Rows ignored;
+    return Query(sql, {}, &ignored);
+  }
+  // Query that ends the command on failure (throws Error, exit code 3).
+  Rows MustQuery(std::string_view sql, const Params& params = {});
+
+  // SQLSTATE of the last failed statement ("" if none), e.g. "55P03" lock_not_available.
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+  int server_version() const { return server_version_; }  // e.g. 150018
+  int64_t query_count() const { return query_count_; }      // statements sent so far
+  const SessionOptions& options() const { return opts_; }
+  std::string masked_conninfo() const;
+  bool HasExtension(const std::string& name);  // installed in this database
+
+ private:
+  Session() = default;
+  pg_conn* conn_ = nullptr;
+  SessionOptions opts_;
+  int server_version_ = 0;
+  int64_t query_count_ = 0;
+  std::string last_sqlstate_;
+};
+
+// Replaces the password in a URI or key=value connection string with "***".
+std::string MaskConnInfo(const std::string& conninfo);
+// Quotes an identifier for SQL (like quote_ident): only when needed.
+std::string QuoteIdent(std::string_view ident);
+// Quotes a string literal for SQL ('...' doubling quotes; E'' never needed).
+std::string QuoteLiteral(std::string_view s);
+
+}  // namespace pgvise

@@ -1,0 +1,2 @@
+// Placeholder so the module library exists until its issue lands.
+namespace pgvise {}
