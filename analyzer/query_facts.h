@@ -1,0 +1,179 @@
+// QueryFacts: what one parsed statement does, in the terms the rest of pgvise
+// needs. The advisor builds index candidates from predicates, joins, ORDER BY
+// and read columns; the rewriter and the query rules look at subqueries; the
+// migration rules look at DdlFacts (the object, the action, the lock).
+//
+// Facts are extracted from libpg_query's JSON parse tree (analyzer/
+// query_facts.cc). Names are as written, lower-cased unless quoted; a column
+// is resolved to its relation through aliases and, when a statement has one
+// relation, unqualified columns belong to it. Every fact keeps `location`, a
+// byte offset into the statement text, so findings can point at it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "analyzer/statement.h"
+
+namespace pgvise {
+
+enum class StatementKind {
+  kSelect, kInsert, kUpdate, kDelete, kMerge,
+  kCreateTable, kCreateTableAs, kAlterTable, kDropTable, kCreateIndex, kDropIndex,
+  kReindex, kCreateView, kCreateMatView, kRefreshMatView, kRename, kTruncate,
+  kVacuum, kAnalyze, kCluster, kTransaction, kSet, kCopy, kExplain, kOtherDdl, kOtherUtility,
+};
+const char* StatementKindName(StatementKind k);
+
+// A relation referenced in FROM / JOIN / UPDATE / DELETE / INSERT target.
+struct RelationRef {
+  std::string schema;  // empty when not qualified
+  std::string name;    // table name as written (unquoted, case preserved if quoted)
+  std::string alias;   // alias or, without one, the name
+  bool is_cte = false; // a WITH name, not a table
+  int location = -1;
+  std::string QualifiedName() const { return schema.empty() ? name : schema + "." + name; }
+};
+
+enum class PredicateKind {
+  kEquality,     // col = x
+  kRange,        // col < x, <=, >, >=, BETWEEN
+  kInList,       // col IN (1, 2, 3)
+  kAnyArray,     // col = ANY($1) / ANY(ARRAY[...])
+  kLikePrefix,   // col LIKE 'abc%'  (an index with text_pattern_ops / C collation can serve)
+  kLikeOther,    // col LIKE '%abc' / ILIKE ... (a B-tree can't serve)
+  kIsNull,
+  kIsNotNull,
+  kNotEqual,     // col <> x (rarely indexable; partial-index material)
+  kContains,     // jsonb/array @>, <@ (GIN)
+  kKeyExists,    // jsonb ?, ?|, ?& (GIN)
+  kOverlap,      // array && (GIN)
+  kFullText,     // tsvector @@ tsquery (GIN)
+  kOther,
+};
+const char* PredicateKindName(PredicateKind k);
+
+enum class ValueKind { kNone, kConstant, kParameter, kColumn, kExpression, kSubquery };
+
+enum class Clause { kWhere, kJoinOn, kHaving, kOther };
+
+// One comparison an index could serve: `<column or expression> <op> <value>`.
+struct Predicate {
+  std::string relation;    // alias-resolved: the RelationRef::alias it belongs to
+  std::string table;       // the underlying table name (schema-qualified if written so)
+  std::string column;      // base column; for an expression, the column inside it
+  std::string expression;  // non-empty when the column is wrapped: "lower(email)",
+                           // "date_trunc('day', created_at)", "(payload ->> 'k')", "created_at::date"
+  PredicateKind kind = PredicateKind::kOther;
+  std::string op;          // "=", "<", ">=", "LIKE", "@>", "IS NULL", ...
+  ValueKind value_kind = ValueKind::kNone;
+  std::vector<std::string> constants;  // SQL literals as written ('open', 42, ...)
+  int param = 0;                       // $n when value_kind == kParameter
+  Clause clause = Clause::kWhere;
+  bool under_or = false;   // inside an OR: not usable alone by one index
+  bool negated = false;    // under NOT
+  int location = -1;
+};
+
+// An equi-join (or other) condition between two relations.
+struct JoinCondition {
+  std::string left_relation, left_table, left_column;
+  std::string right_relation, right_table, right_column;
+  std::string op = "=";
+  std::string join_type;   // "inner", "left", "right", "full", "cross", "implicit" (FROM a, b WHERE)
+  int location = -1;
+};
+
+struct SortKey {
+  std::string relation, table, column;  // empty column when it is an expression
+  std::string expression;               // "random()", "lower(name)", ...
+  bool descending = false;
+  enum class Nulls { kDefault, kFirst, kLast } nulls = Nulls::kDefault;
+  int location = -1;
+};
+
+enum class SubqueryPlacement { kWhere, kSelectList, kHaving, kFrom, kJoinOn, kOther };
+enum class SubqueryKind { kExists, kIn, kAny, kAll, kScalar, kArray, kDerivedTable, kCte };
+
+struct SubqueryFacts {
+  SubqueryPlacement placement = SubqueryPlacement::kWhere;
+  SubqueryKind kind = SubqueryKind::kScalar;
+  bool negated = false;          // NOT EXISTS / NOT IN
+  bool under_or = false;
+  std::string compare_op;        // for a scalar subquery compared with something: ">", "=" ...
+  // Outer columns the subquery refers to: "alias.column" of the enclosing query.
+  std::vector<std::string> correlated_on;
+  bool has_aggregate = false, has_group_by = false, has_having = false, has_limit = false;
+  bool has_order_by = false, has_window = false, has_volatile_function = false;
+  int depth = 1;                 // nesting depth (1 = directly in the statement)
+  std::vector<std::string> tables;  // tables it reads
+  int location = -1;
+};
+
+// What a DDL / utility statement does to which object, and the lock it takes.
+struct DdlFacts {
+  std::string object;          // target table/index, schema-qualified when written so
+  std::string object_kind;     // "table" | "index" | "view" | ...
+  std::vector<std::string> actions;  // ALTER TABLE subcommands: "add-column", "alter-column-type",
+                                     // "set-not-null", "add-constraint-foreign-key", ...
+  std::string lock;            // "ACCESS EXCLUSIVE", "SHARE", "SHARE UPDATE EXCLUSIVE", ...
+  bool concurrently = false;   // CREATE/DROP INDEX/REINDEX CONCURRENTLY, DETACH ... CONCURRENTLY
+  bool if_not_exists = false;
+  bool not_valid = false;      // constraint added NOT VALID
+  bool rewrites_table = false; // the action rewrites every row (volatile default, type change...)
+  std::string index_table;     // CREATE INDEX: the table indexed
+  std::vector<std::string> index_columns;
+  std::string column;          // the column an ALTER COLUMN / ADD COLUMN names
+  std::string new_type;        // ALTER COLUMN TYPE target
+  std::string default_expr;    // ADD COLUMN ... DEFAULT expression (deparsed)
+  bool default_volatile = false;
+  std::string constraint_type; // "foreign-key" | "check" | "unique" | "primary-key" | "not-null" ...
+  bool using_index = false;    // ADD CONSTRAINT ... USING INDEX
+  std::string rename_to;
+};
+
+struct QueryFacts {
+  StatementKind kind = StatementKind::kOtherUtility;
+  std::vector<RelationRef> relations;   // outer query's relations (subqueries' in SubqueryFacts)
+  std::vector<Predicate> predicates;    // of the outer query (not of subqueries)
+  std::vector<JoinCondition> joins;
+  std::vector<SortKey> group_by;
+  std::vector<SortKey> order_by;
+  std::optional<int64_t> limit;         // constant LIMIT
+  bool limit_param = false;             // LIMIT $n
+  std::optional<int64_t> offset;
+  bool offset_param = false;
+  bool distinct = false;
+  bool has_aggregate = false;
+  bool has_where = false;
+  bool select_star = false;             // SELECT * or t.*
+  int select_star_location = -1;
+  // Columns read per relation alias (select list, predicates, joins, order, group),
+  // for covering indexes. "*" means all columns.
+  std::map<std::string, std::set<std::string>> read_columns;
+  std::vector<SubqueryFacts> subqueries;
+  std::vector<std::string> ctes;
+  DdlFacts ddl;                         // for DDL / utility statements
+  bool in_transaction_block = false;    // set by file-level analysis (BEGIN seen earlier)
+
+  // The relation for an alias (or table name), nullptr if unknown.
+  const RelationRef* Relation(const std::string& alias) const {
+    for (const auto& r : relations)
+      if (r.alias == alias) return &r;
+    return nullptr;
+  }
+};
+
+// Extracts facts from a parsed statement. Returns InvalidInput for a
+// statement that did not parse (stmt.parsed == false).
+Status ExtractFacts(const Statement& stmt, QueryFacts* out);
+
+// Extracts facts for every statement of a file in order, carrying file-level
+// state (BEGIN/COMMIT blocks) into QueryFacts::in_transaction_block.
+std::vector<QueryFacts> ExtractFileFacts(const SqlFile& file);
+
+}  // namespace pgvise
