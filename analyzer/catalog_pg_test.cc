@@ -1,0 +1,134 @@
+#include "analyzer/catalog.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/pg_test.h"
+
+namespace pgvise {
+namespace {
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    uri_ = new std::string(testing::FreshDatabase("catalog_test"));
+    testing::Exec(*uri_, R"sql(
+      CREATE SCHEMA app;
+      CREATE TABLE app.users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, status text,
+                              "Mixed Case" int, payload jsonb, tags text[]);
+      INSERT INTO app.users SELECT g, 'u' || g || '@x', CASE WHEN g % 100 = 0 THEN 'banned' ELSE 'ok' END,
+                                   g % 7, jsonb_build_object('k', g % 3), ARRAY['a']
+                            FROM generate_series(1, 5000) g;
+      CREATE INDEX users_status_lower ON app.users (status DESC NULLS LAST, lower(email)) INCLUDE ("Mixed Case")
+        WHERE status <> 'ok';
+      CREATE TABLE public.orders (id serial PRIMARY KEY, user_id bigint REFERENCES app.users(id), total numeric);
+      INSERT INTO public.orders (user_id, total) SELECT 1 + g % 5000, g FROM generate_series(1, 20000) g;
+      CREATE TABLE public.events (id int);
+      CREATE TABLE public.events_y (id int);
+      ANALYZE;
+    )sql");
+  }
+  static void TearDownTestSuite() { delete uri_; }
+  static std::string* uri_;
+};
+std::string* CatalogTest::uri_ = nullptr;
+
+Catalog LoadCatalog(const std::string& uri) {
+  SessionOptions o;
+  o.conninfo = uri;
+  std::unique_ptr<Session> s;
+  EXPECT_TRUE(Session::Connect(o, &s).ok());
+  Catalog c;
+  int64_t before = s->query_count();
+  Status st = Catalog::Load(*s, {}, &c);
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_LE(s->query_count() - before, 5);  // a fixed number of round trips
+  return c;
+}
+
+TEST_F(CatalogTest, TablesColumnsAndStatistics) {
+  Catalog c = LoadCatalog(*uri_);
+  EXPECT_EQ(c.FindTable("users"), nullptr);  // app is not on the search_path
+  const TableInfo* users = c.FindTable("app.users");
+  ASSERT_NE(users, nullptr);
+  EXPECT_NEAR(users->Rows(), 5000, 1);
+  EXPECT_GT(users->heap_bytes, 0);
+  EXPECT_GE(users->total_bytes, users->heap_bytes + users->index_bytes);
+  EXPECT_GE(users->n_tup_ins, 5000);
+  const ColumnInfo* email = users->Column("email");
+  ASSERT_NE(email, nullptr);
+  EXPECT_TRUE(email->not_null);
+  EXPECT_TRUE(email->has_stats);
+  EXPECT_EQ(email->n_distinct, -1);  // unique
+  EXPECT_NEAR(email->DistinctValues(5000), 5000, 1);
+  const ColumnInfo* status = users->Column("status");
+  ASSERT_NE(status, nullptr);
+  EXPECT_FALSE(status->not_null);
+  ASSERT_TRUE(status->ValueFrequency("banned").has_value());
+  EXPECT_NEAR(*status->ValueFrequency("banned"), 0.01, 0.005);
+  EXPECT_NEAR(*status->ValueFrequency("ok"), 0.99, 0.005);
+  EXPECT_NE(users->Column("Mixed Case"), nullptr);
+  EXPECT_TRUE(users->Column("payload")->IsJsonb());
+  EXPECT_TRUE(users->Column("tags")->IsArray());
+  const ColumnInfo* id = c.FindTable("orders")->Column("id");
+  ASSERT_TRUE(id->correlation.has_value());
+  EXPECT_GT(*id->correlation, 0.99);
+  EXPECT_EQ(c.FindTable("public", "orders"), c.FindTable("orders"));
+  EXPECT_NE(c.FindTable("events_y"), nullptr);
+}
+
+TEST_F(CatalogTest, IndexesAndConstraints) {
+  Catalog c = LoadCatalog(*uri_);
+  const TableInfo* users = c.FindTable("app.users");
+  ASSERT_NE(users, nullptr);
+  const IndexInfo* pk = users->Index("users_pkey");
+  ASSERT_NE(pk, nullptr);
+  EXPECT_TRUE(pk->primary);
+  EXPECT_TRUE(pk->BacksConstraint());
+  EXPECT_EQ(pk->constraint_type, 'p');
+  ASSERT_EQ(pk->keys.size(), 1u);
+  EXPECT_EQ(pk->keys[0].column, "id");
+  const IndexInfo* uq = users->Index("users_email_key");
+  ASSERT_NE(uq, nullptr);
+  EXPECT_EQ(uq->constraint_type, 'u');
+
+  const IndexInfo* x = users->Index("users_status_lower");
+  ASSERT_NE(x, nullptr);
+  EXPECT_FALSE(x->BacksConstraint());
+  EXPECT_EQ(x->method, "btree");
+  ASSERT_EQ(x->keys.size(), 2u);
+  EXPECT_EQ(x->keys[0].column, "status");
+  EXPECT_TRUE(x->keys[0].descending);
+  EXPECT_FALSE(x->keys[0].nulls_first);
+  EXPECT_TRUE(x->keys[1].column.empty());
+  EXPECT_EQ(x->keys[1].expression, "lower(email)");
+  EXPECT_TRUE(x->HasExpression());
+  ASSERT_EQ(x->include.size(), 1u);
+  EXPECT_EQ(x->include[0].column, "Mixed Case");
+  EXPECT_EQ(x->predicate, "status <> 'ok'::text");
+  EXPECT_NE(x->definition.find("CREATE INDEX users_status_lower ON app.users"), std::string::npos);
+  EXPECT_GT(x->size_bytes, 0);
+  EXPECT_EQ(c.FindIndex("app.users_status_lower"), x);
+
+  const TableInfo* orders = c.FindTable("orders");
+  ASSERT_NE(orders, nullptr);
+  const ConstraintInfo* fk = nullptr;
+  for (const auto& con : orders->constraints)
+    if (con.type == 'f') fk = &con;
+  ASSERT_NE(fk, nullptr);
+  EXPECT_EQ(fk->columns, std::vector<std::string>{"user_id"});
+  EXPECT_EQ(fk->referenced_table, "app.users");
+  EXPECT_EQ(fk->referenced_columns, std::vector<std::string>{"id"});
+}
+
+TEST(SplitQualifiedName, QuotesAndCase) {
+  std::string s, n;
+  SplitQualifiedName("App.\"My \"\"T\".x", &s, &n);
+  EXPECT_EQ(s, "My \"T");
+  EXPECT_EQ(n, "x");
+  SplitQualifiedName("Orders", &s, &n);
+  EXPECT_EQ(s, "");
+  EXPECT_EQ(n, "orders");
+}
+
+}  // namespace
+}  // namespace pgvise
