@@ -97,9 +97,11 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    // --help/--version are successes; every other parse error is a usage error.
-    return rc == 0 ? 0 : static_cast<int>(ExitCode::kInputError);
+    // --help/--version are successes and CLI11 prints them.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // Every other parse error is a usage error, said in one line like all errors.
+    std::cerr << "pgvise: " << e.what() << " (see --help)\n";
+    return static_cast<int>(ExitCode::kInputError);
   }
   try {
     return run ? run() : static_cast<int>(ExitCode::kInputError);
