@@ -1,0 +1,789 @@
+// Reading EXPLAIN JSON: psql decoration is peeled off first (keeping a map
+// back to the original lines for error messages), then simdjson parses the
+// JSON into its DOM (bench/plan.md: ~20x faster than nlohmann::json on real
+// plans) and one pass over the DOM fills the typed tree, dispatching on each
+// key once through a hash table. A syntax error is located by re-parsing the
+// (already failed, so rare) input with nlohmann's SAX parser, which reports
+// the byte where it stopped; simdjson's DOM parser does not.
+#include "analyzer/plan.h"
+
+#include <simdjson.h>
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
+
+namespace pgvise {
+
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+std::string_view TrimLeft(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+// "(1 row)", "(12 rows)".
+bool IsRowCountFooter(std::string_view line) {
+  line = TrimRight(TrimLeft(line));
+  if (line.size() < 7 || line.front() != '(' || line.back() != ')') return false;
+  size_t i = 1;
+  while (i < line.size() && line[i] >= '0' && line[i] <= '9') ++i;
+  if (i == 1) return false;
+  std::string_view rest = line.substr(i);
+  return rest == " row)" || rest == " rows)";
+}
+
+bool IsDashes(std::string_view line) {
+  line = TrimRight(line);
+  if (line.empty()) return false;
+  for (char c : line)
+    if (c != '-' && c != '+') return false;
+  return true;
+}
+
+}  // namespace
+
+bool UnwrapPsqlOutput(const std::string& text, std::string* json,
+                      std::vector<std::pair<int, int>>* line_map) {
+  std::vector<std::string_view> lines;
+  {
+    std::string_view all(text);
+    size_t start = 0;
+    while (start <= all.size()) {
+      size_t nl = all.find('\n', start);
+      if (nl == std::string_view::npos) nl = all.size();
+      lines.push_back(all.substr(start, nl - start));
+      start = nl + 1;
+    }
+  }
+  size_t i = 0;
+  while (i < lines.size() && TrimRight(TrimLeft(lines[i])).empty()) ++i;
+  if (i == lines.size()) return false;
+  std::string_view first = TrimRight(TrimLeft(lines[i]));
+  if (first.front() == '[' || first.front() == '{') return false;
+
+  json->clear();
+  line_map->clear();
+  auto emit = [&](size_t line_index, std::string_view body, size_t col_offset) {
+    body = TrimRight(body);
+    if (!body.empty() && body.back() == '+') body = TrimRight(body.substr(0, body.size() - 1));
+    json->append(body);
+    json->push_back('\n');
+    line_map->push_back({static_cast<int>(line_index + 1), static_cast<int>(col_offset)});
+  };
+
+  // Expanded display (\x): "-[ RECORD 1 ]---", then "QUERY PLAN | [ +" and
+  // "           |   { +" lines.
+  if (first.substr(0, 9) == "-[ RECORD") {
+    ++i;
+    if (i >= lines.size()) return false;
+    size_t bar = lines[i].find("| ");
+    if (bar == std::string_view::npos || TrimRight(lines[i].substr(0, bar)) != "QUERY PLAN")
+      return false;
+    for (; i < lines.size(); ++i) {
+      std::string_view l = lines[i];
+      if (l.substr(0, 9) == "-[ RECORD" || IsRowCountFooter(l)) break;
+      if (TrimRight(l).empty()) continue;
+      if (l.size() < bar + 1 || l[bar] != '|') return false;
+      emit(i, l.substr(std::min(l.size(), bar + 2)), bar + 2);
+    }
+    return !json->empty();
+  }
+
+  // Aligned (default) or unaligned (-A): a "QUERY PLAN" header line, a dashes
+  // line (aligned only), the value with "+" continuations, "(1 row)".
+  if (first.substr(0, 10) != "QUERY PLAN") return false;
+  ++i;
+  bool aligned = i < lines.size() && IsDashes(lines[i]);
+  if (aligned) ++i;
+  for (; i < lines.size(); ++i) {
+    std::string_view l = lines[i];
+    if (IsRowCountFooter(l)) break;
+    size_t off = 0;
+    if (aligned && !l.empty() && l.front() == ' ') off = 1;
+    emit(i, l.substr(off), off);
+  }
+  return !json->empty();
+}
+
+namespace {
+
+// nlohmann SAX handler that accepts everything and records where parsing
+// stopped: used only to locate a syntax error simdjson reported.
+struct LocateError : nlohmann::json_sax<nlohmann::json> {
+  size_t position = 0;
+  std::string message;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t pos, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    position = pos;
+    std::string what = ex.what();
+    size_t p = what.find("syntax error");
+    if (p == std::string::npos) {
+      p = what.rfind(": ");
+      p = p == std::string::npos ? 0 : p + 2;
+    }
+    message = what.substr(p);
+    return false;
+  }
+};
+
+class Reader {
+ public:
+  Reader(const SourceText& src, const std::string* json,
+         const std::vector<std::pair<int, int>>* map)
+      : src_(src), json_(json), map_(map) {}
+
+  std::string WhereByte(size_t offset) const {
+    if (!map_) return src_.Where(offset);
+    int line = 0;
+    size_t line_start = 0;
+    for (size_t i = 0; i < offset && i < json_->size(); ++i)
+      if ((*json_)[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    int orig_line = line < static_cast<int>(map_->size()) ? (*map_)[line].first : line + 1;
+    int col_off = line < static_cast<int>(map_->size()) ? (*map_)[line].second : 0;
+    return src_.path() + ":" + std::to_string(orig_line) + ":" +
+           std::to_string(static_cast<int>(offset - line_start) + col_off + 1);
+  }
+
+  Status SyntaxError(simdjson::error_code code) const {
+    LocateError sax;
+    bool ok = nlohmann::json::sax_parse(*json_, &sax, nlohmann::json::input_format_t::json, true);
+    if (ok || sax.message.empty())
+      return Status::InvalidInput(src_.path() + ": invalid JSON: " + simdjson::error_message(code));
+    size_t at = sax.position > 0 ? sax.position - 1 : 0;
+    // nlohmann reports end of input one past the last byte; point at the last one.
+    if (at >= json_->size() && !json_->empty()) at = json_->size() - 1;
+    std::string msg = sax.message;
+    if (msg.find("unexpected end of input") != std::string::npos) msg = "truncated JSON: " + msg;
+    return Status::InvalidInput(WhereByte(at) + ": invalid EXPLAIN JSON: " + msg);
+  }
+
+  Status Structural(const std::string& path, const std::string& what) const {
+    return Status::InvalidInput(src_.path() + ": " + (path.empty() ? "<root>" : path) + ": " +
+                                what);
+  }
+
+  Status ReadTop(element doc, Plan* out) {
+    object query;
+    std::string prefix;
+    array arr;
+    if (doc.get_array().get(arr) == simdjson::SUCCESS) {
+      if (arr.size() == 0) return Structural("[]", "empty array: no plan in it");
+      element first;
+      if (arr.at(0).get(first) != simdjson::SUCCESS ||
+          first.get_object().get(query) != simdjson::SUCCESS)
+        return Structural("[0]",
+                          "expected an object with a \"Plan\" key, found " + TypeName(first));
+      prefix = "[0].";
+    } else if (doc.get_object().get(query) != simdjson::SUCCESS) {
+      return Structural("", "expected EXPLAIN (FORMAT JSON) output, found a JSON " + TypeName(doc));
+    }
+    out->root_path_prefix = prefix;
+    element plan_el;
+    if (query["Plan"].get(plan_el) != simdjson::SUCCESS)
+      return Structural(
+          prefix.empty() ? "" : "[0]",
+          "not an EXPLAIN plan: no \"Plan\" key (is this EXPLAIN (FORMAT JSON) output?)");
+    plan_ = out;
+    for (auto field : query) {
+      std::string_view k = field.key;
+      element v = field.value;
+      std::string kpath = prefix + std::string(k);
+      if (k == "Plan") {
+        Status st = ReadNode(v, "Plan", &out->root, 0);
+        if (!st.ok()) return st;
+      } else if (k == "Planning Time") {
+        if (!Num(v, &out->planning_ms)) return Structural(kpath, "must be a number");
+      } else if (k == "Execution Time") {
+        if (!Num(v, &out->execution_ms)) return Structural(kpath, "must be a number");
+      } else if (k == "Planning") {
+        object po;
+        if (v.get_object().get(po) != simdjson::SUCCESS)
+          return Structural(kpath, "must be an object");
+        for (auto pf : po) {
+          double d;
+          if (Num(pf.value, &d) && ApplyBuffer(pf.key, d, &out->planning_buffers)) continue;
+          out->extra.push_back({"Planning." + std::string(pf.key), simdjson::minify(pf.value)});
+        }
+      } else if (k == "Triggers") {
+        Status st = ReadTriggers(v, kpath, out);
+        if (!st.ok()) return st;
+      } else if (k == "JIT") {
+        Status st = ReadJit(v, kpath, out);
+        if (!st.ok()) return st;
+      } else if (k == "Settings") {
+        object so;
+        if (v.get_object().get(so) != simdjson::SUCCESS)
+          return Structural(kpath, "must be an object");
+        for (auto sf : so) {
+          std::string_view sv;
+          out->settings[std::string(sf.key)] = sf.value.get_string().get(sv) == simdjson::SUCCESS
+                                                   ? std::string(sv)
+                                                   : simdjson::minify(sf.value);
+        }
+      } else {
+        out->extra.push_back({std::string(k), simdjson::minify(v)});
+      }
+    }
+    out->has_buffers = out->has_buffers || out->planning_buffers.present;
+    return Status::Ok();
+  }
+
+ private:
+  static std::string TypeName(element e) {
+    switch (e.type()) {
+      case simdjson::dom::element_type::ARRAY:
+        return "array";
+      case simdjson::dom::element_type::OBJECT:
+        return "object";
+      case simdjson::dom::element_type::STRING:
+        return "string";
+      case simdjson::dom::element_type::BOOL:
+        return "boolean";
+      case simdjson::dom::element_type::NULL_VALUE:
+        return "null";
+      default:
+        return "number";
+    }
+  }
+
+  static bool Num(element e, double* out) { return e.get_double().get(*out) == simdjson::SUCCESS; }
+  static bool Int(element e, int64_t* out) {
+    if (e.get_int64().get(*out) == simdjson::SUCCESS) return true;
+    double d;
+    if (e.get_double().get(d) != simdjson::SUCCESS) return false;
+    *out = static_cast<int64_t>(d);
+    return true;
+  }
+  static bool Str(element e, std::string* out) {
+    std::string_view sv;
+    if (e.get_string().get(sv) != simdjson::SUCCESS) return false;
+    out->assign(sv);
+    return true;
+  }
+  static bool StrList(element e, std::vector<std::string>* out) {
+    array a;
+    if (e.get_array().get(a) != simdjson::SUCCESS) return false;
+    for (element x : a) {
+      std::string_view sv;
+      if (x.get_string().get(sv) != simdjson::SUCCESS) return false;
+      out->emplace_back(sv);
+    }
+    return true;
+  }
+
+  static bool ApplyBuffer(std::string_view k, double d, Buffers* b) {
+    int64_t v = static_cast<int64_t>(d);
+    if (k == "Shared Hit Blocks")
+      b->shared_hit = v;
+    else if (k == "Shared Read Blocks")
+      b->shared_read = v;
+    else if (k == "Shared Dirtied Blocks")
+      b->shared_dirtied = v;
+    else if (k == "Shared Written Blocks")
+      b->shared_written = v;
+    else if (k == "Local Hit Blocks")
+      b->local_hit = v;
+    else if (k == "Local Read Blocks")
+      b->local_read = v;
+    else if (k == "Local Dirtied Blocks")
+      b->local_dirtied = v;
+    else if (k == "Local Written Blocks")
+      b->local_written = v;
+    else if (k == "Temp Read Blocks")
+      b->temp_read = v;
+    else if (k == "Temp Written Blocks")
+      b->temp_written = v;
+    else if (k == "I/O Read Time" || k == "Shared I/O Read Time")
+      b->io_read_ms = d;
+    else if (k == "I/O Write Time" || k == "Shared I/O Write Time")
+      b->io_write_ms = d;
+    else
+      return false;
+    b->present = true;
+    return true;
+  }
+
+  Status ReadTriggers(element v, const std::string& path, Plan* out) {
+    array a;
+    if (v.get_array().get(a) != simdjson::SUCCESS) return Structural(path, "must be an array");
+    size_t i = 0;
+    for (element t : a) {
+      object o;
+      std::string tpath = path + "[" + std::to_string(i++) + "]";
+      if (t.get_object().get(o) != simdjson::SUCCESS) return Structural(tpath, "must be an object");
+      Trigger tr;
+      for (auto f : o) {
+        if (f.key == "Trigger Name")
+          Str(f.value, &tr.name);
+        else if (f.key == "Constraint Name")
+          Str(f.value, &tr.constraint_name);
+        else if (f.key == "Relation")
+          Str(f.value, &tr.relation);
+        else if (f.key == "Time")
+          Num(f.value, &tr.time_ms);
+        else if (f.key == "Calls")
+          Num(f.value, &tr.calls);
+      }
+      out->triggers.push_back(std::move(tr));
+    }
+    return Status::Ok();
+  }
+
+  // PG17 turned "Generation" into {"Deform": x, "Total": y}; older versions
+  // give a number.
+  static double JitTime(element e) {
+    double d = -1;
+    if (Num(e, &d)) return d;
+    object o;
+    if (e.get_object().get(o) == simdjson::SUCCESS) {
+      element t;
+      if (o["Total"].get(t) == simdjson::SUCCESS && Num(t, &d)) return d;
+    }
+    return -1;
+  }
+
+  Status ReadJit(element v, const std::string& path, Plan* out) {
+    object o;
+    if (v.get_object().get(o) != simdjson::SUCCESS) return Structural(path, "must be an object");
+    out->jit.present = true;
+    for (auto f : o) {
+      if (f.key == "Functions") {
+        Int(f.value, &out->jit.functions);
+      } else if (f.key == "Options") {
+        object opts;
+        if (f.value.get_object().get(opts) == simdjson::SUCCESS)
+          for (auto of : opts) {
+            bool b = false;
+            if (of.value.get_bool().get(b) == simdjson::SUCCESS)
+              out->jit.options[std::string(of.key)] = b;
+          }
+      } else if (f.key == "Timing") {
+        object tim;
+        if (f.value.get_object().get(tim) != simdjson::SUCCESS)
+          return Structural(path + ".Timing", "must be an object");
+        for (auto tf : tim) {
+          double d = JitTime(tf.value);
+          if (tf.key == "Generation")
+            out->jit.generation_ms = d;
+          else if (tf.key == "Inlining")
+            out->jit.inlining_ms = d;
+          else if (tf.key == "Optimization")
+            out->jit.optimization_ms = d;
+          else if (tf.key == "Emission")
+            out->jit.emission_ms = d;
+          else if (tf.key == "Total")
+            out->jit.total_ms = d;
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  enum class Key {
+    kNodeType,
+    kParentRelationship,
+    kSubplanName,
+    kStrategy,
+    kJoinType,
+    kPartialMode,
+    kParallelAware,
+    kDisabled,
+    kRelationName,
+    kSchema,
+    kAlias,
+    kIndexName,
+    kFunctionName,
+    kCteName,
+    kScanDirection,
+    kFilter,
+    kIndexCond,
+    kRecheckCond,
+    kJoinFilter,
+    kHashCond,
+    kMergeCond,
+    kSortKey,
+    kGroupKey,
+    kOutput,
+    kStartupCost,
+    kTotalCost,
+    kPlanRows,
+    kPlanWidth,
+    kActualStartup,
+    kActualTotal,
+    kActualRows,
+    kActualLoops,
+    kRemovedFilter,
+    kRemovedJoinFilter,
+    kRemovedRecheck,
+    kHeapFetches,
+    kIndexSearches,
+    kExactBlocks,
+    kLossyBlocks,
+    kSortMethod,
+    kSortSpaceType,
+    kSortSpaceUsed,
+    kHashBuckets,
+    kOrigHashBuckets,
+    kHashBatches,
+    kOrigHashBatches,
+    kPeakMemory,
+    kPlannedPartitions,
+    kHashAggBatches,
+    kDiskUsage,
+    kWorkersPlanned,
+    kWorkersLaunched,
+    kSubplansRemoved,
+    kPlans,
+    kWalRecords,
+    kWalFpi,
+    kWalBytes,
+  };
+
+  static const std::unordered_map<std::string_view, Key>& Keys() {
+    static const std::unordered_map<std::string_view, Key> kKeys = {
+        {"Node Type", Key::kNodeType},
+        {"Parent Relationship", Key::kParentRelationship},
+        {"Subplan Name", Key::kSubplanName},
+        {"Strategy", Key::kStrategy},
+        {"Join Type", Key::kJoinType},
+        {"Partial Mode", Key::kPartialMode},
+        {"Parallel Aware", Key::kParallelAware},
+        {"Disabled", Key::kDisabled},
+        {"Relation Name", Key::kRelationName},
+        {"Schema", Key::kSchema},
+        {"Alias", Key::kAlias},
+        {"Index Name", Key::kIndexName},
+        {"Function Name", Key::kFunctionName},
+        {"CTE Name", Key::kCteName},
+        {"Scan Direction", Key::kScanDirection},
+        {"Filter", Key::kFilter},
+        {"Index Cond", Key::kIndexCond},
+        {"Recheck Cond", Key::kRecheckCond},
+        {"Join Filter", Key::kJoinFilter},
+        {"Hash Cond", Key::kHashCond},
+        {"Merge Cond", Key::kMergeCond},
+        {"Sort Key", Key::kSortKey},
+        {"Group Key", Key::kGroupKey},
+        {"Output", Key::kOutput},
+        {"Startup Cost", Key::kStartupCost},
+        {"Total Cost", Key::kTotalCost},
+        {"Plan Rows", Key::kPlanRows},
+        {"Plan Width", Key::kPlanWidth},
+        {"Actual Startup Time", Key::kActualStartup},
+        {"Actual Total Time", Key::kActualTotal},
+        {"Actual Rows", Key::kActualRows},
+        {"Actual Loops", Key::kActualLoops},
+        {"Rows Removed by Filter", Key::kRemovedFilter},
+        {"Rows Removed by Join Filter", Key::kRemovedJoinFilter},
+        {"Rows Removed by Index Recheck", Key::kRemovedRecheck},
+        {"Heap Fetches", Key::kHeapFetches},
+        {"Index Searches", Key::kIndexSearches},
+        {"Exact Heap Blocks", Key::kExactBlocks},
+        {"Lossy Heap Blocks", Key::kLossyBlocks},
+        {"Sort Method", Key::kSortMethod},
+        {"Sort Space Type", Key::kSortSpaceType},
+        {"Sort Space Used", Key::kSortSpaceUsed},
+        {"Hash Buckets", Key::kHashBuckets},
+        {"Original Hash Buckets", Key::kOrigHashBuckets},
+        {"Hash Batches", Key::kHashBatches},
+        {"Original Hash Batches", Key::kOrigHashBatches},
+        {"Peak Memory Usage", Key::kPeakMemory},
+        {"Planned Partitions", Key::kPlannedPartitions},
+        {"HashAgg Batches", Key::kHashAggBatches},
+        {"Disk Usage", Key::kDiskUsage},
+        {"Workers Planned", Key::kWorkersPlanned},
+        {"Workers Launched", Key::kWorkersLaunched},
+        {"Subplans Removed", Key::kSubplansRemoved},
+        {"Plans", Key::kPlans},
+        {"WAL Records", Key::kWalRecords},
+        {"WAL FPI", Key::kWalFpi},
+        {"WAL Bytes", Key::kWalBytes},
+    };
+    return kKeys;
+  }
+
+  Status ReadNode(element v, const std::string& path, PlanNode* n, int depth) {
+    object o;
+    const std::string full = plan_->root_path_prefix + path;
+    if (v.get_object().get(o) != simdjson::SUCCESS)
+      return Structural(full, "a plan node must be an object, found " + TypeName(v));
+    ++plan_->node_count;
+    n->path = path;
+    bool has_type = false;
+    const auto& keys = Keys();
+    for (auto f : o) {
+      std::string_view k = f.key;
+      element x = f.value;
+      auto it = keys.find(k);
+      if (it == keys.end()) {
+        double d;
+        if (Num(x, &d) && ApplyBuffer(k, d, &n->buffers)) {
+          plan_->has_buffers = true;
+          continue;
+        }
+        n->extra.push_back({std::string(k), simdjson::minify(x)});
+        continue;
+      }
+      bool ok = true;
+      switch (it->second) {
+        case Key::kNodeType:
+          ok = Str(x, &n->node_type);
+          has_type = ok;
+          break;
+        case Key::kParentRelationship:
+          ok = Str(x, &n->parent_relationship);
+          break;
+        case Key::kSubplanName:
+          ok = Str(x, &n->subplan_name);
+          break;
+        case Key::kStrategy:
+          ok = Str(x, &n->strategy);
+          break;
+        case Key::kJoinType:
+          ok = Str(x, &n->join_type);
+          break;
+        case Key::kPartialMode:
+          ok = Str(x, &n->partial_mode);
+          break;
+        case Key::kParallelAware:
+          ok = x.get_bool().get(n->parallel_aware) == simdjson::SUCCESS;
+          break;
+        case Key::kDisabled:
+          ok = x.get_bool().get(n->disabled) == simdjson::SUCCESS;
+          break;
+        case Key::kRelationName:
+          ok = Str(x, &n->relation);
+          break;
+        case Key::kSchema:
+          ok = Str(x, &n->schema);
+          break;
+        case Key::kAlias:
+          ok = Str(x, &n->alias);
+          break;
+        case Key::kIndexName:
+          ok = Str(x, &n->index_name);
+          break;
+        case Key::kFunctionName:
+          ok = Str(x, &n->function_name);
+          break;
+        case Key::kCteName:
+          ok = Str(x, &n->cte_name);
+          break;
+        case Key::kScanDirection:
+          ok = Str(x, &n->scan_direction);
+          break;
+        case Key::kFilter:
+          ok = Str(x, &n->filter);
+          break;
+        case Key::kIndexCond:
+          ok = Str(x, &n->index_cond);
+          break;
+        case Key::kRecheckCond:
+          ok = Str(x, &n->recheck_cond);
+          break;
+        case Key::kJoinFilter:
+          ok = Str(x, &n->join_filter);
+          break;
+        case Key::kHashCond:
+          ok = Str(x, &n->hash_cond);
+          break;
+        case Key::kMergeCond:
+          ok = Str(x, &n->merge_cond);
+          break;
+        case Key::kSortKey:
+          ok = StrList(x, &n->sort_key);
+          break;
+        case Key::kGroupKey:
+          ok = StrList(x, &n->group_key);
+          break;
+        case Key::kOutput:
+          ok = StrList(x, &n->output);
+          break;
+        case Key::kStartupCost:
+          ok = Num(x, &n->startup_cost);
+          break;
+        case Key::kTotalCost:
+          ok = Num(x, &n->total_cost);
+          break;
+        case Key::kPlanRows:
+          ok = Num(x, &n->plan_rows);
+          break;
+        case Key::kPlanWidth:
+          ok = Int(x, &n->plan_width);
+          break;
+        case Key::kActualStartup:
+          ok = Num(x, &n->actual_startup_ms);
+          n->has_timing = true;
+          break;
+        case Key::kActualTotal:
+          ok = Num(x, &n->actual_total_ms);
+          n->has_timing = true;
+          break;
+        case Key::kActualRows:
+          ok = Num(x, &n->actual_rows);
+          n->has_actual = true;
+          break;
+        case Key::kActualLoops:
+          ok = Num(x, &n->actual_loops);
+          n->has_actual = true;
+          break;
+        case Key::kRemovedFilter:
+          ok = Num(x, &n->rows_removed_by_filter);
+          break;
+        case Key::kRemovedJoinFilter:
+          ok = Num(x, &n->rows_removed_by_join_filter);
+          break;
+        case Key::kRemovedRecheck:
+          ok = Num(x, &n->rows_removed_by_index_recheck);
+          break;
+        case Key::kHeapFetches:
+          ok = Int(x, &n->heap_fetches);
+          break;
+        case Key::kIndexSearches:
+          ok = Int(x, &n->index_searches);
+          break;
+        case Key::kExactBlocks:
+          ok = Int(x, &n->exact_heap_blocks);
+          break;
+        case Key::kLossyBlocks:
+          ok = Int(x, &n->lossy_heap_blocks);
+          break;
+        case Key::kSortMethod:
+          ok = Str(x, &n->sort_method);
+          break;
+        case Key::kSortSpaceType:
+          ok = Str(x, &n->sort_space_type);
+          break;
+        case Key::kSortSpaceUsed:
+          ok = Int(x, &n->sort_space_kb);
+          break;
+        case Key::kHashBuckets:
+          ok = Int(x, &n->hash_buckets);
+          break;
+        case Key::kOrigHashBuckets:
+          ok = Int(x, &n->original_hash_buckets);
+          break;
+        case Key::kHashBatches:
+          ok = Int(x, &n->hash_batches);
+          break;
+        case Key::kOrigHashBatches:
+          ok = Int(x, &n->original_hash_batches);
+          break;
+        case Key::kPeakMemory:
+          ok = Int(x, &n->peak_memory_kb);
+          break;
+        case Key::kPlannedPartitions:
+          ok = Int(x, &n->planned_partitions);
+          break;
+        case Key::kHashAggBatches:
+          ok = Int(x, &n->hashagg_batches);
+          break;
+        case Key::kDiskUsage:
+          ok = Int(x, &n->disk_usage_kb);
+          break;
+        case Key::kWorkersPlanned:
+          ok = Int(x, &n->workers_planned);
+          break;
+        case Key::kWorkersLaunched:
+          ok = Int(x, &n->workers_launched);
+          break;
+        case Key::kSubplansRemoved:
+          ok = Int(x, &n->subplans_removed);
+          break;
+        case Key::kWalRecords:
+          ok = Int(x, &n->wal.records);
+          n->wal.present = plan_->has_wal = true;
+          break;
+        case Key::kWalFpi:
+          ok = Int(x, &n->wal.fpi);
+          n->wal.present = plan_->has_wal = true;
+          break;
+        case Key::kWalBytes:
+          ok = Int(x, &n->wal.bytes);
+          n->wal.present = plan_->has_wal = true;
+          break;
+        case Key::kPlans: {
+          array a;
+          if (x.get_array().get(a) != simdjson::SUCCESS)
+            return Structural(full + ".Plans",
+                              "must be an array of plan nodes, found " + TypeName(x));
+          n->children.resize(a.size());
+          size_t i = 0;
+          for (element c : a) {
+            std::string cpath = path + ".Plans[" + std::to_string(i) + "]";
+            Status st = ReadNode(c, cpath, &n->children[i], depth + 1);
+            if (!st.ok()) return st;
+            ++i;
+          }
+          break;
+        }
+      }
+      if (!ok)
+        return Structural(full + "." + std::string(k),
+                          "unexpected " + TypeName(x) + " for \"" + std::string(k) + "\"");
+    }
+    if (!has_type) return Structural(full, "plan node has no \"Node Type\"");
+    if (n->has_actual) plan_->analyzed = true;
+    if (n->has_timing) plan_->has_timing = true;
+    return Status::Ok();
+  }
+
+  const SourceText& src_;
+  const std::string* json_;
+  const std::vector<std::pair<int, int>>* map_;
+  Plan* plan_ = nullptr;
+};
+
+}  // namespace
+
+Status ReadPlan(const SourceText& src, Plan* out) {
+  const std::string& text = src.text();
+  std::string unwrapped;
+  std::vector<std::pair<int, int>> line_map;
+  bool psql = UnwrapPsqlOutput(text, &unwrapped, &line_map);
+  const std::string& json = psql ? unwrapped : text;
+
+  size_t first = json.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    return Status::InvalidInput(src.path() + ": empty input: no EXPLAIN plan");
+  Reader reader(src, &json, psql ? &line_map : nullptr);
+  if (json[first] != '[' && json[first] != '{')
+    return Status::InvalidInput(reader.WhereByte(first) +
+                                ": not EXPLAIN (FORMAT JSON) output: expected '[' or '{'");
+
+  // The parser keeps its buffers between calls (one per thread): reading many
+  // plans, as review --db does, then costs no allocation per plan.
+  thread_local simdjson::dom::parser parser;
+  element doc;
+  simdjson::error_code err = parser.parse(json).get(doc);
+  if (err != simdjson::SUCCESS) return reader.SyntaxError(err);
+  *out = Plan();
+  return reader.ReadTop(doc, out);
+}
+
+}  // namespace pgvise

@@ -1,0 +1,68 @@
+// Internal to the plan checks (analyzer/plan_rules.cc runs them,
+// analyzer/plan_checks.cc holds them): the handler table and what a handler
+// sees. Not for other modules: they call CheckPlan (analyzer/plan_rules.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analyzer/plan.h"
+#include "core/finding.h"
+#include "core/rule.h"
+
+namespace pgvise::plan_checks {
+
+// A node with what its handlers need to know about where it sits.
+struct NodeRef {
+  const PlanNode* node = nullptr;
+  const PlanNode* parent = nullptr;
+  bool under_limit = false;  // a Limit above stops this node early, by design
+};
+
+struct ScoredFinding {
+  Finding finding;
+  double impact = 0;  // ms or rows at stake: orders findings of one severity
+};
+
+class CheckEnv {
+ public:
+  CheckEnv(const Plan& plan, const std::vector<NodeRef>& nodes, const Rule& rule, Severity severity,
+           const std::string& file, std::vector<ScoredFinding>* out)
+      : plan(plan), nodes(nodes), rule_(rule), severity_(severity), file_(file), out_(out) {}
+
+  const Plan& plan;
+  const std::vector<NodeRef>& nodes;  // every node, parents first
+
+  double T(const char* name, double fallback) const { return rule_.Threshold(name, fallback); }
+  // Adds a finding about `node` (path, type and relation filled in).
+  Finding& Emit(const PlanNode& node, double impact, std::string message, std::string fix);
+
+ private:
+  const Rule& rule_;
+  Severity severity_;
+  const std::string& file_;
+  std::vector<ScoredFinding>* out_;
+};
+
+struct PlanCheck {
+  const char* id;
+  Severity severity;   // default; the YAML's severity wins when a RuleBook is given
+  bool needs_analyze;  // false: estimates alone support the check
+  bool needs_buffers;
+  bool needs_timing;
+  void (*run)(CheckEnv& env);
+};
+
+const std::vector<PlanCheck>& Checks();
+
+// The relation a node is about: its own, or the first one scanned below it.
+std::string RelationOf(const PlanNode& n);
+
+// Number formatting for messages: 1234567 -> "1,234,567"; ms -> "12.3 ms";
+// kB -> "9.1 MB"; a work_mem value that holds `kb` -> "16MB".
+std::string Count(double v);
+std::string Ms(double ms);
+std::string Kb(double kb);
+std::string WorkMemFor(double kb);
+
+}  // namespace pgvise::plan_checks
