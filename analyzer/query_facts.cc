@@ -339,9 +339,14 @@ void Extractor::Select(dom::object s, bool top) {
     // UNION / INTERSECT / EXCEPT: both arms are bare SelectStmt bodies; their
     // facts belong to this level (an index serving either arm helps).
     if (top) out_->set_operation = true;
+    // Each arm has its own FROM scope; relations and predicates accumulate.
     dom::object arm;
+    std::vector<ScopeEntry> saved = std::move(Cur().scope);
+    Cur().scope.clear();
     if (Obj(s, "larg", &arm)) Select(arm, top);
+    Cur().scope.clear();
     if (Obj(s, "rarg", &arm)) Select(arm, top);
+    Cur().scope = std::move(saved);
     if (top) {
       SortKeys(s, "sortClause", s, &out_->order_by);
       Limit(s);
@@ -655,6 +660,30 @@ OpInfo Classify(std::string_view kind, const std::string& op) {
   return i;
 }
 
+// True when the expression calls an aggregate or window function.
+bool ContainsAggregate(dom::element e) {
+  dom::array a;
+  if (e.get(a) == simdjson::SUCCESS) {
+    for (dom::element x : a)
+      if (ContainsAggregate(x)) return true;
+    return false;
+  }
+  dom::object o;
+  if (e.get(o) != simdjson::SUCCESS) return false;
+  for (auto field : o) {
+    if (field.key == "SubLink") continue;
+    if (field.key == "FuncCall") {
+      dom::object f, over;
+      if (field.value.get(f) == simdjson::SUCCESS && (IsAggregateName(LastName(f, "funcname")) ||
+                                                      Bool(f, "agg_star") || Obj(f, "over", &over)))
+        return true;
+    }
+    if ((field.value.is_object() || field.value.is_array()) && ContainsAggregate(field.value))
+      return true;
+  }
+  return false;
+}
+
 std::string FlipOp(const std::string& op) {
   if (op == "<") return ">";
   if (op == ">") return "<";
@@ -692,6 +721,9 @@ bool Extractor::TryPredicate(dom::object a, const Ctx& ctx) {
   bool l_col = local(lrefs), r_col = local(rrefs);
   Node ln = Unwrap(l), rn = Unwrap(r);
   if (!ln.ok || !rn.ok) return false;
+  // sum(total) > 10 in HAVING filters groups, not rows: no index serves it.
+  if (l_col && ln.type != "ColumnRef" && ContainsAggregate(l)) l_col = false;
+  if (r_col && rn.type != "ColumnRef" && ContainsAggregate(r)) r_col = false;
 
   // Column = column of two different relations of this level: a join.
   if (l_col && r_col && lrefs[0].alias != rrefs[0].alias && ln.type == "ColumnRef" &&
@@ -871,7 +903,10 @@ void Extractor::SubLink(dom::object s, const Ctx& ctx) {
   }
   if (!Field(s, "subselect", &select)) return;
   Ctx sub = ctx;
-  if (kind != SubqueryKind::kScalar) sub.compare_op = kind == SubqueryKind::kExists ? "" : op;
+  if (kind == SubqueryKind::kIn || kind == SubqueryKind::kAny || kind == SubqueryKind::kAll)
+    sub.compare_op = op.empty() ? "=" : op;
+  else if (kind != SubqueryKind::kScalar)
+    sub.compare_op.clear();
   if (ctx.clause == Clause::kWhere) sub.placement = SubqueryPlacement::kWhere;
   if (ctx.clause == Clause::kHaving) sub.placement = SubqueryPlacement::kHaving;
   if (ctx.clause == Clause::kJoinOn) sub.placement = SubqueryPlacement::kJoinOn;

@@ -139,7 +139,8 @@ struct SubqueryFacts {
   SubqueryKind kind = SubqueryKind::kScalar;
   bool negated = false;  // NOT EXISTS / NOT IN
   bool under_or = false;
-  std::string compare_op;  // for a scalar subquery compared with something: ">", "=" ...
+  std::string compare_op;  // scalar subquery compared with something, read as "(subquery) <op>
+                           // other" (flipped when written on the right); IN: "=", ANY/ALL: their op
   // Outer columns the subquery refers to: "alias.column" of the enclosing query.
   std::vector<std::string> correlated_on;
   bool has_aggregate = false, has_group_by = false, has_having = false, has_limit = false;

@@ -1,0 +1,209 @@
+// The SQL review driver: runs the migration and query handler tables over a
+// file's statements in order, carrying the file state each rule needs, and
+// builds findings with exact locations. The rules themselves are in
+// sql_rule_migration.cc and sql_rule_query.cc.
+#include "analyzer/sql_rules.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "analyzer/catalog.h"
+#include "analyzer/sql_rules_internal.h"
+
+namespace pgvise {
+
+namespace sqlrules {
+
+namespace {
+
+std::string Bare(const std::string& name) {
+  size_t dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+// Folds what statement `f` establishes into the state later statements see.
+void Update(const QueryFacts& f, FileState* s) {
+  const DdlFacts& d = f.ddl;
+  for (const auto& t : d.created_tables) s->created_tables.insert(t);
+  if (f.kind == StatementKind::kSet && d.setting == "lock_timeout") {
+    // 0 means "wait forever": the protection is gone.
+    const std::string& v = d.setting_value;
+    s->lock_timeout_set = !(v.empty() || v == "0" || v == "DEFAULT" || v == "0s" || v == "0ms");
+  }
+  if (f.kind == StatementKind::kAlterTable) {
+    for (const DdlAction& a : d.items) {
+      if (a.action == "add-constraint-check" && !a.check_not_null_column.empty()) {
+        std::string key = a.constraint_name.empty() ? d.object + "#" + a.check_not_null_column
+                                                    : a.constraint_name;
+        s->not_null_checks[key] = {d.object, a.check_not_null_column, !a.not_valid};
+      }
+      if (a.action == "validate-constraint") {
+        auto it = s->not_null_checks.find(a.constraint_name);
+        if (it != s->not_null_checks.end()) it->second.validated = true;
+      }
+    }
+  }
+}
+
+Rule DefaultRule(const char* id) {
+  Rule r;
+  r.id = id;
+  r.severity = Severity::kWarning;
+  return r;
+}
+
+}  // namespace
+
+bool FileState::IsNew(const std::string& table) const {
+  if (created_tables.count(table)) return true;
+  for (const auto& t : created_tables)
+    if (Bare(t) == Bare(table)) return true;
+  return false;
+}
+
+bool FileState::HasValidatedNotNullCheck(const std::string& table,
+                                         const std::string& column) const {
+  for (const auto& [name, c] : not_null_checks)
+    if (c.validated && c.column == column && Bare(c.table) == Bare(table)) return true;
+  return false;
+}
+
+Finding Call::Make(int rel_location, std::string message) const {
+  Finding f;
+  f.rule = rule.id;
+  f.severity = rule.severity;
+  f.message = std::move(message);
+  size_t offset = stmt.offset + static_cast<size_t>(rel_location < 0 ? 0 : rel_location);
+  LineCol lc = file.source.At(offset);
+  f.location.file = file.source.path();
+  f.location.line = lc.line;
+  f.location.column = lc.column;
+  return f;
+}
+
+const SqlTableInfo* Call::Table(const std::string& name) const {
+  if (!ctx.tables || name.empty()) return nullptr;
+  auto it = ctx.tables->find(name);
+  if (it == ctx.tables->end()) it = ctx.tables->find(Bare(name));
+  return it == ctx.tables->end() ? nullptr : &it->second;
+}
+
+std::string Call::Describe(const std::string& table) const {
+  const SqlTableInfo* t = Table(table);
+  if (!t) return table;
+  return table + " (" + PrettyBytes(t->total_bytes) + ", " + PrettyRows(t->rows) + ")";
+}
+
+void Call::AboutTable(const std::string& table, Finding* f) const {
+  f->location.object = table;
+  f->Add("table", table);
+  const SqlTableInfo* t = Table(table);
+  if (!t) return;
+  f->Add("table_bytes", t->total_bytes);
+  f->Add("table_rows", static_cast<int64_t>(std::llround(t->rows)));
+  double limit = rule.Threshold("large_table_bytes", 1024.0 * 1024 * 1024);
+  if (static_cast<double>(t->total_bytes) >= limit && f->severity == Severity::kWarning) {
+    f->severity = Severity::kError;
+    f->Add("severity_raised", "table is at least large_table_bytes (" +
+                                  PrettyBytes(static_cast<int64_t>(limit)) + ")");
+  }
+}
+
+int FindToken(const std::string& sql, int token, int from) {
+  PgQueryScanResult scan = pg_query_scan(sql.c_str());
+  int found = -1;
+  if (!scan.error) {
+    PgQuery__ScanResult* r = pg_query__scan_result__unpack(
+        nullptr, scan.pbuf.len, reinterpret_cast<const uint8_t*>(scan.pbuf.data));
+    if (r) {
+      for (size_t i = 0; i < r->n_tokens && found < 0; ++i)
+        if (r->tokens[i]->start >= from && static_cast<int>(r->tokens[i]->token) == token)
+          found = r->tokens[i]->start;
+      pg_query__scan_result__free_unpacked(r, nullptr);
+    }
+  }
+  pg_query_free_scan_result(scan);
+  return found;
+}
+
+}  // namespace sqlrules
+
+std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& ctx) {
+  using namespace sqlrules;  // NOLINT
+  std::vector<QueryFacts> facts = ExtractFileFacts(file);
+  FileState state;
+  std::vector<Finding> out;
+  const std::vector<HandlerEntry>* tables[] = {&MigrationHandlers(), &QueryHandlers()};
+  for (size_t i = 0; i < file.statements.size(); ++i) {
+    const Statement& stmt = file.statements[i];
+    if (!stmt.parsed) continue;  // reported as a syntax error by the caller
+    for (const auto* table : tables) {
+      for (const HandlerEntry& h : *table) {
+        Rule fallback;
+        const Rule* rule = nullptr;
+        if (ctx.rules) {
+          rule = ctx.rules->Enabled(h.id);
+        } else if (std::string(h.id) != "select-star") {  // off by default
+          fallback = DefaultRule(h.id);
+          rule = &fallback;
+        }
+        if (!rule || stmt.Ignores(h.id)) continue;
+        Call call{file, stmt, facts[i], state, *rule, ctx};
+        h.fn(call, &out);
+      }
+    }
+    Update(facts[i], &state);
+  }
+  return out;
+}
+
+std::set<std::string> SqlRuleIds() {
+  std::set<std::string> ids;
+  for (const auto& h : sqlrules::MigrationHandlers()) ids.insert(h.id);
+  for (const auto& h : sqlrules::QueryHandlers()) ids.insert(h.id);
+  return ids;
+}
+
+std::map<std::string, SqlTableInfo> SqlTablesFromCatalog(const Catalog& catalog) {
+  std::map<std::string, SqlTableInfo> out;
+  for (const TableInfo& t : catalog.tables())
+    out[t.schema + "." + t.name] = {t.QualifiedName(), t.total_bytes, t.Rows()};
+  // Bare names as the search_path resolves them: the first schema wins.
+  for (const std::string& schema : catalog.search_path())
+    for (const TableInfo& t : catalog.tables())
+      if (t.schema == schema)
+        out.emplace(t.name, SqlTableInfo{t.QualifiedName(), t.total_bytes, t.Rows()});
+  return out;
+}
+
+std::string PrettyBytes(int64_t bytes) {
+  // pg_size_pretty: switch unit once the value reaches 10240 of the smaller one.
+  static const char* const kUnits[] = {"bytes", "kB", "MB", "GB", "TB", "PB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (std::fabs(v) >= 10240 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.0f %s", v, kUnits[u]);
+  return buf;
+}
+
+std::string PrettyRows(double rows) {
+  char buf[32];
+  if (rows >= 1e9)
+    std::snprintf(buf, sizeof(buf), "%.1fB rows", rows / 1e9);
+  else if (rows >= 1e6)
+    std::snprintf(buf, sizeof(buf), "%.0fM rows", rows / 1e6);
+  else if (rows >= 1e4)
+    std::snprintf(buf, sizeof(buf), "%.0fk rows", rows / 1e3);
+  else
+    std::snprintf(buf, sizeof(buf), "%.0f rows", rows);
+  return buf;
+}
+
+}  // namespace pgvise

@@ -1,0 +1,63 @@
+// SQL review rules: the checks of areas `migration` (lock safety, the squawk
+// class) and `query` (statement shapes that are slow or wrong), each a YAML
+// file rules/<area>/<id>.yaml and a C++ handler registered under the same id
+// (analyzer/sql_rule_migration.cc, analyzer/sql_rule_query.cc).
+//
+// `pgvise review` parses a file (analyzer/statement.h), and ReviewSqlFile runs
+// every enabled rule over every parsed statement in order, with file-level
+// state: a table created earlier in the file is new (indexing it needs no
+// CONCURRENTLY), `SET lock_timeout` earlier protects later ACCESS EXCLUSIVE
+// statements, a validated CHECK (col IS NOT NULL) earlier makes SET NOT NULL
+// cheap, BEGIN ... COMMIT blocks forbid CONCURRENTLY. Every finding points at
+// the token it is about (file:line:col), names the lock it takes, carries its
+// evidence and a concrete safe alternative. With table sizes from a live
+// database (--db), messages say how big the table is and a rule's
+// `large_table_bytes` threshold raises warning to error.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "analyzer/statement.h"
+#include "core/finding.h"
+#include "core/rule.h"
+
+namespace pgvise {
+
+class Catalog;
+
+// Table facts from a live database, when --db is given (keyed by table name as
+// written in SQL, both "schema.table" and bare "table"); used to put sizes in
+// messages and to raise severity for big tables.
+// (Named SqlTableInfo, not TableInfo: analyzer/catalog.h already defines
+// pgvise::TableInfo, and cmd_review includes both. Fields are as agreed.)
+struct SqlTableInfo {
+  std::string name;
+  int64_t total_bytes = 0;
+  double rows = 0;
+};
+struct SqlReviewContext {
+  const RuleBook* rules = nullptr;
+  const std::map<std::string, SqlTableInfo>* tables = nullptr;  // null without --db
+};
+
+// Runs every enabled migration/query rule over every parsed statement of the
+// file; honours `-- pgvise-ignore:`; findings carry file:line:col of the exact
+// token. Unparsed statements are skipped (the caller reports syntax errors).
+std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& ctx);
+
+// Every handler id of areas migration and query (for RuleBook::CheckHandlers).
+std::set<std::string> SqlRuleIds();
+
+// The tables map for SqlReviewContext from a catalog snapshot: each table under
+// "schema.table" and, when visible through the search_path, its bare name.
+std::map<std::string, SqlTableInfo> SqlTablesFromCatalog(const Catalog& catalog);
+
+// "38 GB" / "912 MB" / "8192 bytes" (pg_size_pretty's units) and "120M rows".
+std::string PrettyBytes(int64_t bytes);
+std::string PrettyRows(double rows);
+
+}  // namespace pgvise
