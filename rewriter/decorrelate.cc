@@ -1,0 +1,531 @@
+#include "rewriter/decorrelate.h"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace pgvise::rw {
+
+std::string PassContext::FreshName(const std::string& prefix) {
+  for (int i = 1;; ++i) {
+    std::string n = prefix + std::to_string(i);
+    if (!used_names.count(n)) {
+      used_names.insert(n);
+      return n;
+    }
+  }
+}
+
+void PassContext::Report(const std::string& pass, const PgQuery__SubLink* sl, bool applied,
+                         const std::string& reason) {
+  PassOutcome o;
+  o.pass = pass;
+  o.applied = applied;
+  o.reason = reason;
+  o.location = sl ? sl->location : -1;
+  if (sl && sl->subselect && sl->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
+    o.subquery = Shorten(SelectSql(sl->subselect->select_stmt));
+  outcomes->push_back(o);
+  if (applied) applied_any = true;
+}
+
+namespace {
+
+std::string ColText(const PgQuery__ColumnRef* c) {
+  std::string s;
+  for (size_t i = 0; i < c->n_fields; ++i) {
+    if (i) s += ".";
+    s += c->fields[i]->node_case == PG_QUERY__NODE__NODE_A_STAR ? "*" : StrVal(c->fields[i]);
+  }
+  return s;
+}
+
+// Checks references of one part of the subquery. `L` is the outer level.
+// Sets *outer when a reference reaches level L from the subquery level.
+bool CheckRefs(const std::vector<Ref>& refs, int L, const RewriteCatalog* cat, const char* part,
+               bool allow_outer, Correlation* c, std::string* why, bool* outer) {
+  for (const auto& r : refs) {
+    if (r.res.unknown) {
+      // Only at the top level is a wrong guess loud (see scope.h).
+      if (L == 0 && r.occurs_at > L) {
+        c->assumed_local = true;
+        continue;
+      }
+      *why = "cannot tell which query column `" + ColText(r.col) + "` belongs to" +
+             (cat ? std::string() : std::string(" (pass --db so the catalog can resolve it)"));
+      return false;
+    }
+    if (r.res.level < L) {
+      *why = "`" + ColText(r.col) +
+             "` refers to a query further out than the one holding the subquery";
+      return false;
+    }
+    if (r.res.level == L) {
+      if (r.occurs_at > L + 1) {
+        *why = "correlation two levels deep: `" + ColText(r.col) +
+               "` is used by a subquery nested inside the subquery; a derived table cannot see it";
+        return false;
+      }
+      if (!allow_outer) {
+        *why = std::string("outer column `") + ColText(r.col) + "` used in the subquery's " + part +
+               ": only equalities in WHERE can become join keys";
+        return false;
+      }
+      if (r.res.rel < 0) {
+        *why = "outer reference `" + ColText(r.col) + "` is not a column of a FROM item";
+        return false;
+      }
+      *outer = true;
+    }
+  }
+  return true;
+}
+
+// Side of an equality: 1 = reads only the subquery, 2 = reads only the outer
+// level, 0 = neither (constants, mixed, sublinks).
+int Side(Node* e, const Stack& inner, const RewriteCatalog* cat, int L, std::set<int>* rels) {
+  if (HasSublink(e)) return 0;
+  std::vector<Ref> refs;
+  CollectRefs(e, inner, cat, &refs);
+  if (refs.empty()) return 0;
+  bool any_outer = false, any_local = false;
+  for (const auto& r : refs) {
+    if (r.res.unknown) {
+      if (L == 0)
+        any_local = true;  // assumed the subquery's (see CheckRefs)
+      else
+        return 0;
+    } else if (r.res.level == L && r.res.rel >= 0) {
+      any_outer = true;
+    } else if (r.res.level > L) {
+      any_local = true;
+    } else {
+      return 0;
+    }
+  }
+  if (any_outer && any_local) return 0;
+  if (any_outer) {
+    for (const auto& r : refs) rels->insert(r.res.rel);
+    return 2;
+  }
+  return 1;
+}
+
+}  // namespace
+
+CorrelationResult AnalyzeCorrelation(PgQuery__SelectStmt* sub, const Stack& outer,
+                                     const RewriteCatalog* cat, Correlation* c, std::string* why) {
+  const int L = static_cast<int>(outer.size()) - 1;
+  if (sub->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
+    *why = "the subquery is a UNION/INTERSECT/EXCEPT";
+    return CorrelationResult::kRefused;
+  }
+  if (sub->with_clause) {
+    *why = "the subquery has its own WITH clause";
+    return CorrelationResult::kRefused;
+  }
+  if (sub->n_locking_clause) {
+    *why = "the subquery locks rows (FOR UPDATE/SHARE)";
+    return CorrelationResult::kRefused;
+  }
+  if (sub->n_values_lists || sub->n_from_clause == 0) {
+    *why = "the subquery has no FROM clause";
+    return CorrelationResult::kRefused;
+  }
+  Scope sc = BuildScope(sub, outer, cat);
+  Stack inner = outer;
+  inner.push_back(&sc);
+  bool has_outer = false;
+  struct Part {
+    const char* name;
+    std::vector<Node*> nodes;
+  };
+  std::vector<Ref> refs;
+  CollectFromRefs(sub, outer, inner, cat, &refs);
+  if (!CheckRefs(refs, L, cat, "FROM clause", false, c, why, &has_outer))
+    return CorrelationResult::kRefused;
+  std::vector<Part> parts = {{"select list", {}},
+                             {"GROUP BY (outer references in GROUP BY)", {}},
+                             {"HAVING clause", {}},
+                             {"ORDER BY / LIMIT", {}},
+                             {"window or DISTINCT clause", {}}};
+  for (size_t i = 0; i < sub->n_target_list; ++i) parts[0].nodes.push_back(sub->target_list[i]);
+  for (size_t i = 0; i < sub->n_group_clause; ++i) parts[1].nodes.push_back(sub->group_clause[i]);
+  parts[2].nodes.push_back(sub->having_clause);
+  for (size_t i = 0; i < sub->n_sort_clause; ++i) parts[3].nodes.push_back(sub->sort_clause[i]);
+  parts[3].nodes.push_back(sub->limit_count);
+  parts[3].nodes.push_back(sub->limit_offset);
+  for (size_t i = 0; i < sub->n_window_clause; ++i) parts[4].nodes.push_back(sub->window_clause[i]);
+  for (size_t i = 0; i < sub->n_distinct_clause; ++i)
+    parts[4].nodes.push_back(sub->distinct_clause[i]);
+  for (auto& p : parts) {
+    std::vector<Ref> prefs;
+    for (Node* n : p.nodes) CollectRefs(n, inner, cat, &prefs);
+    // ORDER BY may name the subquery's own output columns.
+    if (&p == &parts[3])
+      for (auto& r : prefs)
+        if (r.res.unknown && r.col->n_fields == 1) r.res = Resolution{L + 1, -1, false};
+    if (!CheckRefs(prefs, L, cat, p.name, false, c, why, &has_outer))
+      return CorrelationResult::kRefused;
+  }
+  for (Node* conj : Conjuncts(sub->where_clause)) {
+    std::vector<Ref> crefs;
+    CollectRefs(conj, inner, cat, &crefs);
+    bool conj_outer = false;
+    if (!CheckRefs(crefs, L, cat, "WHERE clause", true, c, why, &conj_outer))
+      return CorrelationResult::kRefused;
+    if (!conj_outer) {
+      c->local_preds.push_back(conj);
+      continue;
+    }
+    has_outer = true;
+    bool is_eq = conj->node_case == PG_QUERY__NODE__NODE_A_EXPR &&
+                 conj->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP &&
+                 conj->a_expr->n_name == 1 && OpName(conj->a_expr) == "=";
+    if (is_eq) {
+      std::set<int> lrels, rrels;
+      int ls = Side(conj->a_expr->lexpr, inner, cat, L, &lrels);
+      int rs = Side(conj->a_expr->rexpr, inner, cat, L, &rrels);
+      Node* in_side = nullptr;
+      Node* out_side = nullptr;
+      if (ls == 1 && rs == 2) {
+        in_side = conj->a_expr->lexpr;
+        out_side = conj->a_expr->rexpr;
+        c->outer_rels.insert(rrels.begin(), rrels.end());
+      } else if (ls == 2 && rs == 1) {
+        in_side = conj->a_expr->rexpr;
+        out_side = conj->a_expr->lexpr;
+        c->outer_rels.insert(lrels.begin(), lrels.end());
+      }
+      if (in_side) {
+        std::string v = FindVolatile(conj, cat);
+        if (!v.empty()) {
+          *why = "volatile function " + v + " in the correlation `" + ExprSql(conj) + "`";
+          return CorrelationResult::kRefused;
+        }
+        c->inner_keys.push_back(in_side);
+        c->outer_keys.push_back(out_side);
+        continue;
+      }
+    }
+    *why = "correlation `" + ExprSql(conj) +
+           "` is not an equality between a subquery expression and an outer expression; a derived "
+           "table "
+           "grouped on join keys cannot express it";
+    return CorrelationResult::kRefused;
+  }
+  if (!has_outer) return CorrelationResult::kUncorrelated;
+  return CorrelationResult::kCorrelated;
+}
+
+namespace {
+
+bool IsStrictArith(const std::string& op) {
+  return op == "+" || op == "-" || op == "*" || op == "/" || op == "%" || op == "^" || op == "||";
+}
+
+const std::set<std::string>& StrictFunctions() {
+  static const std::set<std::string> k = {
+      "round",      "trunc",     "abs",     "ceil",    "ceiling", "floor", "sqrt",
+      "cbrt",       "ln",        "log",     "log10",   "exp",     "power", "pow",
+      "sign",       "div",       "mod",     "length",  "lower",   "upper", "to_char",
+      "date_trunc", "date_part", "extract", "numeric", "int4",    "int8",  "float8"};
+  return k;
+}
+
+}  // namespace
+
+EmptyValue EmptyValueOf(const Node* e, const RewriteCatalog* cat) {
+  if (!e) return EmptyValue::kOther;
+  switch (e->node_case) {
+    case PG_QUERY__NODE__NODE_FUNC_CALL: {
+      auto* f = e->func_call;
+      if (IsAggregateCall(f, cat)) {
+        std::string n = FuncName(f);
+        if (n == "count" || n == "regr_count") return EmptyValue::kZero;
+        auto fn = ClassifyFunction(f, cat);
+        // Only aggregates we know are NULL on no rows (no custom initcond).
+        static const std::set<std::string> null_on_empty = {"sum",
+                                                            "avg",
+                                                            "min",
+                                                            "max",
+                                                            "bool_and",
+                                                            "bool_or",
+                                                            "every",
+                                                            "string_agg",
+                                                            "array_agg",
+                                                            "json_agg",
+                                                            "jsonb_agg",
+                                                            "json_object_agg",
+                                                            "jsonb_object_agg",
+                                                            "stddev",
+                                                            "stddev_pop",
+                                                            "stddev_samp",
+                                                            "variance",
+                                                            "var_pop",
+                                                            "var_samp",
+                                                            "bit_and",
+                                                            "bit_or",
+                                                            "bit_xor",
+                                                            "corr",
+                                                            "covar_pop",
+                                                            "covar_samp",
+                                                            "percentile_cont",
+                                                            "percentile_disc",
+                                                            "mode",
+                                                            "xmlagg",
+                                                            "range_agg",
+                                                            "any_value"};
+        (void)fn;
+        return null_on_empty.count(n) ? EmptyValue::kNull : EmptyValue::kOther;
+      }
+      if (StrictFunctions().count(FuncName(f)) && !f->over) {
+        for (size_t i = 0; i < f->n_args; ++i)
+          if (EmptyValueOf(f->args[i], cat) == EmptyValue::kNull) return EmptyValue::kNull;
+      }
+      return EmptyValue::kOther;
+    }
+    case PG_QUERY__NODE__NODE_A_EXPR: {
+      auto* a = e->a_expr;
+      if (a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP && IsStrictArith(OpName(a))) {
+        if ((a->lexpr && EmptyValueOf(a->lexpr, cat) == EmptyValue::kNull) ||
+            (a->rexpr && EmptyValueOf(a->rexpr, cat) == EmptyValue::kNull))
+          return EmptyValue::kNull;
+      }
+      return EmptyValue::kOther;
+    }
+    case PG_QUERY__NODE__NODE_TYPE_CAST:
+      return EmptyValueOf(e->type_cast->arg, cat) == EmptyValue::kNull ? EmptyValue::kNull
+                                                                       : EmptyValue::kOther;
+    case PG_QUERY__NODE__NODE_A_CONST:
+      return e->a_const->isnull ? EmptyValue::kNull : EmptyValue::kOther;
+    default:
+      return EmptyValue::kOther;
+  }
+}
+
+namespace {
+
+bool NumericConst(const Node* n, double* v) {
+  if (!n || n->node_case != PG_QUERY__NODE__NODE_A_CONST || n->a_const->isnull) return false;
+  if (n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+    *v = n->a_const->ival->ival;
+    return true;
+  }
+  if (n->a_const->val_case == PG_QUERY__A__CONST__VAL_FVAL && n->a_const->fval->fval) {
+    *v = std::strtod(n->a_const->fval->fval, nullptr);
+    return true;
+  }
+  return false;
+}
+
+int Compare(const std::string& op, double a, double b) {
+  if (op == "=") return a == b;
+  if (op == "<>" || op == "!=") return a != b;
+  if (op == "<") return a < b;
+  if (op == ">") return a > b;
+  if (op == "<=") return a <= b;
+  if (op == ">=") return a >= b;
+  return -1;
+}
+
+bool IsComparison(const std::string& op) {
+  return op == "=" || op == "<>" || op == "!=" || op == "<" || op == ">" || op == "<=" ||
+         op == ">=";
+}
+
+}  // namespace
+
+int TruthOnEmpty(Node* conj, Node* const* slot, EmptyValue ev) {
+  if (ev == EmptyValue::kOther || !conj) return -1;
+  Node* v = *slot;
+  if (conj == v) return ev == EmptyValue::kNull ? 0 : -1;
+  if (conj->node_case == PG_QUERY__NODE__NODE_NULL_TEST && conj->null_test->arg == v) {
+    bool is_null = conj->null_test->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NULL;
+    bool value_null = ev == EmptyValue::kNull;
+    return is_null == value_null ? 1 : 0;
+  }
+  if (conj->node_case != PG_QUERY__NODE__NODE_A_EXPR) return -1;
+  auto* a = conj->a_expr;
+  if (a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP && a->n_name == 1 && IsComparison(OpName(a))) {
+    std::string op = OpName(a);
+    Node* other = nullptr;
+    bool left = false;
+    if (a->lexpr == v) {
+      other = a->rexpr;
+      left = true;
+    } else if (a->rexpr == v) {
+      other = a->lexpr;
+    } else {
+      return -1;
+    }
+    if (ev == EmptyValue::kNull) return 0;  // built-in comparisons are strict: NULL
+    double c;
+    if (!NumericConst(other, &c)) return -1;
+    return left ? Compare(op, 0, c) : Compare(op, c, 0);
+  }
+  if ((a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN ||
+       a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN) &&
+      a->lexpr == v) {
+    if (ev == EmptyValue::kNull) return 0;
+    if (!a->rexpr || a->rexpr->node_case != PG_QUERY__NODE__NODE_LIST ||
+        a->rexpr->list->n_items != 2)
+      return -1;
+    double lo, hi;
+    if (!NumericConst(a->rexpr->list->items[0], &lo) ||
+        !NumericConst(a->rexpr->list->items[1], &hi))
+      return -1;
+    bool in = lo <= 0 && 0 <= hi;
+    return a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN ? in : !in;
+  }
+  if (a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_IN && a->lexpr == v) {
+    if (ev == EmptyValue::kNull) return 0;
+    if (!a->rexpr || a->rexpr->node_case != PG_QUERY__NODE__NODE_LIST) return -1;
+    bool any = false;
+    for (size_t i = 0; i < a->rexpr->list->n_items; ++i) {
+      double x;
+      if (!NumericConst(a->rexpr->list->items[i], &x)) return -1;
+      if (x == 0) any = true;
+    }
+    bool in = OpName(a) == "=";
+    return in ? any : !any;
+  }
+  return -1;
+}
+
+PgQuery__SelectStmt* BuildDerived(PassContext& ctx, PgQuery__SelectStmt* sub, const Correlation& c,
+                                  Node* value, const std::vector<Node*>& extra_group,
+                                  Node* having) {
+  Tree& t = *ctx.tree;
+  PgQuery__SelectStmt* d = t.EmptySelect();
+  for (size_t i = 0; i < c.inner_keys.size(); ++i)
+    t.Append(&d->n_target_list, &d->target_list,
+             t.ResTarget(c.inner_keys[i], "pgv_k" + std::to_string(i + 1)));
+  if (value) t.Append(&d->n_target_list, &d->target_list, t.ResTarget(value, "pgv_v"));
+  d->n_from_clause = sub->n_from_clause;
+  d->from_clause = sub->from_clause;
+  d->where_clause = t.And(c.local_preds);
+  for (Node* k : c.inner_keys) t.Append(&d->n_group_clause, &d->group_clause, t.Clone(k));
+  for (Node* g : extra_group) t.Append(&d->n_group_clause, &d->group_clause, g);
+  d->having_clause = having;
+  return d;
+}
+
+Node* KeyJoinCondition(PassContext& ctx, const std::string& dname, const Correlation& c) {
+  Tree& t = *ctx.tree;
+  std::vector<Node*> eqs;
+  for (size_t i = 0; i < c.outer_keys.size(); ++i)
+    eqs.push_back(
+        t.Op("=", t.ColumnRef({dname, "pgv_k" + std::to_string(i + 1)}), c.outer_keys[i]));
+  return t.And(eqs);
+}
+
+namespace {
+
+bool ItemNames(Node* it, std::vector<std::string>* names, std::string* why) {
+  switch (it->node_case) {
+    case PG_QUERY__NODE__NODE_RANGE_VAR: {
+      auto* rv = it->range_var;
+      names->push_back(rv->alias && rv->alias->aliasname && *rv->alias->aliasname
+                           ? rv->alias->aliasname
+                           : rv->relname);
+      return true;
+    }
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+      if (it->range_subselect->alias && it->range_subselect->alias->aliasname) {
+        names->push_back(it->range_subselect->alias->aliasname);
+        return true;
+      }
+      break;
+    case PG_QUERY__NODE__NODE_RANGE_FUNCTION: {
+      auto* rf = it->range_function;
+      if (rf->alias && rf->alias->aliasname && *rf->alias->aliasname) {
+        names->push_back(rf->alias->aliasname);
+        return true;
+      }
+      break;
+    }
+    case PG_QUERY__NODE__NODE_JOIN_EXPR: {
+      auto* j = it->join_expr;
+      if (j->alias && j->alias->aliasname) {
+        names->push_back(j->alias->aliasname);
+        return true;
+      }
+      if (j->is_natural || j->n_using_clause) {
+        *why =
+            "SELECT * over a JOIN ... USING / NATURAL JOIN: its column list cannot be kept without "
+            "the catalog";
+        return false;
+      }
+      return ItemNames(j->larg, names, why) && ItemNames(j->rarg, names, why);
+    }
+    default:
+      break;
+  }
+  *why = "SELECT * over a FROM item without a name: adding a join would change the output columns";
+  return false;
+}
+
+}  // namespace
+
+bool ExpandStar(PassContext& ctx, PgQuery__SelectStmt* s, std::string* why) {
+  Tree& t = *ctx.tree;
+  bool has = false;
+  for (size_t i = 0; i < s->n_target_list; ++i) {
+    Node* v = s->target_list[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+                  ? s->target_list[i]->res_target->val
+                  : nullptr;
+    if (v && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && v->column_ref->n_fields == 1 &&
+        v->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_A_STAR)
+      has = true;
+  }
+  if (!has) return true;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < s->n_from_clause; ++i)
+    if (!ItemNames(s->from_clause[i], &names, why)) return false;
+  size_t n = 0;
+  Node** items = nullptr;
+  for (size_t i = 0; i < s->n_target_list; ++i) {
+    Node* tn = s->target_list[i];
+    Node* v = tn->node_case == PG_QUERY__NODE__NODE_RES_TARGET ? tn->res_target->val : nullptr;
+    if (v && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && v->column_ref->n_fields == 1 &&
+        v->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
+      for (const auto& nm : names) {
+        PgQuery__AStar sinit = PG_QUERY__A__STAR__INIT;
+        Node* star = t.Wrap(PG_QUERY__NODE__NODE_A_STAR, t.New(sinit));
+        Node* cr = t.ColumnRef({nm});
+        t.Append(&cr->column_ref->n_fields, &cr->column_ref->fields, star);
+        t.Append(&n, &items, t.ResTarget(cr, ""));
+      }
+    } else {
+      t.Append(&n, &items, tn);
+    }
+  }
+  s->n_target_list = n;
+  s->target_list = items;
+  return true;
+}
+
+void AttachLeft(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope,
+                const std::set<int>& rels, Node* derived, Node* on) {
+  Tree& t = *ctx.tree;
+  std::set<int> items;
+  for (int r : rels) items.insert(scope.rels[r].from_item);
+  size_t idx = items.empty() ? 0 : static_cast<size_t>(*items.begin());
+  if (items.size() > 1) {
+    // The keys read several comma-separated FROM items: one CROSS JOIN chain
+    // is the same relation, and the LEFT JOIN can then see all of them.
+    Node* chain = s->from_clause[0];
+    for (size_t i = 1; i < s->n_from_clause; ++i)
+      chain = t.Join(PG_QUERY__JOIN_TYPE__JOIN_INNER, chain, s->from_clause[i], nullptr);
+    s->n_from_clause = 1;
+    s->from_clause[0] = chain;
+    idx = 0;
+  }
+  s->from_clause[idx] = t.Join(PG_QUERY__JOIN_TYPE__JOIN_LEFT, s->from_clause[idx], derived, on);
+}
+
+bool IsGrouped(PgQuery__SelectStmt* s, const RewriteCatalog* cat) {
+  return s->n_group_clause > 0 || s->having_clause || SelectHasAggregate(s, cat);
+}
+
+}  // namespace pgvise::rw

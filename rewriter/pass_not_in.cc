@@ -1,0 +1,157 @@
+// Pass not-in-to-not-exists: `x NOT IN (SELECT y FROM t WHERE p)` becomes
+// `NOT EXISTS (SELECT 1 FROM t WHERE p AND x = y)`, which PostgreSQL plans as
+// an anti-join; NOT IN stays a SubPlan (hashed only while the subquery's rows
+// fit in work_mem, otherwise rescanned per outer row).
+//
+// Why it is correct, and when. NOT IN is three-valued: with a NULL among the
+// y values, `x NOT IN (...)` is never true (NULL or false); with x NULL and a
+// non-empty list it is NULL. NOT EXISTS is two-valued and ignores both
+// cases: `WHERE x NOT IN (SELECT y ...)` returns no rows at all once one y is
+// NULL, while the NOT EXISTS form returns the unmatched rows. The forms agree
+// exactly when neither x nor any y can be NULL, so the pass needs a proof for
+// each side:
+//  * a NOT NULL constraint (catalog, with --db) on the column, which must be
+//    a plain column of a table that is not on the nullable side of an outer
+//    join in its query level; or
+//  * an explicit `col IS NOT NULL` conjunct in the same WHERE (rows where it
+//    fails are filtered out whatever NOT IN would have said).
+// `x <> ALL (SELECT y ...)` is the same predicate and is handled alike.
+//
+// Worked example (orders.user_id and users.id both NOT NULL):
+//   SELECT u.id FROM users u WHERE u.id NOT IN (SELECT o.user_id FROM orders o)
+// becomes
+//   SELECT u.id FROM users u
+//   WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE u.id = o.user_id)
+//
+// Refused: anything without both proofs (the message says which side may be
+// NULL and how to prove it), NOT IN below the top level of WHERE, row-valued
+// NOT IN, subqueries with aggregates / GROUP BY / LIMIT / set operations /
+// set-returning or volatile functions, and outer expressions whose names the
+// subquery would capture.
+#include "rewriter/passes.h"
+
+namespace pgvise::rw {
+
+namespace {
+
+constexpr const char* kPass = "not-in-to-not-exists";
+
+bool HasIsNotNull(Node* where, const Node* expr) {
+  for (Node* conj : Conjuncts(where)) {
+    if (conj->node_case == PG_QUERY__NODE__NODE_NULL_TEST &&
+        conj->null_test->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NOT_NULL &&
+        NodeEqual(conj->null_test->arg, expr))
+      return true;
+  }
+  return false;
+}
+
+// Proves `e` (evaluated in the innermost scope of `stack`) is never NULL.
+// Returns "" on success, otherwise why not.
+std::string ProveNotNull(Node* e, Node* where, const Stack& stack, const RewriteCatalog* cat) {
+  std::string text = ExprSql(e);
+  if (HasIsNotNull(where, e)) return "";
+  std::string hint = " (add `" + text + " IS NOT NULL`" +
+                     (cat ? "" : ", or pass --db to read NOT NULL constraints") + ")";
+  if (e->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
+    return "`" + text + "` is an expression that may be NULL" + hint;
+  Resolution r = Resolve(e->column_ref, stack);
+  if (r.unknown || r.rel < 0) return "cannot tell which table `" + text + "` comes from" + hint;
+  const Relation& rel = stack[r.level]->rels[r.rel];
+  if (!rel.base_table || !rel.columns_known)
+    return "no NOT NULL constraint known for `" + text + "`" + hint;
+  if (rel.nullable) return "`" + text + "` is on the nullable side of an outer join" + hint;
+  std::string col = StrVal(e->column_ref->fields[e->column_ref->n_fields - 1]);
+  auto it = rel.columns.find(col);
+  if (it == rel.columns.end() || !it->second)
+    return "`" + text + "` may be NULL (no NOT NULL constraint)" + hint;
+  return "";
+}
+
+void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const Site& site,
+              bool all_form) {
+  PgQuery__SubLink* sl = (*site.slot)->sub_link;
+  PgQuery__SelectStmt* sub = sl->subselect->select_stmt;
+  auto refuse = [&](const std::string& why) { ctx.Report(kPass, sl, false, why); };
+  bool negated = false;
+  bool top = TopLevelWhere(site, &negated);
+  if (!all_form && !negated) return;  // a positive IN: decorrelate-in's
+  if (!top || (all_form && negated))
+    return refuse("NOT IN below the top level of WHERE: its NULL result matters there");
+  if (sl->testexpr && (sl->testexpr->node_case == PG_QUERY__NODE__NODE_ROW_EXPR ||
+                       sl->testexpr->node_case == PG_QUERY__NODE__NODE_LIST))
+    return refuse("a row-valued NOT IN");
+  if (sub->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+    return refuse("NOT IN over a UNION/INTERSECT/EXCEPT");
+  if (sub->n_target_list != 1 || !sub->target_list[0]->res_target->val)
+    return refuse("the subquery does not return exactly one column");
+  if (SelectHasAggregate(sub, ctx.cat) || sub->n_group_clause || sub->having_clause)
+    return refuse(
+        "the subquery aggregates: its values can be NULL whatever the columns' constraints");
+  if (sub->limit_count || sub->limit_offset)
+    return refuse("LIMIT/OFFSET choose which values are in the list");
+  if (sub->with_clause || sub->n_locking_clause || sub->n_from_clause == 0)
+    return refuse("the subquery has a WITH clause, FOR UPDATE or no FROM clause");
+  Node* y = sub->target_list[0]->res_target->val;
+  std::string f = FindSetReturning(y, ctx.cat);
+  if (!f.empty()) return refuse("set-returning function " + f + " in the subquery");
+  f = FindVolatile(sl->subselect, ctx.cat);
+  if (!f.empty()) return refuse("volatile function " + f + " in the subquery");
+  Scope scope = BuildScope(s, stack, ctx.cat);
+  Stack outer = stack;
+  outer.push_back(&scope);
+  Scope inner_scope = BuildScope(sub, outer, ctx.cat);
+  Stack inner = outer;
+  inner.push_back(&inner_scope);
+  std::string why = ProveNotNull(sl->testexpr, s->where_clause, outer, ctx.cat);
+  if (!why.empty()) return refuse("NOT IN differs from NOT EXISTS when NULLs appear: " + why);
+  why = ProveNotNull(y, sub->where_clause, inner, ctx.cat);
+  if (!why.empty()) return refuse("NOT IN differs from NOT EXISTS when NULLs appear: " + why);
+  Node* x = MoveIntoSubquery(ctx, sl->testexpr, outer, sub, &why);
+  if (!x) return refuse(why);
+  Tree& t = *ctx.tree;
+  sub->where_clause = t.And({sub->where_clause, t.Op("=", x, t.Clone(y))});
+  sub->n_target_list = 0;
+  sub->target_list = nullptr;
+  t.Append(&sub->n_target_list, &sub->target_list, t.ResTarget(t.IntConst(1), ""));
+  sub->n_distinct_clause = 0;
+  sub->n_sort_clause = 0;
+  sl->sub_link_type = PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK;
+  sl->testexpr = nullptr;
+  sl->n_oper_name = 0;
+  sl->oper_name = nullptr;
+  if (all_form) *site.slot = t.Not(*site.slot);
+  ctx.Report(kPass, sl, true,
+             "both sides are proven NOT NULL, so NOT IN is NOT EXISTS; PostgreSQL plans that as an "
+             "anti-join");
+}
+
+}  // namespace
+
+void PassNotInToNotExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack) {
+  for (;;) {
+    const Site* pick = nullptr;
+    bool all_form = false;
+    auto sites = CollectSites(s, ctx.cat);
+    for (const auto& site : sites) {
+      PgQuery__SubLink* sl = (*site.slot)->sub_link;
+      if (ctx.seen.count(sl) || !sl->subselect ||
+          sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        continue;
+      bool in = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK &&
+                (sl->n_oper_name == 0 || (sl->n_oper_name == 1 && StrVal(sl->oper_name[0]) == "="));
+      bool ne_all = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK &&
+                    sl->n_oper_name == 1 &&
+                    (StrVal(sl->oper_name[0]) == "<>" || StrVal(sl->oper_name[0]) == "!=");
+      if (!in && !ne_all) continue;
+      pick = &site;
+      all_form = ne_all;
+      break;
+    }
+    if (!pick) return;
+    ctx.seen.insert((*pick->slot)->sub_link);
+    TryNotIn(ctx, s, stack, *pick, all_form);
+  }
+}
+
+}  // namespace pgvise::rw

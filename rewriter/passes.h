@@ -1,0 +1,34 @@
+// The rewrite passes. Each runs over every SELECT of a statement, innermost
+// first, and reports one PassOutcome per subquery shape it owns. Each pass's
+// source file opens with its correctness argument, a worked example and the
+// cases it refuses.
+#pragma once
+
+#include "rewriter/decorrelate.h"
+
+namespace pgvise::rw {
+
+using PassFn = void (*)(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+
+// pass_in.cc
+void PassInAggregateToScalar(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_scalar.cc
+void PassScalarWhere(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+void PassScalarSelect(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_exists.cc
+void PassExistsGrouped(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_in.cc
+void PassInToExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_not_in.cc
+void PassNotInToNotExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+
+// Shared by the EXISTS / IN passes: a SubLink that is a top-level WHERE
+// conjunct, possibly under one NOT; *negated tells which.
+bool TopLevelWhere(const Site& site, bool* negated);
+
+// Copies outer expression `x` so it can be evaluated inside `sub` (see
+// pass_in.cc); nullptr with *why when a name could be captured.
+Node* MoveIntoSubquery(PassContext& ctx, Node* x, const Stack& outer, PgQuery__SelectStmt* sub,
+                       std::string* why);
+
+}  // namespace pgvise::rw

@@ -1,0 +1,129 @@
+// The pass driver: parse, run each enabled pass over every SELECT (innermost
+// first), verify after each pass that the tree deparses to SQL that parses
+// again (undoing the pass if not), then deparse and format. Like DuckDB's
+// optimizer: one list of named passes, each timed and checked.
+#include <chrono>
+
+#include "rewriter/passes.h"
+#include "rewriter/rewriter.h"
+
+namespace pgvise {
+
+namespace {
+
+struct PassEntry {
+  PassInfo info;
+  rw::PassFn fn;
+};
+
+const std::vector<PassEntry>& PassTable() {
+  // Order matters: IN over a single-row aggregate becomes a scalar comparison
+  // that the scalar passes then unnest.
+  static const std::vector<PassEntry> k = {
+      {{"in-aggregate-to-scalar",
+        "x IN (correlated aggregate without GROUP BY) -> x = (scalar subquery)"},
+       rw::PassInAggregateToScalar},
+      {{"decorrelate-scalar-where",
+        "correlated aggregate subquery in WHERE/HAVING -> join with a grouped derived table "
+        "(COUNT-bug safe)"},
+       rw::PassScalarWhere},
+      {{"decorrelate-scalar-select",
+        "correlated aggregate subquery in the select list -> LEFT JOIN with a grouped derived "
+        "table"},
+       rw::PassScalarSelect},
+      {{"decorrelate-exists-grouped",
+        "EXISTS over GROUP BY / HAVING / aggregates -> EXISTS over a grouped derived table (a "
+        "semi-join)"},
+       rw::PassExistsGrouped},
+      {{"decorrelate-in",
+        "correlated IN -> EXISTS (a semi-join), through a grouped derived table when it groups"},
+       rw::PassInToExists},
+      {{"not-in-to-not-exists",
+        "NOT IN (subquery) -> NOT EXISTS when both sides are proven NOT NULL"},
+       rw::PassNotInToNotExists},
+  };
+  return k;
+}
+
+Status Reparses(const rw::Tree& tree, std::string* sql) {
+  Status st = tree.Deparse(sql);
+  if (!st.ok()) return st;
+  std::unique_ptr<rw::Tree> again;
+  return rw::Tree::Parse(*sql, &again);
+}
+
+}  // namespace
+
+const std::vector<PassInfo>& Passes() {
+  static const std::vector<PassInfo> k = [] {
+    std::vector<PassInfo> v;
+    for (const auto& e : PassTable()) v.push_back(e.info);
+    return v;
+  }();
+  return k;
+}
+
+Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
+                  size_t* error_pos) {
+  *out = RewriteResult();
+  std::unique_ptr<rw::Tree> tree;
+  Status st = rw::Tree::Parse(sql, &tree, error_pos);
+  if (!st.ok()) return st;
+  rw::PassContext ctx;
+  ctx.tree = tree.get();
+  ctx.opts = &o;
+  ctx.cat = o.catalog;
+  ctx.outcomes = &out->outcomes;
+  ctx.used_names = rw::UsedNames(reinterpret_cast<ProtobufCMessage*>(tree->root()));
+  bool changed = false;
+  for (const auto& pass : PassTable()) {
+    if (o.disabled_passes.count(pass.info.name)) continue;
+    std::string snapshot = tree->Pack();
+    size_t first_outcome = out->outcomes.size();
+    ctx.applied_any = false;
+    ctx.seen.clear();
+    auto t0 = std::chrono::steady_clock::now();
+    auto* root = tree->root();
+    for (size_t i = 0; i < root->n_stmts; ++i) {
+      rw::Node* stmt = root->stmts[i]->stmt;
+      if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) continue;
+      rw::Stack stack;
+      rw::WalkSelects(stmt->select_stmt, &stack, o.catalog,
+                      [&](PgQuery__SelectStmt* s, const rw::Stack& st) { pass.fn(ctx, s, st); });
+    }
+    PassTiming timing;
+    timing.pass = pass.info.name;
+    if (ctx.applied_any) {
+      std::string text;
+      Status v = Reparses(*tree, &text);
+      if (!v.ok()) {
+        // A pass must never hand back SQL that does not parse: undo it.
+        Status r = tree->Restore(snapshot);
+        if (!r.ok()) return r;
+        for (size_t k = first_outcome; k < out->outcomes.size(); ++k) {
+          if (!out->outcomes[k].applied) continue;
+          out->outcomes[k].applied = false;
+          out->outcomes[k].reason = "undone: the rewritten SQL did not parse (" + v.message() + ")";
+        }
+        timing.verified = false;
+      } else {
+        changed = true;
+      }
+    }
+    timing.ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    out->timings.push_back(timing);
+  }
+  out->changed = changed;
+  if (!changed) {
+    out->sql = sql;
+    return Status::Ok();
+  }
+  std::string text;
+  st = tree->Deparse(&text);
+  if (!st.ok()) return st;
+  out->sql = o.pretty ? FormatSql(text) : text;
+  return Status::Ok();
+}
+
+}  // namespace pgvise

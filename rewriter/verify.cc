@@ -1,0 +1,118 @@
+#include "rewriter/verify.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace pgvise {
+
+namespace {
+
+void CountSubPlans(const nlohmann::json& node, int* n) {
+  if (!node.is_object()) return;
+  auto rel = node.find("Parent Relationship");
+  if (rel != node.end() && rel->is_string() && *rel == "SubPlan") ++*n;
+  auto plans = node.find("Plans");
+  if (plans != node.end() && plans->is_array())
+    for (const auto& p : *plans) CountSubPlans(p, n);
+}
+
+Status Explain(Session& s, const std::string& sql, double* cost, int* subplans, std::string* err) {
+  Rows rows;
+  Status st = s.Query("EXPLAIN (FORMAT JSON) " + sql, &rows);
+  if (!st.ok()) {
+    *err = st.message();
+    return st;
+  }
+  auto j = nlohmann::json::parse(rows.Text(0, 0), nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].contains("Plan")) {
+    *err = "unexpected EXPLAIN output";
+    return Status::Internal(*err);
+  }
+  const auto& plan = j[0]["Plan"];
+  *cost = plan.value("Total Cost", 0.0);
+  *subplans = 0;
+  CountSubPlans(plan, subplans);
+  return Status::Ok();
+}
+
+using Multiset = std::vector<std::vector<std::optional<std::string>>>;
+
+// Runs `sql`; false with *timed_out when statement_timeout cancelled it.
+bool Run(Session& s, const std::string& sql, Multiset* rows, double* ms, bool* timed_out,
+         std::string* err) {
+  Rows r;
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = s.Query(sql, &r);
+  *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!st.ok()) {
+    *timed_out = s.last_sqlstate() == "57014";
+    *err = st.message();
+    return false;
+  }
+  *rows = std::move(r.rows_);
+  std::sort(rows->begin(), rows->end());
+  return true;
+}
+
+}  // namespace
+
+Status VerifyRewrite(Session& session, const std::string& original, const std::string& rewritten,
+                     const VerifyOptions& o, VerifyResult* out) {
+  *out = VerifyResult();
+  std::string err;
+  if (!Explain(session, original, &out->cost_before, &out->subplans_before, &err).ok()) {
+    out->note = "EXPLAIN of the original failed: " + err;
+    return Status::Ok();
+  }
+  if (!Explain(session, rewritten, &out->cost_after, &out->subplans_after, &err).ok()) {
+    out->note = "EXPLAIN of the rewrite failed: " + err;
+    return Status::Ok();
+  }
+  bool cheaper = out->cost_after < out->cost_before;
+  if (o.execute) {
+    Status st = session.Exec("BEGIN READ ONLY");
+    if (!st.ok()) return st;
+    Multiset a, b;
+    std::string e1, e2;
+    bool ok1 = Run(session, original, &a, &out->ms_before, &out->before_timed_out, &e1);
+    if (!ok1 && !out->before_timed_out) {
+      session.Exec("ROLLBACK");
+      out->note = "the original failed to run: " + e1;
+      return Status::Ok();
+    }
+    if (!ok1) session.Exec("ROLLBACK"), session.Exec("BEGIN READ ONLY");
+    bool ok2 = Run(session, rewritten, &b, &out->ms_after, &out->after_timed_out, &e2);
+    session.Exec("ROLLBACK");
+    if (!ok2 && !out->after_timed_out) {
+      out->note = "the rewrite failed to run: " + e2;
+      return Status::Ok();
+    }
+    out->executed = ok1 && ok2;
+    out->rows_before = static_cast<int64_t>(a.size());
+    out->rows_after = static_cast<int64_t>(b.size());
+    if (out->executed) {
+      out->results_equal = a == b;
+      if (!out->results_equal) {
+        out->note = "results differ (" + std::to_string(a.size()) + " vs " +
+                    std::to_string(b.size()) + " rows): not proposed";
+        return Status::Ok();
+      }
+    } else if (out->after_timed_out) {
+      out->note = "the rewrite timed out: not proposed";
+      return Status::Ok();
+    } else {
+      out->note = "the original timed out, so results could not be compared";
+    }
+  }
+  if (!cheaper) {
+    out->note = (out->note.empty() ? "" : out->note + "; ") + "not cheaper by estimate (cost " +
+                std::to_string(out->cost_before) + " -> " + std::to_string(out->cost_after) +
+                "): not proposed";
+    return Status::Ok();
+  }
+  out->proposed = true;
+  return Status::Ok();
+}
+
+}  // namespace pgvise
