@@ -1,13 +1,215 @@
-// pgvise advise — placeholder until its issue lands; it says so and exits 2.
+// pgvise advise [SQL FILES] --db URI — recommend indexes (and drops) for a
+// workload, each proven with HypoPG what-if costs. The pipeline:
+//
+//   Connect           READ ONLY session (statement/lock timeouts, pgvise name)
+//   SnapshotCatalog   tables, columns + pg_stats, indexes, constraints
+//   CollectWorkload   SQL files (-- pgvise: calls=N) and/or pg_stat_statements,
+//                     plus pg_qualstats constants when installed
+//   RunAdvisor        candidates -> what-if costs -> selection -> drops
+//   Verify            only with --verify: builds, measures, drops (writable)
+//   Report            text | json | markdown | html | sql (+ revert script)
+//
+// Exit codes: 0 done (whether or not something is recommended), 2 bad input,
+// 3 database error (connect, HypoPG missing, permission, timeout).
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "advisor/advisor.h"
+#include "advisor/report.h"
+#include "advisor/verify.h"
+#include "advisor/workload.h"
+#include "analyzer/catalog.h"
 #include "cli/command.h"
 
 namespace pgvise {
 
+namespace {
+
+struct AdviseCliOptions {
+  std::vector<std::string> files;
+  std::string from = "auto";  // auto | files | pg_stat_statements | both
+  std::string budget;
+  int max_indexes = 10;
+  double time_limit_s = 60;
+  double min_gain_percent = 0.5;
+  int pgss_limit = 200;
+  double min_calls = 1;
+  bool no_drops = false;
+  std::string write_source = "auto";
+  double write_cost = 1.0;
+  std::string revert_file;
+  bool verify = false;
+  int verify_top = 5;
+  int script_lock_timeout_ms = 5000;
+  bool quiet = false;
+};
+
+// Progress on stderr only when a person is watching and the run is long.
+class Progress {
+ public:
+  Progress(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+  void operator()(const std::string& msg) {
+    if (!enabled_) return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (s < 2.0) return;  // short runs stay silent
+    std::fprintf(stderr, "\r\033[K[%5.1fs] %s", s, msg.substr(0, 100).c_str());
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  ~Progress() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o) {
+  static const std::set<std::string> kFormats = {"text", "json", "markdown", "html", "sql"};
+  if (!kFormats.count(common.format))
+    throw Error(ExitCode::kInputError,
+                "--format " + common.format + ": advise writes text, json, markdown, html or sql");
+  AdviseOptions ao;
+  Status st = ParseBudget(o.budget, &ao.budget_bytes, &ao.budget_percent);
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  ao.max_indexes = o.max_indexes;
+  ao.time_limit_s = o.time_limit_s;
+  ao.min_gain = o.min_gain_percent / 100.0;
+  ao.review_existing = !o.no_drops;
+  ao.write_source = o.write_source;
+  ao.write_cost_per_row = o.write_cost;
+
+  // Connect + SnapshotCatalog.
+  std::unique_ptr<Session> session = OpenSession(common);
+  Catalog catalog;
+  st = Catalog::Load(*session, {}, &catalog);
+  if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
+
+  // CollectWorkload.
+  Workload w;
+  for (const auto& f : o.files) {
+    st = AddSqlFile(f, &w);
+    if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  }
+  bool use_pgss =
+      o.from == "pg_stat_statements" || o.from == "both" || (o.from == "auto" && o.files.empty());
+  if (use_pgss) {
+    WorkloadOptions wo;
+    wo.pgss_limit = o.pgss_limit;
+    wo.pgss_min_calls = o.min_calls;
+    st = AddPgStatStatements(*session, wo, &w);
+    if (!st.ok())
+      throw Error(
+          st.code() == Status::Code::kDatabase ? ExitCode::kDatabaseError : ExitCode::kInputError,
+          st.message());
+  }
+  AddQualstats(*session, &w);
+  if (w.statements.empty())
+    throw Error(ExitCode::kInputError, "no plannable statements in the workload (" +
+                                           std::to_string(w.skipped_utility) + " utility/DDL, " +
+                                           std::to_string(w.skipped_unparsable) +
+                                           " unparsable skipped)");
+
+  // RunAdvisor.
+  Progress progress(!o.quiet && isatty(2));
+  ao.progress = [&](const std::string& m) {
+    progress(m);
+    if (common.verbose) std::fprintf(stderr, "pgvise advise: %s\n", m.c_str());
+  };
+  AdviseReport report;
+  st = RunAdvisor(*session, catalog, w, ao, &report);
+  if (!st.ok())
+    throw Error(
+        st.code() == Status::Code::kInvalidInput ? ExitCode::kInputError : ExitCode::kDatabaseError,
+        st.message());
+
+  // Verify: the one writable step, only when asked.
+  if (o.verify) {
+    std::fprintf(
+        stderr,
+        "pgvise advise --verify: building up to %d recommended indexes on %s to measure them "
+        "(they are dropped afterwards)\n",
+        o.verify_top, session->masked_conninfo().c_str());
+    CommonOptions wc = common;
+    wc.statement_timeout_ms = std::max(common.statement_timeout_ms, 600000);
+    std::unique_ptr<Session> writable = OpenSession(wc, /*read_only=*/false);
+    VerifyOptions vo;
+    vo.top = o.verify_top;
+    st = VerifyRecommendations(*writable, vo, &report);
+    if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
+  }
+
+  // Report.
+  AdviceRenderOptions ro;
+  ro.format = common.format;
+  ro.database = session->masked_conninfo();
+  ro.lock_timeout_ms = o.script_lock_timeout_ms;
+  ro.include_revert = common.format == "sql" && o.revert_file.empty();
+  WriteOutput(common, RenderAdvice(report, ro));
+  if (!o.revert_file.empty()) {
+    std::ofstream f(o.revert_file, std::ios::binary);
+    if (!f) throw Error(ExitCode::kInputError, o.revert_file + ": cannot write");
+    f << RenderRevertSql(report, ro);
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace
+
 RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
-  AddCommonOptions(app, common.get(), true, true);
-  return [] () -> int { throw Error(ExitCode::kInputError, "'advise' is not implemented yet"); };
+  AddCommonOptions(app, common.get(), true, false);
+  auto o = std::make_shared<AdviseCliOptions>();
+  app.add_option("files", o->files,
+                 "SQL files with the workload (-- pgvise: calls=N weights a statement)");
+  app.add_option("--format", common->format, "text | json | markdown | html | sql")
+      ->capture_default_str();
+  app.add_option("--from", o->from,
+                 "workload source: auto (files if given, else pg_stat_statements) | files | "
+                 "pg_stat_statements | both")
+      ->check(CLI::IsMember({"auto", "files", "pg_stat_statements", "both"}))
+      ->capture_default_str();
+  app.add_option("--budget", o->budget,
+                 "storage for new indexes: bytes (500MB, 2GB) or % of table data (20%)");
+  app.add_option("--max-indexes", o->max_indexes, "at most this many new indexes")
+      ->capture_default_str();
+  app.add_option("--time-limit", o->time_limit_s,
+                 "seconds for the selection (returns the best so far)")
+      ->capture_default_str();
+  app.add_option("--min-gain", o->min_gain_percent,
+                 "a new index must save this % of the workload cost")
+      ->capture_default_str();
+  app.add_option("--top", o->pgss_limit, "pg_stat_statements: the top N statements by total time")
+      ->capture_default_str();
+  app.add_option("--min-calls", o->min_calls,
+                 "pg_stat_statements: ignore statements called fewer times")
+      ->capture_default_str();
+  app.add_flag("--no-drops", o->no_drops, "do not review existing indexes");
+  app.add_option(
+         "--write-source", o->write_source,
+         "where write rates come from: auto | workload | stats (pg_stat_user_tables) | none")
+      ->check(CLI::IsMember({"auto", "workload", "stats", "none"}))
+      ->capture_default_str();
+  app.add_option("--write-cost", o->write_cost, "cost units per row change per index")
+      ->capture_default_str();
+  app.add_option("--revert-file", o->revert_file, "write the revert script to FILE");
+  app.add_option("--script-lock-timeout", o->script_lock_timeout_ms,
+                 "lock_timeout (ms) the SQL script sets")
+      ->capture_default_str();
+  app.add_flag("--verify", o->verify,
+               "TEST/STAGING ONLY: build the top recommendations for real, EXPLAIN ANALYZE the "
+               "queries they help "
+               "before and after, then drop them (needs a writable session)");
+  app.add_option("--verify-top", o->verify_top, "how many recommendations --verify builds")
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", o->quiet, "no progress on stderr");
+  return [common, o]() -> int { return RunAdvise(*common, *o); };
 }
 
 }  // namespace pgvise

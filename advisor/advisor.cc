@@ -1,0 +1,383 @@
+#include "advisor/advisor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "advisor/existing.h"
+#include "core/session.h"
+
+namespace pgvise {
+
+Status ParseBudget(const std::string& text, int64_t* bytes, double* percent) {
+  *bytes = -1;
+  *percent = -1;
+  if (text.empty()) return Status::Ok();
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || v < 0)
+    return Status::InvalidInput("--budget " + text + ": expected e.g. 500MB, 2GB or 20%");
+  std::string unit(end);
+  for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (unit == "%") {
+    *percent = v;
+    return Status::Ok();
+  }
+  static const std::map<std::string, double> kUnits = {{"", 1},
+                                                       {"B", 1},
+                                                       {"KB", 1024.0},
+                                                       {"K", 1024.0},
+                                                       {"MB", 1048576.0},
+                                                       {"M", 1048576.0},
+                                                       {"GB", 1073741824.0},
+                                                       {"G", 1073741824.0},
+                                                       {"TB", 1099511627776.0},
+                                                       {"KIB", 1024.0},
+                                                       {"MIB", 1048576.0},
+                                                       {"GIB", 1073741824.0}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end())
+    return Status::InvalidInput("--budget " + text + ": unknown unit '" + unit +
+                                "' (use B, kB, MB, GB, TB or %)");
+  *bytes = static_cast<int64_t>(v * it->second);
+  return Status::Ok();
+}
+
+// --- WhatIfOracle ----------------------------------------------------------
+
+WhatIfOracle::WhatIfOracle(WhatIf& wi, const AdviseOptions& o) : wi_(wi), o_(o) {
+  base_ok_.assign(wi_.workload().statements.size(), false);
+  for (int s = 0; s < num_statements(); ++s) base_ok_[static_cast<size_t>(s)] = wi_.Cost(s, {}).ok;
+}
+
+int WhatIfOracle::num_statements() const {
+  return static_cast<int>(wi_.workload().statements.size());
+}
+int WhatIfOracle::num_candidates() const {
+  return static_cast<int>(wi_.candidates().candidates.size());
+}
+double WhatIfOracle::Calls(int s) const {
+  return wi_.workload().statements[static_cast<size_t>(s)].calls;
+}
+bool WhatIfOracle::Costed(int s) const { return base_ok_[static_cast<size_t>(s)]; }
+
+std::vector<int> WhatIfOracle::StatementsFor(int c) const {
+  std::vector<int> out;
+  const auto& rel = wi_.candidates().relevant;
+  for (size_t s = 0; s < rel.size(); ++s)
+    if (base_ok_[s] && std::find(rel[s].begin(), rel[s].end(), c) != rel[s].end())
+      out.push_back(static_cast<int>(s));
+  return out;
+}
+
+double WhatIfOracle::Cost(int s, const std::vector<int>& config) {
+  if (!base_ok_[static_cast<size_t>(s)]) return 0;  // not plannable: out of the sums
+  const PlanCost& pc = wi_.Cost(s, config);
+  if (pc.ok) return pc.cost;
+  return wi_.Cost(s, {}).cost;  // the configuration could not be built: no change
+}
+
+int64_t WhatIfOracle::Size(int c) { return wi_.Size(c); }
+
+double WhatIfOracle::TableWrites(const std::string& schema, const std::string& table) const {
+  std::string source = o_.write_source;
+  const Workload& w = wi_.workload();
+  if (source == "none") return 0;
+  if (source == "auto") source = w.from_pg_stat_statements ? "stats" : "workload";
+  const TableInfo* t = wi_.catalog().FindTable(schema, table);
+  if (source == "stats") {
+    // Counters since the stats reset, like pg_stat_statements' calls.
+    return t ? static_cast<double>(std::max<int64_t>(
+                   t->n_tup_ins + t->n_tup_upd - t->n_tup_hot_upd + t->n_tup_del, 0))
+             : 0;
+  }
+  double sum = 0;
+  for (const auto& [name, rows] : w.table_writes)
+    if (wi_.catalog().FindTable(name) == t) sum += rows;
+  return sum;
+}
+
+double WhatIfOracle::WriteOverhead(int c) {
+  const IndexCandidate& cand = wi_.candidates().candidates[static_cast<size_t>(c)];
+  double per_row = o_.write_cost_per_row;
+  // BRIN summarises page ranges: an insert rarely touches it. A partial
+  // index sees only the rows its predicate keeps (unknown: assume half).
+  if (cand.method == "brin") per_row *= 0.05;
+  if (!cand.predicate.empty()) per_row *= 0.5;
+  return TableWrites(cand.schema, cand.table) * per_row;
+}
+
+int WhatIfOracle::KeyWidth(int c) const {
+  return static_cast<int>(wi_.candidates().candidates[static_cast<size_t>(c)].keys.size());
+}
+
+bool WhatIfOracle::IsSingleColumnPredicateIndex(int c) const {
+  const IndexCandidate& cand = wi_.candidates().candidates[static_cast<size_t>(c)];
+  return cand.method == "btree" && cand.keys.size() == 1 && cand.include.empty() &&
+         cand.predicate.empty() && cand.keys[0].expression.empty() &&
+         cand.keys[0].opclass.empty() &&
+         (cand.origin == "equality" || cand.origin == "range" || cand.origin == "join");
+}
+
+std::vector<int> WhatIfOracle::Extensions(int c) {
+  CandidateSet& cs = wi_.candidates();
+  IndexCandidate base = cs.candidates[static_cast<size_t>(c)];
+  if (base.method != "btree" || static_cast<int>(base.keys.size()) >= o_.candidates.max_key_columns)
+    return {};
+  std::vector<int> stmts = StatementsFor(c);
+  // The columns worth appending: keys of candidates for the same table that
+  // serve the statements this index serves.
+  std::vector<CandidateKey> pool;
+  for (int s : stmts)
+    for (int d : cs.relevant[static_cast<size_t>(s)]) {
+      const IndexCandidate& other = cs.candidates[static_cast<size_t>(d)];
+      if (other.schema != base.schema || other.table != base.table || other.method != "btree")
+        continue;
+      for (const auto& k : other.keys) {
+        bool have = false;
+        for (const auto& x : base.keys)
+          have |= (x.column == k.column && x.expression == k.expression);
+        for (const auto& x : pool) have |= (x == k);
+        if (!have) pool.push_back(k);
+      }
+    }
+  std::vector<int> out;
+  const TableInfo* t = wi_.catalog().FindTable(base.schema, base.table);
+  for (const auto& k : pool) {
+    IndexCandidate ext = base;
+    ext.keys.push_back(k);
+    if (k.expression.empty())
+      ext.include.erase(std::remove(ext.include.begin(), ext.include.end(), k.column),
+                        ext.include.end());
+    ext.origin = base.origin + "+extended";
+    if (t && ExistingIndexProvides(*t, ext)) continue;
+    size_t before = cs.candidates.size();
+    int id = cs.Add(ext);
+    if (cs.candidates.size() > before) {
+      // Same leading key: the same statements can use it.
+      for (int s : stmts) cs.relevant[static_cast<size_t>(s)].push_back(id);
+    }
+    if (id != c) out.push_back(id);
+  }
+  return out;
+}
+
+// --- the pipeline ----------------------------------------------------------
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Fmt(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+// Unique, readable index names: the suggested name, or with _2, _3 ...
+std::string UniqueName(const Catalog& cat, const IndexCandidate& c, std::set<std::string>* taken) {
+  std::string base = c.SuggestedName();
+  for (int n = 1;; ++n) {
+    std::string name =
+        n == 1 ? base : base.substr(0, std::min<size_t>(base.size(), 59)) + "_" + std::to_string(n);
+    bool exists = taken->count(c.schema + "." + name) > 0;
+    for (const auto& t : cat.tables())
+      for (const auto& i : t.indexes) exists |= (i.schema == c.schema && i.name == name);
+    if (!exists) {
+      taken->insert(c.schema + "." + name);
+      return name;
+    }
+  }
+}
+
+}  // namespace
+
+Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& workload,
+                  const AdviseOptions& opts, AdviseReport* out) {
+  auto t0 = Clock::now();
+  AdviseReport rep;
+  rep.skipped_utility = workload.skipped_utility;
+  rep.skipped_unparsable = workload.skipped_unparsable;
+  rep.skipped_other = workload.skipped_other;
+  rep.merged_duplicates = workload.merged_duplicates;
+  rep.notes = workload.notes;
+  auto say = [&](const std::string& m) {
+    if (opts.progress) opts.progress(m);
+  };
+
+  // GenerateCandidates: what could help, from the statements' facts.
+  CandidateSet cs = GenerateCandidates(workload, catalog, opts.candidates);
+  rep.candidates = static_cast<int>(cs.candidates.size());
+  rep.candidates_skipped_existing = cs.skipped_existing;
+  rep.predicates_unusable = cs.skipped_unusable;
+  say("candidates: " + std::to_string(cs.candidates.size()) + " for " +
+      std::to_string(workload.statements.size()) + " statements");
+
+  // CostBaseline: every statement as the database is now.
+  WhatIf wi(session, workload, &cs, catalog);
+  Status st = wi.Init();
+  if (!st.ok()) return st;
+  rep.hypopg_version = wi.hypopg_version();
+  WhatIfOracle oracle(wi, opts);
+
+  // SelectUnderBudget: Extend over the whole workload, weighted by calls.
+  SelectionOptions so;
+  so.budget_bytes = opts.budget_bytes;
+  if (opts.budget_percent >= 0)
+    so.budget_bytes = static_cast<int64_t>(static_cast<double>(catalog.TotalTableBytes()) *
+                                           opts.budget_percent / 100.0);
+  rep.budget_bytes = so.budget_bytes;
+  so.max_indexes = opts.max_indexes;
+  so.time_limit_s = opts.time_limit_s;
+  so.min_gain = opts.min_gain;
+  so.progress = opts.progress;
+  SelectionResult sel = SelectExtend(oracle, so);
+  rep.selection_steps = sel.steps;
+  rep.timed_out = sel.timed_out;
+  rep.selection_log = sel.log;
+  if (sel.timed_out)
+    rep.notes.push_back("--time-limit reached: the recommendations are the best found so far");
+  const std::vector<int>& final_config = sel.chosen;
+
+  // Per-statement outcome, before and after.
+  std::vector<double> before(workload.statements.size()), after(workload.statements.size());
+  for (int s = 0; s < oracle.num_statements(); ++s) {
+    const auto& ws = workload.statements[static_cast<size_t>(s)];
+    StatementOutcome so_;
+    so_.index = s;
+    so_.sql = ws.sql;
+    so_.fingerprint = ws.fingerprint;
+    so_.source = ws.source;
+    so_.calls = ws.calls;
+    const PlanCost& b = wi.Cost(s, {});
+    so_.costed = b.ok;
+    if (!b.ok) {
+      so_.error = b.error;
+      ++rep.statements_failed;
+    } else {
+      ++rep.statements_costed;
+      so_.cost_before = b.cost;
+      so_.cost_after = oracle.Cost(s, final_config);
+    }
+    before[static_cast<size_t>(s)] = so_.cost_before;
+    after[static_cast<size_t>(s)] = so_.cost_after;
+    rep.workload_cost_before += ws.calls * so_.cost_before;
+    rep.workload_cost_after += ws.calls * so_.cost_after;
+    rep.statements.push_back(std::move(so_));
+  }
+  if (rep.statements_failed > 0)
+    rep.notes.push_back(
+        std::to_string(rep.statements_failed) +
+        " statement(s) could not be planned (see the statements section); they are left out");
+
+  // Explain: one recommendation per chosen index, ranked by how much the
+  // workload would lose without it.
+  std::set<std::string> taken;
+  struct Ranked {
+    double marginal;
+    Recommendation rec;
+  };
+  std::vector<Ranked> ranked;
+  for (int c : final_config) {
+    const IndexCandidate& cand = cs.candidates[static_cast<size_t>(c)];
+    std::vector<int> without;
+    for (int x : final_config)
+      if (x != c) without.push_back(x);
+    double marginal = 0, helped_base = 0;
+    Recommendation r;
+    r.kind = "index";
+    std::string name = UniqueName(catalog, cand, &taken);
+    r.sql = cand.Ddl(name, true, true);
+    r.revert =
+        "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
+    r.object = cand.schema + "." + cand.table;
+    r.lock = "SHARE UPDATE EXCLUSIVE";
+    for (int s : oracle.StatementsFor(c)) {
+      marginal += oracle.Calls(s) * (oracle.Cost(s, without) - oracle.Cost(s, final_config));
+      const PlanCost& pc = wi.Cost(s, final_config);
+      if (!pc.candidates.count(c)) continue;
+      QueryBenefit qb;
+      qb.fingerprint = workload.statements[static_cast<size_t>(s)].fingerprint;
+      qb.query = workload.statements[static_cast<size_t>(s)].sql;
+      qb.calls = oracle.Calls(s);
+      qb.cost_before = before[static_cast<size_t>(s)];
+      qb.cost_after = after[static_cast<size_t>(s)];
+      helped_base += qb.calls * qb.cost_before;
+      r.benefit.push_back(qb);
+      rep.statements[static_cast<size_t>(s)].indexes_after.push_back(name);
+    }
+    std::sort(r.benefit.begin(), r.benefit.end(), [](const QueryBenefit& a, const QueryBenefit& b) {
+      return a.calls * (a.cost_before - a.cost_after) > b.calls * (b.cost_before - b.cost_after);
+    });
+    r.size_bytes = oracle.Size(c);
+    r.write_overhead = oracle.WriteOverhead(c);
+    rep.bytes_added += r.size_bytes;
+    rep.write_overhead_added += r.write_overhead;
+    bool big_wins = !r.benefit.empty();
+    for (const auto& b : r.benefit) big_wins &= b.cost_after <= 0.7 * b.cost_before;
+    r.confidence = big_wins ? "high" : "medium";
+    r.reason = cand.origin + " index on " + r.object + ": used by " +
+               std::to_string(r.benefit.size()) + " workload statement(s); the workload costs " +
+               Fmt(marginal) + " units more without it";
+    r.Add("marginal_benefit", marginal)
+        .Add("share_of_workload",
+             rep.workload_cost_before > 0 ? helped_base / rep.workload_cost_before : 0.0)
+        .Add("hypopg_size_bytes", wi.HypopgSize(c))
+        .Add("size_dedup_corrected", cand.method == "btree" && cand.include.empty())
+        .Add("origin", cand.origin)
+        .Add("whatif_verified", true);
+    ranked.push_back({marginal, std::move(r)});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Ranked& a, const Ranked& b) { return a.marginal > b.marginal; });
+  int prio = static_cast<int>(ranked.size());
+  for (auto& x : ranked) {
+    x.rec.priority = prio--;
+    rep.indexes.push_back(std::move(x.rec));
+  }
+
+  // GIN candidates: HypoPG can't build them, so they are reported apart.
+  for (size_t i = 0; i < cs.unverifiable.size(); ++i) {
+    const IndexCandidate& cand = cs.unverifiable[i];
+    Recommendation r;
+    r.kind = "index";
+    std::string name = UniqueName(catalog, cand, &taken);
+    r.sql = cand.Ddl(name, true, true);
+    r.revert =
+        "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
+    r.object = cand.schema + "." + cand.table;
+    r.lock = "SHARE UPDATE EXCLUSIVE";
+    r.confidence = "unverified";
+    r.reason = cand.origin + " index on " + r.object +
+               ": HypoPG cannot simulate GIN indexes, so its benefit is not costed; --verify "
+               "builds it on a test "
+               "database and measures it";
+    for (int s : cs.unverifiable_for[i]) {
+      QueryBenefit qb;
+      qb.fingerprint = workload.statements[static_cast<size_t>(s)].fingerprint;
+      qb.query = workload.statements[static_cast<size_t>(s)].sql;
+      qb.calls = workload.statements[static_cast<size_t>(s)].calls;
+      qb.cost_before = qb.cost_after = before[static_cast<size_t>(s)];
+      r.benefit.push_back(qb);
+    }
+    r.Add("whatif_verified", false).Add("origin", cand.origin);
+    rep.unverified.push_back(std::move(r));
+  }
+
+  // ReviewExisting: drops, each shown not to raise the workload cost.
+  if (opts.review_existing) {
+    say("reviewing existing indexes");
+    ReviewExistingIndexes(wi, oracle, final_config, opts, &rep);
+  }
+
+  rep.whatif = wi.stats();
+  wi.Reset();
+  rep.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  *out = std::move(rep);
+  return Status::Ok();
+}
+
+}  // namespace pgvise

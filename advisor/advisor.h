@@ -1,0 +1,114 @@
+// The index advisor: `pgvise advise` from workload to recommendations.
+//
+// The run is a pipeline of named steps (advisor.cc, RunAdvisor):
+//   GenerateCandidates   QueryFacts + Catalog -> candidate indexes
+//   CostBaseline         every statement planned as the database is now
+//   SelectUnderBudget    Extend-style greedy over HypoPG what-if costs
+//   ReviewExisting       unused / duplicate / redundant / invalid indexes,
+//                        each drop shown not to raise the workload cost
+//   Explain              per recommendation: the queries it helps with cost
+//                        before -> after, its size, its write overhead
+// Nothing here writes to the database: hypothetical indexes live in the
+// session's memory. `--verify` (advisor/verify.h) is the only part that
+// builds real indexes, on a database the user says is a test copy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "advisor/candidates.h"
+#include "advisor/selection.h"
+#include "advisor/whatif.h"
+#include "advisor/workload.h"
+#include "analyzer/catalog.h"
+#include "core/finding.h"
+#include "core/session.h"
+
+namespace pgvise {
+
+struct AdviseOptions {
+  int64_t budget_bytes = -1;   // --budget 500MB; < 0 unlimited
+  double budget_percent = -1;  // --budget 20%: of the tables' data size
+  int max_indexes = 10;
+  double time_limit_s = 60;  // selection is anytime
+  double min_gain = 0.005;   // a step must save this fraction of workload cost
+  bool review_existing = true;
+  // Write overhead: cost units per row change per index. Counted from the
+  // workload's own INSERT/UPDATE/DELETE (calls x rows) or, for a
+  // pg_stat_statements workload, from pg_stat_user_tables counters.
+  double write_cost_per_row = 1.0;
+  std::string write_source = "auto";            // auto | workload | stats | none
+  double unused_min_stats_age_s = 7 * 86400.0;  // "unused" needs counters this old
+  CandidateOptions candidates;
+  std::function<void(const std::string&)> progress;  // optional, stderr in the CLI
+};
+
+// One workload statement in the report.
+struct StatementOutcome {
+  int index = 0;
+  std::string sql, fingerprint, source;
+  double calls = 0;
+  double cost_before = 0, cost_after = 0;
+  bool costed = false;
+  std::string error;                       // why it could not be planned
+  std::vector<std::string> indexes_after;  // recommended index names its plan uses
+};
+
+struct AdviseReport {
+  std::vector<Recommendation> indexes;     // kind "index", ranked by benefit
+  std::vector<Recommendation> drops;       // kind "drop-index"
+  std::vector<Recommendation> unverified;  // GIN: HypoPG can't cost them
+  std::vector<StatementOutcome> statements;
+  double workload_cost_before = 0;  // sum calls * cost, as the database is now
+  double workload_cost_after = 0;   // with recommendations (and drops)
+  double write_overhead_added = 0, write_overhead_saved = 0;
+  int64_t bytes_added = 0, bytes_freed = 0;
+  int64_t budget_bytes = -1;
+  int candidates = 0, candidates_skipped_existing = 0, predicates_unusable = 0;
+  int statements_costed = 0, statements_failed = 0;
+  int skipped_utility = 0, skipped_unparsable = 0, skipped_other = 0, merged_duplicates = 0;
+  WhatIfStats whatif;
+  double wall_ms = 0;
+  int selection_steps = 0;
+  bool timed_out = false;
+  std::string hypopg_version;
+  std::vector<std::string> notes;
+  std::vector<std::string> selection_log;
+};
+
+// The CostOracle over live what-if costs.
+class WhatIfOracle : public CostOracle {
+ public:
+  WhatIfOracle(WhatIf& wi, const AdviseOptions& o);
+  int num_statements() const override;
+  int num_candidates() const override;
+  double Calls(int s) const override;
+  std::vector<int> StatementsFor(int c) const override;
+  double Cost(int s, const std::vector<int>& config) override;
+  int64_t Size(int c) override;
+  double WriteOverhead(int c) override;
+  std::vector<int> Extensions(int c) override;
+  int KeyWidth(int c) const override;
+  bool IsSingleColumnPredicateIndex(int c) const override;
+  bool Costed(int s) const;  // its base plan succeeded
+  // Row changes on a table over the workload's period (see write_source).
+  double TableWrites(const std::string& schema, const std::string& table) const;
+
+ private:
+  WhatIf& wi_;
+  const AdviseOptions& o_;
+  std::vector<std::vector<int>> statements_for_;
+  std::vector<bool> base_ok_;
+};
+
+// Runs the whole pipeline. `session` must be a read-only analysis session on
+// the database the catalog came from. Fails (Status) when HypoPG is missing.
+Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& workload,
+                  const AdviseOptions& opts, AdviseReport* out);
+
+// Parses "500MB", "2GB", "123456" (bytes) or "20%" for --budget.
+Status ParseBudget(const std::string& text, int64_t* bytes, double* percent);
+
+}  // namespace pgvise

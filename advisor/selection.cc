@@ -1,0 +1,267 @@
+#include "advisor/selection.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace pgvise {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kMinBytes = 8192;  // one page: no index is free
+
+std::vector<int> With(std::vector<int> config, int c) {
+  config.push_back(c);
+  std::sort(config.begin(), config.end());
+  return config;
+}
+
+std::vector<int> Replace(std::vector<int> config, int from, int to) {
+  for (auto& x : config)
+    if (x == from) x = to;
+  std::sort(config.begin(), config.end());
+  return config;
+}
+
+bool Contains(const std::vector<int>& v, int x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+struct State {
+  CostOracle& o;
+  std::vector<int> config;
+  std::vector<double> cur;  // per statement cost under config
+
+  explicit State(CostOracle& oracle) : o(oracle) {
+    cur.resize(static_cast<size_t>(o.num_statements()));
+    for (int s = 0; s < o.num_statements(); ++s) cur[static_cast<size_t>(s)] = o.Cost(s, {});
+  }
+  // Statement-cost reduction (weighted by calls) of moving to `next`, over
+  // the statements `affected`.
+  double Gain(const std::vector<int>& next, const std::set<int>& affected) {
+    double g = 0;
+    for (int s : affected) g += o.Calls(s) * (cur[static_cast<size_t>(s)] - o.Cost(s, next));
+    return g;
+  }
+  void Apply(const std::vector<int>& next, const std::set<int>& affected) {
+    config = next;
+    for (int s : affected) cur[static_cast<size_t>(s)] = o.Cost(s, config);
+  }
+};
+
+std::set<int> Affected(CostOracle& o, std::initializer_list<int> cands) {
+  std::set<int> out;
+  for (int c : cands)
+    if (c >= 0)
+      for (int s : o.StatementsFor(c)) out.insert(s);
+  return out;
+}
+
+int64_t Bytes(CostOracle& o, const std::vector<int>& config) {
+  int64_t b = 0;
+  for (int c : config) b += o.Size(c);
+  return b;
+}
+
+void Finish(CostOracle& o, SelectionResult* r) {
+  std::sort(r->chosen.begin(), r->chosen.end());
+  r->final_cost = WorkloadCost(o, r->chosen);
+  r->bytes = Bytes(o, r->chosen);
+}
+
+// Greedy fill by individual gain per byte (baselines a and b).
+void FillByRatio(CostOracle& o, const SelectionOptions& opts, std::vector<int> pool,
+                 SelectionResult* r) {
+  std::vector<std::pair<double, int>> ranked;
+  for (int c : pool) {
+    double gain = 0;
+    for (int s : o.StatementsFor(c)) gain += o.Calls(s) * (o.Cost(s, {}) - o.Cost(s, {c}));
+    gain -= o.WriteOverhead(c);
+    if (gain > 0) ranked.push_back({gain / static_cast<double>(std::max(o.Size(c), kMinBytes)), c});
+  }
+  std::sort(ranked.rbegin(), ranked.rend());
+  int64_t used = 0;
+  for (const auto& [ratio, c] : ranked) {
+    if (static_cast<int>(r->chosen.size()) >= opts.max_indexes) break;
+    int64_t sz = o.Size(c);
+    if (opts.budget_bytes >= 0 && used + sz > opts.budget_bytes) continue;
+    used += sz;
+    r->chosen.push_back(c);
+  }
+}
+
+}  // namespace
+
+double WorkloadCost(CostOracle& o, const std::vector<int>& config) {
+  double sum = 0;
+  for (int s = 0; s < o.num_statements(); ++s) sum += o.Calls(s) * o.Cost(s, config);
+  for (int c : config) sum += o.WriteOverhead(c);
+  return sum;
+}
+
+SelectionResult SelectExtend(CostOracle& o, const SelectionOptions& opts) {
+  auto t0 = Clock::now();
+  auto expired = [&] {
+    return opts.time_limit_s > 0 &&
+           std::chrono::duration<double>(Clock::now() - t0).count() > opts.time_limit_s;
+  };
+  SelectionResult r;
+  State st(o);
+  for (int s = 0; s < o.num_statements(); ++s)
+    r.base_cost += o.Calls(s) * st.cur[static_cast<size_t>(s)];
+  double min_gain = std::max(opts.min_gain * r.base_cost, 1e-9);
+  int64_t used = 0;
+
+  // Lazy greedy over "add" moves: stale[c] is an upper bound of c's gain
+  // per byte (gains only shrink as the configuration grows).
+  std::map<int, double> stale;
+  for (int c = 0; c < o.num_candidates(); ++c) stale[c] = INFINITY;
+
+  while (true) {
+    if (expired()) {
+      r.timed_out = true;
+      break;
+    }
+    struct Move {
+      int add = -1, from = -1;
+      double gain = 0, ratio = 0;
+      int64_t dsize = 0;
+      std::vector<int> next;
+    } best;
+    bool can_add = static_cast<int>(st.config.size()) < opts.max_indexes;
+
+    if (can_add) {
+      // Candidates in order of their (stale) ratio; stop once the best fresh
+      // ratio beats every remaining upper bound.
+      std::vector<std::pair<double, int>> order;
+      for (const auto& [c, bound] : stale)
+        if (!Contains(st.config, c)) order.push_back({bound, c});
+      std::sort(order.rbegin(), order.rend());
+      for (const auto& [bound, c] : order) {
+        if (bound <= best.ratio) break;
+        if (expired()) break;
+        int64_t sz = o.Size(c);
+        if (opts.budget_bytes >= 0 && used + sz > opts.budget_bytes) continue;
+        std::vector<int> next = With(st.config, c);
+        double gain = st.Gain(next, Affected(o, {c})) - o.WriteOverhead(c);
+        double ratio = gain / static_cast<double>(std::max(sz, kMinBytes));
+        stale[c] = std::max(ratio, 0.0);
+        if (gain > min_gain && ratio > best.ratio) best = {c, -1, gain, ratio, sz, next};
+      }
+    }
+    // Extension moves: a chosen index grows by one key column.
+    for (int from : st.config) {
+      for (int ext : o.Extensions(from)) {
+        if (Contains(st.config, ext) || expired()) continue;
+        int64_t dsize = o.Size(ext) - o.Size(from);
+        if (opts.budget_bytes >= 0 && used + dsize > opts.budget_bytes) continue;
+        std::vector<int> next = Replace(st.config, from, ext);
+        double gain = st.Gain(next, Affected(o, {from, ext})) -
+                      (o.WriteOverhead(ext) - o.WriteOverhead(from));
+        double ratio = gain / static_cast<double>(std::max(dsize, kMinBytes));
+        if (gain > min_gain && ratio > best.ratio) best = {ext, from, gain, ratio, dsize, next};
+      }
+    }
+    if (best.add < 0) break;
+    st.Apply(best.next, Affected(o, {best.add, best.from}));
+    used += best.dsize;
+    ++r.steps;
+    char line[200];
+    std::snprintf(line, sizeof line, "step %d: %s candidate %d%s, gain %.0f, +%lld bytes", r.steps,
+                  best.from < 0 ? "add" : "extend", best.add,
+                  best.from < 0 ? "" : (" (from " + std::to_string(best.from) + ")").c_str(),
+                  best.gain, static_cast<long long>(best.dsize));
+    r.log.push_back(line);
+    if (opts.progress) opts.progress(line);
+    if (best.from >= 0) stale.erase(best.from);
+  }
+
+  // Clean-up: an index chosen early may be subsumed by later ones.
+  bool changed = true;
+  while (changed && !r.timed_out) {
+    changed = false;
+    for (int c : st.config) {
+      std::vector<int> without;
+      for (int x : st.config)
+        if (x != c) without.push_back(x);
+      std::set<int> aff = Affected(o, {c});
+      double loss = -st.Gain(without, aff);  // cost increase when dropping c
+      if (loss < o.WriteOverhead(c) + min_gain) {
+        st.Apply(without, aff);
+        r.log.push_back("dropped candidate " + std::to_string(c) + ": the others cover it");
+        changed = true;
+        break;
+      }
+    }
+  }
+  r.chosen = st.config;
+  Finish(o, &r);
+  return r;
+}
+
+SelectionResult SelectSingleColumn(CostOracle& o, const SelectionOptions& opts) {
+  SelectionResult r;
+  r.base_cost = WorkloadCost(o, {});
+  std::vector<int> pool;
+  for (int c = 0; c < o.num_candidates(); ++c)
+    if (o.IsSingleColumnPredicateIndex(c)) pool.push_back(c);
+  FillByRatio(o, opts, pool, &r);
+  Finish(o, &r);
+  return r;
+}
+
+SelectionResult SelectBestPerQuery(CostOracle& o, const SelectionOptions& opts) {
+  SelectionResult r;
+  r.base_cost = WorkloadCost(o, {});
+  std::map<int, std::vector<int>> for_statement;
+  for (int c = 0; c < o.num_candidates(); ++c)
+    if (o.KeyWidth(c) <= 2)
+      for (int s : o.StatementsFor(c)) for_statement[s].push_back(c);
+  std::set<int> pool;
+  for (const auto& [s, cands] : for_statement) {
+    double base = o.Cost(s, {});
+    int best = -1;
+    double best_cost = base;
+    for (int c : cands) {
+      double cost = o.Cost(s, {c});
+      if (cost < best_cost) best_cost = cost, best = c;
+    }
+    if (best >= 0 && best_cost <= 0.5 * base) pool.insert(best);
+  }
+  FillByRatio(o, opts, std::vector<int>(pool.begin(), pool.end()), &r);
+  Finish(o, &r);
+  return r;
+}
+
+SelectionResult SelectExhaustive(CostOracle& o, const SelectionOptions& opts,
+                                 const std::vector<int>& pool, int max_k) {
+  SelectionResult r;
+  r.base_cost = WorkloadCost(o, {});
+  double best = r.base_cost;
+  std::vector<int> best_set;
+  std::vector<int> cur;
+  int k_limit = std::min<int>(max_k, opts.max_indexes);
+  // Depth-first over subsets in index order; the budget prunes a branch.
+  std::function<void(size_t, int64_t)> rec = [&](size_t start, int64_t bytes) {
+    double cost = WorkloadCost(o, cur);
+    ++r.steps;
+    if (cost < best - 1e-9) best = cost, best_set = cur;
+    if (static_cast<int>(cur.size()) >= k_limit) return;
+    for (size_t i = start; i < pool.size(); ++i) {
+      int64_t sz = o.Size(pool[i]);
+      if (opts.budget_bytes >= 0 && bytes + sz > opts.budget_bytes) continue;
+      cur.push_back(pool[i]);
+      rec(i + 1, bytes + sz);
+      cur.pop_back();
+    }
+  };
+  rec(0, 0);
+  r.chosen = best_set;
+  Finish(o, &r);
+  return r;
+}
+
+}  // namespace pgvise

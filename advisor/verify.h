@@ -1,0 +1,29 @@
+// --verify: measure recommendations for real, on a test or staging database.
+//
+// What-if costs are the planner's estimates with hypothetical indexes; GIN
+// indexes can't be simulated at all. --verify closes the gap where the user
+// has a database they may build indexes on: for each of the top
+// recommendations, one at a time, it runs the queries the index helps with
+// EXPLAIN ANALYZE (inside BEGIN ... ROLLBACK, so DML leaves no trace), builds
+// the index (plain CREATE INDEX: this is not production), runs them again,
+// records the measured times and whether the plan used the index, and drops
+// the index. Statements with $n parameters have no values to run with and
+// are skipped with a note. The session must be writable: the CLI opens one
+// only when --verify is given, and says so.
+#pragma once
+
+#include "advisor/advisor.h"
+#include "core/session.h"
+
+namespace pgvise {
+
+struct VerifyOptions {
+  int top = 5;   // recommendations to verify (GIN ones always included)
+  int runs = 2;  // EXPLAIN ANALYZE runs per query; the fastest counts (warm cache)
+};
+
+// Adds measured evidence (measured_ms_before, measured_ms_after,
+// measured_speedup, used_by_plan) to the recommendations it verified.
+Status VerifyRecommendations(Session& writable, const VerifyOptions& o, AdviseReport* rep);
+
+}  // namespace pgvise

@@ -1,0 +1,108 @@
+// WhatIf: what-if costing with HypoPG, and the cost cache in front of it.
+// The third step of `pgvise advise`: candidates in, planner costs out.
+//
+// To cost statement S under a configuration C (a set of candidate indexes),
+// the hypothetical indexes HypoPG holds are changed to exactly the members of
+// C that are relevant to S (candidates on S's tables whose leading key S can
+// use), S is planned with EXPLAIN — a generic plan when S has `$n`
+// parameters, through analyzer/explain_runner — and the plan's total cost
+// and the indexes it uses are kept. The cache key is (S, relevant part of
+// C): a configuration that differs only on other tables is the same question
+// and is never asked twice.
+//
+// Hypothetical indexes are created when a configuration needs them and
+// dropped as soon as the next one doesn't, so a long run holds only a handful
+// (HypoPG's OID pool is finite: dexter#49). Everything here runs in a READ
+// ONLY session; HypoPG keeps its indexes in the backend's memory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "advisor/candidates.h"
+#include "advisor/workload.h"
+#include "analyzer/catalog.h"
+#include "core/session.h"
+
+namespace pgvise {
+
+// What a plan says, reduced to what the advisor needs.
+struct PlanCost {
+  bool ok = false;
+  double cost = 0;                // top node Total Cost
+  std::set<std::string> indexes;  // index names scanned (real ones)
+  std::set<int> candidates;       // hypothetical candidates scanned
+  std::string error;
+};
+
+// Reads Total Cost and every "Index Name" from EXPLAIN (FORMAT JSON) text.
+Status ReadPlanCost(const std::string& plan_json, double* total_cost,
+                    std::set<std::string>* index_names);
+
+struct WhatIfStats {
+  int64_t whatif_calls = 0;  // EXPLAINs sent
+  int64_t cache_hits = 0;
+  int64_t hypo_creates = 0;
+  int64_t hypo_drops = 0;
+  double explain_ms = 0;  // time in EXPLAIN round trips
+  double hypo_ms = 0;     // time creating/dropping/sizing hypothetical indexes
+};
+
+class WhatIf {
+ public:
+  WhatIf(Session& s, const Workload& w, CandidateSet* cs, const Catalog& cat);
+  ~WhatIf();
+
+  // Checks HypoPG (installed, version), clears leftovers. Fails with a clear
+  // message when HypoPG is missing.
+  Status Init();
+  const std::string& hypopg_version() const { return hypopg_version_; }
+  bool can_hide_indexes() const { return can_hide_; }
+
+  // Cost (and plan facts) of statement `s` under `config` (candidate ids;
+  // those irrelevant to `s` are ignored). Cached.
+  const PlanCost& Cost(int s, const std::vector<int>& config);
+  // Same with real indexes hidden (HypoPG 1.4+ only; otherwise !ok).
+  PlanCost CostHiding(int s, const std::vector<int>& config,
+                      const std::vector<uint32_t>& hidden_oids);
+  // On-disk size estimate of a candidate: HypoPG's, corrected for B-tree
+  // deduplication with pg_stats. Cached.
+  int64_t Size(int c);
+  int64_t HypopgSize(int c);  // uncorrected
+
+  // The relevant part of `config` for statement `s`, sorted.
+  std::vector<int> Relevant(int s, const std::vector<int>& config) const;
+  // Drops every hypothetical index (end of run; the destructor does it too).
+  void Reset();
+
+  const WhatIfStats& stats() const { return stats_; }
+  CandidateSet& candidates() { return *cs_; }
+  const Workload& workload() const { return w_; }
+  const Catalog& catalog() const { return cat_; }
+
+ private:
+  Status Materialize(const std::vector<int>& config);
+  Status CreateHypo(int c);
+  Status DropHypo(int c);
+  PlanCost Explain(int s);
+
+  Session& s_;
+  const Workload& w_;
+  CandidateSet* cs_;
+  const Catalog& cat_;
+  std::string hypopg_version_;
+  bool can_hide_ = false;
+  bool ready_ = false;
+  std::map<std::string, PlanCost> cache_;
+  std::map<int, uint32_t> live_;  // candidate -> hypothetical oid
+  std::map<uint32_t, int> oid_to_candidate_;
+  std::map<int, int64_t> size_, hypo_size_;
+  std::vector<std::set<int>> relevant_;  // per statement
+  WhatIfStats stats_;
+};
+
+}  // namespace pgvise

@@ -1,0 +1,190 @@
+#include "advisor/workload.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "analyzer/explain_runner.h"
+#include "core/source.h"
+
+namespace pgvise {
+
+double Workload::TotalCalls() const {
+  double sum = 0;
+  for (const auto& s : statements) sum += s.calls;
+  return sum;
+}
+
+namespace {
+
+// Only statements the planner plans can gain from an index.
+bool IsPlannable(StatementKind k) {
+  return k == StatementKind::kSelect || k == StatementKind::kInsert ||
+         k == StatementKind::kUpdate || k == StatementKind::kDelete || k == StatementKind::kMerge;
+}
+
+// Statements about the system catalogs (monitoring tools, pgvise itself)
+// are not the application's workload.
+bool TouchesOnlySystem(const QueryFacts& f) {
+  if (f.relations.empty()) return true;
+  for (const auto& r : f.relations) {
+    if (r.is_cte) continue;
+    if (r.schema == "pg_catalog" || r.schema == "information_schema") continue;
+    if (r.schema.empty() && r.name.rfind("pg_", 0) == 0) continue;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool AddStatement(const Statement& stmt, const std::string& source, double calls, Workload* w,
+                  double rows_per_call) {
+  if (!stmt.parsed) {
+    ++w->skipped_unparsable;
+    return false;
+  }
+  WorkloadStatement ws;
+  Status st = ExtractFacts(stmt, &ws.facts);
+  if (!st.ok()) {
+    ++w->skipped_unparsable;
+    return false;
+  }
+  if (!IsPlannable(ws.facts.kind)) {
+    ++w->skipped_utility;
+    return false;
+  }
+  // Writes are counted before any filtering: every index on the target
+  // table pays for them.
+  if (ws.facts.kind != StatementKind::kSelect && !ws.facts.relations.empty() &&
+      !ws.facts.relations[0].is_cte)
+    w->table_writes[ws.facts.relations[0].QualifiedName()] += calls * std::max(rows_per_call, 1.0);
+  // INSERT ... VALUES reads nothing an index could speed up; it still counts
+  // as a write (the table's write rate), which the catalog already knows.
+  if (ws.facts.kind == StatementKind::kInsert && ws.facts.predicates.empty() &&
+      ws.facts.joins.empty() && ws.facts.relations.size() <= 1) {
+    ++w->skipped_other;
+    return false;
+  }
+  if (TouchesOnlySystem(ws.facts)) {
+    ++w->skipped_other;
+    return false;
+  }
+  ws.sql = stmt.sql;
+  ws.fingerprint = Fingerprint(stmt.sql);
+  ws.source = source;
+  ws.calls = calls;
+  int nparams = 0;
+  ws.has_params = CountParams(stmt.sql, &nparams).ok() && nparams > 0;
+  for (auto& e : w->statements) {
+    if (!ws.fingerprint.empty() && e.fingerprint == ws.fingerprint) {
+      e.calls += ws.calls;
+      e.total_time_ms += ws.total_time_ms;
+      ++w->merged_duplicates;
+      return true;
+    }
+  }
+  w->statements.push_back(std::move(ws));
+  return true;
+}
+
+Status AddSqlText(const std::string& name, const std::string& text, Workload* w) {
+  SqlFile file;
+  Status st = ParseSqlFile(SourceText(name, text), &file);
+  if (!st.ok()) return st;
+  for (const auto& s : file.statements) {
+    double calls = 1;
+    if (auto it = s.annotations.find("calls"); it != s.annotations.end()) {
+      char* end = nullptr;
+      calls = std::strtod(it->second.c_str(), &end);
+      if (end == it->second.c_str() || calls < 0)
+        return Status::InvalidInput(file.Where(s) + ": pgvise: calls=" + it->second +
+                                    " is not a number");
+    }
+    AddStatement(s, file.Where(s), calls, w);
+  }
+  return Status::Ok();
+}
+
+Status AddSqlFile(const std::string& path, Workload* w) {
+  SourceText src;
+  Status st = SourceText::Read(path, &src);
+  if (!st.ok()) return st;
+  return AddSqlText(path, src.text(), w);
+}
+
+Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
+  if (!s.HasExtension("pg_stat_statements"))
+    return Status::NotFound(
+        "pg_stat_statements is not installed in this database (CREATE EXTENSION "
+        "pg_stat_statements, "
+        "and shared_preload_libraries), or give SQL files");
+  Rows r;
+  // Top statements of this database by total time: the ones worth indexing for.
+  Status st = s.Query(
+      "SELECT query, calls, total_exec_time, mean_exec_time, rows FROM pg_stat_statements"
+      " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+      "   AND calls >= $1 AND toplevel"
+      " ORDER BY total_exec_time DESC LIMIT $2",
+      {std::to_string(o.pgss_min_calls), std::to_string(o.pgss_limit)}, &r);
+  if (!st.ok()) return Status::Database("pg_stat_statements: " + st.message());
+  w->from_pg_stat_statements = true;
+  for (size_t i = 0; i < r.size(); ++i) {
+    Statement stmt;
+    stmt.sql = r.Text(i, "query");
+    size_t err = 0;
+    stmt.parsed = ParseSqlToJson(stmt.sql, &stmt.parse_json, &err).ok();
+    double calls = r.Double(i, "calls", 1);
+    size_t before = w->statements.size();
+    double rows = calls > 0 ? r.Double(i, "rows") / calls : 0;
+    if (!AddStatement(stmt, "pg_stat_statements", calls, w, rows)) continue;
+    if (w->statements.size() > before) {
+      auto& ws = w->statements.back();
+      ws.total_time_ms = r.Double(i, "total_exec_time");
+      ws.mean_time_ms = r.Double(i, "mean_exec_time");
+      ws.rows = rows;
+    }
+  }
+  return Status::Ok();
+}
+
+Status AddQualstats(Session& s, Workload* w) {
+  if (!s.HasExtension("pg_qualstats")) return Status::Ok();
+  Rows r;
+  // Constants of simple `column op constant` quals, most frequent first.
+  Status st = s.Query(
+      "SELECT n.nspname, c.relname, a.attname, o.oprname, q.constvalue,"
+      " sum(q.occurences) AS occ,"
+      " CASE WHEN sum(q.nbfiltered + q.execution_count) > 0"
+      "  THEN 1 - sum(q.nbfiltered)::float8 / sum(q.nbfiltered + q.execution_count) END AS sel"
+      " FROM pg_qualstats() q JOIN pg_class c ON c.oid = q.lrelid"
+      " JOIN pg_namespace n ON n.oid = c.relnamespace"
+      " JOIN pg_attribute a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum"
+      " JOIN pg_operator o ON o.oid = q.opno"
+      " WHERE q.constvalue IS NOT NULL AND q.dbid = (SELECT oid FROM pg_database WHERE datname = "
+      "current_database())"
+      " GROUP BY 1, 2, 3, 4, 5 ORDER BY occ DESC LIMIT 500",
+      &r);
+  if (!st.ok()) {
+    w->notes.push_back("pg_qualstats could not be read (" + st.message() +
+                       "); partial indexes need constants");
+    return Status::Ok();
+  }
+  for (size_t i = 0; i < r.size(); ++i) {
+    QualConstant q;
+    q.schema = r.Text(i, "nspname");
+    q.table = r.Text(i, "relname");
+    q.column = r.Text(i, "attname");
+    q.op = r.Text(i, "oprname");
+    q.value = r.Text(i, "constvalue");
+    // pg_qualstats prints constants as typed literals: 'open'::text.
+    if (size_t cast = q.value.rfind("::");
+        cast != std::string::npos && cast > 0 && q.value[cast - 1] == '\'')
+      q.value = q.value.substr(0, cast);
+    q.occurrences = r.Double(i, "occ");
+    q.selectivity = r.IsNull(i, "sel") ? -1 : r.Double(i, "sel");
+    w->qual_constants.push_back(std::move(q));
+  }
+  return Status::Ok();
+}
+
+}  // namespace pgvise

@@ -1,0 +1,85 @@
+// Workload: the statements the advisor optimises for, each with its weight
+// (how often it runs) and its QueryFacts. The first step of `pgvise advise`.
+//
+// Sources, merged into one list:
+//   - pg_stat_statements: query text (with $n parameters), calls, total/mean
+//     time and rows since its last reset;
+//   - SQL files: each statement once, or `calls` times when a comment before
+//     it says `-- pgvise: calls=500`;
+//   - pg_qualstats (when installed): the predicate constants and
+//     selectivities that pg_stat_statements normalises away. They feed partial
+//     index candidates (`WHERE status = 'open'` needs the constant).
+// Statements are deduplicated by libpg_query fingerprint (calls add up).
+// Utility and DDL statements are skipped and counted; so are statements that
+// do not parse. Nothing here writes to the database.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "analyzer/query_facts.h"
+#include "core/session.h"
+#include "core/status.h"
+
+namespace pgvise {
+
+struct WorkloadStatement {
+  std::string sql;
+  std::string fingerprint;
+  std::string source;  // "file.sql:12:1" or "pg_stat_statements"
+  double calls = 1;
+  double total_time_ms = 0;  // pg_stat_statements only
+  double mean_time_ms = 0;
+  double rows = 0;          // rows per call (pg_stat_statements), 0 when unknown
+  bool has_params = false;  // $n: planned generically
+  QueryFacts facts;
+};
+
+// A predicate constant seen by pg_qualstats: table.column op constant, with
+// how often it was evaluated and the fraction of rows it kept.
+struct QualConstant {
+  std::string schema, table, column, op;
+  std::string value;  // constant as text
+  double occurrences = 0;
+  double selectivity = -1;  // 0..1; -1 unknown
+};
+
+struct Workload {
+  std::vector<WorkloadStatement> statements;
+  std::vector<QualConstant> qual_constants;
+  // Row changes per table (as written in the SQL) from the workload's own
+  // INSERT/UPDATE/DELETE/MERGE: calls x rows per call (1 when unknown).
+  std::map<std::string, double> table_writes;
+  bool from_pg_stat_statements = false;
+  int skipped_utility = 0;  // DDL, SET, BEGIN ... (not planned)
+  int skipped_unparsable = 0;
+  int skipped_other = 0;      // statements on system catalogs, pgvise's own, ...
+  int merged_duplicates = 0;  // folded into an earlier statement by fingerprint
+  std::vector<std::string> notes;
+
+  double TotalCalls() const;
+};
+
+struct WorkloadOptions {
+  int pgss_limit = 200;  // top statements by total time
+  double pgss_min_calls = 1;
+  bool use_qualstats = true;
+};
+
+// Adds one SQL file's statements. Fails only when the file can't be read or
+// split (exit code 2 material); a bad statement is skipped and counted.
+Status AddSqlFile(const std::string& path, Workload* w);
+// Adds statements from SQL text already in memory (tests, stdin).
+Status AddSqlText(const std::string& name, const std::string& text, Workload* w);
+// Adds the top statements of pg_stat_statements for the current database.
+Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w);
+// Reads pg_qualstats constants when the extension is installed (no-op otherwise).
+Status AddQualstats(Session& s, Workload* w);
+
+// Adds one statement (already parsed facts or not); deduplicates by
+// fingerprint. Returns false when it was skipped (utility / unparsable).
+bool AddStatement(const Statement& stmt, const std::string& source, double calls, Workload* w,
+                  double rows_per_call = 0);
+
+}  // namespace pgvise
