@@ -48,16 +48,24 @@ std::string FormatSql(const std::string& sql) {
   pg_query_free_scan_result(r);
   if (!scan) return sql;
   std::string out;
-  std::vector<bool> parens;  // true: the parenthesis opens a subquery
-  auto level = [&]() {
-    int n = 0;
-    for (bool p : parens) n += p;
-    return n;
+  // One frame per open parenthesis: whether it holds a subquery, and the
+  // indent of that subquery's clauses.
+  struct Frame {
+    bool sub;
+    int indent;
   };
-  auto clause_level = [&]() { return parens.empty() || parens.back(); };
+  std::vector<Frame> parens;
+  int line_indent = 0;  // indent of the line being written
+  auto clause_indent = [&]() {
+    for (auto it = parens.rbegin(); it != parens.rend(); ++it)
+      if (it->sub) return it->indent;
+    return 0;
+  };
+  auto clause_level = [&]() { return parens.empty() || parens.back().sub; };
   auto brk = [&](int indent) {
     while (!out.empty() && out.back() == ' ') out.pop_back();
     out += "\n" + std::string(static_cast<size_t>(2 * indent), ' ');
+    line_indent = indent;
   };
   size_t prev_end = 0;
   PgQuery__Token prev = PG_QUERY__TOKEN__NUL;
@@ -68,11 +76,11 @@ std::string FormatSql(const std::string& sql) {
     bool broke = false;
     if (i > 0) {
       if (t == PG_QUERY__TOKEN__SELECT && prev == PG_QUERY__TOKEN__ASCII_40 && !parens.empty() &&
-          parens.back()) {
-        brk(level());
+          parens.back().sub) {
+        brk(parens.back().indent);
         broke = true;
-      } else if (t == PG_QUERY__TOKEN__ASCII_41 && !parens.empty() && parens.back()) {
-        brk(level() - 1);
+      } else if (t == PG_QUERY__TOKEN__ASCII_41 && !parens.empty() && parens.back().sub) {
+        brk(parens.back().indent - 1);
         broke = true;
       } else if (clause_level() &&
                  (t == PG_QUERY__TOKEN__FROM || t == PG_QUERY__TOKEN__WHERE ||
@@ -81,13 +89,13 @@ std::string FormatSql(const std::string& sql) {
                   t == PG_QUERY__TOKEN__OFFSET || t == PG_QUERY__TOKEN__WINDOW ||
                   t == PG_QUERY__TOKEN__UNION || t == PG_QUERY__TOKEN__INTERSECT ||
                   t == PG_QUERY__TOKEN__EXCEPT)) {
-        brk(level());
+        brk(clause_indent());
         broke = true;
       } else if (clause_level() &&
                  (IsJoinWord(t) || (t == PG_QUERY__TOKEN__JOIN && !IsJoinWord(prev) &&
                                     prev != PG_QUERY__TOKEN__OUTER_P))) {
         if (!IsJoinWord(prev)) {
-          brk(level() + 1);
+          brk(clause_indent() + 1);
           broke = true;
         }
       }
@@ -97,7 +105,7 @@ std::string FormatSql(const std::string& sql) {
     if (t == PG_QUERY__TOKEN__ASCII_40) {
       bool sub = i + 1 < scan->n_tokens && (scan->tokens[i + 1]->token == PG_QUERY__TOKEN__SELECT ||
                                             scan->tokens[i + 1]->token == PG_QUERY__TOKEN__WITH);
-      parens.push_back(sub);
+      parens.push_back({sub, line_indent + 1});
     } else if (t == PG_QUERY__TOKEN__ASCII_41 && !parens.empty()) {
       parens.pop_back();
     }

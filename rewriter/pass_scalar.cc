@@ -148,15 +148,14 @@ void TryScalar(PassContext& ctx, const char* pass, PgQuery__SelectStmt* s, const
   EmptyValue ev = EmptyValueOf(value, ctx.cat);
   bool inner_join = site.clause == SiteClause::kWhere && site.conjunct && !site.in_aggregate &&
                     TruthOnEmpty(*site.conjunct, site.slot, ev) == 0;
+  // ExpandStar renumbers the select list; hold on to the entry itself.
+  PgQuery__ResTarget* target = site.clause == SiteClause::kTarget ? s->target_list[site.target]->res_target : nullptr;
   if (!ExpandStar(ctx, s, &why)) return refuse(why);
 
   Tree& t = *ctx.tree;
   // Keep the output column's name: `(SELECT count(*) ...)` is called "count".
-  if (site.clause == SiteClause::kTarget) {
-    auto* rt = s->target_list[site.target]->res_target;
-    if (&rt->val == site.slot && (!rt->name || !*rt->name))
-      rt->name = t.arena().Strdup(FigureColname(*site.slot));
-  }
+  if (target && &target->val == site.slot && (!target->name || !*target->name))
+    target->name = t.arena().Strdup(FigureColname(*site.slot));
   std::string cond_text = site.conjunct ? ExprSql(*site.conjunct) : "";
   std::string name = ctx.FreshName("pgv_sq");
   Node* empty = nullptr;  // the aggregate over no rows, for the CASE form

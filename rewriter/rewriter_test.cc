@@ -1,0 +1,352 @@
+// Unit tests of the rewrite passes on parse trees (no database): which pass
+// applies or refuses, the shape of the result, that it re-parses and that
+// rewriting the output changes nothing. Result equivalence is proven against
+// PostgreSQL in rewriter_pg_test.cc.
+#include <gtest/gtest.h>
+
+#include "analyzer/statement.h"
+#include "rewriter/rewriter.h"
+#include "rewriter/scope.h"
+#include "rewriter/tree.h"
+
+namespace pgvise {
+namespace {
+
+RewriteResult Rewrite(const std::string& sql, const RewriteOptions& o = {}) {
+  RewriteResult r;
+  Status st = RewriteSql(sql, o, &r);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return r;
+}
+
+const PassOutcome* Find(const RewriteResult& r, const std::string& pass) {
+  for (const auto& o : r.outcomes)
+    if (o.pass == pass) return &o;
+  return nullptr;
+}
+
+bool Has(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+// Every rewrite must re-parse and be a fixed point.
+void ExpectStable(const RewriteResult& r) {
+  std::unique_ptr<rw::Tree> t;
+  ASSERT_TRUE(rw::Tree::Parse(r.sql, &t).ok()) << r.sql;
+  RewriteResult again = Rewrite(r.sql);
+  EXPECT_FALSE(again.changed) << "not idempotent:\n" << r.sql << "\n---\n" << again.sql;
+}
+
+TEST(DecorrelateScalarWhere, CountGreaterThanUsesInnerJoin) {
+  auto r = Rewrite(
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) > 10");
+  ASSERT_TRUE(r.changed);
+  const auto* o = Find(r, "decorrelate-scalar-where");
+  ASSERT_NE(o, nullptr);
+  EXPECT_TRUE(o->applied);
+  EXPECT_TRUE(Has(o->reason, "INNER JOIN"));
+  EXPECT_FALSE(Has(r.sql, "LEFT JOIN"));
+  EXPECT_TRUE(Has(r.sql, "GROUP BY o.user_id"));
+  EXPECT_EQ(o->location, 31);
+  ExpectStable(r);
+}
+
+TEST(DecorrelateScalarWhere, CountBugComparisonsUseLeftJoinAndCoalesce) {
+  // Each of these holds for an outer row with no match (count = 0).
+  for (const char* cmp : {"= 0", "< 3", "<= 0", ">= 0", "<> 5", "BETWEEN 0 AND 2", "IN (0, 1)"}) {
+    std::string sql = std::string(
+                          "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE "
+                          "o.user_id = u.id) ") +
+                      cmp;
+    auto r = Rewrite(sql);
+    ASSERT_TRUE(r.changed) << cmp;
+    EXPECT_TRUE(Has(r.sql, "LEFT JOIN")) << cmp << "\n" << r.sql;
+    EXPECT_TRUE(Has(r.sql, "COALESCE(pgv_sq1.pgv_v, 0)")) << cmp;
+    ExpectStable(r);
+  }
+}
+
+TEST(DecorrelateScalarWhere, NullOnEmptyAggregates) {
+  // SUM(...) > x is NULL on no rows: inner join. SUM(...) IS NULL holds there: left join, no
+  // COALESCE.
+  auto inner = Rewrite(
+      "SELECT u.id FROM users u WHERE (SELECT sum(o.total) FROM orders o WHERE o.user_id = u.id) > "
+      "100");
+  EXPECT_FALSE(Has(inner.sql, "LEFT JOIN"));
+  auto isnull = Rewrite(
+      "SELECT u.id FROM users u WHERE (SELECT sum(o.total) FROM orders o WHERE o.user_id = u.id) "
+      "IS NULL");
+  EXPECT_TRUE(Has(isnull.sql, "LEFT JOIN"));
+  EXPECT_FALSE(Has(isnull.sql, "COALESCE"));
+  auto count_isnull = Rewrite(
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) IS "
+      "NULL");
+  EXPECT_FALSE(Has(count_isnull.sql, "LEFT JOIN"))
+      << "count is never NULL: the inner join drops nothing it keeps";
+}
+
+TEST(DecorrelateScalarWhere, OtherEmptyValuesUseCase) {
+  auto r = Rewrite(
+      "SELECT u.id FROM users u WHERE (SELECT coalesce(sum(o.total), 0) FROM orders o WHERE "
+      "o.user_id = u.id) = 0");
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "CASE WHEN pgv_sq1.pgv_k1 IS NULL"));
+  EXPECT_TRUE(Has(r.sql, "WHERE false"));
+  ExpectStable(r);
+}
+
+TEST(DecorrelateScalarWhere, SeveralKeysExtraPredicatesAndJoins) {
+  auto r = Rewrite(
+      "SELECT p.pid FROM people p JOIN regions r ON r.id = p.q "
+      "WHERE (SELECT count(*) FROM orders o WHERE o.user_id = p.uid AND o.qty = r.id AND o.status "
+      "= 'paid') = 0");
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "pgv_sq1.pgv_k1 = p.uid AND pgv_sq1.pgv_k2 = r.id")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "WHERE o.status = 'paid'"));
+  ExpectStable(r);
+}
+
+TEST(DecorrelateScalarWhere, KeysAcrossCommaItemsMergeIntoCrossJoin) {
+  auto r = Rewrite(
+      "SELECT u.id FROM users u, regions r WHERE u.region_id = r.id AND "
+      "(SELECT count(*) FROM orders o WHERE o.user_id = u.id AND o.qty = r.id) < 2");
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "CROSS JOIN")) << r.sql;
+  ExpectStable(r);
+}
+
+TEST(DecorrelateScalarWhere, HavingAddsDerivedColumnsToGroupBy) {
+  auto r = Rewrite(
+      "SELECT u.region_id, count(*) FROM users u GROUP BY u.region_id "
+      "HAVING (SELECT count(*) FROM orders o WHERE o.qty = u.region_id) < 5");
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "GROUP BY u.region_id, pgv_sq1.pgv_v")) << r.sql;
+  ExpectStable(r);
+}
+
+TEST(DecorrelateScalarSelect, KeepsColumnNameAndExpandsStar) {
+  auto r = Rewrite(
+      "SELECT *, (SELECT max(o.total) FROM orders o WHERE o.user_id = u.id) FROM users u JOIN "
+      "regions g ON g.id = u.region_id");
+  ASSERT_TRUE(r.changed);
+  const auto* o = Find(r, "decorrelate-scalar-select");
+  ASSERT_NE(o, nullptr);
+  EXPECT_TRUE(o->applied);
+  EXPECT_TRUE(Has(r.sql, "SELECT u.*, g.*, pgv_sq1.pgv_v AS max")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "LEFT JOIN"));
+  ExpectStable(r);
+}
+
+TEST(DecorrelateScalarSelect, DisabledByName) {
+  RewriteOptions opt;
+  opt.disabled_passes = {"decorrelate-scalar-select"};
+  auto r = Rewrite(
+      "SELECT u.id, (SELECT count(*) FROM orders o WHERE o.user_id = u.id) FROM users u", opt);
+  EXPECT_FALSE(r.changed);
+  EXPECT_EQ(Find(r, "decorrelate-scalar-select"), nullptr);
+}
+
+struct Refusal {
+  const char* sql;
+  const char* pass;
+  const char* reason;  // substring of the reason
+};
+
+class Refuses : public ::testing::TestWithParam<Refusal> {};
+
+TEST_P(Refuses, LeavesQueryUntouchedAndSaysWhy) {
+  const Refusal& c = GetParam();
+  auto r = Rewrite(c.sql);
+  EXPECT_FALSE(r.changed) << r.sql;
+  EXPECT_EQ(r.sql, c.sql);
+  const auto* o = Find(r, c.pass);
+  ASSERT_NE(o, nullptr) << c.sql;
+  EXPECT_FALSE(o->applied);
+  EXPECT_TRUE(Has(o->reason, c.reason)) << o->reason;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Guards, Refuses,
+    ::testing::Values(
+        Refusal{"SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id "
+                "DESC LIMIT 1) FROM users u",
+                "decorrelate-scalar-select", "ORDER BY ... LIMIT lookup"},
+        Refusal{"SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = "
+                "u.id AND random() < 0.5) > 1",
+                "decorrelate-scalar-where", "volatile function random()"},
+        Refusal{"SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = "
+                "u.id AND "
+                "EXISTS (SELECT 1 FROM regions r WHERE r.id = u.region_id)) > 0",
+                "decorrelate-scalar-where", "two levels deep"},
+        Refusal{"SELECT u.id FROM users u WHERE (SELECT unnest(ARRAY[count(*)]) FROM orders o "
+                "WHERE o.user_id = u.id) > 1",
+                "decorrelate-scalar-where", "set-returning function unnest()"},
+        Refusal{"SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = "
+                "u.id GROUP BY u.region_id) > 1",
+                "decorrelate-scalar-where", "GROUP BY"},
+        Refusal{"SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.qty > "
+                "u.score) > 1",
+                "decorrelate-scalar-where", "not an equality"},
+        Refusal{
+            "SELECT u.id FROM users u WHERE (SELECT o.total FROM orders o WHERE o.id = u.id) > 5",
+            "decorrelate-scalar-where", "not an aggregate"},
+        Refusal{"SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = "
+                "u.id) > 1 LIMIT 5",
+                "decorrelate-scalar-where", "LIMIT"},
+        Refusal{"SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o, generate_series(1, "
+                "u.score) g "
+                "WHERE o.user_id = u.id) > 1",
+                "decorrelate-scalar-where", "FROM clause"},
+        Refusal{"SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = "
+                "u.id HAVING count(*) < 2)",
+                "decorrelate-exists-grouped", "COUNT bug"},
+        Refusal{"SELECT u.id FROM users u WHERE u.id NOT IN (SELECT o.user_id FROM orders o)",
+                "not-in-to-not-exists", "NOT IN differs from NOT EXISTS when NULLs appear"},
+        Refusal{
+            "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id)",
+            "postgresql", "semi-join"},
+        Refusal{"SELECT u.id FROM users u WHERE u.id IN (SELECT o.user_id FROM orders o)",
+                "postgresql", "semi-join"},
+        Refusal{"SELECT u.id FROM users u WHERE u.score > 1 OR u.id IN (SELECT r.id FROM regions r "
+                "WHERE r.name = u.name)",
+                "decorrelate-in", "top level"}));
+
+TEST(Unqualified, AssumedLocalOnlyAtTopLevelWithoutCatalog) {
+  // Top level: an unqualified column in the subquery is taken as the
+  // subquery's own (a wrong guess makes the rewrite fail to run, not lie).
+  auto r = Rewrite(
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders WHERE user_id = u.id) > 2");
+  EXPECT_TRUE(r.changed);
+  // So is a derived table's query: it cannot see its FROM siblings.
+  auto d = Rewrite(
+      "SELECT x.id FROM (SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders WHERE user_id "
+      "= u.id) > 2) x");
+  EXPECT_TRUE(d.changed);
+  // Inside a subquery expression the guess could bind to the enclosing query: refused.
+  auto n = Rewrite(
+      "SELECT t.a FROM t WHERE t.a IN (SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders "
+      "WHERE user_id = u.id) > 2)");
+  EXPECT_FALSE(n.changed);
+}
+
+class FakeCatalog : public RewriteCatalog {
+ public:
+  const Table* FindTable(const std::string&, const std::string& name) const override {
+    auto it = tables_.find(name);
+    return it == tables_.end() ? nullptr : &it->second;
+  }
+  Function FindFunction(const std::string&) const override { return {}; }
+  std::map<std::string, Table> tables_;
+};
+
+TEST(NotInToNotExists, CatalogNotNullProvesBothSides) {
+  FakeCatalog cat;
+  cat.tables_["users"].not_null = {{"id", true}, {"name", false}};
+  cat.tables_["orders"].not_null = {{"id", true}, {"user_id", true}};
+  RewriteOptions o;
+  o.catalog = &cat;
+  auto r =
+      Rewrite("SELECT u.id FROM users u WHERE u.id NOT IN (SELECT o.user_id FROM orders o)", o);
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "NOT EXISTS"));
+  EXPECT_TRUE(Has(r.sql, "u.id = o.user_id"));
+  // On the nullable side of a LEFT JOIN the constraint proves nothing.
+  auto l = Rewrite(
+      "SELECT g.id FROM regions g LEFT JOIN users u ON u.region_id = g.id WHERE u.id NOT IN "
+      "(SELECT o.user_id FROM orders o)",
+      o);
+  EXPECT_FALSE(l.changed);
+}
+
+TEST(NotInToNotExists, UnqualifiedOuterColumnIsQualifiedWhenMoved) {
+  FakeCatalog cat;
+  cat.tables_["users"].not_null = {{"id", true}, {"email", true}};
+  cat.tables_["orders"].not_null = {{"id", true}, {"user_id", true}};
+  RewriteOptions o;
+  o.catalog = &cat;
+  // `id` must stay users.id once inside the subquery, where orders.id exists too.
+  auto r = Rewrite("SELECT email FROM users WHERE id NOT IN (SELECT user_id FROM orders)", o);
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "users.id = user_id")) << r.sql;
+}
+
+TEST(ExistsGrouped, Shapes) {
+  auto g = Rewrite(
+      "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id GROUP "
+      "BY o.status "
+      "HAVING count(*) > 2)");
+  ASSERT_TRUE(g.changed);
+  EXPECT_TRUE(Has(g.sql, "GROUP BY o.user_id, o.status"));
+  ExpectStable(g);
+  auto t = Rewrite(
+      "SELECT u.id FROM users u WHERE NOT EXISTS (SELECT count(*) FROM orders o WHERE o.user_id = "
+      "u.id)");
+  ASSERT_TRUE(t.changed);
+  EXPECT_TRUE(Has(t.sql, "NOT true"));
+  auto d = Rewrite(
+      "SELECT u.id FROM users u WHERE EXISTS (SELECT o.status FROM orders o WHERE o.user_id = u.id "
+      "GROUP BY o.status)");
+  ASSERT_TRUE(d.changed);
+  EXPECT_FALSE(Has(d.sql, "GROUP BY"));
+}
+
+TEST(InPasses, AggregateInBecomesScalarThenJoin) {
+  auto r = Rewrite(
+      "SELECT o.id FROM orders o WHERE o.total IN (SELECT max(o2.total) FROM orders o2 WHERE "
+      "o2.user_id = o.user_id)");
+  ASSERT_TRUE(r.changed);
+  ASSERT_NE(Find(r, "in-aggregate-to-scalar"), nullptr);
+  EXPECT_TRUE(Find(r, "decorrelate-scalar-where")->applied);
+  ExpectStable(r);
+  auto c = Rewrite(
+      "SELECT u.id FROM users u WHERE u.region_id IN (SELECT o.qty FROM orders o WHERE o.user_id = "
+      "u.id)");
+  ASSERT_TRUE(c.changed);
+  EXPECT_TRUE(Has(c.sql, "EXISTS"));
+  ExpectStable(c);
+}
+
+TEST(Format, BreaksClausesWithoutChangingTheTree) {
+  std::string sql =
+      "SELECT a, extract(year FROM b), count(*) FILTER (WHERE c > 1) FROM t LEFT JOIN (SELECT x "
+      "FROM y WHERE "
+      "z = 'FROM x WHERE') s ON s.x = t.a WHERE t.a > 1 GROUP BY 1, 2 ORDER BY 1";
+  std::string f = FormatSql(sql);
+  EXPECT_NE(f, sql);
+  EXPECT_TRUE(Has(f, "\nFROM t\n  LEFT JOIN"));
+  EXPECT_TRUE(Has(f, "'FROM x WHERE'"));
+  EXPECT_EQ(Fingerprint(f), Fingerprint(sql));
+}
+
+TEST(Tree, CloneAndEqualIgnoreLocations) {
+  std::unique_ptr<rw::Tree> a, b;
+  ASSERT_TRUE(rw::Tree::Parse("SELECT 1 + x FROM t", &a).ok());
+  ASSERT_TRUE(rw::Tree::Parse("SELECT   1 +   x FROM t", &b).ok());
+  auto* ta = a->root()->stmts[0]->stmt->select_stmt->target_list[0];
+  auto* tb = b->root()->stmts[0]->stmt->select_stmt->target_list[0];
+  EXPECT_TRUE(rw::NodeEqual(ta, tb));
+  EXPECT_TRUE(rw::NodeEqual(a->Clone(ta), tb));
+  EXPECT_EQ(rw::ExprSql(ta->res_target->val), "1 + x");
+}
+
+TEST(Scope, FigureColnameMatchesPostgres) {
+  std::unique_ptr<rw::Tree> t;
+  ASSERT_TRUE(
+      rw::Tree::Parse("SELECT count(*), a.b, x::int, (a+1)::int, (SELECT max(y) FROM z), 1 + 2", &t)
+          .ok());
+  auto* s = t->root()->stmts[0]->stmt->select_stmt;
+  std::vector<std::string> want = {"count", "b", "x", "int4", "max", "?column?"};
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(rw::FigureColname(s->target_list[i]->res_target->val), want[i]);
+}
+
+TEST(RewriteSql, SyntaxErrorIsLocated) {
+  RewriteResult r;
+  size_t pos = 0;
+  Status st = RewriteSql("SELECT * FRM t", {}, &r, &pos);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(pos, 9u);
+}
+
+}  // namespace
+}  // namespace pgvise
