@@ -24,6 +24,12 @@
 #include <filesystem>
 #include <iostream>
 
+#include "analyzer/catalog.h"
+#include "analyzer/explain_runner.h"
+#include "analyzer/plan.h"
+#include "analyzer/plan_rules.h"
+#include "analyzer/query_facts.h"
+#include "analyzer/sql_rules.h"
 #include "analyzer/statement.h"
 #include "cli/command.h"
 #include "core/render.h"
@@ -45,6 +51,20 @@ struct ReviewRun {
   std::vector<std::string> files;  // every file analysed, in order
   std::vector<std::string> notes;
   bool input_error = false;  // a statement or file did not parse: exit 2
+  int explained = 0;         // statements EXPLAINed (--db)
+
+  void Note(const std::string& n) {
+    if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+  }
+};
+
+// The live database, when --db is given: a READ ONLY session with
+// statement_timeout and lock_timeout (OpenSession), and table sizes and row
+// counts from one catalog snapshot for the rules' messages.
+struct Database {
+  std::unique_ptr<Session> session;
+  Catalog catalog;
+  std::map<std::string, SqlTableInfo> tables;
 };
 
 // -v: each step's time on stderr, so the report on stdout stays clean.
@@ -136,7 +156,117 @@ Finding UnsplittableFile(const SourceText& src, const std::string& message) {
   return f;
 }
 
-void ReviewFile(const std::string& path, ReviewRun* run) {
+// Plan checks need a plan, and only statements that run a query have one.
+bool HasPlan(StatementKind k) {
+  return k == StatementKind::kSelect || k == StatementKind::kInsert ||
+         k == StatementKind::kUpdate || k == StatementKind::kDelete;
+}
+
+// A failed EXPLAIN is expected for a query on a table the same change creates,
+// or one that relies on a `SET search_path` earlier in the file (nothing in the
+// file is executed): it becomes a note. A lost connection ends the command.
+void ExplainFailed(const SqlFile& file, const Statement& stmt, const Status& st, Session& session,
+                   ReviewRun* run) {
+  const std::string& state = session.last_sqlstate();
+  if (st.code() == Status::Code::kDatabase && (state.empty() || state.rfind("08", 0) == 0))
+    throw Error(ExitCode::kDatabaseError,
+                "database error during EXPLAIN of " + file.Where(stmt) + ": " + st.message());
+  run->Note(file.Where(stmt) + ": not EXPLAINed, plan checks skipped: " + st.message());
+}
+
+// EXPLAINs every query statement (a generic plan when it has $n parameters;
+// never executed) and runs the plan checks; each plan finding is placed at
+// its statement's file:line:col and keeps the plan node it is about.
+void CheckPlans(const SqlFile& file, const RuleBook& book, Database& db, ReviewRun* run) {
+  const std::vector<QueryFacts> facts = ExtractFileFacts(file);
+  PlanCheckContext pctx;
+  pctx.rules = &book;
+  pctx.file = file.source.path();
+  for (size_t i = 0; i < file.statements.size(); ++i) {
+    const Statement& stmt = file.statements[i];
+    if (!stmt.parsed || !HasPlan(facts[i].kind)) continue;
+    std::string plan_json;
+    Status st = ExplainStatement(*db.session, stmt.sql, ExplainOptions{}, &plan_json);
+    if (!st.ok()) {
+      ExplainFailed(file, stmt, st, *db.session, run);
+      continue;
+    }
+    ++run->explained;
+    Plan plan;
+    st = ReadPlan(SourceText(file.Where(stmt) + " (EXPLAIN)", plan_json), &plan);
+    if (!st.ok()) {
+      run->Note(file.Where(stmt) + ": plan not readable, plan checks skipped: " + st.message());
+      continue;
+    }
+    for (const auto& n : PlanCheckNotes(plan, pctx)) run->Note("plans from --db: " + n);
+    for (Finding f : CheckPlan(plan, pctx)) {
+      if (stmt.Ignores(f.rule)) continue;
+      f.location.file = file.source.path();
+      f.location.line = stmt.pos.line;
+      f.location.column = stmt.pos.column;
+      f.location.end_line = 0;
+      f.location.end_column = 0;
+      run->findings.push_back(std::move(f));
+    }
+  }
+}
+
+// Skips whitespace, `--` and (nested) `/* */` comments and empty statements
+// (`;`) from `i` up to `end`; returns where real text starts, or `end`.
+size_t SkipTriviaAndSemicolons(const std::string& s, size_t i, size_t end) {
+  while (i < end) {
+    const char c = s[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == ';') {
+      ++i;
+    } else if (s.compare(i, 2, "--") == 0) {
+      while (i < end && s[i] != '\n') ++i;
+    } else if (s.compare(i, 2, "/*") == 0) {
+      int depth = 0;
+      while (i < end) {
+        if (s.compare(i, 2, "/*") == 0) {
+          ++depth;
+          i += 2;
+        } else if (s.compare(i, 2, "*/") == 0) {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+    } else {
+      break;
+    }
+  }
+  return std::min(i, end);
+}
+
+// libpg_query's scanner-based split silently drops text it cannot call a
+// statement: a statement with no keyword before its `;` (`SELEC 1;`, `foo;`),
+// and everything after an unbalanced parenthesis (`SELECT (1; DELETE FROM t;`
+// yields no statement at all). A review that skipped such text would pass a
+// broken file, so any text between the statements it returned is parsed on its
+// own and reported as a syntax error where the parser stops.
+void ReportDroppedText(const SqlFile& file, ReviewRun* run) {
+  const std::string& text = file.source.text();
+  size_t cursor = 0;
+  auto check_gap = [&](size_t from, size_t to) {
+    const size_t start = SkipTriviaAndSemicolons(text, from, to);
+    if (start >= to) return;
+    const std::string gap = text.substr(start, to - start);
+    size_t err = 0;
+    Status st = ParseSqlToJson(gap, nullptr, &err);
+    std::string message = st.ok() ? "text the statement splitter could not place" : st.message();
+    run->findings.push_back(SyntaxError(file.source, start + std::min(err, gap.size()), message));
+    run->input_error = true;
+  };
+  for (const auto& s : file.statements) {
+    if (s.offset > cursor) check_gap(cursor, s.offset);
+    cursor = std::max(cursor, s.end_offset);
+  }
+  check_gap(cursor, text.size());
+}
+
+void ReviewFile(const std::string& path, const RuleBook& book, Database* db, ReviewRun* run) {
   SourceText src;
   Status st = SourceText::Read(path, &src);
   if (!st.ok()) throw Error(st);  // one line, says where; exit 2
@@ -154,6 +284,43 @@ void ReviewFile(const std::string& path, ReviewRun* run) {
     run->findings.push_back(SyntaxError(file.source, s.error_offset, s.error));
     run->input_error = true;
   }
+  ReportDroppedText(file, run);
+
+  SqlReviewContext ctx;
+  ctx.rules = &book;
+  ctx.tables = db ? &db->tables : nullptr;
+  for (Finding& f : ReviewSqlFile(file, ctx)) run->findings.push_back(std::move(f));
+
+  if (db) CheckPlans(file, book, *db, run);
+}
+
+// The rule book, and the guarantee that every migration, query and plan rule
+// has both its YAML and its handler: start-up fails when they disagree.
+RuleBook LoadReviewRules(const CommonOptions& c) {
+  RuleBook book = LoadRules(c);
+  std::set<std::string> ids = SqlRuleIds();
+  const std::set<std::string> plan_ids = PlanRuleIds();
+  ids.insert(plan_ids.begin(), plan_ids.end());
+  std::set<std::string> areas = {"migration", "query", "plan"};
+  for (const auto& id : ids)
+    if (const Rule* r = book.Find(id)) areas.insert(r->area);
+  Status st = book.CheckHandlers(areas, ids);
+  if (!st.ok()) throw Error(ExitCode::kInputError, "rules: " + st.message());
+  return book;
+}
+
+std::unique_ptr<Database> ConnectIfAsked(const CommonOptions& c) {
+  if (c.db.empty()) return nullptr;
+  auto db = std::make_unique<Database>();
+  db->session = OpenSession(c);  // READ ONLY, timeouts set; throws exit 3
+  CatalogOptions co;
+  co.with_stats = false;  // sizes and row counts are all review needs
+  Status st = Catalog::Load(*db->session, co, &db->catalog);
+  if (!st.ok())
+    throw Error(ExitCode::kDatabaseError,
+                "reading the catalog of " + db->session->masked_conninfo() + ": " + st.message());
+  db->tables = SqlTablesFromCatalog(db->catalog);
+  return db;
 }
 
 bool UseColor(const CommonOptions& c) {
@@ -166,14 +333,18 @@ bool UseColor(const CommonOptions& c) {
 
 int RunReview(const CommonOptions& c, const ReviewOptions& r) {
   StepTimer timer(c.verbose);
-  const RuleBook book = LoadRules(c);
+  const RuleBook book = LoadReviewRules(c);
   timer.Done("load rules");
   const std::vector<std::string> paths = CollectInputs(r.inputs);
   timer.Done("collect inputs");
+  std::unique_ptr<Database> db = ConnectIfAsked(c);
+  if (db)
+    timer.Done("connect + catalog (" + std::to_string(db->catalog.tables().size()) + " tables)");
 
   ReviewRun run;
-  for (const auto& p : paths) ReviewFile(p, &run);
-  timer.Done("review " + std::to_string(paths.size()) + " files");
+  for (const auto& p : paths) ReviewFile(p, book, db.get(), &run);
+  timer.Done("review " + std::to_string(paths.size()) + " files" +
+             (db ? ", " + std::to_string(run.explained) + " EXPLAINs" : ""));
 
   SortFindings(&run.findings);
   RenderOptions ro;
