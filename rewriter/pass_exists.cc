@@ -8,6 +8,7 @@
 // grouped query over R(u) returns a row:
 //  * GROUP BY g, no HAVING: a group exists iff R(u) is non-empty, so the
 //    GROUP BY (and the select list) can go; a plain EXISTS is left.
+//    (PostgreSQL does this itself when nothing aggregates: left alone then.)
 //  * GROUP BY g HAVING h: some group of R(u) by g satisfies h. Grouping all
 //    rows satisfying p by (o.k, g) and keeping groups satisfying h gives, for
 //    o.k = u.id, exactly the groups of R(u) by g (equal keys group together),
@@ -95,7 +96,8 @@ void TryExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, con
   if (sub->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
     return refuse("EXISTS over a UNION/INTERSECT/EXCEPT");
   bool aggregates = SelectHasAggregate(sub, ctx.cat);
-  bool grouped = sub->n_group_clause > 0 || sub->having_clause || aggregates;
+  // simplify_EXISTS_query drops a GROUP BY when nothing aggregates.
+  bool grouped = sub->having_clause || aggregates;
   bool plain_limit =
       !sub->limit_offset && (!sub->limit_count || PositiveConstLimit(sub->limit_count));
   bool negated = false;

@@ -149,7 +149,8 @@ void TryScalar(PassContext& ctx, const char* pass, PgQuery__SelectStmt* s, const
   bool inner_join = site.clause == SiteClause::kWhere && site.conjunct && !site.in_aggregate &&
                     TruthOnEmpty(*site.conjunct, site.slot, ev) == 0;
   // ExpandStar renumbers the select list; hold on to the entry itself.
-  PgQuery__ResTarget* target = site.clause == SiteClause::kTarget ? s->target_list[site.target]->res_target : nullptr;
+  PgQuery__ResTarget* target =
+      site.clause == SiteClause::kTarget ? s->target_list[site.target]->res_target : nullptr;
   if (!ExpandStar(ctx, s, &why)) return refuse(why);
 
   Tree& t = *ctx.tree;
