@@ -1,13 +1,186 @@
-// pgvise maintain — placeholder until its issue lands; it says so and exits 2.
+// pgvise maintain — plan (and with --apply, carry out) vacuum, analyze,
+// reindex, autovacuum settings and server settings for one database.
+//
+//   read-only session -> BuildMaintenancePlan -> render (text|json|sql)
+//   --apply: a second, writable session -> ApplyPlan -> outcomes; exit 4 if any failed
 #include <CLI/CLI.hpp>
 
+#include <cctype>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <sstream>
+
 #include "cli/command.h"
+#include "maintenance/apply.h"
+#include "maintenance/maintain.h"
 
 namespace pgvise {
 
+namespace {
+
+struct MaintainFlags {
+  std::vector<std::string> only, exclude, tables;
+  bool exact = false;
+  bool apply = false;
+  int retries = 2;
+  int item_lock_timeout_ms = 2000;
+  int item_timeout_ms = 3600000;
+  std::string memory, storage = "ssd", workload = "mixed";
+  int cpus = 0;
+};
+
+std::set<std::string> Selectors(const std::vector<std::string>& in, const char* flag) {
+  std::set<std::string> out;
+  std::set<std::string> ids = MaintenanceHandlerIds();
+  for (const auto& v : in) {
+    std::stringstream ss(v);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      if (item.empty()) continue;
+      if (!MaintenanceGroups().count(item) && !ids.count(item)) {
+        std::string groups;
+        for (const auto& g : MaintenanceGroups()) groups += (groups.empty() ? "" : ", ") + g;
+        throw Error(ExitCode::kInputError, std::string(flag) + ": unknown area or rule '" + item +
+                                               "' (areas: " + groups + ", or a rule id)");
+      }
+      out.insert(item);
+    }
+  }
+  return out;
+}
+
+std::string Timestamp() {
+  std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+int Run(const CommonOptions& common, const MaintainFlags& f) {
+  if (common.format != "text" && common.format != "json" && common.format != "sql")
+    throw Error(ExitCode::kInputError, "--format: maintain writes text, json or sql");
+  MaintainOptions o;
+  o.only = Selectors(f.only, "--only");
+  o.exclude = Selectors(f.exclude, "--exclude");
+  for (const auto& t : f.tables) {
+    std::stringstream ss(t);
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!item.empty()) o.tables.push_back(item);
+  }
+  o.exact = f.exact;
+  if (!f.memory.empty()) {
+    o.memory_bytes = ParseMemorySize(f.memory);
+    if (o.memory_bytes <= 0)
+      throw Error(ExitCode::kInputError,
+                  "--memory: expected a size such as 16GB, got '" + f.memory + "'");
+  }
+  o.cpus = f.cpus;
+  o.storage = f.storage;
+  o.workload = f.workload;
+
+  RuleBook rules = LoadRules(common);
+  Status st = rules.CheckHandlers({"maintenance"}, MaintenanceHandlerIds());
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+
+  // The analysis session is READ ONLY; nothing it runs can write.
+  auto session = OpenSession(common, /*read_only=*/true);
+  MaintainRun run;
+  st = BuildMaintenancePlan(*session, rules, o, &run);
+  if (!st.ok()) throw Error(ExitCode::kDatabaseError, "database error: " + st.message());
+  const MaintenancePlan& plan = run.plan;
+  if (common.verbose)
+    std::cerr << "pgvise: snapshot " << plan.snapshot_queries << " queries, "
+              << static_cast<int>(plan.snapshot_ms) << " ms; rules "
+              << static_cast<int>(plan.rules_ms) << " ms; " << plan.total_queries
+              << " queries in all\n";
+
+  nlohmann::ordered_json apply_json;
+  ApplyResult applied;
+  bool did_apply = false;
+  if (f.apply) {
+    // --apply: a separate, writable session; only the plan's items run on it.
+    auto writer = OpenSession(common, /*read_only=*/false);
+    ApplyOptions ao;
+    ao.lock_timeout_ms = f.item_lock_timeout_ms;
+    ao.statement_timeout_ms = f.item_timeout_ms;
+    ao.retries = f.retries;
+    ao.log = [](const std::string& line) {
+      std::cerr << Timestamp() << " pgvise apply: " << line << "\n";
+    };
+    std::cerr << Timestamp() << " pgvise apply: " << plan.items.size() << " plan items on "
+              << writer->masked_conninfo() << "\n";
+    applied = ApplyPlan(*writer, plan, ao);
+    apply_json = applied.ToJson(plan);
+    did_apply = true;
+    std::cerr << Timestamp() << " pgvise apply: done: " << applied.applied << " applied, "
+              << applied.failed << " failed, " << applied.advice << " advice (not run)\n";
+  }
+
+  std::string text;
+  if (common.format == "json") {
+    text = RenderPlanJson(plan, did_apply ? &apply_json : nullptr);
+  } else if (common.format == "sql") {
+    text = RenderPlanSql(plan, f.item_lock_timeout_ms, f.item_timeout_ms);
+  } else {
+    text = RenderPlanText(plan);
+    if (did_apply) {
+      text += "\nApplied: " + std::to_string(applied.applied) +
+              ", failed: " + std::to_string(applied.failed) +
+              ", advice (not run): " + std::to_string(applied.advice) + "\n";
+      for (const auto& oc : applied.outcomes) {
+        if (oc.status == "advice") continue;
+        text += "  " + std::to_string(oc.item + 1) + ". " + oc.status + " (" +
+                std::to_string(oc.attempts) + " attempt" + (oc.attempts == 1 ? "" : "s") + ")" +
+                (oc.message.empty() ? "" : ": " + oc.message) +
+                (oc.cleanup.empty() ? "" : "; dropped " + oc.cleanup) + "\n";
+      }
+    }
+  }
+  WriteOutput(common, text);
+
+  if (did_apply && !applied.ok()) return static_cast<int>(ExitCode::kApplyFailed);
+  std::vector<Finding> severities;
+  for (const auto& it : plan.items) {
+    Finding fd;
+    fd.severity = it.severity;
+    severities.push_back(fd);
+  }
+  return static_cast<int>(ExitFor(severities, common.fail_on));
+}
+
+}  // namespace
+
 RunFn SetupMaintain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   AddCommonOptions(app, common.get(), true, true);
-  return [] () -> int { throw Error(ExitCode::kInputError, "'maintain' is not implemented yet"); };
+  auto f = std::make_shared<MaintainFlags>();
+  app.add_option("--format", common->format, "text | json | sql (a reviewable script)")
+      ->capture_default_str();
+  app.add_option("--only", f->only,
+                 "only these areas (autovacuum,vacuum,bloat,wraparound,statistics,health,settings) "
+                 "or rule ids; comma-separated");
+  app.add_option("--exclude", f->exclude, "skip these areas or rule ids; comma-separated");
+  app.add_option("--tables", f->tables, "only tables matching these globs (schema.table or table)");
+  app.add_flag("--exact", f->exact,
+               "measure flagged tables/indexes with pgstattuple_approx/pgstatindex");
+  app.add_flag("--apply", f->apply, "carry out the plan (default: dry run)");
+  app.add_option("--retries", f->retries, "retries of an item that timed out on a lock")
+      ->capture_default_str();
+  app.add_option("--item-lock-timeout", f->item_lock_timeout_ms,
+                 "lock_timeout per applied item, ms")
+      ->capture_default_str();
+  app.add_option("--item-timeout", f->item_timeout_ms, "statement_timeout per applied item, ms")
+      ->capture_default_str();
+  app.add_option("--memory", f->memory, "server memory for settings advice, e.g. 16GB");
+  app.add_option("--cpus", f->cpus, "server CPUs for settings advice");
+  app.add_option("--storage", f->storage, "ssd | hdd")
+      ->check(CLI::IsMember({"ssd", "hdd"}))
+      ->capture_default_str();
+  app.add_option("--workload", f->workload, "oltp | olap | mixed")
+      ->check(CLI::IsMember({"oltp", "olap", "mixed"}))
+      ->capture_default_str();
+  return [common, f]() -> int { return Run(*common, *f); };
 }
 
 }  // namespace pgvise

@@ -1,0 +1,55 @@
+// --apply: carries out a maintenance plan on a separate writable session,
+// item by item, without ever blocking the application for long.
+//
+// For each executable item, in plan order:
+//   SET lock_timeout / statement_timeout (per item), then the item's one
+//   statement in autocommit (VACUUM and CONCURRENTLY cannot run inside a
+//   transaction block). An item that times out waiting for a lock (SQLSTATE
+//   55P03) is skipped, reported, and retried after the rest of the plan, at
+//   most `retries` times. Any other error fails the item and the run goes on.
+//   A failed REINDEX INDEX CONCURRENTLY leaves an invalid `<name>_ccnew`
+//   index behind; it is found and dropped (DROP INDEX CONCURRENTLY) so no
+//   invalid index survives us.
+// Nothing outside the plan runs: only the timeouts, the items' own SQL and
+// that clean-up. Every outcome is logged (to `log`) and returned.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/session.h"
+#include "maintenance/plan.h"
+
+namespace pgvise {
+
+struct ApplyOptions {
+  int lock_timeout_ms = 1000;                   // per item: give way to the application
+  int statement_timeout_ms = 3600000;           // per item: 1 h
+  int retries = 2;                              // extra attempts after a lock timeout
+  int retry_pause_ms = 500;                     // pause before a retry round
+  std::function<void(const std::string&)> log;  // one line per event; may be empty
+};
+
+struct ItemOutcome {
+  size_t item = 0;     // index into plan.items
+  std::string status;  // applied | failed | lock-timeout | advice
+  int attempts = 0;
+  std::string sqlstate;  // of the last failure
+  std::string message;
+  double seconds = 0;
+  std::string cleanup;  // what was dropped after a failed REINDEX CONCURRENTLY
+};
+
+struct ApplyResult {
+  std::vector<ItemOutcome> outcomes;  // one per plan item, in plan order
+  int applied = 0, failed = 0, advice = 0;
+  bool ok() const { return failed == 0; }
+  nlohmann::ordered_json ToJson(const MaintenancePlan& plan) const;
+};
+
+ApplyResult ApplyPlan(Session& writable, const MaintenancePlan& plan, const ApplyOptions& opts);
+
+}  // namespace pgvise

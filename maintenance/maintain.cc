@@ -1,0 +1,108 @@
+#include "maintenance/maintain.h"
+
+#include <chrono>
+
+namespace pgvise {
+
+namespace {
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void EstimateBloat(MaintainRun* run) {
+  const HealthSnapshot& snap = run->snapshot;
+  int bs = static_cast<int>(snap.Setting("block_size"));
+  run->table_bloat.reserve(snap.tables.size());
+  for (const auto& t : snap.tables) run->table_bloat.push_back(EstimateTableBloat(t, bs));
+  run->index_bloat.reserve(snap.indexes.size());
+  for (const auto& x : snap.indexes) {
+    const TableHealth* t = snap.Table(x.table_oid);
+    run->index_bloat.push_back(t ? EstimateIndexBloat(x, *t, snap.server_version, bs)
+                                 : BloatEstimate{});
+  }
+}
+
+// --exact: measure what the estimate flags (at least half the rule's ratio),
+// one query for all such tables and one for all such indexes.
+Status ExactBloat(Session& s, const RuleBook& rules, MaintainRun* run) {
+  const HealthSnapshot& snap = run->snapshot;
+  if (!snap.has_pgstattuple) {
+    run->plan.notes.push_back(
+        "--exact: the pgstattuple extension is not installed here; using estimates");
+    return Status::Ok();
+  }
+  const Rule* tr = rules.Find("table-bloat");
+  const Rule* ir = rules.Find("index-bloat");
+  double tmin = (tr ? tr->Threshold("min_ratio", 0.3) : 0.3) / 2;
+  double imin = (ir ? ir->Threshold("min_ratio", 0.35) : 0.35) / 2;
+  std::vector<ExactTarget> tables, indexes;
+  for (size_t i = 0; i < snap.tables.size(); ++i) {
+    BloatEstimate& e = run->table_bloat[i];
+    // Not estimated (no statistics) is measured too: that is what --exact is for.
+    if (snap.tables[i].heap_bytes >= 10 * 8192 && (!e.estimated || e.ratio >= tmin))
+      tables.push_back({snap.tables[i].oid, &e, snap.tables[i].Fillfactor()});
+  }
+  for (size_t i = 0; i < snap.indexes.size(); ++i) {
+    const IndexHealth& x = snap.indexes[i];
+    BloatEstimate& e = run->index_bloat[i];
+    if (x.am == "btree" && x.valid && x.bytes >= 10 * 8192 && (!e.estimated || e.ratio >= imin))
+      indexes.push_back({x.oid, &e, x.Fillfactor()});
+  }
+  Status st = ExactTableBloat(s, snap.pgstattuple_schema, tables);
+  if (!st.ok()) run->plan.notes.push_back("--exact: pgstattuple_approx failed: " + st.message());
+  st = ExactIndexBloat(s, snap.pgstattuple_schema, indexes);
+  if (!st.ok()) run->plan.notes.push_back("--exact: pgstatindex failed: " + st.message());
+  run->plan.notes.push_back("--exact: measured " + std::to_string(tables.size()) + " tables and " +
+                            std::to_string(indexes.size()) + " indexes with pgstattuple");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOptions& opts,
+                            MaintainRun* out) {
+  MaintainRun run;
+  const int64_t q0 = s.query_count();
+  // The health snapshot: a fixed number of queries, whatever the table count.
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = CollectSnapshot(s, &run.snapshot);
+  if (!st.ok()) return st;
+  run.plan.snapshot_ms = MsSince(t0);
+  // Bloat estimates for every table and index, shared by both bloat rules.
+  auto t1 = std::chrono::steady_clock::now();
+  EstimateBloat(&run);
+  // Exact figures only where asked and only for what the estimate flags.
+  if (opts.exact && RuleSelected(opts, "table-bloat", "bloat")) {
+    st = ExactBloat(s, rules, &run);
+    if (!st.ok()) return st;
+  }
+  // Every enabled rule over the snapshot, then the most urgent first.
+  run.plan.items = RunRules(run.snapshot, rules, opts, &run.table_bloat, &run.index_bloat);
+  OrderPlan(&run.plan.items);
+  run.plan.rules_ms = MsSince(t1);
+
+  const HealthSnapshot& snap = run.snapshot;
+  run.plan.database = snap.database;
+  run.plan.server_version = snap.server_version;
+  run.plan.tables = snap.tables.size();
+  run.plan.indexes = snap.indexes.size();
+  run.plan.snapshot_queries = snap.queries;
+  run.plan.total_queries = s.query_count() - q0;
+  if (opts.memory_bytes <= 0 && RuleSelected(opts, "server-settings", "settings"))
+    run.plan.notes.push_back(
+        "settings: give --memory (and --cpus, --storage, --workload) to size "
+        "server settings");
+  const Rule* unused = rules.Enabled("unused-index");
+  if (unused && RuleSelected(opts, "unused-index", "health") &&
+      snap.stats_age_s < unused->Threshold("min_stats_hours", 168) * 3600)
+    run.plan.notes.push_back(
+        "unused-index: statistics cover only " +
+        std::to_string(static_cast<int>(snap.stats_age_s / 3600)) +
+        " h; unused indexes are judged after " +
+        std::to_string(static_cast<int>(unused->Threshold("min_stats_hours", 168))) + " h");
+  *out = std::move(run);
+  return Status::Ok();
+}
+
+}  // namespace pgvise

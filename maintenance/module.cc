@@ -1,2 +1,0 @@
-// Placeholder so the module library exists until its issue lands.
-namespace pgvise {}

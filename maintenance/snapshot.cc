@@ -1,0 +1,867 @@
+// The snapshot's queries. Each reads one catalog area for the whole database
+// in one round trip; none is issued per table. The list (and so the query
+// count a run prints) is fixed:
+//   1 settings  2 database facts  3 databases  4 tables  5 columns
+//   6 indexes   7 backends        8 ungranted locks  9 prepared xacts
+//   10 replication slots          11 sequences
+#include "maintenance/snapshot.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+namespace pgvise {
+
+namespace {
+
+// PG 15 defaults for the settings rules read, in snapshot units. A fixture
+// that leaves a setting out means "the default".
+const std::map<std::string, std::string>& Defaults() {
+  static const std::map<std::string, std::string> kDefaults = {
+      {"autovacuum", "on"},
+      {"autovacuum_vacuum_threshold", "50"},
+      {"autovacuum_vacuum_scale_factor", "0.2"},
+      {"autovacuum_vacuum_insert_threshold", "1000"},
+      {"autovacuum_vacuum_insert_scale_factor", "0.2"},
+      {"autovacuum_analyze_threshold", "50"},
+      {"autovacuum_analyze_scale_factor", "0.1"},
+      {"autovacuum_freeze_max_age", "200000000"},
+      {"autovacuum_multixact_freeze_max_age", "400000000"},
+      {"autovacuum_vacuum_cost_limit", "-1"},
+      {"autovacuum_vacuum_cost_delay", "2"},
+      {"autovacuum_max_workers", "3"},
+      {"autovacuum_naptime", "60000"},
+      {"autovacuum_work_mem", "-1"},
+      {"vacuum_cost_limit", "200"},
+      {"vacuum_cost_delay", "0"},
+      {"vacuum_freeze_min_age", "50000000"},
+      {"vacuum_freeze_table_age", "150000000"},
+      {"vacuum_failsafe_age", "1600000000"},
+      {"vacuum_multixact_failsafe_age", "1600000000"},
+      {"shared_buffers", "134217728"},
+      {"effective_cache_size", "4294967296"},
+      {"work_mem", "4194304"},
+      {"maintenance_work_mem", "67108864"},
+      {"random_page_cost", "4"},
+      {"seq_page_cost", "1"},
+      {"effective_io_concurrency", "1"},
+      {"max_connections", "100"},
+      {"max_worker_processes", "8"},
+      {"max_parallel_workers", "8"},
+      {"max_parallel_workers_per_gather", "2"},
+      {"max_parallel_maintenance_workers", "2"},
+      {"wal_buffers", "-1"},
+      {"min_wal_size", "83886080"},
+      {"max_wal_size", "1073741824"},
+      {"checkpoint_completion_target", "0.9"},
+      {"default_statistics_target", "100"},
+      {"huge_pages", "try"},
+      {"block_size", "8192"},
+      {"track_counts", "on"},
+      {"old_snapshot_threshold", "-1"},
+  };
+  return kDefaults;
+}
+
+// Multiplier from a pg_settings unit to bytes or milliseconds.
+double UnitFactor(const std::string& unit) {
+  if (unit == "B") return 1;
+  if (unit == "kB") return 1024;
+  if (unit == "8kB") return 8192;
+  if (unit == "MB") return 1048576;
+  if (unit == "16MB") return 16.0 * 1048576;
+  if (unit == "GB") return 1073741824.0;
+  if (unit == "ms") return 1;
+  if (unit == "s") return 1000;
+  if (unit == "min") return 60000;
+  if (unit == "h") return 3600000;
+  if (unit == "d") return 86400000;
+  return 1;
+}
+
+std::string Quote2(const std::string& schema, const std::string& name) {
+  return QuoteIdent(schema) + "." + QuoteIdent(name);
+}
+
+// "{fillfactor=70,autovacuum_enabled=false}" -> map
+std::map<std::string, std::string> ParseOptions(const std::string& text) {
+  std::map<std::string, std::string> out;
+  if (text.size() < 2) return out;
+  std::string body = text.substr(1, text.size() - 2);
+  std::stringstream ss(body);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty() && item.front() == '"') item = item.substr(1, item.size() - 2);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) continue;
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::vector<int> ParseIntList(const std::string& text) {
+  // int2vector prints "1 2", arrays print "{1,2}".
+  std::vector<int> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      cur += c;
+    } else if (!cur.empty()) {
+      out.push_back(std::atoi(cur.c_str()));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) out.push_back(std::atoi(cur.c_str()));
+  return out;
+}
+
+const char* kSettingsSql = R"SQL(
+SELECT name, setting, unit, vartype FROM pg_settings
+)SQL";
+
+const char* kFactsSql = R"SQL(
+SELECT current_database() AS db,
+       extract(epoch FROM now() - coalesce(
+         (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+         pg_postmaster_start_time())) AS stats_age_s,
+       (SELECT extnamespace::regnamespace::text FROM pg_extension
+         WHERE extname = 'pgstattuple') AS pgstattuple_schema
+)SQL";
+
+const char* kDatabasesSql = R"SQL(
+SELECT datname, age(datfrozenxid) AS xid_age, mxid_age(datminmxid) AS mxid_age, datallowconn
+FROM pg_database WHERE NOT datistemplate OR datallowconn
+)SQL";
+
+// User tables and materialized views with their counters; the TOAST table's
+// counters come along for the TOAST-heavy case.
+const char* kTablesSql = R"SQL(
+SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpages, c.reltuples, c.reloptions,
+       pg_relation_size(c.oid) AS heap_bytes,
+       CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_size(c.reltoastrelid) ELSE 0 END AS toast_bytes,
+       age(c.relfrozenxid) AS xid_age, mxid_age(c.relminmxid) AS mxid_age,
+       s.relid IS NOT NULL AS has_stats,
+       s.n_live_tup, s.n_dead_tup, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del,
+       s.n_mod_since_analyze, s.n_ins_since_vacuum,
+       s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count,
+       extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)) AS since_vacuum_s,
+       extract(epoch FROM now() - s.last_autovacuum) AS since_autovacuum_s,
+       extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)) AS since_analyze_s,
+       extract(epoch FROM now() - s.last_autoanalyze) AS since_autoanalyze_s,
+       io.heap_blks_read, io.heap_blks_hit,
+       ts.n_live_tup AS toast_live, ts.n_dead_tup AS toast_dead
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+LEFT JOIN pg_statio_user_tables io ON io.relid = c.oid
+LEFT JOIN pg_stat_all_tables ts ON ts.relid = c.reltoastrelid AND c.reltoastrelid <> 0
+WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+ORDER BY c.oid
+)SQL";
+
+// Every attribute of those tables and of their indexes, with pg_stats.
+// Expression-index columns have their statistics under the index's name.
+const char* kColumnsSql = R"SQL(
+SELECT a.attrelid, a.attnum, a.attname, a.attisdropped, a.attlen, a.attalign, a.attnotnull,
+       t.typname, st.avg_width, st.null_frac, st.n_distinct
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_stats st ON st.schemaname = n.nspname AND st.tablename = c.relname
+                     AND st.attname = a.attname AND NOT st.inherited
+WHERE a.attnum > 0 AND c.relkind IN ('r', 'm', 'i') AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+ORDER BY a.attrelid, a.attnum
+)SQL";
+
+const char* kIndexesSql = R"SQL(
+SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, tc.relname AS table_name, am.amname,
+       i.indisvalid, i.indisready, i.indisunique, i.indisprimary, i.indisexclusion,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+               AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
+       i.indpred IS NOT NULL AS partial, i.indexprs IS NOT NULL AS has_expressions,
+       i.indnkeyatts, i.indnatts, i.indkey::text AS indkey,
+       ic.relpages, ic.reltuples, pg_relation_size(i.indexrelid) AS bytes, ic.reloptions,
+       s.idx_scan, s.idx_tup_read, io.idx_blks_read, io.idx_blks_hit,
+       pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class tc ON tc.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
+LEFT JOIN pg_statio_user_indexes io ON io.indexrelid = i.indexrelid
+WHERE tc.relkind IN ('r', 'm') AND tc.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+ORDER BY i.indexrelid
+)SQL";
+
+const char* kBackendsSql = R"SQL(
+SELECT pid, datname, usename, application_name, backend_type, state,
+       CASE WHEN backend_xmin IS NULL THEN 0 ELSE age(backend_xmin) END AS xmin_age,
+       extract(epoch FROM now() - xact_start) AS xact_age_s,
+       extract(epoch FROM now() - state_change) AS state_age_s,
+       extract(epoch FROM now() - query_start) AS query_age_s,
+       wait_event_type, wait_event, left(query, 300) AS query,
+       pg_blocking_pids(pid)::text AS blocked_by
+FROM pg_stat_activity
+WHERE pid <> pg_backend_pid()
+)SQL";
+
+const char* kLocksSql = R"SQL(
+SELECT l.pid, l.mode,
+       CASE WHEN l.relation IS NOT NULL THEN l.relation::regclass::text
+            ELSE l.locktype END AS what
+FROM pg_locks l WHERE NOT l.granted
+)SQL";
+
+const char* kPreparedSql = R"SQL(
+SELECT gid, database, owner, age(transaction) AS xid_age,
+       extract(epoch FROM now() - prepared) AS age_s
+FROM pg_prepared_xacts
+)SQL";
+
+const char* kSlotsSql = R"SQL(
+SELECT slot_name, slot_type, database, active,
+       CASE WHEN xmin IS NULL THEN 0 ELSE age(xmin) END AS xmin_age,
+       CASE WHEN catalog_xmin IS NULL THEN 0 ELSE age(catalog_xmin) END AS catalog_xmin_age,
+       CASE WHEN restart_lsn IS NULL THEN 0
+            WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_last_wal_replay_lsn(), restart_lsn)
+            ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END AS retained_wal_bytes
+FROM pg_replication_slots
+)SQL";
+
+// Sequences and the narrowest column fed by each: OWNED BY / identity
+// (pg_depend from the sequence) or a DEFAULT nextval() (pg_depend from the
+// column default). last_value only where we may read it.
+const char* kSequencesSql = R"SQL(
+SELECT n.nspname, c.relname, format_type(q.seqtypid, NULL) AS data_type,
+       has_sequence_privilege(c.oid, 'SELECT,USAGE') AS readable,
+       CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
+            THEN pg_sequence_last_value(c.oid) END AS last_value,
+       q.seqmin, q.seqmax, q.seqincrement, q.seqcycle,
+       col.table_name, col.column_name, col.column_type
+FROM pg_sequence q
+JOIN pg_class c ON c.oid = q.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (
+  SELECT tn.nspname || '.' || tc.relname AS table_name, a.attname AS column_name,
+         format_type(a.atttypid, NULL) AS column_type
+  FROM (
+    SELECT d.refobjid AS relid, d.refobjsubid AS attnum FROM pg_depend d
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+    UNION
+    SELECT ad.adrelid, ad.adnum FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
+     WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = c.oid
+  ) u
+  JOIN pg_attribute a ON a.attrelid = u.relid AND a.attnum = u.attnum
+  JOIN pg_class tc ON tc.oid = u.relid
+  JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+  ORDER BY CASE format_type(a.atttypid, NULL) WHEN 'smallint' THEN 0 WHEN 'integer' THEN 1 ELSE 2 END
+  LIMIT 1
+) col ON true
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+)SQL";
+
+double Secs(const Rows& r, size_t i, const char* col) {
+  return r.IsNull(i, col) ? -1 : r.Double(i, col);
+}
+
+}  // namespace
+
+std::string TableHealth::Qualified() const { return Quote2(schema, name); }
+std::string IndexHealth::Qualified() const { return Quote2(schema, name); }
+std::string SequenceHealth::Qualified() const { return Quote2(schema, name); }
+
+double TableHealth::Rows() const {
+  if (has_stats && (n_live_tup > 0 || reltuples <= 0)) return static_cast<double>(n_live_tup);
+  return reltuples < 0 ? 0 : reltuples;
+}
+
+int TableHealth::Fillfactor() const { return static_cast<int>(Option("fillfactor", 100)); }
+
+double TableHealth::Option(const std::string& key, double fallback) const {
+  auto it = reloptions.find(key);
+  if (it == reloptions.end()) return fallback;
+  char* end = nullptr;
+  double v = std::strtod(it->second.c_str(), &end);
+  return end == it->second.c_str() ? fallback : v;
+}
+
+int IndexHealth::Fillfactor() const {
+  auto it = reloptions.find("fillfactor");
+  if (it != reloptions.end()) return std::atoi(it->second.c_str());
+  return am == "btree" ? 90 : 100;
+}
+
+int64_t SequenceHealth::Limit() const {
+  int64_t lim = max_value;
+  if (increment < 0) lim = -min_value;  // descending: distance to min
+  if (column_type == "smallint") lim = std::min<int64_t>(lim, 32767);
+  if (column_type == "integer") lim = std::min<int64_t>(lim, 2147483647);
+  return lim;
+}
+
+double HealthSnapshot::Setting(const std::string& name) const {
+  auto it = settings.find(name);
+  const std::string* v = nullptr;
+  if (it != settings.end()) {
+    v = &it->second;
+  } else {
+    auto d = Defaults().find(name);
+    if (d == Defaults().end()) return 0;
+    v = &d->second;
+  }
+  if (*v == "on" || *v == "true") return 1;
+  if (*v == "off" || *v == "false") return 0;
+  return std::strtod(v->c_str(), nullptr);
+}
+
+std::string HealthSnapshot::SettingText(const std::string& name) const {
+  auto it = settings.find(name);
+  if (it != settings.end()) return it->second;
+  auto d = Defaults().find(name);
+  return d == Defaults().end() ? "" : d->second;
+}
+
+const TableHealth* HealthSnapshot::Table(uint32_t oid) const {
+  auto it = std::lower_bound(tables.begin(), tables.end(), oid,
+                             [](const TableHealth& t, uint32_t o) { return t.oid < o; });
+  if (it != tables.end() && it->oid == oid) return &*it;
+  for (const auto& t : tables)  // fixtures need not be sorted
+    if (t.oid == oid) return &t;
+  return nullptr;
+}
+
+std::vector<const IndexHealth*> HealthSnapshot::IndexesOf(uint32_t table_oid) const {
+  std::vector<const IndexHealth*> out;
+  for (const auto& i : indexes)
+    if (i.table_oid == table_oid) out.push_back(&i);
+  return out;
+}
+
+Status CollectSnapshot(Session& s, HealthSnapshot* out) {
+  HealthSnapshot snap;
+  const int64_t q0 = s.query_count();
+  snap.server_version = s.server_version();
+  Rows r;
+  Status st;
+
+  // 1. settings, normalised to bytes / ms so rules compare plain numbers.
+  if (!(st = s.Query(kSettingsSql, &r)).ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    std::string v = r.Text(i, "setting");
+    const std::string& unit = r.Text(i, "unit");
+    const std::string& type = r.Text(i, "vartype");
+    if (!unit.empty() && (type == "integer" || type == "real")) {
+      double x = std::strtod(v.c_str(), nullptr);
+      if (x > 0) {
+        std::ostringstream os;
+        os.precision(17);
+        os << x * UnitFactor(unit);
+        v = os.str();
+      }
+    }
+    snap.settings[r.Text(i, "name")] = v;
+  }
+
+  // 2. facts about this database.
+  if (!(st = s.Query(kFactsSql, &r)).ok()) return st;
+  snap.database = r.Text(0, "db");
+  snap.stats_age_s = std::max(60.0, r.Double(0, "stats_age_s", 3600));
+  snap.has_pgstattuple = !r.IsNull(0, "pgstattuple_schema");
+  snap.pgstattuple_schema = r.Text(0, "pgstattuple_schema");
+
+  // 3. databases (wraparound is per cluster).
+  if (!(st = s.Query(kDatabasesSql, &r)).ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    DatabaseHealth d;
+    d.name = r.Text(i, "datname");
+    d.xid_age = r.Int(i, "xid_age");
+    d.mxid_age = r.Int(i, "mxid_age");
+    d.allow_connections = r.Bool(i, "datallowconn", true);
+    snap.databases.push_back(std::move(d));
+  }
+
+  // 4. tables.
+  if (!(st = s.Query(kTablesSql, &r)).ok()) return st;
+  snap.tables.reserve(r.size());
+  for (size_t i = 0; i < r.size(); ++i) {
+    TableHealth t;
+    t.oid = static_cast<uint32_t>(r.Int(i, "oid"));
+    t.schema = r.Text(i, "nspname");
+    t.name = r.Text(i, "relname");
+    t.relkind = r.Text(i, "relkind").empty() ? 'r' : r.Text(i, "relkind")[0];
+    t.relpages = r.Int(i, "relpages");
+    t.reltuples = r.Double(i, "reltuples", -1);
+    t.reloptions = ParseOptions(r.Text(i, "reloptions"));
+    t.heap_bytes = r.Int(i, "heap_bytes");
+    t.toast_bytes = r.Int(i, "toast_bytes");
+    t.xid_age = r.Int(i, "xid_age");
+    t.mxid_age = r.Int(i, "mxid_age");
+    t.has_stats = r.Bool(i, "has_stats");
+    t.n_live_tup = r.Int(i, "n_live_tup");
+    t.n_dead_tup = r.Int(i, "n_dead_tup");
+    t.n_tup_ins = r.Int(i, "n_tup_ins");
+    t.n_tup_upd = r.Int(i, "n_tup_upd");
+    t.n_tup_hot_upd = r.Int(i, "n_tup_hot_upd");
+    t.n_tup_del = r.Int(i, "n_tup_del");
+    t.n_mod_since_analyze = r.Int(i, "n_mod_since_analyze");
+    t.n_ins_since_vacuum = r.Int(i, "n_ins_since_vacuum");
+    t.vacuum_count = r.Int(i, "vacuum_count");
+    t.autovacuum_count = r.Int(i, "autovacuum_count");
+    t.analyze_count = r.Int(i, "analyze_count");
+    t.autoanalyze_count = r.Int(i, "autoanalyze_count");
+    t.since_vacuum_s = Secs(r, i, "since_vacuum_s");
+    t.since_autovacuum_s = Secs(r, i, "since_autovacuum_s");
+    t.since_analyze_s = Secs(r, i, "since_analyze_s");
+    t.since_autoanalyze_s = Secs(r, i, "since_autoanalyze_s");
+    t.heap_blks_read = r.Int(i, "heap_blks_read");
+    t.heap_blks_hit = r.Int(i, "heap_blks_hit");
+    t.toast_live = r.Int(i, "toast_live");
+    t.toast_dead = r.Int(i, "toast_dead");
+    snap.tables.push_back(std::move(t));
+  }
+
+  // 6 before 5: columns are attached to tables and indexes by oid.
+  if (!(st = s.Query(kIndexesSql, &r)).ok()) return st;
+  snap.indexes.reserve(r.size());
+  for (size_t i = 0; i < r.size(); ++i) {
+    IndexHealth x;
+    x.oid = static_cast<uint32_t>(r.Int(i, "indexrelid"));
+    x.table_oid = static_cast<uint32_t>(r.Int(i, "indrelid"));
+    x.schema = r.Text(i, "nspname");
+    x.name = r.Text(i, "relname");
+    x.table = r.Text(i, "table_name");
+    x.am = r.Text(i, "amname");
+    x.valid = r.Bool(i, "indisvalid", true);
+    x.ready = r.Bool(i, "indisready", true);
+    x.unique = r.Bool(i, "indisunique");
+    x.primary = r.Bool(i, "indisprimary");
+    x.exclusion = r.Bool(i, "indisexclusion");
+    x.backs_constraint = r.Bool(i, "backs_constraint");
+    x.partial = r.Bool(i, "partial");
+    x.has_expressions = r.Bool(i, "has_expressions");
+    x.nkeyatts = static_cast<int>(r.Int(i, "indnkeyatts"));
+    x.natts = static_cast<int>(r.Int(i, "indnatts"));
+    x.attnums = ParseIntList(r.Text(i, "indkey"));
+    x.relpages = r.Int(i, "relpages");
+    x.reltuples = r.Double(i, "reltuples", -1);
+    x.bytes = r.Int(i, "bytes");
+    x.reloptions = ParseOptions(r.Text(i, "reloptions"));
+    x.idx_scan = r.Int(i, "idx_scan");
+    x.idx_tup_read = r.Int(i, "idx_tup_read");
+    x.idx_blks_read = r.Int(i, "idx_blks_read");
+    x.idx_blks_hit = r.Int(i, "idx_blks_hit");
+    x.definition = r.Text(i, "definition");
+    snap.indexes.push_back(std::move(x));
+  }
+  std::sort(snap.indexes.begin(), snap.indexes.end(),
+            [](const IndexHealth& a, const IndexHealth& b) { return a.oid < b.oid; });
+  for (auto& x : snap.indexes)
+    if (TableHealth* t = const_cast<TableHealth*>(snap.Table(x.table_oid)))
+      t->index_bytes += x.bytes;
+
+  // 5. columns.
+  if (!(st = s.Query(kColumnsSql, &r)).ok()) return st;
+  auto index_by_oid = [&](uint32_t oid) -> IndexHealth* {
+    auto it = std::lower_bound(snap.indexes.begin(), snap.indexes.end(), oid,
+                               [](const IndexHealth& a, uint32_t o) { return a.oid < o; });
+    return it != snap.indexes.end() && it->oid == oid ? &*it : nullptr;
+  };
+  for (size_t i = 0; i < r.size(); ++i) {
+    ColumnHealth c;
+    uint32_t rel = static_cast<uint32_t>(r.Int(i, "attrelid"));
+    c.attnum = static_cast<int>(r.Int(i, "attnum"));
+    c.name = r.Text(i, "attname");
+    c.dropped = r.Bool(i, "attisdropped");
+    c.typlen = static_cast<int>(r.Int(i, "attlen", -1));
+    c.typalign = r.Text(i, "attalign").empty() ? 'i' : r.Text(i, "attalign")[0];
+    c.notnull = r.Bool(i, "attnotnull");
+    c.type = r.Text(i, "typname");
+    c.has_stats = !r.IsNull(i, "avg_width");
+    c.avg_width = r.Double(i, "avg_width");
+    c.null_frac = r.Double(i, "null_frac");
+    c.n_distinct = r.Double(i, "n_distinct");
+    if (TableHealth* t = const_cast<TableHealth*>(snap.Table(rel)))
+      t->columns.push_back(std::move(c));
+    else if (IndexHealth* x = index_by_oid(rel))
+      x->columns.push_back(std::move(c));
+  }
+
+  // 7 + 8. backends and what the waiting ones wait for.
+  if (!(st = s.Query(kBackendsSql, &r)).ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    BackendHealth b;
+    b.pid = static_cast<int>(r.Int(i, "pid"));
+    b.database = r.Text(i, "datname");
+    b.user = r.Text(i, "usename");
+    b.application = r.Text(i, "application_name");
+    b.backend_type = r.Text(i, "backend_type");
+    b.state = r.Text(i, "state");
+    b.xmin_age = r.Int(i, "xmin_age");
+    b.xact_age_s = Secs(r, i, "xact_age_s");
+    b.state_age_s = Secs(r, i, "state_age_s");
+    b.query_age_s = Secs(r, i, "query_age_s");
+    b.wait_event_type = r.Text(i, "wait_event_type");
+    b.wait_event = r.Text(i, "wait_event");
+    b.query = r.Text(i, "query");
+    b.blocked_by = ParseIntList(r.Text(i, "blocked_by"));
+    snap.backends.push_back(std::move(b));
+  }
+  if (!(st = s.Query(kLocksSql, &r)).ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    int pid = static_cast<int>(r.Int(i, "pid"));
+    for (auto& b : snap.backends)
+      if (b.pid == pid && b.waiting_for.empty()) {
+        b.waiting_for = r.Text(i, "what");
+        b.waiting_mode = r.Text(i, "mode");
+      }
+  }
+
+  // 9. prepared transactions.
+  if (!(st = s.Query(kPreparedSql, &r)).ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    PreparedXactHealth p;
+    p.gid = r.Text(i, "gid");
+    p.database = r.Text(i, "database");
+    p.owner = r.Text(i, "owner");
+    p.xid_age = r.Int(i, "xid_age");
+    p.age_s = r.Double(i, "age_s");
+    snap.prepared.push_back(std::move(p));
+  }
+
+  // 10. replication slots.
+  if (!(st = s.Query(kSlotsSql, &r)).ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    SlotHealth sl;
+    sl.name = r.Text(i, "slot_name");
+    sl.type = r.Text(i, "slot_type");
+    sl.database = r.Text(i, "database");
+    sl.active = r.Bool(i, "active");
+    sl.xmin_age = r.Int(i, "xmin_age");
+    sl.catalog_xmin_age = r.Int(i, "catalog_xmin_age");
+    sl.retained_wal_bytes = r.Int(i, "retained_wal_bytes");
+    snap.slots.push_back(std::move(sl));
+  }
+
+  // 11. sequences.
+  if (!(st = s.Query(kSequencesSql, &r)).ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    SequenceHealth q;
+    q.schema = r.Text(i, "nspname");
+    q.name = r.Text(i, "relname");
+    q.data_type = r.Text(i, "data_type");
+    q.readable = r.Bool(i, "readable", true);
+    q.called = !r.IsNull(i, "last_value");
+    q.last_value = r.Int(i, "last_value");
+    q.min_value = r.Int(i, "seqmin");
+    q.max_value = r.Int(i, "seqmax");
+    q.increment = r.Int(i, "seqincrement", 1);
+    q.cycle = r.Bool(i, "seqcycle");
+    q.column_table = r.Text(i, "table_name");
+    q.column_name = r.Text(i, "column_name");
+    q.column_type = r.Text(i, "column_type");
+    snap.sequences.push_back(std::move(q));
+  }
+
+  snap.queries = s.query_count() - q0;
+  *out = std::move(snap);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// JSON fixtures. Each struct lists its fields once; an unknown key is an
+// error naming its JSON path.
+
+namespace {
+
+using json = nlohmann::json;
+
+struct Reader {
+  const json& j;
+  std::string path;
+  std::vector<std::string> known;
+  Status status;
+
+  template <typename T>
+  void Field(const char* key, T* v) {
+    known.push_back(key);
+    if (!status.ok() || !j.contains(key)) return;
+    try {
+      const json& x = j.at(key);
+      if constexpr (std::is_same_v<T, char>) {
+        *v = x.get<std::string>().empty() ? 'i' : x.get<std::string>()[0];
+      } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+        for (auto it = x.begin(); it != x.end(); ++it)
+          (*v)[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+      } else {
+        *v = x.get<T>();
+      }
+    } catch (const json::exception& e) {
+      status = Status::InvalidInput(path + "." + key + ": " + e.what());
+    }
+  }
+  Status Done() const {
+    if (!status.ok()) return status;
+    if (!j.is_object()) return Status::InvalidInput(path + ": expected an object");
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (std::find(known.begin(), known.end(), it.key()) == known.end())
+        return Status::InvalidInput(path + "." + it.key() + ": unknown field");
+    return Status::Ok();
+  }
+};
+
+Status Read(const json& j, const std::string& path, ColumnHealth* c) {
+  Reader r{j, path, {}, {}};
+  r.Field("attnum", &c->attnum);
+  r.Field("name", &c->name);
+  r.Field("type", &c->type);
+  r.Field("typlen", &c->typlen);
+  r.Field("typalign", &c->typalign);
+  r.Field("notnull", &c->notnull);
+  r.Field("dropped", &c->dropped);
+  r.Field("has_stats", &c->has_stats);
+  r.Field("avg_width", &c->avg_width);
+  r.Field("null_frac", &c->null_frac);
+  r.Field("n_distinct", &c->n_distinct);
+  if (j.contains("avg_width") && !j.contains("has_stats")) c->has_stats = true;
+  return r.Done();
+}
+
+template <typename T>
+Status ReadList(const json& j, const std::string& path, std::vector<T>* out,
+                const std::function<Status(const json&, const std::string&, T*)>& one) {
+  if (!j.is_array()) return Status::InvalidInput(path + ": expected a list");
+  for (size_t i = 0; i < j.size(); ++i) {
+    T v;
+    Status st = one(j[i], path + "[" + std::to_string(i) + "]", &v);
+    if (!st.ok()) return st;
+    out->push_back(std::move(v));
+  }
+  return Status::Ok();
+}
+
+Status Read(const json& j, const std::string& path, TableHealth* t) {
+  Reader r{j, path, {}, {}};
+  r.Field("oid", &t->oid);
+  r.Field("schema", &t->schema);
+  r.Field("name", &t->name);
+  r.Field("relkind", &t->relkind);
+  r.Field("relpages", &t->relpages);
+  r.Field("reltuples", &t->reltuples);
+  r.Field("heap_bytes", &t->heap_bytes);
+  r.Field("toast_bytes", &t->toast_bytes);
+  r.Field("index_bytes", &t->index_bytes);
+  r.Field("reloptions", &t->reloptions);
+  r.Field("xid_age", &t->xid_age);
+  r.Field("mxid_age", &t->mxid_age);
+  r.Field("has_stats", &t->has_stats);
+  r.Field("n_live_tup", &t->n_live_tup);
+  r.Field("n_dead_tup", &t->n_dead_tup);
+  r.Field("n_tup_ins", &t->n_tup_ins);
+  r.Field("n_tup_upd", &t->n_tup_upd);
+  r.Field("n_tup_hot_upd", &t->n_tup_hot_upd);
+  r.Field("n_tup_del", &t->n_tup_del);
+  r.Field("n_mod_since_analyze", &t->n_mod_since_analyze);
+  r.Field("n_ins_since_vacuum", &t->n_ins_since_vacuum);
+  r.Field("vacuum_count", &t->vacuum_count);
+  r.Field("autovacuum_count", &t->autovacuum_count);
+  r.Field("analyze_count", &t->analyze_count);
+  r.Field("autoanalyze_count", &t->autoanalyze_count);
+  r.Field("since_vacuum_s", &t->since_vacuum_s);
+  r.Field("since_autovacuum_s", &t->since_autovacuum_s);
+  r.Field("since_analyze_s", &t->since_analyze_s);
+  r.Field("since_autoanalyze_s", &t->since_autoanalyze_s);
+  r.Field("heap_blks_read", &t->heap_blks_read);
+  r.Field("heap_blks_hit", &t->heap_blks_hit);
+  r.Field("toast_live", &t->toast_live);
+  r.Field("toast_dead", &t->toast_dead);
+  r.known.push_back("columns");
+  Status st = r.Done();
+  if (!st.ok()) return st;
+  if (t->schema.empty()) t->schema = "public";
+  if (j.contains("n_live_tup") || j.contains("n_tup_ins") || j.contains("n_dead_tup"))
+    if (!j.contains("has_stats")) t->has_stats = true;
+  if (j.contains("columns"))
+    return ReadList<ColumnHealth>(
+        j["columns"], path + ".columns", &t->columns,
+        [](const json& x, const std::string& p, ColumnHealth* c) { return Read(x, p, c); });
+  return Status::Ok();
+}
+
+Status Read(const json& j, const std::string& path, IndexHealth* x) {
+  Reader r{j, path, {}, {}};
+  r.Field("oid", &x->oid);
+  r.Field("table_oid", &x->table_oid);
+  r.Field("schema", &x->schema);
+  r.Field("name", &x->name);
+  r.Field("table", &x->table);
+  r.Field("am", &x->am);
+  r.Field("valid", &x->valid);
+  r.Field("ready", &x->ready);
+  r.Field("unique", &x->unique);
+  r.Field("primary", &x->primary);
+  r.Field("exclusion", &x->exclusion);
+  r.Field("backs_constraint", &x->backs_constraint);
+  r.Field("partial", &x->partial);
+  r.Field("has_expressions", &x->has_expressions);
+  r.Field("nkeyatts", &x->nkeyatts);
+  r.Field("natts", &x->natts);
+  r.Field("attnums", &x->attnums);
+  r.Field("relpages", &x->relpages);
+  r.Field("reltuples", &x->reltuples);
+  r.Field("bytes", &x->bytes);
+  r.Field("reloptions", &x->reloptions);
+  r.Field("idx_scan", &x->idx_scan);
+  r.Field("idx_tup_read", &x->idx_tup_read);
+  r.Field("idx_blks_read", &x->idx_blks_read);
+  r.Field("idx_blks_hit", &x->idx_blks_hit);
+  r.Field("definition", &x->definition);
+  r.known.push_back("columns");
+  Status st = r.Done();
+  if (!st.ok()) return st;
+  if (x->schema.empty()) x->schema = "public";
+  if (x->am.empty()) x->am = "btree";
+  if (x->natts == 0) x->natts = static_cast<int>(x->attnums.size());
+  if (x->nkeyatts == 0) x->nkeyatts = x->natts;
+  if (j.contains("columns"))
+    return ReadList<ColumnHealth>(
+        j["columns"], path + ".columns", &x->columns,
+        [](const json& y, const std::string& p, ColumnHealth* c) { return Read(y, p, c); });
+  return Status::Ok();
+}
+
+Status Read(const json& j, const std::string& path, BackendHealth* b) {
+  Reader r{j, path, {}, {}};
+  r.Field("pid", &b->pid);
+  r.Field("database", &b->database);
+  r.Field("user", &b->user);
+  r.Field("application", &b->application);
+  r.Field("backend_type", &b->backend_type);
+  r.Field("state", &b->state);
+  r.Field("xmin_age", &b->xmin_age);
+  r.Field("xact_age_s", &b->xact_age_s);
+  r.Field("state_age_s", &b->state_age_s);
+  r.Field("query_age_s", &b->query_age_s);
+  r.Field("wait_event_type", &b->wait_event_type);
+  r.Field("wait_event", &b->wait_event);
+  r.Field("query", &b->query);
+  r.Field("blocked_by", &b->blocked_by);
+  r.Field("waiting_for", &b->waiting_for);
+  r.Field("waiting_mode", &b->waiting_mode);
+  if (b->backend_type.empty()) b->backend_type = "client backend";
+  return r.Done();
+}
+
+Status Read(const json& j, const std::string& path, PreparedXactHealth* p) {
+  Reader r{j, path, {}, {}};
+  r.Field("gid", &p->gid);
+  r.Field("database", &p->database);
+  r.Field("owner", &p->owner);
+  r.Field("xid_age", &p->xid_age);
+  r.Field("age_s", &p->age_s);
+  return r.Done();
+}
+
+Status Read(const json& j, const std::string& path, SlotHealth* s) {
+  Reader r{j, path, {}, {}};
+  r.Field("name", &s->name);
+  r.Field("type", &s->type);
+  r.Field("database", &s->database);
+  r.Field("active", &s->active);
+  r.Field("xmin_age", &s->xmin_age);
+  r.Field("catalog_xmin_age", &s->catalog_xmin_age);
+  r.Field("retained_wal_bytes", &s->retained_wal_bytes);
+  return r.Done();
+}
+
+Status Read(const json& j, const std::string& path, DatabaseHealth* d) {
+  Reader r{j, path, {}, {}};
+  r.Field("name", &d->name);
+  r.Field("xid_age", &d->xid_age);
+  r.Field("mxid_age", &d->mxid_age);
+  r.Field("allow_connections", &d->allow_connections);
+  return r.Done();
+}
+
+Status Read(const json& j, const std::string& path, SequenceHealth* q) {
+  Reader r{j, path, {}, {}};
+  r.Field("schema", &q->schema);
+  r.Field("name", &q->name);
+  r.Field("data_type", &q->data_type);
+  r.Field("readable", &q->readable);
+  r.Field("called", &q->called);
+  r.Field("last_value", &q->last_value);
+  r.Field("min_value", &q->min_value);
+  r.Field("max_value", &q->max_value);
+  r.Field("increment", &q->increment);
+  r.Field("cycle", &q->cycle);
+  r.Field("column_table", &q->column_table);
+  r.Field("column_name", &q->column_name);
+  r.Field("column_type", &q->column_type);
+  if (q->schema.empty()) q->schema = "public";
+  if (j.contains("last_value") && !j.contains("called")) q->called = true;
+  if (q->max_value == 0) {
+    q->max_value = q->data_type == "smallint"  ? 32767
+                   : q->data_type == "integer" ? 2147483647
+                                               : std::numeric_limits<int64_t>::max();
+  }
+  return r.Done();
+}
+
+}  // namespace
+
+Status SnapshotFromJson(const json& j, HealthSnapshot* out) {
+  HealthSnapshot snap;
+  Reader r{j, "snapshot", {}, {}};
+  r.Field("server_version", &snap.server_version);
+  r.Field("database", &snap.database);
+  r.Field("stats_age_s", &snap.stats_age_s);
+  r.Field("has_pgstattuple", &snap.has_pgstattuple);
+  r.Field("settings", &snap.settings);
+  for (const char* k :
+       {"tables", "indexes", "backends", "prepared", "slots", "databases", "sequences"})
+    r.known.push_back(k);
+  Status st = r.Done();
+  if (!st.ok()) return st;
+  auto list = [&](const char* key, auto* vec) -> Status {
+    using T = typename std::remove_pointer_t<decltype(vec)>::value_type;
+    if (!j.contains(key)) return Status::Ok();
+    return ReadList<T>(j[key], std::string("snapshot.") + key, vec,
+                       [](const json& x, const std::string& p, T* v) { return Read(x, p, v); });
+  };
+  if (!(st = list("tables", &snap.tables)).ok()) return st;
+  if (!(st = list("indexes", &snap.indexes)).ok()) return st;
+  if (!(st = list("backends", &snap.backends)).ok()) return st;
+  if (!(st = list("prepared", &snap.prepared)).ok()) return st;
+  if (!(st = list("slots", &snap.slots)).ok()) return st;
+  if (!(st = list("databases", &snap.databases)).ok()) return st;
+  if (!(st = list("sequences", &snap.sequences)).ok()) return st;
+  // Fixture conveniences: oids and names default so examples stay short.
+  uint32_t next = 16384;
+  for (auto& t : snap.tables)
+    if (t.oid == 0) t.oid = next++;
+  for (auto& x : snap.indexes) {
+    if (x.oid == 0) x.oid = next++;
+    if (x.table_oid == 0 && !x.table.empty())
+      for (const auto& t : snap.tables)
+        if (t.name == x.table) x.table_oid = t.oid;
+    if (TableHealth* t = const_cast<TableHealth*>(snap.Table(x.table_oid))) {
+      t->index_bytes += x.bytes;
+      if (x.table.empty()) x.table = t->name;
+    }
+  }
+  std::sort(snap.tables.begin(), snap.tables.end(),
+            [](const TableHealth& a, const TableHealth& b) { return a.oid < b.oid; });
+  *out = std::move(snap);
+  return Status::Ok();
+}
+
+}  // namespace pgvise
