@@ -524,6 +524,84 @@ void AttachLeft(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope,
   s->from_clause[idx] = t.Join(PG_QUERY__JOIN_TYPE__JOIN_LEFT, s->from_clause[idx], derived, on);
 }
 
+namespace {
+
+PgQuery__RangeVar* FindRangeVar(Node* item, const std::string& name) {
+  if (!item) return nullptr;
+  if (item->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+    auto* rv = item->range_var;
+    std::string exposed = rv->alias && rv->alias->aliasname && *rv->alias->aliasname
+                              ? rv->alias->aliasname
+                              : rv->relname;
+    return exposed == name ? rv : nullptr;
+  }
+  if (item->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR && !item->join_expr->alias) {
+    if (auto* l = FindRangeVar(item->join_expr->larg, name)) return l;
+    return FindRangeVar(item->join_expr->rarg, name);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string ReduceToOuterKeys(PassContext& ctx, PgQuery__SelectStmt* d, PgQuery__SelectStmt* s,
+                              const Scope& scope, const Stack& outer, const Correlation& c,
+                              Node* skip) {
+  if (c.outer_rels.size() != 1) return "";
+  const int r = *c.outer_rels.begin();
+  const int L = static_cast<int>(outer.size()) - 1;
+  const Relation& rel = scope.rels[r];
+  if (!rel.base_table) return "";
+  PgQuery__RangeVar* rv = nullptr;
+  for (size_t i = 0; i < s->n_from_clause && !rv; ++i)
+    rv = FindRangeVar(s->from_clause[i], rel.name);
+  if (!rv) return "";
+  std::vector<Node*> filters;
+  for (Node* conj : Conjuncts(s->where_clause)) {
+    if (conj == skip || !FindVolatile(conj, ctx.cat).empty()) continue;
+    std::vector<Ref> refs;
+    CollectRefs(conj, outer, ctx.cat, &refs);
+    bool ok = !refs.empty();
+    bool reads_rel = false;
+    for (const auto& ref : refs) {
+      if (ref.res.unknown)
+        ok = false;
+      else if (ref.res.level == L && ref.res.rel == r && ref.occurs_at == L)
+        reads_rel = true;
+      else if (!(ref.occurs_at > L && ref.res.level > L))
+        ok = false;
+    }
+    if (ok && reads_rel) filters.push_back(conj);
+  }
+  if (filters.empty()) return "";
+  Tree& t = *ctx.tree;
+  PgQuery__SelectStmt* keys = t.EmptySelect();
+  for (Node* k : c.outer_keys)
+    t.Append(&keys->n_target_list, &keys->target_list, t.ResTarget(t.Clone(k), ""));
+  PgQuery__Node rvn = PG_QUERY__NODE__INIT;
+  rvn.node_case = PG_QUERY__NODE__NODE_RANGE_VAR;
+  rvn.range_var = rv;
+  t.Append(&keys->n_from_clause, &keys->from_clause, t.Clone(&rvn));
+  std::vector<Node*> copies;
+  for (Node* f : filters) copies.push_back(t.Clone(f));
+  keys->where_clause = t.And(copies);
+  Node* test;
+  if (c.inner_keys.size() == 1) {
+    test = t.Clone(c.inner_keys[0]);
+  } else {
+    PgQuery__RowExpr init = PG_QUERY__ROW_EXPR__INIT;
+    auto* row = t.New(init);
+    for (Node* k : c.inner_keys) t.Append(&row->n_args, &row->args, t.Clone(k));
+    row->row_format = PG_QUERY__COERCION_FORM__COERCE_IMPLICIT_CAST;
+    row->location = -1;
+    test = t.Wrap(PG_QUERY__NODE__NODE_ROW_EXPR, row);
+  }
+  d->where_clause =
+      t.And({d->where_clause, t.SubLink(PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK, keys, test)});
+  return "; groups limited to keys of " + rel.name +
+         " rows that pass the outer filters (a semi-join)";
+}
+
 bool IsGrouped(PgQuery__SelectStmt* s, const RewriteCatalog* cat) {
   return s->n_group_clause > 0 || s->having_clause || SelectHasAggregate(s, cat);
 }

@@ -81,6 +81,18 @@ bool ExpandStar(PassContext& ctx, PgQuery__SelectStmt* s, std::string* why);
 void AttachLeft(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope,
                 const std::set<int>& rels, Node* derived, Node* on);
 
+// Semi-join reduction ("magic set"): when the outer keys come from one
+// table and the outer WHERE filters that table, the derived table only needs
+// groups for keys that pass those filters; an output row's key always does
+// (or is NULL, matching no group either way). Adds
+// `inner_key IN (SELECT outer_key FROM <that table> WHERE <its filters>)`
+// to the derived table, so a selective outer query does not aggregate the
+// whole inner table. `skip` is the conjunct holding the subquery. Returns a
+// note for the outcome, "" when nothing was added.
+std::string ReduceToOuterKeys(PassContext& ctx, PgQuery__SelectStmt* d, PgQuery__SelectStmt* s,
+                              const Scope& scope, const Stack& outer, const Correlation& c,
+                              Node* skip);
+
 // True when the query level groups (GROUP BY, HAVING or aggregates).
 bool IsGrouped(PgQuery__SelectStmt* s, const RewriteCatalog* cat);
 

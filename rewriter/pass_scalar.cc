@@ -30,6 +30,12 @@
 // (the derived columns then join the outer GROUP BY: they are functionally
 // dependent on grouped outer columns, so no group splits).
 //
+// When the outer keys come from one table that the outer WHERE filters, the
+// derived table is limited to keys passing those filters
+// (ReduceToOuterKeys, a semi-join "magic set"): a selective outer query
+// (TPC-H Q17: a few parts) then aggregates only its own groups instead of
+// the whole inner table.
+//
 // Worked example:
 //   SELECT u.id FROM users u
 //   WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) = 0
@@ -170,6 +176,8 @@ void TryScalar(PassContext& ctx, const char* pass, PgQuery__SelectStmt* s, const
   }
   std::string keys = KeysText(c);
   PgQuery__SelectStmt* d = BuildDerived(ctx, sub, c, value, {}, nullptr);
+  std::string reduced =
+      ReduceToOuterKeys(ctx, d, s, scope, outer, c, site.conjunct ? *site.conjunct : nullptr);
   Node* on = KeyJoinCondition(ctx, name, c);
   Node* vref = t.ColumnRef({name, "pgv_v"});
   Node* replacement = vref;
@@ -203,7 +211,7 @@ void TryScalar(PassContext& ctx, const char* pass, PgQuery__SelectStmt* s, const
   }
   ctx.Report(
       pass, sl, true,
-      "grouped derived table " + name + " on " + keys + "; " + how +
+      "grouped derived table " + name + " on " + keys + "; " + how + reduced +
           (c.assumed_local ? " (unqualified columns were taken as the subquery's own)" : ""));
 }
 

@@ -126,6 +126,21 @@ const std::vector<Case>& Cases() {
        "WHERE o2.user_id = "
        "o.user_id)",
        "decorrelate-scalar-where"},
+      {"reduced_to_filtered_outer_keys", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE u.score = 2 AND u.name LIKE 'u1%' AND (SELECT count(*) FROM "
+       "orders o WHERE "
+       "o.user_id = u.id) = 0",
+       "decorrelate-scalar-where"},
+      {"reduced_two_keys", Expect::kApplied,
+       "SELECT p.pid, (SELECT sum(o.total) FROM orders o WHERE o.user_id = p.uid AND o.qty = p.q) "
+       "FROM people p "
+       "WHERE p.tag = 't1'",
+       "decorrelate-scalar-select"},
+      {"reduced_nullable_side_is_null_filter", Expect::kApplied,
+       "SELECT r.id, u.id FROM regions r LEFT JOIN users u ON u.region_id = r.id AND u.id < 50 "
+       "WHERE u.score IS NULL "
+       "AND (SELECT count(*) FROM orders o WHERE o.user_id = u.id) < 20",
+       "decorrelate-scalar-where"},
       {"coalesce_sum_case_form", Expect::kApplied,
        "SELECT u.id FROM users u WHERE (SELECT coalesce(sum(o.total), 0) FROM orders o WHERE "
        "o.user_id = u.id) = 0",
