@@ -256,7 +256,7 @@ void HashAggSpills(CheckEnv& env) {
 
 void SeqScanFilter(CheckEnv& env) {
   const double min_scanned = env.T("min_rows_scanned", 10000);
-  const double min_removed = env.T("min_removed_fraction", 0.9);
+  const double min_removed = env.T("min_removed_fraction", 0.95);
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.node_type != "Seq Scan" && n.node_type != "Parallel Seq Scan") continue;
@@ -270,12 +270,15 @@ void SeqScanFilter(CheckEnv& env) {
     std::string ddl = IndexFor(rel, cc);
     std::string msg = "sequential scan of " + rel + " read " + Count(scanned) + " rows to keep " +
                       Count(kept) + " (filter " + n.filter + " removed " +
-                      Count(std::round(removed / scanned * 1000) / 10) + "%)" +
+                      Percent(removed / scanned) + ")" +
                       (loops > 1 ? ", over " + Count(loops) + " loops" : "");
     std::string fix;
     if (!ddl.empty()) {
-      fix = ddl + "\nserves " + Join(cc.equality.empty() ? cc.range : cc.equality) +
-            " of the filter (equality columns first, then one range column)";
+      std::string served;
+      if (!cc.equality.empty()) served = "equality on " + Join(cc.equality);
+      if (!cc.range.empty())
+        served += (served.empty() ? "" : ", then ") + std::string("range on ") + cc.range.front();
+      fix = ddl + "\nserves " + served + " (equality columns first, then one range column)";
       if (!cc.unindexable.empty())
         fix += "; " + Join(cc.unindexable) + " cannot use a B-tree as written";
     } else if (!cc.unindexable.empty()) {
@@ -483,9 +486,13 @@ void JitDominates(CheckEnv& env) {
                     Ms(std::max(j.optimization_ms, 0.0)) + ", emission " +
                     Ms(std::max(j.emission_ms, 0.0)) + "; the plan's cost " + Count(cost) +
                     " crossed jit_above_cost, but the query is too short to repay it";
-  double above = std::pow(10, std::ceil(std::log10(std::max(cost, 1.0)) + 0.001));
+  // Suggest a threshold above this plan's cost, and never below PostgreSQL's
+  // default (100000): a lower value would JIT more queries, not fewer.
+  double above =
+      std::max(100000.0, std::pow(10, std::ceil(std::log10(std::max(cost, 1.0)) + 0.001)));
   std::string fix =
-      "raise the JIT thresholds above this plan's cost, e.g. SET jit_above_cost = " + Count(above) +
+      "raise the JIT thresholds above this plan's cost, e.g. SET jit_above_cost = " +
+      std::to_string(static_cast<int64_t>(above)) +
       " (and jit_inline_above_cost / jit_optimize_above_cost), or SET jit = off for this "
       "short-query workload (per role: ALTER ROLE app SET jit = off)";
   Finding& f = env.Emit(env.plan.root, j.total_ms, msg, fix);

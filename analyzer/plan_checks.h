@@ -63,6 +63,7 @@ std::string RelationOf(const PlanNode& n);
 std::string Count(double v);
 std::string Ms(double ms);
 std::string Kb(double kb);
+std::string Percent(double fraction);  // 0.986 -> "99%", 0.999 -> "99.90%"
 std::string WorkMemFor(double kb);
 
 }  // namespace pgvise::plan_checks

@@ -73,7 +73,14 @@ std::string Ms(double ms) {
   if (ms >= 1000)
     std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
   else
-    std::snprintf(buf, sizeof buf, "%.*f ms", ms < 10 ? 2 : 1, ms);
+    std::snprintf(buf, sizeof buf, "%.*f ms", ms < 0.1 ? 4 : ms < 10 ? 2 : 1, ms);
+  return buf;
+}
+
+std::string Percent(double fraction) {
+  char buf[32];
+  double pct = fraction * 100;
+  std::snprintf(buf, sizeof buf, pct >= 99.5 && pct < 100 ? "%.2f%%" : "%.0f%%", pct);
   return buf;
 }
 

@@ -1,13 +1,202 @@
-// pgvise explain — placeholder until its issue lands; it says so and exits 2.
-#include <CLI/CLI.hpp>
+// pgvise explain — check an EXPLAIN plan for what will hurt.
+//
+//   pgvise explain plan.json            a plan file: EXPLAIN (FORMAT JSON) output,
+//   pgvise explain -                    an array, a bare object, or psql's output as-is
+//   pgvise explain --db URI --sql q.sql [--analyze]
+//                                       EXPLAIN each statement of q.sql itself, in a
+//                                       READ ONLY session, and check those plans
+//
+// The pipeline, top to bottom:
+//   LoadRules          rules/plan/*.yaml + .pgvise.yaml (disable, severity, thresholds)
+//   ReadInputs         the plan file, or EXPLAIN (FORMAT JSON[, ANALYZE, BUFFERS]) per statement
+//   CheckPlan          analyzer/plan_rules.h: findings worst first, notes on what could not run
+//   Render             --format text|json|sarif|markdown; exit code from --fail-on
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "analyzer/explain_runner.h"
+#include "analyzer/plan.h"
+#include "analyzer/plan_rules.h"
+#include "analyzer/query_facts.h"
+#include "analyzer/statement.h"
 #include "cli/command.h"
+#include "core/render.h"
 
 namespace pgvise {
 
+namespace {
+
+struct ExplainCliOptions {
+  std::string plan_file;  // positional: FILE or -
+  std::string sql_file;   // --sql: statements to EXPLAIN on --db
+  bool analyze = false;   // --analyze: EXPLAIN ANALYZE (executes the query)
+  bool no_buffers = false;
+};
+
+struct ExplainRun {
+  std::vector<Finding> findings;
+  std::vector<std::string> notes;
+  std::vector<std::string> inputs;
+  void Note(const std::string& n) {
+    for (const auto& x : notes)
+      if (x == n) return;
+    notes.push_back(n);
+  }
+};
+
+bool UseColor(const CommonOptions& c) {
+  if (c.format != "text") return false;
+  if (!c.output.empty() && c.output != "-") return false;
+  const char* no_color = std::getenv("NO_COLOR");  // https://no-color.org: any non-empty value
+  if (no_color && *no_color) return false;
+  return isatty(STDOUT_FILENO) == 1;
+}
+
+RuleBook LoadPlanRules(const CommonOptions& c) {
+  RuleBook book = LoadRules(c);
+  Status st = book.CheckHandlers({"plan"}, PlanRuleIds());
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  return book;
+}
+
+void CheckOnePlan(const Plan& plan, const PlanCheckContext& ctx, const Statement* stmt,
+                  ExplainRun* run) {
+  for (const auto& n : PlanCheckNotes(plan, ctx)) run->Note(n);
+  for (Finding f : CheckPlan(plan, ctx)) {
+    if (stmt) {
+      if (stmt->Ignores(f.rule)) continue;
+      f.location.line = stmt->pos.line;
+      f.location.column = stmt->pos.column;
+    }
+    run->findings.push_back(std::move(f));
+  }
+}
+
+// A plan file: read, check. Every input problem ends the command with exit 2.
+void ExplainPlanFile(const std::string& path, const RuleBook& book, ExplainRun* run) {
+  SourceText src;
+  Status st = SourceText::Read(path, &src);
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  Plan plan;
+  st = ReadPlan(src, &plan);
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  PlanCheckContext ctx;
+  ctx.rules = &book;
+  ctx.file = path;
+  CheckOnePlan(plan, ctx, nullptr, run);
+  run->inputs.push_back(path);
+}
+
+// Only statements that run a query have a plan.
+bool Explainable(StatementKind k) {
+  return k == StatementKind::kSelect || k == StatementKind::kInsert ||
+         k == StatementKind::kUpdate || k == StatementKind::kDelete ||
+         k == StatementKind::kCreateTableAs;
+}
+
+// --sql on --db: EXPLAIN every query statement of the file (READ ONLY session).
+void ExplainSqlFile(const CommonOptions& c, const ExplainCliOptions& o, const RuleBook& book,
+                    ExplainRun* run) {
+  SourceText src;
+  Status st = SourceText::Read(o.sql_file, &src);
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  SqlFile file;
+  st = ParseSqlFile(std::move(src), &file);
+  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  std::vector<QueryFacts> facts = ExtractFileFacts(file);
+  // Refuse before connecting: a bad file is a usage error, not a database one.
+  for (size_t i = 0; i < file.statements.size(); ++i) {
+    const Statement& s = file.statements[i];
+    if (!s.parsed)
+      throw Error(ExitCode::kInputError,
+                  file.source.Where(s.error_offset) + ": syntax error: " + s.error);
+    if (o.analyze && Explainable(facts[i].kind) && facts[i].kind != StatementKind::kSelect)
+      throw Error(ExitCode::kInputError,
+                  file.Where(s) + ": --analyze executes the statement and this one writes (" +
+                      StatementKindName(facts[i].kind) +
+                      "); pgvise runs READ ONLY: explain it without --analyze");
+  }
+  std::unique_ptr<Session> session = OpenSession(c);  // READ ONLY, timeouts; throws exit 3
+  ExplainOptions eo;
+  eo.analyze = o.analyze;
+  eo.buffers = o.analyze && !o.no_buffers;
+  PlanCheckContext ctx;
+  ctx.rules = &book;
+  ctx.file = file.source.path();
+  int explained = 0;
+  for (size_t i = 0; i < file.statements.size(); ++i) {
+    const Statement& s = file.statements[i];
+    if (!Explainable(facts[i].kind)) {
+      run->Note(file.Where(s) + ": " + StatementKindName(facts[i].kind) +
+                " statement has no plan; skipped");
+      continue;
+    }
+    std::string json;
+    st = ExplainStatement(*session, s.sql, eo, &json);
+    if (!st.ok()) {
+      ExitCode code =
+          st.code() == Status::Code::kDatabase ? ExitCode::kDatabaseError : ExitCode::kInputError;
+      throw Error(code, file.Where(s) + ": EXPLAIN failed: " + st.message());
+    }
+    Plan plan;
+    st = ReadPlan(SourceText(file.Where(s) + " (EXPLAIN)", json), &plan);
+    if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+    CheckOnePlan(plan, ctx, &s, run);
+    ++explained;
+  }
+  if (explained == 0) run->Note(o.sql_file + ": no query statement to EXPLAIN");
+  run->inputs.push_back(o.sql_file);
+}
+
+int RunExplain(const CommonOptions& c, const ExplainCliOptions& o) {
+  if (o.sql_file.empty() == o.plan_file.empty())
+    throw Error(ExitCode::kInputError,
+                "give a plan file (or - for stdin), or --sql FILE with --db to EXPLAIN it");
+  if (o.analyze && o.sql_file.empty())
+    throw Error(ExitCode::kInputError, "--analyze needs --sql FILE and --db");
+  const RuleBook book = LoadPlanRules(c);
+  ExplainRun run;
+  if (!o.plan_file.empty())
+    ExplainPlanFile(o.plan_file, book, &run);
+  else
+    ExplainSqlFile(c, o, book, &run);
+
+  RenderOptions ro;
+  ro.format = c.format;
+  ro.command = "explain";
+  ro.rules = &book;
+  ro.color = UseColor(c);
+  ro.notes = run.notes;
+  ro.inputs = run.inputs;
+  WriteOutput(c, RenderFindings(run.findings, ro));
+  return static_cast<int>(ExitFor(run.findings, c.fail_on));
+}
+
+}  // namespace
+
 RunFn SetupExplain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
+  auto opts = std::make_shared<ExplainCliOptions>();
+  app.description(
+      "Check an EXPLAIN (FORMAT JSON) plan: row misestimates, spills, loops, lossy bitmaps, "
+      "missed pruning, JIT and planning overhead. Give a plan file (an array, a bare object, or "
+      "psql's output pasted as-is), or --sql FILE with --db to have pgvise run EXPLAIN (FORMAT "
+      "JSON) itself in a READ ONLY session. Exit: 0 clean, 1 findings at or above --fail-on, "
+      "2 bad input, 3 database error.");
   AddCommonOptions(app, common.get(), true, true);
-  return [] () -> int { throw Error(ExitCode::kInputError, "'explain' is not implemented yet"); };
+  app.add_option("--format", common->format, "text | json | sarif | markdown")
+      ->check(CLI::IsMember({"text", "json", "sarif", "markdown"}))
+      ->capture_default_str();
+  app.add_option("plan", opts->plan_file, "EXPLAIN (FORMAT JSON) output file, or - for stdin");
+  app.add_option("--sql", opts->sql_file,
+                 "SQL file whose query statements pgvise EXPLAINs on --db ($n parameters get a "
+                 "generic plan)");
+  app.add_flag("--analyze", opts->analyze,
+               "EXPLAIN (ANALYZE, BUFFERS): EXECUTES each query to measure it (it takes as long "
+               "as the query; the session is READ ONLY, so statements that write are refused)");
+  app.add_flag("--no-buffers", opts->no_buffers, "with --analyze, leave out BUFFERS");
+  return [common, opts]() -> int { return RunExplain(*common, *opts); };
 }
 
 }  // namespace pgvise
