@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <sstream>
+#include <string_view>
 
 namespace pgvise {
 
@@ -74,8 +75,10 @@ std::string Trim(std::string s) {
 void ReadDirectives(const std::string& s, size_t b, size_t e, Statement* st) {
   size_t i = b;
   while (i < e) {
-    size_t c = s.find("--", i);
-    if (c == std::string::npos || c >= e) break;
+    // Search only [i, e): an unbounded find scans to the end of the file for
+    // every statement, which made a 10,000-statement file quadratic.
+    size_t c = std::string_view(s).substr(0, e).find("--", i);
+    if (c == std::string::npos) break;
     size_t eol = s.find('\n', c);
     if (eol == std::string::npos || eol > e) eol = e;
     std::string body = Trim(s.substr(c + 2, eol - c - 2));
