@@ -3,6 +3,7 @@
 //   BM_RawParse            libpg_query's pg_query_parse on each statement: the floor
 //   BM_ParseSqlFile        our split + per-statement parse (+ directives, positions)
 //   BM_ParseAndFacts       ParseSqlFile + ExtractFileFacts: what review does before rules
+//   BM_ParseFactsRules     ... + ReviewSqlFile (every static rule)
 //   BM_ReviewCommand       the `pgvise review` binary on a 10,000-statement file, wall time
 //
 // All statement benchmarks run the same generated corpus (real-world shapes:
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "analyzer/query_facts.h"
+#include "analyzer/sql_rules.h"
 #include "analyzer/statement.h"
 #include "core/rule.h"
 
@@ -137,6 +140,28 @@ void BM_FactsOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_FactsOnly)->Unit(benchmark::kMillisecond);
 
+void BM_ParseFactsRules(benchmark::State& state) {
+  RuleBook book;
+  if (!RuleBook::LoadDefault("", "", &book).ok()) {
+    state.SkipWithError("no rules directory");
+    return;
+  }
+  const std::string text = FileText(Statements(kCorpus));
+  SqlReviewContext ctx;
+  ctx.rules = &book;
+  size_t findings = 0;
+  for (auto _ : state) {
+    SqlFile file;
+    if (!ParseSqlFile(SourceText("bench.sql", text), &file).ok()) state.SkipWithError("parse");
+    auto f = ReviewSqlFile(file, ctx);
+    findings = f.size();
+    benchmark::DoNotOptimize(f.data());
+  }
+  state.counters["findings"] = static_cast<double>(findings);
+  state.SetItemsProcessed(state.iterations() * kCorpus);
+}
+BENCHMARK(BM_ParseFactsRules)->Unit(benchmark::kMillisecond);
+
 // `pgvise review` as a user runs it: a fresh process on a 10,000-statement
 // file, JSON to /dev/null. Wall time includes start-up and loading the rules.
 void BM_ReviewCommand(benchmark::State& state) {
@@ -147,7 +172,10 @@ void BM_ReviewCommand(benchmark::State& state) {
     state.SkipWithError("pgvise binary not built next to the benchmark");
     return;
   }
-  const std::string file = "/tmp/pgvise-review-bench-" + std::to_string(getpid()) + ".sql";
+  // PGVISE_REVIEW_CORPUS=path keeps the generated file there (for profiling).
+  const char* keep = std::getenv("PGVISE_REVIEW_CORPUS");
+  const std::string file =
+      keep ? keep : "/tmp/pgvise-review-bench-" + std::to_string(getpid()) + ".sql";
   {
     std::ofstream f(file);
     f << FileText(Statements(n));
@@ -158,7 +186,7 @@ void BM_ReviewCommand(benchmark::State& state) {
     int rc = std::system(cmd.c_str());
     if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) state.SkipWithError("pgvise review failed");
   }
-  std::remove(file.c_str());
+  if (!keep) std::remove(file.c_str());
   state.SetItemsProcessed(state.iterations() * n);
 }
 BENCHMARK(BM_ReviewCommand)
