@@ -15,13 +15,21 @@
 // rows, backfill old rows in batches.
 #include <pg_query/pg_query.pb-c.h>
 
+#include <cctype>
+
 #include "analyzer/sql_rules_internal.h"
+#include "core/session.h"
 
 namespace pgvise::sqlrules {
 
 namespace {
 
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+// SQL words for an action in messages: "create-index" -> "CREATE INDEX".
+std::string ActionWords(const std::string& action) {
+  std::string out;
+  for (char ch : action) out.push_back(ch == '-' ? ' ' : static_cast<char>(std::toupper(ch)));
+  return out;
+}
 
 // CREATE INDEX without CONCURRENTLY on a table that exists before this file.
 void RequireConcurrentIndexCreation(const Call& c, std::vector<Finding>* out) {
@@ -106,7 +114,7 @@ void SettingNotNullWithoutCheck(const Call& c, std::vector<Finding>* out) {
     f.Add("lock", "ACCESS EXCLUSIVE").Add("column", a.column);
     c.AboutTable(d.object, &f);
     std::string con =
-        Quote(d.object.substr(d.object.rfind('.') + 1) + "_" + a.column + "_not_null");
+        QuoteIdent(d.object.substr(d.object.rfind('.') + 1) + "_" + a.column + "_not_null");
     f.suggestion = "ALTER TABLE " + d.object + " ADD CONSTRAINT " + con + " CHECK (" + a.column +
                    " IS NOT NULL) NOT VALID;\nALTER TABLE " + d.object + " VALIDATE CONSTRAINT " +
                    con + ";  -- SHARE UPDATE EXCLUSIVE: traffic goes on\nALTER TABLE " + d.object +
@@ -314,7 +322,7 @@ void ConcurrentlyInTransaction(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (!d.concurrently || !c.facts.in_transaction_block) return;
   int at = FindToken(c.stmt.sql, PG_QUERY__TOKEN__CONCURRENTLY);
-  std::string what = d.actions.empty() ? "this statement" : d.actions[0];
+  std::string what = d.actions.empty() ? "this statement" : ActionWords(d.actions[0]);
   Finding f = c.Make(at, what +
                              " CONCURRENTLY inside BEGIN ... COMMIT fails: \"cannot run "
                              "inside a transaction block\"");

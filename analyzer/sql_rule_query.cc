@@ -149,15 +149,17 @@ void LargeOffsetPagination(const Call& c, std::vector<Finding>* out) {
                          " rows before returning any: each page is slower than the last");
   f.Add("offset", *c.facts.offset).Add("max_offset", static_cast<int64_t>(limit));
   std::string key = "<sort key>";
+  bool desc = false;
   if (!c.facts.order_by.empty()) {
     const SortKey& k = c.facts.order_by[0];
-    key = k.column.empty() ? k.expression : (k.relation.empty() ? "" : k.relation + ".") + k.column;
+    key = k.column.empty() ? k.expression : k.column;
+    desc = k.descending;
   }
   f.suggestion = "keyset pagination: remember the last " + key +
-                 " of the previous page and "
-                 "ask for WHERE " +
-                 key + " > $last ORDER BY " + key + " LIMIT n (an index on " + key +
-                 " serves it at any depth)";
+                 " of the previous page and ask for WHERE " + key + (desc ? " < " : " > ") +
+                 "$last ORDER BY " + key + (desc ? " DESC" : "") +
+                 " LIMIT n (add a unique tie-breaker such as id to both when " + key +
+                 " repeats; an index on it serves every page at the same cost)";
   out->push_back(std::move(f));
 }
 
