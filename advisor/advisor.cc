@@ -145,6 +145,20 @@ std::vector<int> WhatIfOracle::Extensions(int c) {
       }
     }
   std::vector<int> out;
+  // Richer candidates already generated: same predicate, c's keys as their
+  // prefix (a covering variant, or a longer composite the generator built).
+  for (int s : stmts)
+    for (int d : cs.relevant[static_cast<size_t>(s)]) {
+      if (d == c || std::find(out.begin(), out.end(), d) != out.end()) continue;
+      const IndexCandidate& other = cs.candidates[static_cast<size_t>(d)];
+      if (other.schema != base.schema || other.table != base.table || other.method != base.method ||
+          other.predicate != base.predicate || other.keys.size() < base.keys.size())
+        continue;
+      if (!std::equal(base.keys.begin(), base.keys.end(), other.keys.begin())) continue;
+      if (other.keys.size() == base.keys.size() && other.include.size() <= base.include.size())
+        continue;
+      out.push_back(d);
+    }
   const TableInfo* t = wi_.catalog().FindTable(base.schema, base.table);
   for (const auto& k : pool) {
     IndexCandidate ext = base;
@@ -160,7 +174,7 @@ std::vector<int> WhatIfOracle::Extensions(int c) {
       // Same leading key: the same statements can use it.
       for (int s : stmts) cs.relevant[static_cast<size_t>(s)].push_back(id);
     }
-    if (id != c) out.push_back(id);
+    if (id != c && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
   }
   return out;
 }

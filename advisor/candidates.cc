@@ -261,8 +261,14 @@ class Generator {
           u.eq.push_back(k);
           if (p.kind == PredicateKind::kEquality && p.value_kind == ValueKind::kConstant &&
               p.constants.size() == 1 && col && p.expression.empty()) {
+            // A partial index pays off for a status-like column (few values)
+            // queried for one of its rare values; on a column of many even
+            // values every constant is "rare" and a partial index per value
+            // is the wrong tool.
             auto freq = col->ValueFrequency(Unquote(p.constants[0]));
-            if (freq && *freq < o_.rare_value_frequency) u.rare_eq.push_back(&p);
+            if (freq && *freq < o_.rare_value_frequency &&
+                col->DistinctValues(rows) <= o_.partial_max_distinct)
+              u.rare_eq.push_back(&p);
           }
           break;
         case PredicateKind::kIsNull:
@@ -369,6 +375,9 @@ class Generator {
     for (const auto& col : it->second) {
       bool in_key = false;
       for (const auto& k : base.keys) in_key |= (k.expression.empty() && k.column == col);
+      // A column the partial predicate fixes is not needed for an
+      // index-only scan: the predicate implies its value.
+      for (const Predicate* p : u.rare_eq) in_key |= (!base.predicate.empty() && p->column == col);
       if (in_key) continue;
       const ColumnInfo* ci = u.table->Column(col);
       if (!ci) return;  // unknown column: don't guess

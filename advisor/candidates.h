@@ -105,6 +105,7 @@ struct CandidateOptions {
   double covering_max_width = 64;  // bytes of INCLUDE columns (avg_width sum)
   int covering_max_columns = 4;
   double rare_value_frequency = 0.2;  // partial index when a constant matches < 20% of rows
+  double partial_max_distinct = 20;   // ... of a column with at most this many values
   double brin_min_rows = 100000;
   double brin_min_correlation = 0.9;
 };

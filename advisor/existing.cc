@@ -151,14 +151,19 @@ void ReviewExistingIndexes(WhatIf& wi, WhatIfOracle& oracle, const std::vector<i
         proof = "hidden with hypopg_hide_index, the workload cost changes by " +
                 std::to_string(static_cast<int64_t>(cost_increase)) + " units";
       } else {
-        if (!users.empty()) {
+        if (!users.empty() && kind == "duplicate") {
+          // An identical index costs the same in every plan: the planner
+          // takes the twin.
+          proof = "plans that use it can use " + other->name + ", which is identical";
+        } else if (!users.empty()) {
           rep->notes.push_back(
               "kept " + ix.QualifiedName() + " (" + kind + "): the plan of workload statement #" +
               std::to_string(users[0] + 1) + " uses it, and HypoPG " + wi.hypopg_version() +
               " cannot hide an index to cost the plan without it (1.4+ can)");
           continue;
+        } else {
+          proof = "no workload statement's plan uses it (before or after the recommendations)";
         }
-        proof = "no workload statement's plan uses it (before or after the recommendations)";
       }
       dropping.insert(ix.oid);
       if (other) keepers.insert(other->oid);

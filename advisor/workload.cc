@@ -125,7 +125,7 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
       " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
       "   AND calls >= $1 AND toplevel"
       " ORDER BY total_exec_time DESC LIMIT $2",
-      {std::to_string(o.pgss_min_calls), std::to_string(o.pgss_limit)}, &r);
+      {std::to_string(static_cast<long long>(o.pgss_min_calls)), std::to_string(o.pgss_limit)}, &r);
   if (!st.ok()) return Status::Database("pg_stat_statements: " + st.message());
   w->from_pg_stat_statements = true;
   for (size_t i = 0; i < r.size(); ++i) {
