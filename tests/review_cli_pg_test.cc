@@ -1,0 +1,205 @@
+// Command-level tests of `pgvise review --db` against a real PostgreSQL 15:
+// connection failures (refused, wrong password: exit 3, one line, password
+// never shown), table sizes in messages, plan checks on EXPLAINed statements
+// located at the statement, generic plans for $n, failed EXPLAINs as notes,
+// and that nothing the review reads is ever executed.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/review_cli.h"
+
+namespace fs = std::filesystem;
+
+namespace pgvise::testing {
+namespace {
+
+using json = nlohmann::json;
+
+// A correlated subquery: its plan has a SubPlan run once per outer row.
+const char* const kSubplanQuery =
+    "SELECT u.id FROM users u\n"
+    "WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) > $1;\n";
+
+class ReviewDb : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    uri_ = new std::string(FreshDatabase("review_cli"));
+    dir_ = new std::string(TempDir("pg"));
+    Exec(*uri_, R"sql(
+      CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL, country text);
+      CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL, status text,
+                           total_cents int, created_at timestamptz DEFAULT now());
+      CREATE TABLE sessions (id int PRIMARY KEY, user_id int);
+      INSERT INTO users SELECT g, 'u' || g || '@example.org', 'DE' FROM generate_series(1, 20000) g;
+      INSERT INTO orders SELECT g, 1 + g % 20000, 'open', g % 1000, now()
+        FROM generate_series(1, 100000) g;
+      INSERT INTO sessions SELECT g, g FROM generate_series(1, 5000) g;
+      ANALYZE;
+    )sql");
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(*dir_, ec);
+    delete dir_;
+    delete uri_;
+  }
+  static std::string File(const std::string& name, const std::string& text) {
+    WriteWhole(*dir_ + "/" + name, text);
+    return name;
+  }
+  static CmdResult Review(const std::string& args) {
+    return RunPgvise("review --rules '" + SourceDir() + "/rules' " + args, *dir_);
+  }
+  static std::string Scalar(const std::string& sql) {
+    auto s = AdminSession(*uri_);
+    Rows r;
+    Status st = s->Query(sql, &r);
+    if (!st.ok() || r.empty()) return "";
+    return r.Text(0, 0);
+  }
+  // The suite's database URI with user:password in place of the user.
+  static std::string WithPassword(const std::string& password) {
+    std::string u = *uri_;
+    size_t at = u.find("postgres@");
+    return u.substr(0, at) + "pgvise_pw:" + password + "@" + u.substr(at + 9);
+  }
+  static std::string* uri_;
+  static std::string* dir_;
+};
+std::string* ReviewDb::uri_ = nullptr;
+std::string* ReviewDb::dir_ = nullptr;
+
+TEST_F(ReviewDb, RefusedConnectionIsExit3InOneLine) {
+  File("q.sql", "SELECT 1;\n");
+  // Port 1 is privileged and never a PostgreSQL server here: refused at once.
+  CmdResult r = Review("--db postgresql://postgres@127.0.0.1:1/nodb q.sql");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(r.ErrLines(), 1) << r.err;
+  EXPECT_NE(r.err.find("cannot connect to postgresql://postgres@127.0.0.1:1/nodb"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(ReviewDb, WrongPasswordIsExit3AndThePasswordIsNeverShown) {
+  File("q.sql", "SELECT 1;\n");
+  const std::string secret = "wrong-Pa55word-xyz";
+  CmdResult r = Review("--db '" + WithPassword(secret) + "' q.sql");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(r.ErrLines(), 1) << r.err;
+  EXPECT_NE(r.err.find("password authentication failed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+  // The key=value form is masked the same way.
+  const std::string after_colon = uri_->substr(uri_->rfind(':') + 1);  // "PORT/review_cli"
+  std::string kv = "host=127.0.0.1 port=" + after_colon.substr(0, after_colon.find('/')) +
+                   " user=pgvise_pw dbname=review_cli password=" + secret;
+  r = Review("--db '" + kv + "' q.sql");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+  EXPECT_EQ(r.ErrLines(), 1) << r.err;
+}
+
+TEST_F(ReviewDb, RightPasswordConnects) {
+  File("q.sql", "SELECT id FROM users WHERE id = 1;\n");
+  CmdResult r = Review("--db '" + WithPassword("pgvise-secret") + "' q.sql");
+  EXPECT_EQ(r.exit, 0) << r.err << r.out;
+  EXPECT_EQ(r.err.find("pgvise-secret"), std::string::npos);
+}
+
+TEST_F(ReviewDb, MessagesCarryTableSizeAndRowsFromTheDatabase) {
+  File("mig.sql", "CREATE INDEX orders_user_idx ON orders (user_id);\n");
+  CmdResult r = Review("--format json --db '" + *uri_ + "' mig.sql");
+  ASSERT_NE(r.exit, 3) << r.err;
+  json doc = json::parse(r.out);
+  ASSERT_FALSE(doc["findings"].empty()) << r.out;
+  const std::string msg = doc["findings"][0]["message"];
+  // The server's own rendering of the size: the message must agree with it.
+  const std::string size = Scalar("SELECT pg_size_pretty(pg_total_relation_size('orders'))");
+  ASSERT_FALSE(size.empty());
+  EXPECT_NE(msg.find(size), std::string::npos) << msg << " / " << size;
+  EXPECT_NE(msg.find("rows"), std::string::npos) << msg;
+  // Offline the same finding has no size.
+  r = Review("--format json mig.sql");
+  EXPECT_EQ(json::parse(r.out)["findings"][0]["message"].get<std::string>().find(size),
+            std::string::npos);
+}
+
+TEST_F(ReviewDb, PlanFindingsAreLocatedAtTheirStatementWithTheNode) {
+  File("plan.sql", std::string("SELECT 1;\n\n") + kSubplanQuery);
+  CmdResult r = Review("--format json --fail-on never --db '" + *uri_ + "' plan.sql");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  json doc = json::parse(r.out);
+  const json* plan = nullptr;
+  for (const auto& f : doc["findings"])
+    if (f["location"].contains("plan_path")) plan = &f;
+  ASSERT_NE(plan, nullptr) << "no plan finding: " << r.out;
+  EXPECT_EQ((*plan)["location"]["file"], "plan.sql");
+  EXPECT_EQ((*plan)["location"]["line"], 3);
+  EXPECT_EQ((*plan)["location"]["column"], 1);
+  EXPECT_FALSE((*plan)["location"]["node_type"].get<std::string>().empty());
+  // The $1 statement got a generic plan: no note says it could not be EXPLAINed.
+  for (const auto& n : doc["notes"])
+    EXPECT_EQ(n.get<std::string>().find("not EXPLAINed"), std::string::npos) << n;
+  // Offline there is no plan, so no plan finding.
+  r = Review("--format json --fail-on never plan.sql");
+  for (const auto& f : json::parse(r.out)["findings"])
+    EXPECT_FALSE(f["location"].contains("plan_path")) << f;
+  // And the text format names the node after the position.
+  r = Review("--fail-on never --db '" + *uri_ + "' plan.sql");
+  EXPECT_NE(
+      r.out.find("plan.sql:3:1: warning: " + (*plan)["location"]["plan_path"].get<std::string>()),
+      std::string::npos)
+      << r.out;
+}
+
+TEST_F(ReviewDb, IgnoreCommentSuppressesPlanFindingsToo) {
+  File("plan.sql", kSubplanQuery);
+  CmdResult r = Review("--format json --fail-on never --db '" + *uri_ + "' plan.sql");
+  json doc = json::parse(r.out);
+  std::string rule;
+  for (const auto& f : doc["findings"])
+    if (f["location"].contains("plan_path")) rule = f["rule"];
+  ASSERT_FALSE(rule.empty()) << r.out;
+  File("plan-ignored.sql", "-- pgvise-ignore: " + rule + "\n" + kSubplanQuery);
+  r = Review("--format json --fail-on never --db '" + *uri_ + "' plan-ignored.sql");
+  for (const auto& f : json::parse(r.out)["findings"]) EXPECT_NE(f["rule"], rule) << f;
+}
+
+TEST_F(ReviewDb, FailedExplainIsANoteNotAnError) {
+  File("newtable.sql",
+       "CREATE TABLE audit (id int);\n"
+       "SELECT id FROM audit WHERE id = 1;\n");
+  CmdResult r = Review("--format json --db '" + *uri_ + "' newtable.sql");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  json doc = json::parse(r.out);
+  bool noted = false;
+  for (const auto& n : doc["notes"]) {
+    const std::string s = n;
+    if (s.find("newtable.sql:2:1: not EXPLAINed") == 0 && s.find("audit") != std::string::npos)
+      noted = true;
+  }
+  EXPECT_TRUE(noted) << r.out;
+  // The table was not created: review never executes the file.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_class WHERE relname = 'audit'"), "0");
+}
+
+TEST_F(ReviewDb, ReviewNeverChangesTheDatabase) {
+  const std::string before_sessions = Scalar("SELECT count(*) FROM sessions");
+  const std::string before_orders = Scalar("SELECT count(*) FROM orders WHERE status = 'open'");
+  File("writes.sql",
+       "DELETE FROM sessions;\n"
+       "UPDATE orders SET status = 'closed';\n"
+       "INSERT INTO sessions VALUES (999999, 1);\n"
+       "DROP TABLE users;\n");
+  CmdResult r = Review("--format json --fail-on never --db '" + *uri_ + "' writes.sql");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sessions"), before_sessions);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM orders WHERE status = 'open'"), before_orders);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_class WHERE relname = 'users'"), "1");
+}
+
+}  // namespace
+}  // namespace pgvise::testing
