@@ -1,0 +1,197 @@
+// Benchmark of `pgvise rewrite`: each shape's original and the SQL the
+// rewriter produces, side by side in one run, under EXPLAIN ANALYZE, with and
+// without an index on the correlation column. Data: bench/rewrite_data.sql
+// (100k users, 1M orders, TPC-H-like part/supplier/partsupp/lineitem with 1M
+// lineitems) on a throwaway cluster (tests/support/pg_test.h).
+//
+//   build-x/rewrite_bench [--timeout-s 60] [--shape NAME]
+//
+// An original that exceeds the timeout is reported as "> N s (timed out)".
+// Results of original and rewrite are compared as multisets wherever the
+// original finishes. Prints a markdown table (see bench/rewrite.md).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rewriter/pg_catalog.h"
+#include "rewriter/rewriter.h"
+#include "rewriter/verify.h"
+#include "tests/support/pg_test.h"
+
+namespace pgvise {
+namespace {
+
+struct Shape {
+  const char* name;
+  const char* sql;
+};
+
+const Shape kShapes[] = {
+    {"seed: count(*) > 10 in WHERE",
+     "SELECT u.id, u.name FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = "
+     "u.id) > 10"},
+    {"select-list max()",
+     "SELECT u.id, (SELECT max(o.total) FROM orders o WHERE o.user_id = u.id) AS max_total FROM "
+     "users u"},
+    {"count = 0 (COUNT bug form)",
+     "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) = 0"},
+    {"Q17-like: below 20% of per-part avg",
+     "SELECT sum(l.l_extendedprice) / 7.0 AS avg_yearly FROM lineitem l, part p WHERE p.p_partkey "
+     "= l.l_partkey AND "
+     "p.p_brand = 'Brand#23' AND p.p_container = 'MED BOX' AND l.l_quantity < (SELECT 0.2 * "
+     "avg(l2.l_quantity) FROM "
+     "lineitem l2 WHERE l2.l_partkey = p.p_partkey)"},
+    {"Q20-like: nested IN + correlated sum",
+     "SELECT s.s_name FROM supplier s WHERE s.s_suppkey IN (SELECT ps.ps_suppkey FROM partsupp ps "
+     "WHERE "
+     "ps.ps_partkey IN (SELECT p.p_partkey FROM part p WHERE p.p_name LIKE 'forest%') AND "
+     "ps.ps_availqty > (SELECT "
+     "0.5 * sum(l.l_quantity) FROM lineitem l WHERE l.l_partkey = ps.ps_partkey AND l.l_suppkey = "
+     "ps.ps_suppkey AND "
+     "l.l_shipdate >= date '1994-01-01' AND l.l_shipdate < date '1995-01-01')) ORDER BY s.s_name"},
+};
+
+struct Run {
+  bool timed_out = false;
+  bool failed = false;
+  double ms = 0;
+  std::string error;
+};
+
+Run ExplainAnalyze(Session& s, const std::string& sql) {
+  Run r;
+  Rows rows;
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = s.Query("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, &rows);
+  double wall =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!st.ok()) {
+    r.timed_out = s.last_sqlstate() == "57014";
+    r.failed = !r.timed_out;
+    r.error = st.message();
+    r.ms = wall;
+    return r;
+  }
+  auto j = nlohmann::json::parse(rows.Text(0, 0), nullptr, false);
+  r.ms =
+      (!j.is_discarded() && j.is_array() && !j.empty()) ? j[0].value("Execution Time", wall) : wall;
+  return r;
+}
+
+std::string Ms(const Run& r, int timeout_s) {
+  char buf[64];
+  if (r.timed_out) {
+    std::snprintf(buf, sizeof buf, "> %d s (timed out)", timeout_s);
+  } else if (r.failed) {
+    return "failed: " + r.error;
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0f ms", r.ms);
+  }
+  return buf;
+}
+
+int Main(int argc, char** argv) {
+  int timeout_s = 60;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--timeout-s") && i + 1 < argc)
+      timeout_s = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--shape") && i + 1 < argc)
+      only = argv[++i];
+  }
+  std::string uri = testing::FreshDatabase("rewrite_bench");
+  auto t0 = std::chrono::steady_clock::now();
+  std::ifstream f(testing::SourceDir() + "/bench/rewrite_data.sql");
+  std::stringstream data;
+  data << f.rdbuf();
+  testing::Exec(uri, data.str());
+  std::cerr << "loaded data in "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+            << " s\n";
+  auto admin = testing::AdminSession(uri);
+  SessionOptions so;
+  so.conninfo = uri;
+  so.statement_timeout_ms = timeout_s * 1000;
+  std::unique_ptr<Session> session;
+  if (!Session::Connect(so, &session).ok()) {
+    std::cerr << "cannot connect\n";
+    return 3;
+  }
+  SessionCatalog catalog(session.get());
+  RewriteOptions ro;
+  ro.catalog = &catalog;
+  ro.pretty = false;
+
+  std::cout << "| shape | index on correlation column | original | rewritten | speed-up | est. "
+               "cost before -> after "
+               "| SubPlans | results | proposed |\n|---|---|---|---|---|---|---|---|---|\n";
+  for (bool indexed : {true, false}) {
+    if (indexed) {
+      testing::Exec(uri,
+                    "CREATE INDEX IF NOT EXISTS orders_user_id ON orders (user_id);"
+                    "CREATE INDEX IF NOT EXISTS lineitem_partkey ON lineitem (l_partkey, "
+                    "l_suppkey); ANALYZE");
+    } else {
+      testing::Exec(
+          uri,
+          "DROP INDEX IF EXISTS orders_user_id; DROP INDEX IF EXISTS lineitem_partkey; ANALYZE");
+    }
+    for (const auto& shape : kShapes) {
+      if (!only.empty() && std::string(shape.name).find(only) == std::string::npos) continue;
+      RewriteResult rr;
+      Status st = RewriteSql(shape.sql, ro, &rr);
+      if (!st.ok() || !rr.changed) {
+        std::cout << "| " << shape.name << " | " << (indexed ? "yes" : "no")
+                  << " | not rewritten | | | | | | |\n";
+        for (const auto& o : rr.outcomes) std::cerr << "  " << o.pass << ": " << o.reason << "\n";
+        continue;
+      }
+      VerifyResult v;
+      VerifyOptions vo;
+      vo.execute = false;  // costs and SubPlans only; timing below, results after
+      VerifyRewrite(*session, shape.sql, rr.sql, vo, &v);
+      Run before = ExplainAnalyze(*session, shape.sql);
+      Run after = ExplainAnalyze(*session, rr.sql);
+      std::string results = "not compared (original timed out)";
+      if (!before.timed_out && !before.failed && !after.failed && !after.timed_out) {
+        VerifyResult full;
+        VerifyRewrite(*session, shape.sql, rr.sql, VerifyOptions{}, &full);
+        results = full.executed ? (full.results_equal
+                                       ? "identical (" + std::to_string(full.rows_before) + " rows)"
+                                       : "DIFFER")
+                                : "not compared";
+      }
+      char speed[64] = "";
+      if (!after.failed && !after.timed_out && after.ms > 0) {
+        double ratio = before.ms / after.ms;
+        std::snprintf(speed, sizeof speed, before.timed_out ? "> %.0fx" : "%.1fx", ratio);
+      }
+      char cost[96];
+      std::snprintf(cost, sizeof cost, "%.0f -> %.0f", v.cost_before, v.cost_after);
+      std::cout << "| " << shape.name << " | " << (indexed ? "yes" : "no") << " | "
+                << Ms(before, timeout_s) << " | " << Ms(after, timeout_s) << " | " << speed << " | "
+                << cost << " | " << v.subplans_before << " -> " << v.subplans_after << " | "
+                << results << " | "
+                << (v.cost_after < v.cost_before ? "yes" : "no (not cheaper by estimate)")
+                << " |\n";
+      std::cout.flush();
+    }
+  }
+  std::cout << "\nRewritten SQL (one line each):\n\n";
+  for (const auto& shape : kShapes) {
+    RewriteResult rr;
+    if (RewriteSql(shape.sql, ro, &rr).ok() && rr.changed)
+      std::cout << "- " << shape.name << ": `" << rr.sql << "`\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace pgvise
+
+int main(int argc, char** argv) { return pgvise::Main(argc, argv); }
