@@ -11,7 +11,6 @@
 
 #include <nlohmann/json.hpp>
 #include <string_view>
-#include <unordered_map>
 
 namespace pgvise {
 
@@ -54,6 +53,10 @@ bool IsDashes(std::string_view line) {
 
 bool UnwrapPsqlOutput(const std::string& text, std::string* json,
                       std::vector<std::pair<int, int>>* line_map) {
+  // Fast path: JSON as EXPLAIN prints it starts with '[' or '{'; only psql
+  // output needs the line split below.
+  size_t lead = text.find_first_not_of(" \t\r\n");
+  if (lead == std::string::npos || text[lead] == '[' || text[lead] == '{') return false;
   std::vector<std::string_view> lines;
   {
     std::string_view all(text);
@@ -296,6 +299,12 @@ class Reader {
     return true;
   }
 
+  bool Buf(element e, Buffers* b, int64_t* out) {
+    b->present = true;
+    plan_->has_buffers = true;
+    return Int(e, out);
+  }
+
   static bool ApplyBuffer(std::string_view k, double d, Buffers* b) {
     int64_t v = static_cast<int64_t>(d);
     if (k == "Shared Hit Blocks")
@@ -462,69 +471,137 @@ class Reader {
     kWalRecords,
     kWalFpi,
     kWalBytes,
+    kAsyncCapable,
+    kInnerUnique,
+    kSharedHit,
+    kSharedRead,
+    kSharedDirtied,
+    kSharedWritten,
+    kLocalHit,
+    kLocalRead,
+    kLocalDirtied,
+    kLocalWritten,
+    kTempRead,
+    kTempWritten,
+    kIoRead,
+    kIoWrite,
   };
 
-  static const std::unordered_map<std::string_view, Key>& Keys() {
-    static const std::unordered_map<std::string_view, Key> kKeys = {
-        {"Node Type", Key::kNodeType},
-        {"Parent Relationship", Key::kParentRelationship},
-        {"Subplan Name", Key::kSubplanName},
-        {"Strategy", Key::kStrategy},
-        {"Join Type", Key::kJoinType},
-        {"Partial Mode", Key::kPartialMode},
-        {"Parallel Aware", Key::kParallelAware},
-        {"Disabled", Key::kDisabled},
-        {"Relation Name", Key::kRelationName},
-        {"Schema", Key::kSchema},
-        {"Alias", Key::kAlias},
-        {"Index Name", Key::kIndexName},
-        {"Function Name", Key::kFunctionName},
-        {"CTE Name", Key::kCteName},
-        {"Scan Direction", Key::kScanDirection},
-        {"Filter", Key::kFilter},
-        {"Index Cond", Key::kIndexCond},
-        {"Recheck Cond", Key::kRecheckCond},
-        {"Join Filter", Key::kJoinFilter},
-        {"Hash Cond", Key::kHashCond},
-        {"Merge Cond", Key::kMergeCond},
-        {"Sort Key", Key::kSortKey},
-        {"Group Key", Key::kGroupKey},
-        {"Output", Key::kOutput},
-        {"Startup Cost", Key::kStartupCost},
-        {"Total Cost", Key::kTotalCost},
-        {"Plan Rows", Key::kPlanRows},
-        {"Plan Width", Key::kPlanWidth},
-        {"Actual Startup Time", Key::kActualStartup},
-        {"Actual Total Time", Key::kActualTotal},
-        {"Actual Rows", Key::kActualRows},
-        {"Actual Loops", Key::kActualLoops},
-        {"Rows Removed by Filter", Key::kRemovedFilter},
-        {"Rows Removed by Join Filter", Key::kRemovedJoinFilter},
-        {"Rows Removed by Index Recheck", Key::kRemovedRecheck},
-        {"Heap Fetches", Key::kHeapFetches},
-        {"Index Searches", Key::kIndexSearches},
-        {"Exact Heap Blocks", Key::kExactBlocks},
-        {"Lossy Heap Blocks", Key::kLossyBlocks},
-        {"Sort Method", Key::kSortMethod},
-        {"Sort Space Type", Key::kSortSpaceType},
-        {"Sort Space Used", Key::kSortSpaceUsed},
-        {"Hash Buckets", Key::kHashBuckets},
-        {"Original Hash Buckets", Key::kOrigHashBuckets},
-        {"Hash Batches", Key::kHashBatches},
-        {"Original Hash Batches", Key::kOrigHashBatches},
-        {"Peak Memory Usage", Key::kPeakMemory},
-        {"Planned Partitions", Key::kPlannedPartitions},
-        {"HashAgg Batches", Key::kHashAggBatches},
-        {"Disk Usage", Key::kDiskUsage},
-        {"Workers Planned", Key::kWorkersPlanned},
-        {"Workers Launched", Key::kWorkersLaunched},
-        {"Subplans Removed", Key::kSubplansRemoved},
-        {"Plans", Key::kPlans},
-        {"WAL Records", Key::kWalRecords},
-        {"WAL FPI", Key::kWalFpi},
-        {"WAL Bytes", Key::kWalBytes},
+  // Key dispatch on every field of every node is the reader's hot loop: a
+  // small open-addressing table hashed on length and three characters beats
+  // std::unordered_map (no full-string hash) and a chain of compares.
+  struct KeyTable {
+    static constexpr size_t kSlots = 512;
+    struct Slot {
+      std::string_view name;
+      Key key{};
     };
-    return kKeys;
+    Slot slots[kSlots];
+    static size_t Hash(std::string_view k) {
+      size_t n = k.size();
+      return (n * 131 + static_cast<unsigned char>(k[0]) * 31 +
+              static_cast<unsigned char>(k[n / 2]) * 7 + static_cast<unsigned char>(k[n - 1])) &
+             (kSlots - 1);
+    }
+    void Add(std::string_view name, Key key) {
+      size_t i = Hash(name);
+      while (!slots[i].name.empty()) i = (i + 1) & (kSlots - 1);
+      slots[i] = {name, key};
+    }
+    bool Find(std::string_view k, Key* out) const {
+      if (k.empty()) return false;
+      for (size_t i = Hash(k);; i = (i + 1) & (kSlots - 1)) {
+        if (slots[i].name.empty()) return false;
+        if (slots[i].name == k) {
+          *out = slots[i].key;
+          return true;
+        }
+      }
+    }
+  };
+
+  static const KeyTable& Keys() {
+    static const KeyTable kTable = [] {
+      static const std::pair<std::string_view, Key> kKeys[] = {
+          {"Node Type", Key::kNodeType},
+          {"Parent Relationship", Key::kParentRelationship},
+          {"Subplan Name", Key::kSubplanName},
+          {"Strategy", Key::kStrategy},
+          {"Join Type", Key::kJoinType},
+          {"Partial Mode", Key::kPartialMode},
+          {"Parallel Aware", Key::kParallelAware},
+          {"Disabled", Key::kDisabled},
+          {"Relation Name", Key::kRelationName},
+          {"Schema", Key::kSchema},
+          {"Alias", Key::kAlias},
+          {"Index Name", Key::kIndexName},
+          {"Function Name", Key::kFunctionName},
+          {"CTE Name", Key::kCteName},
+          {"Scan Direction", Key::kScanDirection},
+          {"Filter", Key::kFilter},
+          {"Index Cond", Key::kIndexCond},
+          {"Recheck Cond", Key::kRecheckCond},
+          {"Join Filter", Key::kJoinFilter},
+          {"Hash Cond", Key::kHashCond},
+          {"Merge Cond", Key::kMergeCond},
+          {"Sort Key", Key::kSortKey},
+          {"Group Key", Key::kGroupKey},
+          {"Output", Key::kOutput},
+          {"Startup Cost", Key::kStartupCost},
+          {"Total Cost", Key::kTotalCost},
+          {"Plan Rows", Key::kPlanRows},
+          {"Plan Width", Key::kPlanWidth},
+          {"Actual Startup Time", Key::kActualStartup},
+          {"Actual Total Time", Key::kActualTotal},
+          {"Actual Rows", Key::kActualRows},
+          {"Actual Loops", Key::kActualLoops},
+          {"Rows Removed by Filter", Key::kRemovedFilter},
+          {"Rows Removed by Join Filter", Key::kRemovedJoinFilter},
+          {"Rows Removed by Index Recheck", Key::kRemovedRecheck},
+          {"Heap Fetches", Key::kHeapFetches},
+          {"Index Searches", Key::kIndexSearches},
+          {"Exact Heap Blocks", Key::kExactBlocks},
+          {"Lossy Heap Blocks", Key::kLossyBlocks},
+          {"Sort Method", Key::kSortMethod},
+          {"Sort Space Type", Key::kSortSpaceType},
+          {"Sort Space Used", Key::kSortSpaceUsed},
+          {"Hash Buckets", Key::kHashBuckets},
+          {"Original Hash Buckets", Key::kOrigHashBuckets},
+          {"Hash Batches", Key::kHashBatches},
+          {"Original Hash Batches", Key::kOrigHashBatches},
+          {"Peak Memory Usage", Key::kPeakMemory},
+          {"Planned Partitions", Key::kPlannedPartitions},
+          {"HashAgg Batches", Key::kHashAggBatches},
+          {"Disk Usage", Key::kDiskUsage},
+          {"Workers Planned", Key::kWorkersPlanned},
+          {"Workers Launched", Key::kWorkersLaunched},
+          {"Subplans Removed", Key::kSubplansRemoved},
+          {"Plans", Key::kPlans},
+          {"WAL Records", Key::kWalRecords},
+          {"WAL FPI", Key::kWalFpi},
+          {"WAL Bytes", Key::kWalBytes},
+          {"Async Capable", Key::kAsyncCapable},
+          {"Inner Unique", Key::kInnerUnique},
+          {"Shared Hit Blocks", Key::kSharedHit},
+          {"Shared Read Blocks", Key::kSharedRead},
+          {"Shared Dirtied Blocks", Key::kSharedDirtied},
+          {"Shared Written Blocks", Key::kSharedWritten},
+          {"Local Hit Blocks", Key::kLocalHit},
+          {"Local Read Blocks", Key::kLocalRead},
+          {"Local Dirtied Blocks", Key::kLocalDirtied},
+          {"Local Written Blocks", Key::kLocalWritten},
+          {"Temp Read Blocks", Key::kTempRead},
+          {"Temp Written Blocks", Key::kTempWritten},
+          {"I/O Read Time", Key::kIoRead},
+          {"Shared I/O Read Time", Key::kIoRead},
+          {"I/O Write Time", Key::kIoWrite},
+          {"Shared I/O Write Time", Key::kIoWrite},
+      };
+      KeyTable t;
+      for (const auto& [name, key] : kKeys) t.Add(name, key);
+      return t;
+    }();
+    return kTable;
   }
 
   Status ReadNode(element v, const std::string& path, PlanNode* n, int depth) {
@@ -539,18 +616,13 @@ class Reader {
     for (auto f : o) {
       std::string_view k = f.key;
       element x = f.value;
-      auto it = keys.find(k);
-      if (it == keys.end()) {
-        double d;
-        if (Num(x, &d) && ApplyBuffer(k, d, &n->buffers)) {
-          plan_->has_buffers = true;
-          continue;
-        }
+      Key key;
+      if (!keys.Find(k, &key)) {
         n->extra.push_back({std::string(k), simdjson::minify(x)});
         continue;
       }
       bool ok = true;
-      switch (it->second) {
+      switch (key) {
         case Key::kNodeType:
           ok = Str(x, &n->node_type);
           has_type = ok;
@@ -726,6 +798,50 @@ class Reader {
         case Key::kWalBytes:
           ok = Int(x, &n->wal.bytes);
           n->wal.present = plan_->has_wal = true;
+          break;
+        case Key::kAsyncCapable:
+          ok = x.get_bool().get(n->async_capable) == simdjson::SUCCESS;
+          break;
+        case Key::kInnerUnique:
+          ok = x.get_bool().get(n->inner_unique) == simdjson::SUCCESS;
+          break;
+        case Key::kSharedHit:
+          ok = Buf(x, &n->buffers, &n->buffers.shared_hit);
+          break;
+        case Key::kSharedRead:
+          ok = Buf(x, &n->buffers, &n->buffers.shared_read);
+          break;
+        case Key::kSharedDirtied:
+          ok = Buf(x, &n->buffers, &n->buffers.shared_dirtied);
+          break;
+        case Key::kSharedWritten:
+          ok = Buf(x, &n->buffers, &n->buffers.shared_written);
+          break;
+        case Key::kLocalHit:
+          ok = Buf(x, &n->buffers, &n->buffers.local_hit);
+          break;
+        case Key::kLocalRead:
+          ok = Buf(x, &n->buffers, &n->buffers.local_read);
+          break;
+        case Key::kLocalDirtied:
+          ok = Buf(x, &n->buffers, &n->buffers.local_dirtied);
+          break;
+        case Key::kLocalWritten:
+          ok = Buf(x, &n->buffers, &n->buffers.local_written);
+          break;
+        case Key::kTempRead:
+          ok = Buf(x, &n->buffers, &n->buffers.temp_read);
+          break;
+        case Key::kTempWritten:
+          ok = Buf(x, &n->buffers, &n->buffers.temp_written);
+          break;
+        case Key::kIoRead:
+          ok = Num(x, &n->buffers.io_read_ms);
+          n->buffers.present = plan_->has_buffers = true;
+          break;
+        case Key::kIoWrite:
+          ok = Num(x, &n->buffers.io_write_ms);
+          n->buffers.present = plan_->has_buffers = true;
           break;
         case Key::kPlans: {
           array a;

@@ -57,7 +57,9 @@ struct PlanNode {
   std::string join_type;            // Inner | Left | Semi | Anti | ...
   std::string partial_mode;         // Simple | Partial | Finalize
   bool parallel_aware = false;
-  bool disabled = false;  // PG18 "Disabled": true
+  bool disabled = false;       // PG18 "Disabled": true
+  bool async_capable = false;  // PG14+
+  bool inner_unique = false;   // joins, VERBOSE
 
   // What the node reads.
   std::string relation;  // "Relation Name"

@@ -163,7 +163,7 @@ TEST(ReadPlan, PsqlOutputPastedAsIs) {
 TEST(ReadPlan, BareObjectAndUnknownKeys) {
   Plan p;
   Status st = Read(R"({"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Plan Rows": 5,
-      "Future Key": {"a": [1, 2]}, "Async Capable": false}, "Brand New Section": 1})",
+      "Future Key": {"a": [1, 2]}, "Another New Key": false}, "Brand New Section": 1})",
                    &p);
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(p.root_path_prefix, "");
