@@ -20,8 +20,7 @@
 // column rewrites on PG 11+, a constant or stable default (now()) does not;
 // ALTER COLUMN TYPE rewrites unless the new type is binary-coercible, which
 // without a catalog we only assume for a change to text / unbounded varchar.
-#include <pg_query.h>
-#include <pg_query/pg_query.pb-c.h>
+#include <cctype>
 
 #include "analyzer/query_facts_internal.h"
 
@@ -474,38 +473,115 @@ bool ExtractDdl(std::string_view t, dom::object b, QueryFacts* out) {
 
 namespace pgvise {
 
+namespace {
+
+// A minimal SQL lexer, only to find token boundaries: whitespace, -- and
+// nested /* */ comments, '...' (with '' and, after E, backslash escapes),
+// "..." identifiers and $tag$...$tag$ strings. It decides nothing about
+// meaning (the parse tree does that); it keeps commas inside quotes and
+// comments from being taken for separators. libpg_query's own scanner would
+// do the same but costs as much as a parse.
+size_t SkipSpace(const std::string& s, size_t i) {
+  const size_t n = s.size();
+  while (i < n) {
+    if (std::isspace(static_cast<unsigned char>(s[i]))) {
+      ++i;
+    } else if (s.compare(i, 2, "--") == 0) {
+      while (i < n && s[i] != '\n') ++i;
+    } else if (s.compare(i, 2, "/*") == 0) {
+      int depth = 0;
+      while (i < n) {
+        if (s.compare(i, 2, "/*") == 0) {
+          ++depth;
+          i += 2;
+        } else if (s.compare(i, 2, "*/") == 0) {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// Offset just past a quoted token starting at i, or i when none starts there.
+size_t SkipQuoted(const std::string& s, size_t i) {
+  const size_t n = s.size();
+  const char c = s[i];
+  if (c == '\'' || c == '"') {
+    bool backslash = c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e');
+    for (++i; i < n; ++i) {
+      if (backslash && s[i] == '\\') {
+        ++i;
+      } else if (s[i] == c) {
+        if (i + 1 < n && s[i + 1] == c) {
+          ++i;  // doubled quote
+        } else {
+          return i + 1;
+        }
+      }
+    }
+    return n;
+  }
+  if (c == '$') {
+    size_t j = i + 1;
+    if (j < n && std::isdigit(static_cast<unsigned char>(s[j]))) return i;  // $1
+    while (j < n && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+    if (j >= n || s[j] != '$') return i;
+    std::string tag = s.substr(i, j - i + 1);
+    size_t end = s.find(tag, j + 1);
+    return end == std::string::npos ? n : end + tag.size();
+  }
+  return i;
+}
+
+}  // namespace
+
 // ALTER TABLE subcommands carry no location of their own in PG 15's tree.
-// The scanner gives it: after the table name, subcommands are separated by
-// commas at parenthesis depth 0, so command i starts at the token after the
-// i-th such comma.
+// After the table name they are separated by commas at parenthesis depth 0,
+// so command i starts at the first token after the i-th such comma.
 void FillAlterLocations(const std::string& sql, DdlFacts* d) {
   if (d->items.empty() || d->location < 0) return;
-  PgQueryScanResult scan = pg_query_scan(sql.c_str());
-  if (scan.error) {
-    pg_query_free_scan_result(scan);
-    return;
-  }
-  PgQuery__ScanResult* r = pg_query__scan_result__unpack(
-      nullptr, scan.pbuf.len, reinterpret_cast<const uint8_t*>(scan.pbuf.data));
-  if (r) {
-    size_t i = 0;
-    while (i < r->n_tokens && r->tokens[i]->start < d->location) ++i;
-    // Skip the (possibly qualified) table name: name ('.' name)*.
-    if (i < r->n_tokens) ++i;
-    while (i + 1 < r->n_tokens && r->tokens[i]->token == PG_QUERY__TOKEN__ASCII_46) i += 2;
-    size_t cmd = 0;
-    int depth = 0;
-    if (i < r->n_tokens) d->items[cmd].location = r->tokens[i]->start;
-    for (; i < r->n_tokens && cmd + 1 < d->items.size(); ++i) {
-      PgQuery__Token tok = r->tokens[i]->token;
-      if (tok == PG_QUERY__TOKEN__ASCII_40) ++depth;
-      if (tok == PG_QUERY__TOKEN__ASCII_41) --depth;
-      if (tok == PG_QUERY__TOKEN__ASCII_44 && depth == 0 && i + 1 < r->n_tokens)
-        d->items[++cmd].location = r->tokens[i + 1]->start;
+  const size_t n = sql.size();
+  size_t i = static_cast<size_t>(d->location);
+  // Skip the (possibly qualified, possibly quoted) table name.
+  while (i < n) {
+    size_t q = SkipQuoted(sql, i);
+    if (q != i) {
+      i = q;
+    } else {
+      while (i < n && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_' ||
+                       sql[i] == '$' || (sql[i] & 0x80)))
+        ++i;
     }
-    pg_query__scan_result__free_unpacked(r, nullptr);
+    size_t next = SkipSpace(sql, i);
+    if (next < n && sql[next] == '.') {
+      i = SkipSpace(sql, next + 1);
+      continue;
+    }
+    i = next;
+    break;
   }
-  pg_query_free_scan_result(scan);
+  size_t cmd = 0;
+  d->items[0].location = static_cast<int>(i);
+  int depth = 0;
+  while (i < n && cmd + 1 < d->items.size()) {
+    size_t j = SkipSpace(sql, i);
+    if (j == i) j = SkipQuoted(sql, i);
+    if (j != i) {
+      i = j;
+      continue;
+    }
+    if (sql[i] == '(') ++depth;
+    if (sql[i] == ')') --depth;
+    if (sql[i] == ',' && depth == 0)
+      d->items[++cmd].location = static_cast<int>(SkipSpace(sql, i + 1));
+    ++i;
+  }
 }
 
 }  // namespace pgvise

@@ -159,7 +159,7 @@ bool DeparseFunc(dom::object f, bool strip, std::string* out) {
 
 bool DeparseAExpr(dom::object a, bool strip, std::string* out) {
   std::string_view kind = Str(a, "kind");
-  std::string op = LastName(a, "name");
+  std::string op(LastName(a, "name"));
   dom::element l, r;
   bool has_l = Field(a, "lexpr", &l), has_r = Field(a, "rexpr", &r);
   if (kind == "AEXPR_OP" || kind == "AEXPR_LIKE" || kind == "AEXPR_ILIKE") {
@@ -239,13 +239,13 @@ std::string Ident(std::string_view name) {
   return q;
 }
 
-std::string LastName(dom::object o, std::string_view key) {
+std::string_view LastName(dom::object o, std::string_view key) {
   std::string_view last;
   Each(o, key, [&](dom::element e) {
     std::string_view s = StringNode(e);
     if (!s.empty()) last = s;
   });
-  return std::string(last);
+  return last;
 }
 
 std::string QualifiedName(dom::object o, std::string_view key) {

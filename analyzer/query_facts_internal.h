@@ -92,7 +92,7 @@ inline std::string_view StringNode(dom::element e) {
 
 // The last String of a name list (funcname, typeName.names, ...), lower-cased
 // as PostgreSQL already did for unquoted names.
-std::string LastName(dom::object o, std::string_view key);
+std::string_view LastName(dom::object o, std::string_view key);
 // "schema.name" / "name" of a name list, skipping pg_catalog.
 std::string QualifiedName(dom::object o, std::string_view key);
 

@@ -44,24 +44,22 @@ void Extractor::Condition(dom::element e, Ctx ctx) {
     return;
   }
   if (n.type == "A_Expr") {
-    TryPredicate(n.body, ctx);
+    AExpr a = ReadAExpr(n.body);
+    TryPredicate(a, ctx);
     // Walk both sides for read columns and subqueries; a subquery compared
     // with something records the operator (subquery on the left).
-    dom::element l, r;
     Ctx side = ctx;
-    bool has_l = Field(n.body, "lexpr", &l), has_r = Field(n.body, "rexpr", &r);
-    std::string op = LastName(n.body, "name");
-    if (has_l) {
-      side.compare_op = op;
-      Expr(l, side);
+    if (a.has_l) {
+      side.compare_op = a.op;
+      Expr(a.l, side);
     }
-    if (has_r) {
+    if (a.has_r) {
       static const std::pair<const char*, const char*> kFlip[] = {
           {"<", ">"}, {">", "<"}, {"<=", ">="}, {">=", "<="}};
-      side.compare_op = op;
-      for (const auto& [a, b] : kFlip)
-        if (op == a) side.compare_op = b;
-      Expr(r, side);
+      side.compare_op = a.op;
+      for (const auto& [x, y] : kFlip)
+        if (a.op == x) side.compare_op = y;
+      Expr(a.r, side);
     }
     return;
   }
@@ -125,7 +123,7 @@ struct OpInfo {
   bool negate = false;
 };
 
-OpInfo Classify(std::string_view kind, const std::string& op) {
+OpInfo Classify(std::string_view kind, std::string_view op) {
   OpInfo i;
   i.op = op;
   if (kind == "AEXPR_OP") {
@@ -145,9 +143,9 @@ OpInfo Classify(std::string_view kind, const std::string& op) {
       i.kind = PredicateKind::kFullText;
   } else if (kind == "AEXPR_OP_ANY") {
     i.kind = op == "=" ? PredicateKind::kAnyArray : PredicateKind::kOther;
-    i.op = op + " ANY";
+    i.op = std::string(op) + " ANY";
   } else if (kind == "AEXPR_OP_ALL") {
-    i.op = op + " ALL";
+    i.op = std::string(op) + " ALL";
   } else if (kind == "AEXPR_IN") {
     i.kind = PredicateKind::kInList;
     i.negate = op == "<>";
@@ -211,12 +209,36 @@ std::string FlipOp(const std::string& op) {
 
 }  // namespace
 
-bool Extractor::TryPredicate(dom::object a, const Ctx& ctx) {
-  std::string_view kind = Str(a, "kind");
+AExpr ReadAExpr(dom::object o) {
+  AExpr a;
+  for (auto field : o) {
+    std::string_view k = field.key;
+    if (k == "kind") {
+      if (field.value.get(a.kind) != simdjson::SUCCESS) a.kind = {};
+    } else if (k == "name") {
+      dom::array names;
+      if (field.value.get(names) == simdjson::SUCCESS)
+        for (dom::element e : names) a.op = StringNode(e);
+    } else if (k == "lexpr") {
+      a.l = field.value;
+      a.has_l = true;
+    } else if (k == "rexpr") {
+      a.r = field.value;
+      a.has_r = true;
+    } else if (k == "location") {
+      int64_t v;
+      if (field.value.get(v) == simdjson::SUCCESS) a.location = static_cast<int>(v);
+    }
+  }
+  return a;
+}
+
+bool Extractor::TryPredicate(const AExpr& a, const Ctx& ctx) {
+  std::string_view kind = a.kind;
   if (kind == "AEXPR_NULLIF") return false;
-  OpInfo info = Classify(kind, LastName(a, "name"));
-  dom::element l, r;
-  if (!Field(a, "lexpr", &l) || !Field(a, "rexpr", &r)) return false;
+  OpInfo info = Classify(kind, a.op);
+  if (!a.has_l || !a.has_r) return false;
+  dom::element l = a.l, r = a.r;
   std::vector<Ref> lrefs, rrefs;
   CollectRefs(l, &lrefs);
   CollectRefs(r, &rrefs);
@@ -254,8 +276,8 @@ bool Extractor::TryPredicate(dom::object a, const Ctx& ctx) {
       if (sc.alias == j.right_relation) j.right_table = sc.table;
     }
     j.op = info.op;
-    j.join_type = ctx.clause == Clause::kJoinOn ? ctx.join_type : "implicit";
-    j.location = Loc(a);
+    j.join_type = ctx.clause == Clause::kJoinOn ? std::string(ctx.join_type) : "implicit";
+    j.location = a.location;
     Cur().joins.push_back(std::move(j));
     return true;
   }
@@ -352,7 +374,7 @@ void Extractor::ExprNode(Node n, const Ctx& ctx) {
     return;
   }
   if (n.type == "FuncCall") {
-    std::string name = LastName(n.body, "funcname");
+    std::string_view name = LastName(n.body, "funcname");
     dom::object over;
     bool window = Obj(n.body, "over", &over);
     if (window) {
@@ -370,7 +392,7 @@ void Extractor::ExprNode(Node n, const Ctx& ctx) {
   }
   if (n.type == "SelectStmt" || n.type == "RangeSubselect") return;  // only via SubLink/FROM
   Ctx inner = ctx;
-  inner.compare_op.clear();  // deeper subqueries are not the compared operand
+  inner.compare_op = {};  // deeper subqueries are not the compared operand
   for (auto field : n.body)
     if (field.value.is_object() || field.value.is_array()) Expr(field.value, inner);
 }
@@ -378,7 +400,7 @@ void Extractor::ExprNode(Node n, const Ctx& ctx) {
 void Extractor::SubLink(dom::object s, const Ctx& ctx) {
   std::string_view type = Str(s, "subLinkType");
   SubqueryKind kind = SubqueryKind::kScalar;
-  std::string op = LastName(s, "operName");
+  std::string_view op = LastName(s, "operName");
   if (type == "EXISTS_SUBLINK")
     kind = SubqueryKind::kExists;
   else if (type == "ANY_SUBLINK")
@@ -390,7 +412,7 @@ void Extractor::SubLink(dom::object s, const Ctx& ctx) {
   dom::element test, select;
   if (Field(s, "testexpr", &test)) {
     Ctx t = ctx;
-    t.compare_op.clear();
+    t.compare_op = {};
     if (kind == SubqueryKind::kIn) {
       // col IN (SELECT ...): a predicate whose value is a subquery.
       std::vector<Ref> refs;
@@ -419,9 +441,9 @@ void Extractor::SubLink(dom::object s, const Ctx& ctx) {
   if (!Field(s, "subselect", &select)) return;
   Ctx sub = ctx;
   if (kind == SubqueryKind::kIn || kind == SubqueryKind::kAny || kind == SubqueryKind::kAll)
-    sub.compare_op = op.empty() ? "=" : op;
+    sub.compare_op = op.empty() ? std::string_view("=") : op;
   else if (kind != SubqueryKind::kScalar)
-    sub.compare_op.clear();
+    sub.compare_op = {};
   if (ctx.clause == Clause::kWhere) sub.placement = SubqueryPlacement::kWhere;
   if (ctx.clause == Clause::kHaving) sub.placement = SubqueryPlacement::kHaving;
   if (ctx.clause == Clause::kJoinOn) sub.placement = SubqueryPlacement::kJoinOn;

@@ -142,7 +142,7 @@ void Extractor::FromItem(dom::element e, std::vector<std::string>* aliases) {
     if (has_using) {
       for (dom::element c : using_cols) {
         JoinCondition j;
-        j.join_type = ctx.join_type;
+        j.join_type = std::string(ctx.join_type);
         j.left_column = j.right_column = std::string(StringNode(c));
         if (right_start > 0) j.left_relation = (*aliases)[right_start - 1];
         if (right_start < aliases->size()) j.right_relation = (*aliases)[right_start];
@@ -188,7 +188,7 @@ int Extractor::Subquery(dom::element select, SubqueryKind kind, const Ctx& ctx, 
   sf.placement = ctx.placement;
   sf.negated = ctx.negated;
   sf.under_or = ctx.under_or;
-  sf.compare_op = ctx.compare_op;
+  sf.compare_op = std::string(ctx.compare_op);
   sf.depth = CurIndex();
   sf.alias = std::move(alias);
   sf.location = location;

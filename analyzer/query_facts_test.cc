@@ -311,6 +311,19 @@ TEST(QueryFacts, AlterTableSubcommandLocations) {
   EXPECT_EQ(sql.substr(q.ddl.items[0].location, 10), "ADD COLUMN");
   EXPECT_EQ(sql.substr(q.ddl.items[1].location, 12), "ALTER COLUMN");
   EXPECT_EQ(sql.substr(q.ddl.items[2].location, 14), "ADD CONSTRAINT");
+
+  // Commas inside quotes, comments and parentheses do not split commands.
+  const std::string tricky =
+      "ALTER TABLE \"S\".\"a, b\" /* x, y */ ADD CONSTRAINT c CHECK (n <> 'p, q' AND f(1, 2) > "
+      "0),\n -- one, two\n DROP COLUMN z, ALTER COLUMN w SET DEFAULT $t$, $t$";
+  SqlFile g;
+  ASSERT_TRUE(ParseSqlFile(SourceText("b.sql", tricky), &g).ok());
+  ASSERT_TRUE(g.statements[0].parsed) << g.statements[0].error;
+  ASSERT_TRUE(ExtractFacts(g.statements[0], &q).ok());
+  ASSERT_EQ(q.ddl.items.size(), 3u);
+  EXPECT_EQ(tricky.substr(q.ddl.items[0].location, 14), "ADD CONSTRAINT");
+  EXPECT_EQ(tricky.substr(q.ddl.items[1].location, 11), "DROP COLUMN");
+  EXPECT_EQ(tricky.substr(q.ddl.items[2].location, 12), "ALTER COLUMN");
 }
 
 TEST(QueryFacts, TransactionBlocksAcrossAFile) {

@@ -27,8 +27,10 @@ struct Ctx {
   SubqueryPlacement placement = SubqueryPlacement::kWhere;
   bool under_or = false;
   bool negated = false;
-  std::string join_type;   // for ON conditions
-  std::string compare_op;  // for a scalar subquery being compared
+  // Views of literals or of the parse tree's strings (live for the whole
+  // extraction): Ctx is copied at every node, so no owned strings here.
+  std::string_view join_type;   // for ON conditions
+  std::string_view compare_op;  // for a scalar subquery being compared
 };
 
 struct Level {
@@ -49,6 +51,15 @@ struct Ref {
   int level = -1;      // index in the stack; -1 unresolved
   int location = -1;
 };
+
+// An A_Expr's fields, read in one pass.
+struct AExpr {
+  std::string_view kind, op;
+  dom::element l, r;
+  bool has_l = false, has_r = false;
+  int location = -1;
+};
+AExpr ReadAExpr(dom::object a);
 
 class Extractor {
  public:
@@ -80,7 +91,7 @@ class Extractor {
   void Expr(dom::element e, const Ctx& ctx);
   void ExprNode(Node n, const Ctx& ctx);
   void SubLink(dom::object s, const Ctx& ctx);
-  bool TryPredicate(dom::object a_expr, const Ctx& ctx);
+  bool TryPredicate(const AExpr& a, const Ctx& ctx);
   void CollectRefs(dom::element e, std::vector<Ref>* refs);
   void BoolColumn(dom::object column_ref, const Ctx& ctx);
 
