@@ -1,0 +1,340 @@
+// Unit tests of the advisor's pure parts: selection over a made-up cost
+// table, candidate generation over a hand-built catalog, DDL and names,
+// budgets, deduplication-corrected sizes, workload parsing.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "advisor/advisor.h"
+#include "advisor/candidates.h"
+#include "advisor/selection.h"
+#include "advisor/workload.h"
+
+namespace pgvise {
+namespace {
+
+// A cost table: statement s costs base[s] unless one of its helpful
+// candidates is present, then the lowest such cost. Candidates interact only
+// through that minimum, which is enough to exercise every selection path.
+class FakeOracle : public CostOracle {
+ public:
+  struct Cand {
+    int64_t size;
+    std::map<int, double> cost_with;  // statement -> cost when present
+    double write = 0;
+    int width = 1;
+    std::vector<int> extensions;
+    bool single = true;
+  };
+  std::vector<double> base, calls;
+  std::vector<Cand> cands;
+  int cost_calls = 0;
+
+  int num_statements() const override { return static_cast<int>(base.size()); }
+  int num_candidates() const override { return static_cast<int>(cands.size()); }
+  double Calls(int s) const override { return calls[static_cast<size_t>(s)]; }
+  std::vector<int> StatementsFor(int c) const override {
+    std::vector<int> out;
+    for (const auto& [s, cost] : cands[static_cast<size_t>(c)].cost_with) out.push_back(s);
+    return out;
+  }
+  double Cost(int s, const std::vector<int>& config) override {
+    ++cost_calls;
+    double best = base[static_cast<size_t>(s)];
+    for (int c : config)
+      if (auto it = cands[static_cast<size_t>(c)].cost_with.find(s);
+          it != cands[static_cast<size_t>(c)].cost_with.end())
+        best = std::min(best, it->second);
+    return best;
+  }
+  int64_t Size(int c) override { return cands[static_cast<size_t>(c)].size; }
+  double WriteOverhead(int c) override { return cands[static_cast<size_t>(c)].write; }
+  std::vector<int> Extensions(int c) override { return cands[static_cast<size_t>(c)].extensions; }
+  int KeyWidth(int c) const override { return cands[static_cast<size_t>(c)].width; }
+  bool IsSingleColumnPredicateIndex(int c) const override {
+    return cands[static_cast<size_t>(c)].single;
+  }
+};
+
+// The worked example of selection.h: (a) first, then extended to (a, b).
+FakeOracle WorkedExample() {
+  FakeOracle o;
+  o.base = {1000, 1000};
+  o.calls = {100, 10};
+  o.cands.push_back({2 << 20, {{0, 10}, {1, 500}}, 0, 1, {1}, true});  // 0: (a)
+  o.cands.push_back({3 << 20, {{0, 10}, {1, 10}}, 0, 2, {}, false});   // 1: (a, b)
+  return o;
+}
+
+TEST(SelectExtend, WorkedExampleAddsThenExtends) {
+  FakeOracle o = WorkedExample();
+  SelectionOptions so;
+  so.min_gain = 0.001;
+  SelectionResult r = SelectExtend(o, so);
+  EXPECT_EQ(r.chosen, std::vector<int>{1});
+  EXPECT_EQ(r.steps, 2);
+  EXPECT_DOUBLE_EQ(r.base_cost, 110000);
+  EXPECT_DOUBLE_EQ(r.final_cost, 100 * 10 + 10 * 10);
+}
+
+TEST(SelectExtend, BudgetStopsTheExtension) {
+  FakeOracle o = WorkedExample();
+  SelectionOptions so;
+  so.min_gain = 0.001;
+  so.budget_bytes = (2 << 20) + 1000;  // (a) fits, (a, b) does not
+  SelectionResult r = SelectExtend(o, so);
+  EXPECT_EQ(r.chosen, std::vector<int>{0});
+  EXPECT_LE(r.bytes, so.budget_bytes);
+}
+
+TEST(SelectExtend, WriteOverheadKeepsAnIndexOffAWriteHotTable) {
+  FakeOracle o;
+  o.base = {100};
+  o.calls = {10};
+  o.cands.push_back({1 << 20, {{0, 50}}, 600, 1, {}, true});  // saves 500, costs 600 in writes
+  SelectionResult r = SelectExtend(o, {});
+  EXPECT_TRUE(r.chosen.empty());
+  o.cands[0].write = 100;
+  r = SelectExtend(o, {});
+  EXPECT_EQ(r.chosen, std::vector<int>{0});
+}
+
+TEST(SelectExtend, MaxIndexesAndMinGain) {
+  FakeOracle o;
+  o.base = {1000, 1000, 1000};
+  o.calls = {1, 1, 1};
+  for (int s = 0; s < 3; ++s) o.cands.push_back({1 << 20, {{s, 10.0 * (s + 1)}}, 0, 1, {}, true});
+  SelectionOptions so;
+  so.max_indexes = 2;
+  EXPECT_EQ(SelectExtend(o, so).chosen.size(), 2u);
+  so.max_indexes = 10;
+  so.min_gain = 0.5;  // no single index saves half the workload
+  EXPECT_TRUE(SelectExtend(o, so).chosen.empty());
+}
+
+TEST(SelectExtend, DropsAnIndexTheLaterOnesCover) {
+  FakeOracle o;
+  o.base = {1000, 1000};
+  o.calls = {1, 1};
+  o.cands.push_back({1 << 20, {{0, 100}}, 1, 1, {}, true});            // small, helps s0
+  o.cands.push_back({4 << 20, {{0, 100}, {1, 100}}, 1, 1, {}, true});  // helps both as well
+  SelectionResult r = SelectExtend(o, {});
+  EXPECT_EQ(r.chosen, std::vector<int>{1});
+}
+
+TEST(SelectExhaustive, FindsTheOptimumAndBaselinesAreNoBetter) {
+  // Three statements; one index (2) helps two of them a little less than
+  // the two specialised ones together, at a third of their size.
+  FakeOracle o;
+  o.base = {1000, 1000, 500};
+  o.calls = {10, 10, 10};
+  o.cands.push_back({3 << 20, {{0, 10}}, 0, 1, {}, true});
+  o.cands.push_back({3 << 20, {{1, 10}}, 0, 1, {}, true});
+  o.cands.push_back({2 << 20, {{0, 50}, {1, 50}}, 0, 2, {}, false});
+  o.cands.push_back({1 << 20, {{2, 5}}, 0, 1, {}, true});
+  SelectionOptions so;
+  so.budget_bytes = 4 << 20;
+  SelectionResult opt = SelectExhaustive(o, so, {0, 1, 2, 3}, 4);
+  EXPECT_EQ(opt.chosen, (std::vector<int>{2, 3}));
+  SelectionResult ext = SelectExtend(o, so);
+  SelectionResult single = SelectSingleColumn(o, so);
+  SelectionResult per_query = SelectBestPerQuery(o, so);
+  EXPECT_LE(opt.final_cost, ext.final_cost);
+  EXPECT_LE(opt.final_cost, single.final_cost);
+  EXPECT_LE(opt.final_cost, per_query.final_cost);
+  EXPECT_DOUBLE_EQ(ext.final_cost, opt.final_cost);
+  for (const auto* r : {&opt, &ext, &single, &per_query}) EXPECT_LE(r->bytes, so.budget_bytes);
+}
+
+TEST(ParseBudget, UnitsAndPercent) {
+  int64_t b;
+  double p;
+  ASSERT_TRUE(ParseBudget("500MB", &b, &p).ok());
+  EXPECT_EQ(b, 500LL << 20);
+  EXPECT_LT(p, 0);
+  ASSERT_TRUE(ParseBudget("2gb", &b, &p).ok());
+  EXPECT_EQ(b, 2LL << 30);
+  ASSERT_TRUE(ParseBudget("1.5G", &b, &p).ok());
+  EXPECT_EQ(b, 3LL << 29);
+  ASSERT_TRUE(ParseBudget("12345", &b, &p).ok());
+  EXPECT_EQ(b, 12345);
+  ASSERT_TRUE(ParseBudget("20%", &b, &p).ok());
+  EXPECT_EQ(b, -1);
+  EXPECT_DOUBLE_EQ(p, 20);
+  EXPECT_FALSE(ParseBudget("lots", &b, &p).ok());
+  EXPECT_FALSE(ParseBudget("5 parsecs", &b, &p).ok());
+}
+
+TEST(IndexCandidate, DdlQuotesEverythingThatNeedsIt) {
+  IndexCandidate c;
+  c.schema = "My Schema";
+  c.table = "Order";
+  CandidateKey k1("Customer Id");
+  CandidateKey k2("select");
+  k2.descending = true;
+  k2.nulls_first = true;  // the default for DESC: not written
+  CandidateKey k3;
+  k3.column = "email";
+  k3.expression = "lower(email)";
+  c.keys = {k1, k2, k3};
+  c.include = {"we\"ird"};
+  c.predicate = "\"deleted at\" IS NULL";
+  EXPECT_EQ(c.Ddl("order_idx", true, true),
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS order_idx ON \"My Schema\".\"Order\" "
+            "(\"Customer Id\", \"select\" DESC, (lower(email))) INCLUDE (\"we\"\"ird\") WHERE "
+            "\"deleted at\" IS NULL");
+  std::string name = c.SuggestedName();
+  EXPECT_EQ(name, "order_customer_id_select_lower_email_partial_incl_idx");
+  EXPECT_LE(name.size(), 63u);
+  c.method = "gin";
+  c.keys = {CandidateKey("attrs")};
+  c.include.clear();
+  c.predicate.clear();
+  EXPECT_EQ(c.Ddl("", false, false), "CREATE INDEX ON \"My Schema\".\"Order\" USING gin (attrs)");
+}
+
+TEST(IndexCandidate, LongNamesAreCutTo63Bytes) {
+  IndexCandidate c;
+  c.schema = "public";
+  c.table = std::string(80, 't');
+  c.keys = {CandidateKey(std::string(70, 'c'))};
+  std::string n = c.SuggestedName();
+  EXPECT_LE(n.size(), 63u);
+  EXPECT_EQ(n.substr(n.size() - 4), "_idx");
+}
+
+TableInfo OrdersTable() {
+  TableInfo t;
+  t.schema = "public";
+  t.name = "orders";
+  t.reltuples = 1e6;
+  ColumnInfo id;
+  id.name = "id";
+  id.n_distinct = -1;
+  id.avg_width = 8;
+  ColumnInfo user_id;
+  user_id.name = "user_id";
+  user_id.n_distinct = 100000;
+  user_id.avg_width = 8;
+  ColumnInfo status;
+  status.name = "status";
+  status.type = "text";
+  status.n_distinct = 4;
+  status.avg_width = 5;
+  status.most_common_vals = {"done", "shipped", "open", "void"};
+  status.most_common_freqs = {0.9, 0.08, 0.015, 0.005};
+  ColumnInfo created;
+  created.name = "created_at";
+  created.n_distinct = -0.9;
+  created.avg_width = 8;
+  ColumnInfo total;
+  total.name = "total";
+  total.avg_width = 6;
+  t.columns = {id, user_id, status, created, total};
+  IndexInfo pk;
+  pk.schema = "public";
+  pk.name = "orders_pkey";
+  pk.method = "btree";
+  pk.primary = true;
+  IndexKey k;
+  k.column = "id";
+  k.expression = "id";
+  pk.keys = {k};
+  t.indexes = {pk};
+  ConstraintInfo pkc;
+  pkc.type = 'p';
+  pkc.columns = {"id"};
+  t.constraints = {pkc};
+  return t;
+}
+
+Catalog OneTableCatalog() {
+  Catalog cat;
+  cat.AddTable(OrdersTable());
+  cat.set_search_path({"public"});
+  return cat;
+}
+
+bool HasDdl(const CandidateSet& cs, const std::string& ddl) {
+  for (const auto& c : cs.candidates)
+    if (c.Ddl("", false, false) == ddl) return true;
+  return false;
+}
+
+TEST(GenerateCandidates, EqualityBySelectivityThenOrderByWithDirection) {
+  Catalog cat = OneTableCatalog();
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "SELECT id, total FROM orders WHERE status = $2 AND user_id = $1 "
+                         "ORDER BY created_at DESC LIMIT 20;",
+                         &w)
+                  .ok());
+  ASSERT_EQ(w.statements.size(), 1u);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  // user_id (1e5 values) is more selective than status (4 values).
+  EXPECT_TRUE(HasDdl(cs, "CREATE INDEX ON public.orders (user_id, status, created_at DESC)"));
+  EXPECT_TRUE(HasDdl(
+      cs, "CREATE INDEX ON public.orders (user_id, status, created_at DESC) INCLUDE (id, total)"));
+  EXPECT_TRUE(HasDdl(cs, "CREATE INDEX ON public.orders (user_id)"));
+  EXPECT_TRUE(HasDdl(cs, "CREATE INDEX ON public.orders (created_at DESC)"));
+  // Every candidate is relevant to the statement that produced it.
+  EXPECT_EQ(cs.relevant[0].size(), cs.candidates.size());
+}
+
+TEST(GenerateCandidates, RareConstantGivesAPartialIndexAndUnusablePredicatesNone) {
+  Catalog cat = OneTableCatalog();
+  Workload w;
+  ASSERT_TRUE(
+      AddSqlText("w.sql",
+                 "SELECT id FROM orders WHERE status = 'open' ORDER BY created_at LIMIT 10;\n"
+                 "SELECT id FROM orders WHERE total::text LIKE '%9' OR user_id <> 3;\n"
+                 "SELECT id FROM orders WHERE id = 5;",
+                 &w)
+          .ok());
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  EXPECT_TRUE(HasDdl(cs, "CREATE INDEX ON public.orders (created_at) WHERE status = 'open'"));
+  EXPECT_TRUE(cs.relevant[1].empty());
+  EXPECT_TRUE(cs.relevant[2].empty());  // the primary key provides (id)
+  EXPECT_GE(cs.skipped_existing, 1);
+  EXPECT_GE(cs.skipped_unusable, 1);
+}
+
+TEST(DedupCorrectedSize, LowCardinalityShrinksUniqueDoesNot) {
+  TableInfo t = OrdersTable();
+  IndexCandidate status;
+  status.schema = "public";
+  status.table = "orders";
+  status.keys = {CandidateKey("status")};
+  int64_t hypo = 30 << 20;
+  int64_t corrected = DedupCorrectedSize(t, status, hypo);
+  EXPECT_LT(corrected, hypo / 2);  // 4 values over 1M rows: posting lists
+  IndexCandidate id = status;
+  id.keys = {CandidateKey("id")};
+  EXPECT_EQ(DedupCorrectedSize(t, id, hypo), hypo);
+  IndexCandidate covering = status;
+  covering.include = {"total"};  // INCLUDE indexes are never deduplicated
+  EXPECT_EQ(DedupCorrectedSize(t, covering, hypo), hypo);
+}
+
+TEST(Workload, CallsAnnotationsDedupAndSkips) {
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "-- pgvise: calls=500\nSELECT * FROM t WHERE a = 1;\n"
+                         "-- pgvise: calls=20\nselect *   from t where a = 2;\n"
+                         "CREATE TABLE x (a int);\nSET work_mem = '1GB';\n"
+                         "SELECT FROM pg_catalog.pg_class;\n"
+                         "UPDATE t SET b = 1 WHERE a = 3;",
+                         &w)
+                  .ok());
+  ASSERT_EQ(w.statements.size(), 2u);
+  EXPECT_DOUBLE_EQ(w.statements[0].calls, 520);  // same fingerprint: calls add up
+  EXPECT_EQ(w.merged_duplicates, 1);
+  EXPECT_EQ(w.skipped_utility, 2);
+  EXPECT_EQ(w.skipped_other, 1);
+  EXPECT_DOUBLE_EQ(w.table_writes["t"], 1);
+  EXPECT_FALSE(AddSqlText("bad.sql", "-- pgvise: calls=many\nSELECT 1 FROM t;", &w).ok());
+}
+
+}  // namespace
+}  // namespace pgvise
