@@ -13,6 +13,7 @@
 //   date_trunc('day', created_at)   -> date_trunc('day', created_at)
 // A node it does not know makes Deparse return false: callers then leave the
 // text empty rather than emit something wrong.
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -23,48 +24,47 @@ namespace pgvise::facts {
 namespace {
 
 bool IsReserved(std::string_view w) {
-  static const char* const kWords[] = {"all",          "analyse",
-                                       "analyze",      "and",
-                                       "any",          "array",
-                                       "as",           "asc",
-                                       "asymmetric",   "both",
-                                       "case",         "cast",
-                                       "check",        "collate",
-                                       "column",       "constraint",
-                                       "create",       "current_catalog",
-                                       "current_date", "current_role",
-                                       "current_time", "current_timestamp",
-                                       "current_user", "default",
-                                       "deferrable",   "desc",
-                                       "distinct",     "do",
-                                       "else",         "end",
-                                       "except",       "false",
-                                       "fetch",        "for",
-                                       "foreign",      "from",
-                                       "grant",        "group",
-                                       "having",       "in",
-                                       "initially",    "intersect",
-                                       "into",         "lateral",
-                                       "leading",      "limit",
-                                       "localtime",    "localtimestamp",
-                                       "not",          "null",
-                                       "offset",       "on",
-                                       "only",         "or",
-                                       "order",        "placing",
-                                       "primary",      "references",
-                                       "returning",    "select",
-                                       "session_user", "some",
-                                       "symmetric",    "table",
-                                       "then",         "to",
-                                       "trailing",     "true",
-                                       "union",        "unique",
-                                       "user",         "using",
-                                       "variadic",     "when",
-                                       "where",        "window",
-                                       "with"};
-  for (const char* k : kWords)
-    if (w == k) return true;
-  return false;
+  // Sorted: binary search.
+  static const std::string_view kWords[] = {"all",          "analyse",
+                                            "analyze",      "and",
+                                            "any",          "array",
+                                            "as",           "asc",
+                                            "asymmetric",   "both",
+                                            "case",         "cast",
+                                            "check",        "collate",
+                                            "column",       "constraint",
+                                            "create",       "current_catalog",
+                                            "current_date", "current_role",
+                                            "current_time", "current_timestamp",
+                                            "current_user", "default",
+                                            "deferrable",   "desc",
+                                            "distinct",     "do",
+                                            "else",         "end",
+                                            "except",       "false",
+                                            "fetch",        "for",
+                                            "foreign",      "from",
+                                            "grant",        "group",
+                                            "having",       "in",
+                                            "initially",    "intersect",
+                                            "into",         "lateral",
+                                            "leading",      "limit",
+                                            "localtime",    "localtimestamp",
+                                            "not",          "null",
+                                            "offset",       "on",
+                                            "only",         "or",
+                                            "order",        "placing",
+                                            "primary",      "references",
+                                            "returning",    "select",
+                                            "session_user", "some",
+                                            "symmetric",    "table",
+                                            "then",         "to",
+                                            "trailing",     "true",
+                                            "union",        "unique",
+                                            "user",         "using",
+                                            "variadic",     "when",
+                                            "where",        "window",
+                                            "with"};
+  return std::binary_search(std::begin(kWords), std::end(kWords), w);
 }
 
 void AppendLiteral(std::string_view s, std::string* out) {

@@ -15,19 +15,31 @@ const ScopeEntry* Extractor::FindAlias(const Level& l, std::string_view alias) c
 
 Ref Extractor::Resolve(dom::object cr) {
   Ref r;
-  r.location = Loc(cr);
   std::string_view parts[4];
   int count = 0;
   bool star = false;
-  Each(cr, "fields", [&](dom::element f) {
-    Node n = Unwrap(f);
-    if (!n.ok) return;
-    if (n.type == "A_Star") {
-      star = true;
-    } else if (count < 4) {
-      parts[count++] = Str(n.body, "sval");
+  for (auto field : cr) {  // one pass: "fields" and "location"
+    if (field.key == "location") {
+      int64_t v;
+      if (field.value.get(v) == simdjson::SUCCESS) r.location = static_cast<int>(v);
+      continue;
     }
-  });
+    dom::array fields;
+    if (field.key != "fields" || field.value.get(fields) != simdjson::SUCCESS) continue;
+    for (dom::element f : fields) {
+      Node n = Unwrap(f);
+      if (!n.ok) continue;
+      if (n.type == "A_Star") {
+        star = true;
+      } else if (count < 4) {
+        for (auto sv : n.body) {
+          std::string_view s;
+          if (sv.value.get(s) == simdjson::SUCCESS) parts[count++] = s;
+          break;
+        }
+      }
+    }
+  }
   if (star) {
     r.column = "*";
   } else if (count > 0) {
