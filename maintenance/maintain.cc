@@ -93,6 +93,13 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
     run.plan.notes.push_back(
         "settings: give --memory (and --cpus, --storage, --workload) to size "
         "server settings");
+  int locked = 0;
+  for (const auto& t : snap.tables) locked += t.locked;
+  if (locked > 0)
+    run.plan.notes.push_back(
+        std::to_string(locked) +
+        " table(s) ACCESS EXCLUSIVE locked while reading: their sizes come from "
+        "pg_class (as of the last VACUUM/ANALYZE)");
   const Rule* unused = rules.Enabled("unused-index");
   if (unused && RuleSelected(opts, "unused-index", "health") &&
       snap.stats_age_s < unused->Threshold("min_stats_hours", 168) * 3600)

@@ -81,6 +81,14 @@ Rates RatesOf(const HealthSnapshot& snap, const TableHealth& t) {
 
 std::string Per(double n) { return Count(n) + "/h"; }
 
+// "45 s", "12 min", "3.5 h", "4.2 days"
+std::string Span(double s) {
+  if (s < 120) return Num(std::round(s)) + " s";
+  if (s < 7200) return Num(std::round(s / 60)) + " min";
+  if (s < 172800) return Num(std::round(s / 360) / 10) + " h";
+  return Num(std::round(s / 8640) / 10) + " days";
+}
+
 std::string SetClause(const std::vector<std::pair<std::string, std::string>>& kv) {
   std::string s;
   for (size_t i = 0; i < kv.size(); ++i) s += (i ? ", " : "") + kv[i].first + " = " + kv[i].second;
@@ -197,13 +205,13 @@ void AutovacuumVacuumSettings(const RuleInput& in, std::vector<PlanItem>* out) {
     std::ostringstream why;
     why << "dead tuples grow " << Per(r.dead_per_hour) << " (updates " << Count(t.n_tup_upd)
         << " - HOT " << Count(t.n_tup_hot_upd) << " + deletes " << Count(t.n_tup_del) << " over "
-        << Num(std::round(r.hours * 10) / 10) << " h) on " << Count(rows) << " rows";
+        << Span(r.hours * 3600) << ") on " << Count(rows) << " rows";
     if (off) why << "; autovacuum is disabled on this table";
     if (current >= min_gain * wanted)
       why << "; the trigger " << Num(thr) << " + " << Num(sf) << " x rows = " << Count(current)
           << " dead tuples (" << Num(std::round(100 * current / rows)) << "% of the table, "
-          << Num(std::round(current / r.dead_per_hour * 60)) << " min of churn) becomes "
-          << Count(wanted) << " (" << Num(std::round(1000 * wanted / rows) / 10) << "%)";
+          << Span(current / r.dead_per_hour * 3600) << " of churn) becomes " << Count(wanted)
+          << " (" << Num(std::round(1000 * wanted / rows) / 10) << "%)";
     why << "; autovacuum ran " << t.autovacuum_count << "x, " << Count(t.n_dead_tup) << " dead now";
     it.rec.reason = why.str();
     it.rec.Add("rows", rows)

@@ -232,7 +232,7 @@ void InvalidIndex(const RuleInput& in, std::vector<PlanItem>* out) {
   for (const auto& x : in.snap.indexes) {
     if (x.valid || !in.table_selected(x.schema, x.table)) continue;
     // A build still running concurrently is invalid too; it is not ours to touch.
-    if (!x.ready) continue;
+    if (x.building) continue;
     bool leftover =
         x.name.find("_ccnew") != std::string::npos || x.name.find("_ccold") != std::string::npos;
     PlanItem it = NewItem(in, leftover ? "drop-index" : "reindex", x.Display());

@@ -137,10 +137,23 @@ FROM pg_database WHERE NOT datistemplate OR datallowconn
 
 // User tables and materialized views with their counters; the TOAST table's
 // counters come along for the TOAST-heavy case.
+// pg_relation_size (and pg_get_indexdef, which opens the table to name its
+// columns) take ACCESS SHARE on the relation: behind an ACCESS
+// EXCLUSIVE lock (held or queued) it would wait, and the whole snapshot would
+// time out. Those relations' sizes come from pg_class instead.
 const char* kTablesSql = R"SQL(
+WITH xl AS MATERIALIZED (
+  SELECT DISTINCT relation FROM pg_locks
+  WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
 SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpages, c.reltuples, c.reloptions,
-       pg_relation_size(c.oid) AS heap_bytes,
-       CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_size(c.reltoastrelid) ELSE 0 END AS toast_bytes,
+       xl.relation IS NOT NULL AS locked,
+       CASE WHEN xl.relation IS NULL THEN pg_relation_size(c.oid)
+            ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,
+       CASE WHEN c.reltoastrelid = 0 THEN 0
+            WHEN xl.relation IS NULL THEN pg_relation_size(c.reltoastrelid)
+            ELSE (SELECT relpages::bigint * current_setting('block_size')::int FROM pg_class
+                  WHERE oid = c.reltoastrelid) END AS toast_bytes,
        age(c.relfrozenxid) AS xid_age, mxid_age(c.relminmxid) AS mxid_age,
        s.relid IS NOT NULL AS has_stats,
        s.n_live_tup, s.n_dead_tup, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del,
@@ -157,6 +170,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
 LEFT JOIN pg_statio_user_tables io ON io.relid = c.oid
 LEFT JOIN pg_stat_all_tables ts ON ts.relid = c.reltoastrelid AND c.reltoastrelid <> 0
+LEFT JOIN xl ON xl.relation = c.oid
 WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
 ORDER BY c.oid
@@ -179,15 +193,25 @@ ORDER BY a.attrelid, a.attnum
 )SQL";
 
 const char* kIndexesSql = R"SQL(
+WITH xl AS MATERIALIZED (
+  SELECT DISTINCT relation FROM pg_locks
+  WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())),
+building AS MATERIALIZED (SELECT index_relid FROM pg_stat_progress_create_index)
 SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, tc.relname AS table_name, am.amname,
        i.indisvalid, i.indisready, i.indisunique, i.indisprimary, i.indisexclusion,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
                AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
        i.indpred IS NOT NULL AS partial, i.indexprs IS NOT NULL AS has_expressions,
        i.indnkeyatts, i.indnatts, i.indkey::text AS indkey,
-       ic.relpages, ic.reltuples, pg_relation_size(i.indexrelid) AS bytes, ic.reloptions,
+       ic.relpages, ic.reltuples,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM xl WHERE xl.relation IN (i.indexrelid, i.indrelid))
+            THEN pg_relation_size(i.indexrelid)
+            ELSE ic.relpages::bigint * current_setting('block_size')::int END AS bytes,
+       ic.reloptions, EXISTS (SELECT 1 FROM building b WHERE b.index_relid = i.indexrelid) AS building,
        s.idx_scan, s.idx_tup_read, io.idx_blks_read, io.idx_blks_hit,
-       pg_get_indexdef(i.indexrelid) AS definition
+       CASE WHEN NOT EXISTS (SELECT 1 FROM xl WHERE xl.relation IN (i.indexrelid, i.indrelid))
+            THEN pg_get_indexdef(i.indexrelid) END AS definition
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class tc ON tc.oid = i.indrelid
@@ -389,8 +413,11 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     snap.databases.push_back(std::move(d));
   }
 
-  // 4. tables.
-  if (!(st = s.Query(kTablesSql, &r)).ok()) return st;
+  // 4. tables. A lock queued between the CTE and the size call can still
+  // make it wait: one retry sees the new lock and reads pg_class instead.
+  if (!(st = s.Query(kTablesSql, &r)).ok() &&
+      (s.last_sqlstate() != "55P03" || !(st = s.Query(kTablesSql, &r)).ok()))
+    return st;
   snap.tables.reserve(r.size());
   for (size_t i = 0; i < r.size(); ++i) {
     TableHealth t;
@@ -402,6 +429,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     t.reltuples = r.Double(i, "reltuples", -1);
     t.reloptions = ParseOptions(r.Text(i, "reloptions"));
     t.heap_bytes = r.Int(i, "heap_bytes");
+    t.locked = r.Bool(i, "locked");
     t.toast_bytes = r.Int(i, "toast_bytes");
     t.xid_age = r.Int(i, "xid_age");
     t.mxid_age = r.Int(i, "mxid_age");
@@ -430,7 +458,9 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
   }
 
   // 6 before 5: columns are attached to tables and indexes by oid.
-  if (!(st = s.Query(kIndexesSql, &r)).ok()) return st;
+  if (!(st = s.Query(kIndexesSql, &r)).ok() &&
+      (s.last_sqlstate() != "55P03" || !(st = s.Query(kIndexesSql, &r)).ok()))
+    return st;
   snap.indexes.reserve(r.size());
   for (size_t i = 0; i < r.size(); ++i) {
     IndexHealth x;
@@ -454,6 +484,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     x.relpages = r.Int(i, "relpages");
     x.reltuples = r.Double(i, "reltuples", -1);
     x.bytes = r.Int(i, "bytes");
+    x.building = r.Bool(i, "building");
     x.reloptions = ParseOptions(r.Text(i, "reloptions"));
     x.idx_scan = r.Int(i, "idx_scan");
     x.idx_tup_read = r.Int(i, "idx_tup_read");
@@ -658,6 +689,7 @@ Status Read(const json& j, const std::string& path, TableHealth* t) {
   r.Field("reltuples", &t->reltuples);
   r.Field("heap_bytes", &t->heap_bytes);
   r.Field("toast_bytes", &t->toast_bytes);
+  r.Field("locked", &t->locked);
   r.Field("index_bytes", &t->index_bytes);
   r.Field("reloptions", &t->reloptions);
   r.Field("xid_age", &t->xid_age);
@@ -706,6 +738,7 @@ Status Read(const json& j, const std::string& path, IndexHealth* x) {
   r.Field("am", &x->am);
   r.Field("valid", &x->valid);
   r.Field("ready", &x->ready);
+  r.Field("building", &x->building);
   r.Field("unique", &x->unique);
   r.Field("primary", &x->primary);
   r.Field("exclusion", &x->exclusion);

@@ -45,7 +45,8 @@ struct TableHealth {
   char relkind = 'r';
   int64_t relpages = 0;
   double reltuples = -1;   // -1: never vacuumed or analyzed
-  int64_t heap_bytes = 0;  // main fork, now
+  int64_t heap_bytes = 0;  // main fork, now (pg_class.relpages when `locked`)
+  bool locked = false;     // ACCESS EXCLUSIVE held or queued: sizes from pg_class
   int64_t toast_bytes = 0;
   int64_t index_bytes = 0;  // filled from the indexes
   std::map<std::string, std::string> reloptions;
@@ -82,6 +83,7 @@ struct IndexHealth {
   std::string table;  // table name (same schema)
   std::string am;     // btree, gin, ...
   bool valid = true, ready = true, unique = false, primary = false, exclusion = false;
+  bool building = false;          // CREATE INDEX (CONCURRENTLY) in progress
   bool backs_constraint = false;  // primary key / unique / exclusion constraint
   bool partial = false, has_expressions = false;
   int nkeyatts = 0, natts = 0;
