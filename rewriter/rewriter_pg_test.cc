@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "rewriter/pg_catalog.h"
 #include "rewriter/rewriter.h"
@@ -425,6 +429,37 @@ TEST_F(RewriterPgTest, VerifyComparesPlansAndResults) {
   ASSERT_TRUE(VerifyRewrite(*session_, sql, naive, VerifyOptions{}, &v).ok());
   EXPECT_FALSE(v.results_equal);
   EXPECT_FALSE(v.proposed);
+}
+
+TEST_F(RewriterPgTest, CommandVerifiesAndReportsLocatedErrors) {
+  const char* bin = std::getenv("PGVISE_BIN");
+  if (!bin) GTEST_SKIP() << "PGVISE_BIN not set (run under ctest)";
+  std::string file = ::testing::TempDir() + "/rewrite_cli.sql";
+  {
+    std::ofstream f(file);
+    f << "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) < "
+         "3;\n"
+         "SELECT u.id FROM users u WHERE u.id NOT IN (SELECT n.user_id FROM orders_nn n);\n";
+  }
+  std::string out;
+  int rc = testing::RunCommand(
+      std::string(bin) + " rewrite --format json --verify --db '" + *uri_ + "' " + file, &out);
+  EXPECT_EQ(rc, 0) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  ASSERT_EQ(j["statements"].size(), 2u);
+  for (const auto& st : j["statements"]) {
+    EXPECT_TRUE(st["changed"].get<bool>()) << st.dump();
+    EXPECT_TRUE(st["verify"]["results_equal"].get<bool>());
+    EXPECT_EQ(st["verify"]["subplans_after"].get<int>(), 0);
+  }
+  {
+    std::ofstream f(file);
+    f << "SELECT 1;\nSELECT * FRM t;\n";
+  }
+  rc = testing::RunCommand(std::string(bin) + " rewrite " + file, &out, true);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("rewrite_cli.sql:2:10: syntax error"), std::string::npos) << out;
 }
 
 }  // namespace
