@@ -225,6 +225,24 @@ class Generator {
     // Relevance is decided after every statement contributed candidates:
     // statement A's candidate may serve statement B.
     for (const auto& [s, u] : uses_) MarkRelevant(s, u);
+    // Subqueries: their predicates are not in the outer facts, so any
+    // candidate on a table a subquery reads may change the plan (the
+    // correlated `(SELECT count(*) FROM orders o WHERE o.user_id = u.id)`
+    // runs once per outer row and is where an index on orders pays most).
+    for (size_t s = 0; s < w_.statements.size(); ++s) {
+      auto& rel = out_->relevant[s];
+      for (const auto& sq : w_.statements[s].facts.subqueries)
+        for (const auto& name : sq.tables) {
+          const TableInfo* t = cat_.FindTable(name);
+          if (!t) continue;
+          for (size_t c = 0; c < out_->candidates.size(); ++c) {
+            const auto& cand = out_->candidates[c];
+            if (cand.schema == t->schema && cand.table == t->name && cand.predicate.empty() &&
+                std::find(rel.begin(), rel.end(), static_cast<int>(c)) == rel.end())
+              rel.push_back(static_cast<int>(c));
+          }
+        }
+    }
   }
 
  private:

@@ -112,6 +112,14 @@ SelectionResult SelectExtend(CostOracle& o, const SelectionOptions& opts) {
   State st(o);
   for (int s = 0; s < o.num_statements(); ++s)
     r.base_cost += o.Calls(s) * st.cur[static_cast<size_t>(s)];
+  // A step must save min_gain of what the workload costs at that point: a
+  // fraction of the original cost would stop early when one monster
+  // statement dominates it and is fixed first.
+  auto current_total = [&] {
+    double sum = 0;
+    for (int s = 0; s < o.num_statements(); ++s) sum += o.Calls(s) * st.cur[static_cast<size_t>(s)];
+    return sum;
+  };
   double min_gain = std::max(opts.min_gain * r.base_cost, 1e-9);
   int64_t used = 0;
 
@@ -167,6 +175,7 @@ SelectionResult SelectExtend(CostOracle& o, const SelectionOptions& opts) {
     }
     if (best.add < 0) break;
     st.Apply(best.next, Affected(o, {best.add, best.from}));
+    min_gain = std::max(opts.min_gain * current_total(), 1e-9);
     used += best.dsize;
     ++r.steps;
     char line[200];

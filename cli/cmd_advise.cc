@@ -32,6 +32,7 @@ namespace {
 
 struct AdviseCliOptions {
   std::vector<std::string> files;
+  std::vector<std::string> workload_files;
   std::string from = "auto";  // auto | files | pg_stat_statements | both
   std::string budget;
   int max_indexes = 10;
@@ -94,12 +95,14 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o) {
 
   // CollectWorkload.
   Workload w;
-  for (const auto& f : o.files) {
+  std::vector<std::string> files = o.files;
+  files.insert(files.end(), o.workload_files.begin(), o.workload_files.end());
+  for (const auto& f : files) {
     st = AddSqlFile(f, &w);
     if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
   }
   bool use_pgss =
-      o.from == "pg_stat_statements" || o.from == "both" || (o.from == "auto" && o.files.empty());
+      o.from == "pg_stat_statements" || o.from == "both" || (o.from == "auto" && files.empty());
   if (use_pgss) {
     WorkloadOptions wo;
     wo.pgss_limit = o.pgss_limit;
@@ -168,6 +171,8 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   auto o = std::make_shared<AdviseCliOptions>();
   app.add_option("files", o->files,
                  "SQL files with the workload (-- pgvise: calls=N weights a statement)");
+  app.add_option("-w,--workload", o->workload_files,
+                 "a workload SQL file (repeatable; same as a positional file)");
   app.add_option("--format", common->format, "text | json | markdown | html | sql")
       ->capture_default_str();
   app.add_option("--from", o->from,
