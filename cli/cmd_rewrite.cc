@@ -58,8 +58,11 @@ std::string RenderText(const SqlFile& file, const std::vector<StatementReport>& 
   std::ostringstream o;
   for (const auto& r : reps) {
     const Statement& st = *r.stmt;
-    o << "-- statement " << st.index + 1 << " (" << file.Where(st)
-      << "): " << (r.proposed ? "rewritten" : "unchanged") << "\n";
+    o << "-- statement " << st.index + 1 << " (" << file.Where(st) << "): "
+      << (r.proposed
+              ? "rewritten"
+              : (r.result.changed ? "unchanged (rewrite not proposed, see verify)" : "unchanged"))
+      << "\n";
     for (const auto& oc : r.result.outcomes) {
       std::string where =
           oc.location >= 0 ? file.Where(st, static_cast<size_t>(oc.location)) : file.Where(st);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace pgvise {
@@ -106,9 +107,10 @@ Status VerifyRewrite(Session& session, const std::string& original, const std::s
     }
   }
   if (!cheaper) {
-    out->note = (out->note.empty() ? "" : out->note + "; ") + "not cheaper by estimate (cost " +
-                std::to_string(out->cost_before) + " -> " + std::to_string(out->cost_after) +
-                "): not proposed";
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "not cheaper by estimate (cost %.1f -> %.1f): not proposed",
+                  out->cost_before, out->cost_after);
+    out->note = (out->note.empty() ? "" : out->note + "; ") + buf;
     return Status::Ok();
   }
   out->proposed = true;
