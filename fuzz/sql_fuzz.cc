@@ -5,7 +5,7 @@
 // whatever the bytes; input the validator rejects stops early, as it does in
 // `pgvise review`.
 //
-//   cmake -S . -B build-fuzz -G Ninja -DPGVISE_FUZZ=ON -DPGVISE_SANITIZE=ON \
+//   cmake -S . -B build-fuzz -G Ninja -DPGVISE_FUZZ=ON -DPGVISE_SANITIZE=ON
 //     -DPGVISE_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 //   ninja -C build-fuzz sql_fuzz
 //   build-fuzz/sql_fuzz -max_total_time=60 -timeout=10 /tmp/work fuzz/corpus/sql
