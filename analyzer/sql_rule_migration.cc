@@ -178,9 +178,12 @@ void AddingUniqueWithoutIndex(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (c.facts.kind != StatementKind::kAlterTable || c.state.IsNew(d.object)) return;
   for (const DdlAction& a : d.items) {
-    bool unique = a.action == "add-constraint-unique" || a.action == "add-constraint-primary-key";
+    // ADD COLUMN ... UNIQUE / PRIMARY KEY builds the same index.
+    bool unique = a.action == "add-constraint-unique" || a.action == "add-constraint-primary-key" ||
+                  (a.action == "add-column" &&
+                   (a.constraint_type == "unique" || a.constraint_type == "primary-key"));
     if (!unique || a.using_index) continue;
-    std::string kind = a.action == "add-constraint-unique" ? "UNIQUE" : "PRIMARY KEY";
+    std::string kind = a.constraint_type == "unique" ? "UNIQUE" : "PRIMARY KEY";
     Finding f = c.Make(a.location, "adding " + kind + " constraint on " + c.Describe(d.object) +
                                        " builds its index under ACCESS EXCLUSIVE: all reads and "
                                        "writes wait for the build");
@@ -188,12 +191,16 @@ void AddingUniqueWithoutIndex(const Call& c, std::vector<Finding>* out) {
     c.AboutTable(d.object, &f);
     std::string cols;
     for (const auto& col : a.columns) cols += (cols.empty() ? "" : ", ") + col;
+    if (cols.empty()) cols = a.column;
     std::string name = a.constraint_name.empty() ? d.object.substr(d.object.rfind('.') + 1) +
                                                        (kind == "UNIQUE" ? "_key" : "_pkey")
                                                  : a.constraint_name;
     f.suggestion = "CREATE UNIQUE INDEX CONCURRENTLY " + name + " ON " + d.object + " (" + cols +
                    ");\nALTER TABLE " + d.object + " ADD CONSTRAINT " + name + " " + kind +
                    " USING INDEX " + name + ";  -- brief lock, no build";
+    if (a.action == "add-column")
+      f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + a.column + " " + a.new_type +
+                     ";  -- without the constraint\n" + f.suggestion;
     out->push_back(std::move(f));
   }
 }

@@ -32,6 +32,11 @@ void Update(const QueryFacts& f, FileState* s) {
     // 0 means "wait forever": the protection is gone.
     const std::string& v = d.setting_value;
     s->lock_timeout_set = !(v.empty() || v == "0" || v == "DEFAULT" || v == "0s" || v == "0ms");
+    s->lock_timeout_local = s->lock_timeout_set && d.local;
+  }
+  if (f.kind == StatementKind::kTransaction && s->lock_timeout_local && !d.actions.empty() &&
+      (d.actions[0] == "commit" || d.actions[0] == "rollback")) {
+    s->lock_timeout_set = s->lock_timeout_local = false;
   }
   if (f.kind == StatementKind::kAlterTable) {
     for (const DdlAction& a : d.items) {

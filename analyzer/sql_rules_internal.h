@@ -17,6 +17,7 @@ namespace pgvise::sqlrules {
 struct FileState {
   std::set<std::string> created_tables;  // CREATE TABLE earlier in this file (as written)
   bool lock_timeout_set = false;         // SET lock_timeout to a non-zero value earlier
+  bool lock_timeout_local = false;       // ... by SET LOCAL: gone at COMMIT / ROLLBACK
   // CHECK (col IS NOT NULL) constraints seen: constraint name -> {table, column, validated}.
   struct NotNullCheck {
     std::string table, column;
