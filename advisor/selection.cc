@@ -245,29 +245,45 @@ SelectionResult SelectBestPerQuery(CostOracle& o, const SelectionOptions& opts) 
   return r;
 }
 
-SelectionResult SelectExhaustive(CostOracle& o, const SelectionOptions& opts,
-                                 const std::vector<int>& pool, int max_k) {
+SelectionResult SelectExhaustive(CostOracle& o, const SelectionOptions& opts, const std::vector<int>& pool,
+                                 int max_k) {
   SelectionResult r;
-  r.base_cost = WorkloadCost(o, {});
+  std::vector<double> cur(static_cast<size_t>(o.num_statements()));
+  for (int s = 0; s < o.num_statements(); ++s) {
+    cur[static_cast<size_t>(s)] = o.Cost(s, {});
+    r.base_cost += o.Calls(s) * cur[static_cast<size_t>(s)];
+  }
+  std::vector<std::vector<int>> stmts;
+  for (int c : pool) stmts.push_back(o.StatementsFor(c));
   double best = r.base_cost;
-  std::vector<int> best_set;
-  std::vector<int> cur;
+  std::vector<int> best_set, config;
   int k_limit = std::min<int>(max_k, opts.max_indexes);
-  // Depth-first over subsets in index order; the budget prunes a branch.
-  std::function<void(size_t, int64_t)> rec = [&](size_t start, int64_t bytes) {
-    double cost = WorkloadCost(o, cur);
+  // Depth-first over subsets in pool order; the budget prunes a branch.
+  // Adding a member re-costs only the statements it can change.
+  std::function<void(size_t, int64_t, double)> rec = [&](size_t start, int64_t bytes, double total) {
     ++r.steps;
-    if (cost < best - 1e-9) best = cost, best_set = cur;
-    if (static_cast<int>(cur.size()) >= k_limit) return;
+    if (total < best - 1e-9) best = total, best_set = config;
+    if (static_cast<int>(config.size()) >= k_limit) return;
     for (size_t i = start; i < pool.size(); ++i) {
-      int64_t sz = o.Size(pool[i]);
+      int c = pool[i];
+      int64_t sz = o.Size(c);
       if (opts.budget_bytes >= 0 && bytes + sz > opts.budget_bytes) continue;
-      cur.push_back(pool[i]);
-      rec(i + 1, bytes + sz);
-      cur.pop_back();
+      config.push_back(c);
+      std::vector<std::pair<int, double>> saved;
+      double next = total + o.WriteOverhead(c);
+      for (int s : stmts[i]) {
+        double before = cur[static_cast<size_t>(s)];
+        double after = o.Cost(s, config);
+        saved.push_back({s, before});
+        cur[static_cast<size_t>(s)] = after;
+        next += o.Calls(s) * (after - before);
+      }
+      rec(i + 1, bytes + sz, next);
+      for (const auto& [s, before] : saved) cur[static_cast<size_t>(s)] = before;
+      config.pop_back();
     }
   };
-  rec(0, 0);
+  rec(0, 0, r.base_cost);
   r.chosen = best_set;
   Finish(o, &r);
   return r;
