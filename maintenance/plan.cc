@@ -156,7 +156,8 @@ void OrderPlan(std::vector<PlanItem>* items) {
   // one table (overdue and bloat) are one.
   std::set<std::string> vacuumed;
   for (const auto& it : *items)
-    if (it.rec.kind == "vacuum" && it.executable) vacuumed.insert(it.rec.object);
+    if (it.rec.kind == "vacuum" && it.executable && it.rec.sql.find("ANALYZE") != std::string::npos)
+      vacuumed.insert(it.rec.object);
   std::vector<PlanItem> kept;
   std::set<std::string> seen_sql;
   for (auto& it : *items) {

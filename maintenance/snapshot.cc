@@ -127,7 +127,9 @@ SELECT current_database() AS db,
          (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
          pg_postmaster_start_time())) AS stats_age_s,
        (SELECT extnamespace::regnamespace::text FROM pg_extension
-         WHERE extname = 'pgstattuple') AS pgstattuple_schema
+         WHERE extname = 'pgstattuple') AS pgstattuple_schema,
+       has_table_privilege('pg_catalog.pg_statistic', 'SELECT') AS read_statistic,
+       current_setting('track_counts')::bool AS track_counts
 )SQL";
 
 const char* kDatabasesSql = R"SQL(
@@ -138,9 +140,17 @@ FROM pg_database WHERE NOT datistemplate OR datallowconn
 // User tables and materialized views with their counters; the TOAST table's
 // counters come along for the TOAST-heavy case.
 // pg_relation_size (and pg_get_indexdef, which opens the table to name its
-// columns) take ACCESS SHARE on the relation: behind an ACCESS
-// EXCLUSIVE lock (held or queued) it would wait, and the whole snapshot would
-// time out. Those relations' sizes come from pg_class instead.
+// columns) take ACCESS SHARE on the relation: behind an ACCESS EXCLUSIVE lock
+// (held or queued) they would wait, and the whole snapshot would time out.
+// Those relations' sizes come from pg_class instead. So do the sizes of
+// tables not modified since their last ANALYZE or VACUUM (which set relpages
+// of the table and its indexes to the size on disk): pg_relation_size opens
+// and locks every relation, 70 us each, most of the snapshot's time on a
+// database of 10,000 mostly quiet tables.
+//
+// Counters come from the pg_stat_get_* functions directly: the
+// pg_stat_user_tables / pg_stat_all_tables views aggregate over every index
+// per row, which costs seconds on 10,000 tables.
 const char* kTablesSql = R"SQL(
 WITH xl AS MATERIALIZED (
   SELECT DISTINCT relation FROM pg_locks
@@ -148,36 +158,50 @@ WITH xl AS MATERIALIZED (
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
 SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpages, c.reltuples, c.reloptions,
        xl.relation IS NOT NULL AS locked,
-       CASE WHEN xl.relation IS NULL THEN pg_relation_size(c.oid)
+       CASE WHEN xl.relation IS NULL AND NOT (c.reltuples >= 0 AND pg_stat_get_mod_since_analyze(c.oid) = 0)
+            THEN pg_relation_size(c.oid)
             ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,
        CASE WHEN c.reltoastrelid = 0 THEN 0
-            WHEN xl.relation IS NULL THEN pg_relation_size(c.reltoastrelid)
+            WHEN xl.relation IS NULL AND (pg_stat_get_ins_since_vacuum(c.reltoastrelid) > 0
+                                          OR pg_stat_get_dead_tuples(c.reltoastrelid) > 0)
+            THEN pg_relation_size(c.reltoastrelid)
             ELSE (SELECT relpages::bigint * current_setting('block_size')::int FROM pg_class
                   WHERE oid = c.reltoastrelid) END AS toast_bytes,
        age(c.relfrozenxid) AS xid_age, mxid_age(c.relminmxid) AS mxid_age,
-       s.relid IS NOT NULL AS has_stats,
-       s.n_live_tup, s.n_dead_tup, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del,
-       s.n_mod_since_analyze, s.n_ins_since_vacuum,
-       s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count,
-       extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)) AS since_vacuum_s,
-       extract(epoch FROM now() - s.last_autovacuum) AS since_autovacuum_s,
-       extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)) AS since_analyze_s,
-       extract(epoch FROM now() - s.last_autoanalyze) AS since_autoanalyze_s,
-       io.heap_blks_read, io.heap_blks_hit,
-       ts.n_live_tup AS toast_live, ts.n_dead_tup AS toast_dead
+       pg_stat_get_live_tuples(c.oid) AS n_live_tup,
+       pg_stat_get_dead_tuples(c.oid) AS n_dead_tup,
+       pg_stat_get_tuples_inserted(c.oid) AS n_tup_ins,
+       pg_stat_get_tuples_updated(c.oid) AS n_tup_upd,
+       pg_stat_get_tuples_hot_updated(c.oid) AS n_tup_hot_upd,
+       pg_stat_get_tuples_deleted(c.oid) AS n_tup_del,
+       pg_stat_get_mod_since_analyze(c.oid) AS n_mod_since_analyze,
+       pg_stat_get_ins_since_vacuum(c.oid) AS n_ins_since_vacuum,
+       pg_stat_get_vacuum_count(c.oid) AS vacuum_count,
+       pg_stat_get_autovacuum_count(c.oid) AS autovacuum_count,
+       pg_stat_get_analyze_count(c.oid) AS analyze_count,
+       pg_stat_get_autoanalyze_count(c.oid) AS autoanalyze_count,
+       extract(epoch FROM now() - greatest(pg_stat_get_last_vacuum_time(c.oid),
+                                           pg_stat_get_last_autovacuum_time(c.oid))) AS since_vacuum_s,
+       extract(epoch FROM now() - pg_stat_get_last_autovacuum_time(c.oid)) AS since_autovacuum_s,
+       extract(epoch FROM now() - greatest(pg_stat_get_last_analyze_time(c.oid),
+                                           pg_stat_get_last_autoanalyze_time(c.oid))) AS since_analyze_s,
+       extract(epoch FROM now() - pg_stat_get_last_autoanalyze_time(c.oid)) AS since_autoanalyze_s,
+       pg_stat_get_blocks_fetched(c.oid) - pg_stat_get_blocks_hit(c.oid) AS heap_blks_read,
+       pg_stat_get_blocks_hit(c.oid) AS heap_blks_hit,
+       CASE WHEN c.reltoastrelid <> 0 THEN pg_stat_get_live_tuples(c.reltoastrelid) END AS toast_live,
+       CASE WHEN c.reltoastrelid <> 0 THEN pg_stat_get_dead_tuples(c.reltoastrelid) END AS toast_dead
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-LEFT JOIN pg_statio_user_tables io ON io.relid = c.oid
-LEFT JOIN pg_stat_all_tables ts ON ts.relid = c.reltoastrelid AND c.reltoastrelid <> 0
 LEFT JOIN xl ON xl.relation = c.oid
 WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
 ORDER BY c.oid
 )SQL";
 
-// Every attribute of those tables and of their indexes, with pg_stats.
-// Expression-index columns have their statistics under the index's name.
+// Every attribute of those tables and of their indexes, with its statistics.
+// Expression-index columns have their statistics under the index. pg_stats
+// checks column privileges row by row; a role that may read pg_statistic
+// (superuser) reads it directly, 5x faster on large catalogs.
 const char* kColumnsSql = R"SQL(
 SELECT a.attrelid, a.attnum, a.attname, a.attisdropped, a.attlen, a.attalign, a.attnotnull,
        t.typname, st.avg_width, st.null_frac, st.n_distinct
@@ -192,33 +216,54 @@ WHERE a.attnum > 0 AND c.relkind IN ('r', 'm', 'i') AND c.relpersistence <> 't'
 ORDER BY a.attrelid, a.attnum
 )SQL";
 
+const char* kColumnsPrivilegedSql = R"SQL(
+SELECT a.attrelid, a.attnum, a.attname, a.attisdropped, a.attlen, a.attalign, a.attnotnull,
+       t.typname, st.stawidth AS avg_width, st.stanullfrac AS null_frac,
+       st.stadistinct AS n_distinct
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_statistic st ON st.starelid = a.attrelid AND st.staattnum = a.attnum
+                         AND NOT st.stainherit
+WHERE a.attnum > 0 AND c.relkind IN ('r', 'm', 'i') AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+ORDER BY a.attrelid, a.attnum
+)SQL";
+
+// The definition is only needed for indexes a rule may act on (invalid, or
+// never scanned and not enforcing a constraint): pg_get_indexdef costs a
+// catalog walk per index.
 const char* kIndexesSql = R"SQL(
 WITH xl AS MATERIALIZED (
   SELECT DISTINCT relation FROM pg_locks
   WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())),
-building AS MATERIALIZED (SELECT index_relid FROM pg_stat_progress_create_index)
+building AS MATERIALIZED (SELECT index_relid FROM pg_stat_progress_create_index),
+cons AS MATERIALIZED (SELECT conindid FROM pg_constraint WHERE contype IN ('p', 'u', 'x'))
 SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, tc.relname AS table_name, am.amname,
        i.indisvalid, i.indisready, i.indisunique, i.indisprimary, i.indisexclusion,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-               AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
+       i.indexrelid IN (SELECT conindid FROM cons) AS backs_constraint,
        i.indpred IS NOT NULL AS partial, i.indexprs IS NOT NULL AS has_expressions,
        i.indnkeyatts, i.indnatts, i.indkey::text AS indkey,
        ic.relpages, ic.reltuples,
        CASE WHEN NOT EXISTS (SELECT 1 FROM xl WHERE xl.relation IN (i.indexrelid, i.indrelid))
+             AND NOT (tc.reltuples >= 0 AND pg_stat_get_mod_since_analyze(tc.oid) = 0)
             THEN pg_relation_size(i.indexrelid)
             ELSE ic.relpages::bigint * current_setting('block_size')::int END AS bytes,
-       ic.reloptions, EXISTS (SELECT 1 FROM building b WHERE b.index_relid = i.indexrelid) AS building,
-       s.idx_scan, s.idx_tup_read, io.idx_blks_read, io.idx_blks_hit,
-       CASE WHEN NOT EXISTS (SELECT 1 FROM xl WHERE xl.relation IN (i.indexrelid, i.indrelid))
+       ic.reloptions, i.indexrelid IN (SELECT index_relid FROM building) AS building,
+       pg_stat_get_numscans(i.indexrelid) AS idx_scan,
+       pg_stat_get_tuples_returned(i.indexrelid) AS idx_tup_read,
+       pg_stat_get_blocks_fetched(i.indexrelid) - pg_stat_get_blocks_hit(i.indexrelid) AS idx_blks_read,
+       pg_stat_get_blocks_hit(i.indexrelid) AS idx_blks_hit,
+       CASE WHEN (NOT i.indisvalid OR (pg_stat_get_numscans(i.indexrelid) = 0 AND NOT i.indisunique))
+             AND NOT EXISTS (SELECT 1 FROM xl WHERE xl.relation IN (i.indexrelid, i.indrelid))
             THEN pg_get_indexdef(i.indexrelid) END AS definition
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
-LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
-LEFT JOIN pg_statio_user_indexes io ON io.indexrelid = i.indexrelid
 WHERE tc.relkind IN ('r', 'm') AND tc.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
 ORDER BY i.indexrelid
@@ -401,6 +446,8 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
   snap.stats_age_s = std::max(60.0, r.Double(0, "stats_age_s", 3600));
   snap.has_pgstattuple = !r.IsNull(0, "pgstattuple_schema");
   snap.pgstattuple_schema = r.Text(0, "pgstattuple_schema");
+  const bool read_statistic = r.Bool(0, "read_statistic");
+  const bool track_counts = r.Bool(0, "track_counts", true);
 
   // 3. databases (wraparound is per cluster).
   if (!(st = s.Query(kDatabasesSql, &r)).ok()) return st;
@@ -433,7 +480,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     t.toast_bytes = r.Int(i, "toast_bytes");
     t.xid_age = r.Int(i, "xid_age");
     t.mxid_age = r.Int(i, "mxid_age");
-    t.has_stats = r.Bool(i, "has_stats");
+    t.has_stats = track_counts;
     t.n_live_tup = r.Int(i, "n_live_tup");
     t.n_dead_tup = r.Int(i, "n_dead_tup");
     t.n_tup_ins = r.Int(i, "n_tup_ins");
@@ -500,7 +547,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
       t->index_bytes += x.bytes;
 
   // 5. columns.
-  if (!(st = s.Query(kColumnsSql, &r)).ok()) return st;
+  if (!(st = s.Query(read_statistic ? kColumnsPrivilegedSql : kColumnsSql, &r)).ok()) return st;
   auto index_by_oid = [&](uint32_t oid) -> IndexHealth* {
     auto it = std::lower_bound(snap.indexes.begin(), snap.indexes.end(), oid,
                                [](const IndexHealth& a, uint32_t o) { return a.oid < o; });

@@ -44,9 +44,11 @@ struct TableHealth {
   std::string name;
   char relkind = 'r';
   int64_t relpages = 0;
-  double reltuples = -1;   // -1: never vacuumed or analyzed
-  int64_t heap_bytes = 0;  // main fork, now (pg_class.relpages when `locked`)
-  bool locked = false;     // ACCESS EXCLUSIVE held or queued: sizes from pg_class
+  double reltuples = -1;  // -1: never vacuumed or analyzed
+  // Main fork, now: pg_relation_size, or relpages when that is provably
+  // current (no modification since ANALYZE/VACUUM) or when `locked`.
+  int64_t heap_bytes = 0;
+  bool locked = false;  // ACCESS EXCLUSIVE held or queued: sizes from pg_class
   int64_t toast_bytes = 0;
   int64_t index_bytes = 0;  // filled from the indexes
   std::map<std::string, std::string> reloptions;
