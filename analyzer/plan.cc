@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -19,6 +20,14 @@ namespace {
 using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
+
+// A JSON number as an int64 counter; out-of-range values saturate (a cast
+// would be undefined behaviour, and plans come from users).
+int64_t ToInt64(double d) {
+  if (!(d > -9.2e18)) return d != d ? 0 : INT64_MIN;
+  if (d > 9.2e18) return INT64_MAX;
+  return static_cast<int64_t>(d);
+}
 
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
@@ -279,7 +288,7 @@ class Reader {
     if (e.get_int64().get(*out) == simdjson::SUCCESS) return true;
     double d;
     if (e.get_double().get(d) != simdjson::SUCCESS) return false;
-    *out = static_cast<int64_t>(d);
+    *out = ToInt64(d);
     return true;
   }
   static bool Str(element e, std::string* out) {
@@ -306,7 +315,7 @@ class Reader {
   }
 
   static bool ApplyBuffer(std::string_view k, double d, Buffers* b) {
-    int64_t v = static_cast<int64_t>(d);
+    int64_t v = ToInt64(d);
     if (k == "Shared Hit Blocks")
       b->shared_hit = v;
     else if (k == "Shared Read Blocks")

@@ -488,8 +488,8 @@ void JitDominates(CheckEnv& env) {
                     " crossed jit_above_cost, but the query is too short to repay it";
   // Suggest a threshold above this plan's cost, and never below PostgreSQL's
   // default (100000): a lower value would JIT more queries, not fewer.
-  double above =
-      std::max(100000.0, std::pow(10, std::ceil(std::log10(std::max(cost, 1.0)) + 0.001)));
+  double above = std::min(
+      1e15, std::max(100000.0, std::pow(10, std::ceil(std::log10(std::max(cost, 1.0)) + 0.001))));
   std::string fix =
       "raise the JIT thresholds above this plan's cost, e.g. SET jit_above_cost = " +
       std::to_string(static_cast<int64_t>(above)) +

@@ -129,7 +129,7 @@ void ExplainSqlFile(const CommonOptions& c, const ExplainCliOptions& o, const Ru
   for (size_t i = 0; i < file.statements.size(); ++i) {
     const Statement& s = file.statements[i];
     if (!Explainable(facts[i].kind)) {
-      run->Note(file.Where(s) + ": " + StatementKindName(facts[i].kind) +
+      run->Note(file.Where(s) + ": a " + StatementKindName(facts[i].kind) +
                 " statement has no plan; skipped");
       continue;
     }
