@@ -187,6 +187,7 @@ void TryExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, con
   for (size_t i = 0; i < sub->n_group_clause; ++i) group.push_back(sub->group_clause[i]);
   std::string name = ctx.FreshName("pgv_sq");
   PgQuery__SelectStmt* d = BuildDerived(ctx, sub, c, nullptr, group, sub->having_clause);
+  std::string reduced = ReduceToOuterKeys(ctx, d, s, scope, outer, c, *site.conjunct);
   PgQuery__SelectStmt* probe = t.EmptySelect();
   t.Append(&probe->n_target_list, &probe->target_list, t.ResTarget(t.IntConst(1), ""));
   t.Append(&probe->n_from_clause, &probe->from_clause, t.RangeSubselect(d, name));
@@ -198,7 +199,8 @@ void TryExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, con
           (negated ? "NOT EXISTS becomes an anti-join" : "EXISTS becomes a semi-join") +
           " PostgreSQL can hash" +
           (sub->n_group_clause == 0 ? "; HAVING is false on an empty group, so unmatched rows agree"
-                                    : ""));
+                                    : "") +
+          reduced);
 }
 
 }  // namespace

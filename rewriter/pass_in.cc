@@ -201,6 +201,7 @@ void TryIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const S
   std::string name = ctx.FreshName("pgv_sq");
   Node* test = sl->testexpr;
   PgQuery__SelectStmt* d = BuildDerived(ctx, sub, c, target, group, sub->having_clause);
+  std::string reduced = ReduceToOuterKeys(ctx, d, s, scope, outer, c, *site.conjunct);
   PgQuery__SelectStmt* probe = t.EmptySelect();
   t.Append(&probe->n_target_list, &probe->target_list, t.ResTarget(t.IntConst(1), ""));
   t.Append(&probe->n_from_clause, &probe->from_clause, t.RangeSubselect(d, name));
@@ -214,7 +215,8 @@ void TryIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const S
   ctx.Report(kInPass, sl, true,
              "grouped derived table " + name +
                  " (GROUP BY/HAVING applied per key); the IN becomes an EXISTS "
-                 "semi-join on the keys and the tested value");
+                 "semi-join on the keys and the tested value" +
+                 reduced);
 }
 
 void RunIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, bool to_scalar) {

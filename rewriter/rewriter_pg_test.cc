@@ -223,6 +223,16 @@ const std::vector<Case>& Cases() {
        "BY o.status "
        "HAVING count(*) > 5)",
        "decorrelate-exists-grouped"},
+      {"exists_grouped_reduced", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE u.score = 1 AND EXISTS (SELECT 1 FROM orders o WHERE "
+       "o.user_id = u.id GROUP "
+       "BY o.status HAVING count(*) > 4)",
+       "decorrelate-exists-grouped"},
+      {"in_grouped_reduced", Expect::kApplied,
+       "SELECT p.pid FROM people p WHERE p.tag = 't2' AND p.q IN (SELECT o.qty FROM orders o WHERE "
+       "o.user_id = "
+       "p.uid GROUP BY o.qty HAVING count(*) >= 1)",
+       "decorrelate-in"},
       {"not_exists_having_no_group", Expect::kApplied,
        "SELECT u.id FROM users u WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id "
        "HAVING count(*) > "

@@ -112,7 +112,8 @@ TEST(DecorrelateScalarWhere, OuterFiltersLimitTheGroups) {
   auto r = Rewrite(
       "SELECT sum(l.price) FROM lineitem l, part p WHERE p.partkey = l.partkey AND p.brand = 'B23' "
       "AND l.qty < "
-      "(SELECT 0.2 * avg(l2.qty) FROM lineitem l2 WHERE l2.partkey = p.partkey)", one_line);
+      "(SELECT 0.2 * avg(l2.qty) FROM lineitem l2 WHERE l2.partkey = p.partkey)",
+      one_line);
   ASSERT_TRUE(r.changed);
   EXPECT_TRUE(Has(r.sql, "l2.partkey IN (SELECT p.partkey FROM part p WHERE p.brand = 'B23')"))
       << r.sql;
