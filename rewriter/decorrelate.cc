@@ -552,6 +552,12 @@ std::string ReduceToOuterKeys(PassContext& ctx, PgQuery__SelectStmt* d, PgQuery_
   const int L = static_cast<int>(outer.size()) - 1;
   const Relation& rel = scope.rels[r];
   if (!rel.base_table) return "";
+  // A NULL-extended row of a nullable table reaches the join with its key
+  // computed from NULLs: fine for a plain column (NULL matches no group),
+  // not for an expression like COALESCE(p.id, 5).
+  if (rel.nullable)
+    for (Node* k : c.outer_keys)
+      if (k->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) return "";
   PgQuery__RangeVar* rv = nullptr;
   for (size_t i = 0; i < s->n_from_clause && !rv; ++i)
     rv = FindRangeVar(s->from_clause[i], rel.name);
