@@ -110,6 +110,21 @@ int Side(Node* e, const Stack& inner, const RewriteCatalog* cat, int L, std::set
   return 1;
 }
 
+bool IsIntegerType(const std::string& t) {
+  return t == "smallint" || t == "integer" || t == "bigint";
+}
+
+// The catalog type of a plain column reference, "" when unknown.
+std::string ColumnType(Node* e, const Stack& stack) {
+  if (!e || e->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) return "";
+  Resolution r = Resolve(e->column_ref, stack);
+  if (r.unknown || r.rel < 0) return "";
+  const Relation& rel = stack[r.level]->rels[r.rel];
+  auto* c = e->column_ref;
+  auto it = rel.types.find(StrVal(c->fields[c->n_fields - 1]));
+  return it == rel.types.end() ? "" : it->second;
+}
+
 }  // namespace
 
 CorrelationResult AnalyzeCorrelation(PgQuery__SelectStmt* sub, const Stack& outer,
@@ -197,6 +212,15 @@ CorrelationResult AnalyzeCorrelation(PgQuery__SelectStmt* sub, const Stack& oute
         c->outer_rels.insert(lrels.begin(), lrels.end());
       }
       if (in_side) {
+        std::string tin = ColumnType(in_side, inner), tout = ColumnType(out_side, inner);
+        if (!tin.empty() && !tout.empty() && tin != tout &&
+            !(IsIntegerType(tin) && IsIntegerType(tout))) {
+          *why = "the correlation `" + ExprSql(conj) + "` compares " + tin + " with " + tout +
+                 ": grouping by one type's equality can split values the cross-type `=` treats as "
+                 "equal, and "
+                 "the join would then repeat outer rows";
+          return CorrelationResult::kRefused;
+        }
         std::string v = FindVolatile(conj, cat);
         if (!v.empty()) {
           *why = "volatile function " + v + " in the correlation `" + ExprSql(conj) + "`";

@@ -10,13 +10,16 @@ const RewriteCatalog::Table* SessionCatalog::FindTable(const std::string& schema
   Rows rows;
   ++queries_;
   Status st = session_->Query(
-      "SELECT a.attname, a.attnotnull FROM pg_attribute a "
+      "SELECT a.attname, a.attnotnull, format_type(a.atttypid, NULL) FROM pg_attribute a "
       "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
       {key}, &rows);
   std::unique_ptr<Table> t;
   if (st.ok() && !rows.empty()) {
     t = std::make_unique<Table>();
-    for (size_t i = 0; i < rows.size(); ++i) t->not_null[rows.Text(i, 0)] = rows.Bool(i, 1);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      t->not_null[rows.Text(i, 0)] = rows.Bool(i, 1);
+      t->types[rows.Text(i, 0)] = rows.Text(i, 2);
+    }
   }
   const Table* out = t.get();
   tables_[key] = std::move(t);

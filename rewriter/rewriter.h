@@ -33,7 +33,8 @@ namespace pgvise {
 class RewriteCatalog {
  public:
   struct Table {
-    std::map<std::string, bool> not_null;  // column -> attnotnull, every column listed
+    std::map<std::string, bool> not_null;      // column -> attnotnull, every column listed
+    std::map<std::string, std::string> types;  // column -> format_type() ("integer", "numeric")
   };
   struct Function {
     bool known = false;

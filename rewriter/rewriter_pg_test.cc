@@ -37,6 +37,11 @@ CREATE TABLE people (pid int, uid int, q int, tag text);
 INSERT INTO people SELECT g, CASE WHEN g % 6 = 0 THEN NULL ELSE g % 250 END, g % 6, 't' || (g % 3)
   FROM generate_series(1, 400) g;
 CREATE TABLE orders_nn (id int NOT NULL, user_id int NOT NULL);
+-- Keys equal as double precision but distinct as numeric.
+CREATE TABLE fkeys (k numeric, v int);
+INSERT INTO fkeys VALUES (1.00000000000000001, 1), (1, 2), (2, 3);
+CREATE TABLE fouter (x float8);
+INSERT INTO fouter VALUES (1), (2), (3);
 INSERT INTO orders_nn SELECT g, g % 150 + 1 FROM generate_series(1, 1000) g;
 ANALYZE;
 )SQL";
@@ -48,6 +53,10 @@ struct Case {
   Expect expect;
   const char* sql;
   const char* pass = "";  // the pass expected to apply or refuse
+  // Only the catalog can tell this case is unsafe (column types). Without
+  // --db the rewriter cannot see the cross-type key and rewrites it: a known
+  // limitation (docs/rewrite.md) that --verify catches (results differ).
+  bool needs_catalog = false;
 };
 
 const std::vector<Case>& Cases() {
@@ -279,6 +288,9 @@ const std::vector<Case>& Cases() {
        "SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT n.user_id FROM orders_nn n)",
        "not-in-to-not-exists"},
       // must refuse
+      {"cross_type_key", Expect::kRefused,
+       "SELECT f.x FROM fouter f WHERE (SELECT count(*) FROM fkeys k WHERE k.k = f.x) > 0",
+       "decorrelate-scalar-where"},
       {"limit_1_lookup", Expect::kRefused,
        "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT "
        "1) FROM users u",
@@ -410,6 +422,7 @@ TEST_F(RewriterPgTest, WithoutCatalogEveryRewriteStillKeepsTheResult) {
   int applied = 0;
   for (const auto& c : Cases()) {
     SCOPED_TRACE(c.name);
+    if (c.needs_catalog) continue;
     RewriteResult r;
     ASSERT_TRUE(RewriteSql(c.sql, o, &r).ok());
     if (!r.changed) continue;

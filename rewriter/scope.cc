@@ -66,6 +66,7 @@ void AddFromItem(Node* item, int index, bool nullable, const Stack& stack,
           if (const auto* t = cat->FindTable(r.schema, r.table)) {
             r.columns_known = true;
             r.columns = t->not_null;
+            r.types = t->types;
           }
         }
       }

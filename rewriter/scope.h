@@ -31,8 +31,9 @@ struct Relation {
   bool base_table = false;  // a table reference (not a CTE, subquery or function)
   bool nullable = false;    // on the nullable side of an outer join
   bool columns_known = false;
-  std::map<std::string, bool> columns;  // column -> NOT NULL (false when unknown)
-  int from_item = -1;                   // index of the top-level FROM item holding it
+  std::map<std::string, bool> columns;       // column -> NOT NULL (false when unknown)
+  std::map<std::string, std::string> types;  // column -> type name, when the catalog knows
+  int from_item = -1;                        // index of the top-level FROM item holding it
 };
 
 struct Scope {
