@@ -290,7 +290,7 @@ const std::vector<Case>& Cases() {
       // must refuse
       {"cross_type_key", Expect::kRefused,
        "SELECT f.x FROM fouter f WHERE (SELECT count(*) FROM fkeys k WHERE k.k = f.x) > 0",
-       "decorrelate-scalar-where"},
+       "decorrelate-scalar-where", true},
       {"limit_1_lookup", Expect::kRefused,
        "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT "
        "1) FROM users u",
