@@ -245,46 +245,69 @@ SelectionResult SelectBestPerQuery(CostOracle& o, const SelectionOptions& opts) 
   return r;
 }
 
-SelectionResult SelectExhaustive(CostOracle& o, const SelectionOptions& opts, const std::vector<int>& pool,
-                                 int max_k) {
+SelectionResult SelectExhaustive(CostOracle& o, const SelectionOptions& opts,
+                                 const std::vector<int>& pool, int max_k) {
   SelectionResult r;
+  // Past ~25 members 2^n subsets is no longer a search anyone can wait for.
+  if (pool.size() > 30) {
+    r = SelectExtend(o, opts);
+    r.log.push_back("pool too large for exhaustive search: Extend's answer instead");
+    return r;
+  }
   std::vector<double> cur(static_cast<size_t>(o.num_statements()));
   for (int s = 0; s < o.num_statements(); ++s) {
     cur[static_cast<size_t>(s)] = o.Cost(s, {});
     r.base_cost += o.Calls(s) * cur[static_cast<size_t>(s)];
   }
+  // Per statement, which pool members can change its plan (a bit each); a
+  // statement's cost depends only on the members present among those, so it
+  // is memoised by that bit mask.
   std::vector<std::vector<int>> stmts;
-  for (int c : pool) stmts.push_back(o.StatementsFor(c));
+  std::map<int, uint32_t> relevant_mask;
+  for (size_t i = 0; i < pool.size(); ++i) {
+    stmts.push_back(o.StatementsFor(pool[i]));
+    for (int s : stmts.back()) relevant_mask[s] |= 1u << i;
+  }
+  std::map<std::pair<int, uint32_t>, double> memo;
+  auto cost = [&](int s, uint32_t present) {
+    uint32_t mask = present & relevant_mask[s];
+    auto key = std::make_pair(s, mask);
+    if (auto it = memo.find(key); it != memo.end()) return it->second;
+    std::vector<int> config;
+    for (size_t i = 0; i < pool.size(); ++i)
+      if (mask & (1u << i)) config.push_back(pool[i]);
+    return memo[key] = o.Cost(s, config);
+  };
   double best = r.base_cost;
-  std::vector<int> best_set, config;
+  uint32_t best_set = 0;
   int k_limit = std::min<int>(max_k, opts.max_indexes);
   // Depth-first over subsets in pool order; the budget prunes a branch.
   // Adding a member re-costs only the statements it can change.
-  std::function<void(size_t, int64_t, double)> rec = [&](size_t start, int64_t bytes, double total) {
-    ++r.steps;
-    if (total < best - 1e-9) best = total, best_set = config;
-    if (static_cast<int>(config.size()) >= k_limit) return;
-    for (size_t i = start; i < pool.size(); ++i) {
-      int c = pool[i];
-      int64_t sz = o.Size(c);
-      if (opts.budget_bytes >= 0 && bytes + sz > opts.budget_bytes) continue;
-      config.push_back(c);
-      std::vector<std::pair<int, double>> saved;
-      double next = total + o.WriteOverhead(c);
-      for (int s : stmts[i]) {
-        double before = cur[static_cast<size_t>(s)];
-        double after = o.Cost(s, config);
-        saved.push_back({s, before});
-        cur[static_cast<size_t>(s)] = after;
-        next += o.Calls(s) * (after - before);
-      }
-      rec(i + 1, bytes + sz, next);
-      for (const auto& [s, before] : saved) cur[static_cast<size_t>(s)] = before;
-      config.pop_back();
-    }
-  };
-  rec(0, 0, r.base_cost);
-  r.chosen = best_set;
+  std::function<void(size_t, int64_t, double, uint32_t, int)> rec =
+      [&](size_t start, int64_t bytes, double total, uint32_t present, int k) {
+        ++r.steps;
+        if (total < best - 1e-9) best = total, best_set = present;
+        if (k >= k_limit) return;
+        for (size_t i = start; i < pool.size(); ++i) {
+          int64_t sz = o.Size(pool[i]);
+          if (opts.budget_bytes >= 0 && bytes + sz > opts.budget_bytes) continue;
+          uint32_t next_set = present | (1u << i);
+          std::vector<std::pair<int, double>> saved;
+          double next = total + o.WriteOverhead(pool[i]);
+          for (int s : stmts[i]) {
+            double before = cur[static_cast<size_t>(s)];
+            double after = cost(s, next_set);
+            saved.push_back({s, before});
+            cur[static_cast<size_t>(s)] = after;
+            next += o.Calls(s) * (after - before);
+          }
+          rec(i + 1, bytes + sz, next, next_set, k + 1);
+          for (const auto& [s, before] : saved) cur[static_cast<size_t>(s)] = before;
+        }
+      };
+  rec(0, 0, r.base_cost, 0, 0);
+  for (size_t i = 0; i < pool.size(); ++i)
+    if (best_set & (1u << i)) r.chosen.push_back(pool[i]);
   Finish(o, &r);
   return r;
 }

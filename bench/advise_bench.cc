@@ -1,0 +1,359 @@
+// advise_bench: index selection quality and advisor speed on generated data.
+//
+//   build-*/advise_bench                 # starts a throwaway cluster, loads ~3M rows once per
+//   cluster PGVISE_TEST_PG_URI=postgresql://... build-*/advise_bench   # an existing test cluster
+//
+// Part 1 (quality, one run, one what-if cache): a 30+ statement workload over
+// two tables of >= 1M rows. At three storage budgets it prints the relative
+// workload cost (with recommendations / without) of
+//   Extend (pgvise), (a) one single-column index per predicate column,
+//   (b) the best single index per query (dexter-style), (c) the exhaustive
+//   optimum over a pool of the candidates any method chose plus the best
+//   individual ones,
+// and the what-if calls, cache hits and time it took.
+// Part 2 (speed): the whole `pgvise advise` pipeline (RunAdvisor) on a
+// 200-statement workload, timed, as Google Benchmark `Advise200`.
+// Results go in bench/advise.md.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <string>
+
+#include "advisor/advisor.h"
+#include "advisor/selection.h"
+#include "tests/support/pg_test.h"
+
+namespace pgvise {
+namespace {
+
+const char* kDb = "advise_bench";
+
+// bench_orders 2M rows, bench_events 1M rows, bench_customers 200k rows.
+const char* kSchema = R"sql(
+  CREATE TABLE bench_customers (id bigint PRIMARY KEY, email text NOT NULL, region text NOT NULL,
+    tier int NOT NULL, created_at timestamptz NOT NULL, deleted_at timestamptz);
+  INSERT INTO bench_customers SELECT g, 'c' || g || '@example.com', (ARRAY['eu','us','apac','latam'])[1 + g % 4],
+    g % 5, '2020-01-01'::timestamptz + g * interval '7 minutes', CASE WHEN g % 25 = 0 THEN now() END
+    FROM generate_series(1, 200000) g;
+  CREATE TABLE bench_orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, product_id int NOT NULL,
+    status text NOT NULL, region text NOT NULL, amount numeric(10,2) NOT NULL, created_at timestamptz NOT NULL,
+    shipped_at timestamptz, note text);
+  INSERT INTO bench_orders SELECT g, 1 + (g * 7919) % 200000, 1 + (g * 104729) % 50000,
+    CASE WHEN g % 200 = 0 THEN 'open' WHEN g % 50 = 0 THEN 'cancelled' WHEN g % 3 = 0 THEN 'shipped' ELSE 'delivered' END,
+    (ARRAY['eu','us','apac','latam'])[1 + g % 4], (g % 10000) / 7.0,
+    '2021-01-01'::timestamptz + g * interval '1 minute', CASE WHEN g % 200 <> 0 THEN now() END, 'n' || (g % 1000)
+    FROM generate_series(1::bigint, 2000000) g;
+  CREATE TABLE bench_events (id bigint PRIMARY KEY, customer_id bigint NOT NULL, kind int NOT NULL,
+    ts timestamptz NOT NULL, value int NOT NULL, source text NOT NULL);
+  INSERT INTO bench_events SELECT g, 1 + (g * 31) % 200000, g % 40, '2023-01-01'::timestamptz + ((g * 7907) % 1000000) * interval '30 seconds',
+    (g * 13) % 1000, (ARRAY['web','ios','android','api','batch'])[1 + g % 5]
+    FROM generate_series(1::bigint, 1000000) g;
+)sql";
+
+std::string EnsureData() {
+  std::string base = testing::ClusterUri();
+  if (base.empty()) {
+    std::fprintf(stderr, "advise_bench: no PostgreSQL cluster\n");
+    std::exit(1);
+  }
+  auto admin = testing::AdminSession(base);
+  Rows r;
+  admin->Query("SELECT 1 FROM pg_database WHERE datname = $1", {std::string(kDb)}, &r);
+  std::string uri = testing::DatabaseUri(kDb);
+  bool fresh = r.empty();
+  if (!fresh) {
+    auto s = testing::AdminSession(uri);
+    Rows t;
+    fresh = !s->Query("SELECT count(*) FROM bench_events", &t).ok();
+  }
+  if (fresh) {
+    std::fprintf(stderr, "advise_bench: loading 3.2M rows into %s (once per cluster)...\n", kDb);
+    testing::FreshDatabase(kDb);
+    testing::Exec(uri, kSchema);
+    auto s = testing::AdminSession(uri);
+    for (int i = 0; i < 20; ++i) {  // see advisor_pg_test: autoanalyze snapshots
+      s->Exec("VACUUM ANALYZE");
+      Rows t;
+      s->Query(
+          "SELECT count(*) FROM pg_class WHERE relname LIKE 'bench\\_%' AND relkind = 'r' AND "
+          "relallvisible < relpages",
+          &t);
+      if (t.Int(0, 0) == 0) break;
+      s->Exec("SELECT pg_sleep(1)");
+    }
+  }
+  return uri;
+}
+
+// A deterministic workload of `n` statements with distinct fingerprints
+// (statements differing only in constants would be merged into one): random
+// projections, one to three predicates, sometimes ORDER BY ... LIMIT, a few
+// joins and updates; call counts skewed (a quarter of the statements are
+// 50x hotter).
+struct TableSpec {
+  const char* name;
+  std::vector<std::string> columns;                        // projection material
+  std::vector<std::pair<std::string, std::string>> eq;     // column, constant generator kind
+  std::vector<std::pair<std::string, std::string>> range;  // column, literal
+  std::vector<std::string> order;
+};
+
+std::string Constant(const std::string& kind, std::mt19937& rng) {
+  auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
+  static const char* regions[] = {"eu", "us", "apac", "latam"};
+  static const char* statuses[] = {"open", "cancelled", "shipped", "delivered"};
+  static const char* sources[] = {"web", "ios", "android", "api", "batch"};
+  if (kind == "customer") return std::to_string(1 + pick(200000));
+  if (kind == "product") return std::to_string(1 + pick(50000));
+  if (kind == "status") return std::string("'") + statuses[pick(2)] + "'";  // the rare ones
+  if (kind == "region") return std::string("'") + regions[pick(4)] + "'";
+  if (kind == "source") return std::string("'") + sources[pick(5)] + "'";
+  if (kind == "kind") return std::to_string(pick(40));
+  if (kind == "tier") return std::to_string(pick(5));
+  if (kind == "email") return "'c" + std::to_string(1 + pick(200000)) + "@example.com'";
+  return "0";
+}
+
+std::string GenerateWorkload(int n, unsigned seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
+  std::vector<TableSpec> specs = {
+      {"bench_orders",
+       {"id", "customer_id", "product_id", "status", "region", "amount", "created_at", "shipped_at",
+        "note"},
+       {{"customer_id", "customer"},
+        {"product_id", "product"},
+        {"status", "status"},
+        {"region", "region"}},
+       {{"created_at", "'2022-03-01'"}, {"amount", "1400"}},
+       {"created_at", "amount", "id"}},
+      {"bench_events",
+       {"id", "customer_id", "kind", "ts", "value", "source"},
+       {{"customer_id", "customer"}, {"kind", "kind"}, {"source", "source"}},
+       {{"ts", "'2023-06-01'"}, {"value", "990"}},
+       {"ts", "value"}},
+      {"bench_customers",
+       {"id", "email", "region", "tier", "created_at"},
+       {{"region", "region"}, {"tier", "tier"}, {"email", "email"}, {"lower(email)", "email"}},
+       {{"created_at", "'2022-06-01'"}},
+       {"created_at"}},
+  };
+  std::set<std::string> seen;
+  std::string sql;
+  int made = 0;
+  while (made < n) {
+    std::string q;
+    int shape = pick(20);
+    if (shape == 0) {
+      q = "SELECT o.id, o.amount FROM bench_orders o JOIN bench_customers c ON c.id = "
+          "o.customer_id WHERE c.email = " +
+          Constant("email", rng) + (pick(2) ? " AND o.status = " + Constant("status", rng) : "");
+    } else if (shape == 1) {
+      q = "SELECT c.id, count(*) FROM bench_customers c JOIN bench_events e ON e.customer_id = "
+          "c.id WHERE c.tier = " +
+          Constant("tier", rng) + " AND c.region = " + Constant("region", rng) +
+          " AND e.kind = " + Constant("kind", rng) + " GROUP BY c.id";
+    } else if (shape == 2) {
+      q = "UPDATE bench_orders SET shipped_at = now() WHERE id = " +
+          std::to_string(1 + pick(2000000)) + (pick(2) ? " AND status = 'open'" : "");
+    } else {
+      const TableSpec& t = specs[static_cast<size_t>(pick(static_cast<int>(specs.size())))];
+      std::vector<std::string> cols = t.columns;
+      std::shuffle(cols.begin(), cols.end(), rng);
+      int ncols = 1 + pick(3);
+      std::string proj;
+      if (pick(6) == 0) {
+        proj = "count(*)";
+      } else {
+        for (int i = 0; i < ncols; ++i) proj += (i ? ", " : "") + cols[static_cast<size_t>(i)];
+      }
+      std::vector<std::pair<std::string, std::string>> eq = t.eq;
+      std::shuffle(eq.begin(), eq.end(), rng);
+      int neq = 1 + pick(std::min<int>(2, static_cast<int>(eq.size())));
+      std::string where;
+      for (int i = 0; i < neq; ++i)
+        where += (i ? " AND " : "") + eq[static_cast<size_t>(i)].first + " = " +
+                 Constant(eq[static_cast<size_t>(i)].second, rng);
+      if (pick(3) == 0) {
+        const auto& r = t.range[static_cast<size_t>(pick(static_cast<int>(t.range.size())))];
+        where += " AND " + r.first + (pick(2) ? " >= " : " < ") + r.second;
+      }
+      if (std::string(t.name) == "bench_customers" && pick(3) == 0)
+        where += " AND deleted_at IS NULL";
+      q = "SELECT " + proj + " FROM " + t.name + " WHERE " + where;
+      if (proj != "count(*)" && pick(3) == 0) {
+        q += " ORDER BY " + t.order[static_cast<size_t>(pick(static_cast<int>(t.order.size())))] +
+             (pick(2) ? " DESC" : "") + " LIMIT " + std::to_string(10 * (1 + pick(5)));
+      }
+    }
+    std::string fp = Fingerprint(q);
+    if (fp.empty() || !seen.insert(fp).second) continue;
+    int calls = 10 * (1 + pick(10)) * (pick(4) == 0 ? 50 : 1);
+    sql += "-- pgvise: calls=" + std::to_string(calls) + "\n" + q + ";\n";
+    ++made;
+  }
+  return sql;
+}
+
+std::unique_ptr<Session> ReadOnly(const std::string& uri) {
+  SessionOptions o;
+  o.conninfo = uri;
+  o.statement_timeout_ms = 600000;
+  std::unique_ptr<Session> s;
+  Status st = Session::Connect(o, &s);
+  if (!st.ok()) {
+    std::fprintf(stderr, "advise_bench: %s\n", st.message().c_str());
+    std::exit(1);
+  }
+  return s;
+}
+
+void CompareSelection(const std::string& uri) {
+  auto s = ReadOnly(uri);
+  Catalog cat;
+  Catalog::Load(*s, {}, &cat);
+  Workload w;
+  AddSqlText("workload30.sql", GenerateWorkload(36, 7), &w);
+  auto t0 = std::chrono::steady_clock::now();
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  WhatIf wi(*s, w, &cs, cat);
+  Status st = wi.Init();
+  if (!st.ok()) {
+    std::fprintf(stderr, "advise_bench: %s\n", st.message().c_str());
+    std::exit(1);
+  }
+  AdviseOptions ao;
+  WhatIfOracle oracle(wi, ao);
+  int base_candidates = oracle.num_candidates();
+  int64_t data = cat.TotalTableBytes();
+  std::printf("workload: %zu statements (%d skipped), %d candidates, table data %.0f MB\n",
+              w.statements.size(), w.skipped_other + w.skipped_utility, base_candidates,
+              static_cast<double>(data) / 1048576.0);
+  const double budgets_mb[] = {40, 120, 400};
+  struct Row {
+    double budget;
+    SelectionResult ext, a, b, c;
+    size_t pool = 0;
+  };
+  std::vector<Row> rows;
+  for (double mb : budgets_mb) {
+    SelectionOptions so;
+    so.budget_bytes = static_cast<int64_t>(mb * 1048576.0);
+    so.max_indexes = 20;
+    so.min_gain = 0.001;
+    rows.push_back({mb,
+                    SelectExtend(oracle, so),
+                    SelectSingleColumn(oracle, so),
+                    SelectBestPerQuery(oracle, so),
+                    {}});
+  }
+  WhatIfStats extend_stats = wi.stats();
+  double extend_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // (c): the exhaustive optimum over a pool per budget: what Extend, (a) and
+  // (b) chose, topped up with the best remaining candidates by individual
+  // gain per byte, 18 at most (2^18 subsets, pruned by the budget).
+  std::vector<std::pair<double, int>> individual;
+  for (int c = 0; c < oracle.num_candidates(); ++c) {
+    double gain = 0;
+    for (int st2 : oracle.StatementsFor(c))
+      gain += oracle.Calls(st2) * (oracle.Cost(st2, {}) - oracle.Cost(st2, {c}));
+    individual.push_back({gain / static_cast<double>(oracle.Size(c)), c});
+  }
+  std::sort(individual.rbegin(), individual.rend());
+  for (auto& r : rows) {
+    std::set<int> pool;
+    for (const auto* x : {&r.ext, &r.a, &r.b}) pool.insert(x->chosen.begin(), x->chosen.end());
+    for (const auto& [ratio, c] : individual) {
+      if (pool.size() >= 18) break;
+      if (ratio > 0) pool.insert(c);
+    }
+    std::vector<int> pool_v(pool.begin(), pool.end());
+    r.pool = pool_v.size();
+    SelectionOptions so;
+    so.budget_bytes = static_cast<int64_t>(r.budget * 1048576.0);
+    so.max_indexes = 20;
+    r.c = SelectExhaustive(oracle, so, pool_v, 20);
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "\n| budget | pgvise (Extend) | (a) single-column per predicate | (b) best index per query | "
+      "(c) exhaustive optimum over a pool | Extend vs (c) |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+  for (const auto& r : rows) {
+    auto rel = [](const SelectionResult& x) { return 100.0 * x.final_cost / x.base_cost; };
+    std::printf(
+        "| %.0f MB | %.2f%% (%zu idx, %.0f MB) | %.2f%% (%zu idx) | %.2f%% (%zu idx) | %.2f%% (%zu "
+        "idx, pool %zu) | %+.2f pts |\n",
+        r.budget, rel(r.ext), r.ext.chosen.size(), static_cast<double>(r.ext.bytes) / 1048576.0,
+        rel(r.a), r.a.chosen.size(), rel(r.b), r.b.chosen.size(), rel(r.c), r.c.chosen.size(),
+        r.pool, rel(r.ext) - rel(r.c));
+  }
+  {
+    const WhatIfStats& ws = extend_stats;
+    double hit = 100.0 * static_cast<double>(ws.cache_hits) /
+                 static_cast<double>(ws.cache_hits + ws.whatif_calls);
+    std::printf(
+        "\nExtend + (a) + (b) at the three budgets: %lld what-if EXPLAINs, %lld cache hits (%.1f%% "
+        "hit rate), "
+        "%.1f s wall (EXPLAIN %.1f s)\n",
+        static_cast<long long>(ws.whatif_calls), static_cast<long long>(ws.cache_hits), hit,
+        extend_secs, ws.explain_ms / 1000.0);
+  }
+  const WhatIfStats& ws = wi.stats();
+  double hit = 100.0 * static_cast<double>(ws.cache_hits) /
+               static_cast<double>(ws.cache_hits + ws.whatif_calls);
+  std::printf(
+      "everything, with (c): %lld what-if EXPLAINs, %lld cache hits (%.1f%% hit rate), %lld "
+      "hypothetical indexes, "
+      "%.1f s wall (EXPLAIN %.1f s)\n\n",
+      static_cast<long long>(ws.whatif_calls), static_cast<long long>(ws.cache_hits), hit,
+      static_cast<long long>(ws.hypo_creates), secs, ws.explain_ms / 1000.0);
+  std::fflush(stdout);
+}
+
+std::string* g_uri = nullptr;
+
+void Advise200(benchmark::State& state) {
+  auto s = ReadOnly(*g_uri);
+  Workload w;
+  AddSqlText("workload200.sql", GenerateWorkload(200, 11), &w);
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    Catalog cat;
+    Catalog::Load(*s, {}, &cat);
+    AdviseOptions ao;
+    ao.max_indexes = 15;
+    AdviseReport rep;
+    Status st = RunAdvisor(*s, cat, w, ao, &rep);
+    if (!st.ok()) state.SkipWithError(st.message().c_str());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.counters["statements"] = static_cast<double>(rep.statements.size());
+    state.counters["candidates"] = rep.candidates;
+    state.counters["whatif_calls"] = static_cast<double>(rep.whatif.whatif_calls);
+    state.counters["cache_hit_pct"] =
+        100.0 * static_cast<double>(rep.whatif.cache_hits) /
+        static_cast<double>(std::max<int64_t>(rep.whatif.cache_hits + rep.whatif.whatif_calls, 1));
+    state.counters["indexes"] = static_cast<double>(rep.indexes.size());
+    state.counters["relative_cost_pct"] =
+        100.0 * rep.workload_cost_after / std::max(rep.workload_cost_before, 1.0);
+    state.counters["wall_s"] = secs;
+  }
+}
+BENCHMARK(Advise200)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+
+}  // namespace
+}  // namespace pgvise
+
+int main(int argc, char** argv) {
+  std::string uri = pgvise::EnsureData();
+  pgvise::g_uri = &uri;
+  pgvise::CompareSelection(uri);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
