@@ -32,6 +32,9 @@ struct PassContext {
   std::vector<PassOutcome>* outcomes = nullptr;
   std::set<std::string> used_names;
   std::set<const void*> seen;  // SubLinks this pass already reported on
+  // SubLinks the passes build themselves carry location -1; the passes skip
+  // them (they are uncorrelated by construction), so reports name only
+  // subqueries the user wrote.
   bool applied_any = false;
 
   std::string FreshName(const std::string& prefix);

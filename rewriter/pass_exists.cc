@@ -211,7 +211,8 @@ void PassExistsGrouped(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& st
     auto sites = CollectSites(s, ctx.cat);
     for (const auto& site : sites) {
       PgQuery__SubLink* sl = (*site.slot)->sub_link;
-      if (sl->sub_link_type != PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK || ctx.seen.count(sl))
+      if (sl->sub_link_type != PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK || ctx.seen.count(sl) ||
+          sl->location < 0)
         continue;
       if (!sl->subselect || sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) continue;
       pick = &site;

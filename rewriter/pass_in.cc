@@ -225,7 +225,7 @@ void RunIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, bool to
     auto sites = CollectSites(s, ctx.cat);
     for (const auto& site : sites) {
       PgQuery__SubLink* sl = (*site.slot)->sub_link;
-      if (!IsInSublink(sl) || ctx.seen.count(sl)) continue;
+      if (!IsInSublink(sl) || ctx.seen.count(sl) || sl->location < 0) continue;
       if (!sl->subselect || sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) continue;
       pick = &site;
       break;

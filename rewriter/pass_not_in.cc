@@ -135,7 +135,7 @@ void PassNotInToNotExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack&
     auto sites = CollectSites(s, ctx.cat);
     for (const auto& site : sites) {
       PgQuery__SubLink* sl = (*site.slot)->sub_link;
-      if (ctx.seen.count(sl) || !sl->subselect ||
+      if (ctx.seen.count(sl) || sl->location < 0 || !sl->subselect ||
           sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
         continue;
       bool in = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK &&
