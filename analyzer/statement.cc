@@ -12,7 +12,8 @@ Status ParseSqlToJson(const std::string& sql, std::string* json, size_t* error_p
   PgQueryParseResult r = pg_query_parse(sql.c_str());
   Status st;
   if (r.error) {
-    if (error_pos) *error_pos = r.error->cursorpos > 0 ? static_cast<size_t>(r.error->cursorpos - 1) : 0;
+    if (error_pos)
+      *error_pos = r.error->cursorpos > 0 ? static_cast<size_t>(r.error->cursorpos - 1) : 0;
     st = Status::InvalidInput(r.error->message ? r.error->message : "parse error");
   } else if (json) {
     *json = r.parse_tree ? r.parse_tree : "";
@@ -114,20 +115,43 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
     pg_query_free_split_result(split);
     return st;
   }
-  size_t prev_end = 0;  // end of the previous statement's text
+  // The scanner split silently drops text it cannot call a statement: one
+  // with no keyword before its ';' (`SELEC 1;`, `foo;`) and everything after
+  // an unbalanced parenthesis (`SELECT (1; DELETE FROM t;` yields nothing).
+  // Every gap between the ranges it returns that holds more than comments and
+  // semicolons becomes a range of its own, so the parser reports it where it
+  // stops and no text is ever skipped without a word.
+  std::vector<std::pair<size_t, size_t>> ranges;
+  size_t covered = 0;
+  auto add_gap = [&](size_t from, size_t to) {
+    size_t b = from;
+    while ((b = SkipTrivia(text, b, to)) < to && text[b] == ';') ++b;
+    if (b < to) ranges.emplace_back(b, to);
+  };
   for (int k = 0; k < split.n_stmts; ++k) {
     const PgQuerySplitStmt* ps = split.stmts[k];
     size_t loc = static_cast<size_t>(ps->stmt_location);
-    size_t end = loc + static_cast<size_t>(ps->stmt_len);
-    if (ps->stmt_len == 0) end = text.size();  // last statement without ';'
+    size_t end = ps->stmt_len == 0 ? text.size() : loc + static_cast<size_t>(ps->stmt_len);
+    if (loc > covered) add_gap(covered, loc);
+    ranges.emplace_back(loc, end);
+    covered = std::max(covered, end);
+  }
+  pg_query_free_split_result(split);
+  add_gap(covered, text.size());
+
+  size_t prev_end = 0;  // end of the previous statement's trailing comment
+  for (auto [loc, end] : ranges) {
     size_t first = SkipTrivia(text, loc, end);
+    // Trailing blanks and the ';' (a dropped range may still hold it) are not
+    // part of the statement.
+    while (end > first &&
+           (std::isspace(static_cast<unsigned char>(text[end - 1])) || text[end - 1] == ';'))
+      --end;
     if (first >= end) continue;  // only comments
     Statement st;
     st.index = static_cast<int>(out->statements.size());
     st.offset = first;
     st.end_offset = end;
-    while (st.end_offset > first && std::isspace(static_cast<unsigned char>(text[st.end_offset - 1])))
-      --st.end_offset;
     st.sql = text.substr(first, st.end_offset - first);
     st.pos = out->source.At(first);
     // Directives: comments between the previous statement and this one, and
@@ -139,9 +163,8 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
     while (semi < text.size() && text[semi] != ';' && text[semi] != '\n') ++semi;
     size_t eol = text.find('\n', semi);
     if (eol == std::string::npos) eol = text.size();
-    size_t trailing_end = eol;
-    ReadDirectives(text, semi, trailing_end, &st);
-    prev_end = trailing_end;
+    ReadDirectives(text, semi, eol, &st);
+    prev_end = std::max(prev_end, eol);
     size_t err_pos = 0;
     Status ps_status = ParseSqlToJson(st.sql, &st.parse_json, &err_pos);
     st.parsed = ps_status.ok();
@@ -151,7 +174,6 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
     }
     out->statements.push_back(std::move(st));
   }
-  pg_query_free_split_result(split);
   return Status::Ok();
 }
 

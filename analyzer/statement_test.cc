@@ -40,6 +40,24 @@ TEST(ParseSqlFile, UnterminatedStringIsOneErrorWithLocation) {
   EXPECT_NE(st.message().find("q.sql:2:"), std::string::npos) << st.message();
 }
 
+TEST(ParseSqlFile, TextTheScannerDropsBecomesAnUnparsedStatement) {
+  SqlFile f;
+  ASSERT_TRUE(ParseSqlFile(SourceText("d.sql", "SELECT 1;\nSELEC 3;\nDELETE FROM t;\n"), &f).ok());
+  ASSERT_EQ(f.statements.size(), 3u);
+  EXPECT_TRUE(f.statements[0].parsed);
+  EXPECT_FALSE(f.statements[1].parsed);
+  EXPECT_EQ(f.statements[1].sql, "SELEC 3");
+  EXPECT_EQ(f.source.Where(f.statements[1].offset), "d.sql:2:1");
+  EXPECT_TRUE(f.statements[2].parsed);
+  EXPECT_EQ(f.statements[2].sql, "DELETE FROM t");
+
+  // An unbalanced parenthesis swallows the rest: still one located error.
+  ASSERT_TRUE(ParseSqlFile(SourceText("p.sql", "SELECT (1; DELETE FROM t;"), &f).ok());
+  ASSERT_EQ(f.statements.size(), 1u);
+  EXPECT_FALSE(f.statements[0].parsed);
+  EXPECT_EQ(f.source.Where(f.statements[0].offset), "p.sql:1:1");
+}
+
 TEST(Fingerprint, IgnoresConstants) {
   EXPECT_EQ(Fingerprint("SELECT * FROM t WHERE a = 1"), Fingerprint("SELECT * FROM t WHERE a = 2"));
   EXPECT_NE(Fingerprint("SELECT * FROM t WHERE a = 1"), Fingerprint("SELECT * FROM t WHERE b = 1"));

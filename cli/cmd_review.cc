@@ -211,61 +211,6 @@ void CheckPlans(const SqlFile& file, const RuleBook& book, Database& db, ReviewR
   }
 }
 
-// Skips whitespace, `--` and (nested) `/* */` comments and empty statements
-// (`;`) from `i` up to `end`; returns where real text starts, or `end`.
-size_t SkipTriviaAndSemicolons(const std::string& s, size_t i, size_t end) {
-  while (i < end) {
-    const char c = s[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == ';') {
-      ++i;
-    } else if (s.compare(i, 2, "--") == 0) {
-      while (i < end && s[i] != '\n') ++i;
-    } else if (s.compare(i, 2, "/*") == 0) {
-      int depth = 0;
-      while (i < end) {
-        if (s.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (s.compare(i, 2, "*/") == 0) {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-    } else {
-      break;
-    }
-  }
-  return std::min(i, end);
-}
-
-// libpg_query's scanner-based split silently drops text it cannot call a
-// statement: a statement with no keyword before its `;` (`SELEC 1;`, `foo;`),
-// and everything after an unbalanced parenthesis (`SELECT (1; DELETE FROM t;`
-// yields no statement at all). A review that skipped such text would pass a
-// broken file, so any text between the statements it returned is parsed on its
-// own and reported as a syntax error where the parser stops.
-void ReportDroppedText(const SqlFile& file, ReviewRun* run) {
-  const std::string& text = file.source.text();
-  size_t cursor = 0;
-  auto check_gap = [&](size_t from, size_t to) {
-    const size_t start = SkipTriviaAndSemicolons(text, from, to);
-    if (start >= to) return;
-    const std::string gap = text.substr(start, to - start);
-    size_t err = 0;
-    Status st = ParseSqlToJson(gap, nullptr, &err);
-    std::string message = st.ok() ? "text the statement splitter could not place" : st.message();
-    run->findings.push_back(SyntaxError(file.source, start + std::min(err, gap.size()), message));
-    run->input_error = true;
-  };
-  for (const auto& s : file.statements) {
-    if (s.offset > cursor) check_gap(cursor, s.offset);
-    cursor = std::max(cursor, s.end_offset);
-  }
-  check_gap(cursor, text.size());
-}
-
 void ReviewFile(const std::string& path, const RuleBook& book, Database* db, ReviewRun* run) {
   SourceText src;
   Status st = SourceText::Read(path, &src);
@@ -284,7 +229,6 @@ void ReviewFile(const std::string& path, const RuleBook& book, Database* db, Rev
     run->findings.push_back(SyntaxError(file.source, s.error_offset, s.error));
     run->input_error = true;
   }
-  ReportDroppedText(file, run);
 
   SqlReviewContext ctx;
   ctx.rules = &book;
