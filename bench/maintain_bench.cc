@@ -12,6 +12,7 @@
 //      and REINDEX would leave).
 //
 // Usage: maintain_bench [--tables N] [--rows-scale F] [--skip-scale] [--skip-bloat]
+//                       [--reuse]  (bloat: keep the tables a previous run loaded)
 // It uses PGVISE_TEST_PG_URI / the test cluster like the pg tests, and
 // PGVISE_BIN for the binary (default <source>/build/pgvise).
 #include <algorithm>
@@ -40,6 +41,11 @@ void Must(Session& s, const std::string& sql) {
                  sql.substr(0, 200).c_str());
     std::exit(1);
   }
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "bench failed: %s\n", what.c_str());
+  std::exit(1);
 }
 
 double Now() {
@@ -117,7 +123,7 @@ WITH cols AS (
   WHERE c.relkind = 'r' AND c.relname NOT LIKE 'packed%'
   GROUP BY c.oid, c.relname, c.reltuples, c.relpages, c.reltoastrelid, c.reloptions
 ), sized AS (
-  SELECT relname, ff, relpages + coalesce(t.relpages, 0) AS pages, cols.reltuples,
+  SELECT cols.relname, ff, cols.relpages + coalesce(t.relpages, 0) AS pages, cols.reltuples,
          coalesce(t.reltuples, 0) AS toast_tuples,
          4 + (ceil(hdr / 8.0) * 8) + (ceil(data / 8.0) * 8) AS tuple
   FROM cols LEFT JOIN pg_class t ON t.oid = cols.reltoastrelid
@@ -161,7 +167,7 @@ struct Row {
   bool dedup = false;
 };
 
-void Bloat(double scale) {
+void Bloat(double scale, bool reuse) {
   const std::vector<Shape> shapes = {
       {"narrow (int, int)", "id int, v int", "g, g % 1000", 1000000, {"id", "v"}},
       {"wide (text 400 B)",
@@ -198,8 +204,13 @@ void Bloat(double scale) {
       {"updated 3x + VACUUM",
        "UPDATE %T SET %C = %C; UPDATE %T SET %C = %C; UPDATE %T SET %C = %C; VACUUM %T"},
   };
-  std::string uri = testing::FreshDatabase("maintain_bench_bloat");
+  std::string uri = reuse ? testing::DatabaseUri("maintain_bench_bloat")
+                          : testing::FreshDatabase("maintain_bench_bloat");
   auto admin = testing::AdminSession(uri);
+  if (reuse)  // a previous run's packed copies
+    Must(*admin,
+         "DO $$ DECLARE r record; BEGIN FOR r IN SELECT relname FROM pg_class WHERE relkind = 'r' "
+         "AND relname LIKE 'packed%' LOOP EXECUTE 'DROP TABLE ' || r.relname; END LOOP; END $$");
   std::map<std::string, std::pair<std::string, std::string>> names;       // table -> shape, level
   std::map<std::string, std::pair<std::string, std::string>> index_cols;  // index -> table, cols
   double t0 = Now();
@@ -211,6 +222,11 @@ void Bloat(double scale) {
       std::string t = "s" + std::to_string(si) + "_l" + std::to_string(++li);
       names[t] = {sh.name, lv.name};
       int rows = std::max(1000, static_cast<int>(sh.rows * scale));
+      if (reuse) {
+        int k = 0;
+        for (const char* cols : sh.indexes) index_cols[t + "_i" + std::to_string(k++)] = {t, cols};
+        continue;
+      }
       Must(*admin, std::string("CREATE TABLE ") + t + " (" + sh.columns +
                        ") WITH (autovacuum_enabled = false)");
       Must(*admin, "INSERT INTO " + t + " SELECT " + sh.select + " FROM generate_series(1, " +
@@ -245,14 +261,15 @@ void Bloat(double scale) {
 
   // Ours (and --exact), through the library on a READ ONLY session.
   RuleBook book;
-  if (!RuleBook::LoadDir(testing::SourceDir() + "/rules", &book).ok()) std::exit(1);
+  if (!RuleBook::LoadDir(testing::SourceDir() + "/rules", &book).ok()) Die("rules");
   SessionOptions so;
   so.conninfo = uri;
   std::unique_ptr<Session> ro;
-  if (!Session::Connect(so, &ro).ok()) std::exit(1);
+  so.statement_timeout_ms = 3600000;
+  if (!Session::Connect(so, &ro).ok()) Die("connect");
   MaintainRun run;
   double e0 = Now();
-  if (!BuildMaintenancePlan(*ro, book, {}, &run).ok()) std::exit(1);
+  if (Status st = BuildMaintenancePlan(*ro, book, {}, &run); !st.ok()) Die(st.message());
   double ours_ms = (Now() - e0) * 1000;
   MaintainOptions exact_opts;
   exact_opts.exact = true;
@@ -261,15 +278,16 @@ void Bloat(double scale) {
   loose.Mutable("index-bloat")->thresholds["min_ratio"] = 0;
   MaintainRun exact;
   double x0 = Now();
-  if (!BuildMaintenancePlan(*ro, loose, exact_opts, &exact).ok()) std::exit(1);
+  if (Status st = BuildMaintenancePlan(*ro, loose, exact_opts, &exact); !st.ok()) Die(st.message());
+  for (const auto& n : exact.plan.notes) std::printf("exact: %s\n", n.c_str());
   double exact_ms = (Now() - x0) * 1000;
 
   std::map<std::string, double> io_t, io_i;
   Rows r;
   double i0 = Now();
-  if (!admin->Query(kIoguixTable, &r).ok()) std::exit(1);
+  if (Status st = admin->Query(kIoguixTable, &r); !st.ok()) Die(st.message());
   for (size_t i = 0; i < r.size(); ++i) io_t[r.Text(i, "relname")] = r.Double(i, "ratio");
-  if (!admin->Query(kIoguixBtree, &r).ok()) std::exit(1);
+  if (Status st = admin->Query(kIoguixBtree, &r); !st.ok()) Die(st.message());
   for (size_t i = 0; i < r.size(); ++i) io_i[r.Text(i, "relname")] = r.Double(i, "ratio");
   double io_ms = (Now() - i0) * 1000;
 
@@ -290,7 +308,7 @@ void Bloat(double scale) {
                          packed + "', 'vm') AS bt",
                      &r)
              .ok())
-      std::exit(1);
+      Die("pgstattuple / pgstatindex");
     Row row;
     row.shape = names[t.name].first;
     row.level = names[t.name].second;
@@ -312,7 +330,7 @@ void Bloat(double scale) {
                            pi + "')).index_size AS b",
                        &r)
                .ok())
-        std::exit(1);
+        Die("pgstattuple / pgstatindex");
       Row ir;
       ir.shape = row.shape;
       ir.level = row.level;
@@ -367,7 +385,7 @@ void Bloat(double scale) {
 int main(int argc, char** argv) {
   int ntables = 10000;
   double scale = 1.0;
-  bool do_scale = true, do_bloat = true;
+  bool do_scale = true, do_bloat = true, reuse = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--tables") && i + 1 < argc)
       ntables = std::atoi(argv[++i]);
@@ -377,12 +395,14 @@ int main(int argc, char** argv) {
       do_scale = false;
     else if (!std::strcmp(argv[i], "--skip-bloat"))
       do_bloat = false;
+    else if (!std::strcmp(argv[i], "--reuse"))
+      reuse = true;
   }
   if (testing::ClusterUri().empty()) {
     std::fprintf(stderr, "no PostgreSQL cluster\n");
     return 1;
   }
   if (do_scale) Scale(ntables);
-  if (do_bloat) Bloat(scale);
+  if (do_bloat) Bloat(scale, reuse);
   return 0;
 }
