@@ -167,6 +167,12 @@ int Run(const RewriteArgs& a, const CommonOptions& common) {
     session = OpenSession(common);
     catalog = std::make_unique<SessionCatalog>(session.get());
     ro.catalog = catalog.get();
+    // One pg_proc query for every function the file calls, instead of one
+    // per statement.
+    std::vector<std::string> sqls;
+    for (const auto& stmt : file.statements)
+      if (stmt.parsed) sqls.push_back(stmt.sql);
+    catalog->PrefetchFunctions(sqls);
   }
 
   bool bad_input = false;
@@ -202,6 +208,8 @@ int Run(const RewriteArgs& a, const CommonOptions& common) {
     }
     reps.push_back(std::move(r));
   }
+  if (common.verbose && catalog)
+    std::cerr << "pgvise: catalog queries: " << catalog->queries() << "\n";
 
   std::string out;
   if (a.format == "json") {

@@ -2,23 +2,79 @@
 
 namespace pgvise {
 
+namespace {
+
+// format_type() with the type modifier ("numeric(10,2)", "character
+// varying(20)", "timestamp(3) without time zone") less the modifier, which
+// is what the key-type check compares: numeric(10,2) = numeric(12,4) joins
+// without a cast, numeric = double precision does not.
+std::string WithoutTypmod(const std::string& type) {
+  std::string out;
+  int depth = 0;
+  for (char c : type) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      if (depth > 0) --depth;
+    } else if (depth == 0) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// A text[] literal for `= ANY($1::text[])`: every element double-quoted so
+// names with commas, braces or spaces survive.
+std::string TextArray(const std::set<std::string>& names) {
+  std::string out = "{";
+  for (const auto& n : names) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : n) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+SessionCatalog::SessionCatalog(Session* session, const Catalog* snapshot)
+    : session_(session), snapshot_(snapshot) {}
+
+const Catalog* SessionCatalog::Snapshot() const {
+  if (snapshot_) return snapshot_;
+  if (own_snapshot_) return own_snapshot_.get();
+  // A failed snapshot is not retried: every table is then unknown and the
+  // passes refuse what they cannot prove, as without --db.
+  if (snapshot_failed_ || !session_) return nullptr;
+  auto c = std::make_unique<Catalog>();
+  CatalogOptions opts;
+  opts.with_stats = false;  // the passes need no statistics; MCV lists can be large
+  Status st = Catalog::Load(*session_, opts, c.get());
+  queries_ += c->queries_used();
+  if (!st.ok()) {
+    snapshot_failed_ = true;
+    return nullptr;
+  }
+  own_snapshot_ = std::move(c);
+  return own_snapshot_.get();
+}
+
 const RewriteCatalog::Table* SessionCatalog::FindTable(const std::string& schema,
                                                        const std::string& name) const {
-  std::string key = schema.empty() ? QuoteIdent(name) : QuoteIdent(schema) + "." + QuoteIdent(name);
+  std::string key = schema + "." + name;
   auto it = tables_.find(key);
   if (it != tables_.end()) return it->second.get();
-  Rows rows;
-  ++queries_;
-  Status st = session_->Query(
-      "SELECT a.attname, a.attnotnull, format_type(a.atttypid, NULL) FROM pg_attribute a "
-      "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-      {key}, &rows);
   std::unique_ptr<Table> t;
-  if (st.ok() && !rows.empty()) {
+  const Catalog* cat = Snapshot();
+  if (const TableInfo* info = cat ? cat->FindTable(schema, name) : nullptr) {
     t = std::make_unique<Table>();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      t->not_null[rows.Text(i, 0)] = rows.Bool(i, 1);
-      t->types[rows.Text(i, 0)] = rows.Text(i, 2);
+    for (const auto& c : info->columns) {
+      t->not_null[c.name] = c.not_null;
+      t->types[c.name] = WithoutTypmod(c.type);
     }
   }
   const Table* out = t.get();
@@ -26,25 +82,47 @@ const RewriteCatalog::Table* SessionCatalog::FindTable(const std::string& schema
   return out;
 }
 
-RewriteCatalog::Function SessionCatalog::FindFunction(const std::string& name) const {
-  auto it = functions_.find(name);
-  if (it != functions_.end()) return it->second;
+void SessionCatalog::Prefetch(const std::set<std::string>& function_names) const {
+  std::set<std::string> missing;
+  for (const auto& n : function_names)
+    if (!functions_.count(n)) missing.insert(n);
+  if (missing.empty() || !session_) return;
   Rows rows;
   ++queries_;
   Status st = session_->Query(
-      "SELECT count(*), coalesce(bool_or(provolatile = 'v'), false), coalesce(bool_or(proretset), "
-      "false), "
-      "coalesce(bool_or(prokind = 'a'), false) FROM pg_proc WHERE proname = $1",
-      {name}, &rows);
-  Function f;
-  if (st.ok() && rows.size() == 1 && rows.Int(0, 0) > 0) {
+      "SELECT proname, bool_or(provolatile = 'v'), bool_or(proretset), bool_or(prokind = 'a') "
+      "FROM pg_proc WHERE proname = ANY($1::text[]) GROUP BY proname",
+      {TextArray(missing)}, &rows);
+  // A failed query leaves the names unknown (built-in lists decide), and is
+  // not retried name by name.
+  for (const auto& n : missing) functions_[n] = Function();
+  if (!st.ok()) return;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Function f;
     f.known = true;
-    f.is_volatile = rows.Bool(0, 1);
-    f.returns_set = rows.Bool(0, 2);
-    f.is_aggregate = rows.Bool(0, 3);
+    f.is_volatile = rows.Bool(i, 1);
+    f.returns_set = rows.Bool(i, 2);
+    f.is_aggregate = rows.Bool(i, 3);
+    functions_[rows.Text(i, 0)] = f;
   }
-  functions_[name] = f;
-  return f;
+}
+
+void SessionCatalog::PrefetchFunctions(const std::vector<std::string>& sqls) const {
+  std::set<std::string> names;
+  for (const auto& sql : sqls) {
+    std::set<std::string> one;
+    if (FunctionNames(sql, &one).ok()) names.insert(one.begin(), one.end());
+  }
+  Prefetch(names);
+}
+
+RewriteCatalog::Function SessionCatalog::FindFunction(const std::string& name) const {
+  auto it = functions_.find(name);
+  if (it != functions_.end()) return it->second;
+  // Only reached when the caller did not announce the name (RewriteSql
+  // always does): a batch of one.
+  Prefetch({name});
+  return functions_[name];
 }
 
 }  // namespace pgvise

@@ -52,7 +52,25 @@ Status Reparses(const rw::Tree& tree, std::string* sql) {
   return rw::Tree::Parse(*sql, &again);
 }
 
+std::set<std::string> CallNames(PgQuery__ParseResult* root) {
+  std::set<std::string> names;
+  rw::VisitSlots(reinterpret_cast<ProtobufCMessage*>(root), [&](rw::Node** slot) {
+    if ((*slot)->node_case == PG_QUERY__NODE__NODE_FUNC_CALL)
+      names.insert(rw::FuncName((*slot)->func_call));
+    return true;
+  });
+  return names;
+}
+
 }  // namespace
+
+Status FunctionNames(const std::string& sql, std::set<std::string>* out) {
+  std::unique_ptr<rw::Tree> tree;
+  Status st = rw::Tree::Parse(sql, &tree);
+  if (!st.ok()) return st;
+  *out = CallNames(tree->root());
+  return Status::Ok();
+}
 
 const std::vector<PassInfo>& Passes() {
   static const std::vector<PassInfo> k = [] {
@@ -69,6 +87,7 @@ Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult
   std::unique_ptr<rw::Tree> tree;
   Status st = rw::Tree::Parse(sql, &tree, error_pos);
   if (!st.ok()) return st;
+  if (o.catalog) o.catalog->Prefetch(CallNames(tree->root()));
   rw::PassContext ctx;
   ctx.tree = tree.get();
   ctx.opts = &o;

@@ -15,7 +15,8 @@
 // joined on the correlation columns, which the planner can hash or merge.
 // Facts the passes cannot see in the SQL text (which table a column belongs
 // to, NOT NULL constraints, function volatility) come from an optional
-// RewriteCatalog (rewriter/pg_catalog.h reads them from a live database).
+// RewriteCatalog (rewriter/pg_catalog.h reads them from a live database:
+// the shared Catalog snapshot plus one batched pg_proc query).
 #pragma once
 
 #include <map>
@@ -46,6 +47,9 @@ class RewriteCatalog {
   // `schema` empty: resolved through the search_path.
   virtual const Table* FindTable(const std::string& schema, const std::string& name) const = 0;
   virtual Function FindFunction(const std::string& name) const = 0;
+  // RewriteSql announces every function name the statement calls before any
+  // pass asks, so a database-backed catalog can read them in one query.
+  virtual void Prefetch(const std::set<std::string>& /*function_names*/) const {}
 };
 
 struct RewriteOptions {
@@ -86,6 +90,10 @@ const std::vector<PassInfo>& Passes();
 // when `sql` does not parse; *error_pos gets the 0-based byte offset.
 Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
                   size_t* error_pos = nullptr);
+
+// The (unqualified) names of the functions `sql` calls, to batch catalog
+// lookups for many statements. InvalidInput when `sql` does not parse.
+Status FunctionNames(const std::string& sql, std::set<std::string>* out);
 
 // Pretty-prints SQL: line breaks and indentation at major clauses only (only
 // whitespace between tokens changes). Returns the input unchanged when the
