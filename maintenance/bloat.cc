@@ -270,29 +270,52 @@ BloatEstimate EstimateIndexBloat(const IndexHealth& x, const TableHealth& t, int
   bool dedup = server_version >= 130000 && !x.unique && x.nkeyatts == x.natts;
   auto opt = x.reloptions.find("deduplicate_items");
   if (opt != x.reloptions.end() && (opt->second == "off" || opt->second == "false")) dedup = false;
+  // NULL keys of a single-column index form one run of equal keys of their
+  // own (a third of the rows can be one group); the rest spread over
+  // n_distinct values. Multi-column: distinct combinations = product of the
+  // columns' n_distinct (independence), capped at rows.
+  double null_rows = 0;
   double groups = rows;
   if (dedup) {
-    groups = 1;
-    for (size_t i = 0; i < cols.size(); ++i) {
-      const ColumnHealth* c = cols[i];
+    for (const ColumnHealth* c : cols)
       if (!DedupSafeType(c->type)) dedup = false;
-      groups *= Distinct(*c, rows);
-      groups = std::min(groups, rows);
+    if (cols.size() == 1 && cols[0]->has_stats) {
+      const ColumnHealth& c = *cols[0];
+      null_rows = rows * std::clamp(c.null_frac, 0.0, 1.0);
+      groups = c.n_distinct == 0  ? rows - null_rows
+               : c.n_distinct > 0 ? c.n_distinct
+                                  : -c.n_distinct * rows;
+    } else {
+      groups = 1;
+      for (const ColumnHealth* c : cols) groups = std::min(groups * Distinct(*c, rows), rows);
     }
   }
-  double entry_bytes;                        // leaf bytes per row, line pointers included
   const double max_posting = 816 - kItemId;  // MAXALIGN_DOWN(BLCKSZ/10) - ItemId
-  double dups = groups > 0 ? rows / groups : 1;
-  if (dedup && dups > 1.05) {
+  // Leaf bytes (line pointers included) of `n` rows in `g` runs of equal keys
+  // of `k` bytes each.
+  auto leaf_bytes = [&](double n, double g, double k) {
+    if (n <= 0) return 0.0;
+    g = std::clamp(g, 1.0, n);
+    double dups = n / g;
+    if (!dedup || dups <= 1.05) return n * (k + kItemId);
     e.deduplicated = true;
-    double per_posting = std::max(1.0, std::floor((max_posting - 4 - key) / 6));
+    double per_posting = std::max(1.0, std::floor((max_posting - 4 - k) / 6));
     double tuples_per_group = std::ceil(dups / per_posting);
-    // Each group: its posting tuples (key + 6 bytes per TID, MAXALIGNed) and line pointers.
-    double group_bytes = tuples_per_group * (key + kItemId + (kMaxAlign - 1) / 2) + 6 * dups;
-    entry_bytes = group_bytes / dups;
+    // Each run: its posting tuples (key + 6 bytes per heap TID, MAXALIGNed).
+    return g * (tuples_per_group * (k + kItemId + (kMaxAlign - 1) / 2) + 6 * dups);
+  };
+  double total;
+  if (null_rows > 0) {
+    ColumnHealth present = *cols[0];
+    present.null_frac = 0;
+    Layout pl0 = LayOut({&present});
+    double key_present = MaxAligned(kIndexHeader + pl0.data, pl0.variable);
+    double key_null = AlignUp(kIndexHeader + 4, kMaxAlign);  // header + null bitmap, no data
+    total = leaf_bytes(rows - null_rows, groups, key_present) + leaf_bytes(null_rows, 1, key_null);
   } else {
-    entry_bytes = key + kItemId;
+    total = leaf_bytes(rows, groups, key);
   }
+  double entry_bytes = rows > 0 ? total / rows : key + kItemId;
   // Leaf pages as REINDEX fills them: to fillfactor, plus one high key each.
   double usable = bs - kPageHeader - kBtreeSpecial;
   double leaf_space = usable - std::floor(bs * (100 - x.Fillfactor()) / 100) - (key + kItemId);
@@ -351,21 +374,20 @@ Status ExactTableBloat(Session& s, const std::string& ext_schema,
       BloatEstimate* e = t.estimate;
       double len = rows.Double(i, "table_len");
       double count = rows.Double(i, "approx_tuple_count");
-      double tuple_len = rows.Double(i, "approx_tuple_len");
-      // Size if rewritten: the live tuples at their measured average length,
-      // packed by the same page arithmetic as the estimate.
-      double avg = count > 0 ? tuple_len / count : 0;
-      double stored = avg + (kMaxAlign - 1) / 2 + kItemId;
-      double space = 8192.0 - kPageHeader - std::floor(8192.0 * (100 - t.fillfactor) / 100);
-      double per_page = std::clamp(space / stored - 0.5, 1.0, kMaxHeapTuplesPerPage);
-      double pages = std::ceil(count / per_page);
+      double free = rows.Double(i, "approx_free_space");
+      double dead = rows.Double(i, "dead_tuple_len");
+      // Waste = free space + dead tuples, less what a packed table keeps free
+      // too: the fillfactor reserve and, on average, half a row at the end of
+      // each page (row size from the statistical layout).
+      double pages = len / 8192.0;
+      double slack = std::floor(8192.0 * (100 - t.fillfactor) / 100) +
+                     (e->row_bytes > 0 ? e->row_bytes / 2 : 0);
+      double wasted = std::max(0.0, free + dead - pages * slack);
       e->exact = true;
       e->estimated = true;
       e->rows = count;
-      e->row_bytes = stored;
-      e->per_page = per_page;
       e->why = "pgstattuple_approx";
-      Finish(e, static_cast<int64_t>(len), pages * 8192.0);
+      Finish(e, static_cast<int64_t>(len), len - wasted);
     }
   }
   return Status::Ok();
