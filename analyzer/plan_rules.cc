@@ -80,6 +80,7 @@ std::string Ms(double ms) {
 std::string Percent(double fraction) {
   char buf[32];
   double pct = fraction * 100;
+  if (pct > 99.995 && pct < 100) return ">99.99%";  // never round a remainder away
   std::snprintf(buf, sizeof buf, pct >= 99.5 && pct < 100 ? "%.2f%%" : "%.0f%%", pct);
   return buf;
 }

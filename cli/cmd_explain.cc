@@ -122,6 +122,9 @@ void ExplainSqlFile(const CommonOptions& c, const ExplainCliOptions& o, const Ru
   ExplainOptions eo;
   eo.analyze = o.analyze;
   eo.buffers = o.analyze && !o.no_buffers;
+  // VERBOSE gives each relation its schema: the DDL a finding suggests must
+  // name the table the same way whatever the user's search_path is.
+  eo.verbose = true;
   PlanCheckContext ctx;
   ctx.rules = &book;
   ctx.file = file.source.path();

@@ -66,11 +66,11 @@ TEST_F(ExplainDb, AnalyzeFindsTheSeqScanAtItsStatement) {
   EXPECT_EQ((*hit)["location"]["file"], "q.sql");
   EXPECT_EQ((*hit)["location"]["line"], 3);
   EXPECT_EQ((*hit)["location"]["column"], 1);
-  EXPECT_EQ((*hit)["location"]["object"], "orders");
+  EXPECT_EQ((*hit)["location"]["object"], "public.orders");  // VERBOSE: schema-qualified
   EXPECT_EQ((*hit)["evidence"]["rows_scanned"], 100000.0);
-  EXPECT_NE(
-      (*hit)["suggestion"].get<std::string>().find("CREATE INDEX CONCURRENTLY ON orders (status)"),
-      std::string::npos);
+  EXPECT_NE((*hit)["suggestion"].get<std::string>().find(
+                "CREATE INDEX CONCURRENTLY ON public.orders (status)"),
+            std::string::npos);
   EXPECT_TRUE(j["notes"].empty()) << j["notes"];  // ANALYZE + BUFFERS: every check ran
 }
 
