@@ -89,10 +89,14 @@ double WhatIfOracle::TableWrites(const std::string& schema, const std::string& t
   if (source == "auto") source = w.from_pg_stat_statements ? "stats" : "workload";
   const TableInfo* t = wi_.catalog().FindTable(schema, table);
   if (source == "stats") {
-    // Counters since the stats reset, like pg_stat_statements' calls.
-    return t ? static_cast<double>(std::max<int64_t>(
-                   t->n_tup_ins + t->n_tup_upd - t->n_tup_hot_upd + t->n_tup_del, 0))
-             : 0;
+    // Counters since the table statistics' reset, scaled to the period
+    // pg_stat_statements' calls cover when both are known.
+    if (!t) return 0;
+    double rows = static_cast<double>(
+        std::max<int64_t>(t->n_tup_ins + t->n_tup_upd - t->n_tup_hot_upd + t->n_tup_del, 0));
+    if (w.pgss_period_s > 0 && t->stats_age_s > 0)
+      rows *= std::min(1.0, w.pgss_period_s / t->stats_age_s);
+    return rows;
   }
   double sum = 0;
   for (const auto& [name, rows] : w.table_writes)
@@ -255,6 +259,25 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
   if (sel.timed_out)
     rep.notes.push_back("--time-limit reached: the recommendations are the best found so far");
   const std::vector<int>& final_config = sel.chosen;
+  {
+    // Say when write overhead is what kept candidates out: right after a bulk
+    // load the table counters make every table look write-hot.
+    int blocked = 0;
+    for (int c = 0; c < oracle.num_candidates(); ++c) {
+      if (std::find(final_config.begin(), final_config.end(), c) != final_config.end()) continue;
+      double gain = 0;
+      for (int s : oracle.StatementsFor(c))
+        gain += oracle.Calls(s) * (oracle.Cost(s, {}) - oracle.Cost(s, {c}));
+      double w = oracle.WriteOverhead(c);
+      if (gain > 0 && w > 0 && gain <= w) ++blocked;
+    }
+    if (blocked > 0)
+      rep.notes.push_back(std::to_string(blocked) +
+                          " candidate(s) would lower read cost but less than their write overhead "
+                          "(--write-source " +
+                          opts.write_source + ", --write-cost " + Fmt(opts.write_cost_per_row) +
+                          "); after a bulk load, --write-source none ignores the load's writes");
+  }
 
   // Per-statement outcome, before and after.
   std::vector<double> before(workload.statements.size()), after(workload.statements.size());

@@ -128,6 +128,13 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
       {std::to_string(static_cast<long long>(o.pgss_min_calls)), std::to_string(o.pgss_limit)}, &r);
   if (!st.ok()) return Status::Database("pg_stat_statements: " + st.message());
   w->from_pg_stat_statements = true;
+  // Its counters and pg_stat_user_tables' may cover different periods; the
+  // write overhead is scaled by the ratio (PG14+ has pg_stat_statements_info).
+  Rows info;
+  if (s.Query("SELECT EXTRACT(epoch FROM now() - stats_reset) FROM pg_stat_statements_info", &info)
+          .ok() &&
+      !info.empty())
+    w->pgss_period_s = info.Double(0, 0);
   for (size_t i = 0; i < r.size(); ++i) {
     Statement stmt;
     stmt.sql = r.Text(i, "query");

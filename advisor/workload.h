@@ -52,7 +52,8 @@ struct Workload {
   // INSERT/UPDATE/DELETE/MERGE: calls x rows per call (1 when unknown).
   std::map<std::string, double> table_writes;
   bool from_pg_stat_statements = false;
-  int skipped_utility = 0;  // DDL, SET, BEGIN ... (not planned)
+  double pgss_period_s = 0;  // seconds pg_stat_statements' counters cover (0 unknown)
+  int skipped_utility = 0;   // DDL, SET, BEGIN ... (not planned)
   int skipped_unparsable = 0;
   int skipped_other = 0;      // statements on system catalogs, pgvise's own, ...
   int merged_duplicates = 0;  // folded into an earlier statement by fingerprint
