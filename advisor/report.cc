@@ -60,6 +60,13 @@ double EvidenceDouble(const Recommendation& r, const std::string& key, double fa
   return fallback;
 }
 
+// "at least " when a query hit the timeout before the index existed.
+std::string LowerBound(const Recommendation& r) {
+  const EvidenceValue* v = Find(r, "speedup_is_lower_bound");
+  const bool* b = v ? std::get_if<bool>(v) : nullptr;
+  return b && *b ? "at least " : "";
+}
+
 std::string HtmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -139,7 +146,7 @@ std::string RenderText(const AdviseReport& r, const AdviceRenderOptions& o) {
       << ", confidence " << rec.confidence << " — " << rec.reason << "\n";
     if (auto v = Find(rec, "measured_speedup"))
       if (auto d = std::get_if<double>(v))
-        s << "   --verify: measured " << Num(*d, 1) << "x faster\n";
+        s << "   --verify: measured " << LowerBound(rec) << Num(*d, 1) << "x faster\n";
     for (const auto& b : rec.benefit)
       s << "   - " << Num(b.cost_before, 1) << " -> " << Num(b.cost_after, 1) << " x "
         << Num(b.calls, 0) << " calls: " << OneLine(b.query, 90) << "\n";
@@ -148,7 +155,7 @@ std::string RenderText(const AdviseReport& r, const AdviceRenderOptions& o) {
     s << ++n << ". [unverified] " << rec.sql << ";\n   " << rec.reason << "\n";
     if (auto v = Find(rec, "measured_speedup"))
       if (auto d = std::get_if<double>(v))
-        s << "   --verify: measured " << Num(*d, 1) << "x faster\n";
+        s << "   --verify: measured " << LowerBound(rec) << Num(*d, 1) << "x faster\n";
     for (const auto& b : rec.benefit)
       s << "   - " << Num(b.calls, 0) << " calls: " << OneLine(b.query, 90) << "\n";
   }
@@ -255,7 +262,7 @@ std::string RenderMarkdown(const AdviseReport& r, const AdviceRenderOptions& o) 
       << "%\n";
     if (auto v = Find(rec, "measured_speedup"))
       if (auto d = std::get_if<double>(v))
-        s << "- `--verify`: measured " << Num(*d, 1) << "× faster\n";
+        s << "- `--verify`: measured " << LowerBound(rec) << Num(*d, 1) << "× faster\n";
     s << "\n| query | calls | cost before | cost after |\n|---|---:|---:|---:|\n";
     for (const auto& b : rec.benefit)
       s << "| `" << OneLine(b.query, 80) << "` | " << Num(b.calls, 0) << " | "

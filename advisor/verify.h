@@ -20,6 +20,8 @@ namespace pgvise {
 struct VerifyOptions {
   int top = 5;   // recommendations to verify (GIN ones always included)
   int runs = 2;  // EXPLAIN ANALYZE runs per query; the fastest counts (warm cache)
+  int query_timeout_ms =
+      30000;  // a slower query counts as this long (the speed-up is then a lower bound)
 };
 
 // Adds measured evidence (measured_ms_before, measured_ms_after,

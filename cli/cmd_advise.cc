@@ -145,6 +145,7 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o) {
     std::unique_ptr<Session> writable = OpenSession(wc, /*read_only=*/false);
     VerifyOptions vo;
     vo.top = o.verify_top;
+    vo.query_timeout_ms = common.statement_timeout_ms;
     st = VerifyRecommendations(*writable, vo, &report);
     if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
   }
