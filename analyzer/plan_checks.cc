@@ -342,7 +342,16 @@ void NestedLoopLoops(CheckEnv& env) {
       msg += "; the planner expected only " + Count(outer->plan_rows) + " outer rows";
     std::string fix;
     std::string inner_rel = RelationOf(*inner);
-    if (inner->node_type.find("Seq Scan") != std::string::npos && !inner_rel.empty()) {
+    // A materialized inner side with no join filter returns the same rows on
+    // every loop: nothing joins the two sides, it is a cross join.
+    bool cross = inner->node_type == "Materialize" && n.join_filter.empty() && cond.empty();
+    if (cross) {
+      msg += "; nothing relates the two sides: a cross join producing every pair of rows";
+      fix = "add the missing join condition between " +
+            (RelationOf(*outer).empty() ? std::string("the outer side") : RelationOf(*outer)) +
+            " and " + (inner_rel.empty() ? std::string("the inner side") : inner_rel) +
+            " (e.g. JOIN ... ON ...); if every pair is really wanted, write CROSS JOIN to say so";
+    } else if (inner->node_type.find("Seq Scan") != std::string::npos && !inner_rel.empty()) {
       ConditionColumns cc = AnalyzeCondition(cond);
       std::string ddl = IndexFor(inner_rel, cc);
       fix = ddl.empty()

@@ -239,6 +239,23 @@ TEST_F(PlanRules, WithoutRuleBookHandlerDefaultsApply) {
   EXPECT_NE(FindRule(fs, "sort-spills-to-disk"), nullptr);
 }
 
+TEST_F(PlanRules, NestedLoopWithoutJoinConditionIsACrossJoin) {
+  const char* plan = R"json([{"Plan": {"Node Type": "Nested Loop", "Join Type": "Inner",
+      "Plan Rows": 1200000, "Plans": [
+        {"Node Type": "Seq Scan", "Relation Name": "order_items", "Parent Relationship": "Outer",
+         "Plan Rows": 1200000},
+        {"Node Type": "Materialize", "Parent Relationship": "Inner", "Plan Rows": 1000, "Plans": [
+          {"Node Type": "Seq Scan", "Relation Name": "products", "Parent Relationship": "Outer",
+           "Plan Rows": 1000, "Filter": "(category = 'toys'::text)"}]}]}}])json";
+  std::vector<Finding> fs = Check(ReadText(plan));
+  const Finding* f = FindRule(fs, "nested-loop-many-inner-loops");
+  ASSERT_NE(f, nullptr) << Rules(fs);
+  EXPECT_NE(f->message.find("cross join"), std::string::npos) << f->message;
+  EXPECT_NE(f->suggestion.find("missing join condition between order_items and products"),
+            std::string::npos)
+      << f->suggestion;
+}
+
 TEST(AnalyzeCondition, ClassifiesColumnsByParsing) {
   ConditionColumns c =
       AnalyzeCondition("((total > '10'::numeric) AND (status = 'refunded'::text))");
