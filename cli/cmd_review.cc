@@ -6,7 +6,10 @@
 //   ConnectIfAsked     --db: READ ONLY session, table sizes from the catalog
 //   ReviewFile         read (SourceText) -> split + parse -> syntax errors as
 //                      findings -> static rules -> with --db, EXPLAIN every
-//                      query statement and run the plan checks on it
+//                      query statement and run the plan checks on it ->
+//                      ProposeRewrites: a correlated-subquery or
+//                      subplan-per-outer-row finding gets `pgvise rewrite`'s
+//                      rewrite of its statement (or why it was refused)
 //   Report             sort, render in --format, exit code from --fail-on
 //
 // Input that cannot be read at all (missing file, binary, over the size limit)
@@ -23,6 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "analyzer/catalog.h"
 #include "analyzer/explain_runner.h"
@@ -34,6 +38,8 @@
 #include "cli/command.h"
 #include "core/render.h"
 #include "core/source.h"
+#include "rewriter/pg_catalog.h"
+#include "rewriter/rewriter.h"
 
 namespace fs = std::filesystem;
 
@@ -65,6 +71,7 @@ struct Database {
   std::unique_ptr<Session> session;
   Catalog catalog;
   std::map<std::string, SqlTableInfo> tables;
+  std::unique_ptr<SessionCatalog> rewrite_catalog;  // over `catalog`, + batched pg_proc
 };
 
 // -v: each step's time on stderr, so the report on stdout stays clean.
@@ -211,12 +218,106 @@ void CheckPlans(const SqlFile& file, const RuleBook& book, Database& db, ReviewR
   }
 }
 
+// ------------------------------------------------------------ ProposeRewrites
+// A correlated subquery (static rule) or a SubPlan run per outer row (plan
+// check) is exactly what `pgvise rewrite` decorrelates, so the finding carries
+// the rewritten statement, or the pass that refused and its reason — the
+// author sees the fix, or why there is no safe mechanical one, in the review.
+// Example: `SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o
+// WHERE o.user_id = u.id) > 10` gets the suggestion "... rewritten by pgvise
+// rewrite (decorrelate-scalar-where): SELECT u.id FROM users u JOIN (SELECT
+// ... GROUP BY o.user_id) ..." and the evidence rewrite_passes =
+// "decorrelate-scalar-where". The rewrite is proposed, never applied; with
+// --db the catalog proves NOT NULL, key types and function volatility.
+
+bool WantsRewrite(const Finding& f) {
+  return f.rule == "correlated-subquery" || f.rule == "subplan-per-outer-row";
+}
+
+bool Before(const LineCol& a, int line, int column) {
+  return a.line < line || (a.line == line && a.column <= column);
+}
+
+// The statement a finding points into: static findings point at the subquery,
+// plan findings at the statement's first token.
+const Statement* StatementOf(const SqlFile& file, const Finding& f) {
+  const Statement* best = nullptr;
+  for (const auto& s : file.statements)
+    if (Before(s.pos, f.location.line, f.location.column)) best = &s;
+  return best;
+}
+
+void AttachRewrite(const SqlFile& file, const Statement& stmt, const RewriteResult& r, Finding* f) {
+  std::string text;
+  if (r.changed) {
+    std::string passes;
+    for (const auto& o : r.outcomes)
+      if (o.applied && passes.find(o.pass) == std::string::npos)
+        passes += (passes.empty() ? "" : ", ") + o.pass;
+    f->Add("rewrite_passes", passes);
+    text = "rewritten by pgvise rewrite (" + passes + "): " + r.sql +
+           "  -- compare results and speed with `pgvise rewrite --db URI --verify`";
+  } else {
+    // The outcome about the subquery the finding points at, when it can be
+    // told apart; otherwise every reason (a plan finding names no subquery).
+    std::vector<const PassOutcome*> about;
+    for (const auto& o : r.outcomes) {
+      if (o.applied || o.location < 0) continue;
+      LineCol lc = file.source.At(stmt.offset + static_cast<size_t>(o.location));
+      if (lc.line == f->location.line && lc.column == f->location.column) about.push_back(&o);
+    }
+    if (about.empty())
+      for (const auto& o : r.outcomes)
+        if (!o.applied) about.push_back(&o);
+    if (about.empty()) {
+      text = "pgvise rewrite has no pass for this statement's shape";
+    } else {
+      std::string passes;
+      for (const PassOutcome* o : about) {
+        text += std::string(text.empty() ? "" : "; ") + "pgvise rewrite refused (" + o->pass +
+                "): " + o->reason;
+        if (passes.find(o->pass) == std::string::npos)
+          passes += (passes.empty() ? "" : ", ") + o->pass;
+      }
+      f->Add("rewrite_refused_by", passes);
+    }
+  }
+  f->suggestion += (f->suggestion.empty() ? "" : "\n") + text;
+}
+
+void ProposeRewrites(const SqlFile& file, Database* db, std::vector<Finding>::iterator begin,
+                     std::vector<Finding>::iterator end) {
+  std::map<const Statement*, std::vector<Finding*>> wanted;
+  for (auto it = begin; it != end; ++it) {
+    if (!WantsRewrite(*it)) continue;
+    const Statement* s = StatementOf(file, *it);
+    if (s && s->parsed) wanted[s].push_back(&*it);
+  }
+  if (wanted.empty()) return;
+  RewriteOptions ro;
+  ro.pretty = false;  // one line: it sits in a message, a table cell, a SARIF property
+  if (db) {
+    ro.catalog = db->rewrite_catalog.get();
+    std::vector<std::string> sqls;
+    for (const auto& [s, fs] : wanted) sqls.push_back(s->sql);
+    db->rewrite_catalog->PrefetchFunctions(sqls);  // one pg_proc query for the file
+  }
+  for (const auto& [s, fs] : wanted) {
+    RewriteResult r;
+    // The statement parsed already; a failure here is the rewriter's parser
+    // disagreeing, which leaves the finding as the rule wrote it.
+    if (!RewriteSql(s->sql, ro, &r).ok()) continue;
+    for (Finding* f : fs) AttachRewrite(file, *s, r, f);
+  }
+}
+
 void ReviewFile(const std::string& path, const RuleBook& book, Database* db, ReviewRun* run) {
   SourceText src;
   Status st = SourceText::Read(path, &src);
   if (!st.ok()) throw Error(st);  // one line, says where; exit 2
   run->files.push_back(path);
 
+  const size_t first = run->findings.size();
   SqlFile file;
   st = ParseSqlFile(std::move(src), &file);
   if (!st.ok()) {
@@ -236,6 +337,8 @@ void ReviewFile(const std::string& path, const RuleBook& book, Database* db, Rev
   for (Finding& f : ReviewSqlFile(file, ctx)) run->findings.push_back(std::move(f));
 
   if (db) CheckPlans(file, book, *db, run);
+  ProposeRewrites(file, db, run->findings.begin() + static_cast<std::ptrdiff_t>(first),
+                  run->findings.end());
 }
 
 // The rule book, and the guarantee that every migration, query and plan rule
@@ -264,6 +367,7 @@ std::unique_ptr<Database> ConnectIfAsked(const CommonOptions& c) {
     throw Error(ExitCode::kDatabaseError,
                 "reading the catalog of " + db->session->masked_conninfo() + ": " + st.message());
   db->tables = SqlTablesFromCatalog(db->catalog);
+  db->rewrite_catalog = std::make_unique<SessionCatalog>(db->session.get(), &db->catalog);
   return db;
 }
 

@@ -201,5 +201,35 @@ TEST_F(ReviewDb, ReviewNeverChangesTheDatabase) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM pg_class WHERE relname = 'users'"), "1");
 }
 
+// Issue 4 with --db: the plan check's SubPlan finding carries the rewrite
+// (checked against the catalog), and the proposal returns the same rows.
+TEST_F(ReviewDb, SubplanFindingCarriesARewriteWithTheSameResult) {
+  const std::string q =
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM sessions s WHERE s.user_id = u.id) = 0";
+  File("rw.sql", q + ";\n");
+  CmdResult r = Review("--format json --fail-on never --db '" + *uri_ + "' rw.sql");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const json* plan = nullptr;
+  json doc = json::parse(r.out);
+  for (const auto& f : doc["findings"])
+    if (f["rule"] == "subplan-per-outer-row") plan = &f;
+  ASSERT_NE(plan, nullptr) << r.out;
+  EXPECT_EQ((*plan)["evidence"]["rewrite_passes"], "decorrelate-scalar-where");
+  const std::string s = (*plan)["suggestion"];
+  const std::string marker = "rewritten by pgvise rewrite (decorrelate-scalar-where): ";
+  size_t at = s.find(marker);
+  ASSERT_NE(at, std::string::npos) << s;
+  std::string sql = s.substr(at + marker.size());
+  sql = sql.substr(0, sql.find("  -- "));
+  EXPECT_NE(sql.find("GROUP BY"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("LEFT JOIN"), std::string::npos) << sql;
+  // Same multiset of rows: the 15,000 users without a session, which a naive
+  // inner join (the COUNT bug) would lose.
+  const std::string digest = "SELECT count(*) || ':' || coalesce(sum(hashint4(id)), 0) FROM (";
+  std::string before = Scalar(digest + q + ") t");
+  ASSERT_EQ(before.substr(0, before.find(':')), "15000");
+  EXPECT_EQ(Scalar(digest + sql + ") t"), before) << sql;
+}
+
 }  // namespace
 }  // namespace pgvise::testing

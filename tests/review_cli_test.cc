@@ -264,5 +264,49 @@ TEST_F(ReviewCli, RulesCommandShowsConfigEffect) {
   EXPECT_EQ(json::parse(r.out)["enabled"], false);
 }
 
+// Issue 4: a correlated-subquery finding carries `pgvise rewrite`'s proposal —
+// the COUNT-bug-safe LEFT JOIN over a grouped derived table for a count that
+// may be 0 — or, for a LIMIT 1 lookup, the pass that refused and why.
+TEST_F(ReviewCli, CorrelatedSubqueryFindingCarriesTheRewriteOrTheRefusal) {
+  File(
+      "rw.sql",
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) < 3;\n"
+      "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id\n"
+      "              ORDER BY o.id DESC LIMIT 1) AS last FROM users u;\n");
+  CmdResult r = Review("--format json --fail-on never rw.sql");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  json doc = json::parse(r.out);
+  const json *count = nullptr, *lookup = nullptr;
+  for (const auto& f : doc["findings"]) {
+    if (f["rule"] != "correlated-subquery") continue;
+    (f["location"]["line"] == 1 ? count : lookup) = &f;
+  }
+  ASSERT_NE(count, nullptr) << r.out;
+  ASSERT_NE(lookup, nullptr) << r.out;
+
+  const std::string s = (*count)["suggestion"];
+  const std::string marker = "rewritten by pgvise rewrite (decorrelate-scalar-where): ";
+  size_t at = s.find(marker);
+  ASSERT_NE(at, std::string::npos) << s;
+  std::string sql = s.substr(at + marker.size());
+  sql = sql.substr(0, sql.find("  -- "));
+  EXPECT_NE(sql.find("LEFT JOIN (SELECT"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("GROUP BY o.user_id"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("COALESCE("), std::string::npos) << sql;  // users with 0 orders kept
+  EXPECT_EQ(sql.find("(SELECT count(*) FROM orders o WHERE"), std::string::npos) << sql;
+  EXPECT_EQ((*count)["evidence"]["rewrite_passes"], "decorrelate-scalar-where");
+  // The proposal is runnable SQL the rewriter itself leaves alone (a fixpoint).
+  File("proposal.sql", sql + ";\n");
+  CmdResult again = RunPgvise("rewrite --format json proposal.sql", *dir_);
+  ASSERT_EQ(again.exit, 0) << again.err;
+  EXPECT_EQ(json::parse(again.out)["statements"][0]["changed"], false) << again.out;
+
+  const std::string l = (*lookup)["suggestion"];
+  EXPECT_NE(l.find("pgvise rewrite refused (decorrelate-scalar-select)"), std::string::npos) << l;
+  EXPECT_NE(l.find("LIMIT"), std::string::npos) << l;
+  EXPECT_EQ(l.find("rewritten by"), std::string::npos) << l;
+  EXPECT_EQ((*lookup)["evidence"]["rewrite_refused_by"], "decorrelate-scalar-select");
+}
+
 }  // namespace
 }  // namespace pgvise::testing
