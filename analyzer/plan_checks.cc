@@ -471,7 +471,7 @@ void SubplanPerRow(CheckEnv& env) {
         ": a correlated subquery that PostgreSQL does not turn into a join";
     std::string fix =
         "rewrite it as a join (a LEFT JOIN to a grouped derived table, COALESCE for count): "
-        "`pgvise rewrite --sql FILE` does this and states why the rewrite is equivalent";
+        "`pgvise rewrite FILE` does this and states why the rewrite is equivalent";
     Finding& f = env.Emit(n, total_ms >= 0 ? total_ms : loops / 1e3, msg, fix);
     f.Add("subplan", name).Add("loops", loops).Add("estimated", estimated);
     if (total_ms >= 0) f.Add("total_ms", total_ms);

@@ -35,7 +35,7 @@ step() {  # name, command...
   [ -n "$only" ] && [ "$only" != "$name" ] && return 0
   echo
   echo "================================================================"
-  echo "\$ pgvise ${*#$pgvise }" | sed "s#$db#\$DEMO_DB#g"
+  echo "\$ pgvise ${*:2}" | sed "s#$db#\$DEMO_DB#g"
   echo "================================================================"
   set +e
   "$@"
