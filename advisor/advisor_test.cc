@@ -300,6 +300,20 @@ TEST(GenerateCandidates, RareConstantGivesAPartialIndexAndUnusablePredicatesNone
   EXPECT_GE(cs.skipped_unusable, 1);
 }
 
+TEST(GenerateCandidates, SubqueryPredicatesGiveCandidatesOnTheirTable) {
+  Catalog cat = OneTableCatalog();
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE "
+                         "o.user_id = u.id) > 10;",
+                         &w)
+                  .ok());
+  ASSERT_EQ(w.statements.size(), 1u);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  EXPECT_TRUE(HasDdl(cs, "CREATE INDEX ON public.orders (user_id)"));
+  EXPECT_FALSE(cs.relevant[0].empty());
+}
+
 TEST(DedupCorrectedSize, LowCardinalityShrinksUniqueDoesNot) {
   TableInfo t = OrdersTable();
   IndexCandidate status;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <deque>
 
 #include "core/session.h"
 
@@ -220,6 +221,24 @@ class Generator {
         TableUse u = Collect(f, rel, *t);
         uses_.push_back({static_cast<int>(s), u});
         GenerateFor(s, u);
+      }
+      // A subquery filters its own tables: `(SELECT count(*) FROM orders o
+      // WHERE o.user_id = u.id)` wants orders(user_id) as much as a WHERE
+      // does. Its facts become a statement of their own for generation.
+      for (const auto& sq : f.subqueries) {
+        subs_.emplace_back();
+        QueryFacts& sub = subs_.back();
+        sub.relations = sq.relations;
+        sub.predicates = sq.predicates;
+        sub.joins = sq.joins;
+        for (const auto& rel : sub.relations) {
+          if (rel.is_cte) continue;
+          const TableInfo* t = cat_.FindTable(rel.QualifiedName());
+          if (!t) continue;
+          TableUse u = Collect(sub, rel, *t);
+          uses_.push_back({static_cast<int>(s), u});
+          GenerateFor(s, u);
+        }
       }
     }
     // Relevance is decided after every statement contributed candidates:
@@ -596,6 +615,7 @@ class Generator {
   const CandidateOptions& o_;
   CandidateSet* out_;
   std::vector<std::pair<int, TableUse>> uses_;
+  std::deque<QueryFacts> subs_;  // subquery facts the TableUses point into
 };
 
 }  // namespace
