@@ -60,6 +60,12 @@ WHERE o.status = 'open'
 GROUP BY u.country ORDER BY revenue DESC;
 SQL
 step explain "$pgvise" explain "$work/plan.json"
+# ... and pgvise running EXPLAIN ANALYZE itself (read-only session) on a slow shape.
+cat >"$work/slow.sql" <<'SQL'
+SELECT u.id, u.email FROM shop.users u
+WHERE u.id <= 200 AND (SELECT count(*) FROM shop.orders o WHERE o.user_id = u.id) > 3;
+SQL
+step explain "$pgvise" explain --db "$db" --analyze --sql "$work/slow.sql"
 
 # 3. Index advice for the workload, proven with HypoPG.
 step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB
