@@ -70,6 +70,10 @@ step explain "$pgvise" explain --db "$db" --analyze --sql "$work/slow.sql"
 # 3. Index advice for the workload, proven with HypoPG.
 step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB
 step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB --format sql
+step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB --format html -o "$root/build/advice.html"
+[ -z "$only" ] || [ "$only" = advise ] && echo "(the HTML report is at build/advice.html)"
+# --verify builds the top indexes for real (the demo database is throwaway), measures, drops them.
+step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB --verify --verify-top 3 --statement-timeout 5000
 
 # 4. Decorrelating rewrite, verified on the database.
 step rewrite "$pgvise" rewrite --db "$db" --verify --statement-timeout 10000 --format text scripts/demo/queries/app.sql
