@@ -338,6 +338,15 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
           q.Qualified() + " AS bigint;";
       it.rec.lock = "ALTER COLUMN TYPE: ACCESS EXCLUSIVE for the whole rewrite";
       why << "; the column type is the limit";
+    } else if (narrow_seq && q.column_type.empty()) {
+      // No column found that takes its values (used by application code):
+      // widening it is only safe once whatever stores them holds bigint.
+      it.executable = false;
+      it.rec.sql = "-- once every column that stores its values is bigint:\n-- ALTER SEQUENCE " +
+                   q.Qualified() + " AS bigint;";
+      it.rec.lock = "ROW EXCLUSIVE on the sequence (instant)";
+      why << "; no column is tied to it (no OWNED BY / identity / DEFAULT nextval): check what "
+             "stores its values before widening it";
     } else if (narrow_seq) {
       it.rec.kind = "sequence";
       it.rec.sql = "ALTER SEQUENCE " + q.Qualified() + " AS bigint;";
