@@ -22,17 +22,17 @@
 namespace pgvise {
 
 struct Statement {
-  int index = 0;             // 0-based ordinal in the file
-  std::string sql;           // the statement text, from its first token, no ';'
-  size_t offset = 0;         // byte offset of the first token in the file
-  LineCol pos;               // line:col of the first token
-  size_t end_offset = 0;     // byte offset just past the last token
-  bool parsed = false;       // false: `error` and `error_pos` say why
-  std::string error;         // parser message, e.g. `syntax error at or near "TABL"`
-  size_t error_offset = 0;   // byte offset in the file
-  std::string parse_json;    // libpg_query JSON: {"version":..,"stmts":[{"stmt":{..}}]}
-  std::set<std::string> ignored_rules;            // from pgvise-ignore
-  std::map<std::string, std::string> annotations; // from `-- pgvise: k=v`
+  int index = 0;                        // 0-based ordinal in the file
+  std::string sql;                      // the statement text, from its first token, no ';'
+  size_t offset = 0;                    // byte offset of the first token in the file
+  LineCol pos;                          // line:col of the first token
+  size_t end_offset = 0;                // byte offset just past the last token
+  bool parsed = false;                  // false: `error` and `error_pos` say why
+  std::string error;                    // parser message, e.g. `syntax error at or near "TABL"`
+  size_t error_offset = 0;              // byte offset in the file
+  std::string parse_json;               // libpg_query JSON: {"version":..,"stmts":[{"stmt":{..}}]}
+  std::set<std::string> ignored_rules;  // from pgvise-ignore
+  std::map<std::string, std::string> annotations;  // from `-- pgvise: k=v`
 
   bool Ignores(const std::string& rule_id) const {
     return ignored_rules.count(rule_id) || ignored_rules.count("all");

@@ -1,7 +1,7 @@
 #include "cli/command.h"
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -15,7 +15,8 @@ const std::vector<Subcommand>& Subcommands() {
       {"explain", "check an EXPLAIN (FORMAT JSON) plan for what will hurt", SetupExplain},
       {"advise", "recommend indexes for a workload, proven with HypoPG", SetupAdvise},
       {"rewrite", "rewrite slow subquery shapes into equivalent joins", SetupRewrite},
-      {"maintain", "plan (and --apply) vacuum, analyze, reindex and autovacuum settings", SetupMaintain},
+      {"maintain", "plan (and --apply) vacuum, analyze, reindex and autovacuum settings",
+       SetupMaintain},
       {"rules", "list the rules and their settings", SetupRules},
   };
   return kCommands;
@@ -26,7 +27,8 @@ void AddCommonOptions(CLI::App& app, CommonOptions* o, bool with_db, bool with_f
     app.add_option("--db", o->db, "database URI or key=value string (default: PG* env vars)");
     app.add_option("--statement-timeout", o->statement_timeout_ms, "statement_timeout in ms")
         ->capture_default_str();
-    app.add_option("--lock-timeout", o->lock_timeout_ms, "lock_timeout in ms")->capture_default_str();
+    app.add_option("--lock-timeout", o->lock_timeout_ms, "lock_timeout in ms")
+        ->capture_default_str();
   }
   if (with_fail_on)
     app.add_option("--fail-on", o->fail_on, "exit 1 when a finding is at or above this severity")

@@ -6,11 +6,11 @@
 namespace pgvise {
 
 enum class ExitCode : int {
-  kOk = 0,            // nothing at or above --fail-on
-  kFindings = 1,      // findings at or above --fail-on
-  kInputError = 2,    // usage or input error: bad flag, unparsable file, malformed JSON
-  kDatabaseError = 3, // connect, permission, timeout
-  kApplyFailed = 4,   // --apply ran but some action failed
+  kOk = 0,             // nothing at or above --fail-on
+  kFindings = 1,       // findings at or above --fail-on
+  kInputError = 2,     // usage or input error: bad flag, unparsable file, malformed JSON
+  kDatabaseError = 3,  // connect, permission, timeout
+  kApplyFailed = 4,    // --apply ran but some action failed
 };
 
 }  // namespace pgvise

@@ -25,14 +25,14 @@ std::optional<Severity> ParseSeverity(const std::string& s);
 // Where a finding points: a place in a source file, or a node in a plan tree,
 // or a database object. Unset fields are empty / zero.
 struct Location {
-  std::string file;      // path as given by the user; "-" for stdin
-  int line = 0;          // 1-based; 0 = unknown
-  int column = 0;        // 1-based, in characters
+  std::string file;  // path as given by the user; "-" for stdin
+  int line = 0;      // 1-based; 0 = unknown
+  int column = 0;    // 1-based, in characters
   int end_line = 0;
   int end_column = 0;
-  std::string plan_path; // e.g. "Plan.Plans[1].Plans[0]"
-  std::string node_type; // e.g. "Seq Scan"
-  std::string object;    // schema-qualified table / index the finding is about
+  std::string plan_path;  // e.g. "Plan.Plans[1].Plans[0]"
+  std::string node_type;  // e.g. "Seq Scan"
+  std::string object;     // schema-qualified table / index the finding is about
 };
 
 // One number (or word) behind a finding, in the order it was added.
@@ -66,19 +66,19 @@ struct QueryBenefit {
 };
 
 struct Recommendation {
-  std::string kind;   // index | drop-index | partition | materialized-view | rewrite |
-                      // autovacuum | vacuum | reindex | analyze | config | ...
-  std::string sql;    // ready-to-run DDL / SQL
-  std::string revert; // SQL that undoes it, when there is one
-  std::string object; // table or index it is about
+  std::string kind;    // index | drop-index | partition | materialized-view | rewrite |
+                       // autovacuum | vacuum | reindex | analyze | config | ...
+  std::string sql;     // ready-to-run DDL / SQL
+  std::string revert;  // SQL that undoes it, when there is one
+  std::string object;  // table or index it is about
   std::string reason;
   std::vector<QueryBenefit> benefit;
-  int64_t size_bytes = 0;       // storage it takes (negative: frees)
-  double write_overhead = 0;    // estimated extra cost units per second of writes
-  std::string lock;             // lock the SQL takes, e.g. "SHARE UPDATE EXCLUSIVE"
-  std::string confidence;       // high | medium | low, with evidence saying why
+  int64_t size_bytes = 0;     // storage it takes (negative: frees)
+  double write_overhead = 0;  // estimated extra cost units per second of writes
+  std::string lock;           // lock the SQL takes, e.g. "SHARE UPDATE EXCLUSIVE"
+  std::string confidence;     // high | medium | low, with evidence saying why
   std::vector<Evidence> evidence;
-  int priority = 0;             // ordering for plans: higher first
+  int priority = 0;  // ordering for plans: higher first
 
   Recommendation& Add(std::string key, EvidenceValue v) {
     evidence.push_back({std::move(key), std::move(v)});

@@ -23,8 +23,7 @@ json ToJson(const Location& l) {
 
 json ToJson(const std::vector<Evidence>& ev) {
   json j = json::object();
-  for (const auto& e : ev)
-    std::visit([&](const auto& v) { j[e.key] = v; }, e.value);
+  for (const auto& e : ev) std::visit([&](const auto& v) { j[e.key] = v; }, e.value);
   return j;
 }
 
@@ -59,7 +58,8 @@ json ToJson(const Recommendation& r) {
   json benefit = json::array();
   for (const auto& b : r.benefit) benefit.push_back(ToJson(b));
   j["benefit"] = benefit;
-  j["cost"] = {{"size_bytes", r.size_bytes}, {"write_overhead", r.write_overhead}, {"lock", r.lock}};
+  j["cost"] = {
+      {"size_bytes", r.size_bytes}, {"write_overhead", r.write_overhead}, {"lock", r.lock}};
   j["confidence"] = r.confidence;
   j["evidence"] = ToJson(r.evidence);
   return j;

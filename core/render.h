@@ -12,12 +12,12 @@
 namespace pgvise {
 
 struct RenderOptions {
-  std::string format = "text";  // text | json | sarif | markdown
-  std::string command;          // "review", "explain" — named in JSON/SARIF/Markdown output
+  std::string format = "text";      // text | json | sarif | markdown
+  std::string command;              // "review", "explain" — named in JSON/SARIF/Markdown output
   const RuleBook* rules = nullptr;  // rule metadata for SARIF and Markdown (may be null)
-  bool color = false;           // ANSI colour in text (cli decides: TTY and no NO_COLOR)
-  std::vector<std::string> notes;  // lines said once, e.g. "plan has no ANALYZE data: ..."
-  std::vector<std::string> inputs; // files analysed (SARIF artifacts, summaries)
+  bool color = false;               // ANSI colour in text (cli decides: TTY and no NO_COLOR)
+  std::vector<std::string> notes;   // lines said once, e.g. "plan has no ANALYZE data: ..."
+  std::vector<std::string> inputs;  // files analysed (SARIF artifacts, summaries)
 };
 
 // Renders findings; unknown formats are the caller's error (cli validates).

@@ -39,8 +39,9 @@ Status ParseRule(const std::string& text, const std::string& path, Rule* out) {
       return Status::InvalidInput(path + ": id '" + r.id + "' does not match the file name");
     std::string sev = Scalar(n, "severity");
     auto s = ParseSeverity(sev);
-    if (!s) return Status::InvalidInput(YamlWhere(path, n["severity"].Mark()) +
-                                        ": severity must be error|warning|info");
+    if (!s)
+      return Status::InvalidInput(YamlWhere(path, n["severity"].Mark()) +
+                                  ": severity must be error|warning|info");
     r.severity = *s;
     if (n["enabled"]) r.enabled = n["enabled"].as<bool>();
     r.summary = Scalar(n, "summary");
@@ -64,12 +65,14 @@ Status ParseRule(const std::string& text, const std::string& path, Rule* out) {
         RuleExample x;
         std::string kind = Scalar(e, "kind");
         if (kind != "bad" && kind != "good")
-          return Status::InvalidInput(YamlWhere(path, e.Mark()) + ": example kind must be bad|good");
+          return Status::InvalidInput(YamlWhere(path, e.Mark()) +
+                                      ": example kind must be bad|good");
         x.bad = kind == "bad";
         x.name = kind + "-" + std::to_string(++i);
         x.text = Scalar(e, "text");
         if (const YAML::Node c = e["context"])
-          for (const auto& kv : c) x.context[kv.first.as<std::string>()] = kv.second.as<std::string>();
+          for (const auto& kv : c)
+            x.context[kv.first.as<std::string>()] = kv.second.as<std::string>();
         r.examples.push_back(std::move(x));
       }
     }
@@ -98,7 +101,8 @@ Status RuleBook::LoadDir(const std::string& dir, RuleBook* out) {
     std::string area_dir = p.parent_path().filename().string();
     if (r.area.empty()) r.area = area_dir;
     if (r.area != area_dir)
-      return Status::InvalidInput(p.string() + ": area '" + r.area + "' but file is in " + area_dir + "/");
+      return Status::InvalidInput(p.string() + ": area '" + r.area + "' but file is in " +
+                                  area_dir + "/");
     if (book.rules_.count(r.id))
       return Status::InvalidInput(p.string() + ": duplicate rule id '" + r.id + "'");
     book.rules_[r.id] = std::move(r);
@@ -129,7 +133,8 @@ Status RuleBook::LoadDefault(const std::string& explicit_dir, const std::string&
     std::error_code ec;
     fs::path exe = fs::canonical("/proc/self/exe", ec);
     if (ec) exe = fs::absolute(argv0, ec);
-    if (auto st = attempt((exe.parent_path().parent_path() / "share/pgvise/rules").string())) return *st;
+    if (auto st = attempt((exe.parent_path().parent_path() / "share/pgvise/rules").string()))
+      return *st;
   }
   if (auto st = attempt(std::string(PGVISE_SOURCE_DIR) + "/rules")) return *st;
   std::string list;
@@ -145,14 +150,18 @@ Status RuleBook::ApplyConfig(const std::string& path) {
     if (const YAML::Node d = n["disable"]) {
       for (const auto& id : d) {
         Rule* r = Mutable(id.as<std::string>());
-        if (!r) return Status::InvalidInput(YamlWhere(path, id.Mark()) + ": unknown rule '" + id.as<std::string>() + "'");
+        if (!r)
+          return Status::InvalidInput(YamlWhere(path, id.Mark()) + ": unknown rule '" +
+                                      id.as<std::string>() + "'");
         r->enabled = false;
       }
     }
     if (const YAML::Node e = n["enable"]) {
       for (const auto& id : e) {
         Rule* r = Mutable(id.as<std::string>());
-        if (!r) return Status::InvalidInput(YamlWhere(path, id.Mark()) + ": unknown rule '" + id.as<std::string>() + "'");
+        if (!r)
+          return Status::InvalidInput(YamlWhere(path, id.Mark()) + ": unknown rule '" +
+                                      id.as<std::string>() + "'");
         r->enabled = true;
       }
     }
@@ -160,19 +169,24 @@ Status RuleBook::ApplyConfig(const std::string& path) {
       for (const auto& kv : rules) {
         std::string id = kv.first.as<std::string>();
         Rule* r = Mutable(id);
-        if (!r) return Status::InvalidInput(YamlWhere(path, kv.first.Mark()) + ": unknown rule '" + id + "'");
+        if (!r)
+          return Status::InvalidInput(YamlWhere(path, kv.first.Mark()) + ": unknown rule '" + id +
+                                      "'");
         const YAML::Node body = kv.second;
         if (body["enabled"]) r->enabled = body["enabled"].as<bool>();
         if (body["severity"]) {
           auto s = ParseSeverity(body["severity"].as<std::string>());
-          if (!s) return Status::InvalidInput(YamlWhere(path, body["severity"].Mark()) + ": severity must be error|warning|info");
+          if (!s)
+            return Status::InvalidInput(YamlWhere(path, body["severity"].Mark()) +
+                                        ": severity must be error|warning|info");
           r->severity = *s;
         }
         if (const YAML::Node t = body["thresholds"]) {
           for (const auto& tv : t) {
             std::string key = tv.first.as<std::string>();
             if (!r->thresholds.count(key) && !r->options.count(key))
-              return Status::InvalidInput(YamlWhere(path, tv.first.Mark()) + ": rule '" + id + "' has no threshold '" + key + "'");
+              return Status::InvalidInput(YamlWhere(path, tv.first.Mark()) + ": rule '" + id +
+                                          "' has no threshold '" + key + "'");
             if (r->thresholds.count(key))
               r->thresholds[key] = tv.second.as<double>();
             else

@@ -24,9 +24,9 @@
 namespace pgvise {
 
 struct RuleExample {
-  std::string name;     // "bad", "good", or "bad-2" ...
-  bool bad = false;     // a bad example must fire the rule, a good one must not
-  std::string text;     // SQL, EXPLAIN JSON, ... as the area's handler expects
+  std::string name;  // "bad", "good", or "bad-2" ...
+  bool bad = false;  // a bad example must fire the rule, a good one must not
+  std::string text;  // SQL, EXPLAIN JSON, ... as the area's handler expects
   std::map<std::string, std::string> context;  // e.g. {"setup": "CREATE TABLE ..."}
 };
 

@@ -28,7 +28,8 @@ int64_t Rows::Int(size_t row, size_t col, int64_t fallback) const {
   char* end = nullptr;
   long long x = std::strtoll(v->c_str(), &end, 10);
   if (end == v->c_str()) return fallback;
-  if (*end == '.' || *end == 'e' || *end == 'E') return static_cast<int64_t>(std::strtod(v->c_str(), nullptr));
+  if (*end == '.' || *end == 'e' || *end == 'E')
+    return static_cast<int64_t>(std::strtod(v->c_str(), nullptr));
   return x;
 }
 
@@ -82,25 +83,114 @@ std::string MaskConnInfo(const std::string& conninfo) {
 }
 
 std::string QuoteIdent(std::string_view ident) {
-  bool plain = !ident.empty() && (std::islower(static_cast<unsigned char>(ident[0])) || ident[0] == '_');
+  bool plain =
+      !ident.empty() && (std::islower(static_cast<unsigned char>(ident[0])) || ident[0] == '_');
   for (char c : ident)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
       plain = false;
   // Reserved words need quoting even when lower-case; the list covers the
   // keywords PostgreSQL reserves in column/table names.
-  static const char* kReserved[] = {
-      "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case",
-      "cast", "check", "collate", "column", "constraint", "create", "current_catalog",
-      "current_date", "current_role", "current_time", "current_timestamp", "current_user",
-      "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch",
-      "for", "foreign", "from", "grant", "group", "having", "in", "initially", "intersect", "into",
-      "lateral", "leading", "limit", "localtime", "localtimestamp", "not", "null", "offset", "on",
-      "only", "or", "order", "placing", "primary", "references", "returning", "select",
-      "session_user", "some", "symmetric", "table", "then", "to", "trailing", "true", "union",
-      "unique", "user", "using", "variadic", "when", "where", "window", "with", "authorization",
-      "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full", "ilike",
-      "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer", "overlaps",
-      "right", "similar", "tablesample", "verbose"};
+  static const char* kReserved[] = {"all",
+                                    "analyse",
+                                    "analyze",
+                                    "and",
+                                    "any",
+                                    "array",
+                                    "as",
+                                    "asc",
+                                    "asymmetric",
+                                    "both",
+                                    "case",
+                                    "cast",
+                                    "check",
+                                    "collate",
+                                    "column",
+                                    "constraint",
+                                    "create",
+                                    "current_catalog",
+                                    "current_date",
+                                    "current_role",
+                                    "current_time",
+                                    "current_timestamp",
+                                    "current_user",
+                                    "default",
+                                    "deferrable",
+                                    "desc",
+                                    "distinct",
+                                    "do",
+                                    "else",
+                                    "end",
+                                    "except",
+                                    "false",
+                                    "fetch",
+                                    "for",
+                                    "foreign",
+                                    "from",
+                                    "grant",
+                                    "group",
+                                    "having",
+                                    "in",
+                                    "initially",
+                                    "intersect",
+                                    "into",
+                                    "lateral",
+                                    "leading",
+                                    "limit",
+                                    "localtime",
+                                    "localtimestamp",
+                                    "not",
+                                    "null",
+                                    "offset",
+                                    "on",
+                                    "only",
+                                    "or",
+                                    "order",
+                                    "placing",
+                                    "primary",
+                                    "references",
+                                    "returning",
+                                    "select",
+                                    "session_user",
+                                    "some",
+                                    "symmetric",
+                                    "table",
+                                    "then",
+                                    "to",
+                                    "trailing",
+                                    "true",
+                                    "union",
+                                    "unique",
+                                    "user",
+                                    "using",
+                                    "variadic",
+                                    "when",
+                                    "where",
+                                    "window",
+                                    "with",
+                                    "authorization",
+                                    "binary",
+                                    "collation",
+                                    "concurrently",
+                                    "cross",
+                                    "current_schema",
+                                    "freeze",
+                                    "full",
+                                    "ilike",
+                                    "inner",
+                                    "is",
+                                    "isnull",
+                                    "join",
+                                    "left",
+                                    "like",
+                                    "natural",
+                                    "notnull",
+                                    "outer",
+                                    "overlaps",
+                                    "right",
+                                    "similar",
+                                    "tablesample",
+                                    "verbose"};
   if (plain)
     for (const char* r : kReserved)
       if (ident == r) plain = false;
@@ -207,7 +297,8 @@ Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
       if (PQgetisnull(res, r, f))
         row.emplace_back(std::nullopt);
       else
-        row.emplace_back(std::string(PQgetvalue(res, r, f), static_cast<size_t>(PQgetlength(res, r, f))));
+        row.emplace_back(
+            std::string(PQgetvalue(res, r, f), static_cast<size_t>(PQgetlength(res, r, f))));
     }
   }
   PQclear(res);

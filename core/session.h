@@ -82,7 +82,7 @@ class Session {
   // SQLSTATE of the last failed statement ("" if none), e.g. "55P03" lock_not_available.
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   int server_version() const { return server_version_; }  // e.g. 150018
-  int64_t query_count() const { return query_count_; }      // statements sent so far
+  int64_t query_count() const { return query_count_; }    // statements sent so far
   const SessionOptions& options() const { return opts_; }
   std::string masked_conninfo() const;
   bool HasExtension(const std::string& name);  // installed in this database

@@ -6,7 +6,8 @@ namespace pgvise {
 namespace {
 
 TEST(MaskConnInfo, HidesPasswordsInEveryForm) {
-  EXPECT_EQ(MaskConnInfo("postgresql://bob:s3cret@db:5432/app"), "postgresql://bob:***@db:5432/app");
+  EXPECT_EQ(MaskConnInfo("postgresql://bob:s3cret@db:5432/app"),
+            "postgresql://bob:***@db:5432/app");
   EXPECT_EQ(MaskConnInfo("postgres://bob:p%40ss@db/app?sslmode=require"),
             "postgres://bob:***@db/app?sslmode=require");
   EXPECT_EQ(MaskConnInfo("postgresql://db/app?user=bob&password=hunter2&sslmode=disable"),

@@ -28,8 +28,7 @@ class SourceText {
 
   // Reads `path` ("-" = stdin) and validates it. Errors are one line, prefixed
   // with the path and, for content errors, line:col.
-  static Status Read(const std::string& path, SourceText* out,
-                     size_t max_bytes = kDefaultMaxBytes);
+  static Status Read(const std::string& path, SourceText* out, size_t max_bytes = kDefaultMaxBytes);
   // Validates text already in memory (used by Read and by tests).
   Status Validate() const;
 

@@ -23,8 +23,9 @@ TEST(SourceText, RejectsEmptyBinaryAndInvalidUtf8WithLocation) {
   bin.push_back('\0');
   EXPECT_NE(SourceText("b.sql", bin).Validate().message().find("b.sql:2:3: binary data"),
             std::string::npos);
-  EXPECT_NE(SourceText("u.sql", "SELECT '\xff';").Validate().message().find("u.sql:1:9: invalid UTF-8"),
-            std::string::npos);
+  EXPECT_NE(
+      SourceText("u.sql", "SELECT '\xff';").Validate().message().find("u.sql:1:9: invalid UTF-8"),
+      std::string::npos);
   EXPECT_TRUE(SourceText("ok.sql", "SELECT 'ü';").Validate().ok());
 }
 
