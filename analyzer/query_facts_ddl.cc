@@ -481,32 +481,7 @@ namespace {
 // meaning (the parse tree does that); it keeps commas inside quotes and
 // comments from being taken for separators. libpg_query's own scanner would
 // do the same but costs as much as a parse.
-size_t SkipSpace(const std::string& s, size_t i) {
-  const size_t n = s.size();
-  while (i < n) {
-    if (std::isspace(static_cast<unsigned char>(s[i]))) {
-      ++i;
-    } else if (s.compare(i, 2, "--") == 0) {
-      while (i < n && s[i] != '\n') ++i;
-    } else if (s.compare(i, 2, "/*") == 0) {
-      int depth = 0;
-      while (i < n) {
-        if (s.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (s.compare(i, 2, "*/") == 0) {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-    } else {
-      break;
-    }
-  }
-  return i;
-}
+size_t SkipSpace(const std::string& s, size_t i) { return SkipSqlTrivia(s, i, s.size()); }
 
 // Offset just past a quoted token starting at i, or i when none starts there.
 size_t SkipQuoted(const std::string& s, size_t i) {

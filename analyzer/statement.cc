@@ -36,10 +36,7 @@ std::string Normalize(const std::string& sql) {
   return out;
 }
 
-namespace {
-
-// Skips whitespace and comments from `i`; returns the first token's offset.
-size_t SkipTrivia(const std::string& s, size_t i, size_t end) {
+size_t SkipSqlTrivia(const std::string& s, size_t i, size_t end) {
   while (i < end) {
     if (std::isspace(static_cast<unsigned char>(s[i]))) {
       ++i;
@@ -64,6 +61,8 @@ size_t SkipTrivia(const std::string& s, size_t i, size_t end) {
   }
   return i;
 }
+
+namespace {
 
 std::string Trim(std::string s) {
   size_t b = s.find_first_not_of(" \t\r\n");
@@ -125,7 +124,7 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
   size_t covered = 0;
   auto add_gap = [&](size_t from, size_t to) {
     size_t b = from;
-    while ((b = SkipTrivia(text, b, to)) < to && text[b] == ';') ++b;
+    while ((b = SkipSqlTrivia(text, b, to)) < to && text[b] == ';') ++b;
     if (b < to) ranges.emplace_back(b, to);
   };
   for (int k = 0; k < split.n_stmts; ++k) {
@@ -141,7 +140,7 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
 
   size_t prev_end = 0;  // end of the previous statement's trailing comment
   for (auto [loc, end] : ranges) {
-    size_t first = SkipTrivia(text, loc, end);
+    size_t first = SkipSqlTrivia(text, loc, end);
     // Trailing blanks and the ';' (a dropped range may still hold it) are not
     // part of the statement.
     while (end > first &&

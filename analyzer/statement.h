@@ -56,6 +56,10 @@ Status ParseSqlFile(SourceText source, SqlFile* out);
 // with the parser's message and sets *error_pos to the 0-based byte offset.
 Status ParseSqlToJson(const std::string& sql, std::string* json, size_t* error_pos);
 
+// Skips whitespace, `--` comments and nested `/* */` comments from byte `i`;
+// returns the offset of the next token, or `end`.
+size_t SkipSqlTrivia(const std::string& s, size_t i, size_t end);
+
 // libpg_query fingerprint (hex) of a statement; empty when it does not parse.
 std::string Fingerprint(const std::string& sql);
 // libpg_query normalisation (constants replaced by $n); input on failure.
