@@ -52,3 +52,11 @@ fi
 
 echo "== summary"
 printf '%s\n' "${summary[@]}"
+# One plain closing line over every CTest run above (a failure exits earlier).
+total=0
+for log in build/ctest.log build-asan/ctest.log; do
+  [ -f "$log" ] || continue
+  n=$(grep -Eo 'tests failed out of [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$' || echo 0)
+  total=$((total + n))
+done
+echo "$total passed, 0 failed"
