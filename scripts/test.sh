@@ -54,7 +54,8 @@ echo "== summary"
 printf '%s\n' "${summary[@]}"
 # One plain closing line over every CTest run above (a failure exits earlier).
 total=0
-for log in build/ctest.log build-asan/ctest.log; do
+logs=(build/ctest.log); [ -z "$quick" ] && logs+=(build-asan/ctest.log)
+for log in "${logs[@]}"; do
   [ -f "$log" ] || continue
   n=$(grep -Eo 'tests failed out of [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$' || echo 0)
   total=$((total + n))
