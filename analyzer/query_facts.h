@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analyzer/statement.h"
@@ -263,6 +264,10 @@ struct QueryFacts {
     return nullptr;
   }
 };
+
+// True for PostgreSQL's built-in aggregate functions (count, sum, ...), for
+// code that has no catalog at hand. Shared by the facts and the rewriter.
+bool IsBuiltinAggregate(std::string_view name);
 
 // Extracts facts from a parsed statement. Returns InvalidInput for a
 // statement that did not parse (stmt.parsed == false).

@@ -420,43 +420,7 @@ bool ConstantText(dom::element e, std::string* out, int* param) {
   return false;
 }
 
-bool IsAggregateName(std::string_view name) {
-  static const char* const kAggs[] = {"count",
-                                      "sum",
-                                      "avg",
-                                      "min",
-                                      "max",
-                                      "array_agg",
-                                      "string_agg",
-                                      "bool_and",
-                                      "bool_or",
-                                      "every",
-                                      "json_agg",
-                                      "jsonb_agg",
-                                      "json_object_agg",
-                                      "jsonb_object_agg",
-                                      "bit_and",
-                                      "bit_or",
-                                      "stddev",
-                                      "stddev_pop",
-                                      "stddev_samp",
-                                      "variance",
-                                      "var_pop",
-                                      "var_samp",
-                                      "percentile_cont",
-                                      "percentile_disc",
-                                      "mode",
-                                      "xmlagg",
-                                      "corr",
-                                      "covar_pop",
-                                      "covar_samp",
-                                      "regr_count",
-                                      "range_agg",
-                                      "range_intersect_agg"};
-  for (const char* a : kAggs)
-    if (name == a) return true;
-  return false;
-}
+bool IsAggregateName(std::string_view name) { return IsBuiltinAggregate(name); }
 
 namespace {
 
@@ -504,3 +468,57 @@ bool HasVolatileCall(dom::element e) {
 }
 
 }  // namespace pgvise::facts
+
+namespace pgvise {
+
+bool IsBuiltinAggregate(std::string_view name) {
+  // PostgreSQL's built-in aggregates (pg_proc.prokind = 'a' in a fresh cluster),
+  // for when no catalog is at hand.
+  static const char* const kAggs[] = {"any_value",
+                                      "array_agg",
+                                      "avg",
+                                      "bit_and",
+                                      "bit_or",
+                                      "bit_xor",
+                                      "bool_and",
+                                      "bool_or",
+                                      "corr",
+                                      "count",
+                                      "covar_pop",
+                                      "covar_samp",
+                                      "every",
+                                      "json_agg",
+                                      "json_object_agg",
+                                      "jsonb_agg",
+                                      "jsonb_object_agg",
+                                      "max",
+                                      "min",
+                                      "mode",
+                                      "percentile_cont",
+                                      "percentile_disc",
+                                      "range_agg",
+                                      "range_intersect_agg",
+                                      "regr_avgx",
+                                      "regr_avgy",
+                                      "regr_count",
+                                      "regr_intercept",
+                                      "regr_r2",
+                                      "regr_slope",
+                                      "regr_sxx",
+                                      "regr_sxy",
+                                      "regr_syy",
+                                      "stddev",
+                                      "stddev_pop",
+                                      "stddev_samp",
+                                      "string_agg",
+                                      "sum",
+                                      "var_pop",
+                                      "var_samp",
+                                      "variance",
+                                      "xmlagg"};
+  for (const char* a : kAggs)
+    if (name == a) return true;
+  return false;
+}
+
+}  // namespace pgvise

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "analyzer/query_facts.h"
+
 namespace pgvise::rw {
 
 namespace {
@@ -331,52 +333,6 @@ void CollectRefsSelect(PgQuery__SelectStmt* s, const Stack& stack, const Rewrite
 
 namespace {
 
-const std::set<std::string>& KnownAggregates() {
-  static const std::set<std::string> k = {"count",
-                                          "sum",
-                                          "avg",
-                                          "min",
-                                          "max",
-                                          "bool_and",
-                                          "bool_or",
-                                          "every",
-                                          "string_agg",
-                                          "array_agg",
-                                          "json_agg",
-                                          "jsonb_agg",
-                                          "json_object_agg",
-                                          "jsonb_object_agg",
-                                          "stddev",
-                                          "stddev_pop",
-                                          "stddev_samp",
-                                          "variance",
-                                          "var_pop",
-                                          "var_samp",
-                                          "bit_and",
-                                          "bit_or",
-                                          "bit_xor",
-                                          "corr",
-                                          "covar_pop",
-                                          "covar_samp",
-                                          "regr_avgx",
-                                          "regr_avgy",
-                                          "regr_count",
-                                          "regr_intercept",
-                                          "regr_r2",
-                                          "regr_slope",
-                                          "regr_sxx",
-                                          "regr_sxy",
-                                          "regr_syy",
-                                          "percentile_cont",
-                                          "percentile_disc",
-                                          "mode",
-                                          "xmlagg",
-                                          "range_agg",
-                                          "range_intersect_agg",
-                                          "any_value"};
-  return k;
-}
-
 const std::set<std::string>& KnownVolatile() {
   static const std::set<std::string> k = {"random",
                                           "setseed",
@@ -447,7 +403,7 @@ RewriteCatalog::Function ClassifyFunction(const PgQuery__FuncCall* f, const Rewr
   RewriteCatalog::Function fn;
   if (cat) fn = cat->FindFunction(name);
   if (!fn.known) {
-    fn.is_aggregate = KnownAggregates().count(name) > 0;
+    fn.is_aggregate = IsBuiltinAggregate(name);
     fn.is_volatile = KnownVolatile().count(name) > 0;
     fn.returns_set = KnownSetReturning().count(name) > 0;
   }
