@@ -213,9 +213,14 @@ std::string UniqueName(const Catalog& cat, const IndexCandidate& c, std::set<std
 
 }  // namespace
 
-Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& workload,
+Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& input,
                   const AdviseOptions& opts, AdviseReport* out) {
   auto t0 = Clock::now();
+  // pg_stat_statements normalises constants away; where pg_qualstats saw a
+  // rare one, the statement is costed with it so a partial index can count.
+  Workload workload = input;
+  ApplyQualConstants(catalog, opts.candidates.rare_value_frequency,
+                     opts.candidates.partial_max_distinct, &workload);
   AdviseReport rep;
   rep.skipped_utility = workload.skipped_utility;
   rep.skipped_unparsable = workload.skipped_unparsable;
@@ -346,6 +351,10 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
       r.benefit.push_back(qb);
       rep.statements[static_cast<size_t>(s)].indexes_after.push_back(name);
     }
+    bool qualstats_constant = false;
+    for (int s : oracle.StatementsFor(c))
+      qualstats_constant |= wi.Cost(s, final_config).candidates.count(c) &&
+                            !workload.statements[static_cast<size_t>(s)].constant_source.empty();
     std::sort(r.benefit.begin(), r.benefit.end(), [](const QueryBenefit& a, const QueryBenefit& b) {
       return a.calls * (a.cost_before - a.cost_after) > b.calls * (b.cost_before - b.cost_after);
     });
@@ -366,6 +375,10 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
         .Add("size_dedup_corrected", cand.method == "btree" && cand.include.empty())
         .Add("origin", cand.origin)
         .Add("whatif_verified", true);
+    // The plan was costed with a constant pg_qualstats recorded, not one the
+    // statement text carries: say so.
+    if (qualstats_constant && !cand.predicate.empty())
+      r.Add("constant_source", std::string("pg_qualstats"));
     ranked.push_back({marginal, std::move(r)});
   }
   std::stable_sort(ranked.begin(), ranked.end(),

@@ -68,6 +68,11 @@ class AdvisorPg : public ::testing::Test {
       INSERT INTO "My Schema"."Mixed Case Table" SELECT g, g % 10000, 's' || g, CASE WHEN g % 3 = 0 THEN 'x' ELSE 'y' END
         FROM generate_series(1, 100000) g;
 
+      -- pg_qualstats: 'stuck' is 0.5% of rows, 'done' the rest.
+      CREATE TABLE t_qual (id bigint PRIMARY KEY, status text NOT NULL, pad text);
+      INSERT INTO t_qual SELECT g, CASE WHEN g % 200 = 0 THEN 'stuck' ELSE 'done' END, repeat('q', 40)
+        FROM generate_series(1, 100000) g;
+
       CREATE TABLE t_pgss (id bigint PRIMARY KEY, k int NOT NULL, v text);
       INSERT INTO t_pgss SELECT g, g % 10000, 'v' FROM generate_series(1, 100000) g;
     )sql");
@@ -305,6 +310,53 @@ TEST_F(AdvisorPg, PgStatStatementsWorkloadIsPlannedGenerically) {
   const Recommendation* rec = On(r.indexes, "public.t_pgss");
   ASSERT_NE(rec, nullptr) << Dump(r);
   EXPECT_NE(rec->sql.find("(k)"), std::string::npos) << rec->sql;
+}
+
+TEST_F(AdvisorPg, PgQualstatsConstantGivesAPartialIndexForANormalisedStatement) {
+  auto admin = testing::AdminSession(*uri_);
+  Rows ext;
+  ASSERT_TRUE(
+      admin->Query("SELECT count(*) FROM pg_extension WHERE extname = 'pg_qualstats'", &ext).ok());
+  if (ext.Int(0, 0) == 0) {
+    ASSERT_TRUE(admin->Exec("CREATE EXTENSION pg_qualstats").ok());
+  }
+  ASSERT_TRUE(admin->Exec("SELECT pg_qualstats_reset()").ok());
+  ASSERT_TRUE(admin->Exec("SET pg_qualstats.sample_rate = 1").ok());
+  // Literal constants: pg_stat_statements normalises them to $1,
+  // pg_qualstats keeps them.
+  for (int i = 0; i < 20; ++i) {
+    Rows rows;
+    ASSERT_TRUE(admin->Query("SELECT id, pad FROM t_qual WHERE status = 'stuck'", &rows).ok());
+    ASSERT_EQ(rows.size(), 500u);
+  }
+  auto s = ReadOnly();
+  Workload w;
+  ASSERT_TRUE(AddPgStatStatements(*s, {}, &w).ok());
+  ASSERT_TRUE(AddQualstats(*s, &w).ok());
+  const WorkloadStatement* found = nullptr;
+  for (const auto& ws : w.statements)
+    if (ws.sql.find("FROM t_qual WHERE") != std::string::npos) found = &ws;
+  ASSERT_NE(found, nullptr);
+  ASSERT_TRUE(found->has_params) << found->sql;  // normalised: status = $1
+  bool seen = false;
+  for (const auto& q : w.qual_constants)
+    seen |= q.table == "t_qual" && q.column == "status" && q.value == "'stuck'";
+  ASSERT_TRUE(seen) << "pg_qualstats did not record status = 'stuck'";
+  Catalog cat;
+  ASSERT_TRUE(Catalog::Load(*s, {}, &cat).ok());
+  AdviseReport r;
+  AdviseOptions o;
+  o.write_source = "none";  // the load's inserts are not this workload's writes
+  Status st = RunAdvisor(*s, cat, w, o, &r);
+  ASSERT_TRUE(st.ok()) << st.message();
+  const Recommendation* rec = On(r.indexes, "public.t_qual");
+  ASSERT_NE(rec, nullptr) << Dump(r);
+  EXPECT_NE(rec->sql.find("WHERE status = 'stuck'"), std::string::npos) << rec->sql;
+  bool from_qualstats = false;
+  for (const auto& e : rec->evidence)
+    if (e.key == "constant_source")
+      from_qualstats = std::get<std::string>(e.value) == "pg_qualstats";
+  EXPECT_TRUE(from_qualstats) << Dump(r);
 }
 
 // Extend against the exhaustive optimum over the same candidates.

@@ -1,6 +1,7 @@
 #include "advisor/workload.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "analyzer/explain_runner.h"
@@ -35,7 +36,88 @@ bool TouchesOnlySystem(const QueryFacts& f) {
   return true;
 }
 
+// 'it''s' -> it's; numbers as they are.
+std::string UnquoteLiteral(const std::string& lit) {
+  if (lit.size() < 2 || lit.front() != '\'' || lit.back() != '\'') return lit;
+  std::string out;
+  for (size_t i = 1; i + 1 < lit.size(); ++i) {
+    out += lit[i];
+    if (lit[i] == '\'' && i + 2 < lit.size() && lit[i + 1] == '\'') ++i;
+  }
+  return out;
+}
+
+// Only plain literals go into SQL text: a quoted string or a number.
+bool IsPlainLiteral(const std::string& v) {
+  if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') return true;
+  if (v.empty()) return false;
+  for (char ch : v)
+    if (!std::isdigit(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-') return false;
+  return true;
+}
+
 }  // namespace
+
+int ApplyQualConstants(const Catalog& catalog, double rare_frequency, double max_distinct,
+                       Workload* w) {
+  if (w->qual_constants.empty()) return 0;
+  int changed = 0;
+  for (auto& ws : w->statements) {
+    if (!ws.has_params) continue;  // constants as written are used as they are
+    int max_param = 0;
+    if (!CountParams(ws.sql, &max_param).ok() || max_param == 0) continue;
+    for (const Predicate& p : ws.facts.predicates) {
+      if (p.kind != PredicateKind::kEquality || p.value_kind != ValueKind::kParameter) continue;
+      if (p.under_or || p.negated || !p.expression.empty() || p.clause != Clause::kWhere) continue;
+      // Removing a middle $n would leave a gap PREPARE can't type.
+      if (p.param != max_param) continue;
+      const TableInfo* t = catalog.FindTable(p.table);
+      if (!t) continue;
+      const ColumnInfo* col = t->Column(p.column);
+      if (!col || col->DistinctValues(t->Rows()) > max_distinct) continue;
+      // The constant pg_qualstats saw most often for this table.column.
+      const QualConstant* best = nullptr;
+      for (const auto& q : w->qual_constants)
+        if (q.op == "=" && q.schema == t->schema && q.table == t->name && q.column == p.column &&
+            IsPlainLiteral(q.value) && (!best || q.occurrences > best->occurrences))
+          best = &q;
+      if (!best) continue;
+      // Only a rare value makes a partial index worth it (the same rule as
+      // for constants written in SQL files).
+      auto freq = col->ValueFrequency(UnquoteLiteral(best->value));
+      if (!freq || *freq >= rare_frequency) continue;
+      // value_location points at the `$n` token; check before replacing.
+      std::string token = "$" + std::to_string(p.param);
+      if (p.value_location < 0 ||
+          ws.sql.compare(static_cast<size_t>(p.value_location), token.size(), token) != 0)
+        continue;
+      size_t after = static_cast<size_t>(p.value_location) + token.size();
+      if (after < ws.sql.size() && std::isdigit(static_cast<unsigned char>(ws.sql[after])))
+        continue;
+      std::string sql = ws.sql;
+      sql.replace(static_cast<size_t>(p.value_location), token.size(), best->value);
+      Statement stmt;
+      stmt.sql = sql;
+      size_t err = 0;
+      stmt.parsed = ParseSqlToJson(stmt.sql, &stmt.parse_json, &err).ok();
+      QueryFacts facts;
+      if (!stmt.parsed || !ExtractFacts(stmt, &facts).ok()) continue;
+      if (ws.normalized_sql.empty()) ws.normalized_sql = ws.sql;
+      ws.sql = std::move(sql);
+      ws.facts = std::move(facts);
+      int left = 0;
+      ws.has_params = CountParams(ws.sql, &left).ok() && left > 0;
+      ws.constant_source = "pg_qualstats";
+      ++changed;
+      break;  // facts were rebuilt: predicate references are stale
+    }
+  }
+  if (changed > 0)
+    w->notes.push_back(std::to_string(changed) +
+                       " normalised statement(s) costed with the rare constant pg_qualstats "
+                       "recorded (partial-index candidates need the constant)");
+  return changed;
+}
 
 bool AddStatement(const Statement& stmt, const std::string& source, double calls, Workload* w,
                   double rows_per_call) {

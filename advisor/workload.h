@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/catalog.h"
 #include "analyzer/query_facts.h"
 #include "core/session.h"
 #include "core/status.h"
@@ -34,6 +35,11 @@ struct WorkloadStatement {
   double rows = 0;          // rows per call (pg_stat_statements), 0 when unknown
   bool has_params = false;  // $n: planned generically
   QueryFacts facts;
+  // "pg_qualstats" when a `$n` of this normalised statement was replaced by a
+  // constant pg_qualstats recorded (see ApplyQualConstants); `normalized_sql`
+  // then keeps pg_stat_statements' text.
+  std::string constant_source;
+  std::string normalized_sql;
 };
 
 // A predicate constant seen by pg_qualstats: table.column op constant, with
@@ -77,6 +83,20 @@ Status AddSqlText(const std::string& name, const std::string& text, Workload* w)
 Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w);
 // Reads pg_qualstats constants when the extension is installed (no-op otherwise).
 Status AddQualstats(Session& s, Workload* w);
+
+// Gives normalised statements (pg_stat_statements' `status = $1`) back the
+// rare constant pg_qualstats saw for that qual, so partial-index candidates
+// can be generated and costed: a generic plan for `$1` never uses a partial
+// index, a plan for `status = 'stuck'` can. A `$n` is replaced only when
+//   - it is the value of a plain `column = $n` (not under OR / NOT),
+//   - pg_qualstats recorded `=` constants for that table.column, and the most
+//     frequent one is rare per pg_stats (MCV frequency < rare_frequency on a
+//     column of at most max_distinct values, as for SQL-file constants),
+//   - it is the highest-numbered parameter (the rest stay $1..$n-1, which a
+//     PREPARE without types accepts).
+// Statements changed get constant_source "pg_qualstats". Returns how many.
+int ApplyQualConstants(const Catalog& catalog, double rare_frequency, double max_distinct,
+                       Workload* w);
 
 // Adds one statement (already parsed facts or not); deduplicates by
 // fingerprint. Returns false when it was skipped (utility / unparsable).
