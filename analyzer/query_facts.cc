@@ -86,25 +86,18 @@ void Extractor::Insert(dom::object s) {
   }
 }
 
-void Extractor::Update(dom::object s) {
-  With(s);
+// The target table of an UPDATE or DELETE: a relation of the statement, and
+// where the statement's keyword finding should point.
+void Extractor::DmlTarget(dom::object s) {
   dom::object rv;
   if (Obj(s, "relation", &rv)) {
     AddRelation(rv, true);
     if (stack_.size() == 1) out_->keyword_location = Loc(rv);
   }
-  std::vector<std::string> aliases;
-  Each(s, "fromClause", [&](dom::element e) { FromItem(e, &aliases); });
-  Ctx set;
-  set.clause = Clause::kOther;
-  set.placement = SubqueryPlacement::kSelectList;
-  Each(s, "targetList", [&](dom::element e) {
-    Node n = Unwrap(e);
-    if (!n.ok) return;
-    if (stack_.size() == 1) out_->updated_columns.emplace_back(Str(n.body, "name"));
-    dom::element v;
-    if (Field(n.body, "val", &v)) Expr(v, set);
-  });
+}
+
+// WHERE and RETURNING of an UPDATE or DELETE.
+void Extractor::WhereAndReturning(dom::object s) {
   dom::element where;
   if (Field(s, "whereClause", &where)) {
     if (stack_.size() == 1) {
@@ -119,27 +112,30 @@ void Extractor::Update(dom::object s) {
   }
 }
 
+void Extractor::Update(dom::object s) {
+  With(s);
+  DmlTarget(s);
+  std::vector<std::string> aliases;
+  Each(s, "fromClause", [&](dom::element e) { FromItem(e, &aliases); });
+  Ctx set;
+  set.clause = Clause::kOther;
+  set.placement = SubqueryPlacement::kSelectList;
+  Each(s, "targetList", [&](dom::element e) {
+    Node n = Unwrap(e);
+    if (!n.ok) return;
+    if (stack_.size() == 1) out_->updated_columns.emplace_back(Str(n.body, "name"));
+    dom::element v;
+    if (Field(n.body, "val", &v)) Expr(v, set);
+  });
+  WhereAndReturning(s);
+}
+
 void Extractor::Delete(dom::object s) {
   With(s);
-  dom::object rv;
-  if (Obj(s, "relation", &rv)) {
-    AddRelation(rv, true);
-    if (stack_.size() == 1) out_->keyword_location = Loc(rv);
-  }
+  DmlTarget(s);
   std::vector<std::string> aliases;
   Each(s, "usingClause", [&](dom::element e) { FromItem(e, &aliases); });
-  dom::element where;
-  if (Field(s, "whereClause", &where)) {
-    if (stack_.size() == 1) {
-      out_->has_where = true;
-      out_->where_location = Loc(Unwrap(where).body);
-    }
-    Condition(where, Ctx{});
-  }
-  if (dom::array ret; Arr(s, "returningList", &ret)) {
-    if (stack_.size() == 1) out_->has_returning = true;
-    TargetList(s, "returningList");
-  }
+  WhereAndReturning(s);
 }
 
 void Extractor::Statement(Node n) {

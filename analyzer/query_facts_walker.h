@@ -99,6 +99,8 @@ class Extractor {
   void Insert(dom::object s);
   void Update(dom::object s);
   void Delete(dom::object s);
+  void DmlTarget(dom::object s);
+  void WhereAndReturning(dom::object s);
 
   QueryFacts* out_;
   std::vector<Level*> stack_;
