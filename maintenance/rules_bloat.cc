@@ -22,6 +22,20 @@ namespace {
 
 std::string Pct(double r) { return Num(std::round(r * 1000) / 10) + "%"; }
 
+// What every bloat item carries: the sizes behind it, how sure it is (a
+// measurement, a clean estimate, or an estimate with a caveat), and an
+// urgency that grows with the space a rebuild would return.
+void AddBloatEvidence(const BloatEstimate& e, PlanItem* it) {
+  it->rec.confidence = e.exact ? "high" : (e.why.empty() ? "medium" : "low");
+  it->rec.Add("actual_bytes", e.actual_bytes)
+      .Add("expected_bytes", e.expected_bytes)
+      .Add("wasted_bytes", e.wasted_bytes)
+      .Add("bloat_ratio", std::round(e.ratio * 1000) / 1000)
+      .Add("exact", e.exact);
+  it->rec.priority =
+      static_cast<int>(std::min(999.0, static_cast<double>(e.wasted_bytes) / (1 << 20)));
+}
+
 }  // namespace
 
 void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
@@ -73,15 +87,8 @@ void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
           << Bytes(static_cast<double>(e.wasted_bytes));
     }
     it.rec.reason = why.str();
-    it.rec.confidence = e.exact ? "high" : (e.why.empty() ? "medium" : "low");
-    it.rec.Add("actual_bytes", e.actual_bytes)
-        .Add("expected_bytes", e.expected_bytes)
-        .Add("wasted_bytes", e.wasted_bytes)
-        .Add("bloat_ratio", std::round(e.ratio * 1000) / 1000)
-        .Add("n_dead_tup", t.n_dead_tup)
-        .Add("exact", e.exact);
-    it.rec.priority =
-        static_cast<int>(std::min(999.0, static_cast<double>(e.wasted_bytes) / (1 << 20)));
+    AddBloatEvidence(e, &it);
+    it.rec.Add("n_dead_tup", t.n_dead_tup);
     out->push_back(std::move(it));
   }
 }
@@ -111,15 +118,8 @@ void IndexBloat(const RuleInput& in, std::vector<PlanItem>* out) {
         << x.Fillfactor() << (e.deduplicated ? ", deduplicated" : "") << ")";
     if (!e.exact && !e.why.empty()) why << "; " << e.why;
     it.rec.reason = why.str();
-    it.rec.confidence = e.exact ? "high" : (e.why.empty() ? "medium" : "low");
-    it.rec.Add("actual_bytes", e.actual_bytes)
-        .Add("expected_bytes", e.expected_bytes)
-        .Add("wasted_bytes", e.wasted_bytes)
-        .Add("bloat_ratio", std::round(e.ratio * 1000) / 1000)
-        .Add("deduplicated", e.deduplicated)
-        .Add("exact", e.exact);
-    it.rec.priority =
-        static_cast<int>(std::min(999.0, static_cast<double>(e.wasted_bytes) / (1 << 20)));
+    AddBloatEvidence(e, &it);
+    it.rec.Add("deduplicated", e.deduplicated);
     out->push_back(std::move(it));
   }
 }
