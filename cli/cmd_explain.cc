@@ -46,14 +46,6 @@ struct ExplainRun {
   }
 };
 
-bool UseColor(const CommonOptions& c) {
-  if (c.format != "text") return false;
-  if (!c.output.empty() && c.output != "-") return false;
-  const char* no_color = std::getenv("NO_COLOR");  // https://no-color.org: any non-empty value
-  if (no_color && *no_color) return false;
-  return isatty(STDOUT_FILENO) == 1;
-}
-
 RuleBook LoadPlanRules(const CommonOptions& c) {
   RuleBook book = LoadRules(c);
   Status st = book.CheckHandlers({"plan"}, PlanRuleIds());
@@ -166,14 +158,7 @@ int RunExplain(const CommonOptions& c, const ExplainCliOptions& o) {
   else
     ExplainSqlFile(c, o, book, &run);
 
-  RenderOptions ro;
-  ro.format = c.format;
-  ro.command = "explain";
-  ro.rules = &book;
-  ro.color = UseColor(c);
-  ro.notes = run.notes;
-  ro.inputs = run.inputs;
-  WriteOutput(c, RenderFindings(run.findings, ro));
+  WriteFindings(c, book, "explain", run.findings, run.notes, run.inputs);
   return static_cast<int>(ExitFor(run.findings, c.fail_on));
 }
 

@@ -371,14 +371,6 @@ std::unique_ptr<Database> ConnectIfAsked(const CommonOptions& c) {
   return db;
 }
 
-bool UseColor(const CommonOptions& c) {
-  if (c.format != "text") return false;
-  if (!c.output.empty() && c.output != "-") return false;
-  const char* no_color = std::getenv("NO_COLOR");  // https://no-color.org: any non-empty value
-  if (no_color && *no_color) return false;
-  return isatty(STDOUT_FILENO) == 1;
-}
-
 int RunReview(const CommonOptions& c, const ReviewOptions& r) {
   StepTimer timer(c.verbose);
   const RuleBook book = LoadReviewRules(c);
@@ -395,14 +387,7 @@ int RunReview(const CommonOptions& c, const ReviewOptions& r) {
              (db ? ", " + std::to_string(run.explained) + " EXPLAINs" : ""));
 
   SortFindings(&run.findings);
-  RenderOptions ro;
-  ro.format = c.format;
-  ro.command = "review";
-  ro.rules = &book;
-  ro.color = UseColor(c);
-  ro.notes = run.notes;
-  ro.inputs = run.files;
-  WriteOutput(c, RenderFindings(run.findings, ro));
+  WriteFindings(c, book, "review", run.findings, run.notes, run.files);
   timer.Done("render");
   if (run.input_error) return static_cast<int>(ExitCode::kInputError);
   return static_cast<int>(ExitFor(run.findings, c.fail_on));

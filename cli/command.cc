@@ -1,8 +1,11 @@
 #include "cli/command.h"
 
+#include "core/render.h"
+
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -82,6 +85,31 @@ void WriteOutput(const CommonOptions& o, const std::string& text) {
   std::ofstream f(o.output, std::ios::binary);
   if (!f) throw Error(ExitCode::kInputError, o.output + ": cannot write");
   f << text;
+}
+
+namespace {
+
+bool UseColor(const CommonOptions& c) {
+  if (c.format != "text") return false;
+  if (!c.output.empty() && c.output != "-") return false;
+  const char* no_color = std::getenv("NO_COLOR");  // https://no-color.org: any non-empty value
+  if (no_color && *no_color) return false;
+  return isatty(STDOUT_FILENO) == 1;
+}
+
+}  // namespace
+
+void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::string& command,
+                   const std::vector<Finding>& findings, const std::vector<std::string>& notes,
+                   const std::vector<std::string>& inputs) {
+  RenderOptions ro;
+  ro.format = o.format;
+  ro.command = command;
+  ro.rules = &book;
+  ro.color = UseColor(o);
+  ro.notes = notes;
+  ro.inputs = inputs;
+  WriteOutput(o, RenderFindings(findings, ro));
 }
 
 int Main(int argc, char** argv) {

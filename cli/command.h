@@ -57,6 +57,11 @@ std::unique_ptr<Session> OpenSession(const CommonOptions& o, bool read_only = tr
 ExitCode ExitFor(const std::vector<Finding>& findings, const std::string& fail_on);
 // Writes `text` to -o FILE or stdout.
 void WriteOutput(const CommonOptions& o, const std::string& text);
+// Renders findings in --format (colour only for text on a TTY without
+// NO_COLOR) and writes them like WriteOutput.
+void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::string& command,
+                   const std::vector<Finding>& findings, const std::vector<std::string>& notes,
+                   const std::vector<std::string>& inputs);
 
 // Subcommand setup functions, one per cli/cmd_<name>.cc.
 RunFn SetupReview(CLI::App& app, std::shared_ptr<CommonOptions> common);
