@@ -13,9 +13,14 @@
 //   because even waiting for that lock queues every later query behind it.
 // The suggestion: add the column without a default, set the default for new
 // rows, backfill old rows in batches.
+#include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
 #include <cctype>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "analyzer/sql_rules_internal.h"
 #include "core/session.h"
@@ -77,28 +82,473 @@ void AddingFieldWithVolatileDefault(const Call& c, std::vector<Finding>* out) {
   }
 }
 
+// ---- changing-column-type: does PostgreSQL rewrite the table? -------------
+//
+// The model follows PostgreSQL 15's source (read, not copied):
+// - tablecmds.c, ATPrepAlterColumnType builds the expression that turns the
+//   old value into the new one (the USING expression, or the column itself
+//   coerced to the new type), runs it through expression_planner, and asks
+//   ATColumnChangeRequiresRewrite. That function walks down the expression
+//   and answers "no rewrite" only when it reaches the column itself through
+//   nothing but RelabelType (a binary-coercible cast, pg_cast.castmethod =
+//   'b'), coercions to domains without constraints, and — since PG 12 — the
+//   timestamp <-> timestamptz conversion functions when the session TimeZone
+//   has a zero UTC offset (TimestampTimestampTzRequiresRewrite). Any other
+//   function call means every row is converted: a new relfilenode, every
+//   index rebuilt, all under ACCESS EXCLUSIVE.
+// - The length-coercion functions varchar(), numeric(), varbit(),
+//   timestamp()/timestamptz()/time()/timetz() and interval() have planner
+//   support functions (varchar_support in varchar.c, numeric_support in
+//   numeric.c, varbit_support, TemporalSimplify in datetime.c,
+//   interval_support) that replace a call which can only widen the limit by a
+//   RelabelType, so the walk above sees no function: varchar(n) -> varchar(m)
+//   with m >= n or no limit; numeric(p,s) -> numeric(p2,s) with p2 >= p (same
+//   scale), or to unconstrained numeric; time/timestamp precision raised or
+//   dropped. bpchar() has no support function: char(n) -> char(m) rewrites.
+//   A binary-coercible cast loses the source's modifier (the RelabelType has
+//   typmod -1), so text -> varchar(20) still calls varchar() and rewrites.
+// - Without a rewrite, ATPostAlterTypeParse/TryReuseIndex keep an index's
+//   storage only when its operator class is unchanged (CheckIndexCompatible):
+//   varchar -> text and cidr -> inet keep btree indexes (text_ops/inet_ops
+//   serve both), text -> bpchar, int4 -> oid, bit -> varbit and timestamp <->
+//   timestamptz rebuild them, still under ACCESS EXCLUSIVE.
+// - Arrays go through ArrayCoerceExpr, which the walk does not look into:
+//   varchar(20)[] -> text[] rewrites.
+// tests/review_cli_pg_test.cc checks every no-rewrite claim against a real
+// server by comparing pg_class.relfilenode before and after the ALTER.
+//
+// Worked example: users.name is character varying(20) in the catalog;
+// `ALTER TABLE users ALTER COLUMN name TYPE varchar(40)` parses to
+// {varchar, {40}} from {varchar, {20}}: same type, limit widened ->
+// kCatalogOnly, no finding (require-lock-timeout still reports the brief
+// ACCESS EXCLUSIVE lock when no lock_timeout is set). `TYPE bigint` on an
+// integer column is kRewrite: "changes public.users.id from integer to bigint:
+// rewrites table users (38 GB, 120M rows) ...".
+
+}  // namespace
+
+namespace {
+
+std::string Lower(const std::string& s) {
+  std::string out;
+  for (char ch : s) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  return out;
+}
+
+// SQL and format_type() spellings -> internal type names the model knows.
+const std::map<std::string, std::string>& TypeAliases() {
+  static const std::map<std::string, std::string> kAliases = {
+      {"character varying", "varchar"},
+      {"varchar", "varchar"},
+      {"character", "bpchar"},
+      {"char", "bpchar"},
+      {"bpchar", "bpchar"},
+      {"text", "text"},
+      {"numeric", "numeric"},
+      {"decimal", "numeric"},
+      {"integer", "int4"},
+      {"int", "int4"},
+      {"int4", "int4"},
+      {"bigint", "int8"},
+      {"int8", "int8"},
+      {"smallint", "int2"},
+      {"int2", "int2"},
+      {"bit varying", "varbit"},
+      {"varbit", "varbit"},
+      {"bit", "bit"},
+      {"timestamp without time zone", "timestamp"},
+      {"timestamp", "timestamp"},
+      {"timestamp with time zone", "timestamptz"},
+      {"timestamptz", "timestamptz"},
+      {"time without time zone", "time"},
+      {"time", "time"},
+      {"time with time zone", "timetz"},
+      {"timetz", "timetz"},
+      {"interval", "interval"},
+      {"cidr", "cidr"},
+      {"inet", "inet"},
+      {"oid", "oid"},
+      {"xml", "xml"},
+      {"boolean", "bool"},
+      {"bool", "bool"},
+      {"real", "float4"},
+      {"float4", "float4"},
+      {"double precision", "float8"},
+      {"float8", "float8"},
+      {"date", "date"},
+      {"json", "json"},
+      {"jsonb", "jsonb"},
+      {"uuid", "uuid"},
+      {"bytea", "bytea"},
+      {"money", "money"},
+  };
+  return kAliases;
+}
+
+// Built-in casts with pg_cast.castmethod = 'b' (PostgreSQL 15, queried from
+// pg_cast): a RelabelType, no function call.
+bool BinaryCoercible(const std::string& from, const std::string& to) {
+  static const std::pair<const char*, const char*> kPairs[] = {
+      {"varchar", "text"}, {"text", "varchar"}, {"text", "bpchar"}, {"varchar", "bpchar"},
+      {"bit", "varbit"},   {"varbit", "bit"},   {"cidr", "inet"},   {"int4", "oid"},
+      {"oid", "int4"},     {"xml", "text"},     {"xml", "varchar"}, {"xml", "bpchar"},
+  };
+  for (const auto& [f, t] : kPairs)
+    if (from == f && to == t) return true;
+  return false;
+}
+
+// The type whose default btree operator class serves this one: an index
+// keeps its storage across a change only when this stays the same.
+std::string OpclassType(const std::string& name) {
+  if (name == "varchar") return "text";
+  if (name == "cidr") return "inet";
+  return name;
+}
+
+bool IsTemporal(const std::string& n) {
+  return n == "timestamp" || n == "timestamptz" || n == "time" || n == "timetz";
+}
+
+// Whether the length-coercion function's support function turns the call
+// into a no-op for these modifiers (same type on both sides).
+bool WideningNoOp(const ColumnType& from, const ColumnType& to) {
+  const std::string& n = to.name;
+  if (to.mods.empty() && to.fields.empty()) return true;  // no limit: no length coercion
+  if (n == "varchar" || n == "varbit")
+    return !from.mods.empty() && !to.mods.empty() && to.mods[0] >= from.mods[0];
+  if (n == "numeric") {
+    if (from.mods.empty()) return false;  // 1E-1001 fits only unconstrained numeric
+    int fs = from.mods.size() > 1 ? from.mods[1] : 0, ts = to.mods.size() > 1 ? to.mods[1] : 0;
+    return fs == ts && to.mods[0] >= from.mods[0];
+  }
+  if (IsTemporal(n) || n == "interval") {
+    if (!to.fields.empty() || !from.fields.empty()) return false;  // interval ranges: not modelled
+    // An unspecified precision equals the highest one (6).
+    return to.mods[0] >= 6 || (!from.mods.empty() && to.mods[0] >= from.mods[0]);
+  }
+  return false;  // bpchar(), bit(): no support function, the call runs per row
+}
+
+}  // namespace
+
+ColumnType ParseColumnType(const std::string& text) {
+  ColumnType t;
+  t.text = text;
+  std::string s = text;
+  // Trailing [] (any number of dimensions).
+  while (s.size() >= 2 && s.compare(s.size() - 2, 2, "[]") == 0) {
+    t.array = true;
+    s.resize(s.size() - 2);
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+  }
+  if (!s.empty() && s[0] == '"') {  // quoted: a user type (or the internal "char")
+    t.name = s;
+    return t;
+  }
+  s = Lower(s);
+  if (s.rfind("pg_catalog.", 0) == 0) s = s.substr(11);
+  // The modifier group may sit mid-name: "timestamp(3) without time zone".
+  size_t open = s.find('(');
+  if (open != std::string::npos) {
+    size_t close = s.find(')', open);
+    if (close == std::string::npos) return t;
+    std::string inner = s.substr(open + 1, close - open - 1);
+    size_t pos = 0;
+    while (pos < inner.size()) {
+      size_t comma = inner.find(',', pos);
+      std::string part =
+          inner.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      try {
+        t.mods.push_back(std::stoi(part));
+      } catch (...) {
+        return t;  // not a number: unknown
+      }
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    s = s.substr(0, open) + s.substr(close + 1);
+  }
+  // Collapse spaces.
+  std::string words;
+  for (char ch : s) {
+    if (ch == ' ' && (words.empty() || words.back() == ' ')) continue;
+    words.push_back(ch);
+  }
+  while (!words.empty() && words.back() == ' ') words.pop_back();
+  if (words.rfind("interval", 0) == 0) {
+    t.name = "interval";
+    t.fields = words.size() > 8 ? words.substr(9) : "";
+    // As written in SQL the grammar gives (range mask[, precision]); a range
+    // of 32767 is INTERVAL_FULL_RANGE. format_type prints only the precision.
+    if (t.mods.size() == 2) {
+      if (t.mods[0] != 32767) t.fields = "range " + std::to_string(t.mods[0]);
+      t.mods = {t.mods[1]};
+    } else if (t.mods.size() == 1 && t.mods[0] > 6) {
+      if (t.mods[0] != 32767) t.fields = "range " + std::to_string(t.mods[0]);
+      t.mods.clear();
+    }
+    t.known = true;
+    return t;
+  }
+  auto it = TypeAliases().find(words);
+  if (it == TypeAliases().end()) {
+    t.name = words;
+    return t;
+  }
+  t.name = it->second;
+  t.known = true;
+  return t;
+}
+
+TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& to,
+                                     bool session_utc) {
+  auto same = [](const ColumnType& a, const ColumnType& b) {
+    return a.name == b.name && a.mods == b.mods && a.fields == b.fields && a.array == b.array;
+  };
+  if (same(from, to)) return {TypeChange::kSame, "the type does not change"};
+  if (!from.known || !to.known)
+    return {TypeChange::kUnknown,
+            "pgvise cannot prove this change is binary-coercible (a domain, enum or extension "
+            "type), so it assumes every row is converted"};
+  if (from.array || to.array)
+    return {TypeChange::kRewrite, "array elements are converted one by one (ArrayCoerceExpr)"};
+  if (from.name == to.name) {
+    if (WideningNoOp(from, to))
+      return {TypeChange::kCatalogOnly, "only the limit is widened: a catalog-only change"};
+    if (to.name == "bpchar")
+      return {TypeChange::kRewrite,
+              "char(n) values are stored blank-padded to n: every row is "
+              "re-padded or checked"};
+    return {TypeChange::kRewrite, "a narrower or different limit checks or converts every value"};
+  }
+  if ((from.name == "timestamp" && to.name == "timestamptz") ||
+      (from.name == "timestamptz" && to.name == "timestamp")) {
+    bool widening = to.mods.empty() || to.mods[0] >= 6;
+    if (!widening) return {TypeChange::kRewrite, "the new precision limit converts every value"};
+    if (session_utc)
+      return {TypeChange::kIndexesRebuilt,
+              "the session TimeZone is UTC, so the stored values stay the same"};
+    return {TypeChange::kRewriteUnlessUtc, "the values are converted through the session TimeZone"};
+  }
+  if (BinaryCoercible(from.name, to.name)) {
+    // The relabelled value has no modifier: a limited target still calls
+    // the length-coercion function.
+    if (!to.mods.empty())
+      return {TypeChange::kRewrite, "the new length limit is checked on every value"};
+    if (OpclassType(from.name) == OpclassType(to.name))
+      return {TypeChange::kCatalogOnly, "the types are binary-coercible: a catalog-only change"};
+    return {TypeChange::kIndexesRebuilt,
+            "the types are binary-coercible, but indexes change operator class"};
+  }
+  return {TypeChange::kRewrite, "every value is converted by a cast function"};
+}
+
+namespace {
+
+// What the parse tree says about each ALTER COLUMN ... TYPE of a statement
+// (QueryFacts does not carry the USING expression or COLLATE).
+struct AlterTypeClause {
+  std::string column;
+  bool has_to = false;
+  ColumnType to;             // the new type from the parse tree
+  bool using_other = false;  // USING computes something other than the column (cast to `to`)
+  bool collate = false;      // COLLATE given: indexes on the column may change collation
+};
+
+const char* StringOf(const PgQuery__Node* n) {
+  return n && n->node_case == PG_QUERY__NODE__NODE_STRING && n->string ? n->string->sval : nullptr;
+}
+
+ColumnType FromTypeName(const PgQuery__TypeName* tn) {
+  std::string text;
+  if (tn && tn->n_names > 0) {
+    const char* last = StringOf(tn->names[tn->n_names - 1]);
+    text = last ? last : "";
+    if (tn->n_names > 1) {
+      const char* schema = StringOf(tn->names[0]);
+      if (schema && std::string(schema) != "pg_catalog") text = std::string(schema) + "." + text;
+    }
+    std::string mods;
+    for (size_t i = 0; i < tn->n_typmods; ++i) {
+      const PgQuery__Node* m = tn->typmods[i];
+      if (m->node_case != PG_QUERY__NODE__NODE_A_CONST || !m->a_const ||
+          m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL)
+        return ParseColumnType(text + "(?)");  // a non-integer modifier: unknown
+      mods += (mods.empty() ? "" : ",") + std::to_string(m->a_const->ival->ival);
+    }
+    if (!mods.empty()) text += "(" + mods + ")";
+    if (tn->n_array_bounds > 0) text += "[]";
+  }
+  return ParseColumnType(text);
+}
+
+// USING col, or USING col::<the new type>, is what PostgreSQL does anyway.
+bool UsingIsTheColumn(const PgQuery__Node* e, const std::string& column, const ColumnType& to) {
+  if (!e) return true;
+  if (e->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && e->type_cast) {
+    ColumnType cast = FromTypeName(e->type_cast->type_name);
+    if (cast.name != to.name || cast.mods != to.mods || cast.array != to.array) return false;
+    e = e->type_cast->arg;
+  }
+  if (!e || e->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || !e->column_ref ||
+      e->column_ref->n_fields == 0)
+    return false;
+  const char* last = StringOf(e->column_ref->fields[e->column_ref->n_fields - 1]);
+  return last && column == last;
+}
+
+std::vector<AlterTypeClause> AlterTypeClauses(const std::string& sql) {
+  std::vector<AlterTypeClause> out;
+  PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql.c_str());
+  if (!r.error) {
+    PgQuery__ParseResult* tree = pg_query__parse_result__unpack(
+        nullptr, r.parse_tree.len, reinterpret_cast<const uint8_t*>(r.parse_tree.data));
+    if (tree && tree->n_stmts == 1 && tree->stmts[0]->stmt &&
+        tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_STMT) {
+      const PgQuery__AlterTableStmt* at = tree->stmts[0]->stmt->alter_table_stmt;
+      for (size_t i = 0; i < at->n_cmds; ++i) {
+        const PgQuery__Node* n = at->cmds[i];
+        if (n->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD) continue;
+        const PgQuery__AlterTableCmd* cmd = n->alter_table_cmd;
+        if (cmd->subtype != PG_QUERY__ALTER_TABLE_TYPE__AT_AlterColumnType || !cmd->def ||
+            cmd->def->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
+          continue;
+        const PgQuery__ColumnDef* cd = cmd->def->column_def;
+        AlterTypeClause c;
+        c.column = cmd->name ? cmd->name : "";
+        c.has_to = cd->type_name != nullptr;
+        c.to = FromTypeName(cd->type_name);
+        c.using_other = !UsingIsTheColumn(cd->raw_default, c.column, c.to);
+        c.collate = cd->coll_clause != nullptr;
+        out.push_back(std::move(c));
+      }
+    }
+    if (tree) pg_query__parse_result__free_unpacked(tree, nullptr);
+  }
+  pg_query_free_protobuf_parse_result(r);
+  return out;
+}
+
+void AddTypeChangeSuggestion(const std::string& table, const DdlAction& a, Finding* f) {
+  f->suggestion = "ALTER TABLE " + table + " ADD COLUMN " + a.column + "_new " + a.new_type +
+                  ";\n-- write both columns from the application (or a trigger), backfill "
+                  "in batches, then in a short transaction with lock_timeout set:\n"
+                  "ALTER TABLE " +
+                  table + " RENAME COLUMN " + a.column + " TO " + a.column + "_old;\nALTER TABLE " +
+                  table + " RENAME COLUMN " + a.column + "_new TO " + a.column + ";";
+}
+
+// Without the old type (no --db, or a column the snapshot does not know):
+// assume a rewrite unless the new type is text or unbounded varchar.
+void ChangingColumnTypeBlind(const Call& c, const DdlAction& a, std::vector<Finding>* out) {
+  const DdlFacts& d = c.facts.ddl;
+  if (!a.rewrites_table) return;
+  Finding f =
+      c.Make(a.location, "ALTER COLUMN " + a.column + " TYPE " + a.new_type + " rewrites table " +
+                             c.Describe(d.object) +
+                             " and rebuilds its indexes under ACCESS EXCLUSIVE (unless the old "
+                             "type is binary-coercible to the new one)");
+  f.Add("lock", "ACCESS EXCLUSIVE").Add("column", a.column).Add("new_type", a.new_type);
+  c.AboutTable(d.object, &f);
+  AddTypeChangeSuggestion(d.object, a, &f);
+  out->push_back(std::move(f));
+}
+
+// Decision: a change PostgreSQL makes in the catalog alone (kSame,
+// kCatalogOnly, or kIndexesRebuilt on an unindexed column) gets no finding.
+// It still takes ACCESS EXCLUSIVE for a moment, but require-lock-timeout
+// already reports that lock when no lock_timeout protects it, and an info
+// finding on every safe widening would teach people to skip this rule's
+// real warnings; the fix this rule proposes is exactly such a change.
 void ChangingColumnType(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (c.facts.kind != StatementKind::kAlterTable || c.state.IsNew(d.object)) return;
+  const SqlTableInfo* table = c.Table(d.object);
+  std::vector<AlterTypeClause> clauses;
+  bool parsed = false;
+  size_t nth = 0;
   for (const DdlAction& a : d.items) {
-    if (a.action != "alter-column-type" || !a.rewrites_table) continue;
-    Finding f =
-        c.Make(a.location, "ALTER COLUMN " + a.column + " TYPE " + a.new_type + " rewrites table " +
-                               c.Describe(d.object) +
-                               " and rebuilds its indexes under ACCESS EXCLUSIVE (unless the old "
-                               "type is binary-coercible to the new one)");
-    f.Add("lock", "ACCESS EXCLUSIVE").Add("column", a.column).Add("new_type", a.new_type);
+    if (a.action != "alter-column-type") continue;
+    size_t index = nth++;
+    // The old type: what this file set last, else the live catalog.
+    std::string old_type;
+    std::string bare = d.object.substr(d.object.rfind('.') + 1);
+    auto mine = c.state.column_types.find(bare + "." + a.column);
+    if (mine != c.state.column_types.end()) {
+      old_type = mine->second;
+    } else if (table) {
+      auto col = table->column_types.find(a.column);
+      if (col != table->column_types.end()) old_type = col->second;
+    }
+    if (old_type.empty()) {
+      ChangingColumnTypeBlind(c, a, out);
+      continue;
+    }
+    if (!parsed) {
+      clauses = AlterTypeClauses(c.stmt.sql);
+      parsed = true;
+    }
+    const AlterTypeClause* clause =
+        index < clauses.size() && clauses[index].column == a.column ? &clauses[index] : nullptr;
+    ColumnType from = ParseColumnType(old_type);
+    ColumnType to = clause && clause->has_to ? clause->to : ParseColumnType(a.new_type);
+    TypeChangeVerdict v = ClassifyTypeChange(from, to, c.state.session_utc);
+    if (clause && clause->using_other) {
+      v = {TypeChange::kRewrite, "the USING expression is computed for every row"};
+    } else if (clause && clause->collate &&
+               (v.kind == TypeChange::kSame || v.kind == TypeChange::kCatalogOnly)) {
+      v = {TypeChange::kIndexesRebuilt, "a new collation changes how indexes order the column"};
+    }
+    bool indexed = table && table->indexed_columns.count(a.column) > 0;
+    if (v.kind == TypeChange::kSame || v.kind == TypeChange::kCatalogOnly ||
+        (v.kind == TypeChange::kIndexesRebuilt && !indexed))
+      continue;
+
+    std::string qualified = (table ? table->name : d.object) + "." + a.column;
+    std::string change = "ALTER COLUMN " + a.column + " TYPE " + a.new_type + " changes " +
+                         qualified + " from " + old_type + " to " + a.new_type + ": ";
+    std::string what;
+    switch (v.kind) {
+      case TypeChange::kIndexesRebuilt:
+        what = "no table rewrite (" + v.why + "), but the indexes on " + a.column + " of " +
+               c.Describe(d.object) + " are rebuilt under ACCESS EXCLUSIVE";
+        break;
+      case TypeChange::kRewriteUnlessUtc:
+        what = "rewrites table " + c.Describe(d.object) +
+               " and rebuilds its indexes under ACCESS EXCLUSIVE (" + v.why +
+               "; no rewrite only when the session TimeZone is UTC)";
+        break;
+      default:
+        what = "rewrites table " + c.Describe(d.object) +
+               " and rebuilds its indexes under ACCESS EXCLUSIVE (" + v.why + ")";
+        break;
+    }
+    Finding f = c.Make(a.location, change + what);
+    f.Add("lock", "ACCESS EXCLUSIVE").Add("column", a.column);
+    f.Add("old_type", old_type).Add("new_type", a.new_type);
+    f.Add("table_rewrite", v.kind == TypeChange::kIndexesRebuilt ? "no" : "yes");
     c.AboutTable(d.object, &f);
-    f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + a.column + "_new " + a.new_type +
-                   ";\n-- write both columns from the application (or a trigger), backfill "
-                   "in batches, then in a short transaction with lock_timeout set:\n"
-                   "ALTER TABLE " +
-                   d.object + " RENAME COLUMN " + a.column + " TO " + a.column +
-                   "_old;\nALTER TABLE " + d.object + " RENAME COLUMN " + a.column + "_new TO " +
-                   a.column + ";";
+    AddTypeChangeSuggestion(d.object, a, &f);
+    if (v.kind == TypeChange::kRewriteUnlessUtc) {
+      f.suggestion =
+          "SET TimeZone = 'UTC';  -- before this statement: PostgreSQL 12+ then changes "
+          "only the catalog (indexes on the column are still rebuilt)\nor, where the "
+          "session cannot use UTC:\n" +
+          f.suggestion;
+    } else if (v.kind == TypeChange::kIndexesRebuilt) {
+      f.suggestion = "keep the lock short: DROP INDEX CONCURRENTLY each index on " + a.column +
+                     " before this statement and CREATE INDEX CONCURRENTLY it again afterwards "
+                     "(queries that need it are slower in between), or run it when a rebuild "
+                     "under ACCESS EXCLUSIVE is acceptable.";
+    }
     out->push_back(std::move(f));
   }
 }
+
+}  // namespace
+
+namespace {
 
 void SettingNotNullWithoutCheck(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;

@@ -7,6 +7,7 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -24,6 +25,21 @@ std::string Bare(const std::string& name) {
   return dot == std::string::npos ? name : name.substr(dot + 1);
 }
 
+// SET TIME ZONE values whose UTC offset is zero all year: PostgreSQL skips
+// the timestamp <-> timestamptz rewrite only when the session's offset is 0.
+bool IsUtcZone(const std::string& value) {
+  std::string v;
+  for (char ch : value)
+    v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  if (v.rfind("etc/", 0) == 0) v = v.substr(4);
+  static const char* const kUtc[] = {"utc",       "gmt",  "uct",   "zulu",  "universal",
+                                     "greenwich", "gmt0", "gmt+0", "gmt-0", "0",
+                                     "+0",        "-0",   "z"};
+  for (const char* z : kUtc)
+    if (v == z) return true;
+  return false;
+}
+
 // Folds what statement `f` establishes into the state later statements see.
 void Update(const QueryFacts& f, FileState* s) {
   const DdlFacts& d = f.ddl;
@@ -34,12 +50,22 @@ void Update(const QueryFacts& f, FileState* s) {
     s->lock_timeout_set = !(v.empty() || v == "0" || v == "DEFAULT" || v == "0s" || v == "0ms");
     s->lock_timeout_local = s->lock_timeout_set && d.local;
   }
-  if (f.kind == StatementKind::kTransaction && s->lock_timeout_local && !d.actions.empty() &&
+  if (f.kind == StatementKind::kSet && d.setting == "timezone") {
+    s->session_utc = IsUtcZone(d.setting_value);
+    s->session_utc_local = s->session_utc && d.local;
+  }
+  if (f.kind == StatementKind::kTransaction && !d.actions.empty() &&
       (d.actions[0] == "commit" || d.actions[0] == "rollback")) {
-    s->lock_timeout_set = s->lock_timeout_local = false;
+    if (s->lock_timeout_local) s->lock_timeout_set = s->lock_timeout_local = false;
+    if (s->session_utc_local) s->session_utc = s->session_utc_local = false;
   }
   if (f.kind == StatementKind::kAlterTable) {
     for (const DdlAction& a : d.items) {
+      // The catalog snapshot predates the file: a later ALTER COLUMN TYPE
+      // starts from the type this file gave the column.
+      if ((a.action == "alter-column-type" || a.action == "add-column") && !a.column.empty() &&
+          !a.new_type.empty())
+        s->column_types[Bare(d.object) + "." + a.column] = a.new_type;
       if (a.action == "add-constraint-check" && !a.check_not_null_column.empty()) {
         std::string key = a.constraint_name.empty() ? d.object + "#" + a.check_not_null_column
                                                     : a.constraint_name;
@@ -172,15 +198,32 @@ std::set<std::string> SqlRuleIds() {
   return ids;
 }
 
+namespace {
+
+SqlTableInfo FromCatalogTable(const TableInfo& t) {
+  SqlTableInfo out;
+  out.name = t.QualifiedName();
+  out.total_bytes = t.total_bytes;
+  out.rows = t.Rows();
+  for (const ColumnInfo& c : t.columns) out.column_types[c.name] = c.type;
+  for (const IndexInfo& ix : t.indexes) {
+    for (const IndexKey& k : ix.keys)
+      if (!k.column.empty()) out.indexed_columns.insert(k.column);
+    for (const IndexKey& k : ix.include)
+      if (!k.column.empty()) out.indexed_columns.insert(k.column);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::map<std::string, SqlTableInfo> SqlTablesFromCatalog(const Catalog& catalog) {
   std::map<std::string, SqlTableInfo> out;
-  for (const TableInfo& t : catalog.tables())
-    out[t.schema + "." + t.name] = {t.QualifiedName(), t.total_bytes, t.Rows()};
+  for (const TableInfo& t : catalog.tables()) out[t.schema + "." + t.name] = FromCatalogTable(t);
   // Bare names as the search_path resolves them: the first schema wins.
   for (const std::string& schema : catalog.search_path())
     for (const TableInfo& t : catalog.tables())
-      if (t.schema == schema)
-        out.emplace(t.name, SqlTableInfo{t.QualifiedName(), t.total_bytes, t.Rows()});
+      if (t.schema == schema && !out.count(t.name)) out.emplace(t.name, FromCatalogTable(t));
   return out;
 }
 

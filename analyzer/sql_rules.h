@@ -31,13 +31,19 @@ class Catalog;
 
 // Table facts from a live database, when --db is given (keyed by table name as
 // written in SQL, both "schema.table" and bare "table"); used to put sizes in
-// messages and to raise severity for big tables.
+// messages, to raise severity for big tables, and by changing-column-type to
+// tell a table rewrite from a catalog-only type change.
 // (Named SqlTableInfo, not TableInfo: analyzer/catalog.h already defines
-// pgvise::TableInfo, and cmd_review includes both. Fields are as agreed.)
+// pgvise::TableInfo, and cmd_review includes both.)
 struct SqlTableInfo {
-  std::string name;
+  std::string name;  // "schema.table"
   int64_t total_bytes = 0;
   double rows = 0;
+  // Column -> its type as format_type() prints it: "integer",
+  // "character varying(20)", "numeric(10,2)", "timestamp(3) without time zone".
+  std::map<std::string, std::string> column_types;
+  // Columns that are a key or INCLUDE column of some index of the table.
+  std::set<std::string> indexed_columns;
 };
 struct SqlReviewContext {
   const RuleBook* rules = nullptr;

@@ -24,6 +24,13 @@ struct FileState {
     bool validated = false;
   };
   std::map<std::string, NotNullCheck> not_null_checks;
+  // SET TIME ZONE to a zero-offset zone earlier (timestamp <-> timestamptz
+  // then needs no rewrite); `_local`: by SET LOCAL, gone at COMMIT / ROLLBACK.
+  bool session_utc = false;
+  bool session_utc_local = false;
+  // "table.column" (bare table name) -> type written by an earlier ADD COLUMN
+  // or ALTER COLUMN TYPE of this file: newer than the catalog snapshot.
+  std::map<std::string, std::string> column_types;
 
   bool IsNew(const std::string& table) const;
   bool HasValidatedNotNullCheck(const std::string& table, const std::string& column) const;
@@ -62,6 +69,40 @@ struct HandlerEntry {
 // The two handler tables (one per area), in the order rules run.
 const std::vector<HandlerEntry>& MigrationHandlers();
 const std::vector<HandlerEntry>& QueryHandlers();
+
+// A column type reduced to what decides whether ALTER COLUMN TYPE rewrites
+// the table (changing-column-type): the built-in type's internal name, its
+// modifiers and whether it is an array.
+struct ColumnType {
+  std::string name;  // "varchar", "bpchar", "numeric", "int4", "timestamptz"...; else as written
+  std::vector<int> mods;  // varchar(20) -> {20}; numeric(10,2) -> {10, 2}; interval: {precision}
+  std::string fields;     // interval only: "" (full range) or its fields ("day to second")
+  bool array = false;
+  bool known = false;  // a built-in type the model knows (not a domain, enum, extension type)
+  std::string text;    // what was parsed, for messages
+};
+
+// Parses format_type() output ("character varying(20)", "timestamp(3) without
+// time zone", "numeric(10,2)[]") or a type as written in SQL ("varchar(20)",
+// "numeric(14, 2)", "timestamptz", "int8").
+ColumnType ParseColumnType(const std::string& text);
+
+// What PostgreSQL (12+) does for ALTER COLUMN TYPE from `from` to `to` when
+// no USING expression is given (sql_rule_migration.cc explains the model).
+enum class TypeChange {
+  kSame,              // nothing changes
+  kCatalogOnly,       // binary-coercible: catalog update only, indexes kept
+  kIndexesRebuilt,    // no table rewrite, but indexes on the column are rebuilt
+  kRewriteUnlessUtc,  // timestamp <-> timestamptz: no rewrite only if the session TimeZone is UTC
+  kRewrite,           // every row is converted: table rewrite and index rebuild
+  kUnknown,           // a type outside the model: assumed to rewrite
+};
+struct TypeChangeVerdict {
+  TypeChange kind = TypeChange::kUnknown;
+  std::string why;  // one clause for the message / evidence
+};
+TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& to,
+                                     bool session_utc);
 
 // Statement-relative offset of the first token of kind `token` (libpg_query
 // scanner token number) at or after `from`; -1 when absent.
