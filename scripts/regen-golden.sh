@@ -2,13 +2,17 @@
 # Regenerates the golden files of the command tests from the current binary:
 #   tests/golden/review/<case>.expected.{text,json,sarif,markdown,exit}
 # for every tests/golden/review/<case>.sql (a <case>.pgvise.yaml beside it is
-# passed as --config). Review the resulting `git diff` before committing:
-# a golden file is a claim that the output is right, not a snapshot.
+# passed as --config), and
+#   tests/golden/explain/<case>.expected.{text,json,sarif,markdown,stderr,exit}
+# for every plan tests/golden/explain/<case>.json or <case>.txt (psql paste).
+# Review the resulting `git diff` before committing: a golden file is a claim
+# that the output is right, not a snapshot.
 #
 #   scripts/regen-golden.sh              # uses $PGVISE_BIN or build/pgvise
 #   PGVISE_BIN=build-x/pgvise scripts/regen-golden.sh
 #
-# The command line is the one tests/review_golden_test.cc runs; keep them in step.
+# The command lines are the ones tests/review_golden_test.cc and
+# tests/explain_golden_test.cc run; keep them in step.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${PGVISE_BIN:-$root/build/pgvise}
@@ -30,4 +34,21 @@ for sql in *.sql; do
   done
   n=$((n + 1))
 done
-echo "regen-golden: $n cases regenerated in tests/golden/review; review 'git diff tests/golden' before committing"
+echo "regen-golden: $n cases regenerated in tests/golden/review"
+
+cd "$root/tests/golden/explain"
+n=0
+for plan in *.json *.txt; do
+  case $plan in *.expected.*) continue ;; esac
+  [ -f "$plan" ] || continue
+  case=${plan%.*}
+  for fmt in text json sarif markdown; do
+    set +e
+    "$bin" explain --rules "$root/rules" --format "$fmt" "$plan" >"$case.expected.$fmt" 2>"$case.expected.stderr"
+    rc=$?
+    set -e
+    echo "$rc" >"$case.expected.exit"
+  done
+  n=$((n + 1))
+done
+echo "regen-golden: $n cases regenerated in tests/golden/explain; review 'git diff tests/golden' before committing"
