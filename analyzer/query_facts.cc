@@ -305,15 +305,21 @@ Status ExtractFacts(const Statement& stmt, QueryFacts* out) {
   // One parser per thread, reused: its buffers grow to the largest tree seen,
   // so steady-state extraction allocates nothing for the JSON itself.
   thread_local dom::parser parser;
-  // simdjson reads SIMDJSON_PADDING bytes past the end; a reused, padded
-  // buffer saves an allocation per statement.
-  thread_local std::string padded;
+  // simdjson reads SIMDJSON_PADDING bytes past the end. ParseSqlToJson leaves
+  // that much capacity, so its string is read in place; a copied Statement may
+  // have lost it, and then a reused padded buffer serves.
+  static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
   const std::string& json = stmt.parse_json;
-  if (padded.capacity() < json.size() + simdjson::SIMDJSON_PADDING)
-    padded.reserve(json.size() + simdjson::SIMDJSON_PADDING);
-  padded.assign(json);
+  const char* data = json.data();
+  if (json.capacity() < json.size() + simdjson::SIMDJSON_PADDING) {
+    thread_local std::string padded;
+    if (padded.capacity() < json.size() + simdjson::SIMDJSON_PADDING)
+      padded.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+    padded.assign(json);
+    data = padded.data();
+  }
   dom::element root;
-  if (parser.parse(padded.data(), padded.size(), false).get(root) != simdjson::SUCCESS)
+  if (parser.parse(data, json.size(), false).get(root) != simdjson::SUCCESS)
     return Status::Internal("libpg_query returned JSON simdjson cannot read");
   dom::array stmts;
   if (root.at_key("stmts").get(stmts) != simdjson::SUCCESS) return Status::Ok();  // empty

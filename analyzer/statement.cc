@@ -2,7 +2,11 @@
 
 #include <pg_query.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 #include <string_view>
 
@@ -16,7 +20,13 @@ Status ParseSqlToJson(const std::string& sql, std::string* json, size_t* error_p
       *error_pos = r.error->cursorpos > 0 ? static_cast<size_t>(r.error->cursorpos - 1) : 0;
     st = Status::InvalidInput(r.error->message ? r.error->message : "parse error");
   } else if (json) {
-    *json = r.parse_tree ? r.parse_tree : "";
+    // Reserve room past the end so the facts step can hand the string to
+    // simdjson as it is (it reads up to kJsonPadding bytes past the end)
+    // instead of copying every tree into a padded buffer.
+    const size_t len = r.parse_tree ? std::strlen(r.parse_tree) : 0;
+    json->clear();
+    json->reserve(len + kJsonPadding);
+    json->append(r.parse_tree ? r.parse_tree : "", len);
   }
   pg_query_free_parse_result(r);
   return st;
@@ -103,40 +113,209 @@ void ReadDirectives(const std::string& s, size_t b, size_t e, Statement* st) {
 
 }  // namespace
 
+// --- splitting --------------------------------------------------------------
+//
+// A file is cut into statements by one forward pass over its bytes that knows
+// just enough of PostgreSQL's lexical structure to find the semicolons that end
+// statements: the ones outside quoted strings ('..', E'..' with backslash
+// escapes, $tag$..$tag$), quoted identifiers ("..") and comments (-- and
+// nested /* */), outside parentheses, and outside the BEGIN ATOMIC .. END body
+// of a CREATE FUNCTION/PROCEDURE (PostgreSQL 14+; psql uses the same cues).
+// It does not tokenise keywords or operators: the parser sees each statement
+// next and reports anything wrong inside it at its exact position.
+//
+//   CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;
+//   SELECT $$a;b$$ AS s, 'it''s;' AS t; SELECT (1; 2);
+//
+// gives three ranges: the function (its inner ';' sits in the BEGIN ATOMIC
+// body), the SELECT with two quoted semicolons, and `SELECT (1; 2)` (a ';'
+// inside parentheses never ends a statement; the parser reports it).
+//
+// libpg_query's own pg_query_split_with_scanner runs PostgreSQL's full lexer
+// over the file, a second lex on top of the parser's: it cost 26% of the
+// parse (bench/review.md), where this pass costs ~3%.
+
+namespace {
+
+// Character classes by table: <cctype> calls are locale-aware function calls,
+// and they were 4% of parsing a file.
+enum : uint8_t { kIdentStart = 1, kIdentCont = 2, kDigit = 4 };
+constexpr std::array<uint8_t, 256> MakeCharClass() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+    const bool digit = c >= '0' && c <= '9';
+    t[c] = static_cast<uint8_t>((alpha ? kIdentStart | kIdentCont : 0) |
+                                (digit ? kDigit | kIdentCont : 0) | (c == '$' ? kIdentCont : 0));
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kCharClass = MakeCharClass();
+bool IsIdentStart(unsigned char c) { return kCharClass[c] & kIdentStart; }
+bool IsIdentCont(unsigned char c) { return kCharClass[c] & kIdentCont; }
+
+bool WordIs(std::string_view w, std::string_view kw) {
+  if (w.size() != kw.size()) return false;
+  for (size_t i = 0; i < w.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(w[i])) != kw[i]) return false;
+  return true;
+}
+
+struct SplitError {
+  size_t offset = 0;
+  std::string message;
+};
+
+// The statement ranges [begin, end) of `text`, each ending before its ';'
+// (or at the end of the text). Fails on a string, identifier or comment that
+// never ends, at the offset where it starts.
+bool SplitStatements(const std::string& text, std::vector<std::pair<size_t, size_t>>* ranges,
+                     SplitError* err) {
+  const size_t n = text.size();
+  const char* s = text.data();
+  size_t begin = 0;
+  int paren = 0;
+  int atomic = 0;        // BEGIN/CASE .. END depth inside a routine body
+  int words = 0;         // identifiers seen in this statement (for the CREATE FUNCTION cue)
+  bool routine = false;  // statement starts CREATE [OR REPLACE] FUNCTION|PROCEDURE
+  int cue = 0;           // how much of that prefix has been seen
+  auto fail = [&](size_t at, const char* what) {
+    err->offset = at;
+    err->message = what;
+    return false;
+  };
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '-' && i + 1 < n && s[i + 1] == '-') {
+      const void* nl = std::memchr(s + i, '\n', n - i);
+      i = nl ? static_cast<size_t>(static_cast<const char*>(nl) - s) : n;
+    } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+      const size_t start = i;
+      int depth = 0;
+      while (i < n) {
+        if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+          ++depth;
+          i += 2;
+        } else if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+      if (depth > 0) return fail(start, "unterminated /* comment");
+    } else if (c == '\'' || c == '"') {
+      // '' and "" double the quote; E'..' also escapes with backslashes.
+      const bool backslash = c == '\'' && i > 0 && (s[i - 1] == 'e' || s[i - 1] == 'E') &&
+                             (i < 2 || !IsIdentCont(static_cast<unsigned char>(s[i - 2])));
+      const size_t start = i++;
+      for (;;) {
+        if (i >= n)
+          return fail(start,
+                      c == '\'' ? "unterminated quoted string" : "unterminated quoted identifier");
+        if (backslash && s[i] == '\\') {
+          i += 2;
+        } else if (static_cast<unsigned char>(s[i]) == c) {
+          if (i + 1 < n && static_cast<unsigned char>(s[i + 1]) == c) {
+            i += 2;
+          } else {
+            ++i;
+            break;
+          }
+        } else {
+          ++i;
+        }
+      }
+    } else if (c == '$') {
+      // $n is a parameter; $tag$ or $$ opens a dollar-quoted string.
+      size_t j = i + 1;
+      if (j < n && IsIdentStart(static_cast<unsigned char>(s[j]))) {
+        while (j < n && IsIdentCont(static_cast<unsigned char>(s[j])) && s[j] != '$') ++j;
+      }
+      if (j < n && s[j] == '$') {
+        const std::string_view tag(s + i, j - i + 1);
+        const size_t close = text.find(tag, j + 1);
+        if (close == std::string::npos) return fail(i, "unterminated dollar-quoted string");
+        i = close + tag.size();
+      } else {
+        i = j;
+      }
+    } else if (IsIdentStart(c)) {
+      const size_t start = i;
+      while (i < n && IsIdentCont(static_cast<unsigned char>(s[i]))) ++i;
+      const std::string_view w(s + start, i - start);
+      // CREATE [OR REPLACE] FUNCTION|PROCEDURE: the only statements whose
+      // body may be BEGIN ATOMIC .. END with semicolons inside.
+      const bool is_routine_word = WordIs(w, "function") || WordIs(w, "procedure");
+      if (words == 0) {
+        cue = WordIs(w, "create") ? 1 : 0;
+      } else if (cue == 1 && words == 1) {
+        routine = is_routine_word;
+        cue = WordIs(w, "or") ? 2 : 0;
+      } else if (cue == 2 && words == 2) {
+        cue = WordIs(w, "replace") ? 3 : 0;
+      } else if (cue == 3 && words == 3) {
+        routine = is_routine_word;
+        cue = 0;
+      }
+      ++words;
+      if (routine && paren == 0) {
+        if (WordIs(w, "begin")) {
+          ++atomic;
+        } else if (WordIs(w, "case")) {
+          if (atomic > 0) ++atomic;
+        } else if (WordIs(w, "end")) {
+          if (atomic > 0) --atomic;
+        }
+      }
+    } else if (c >= '0' && c <= '9') {
+      // A number, so that `1e5` or `2abc` does not look like an identifier start.
+      while (i < n &&
+             (((kCharClass[static_cast<unsigned char>(s[i])] & kIdentCont) && s[i] != '$') ||
+              s[i] == '.'))
+        ++i;
+    } else {
+      if (c == '(') {
+        ++paren;
+      } else if (c == ')') {
+        if (paren > 0) --paren;
+      } else if (c == ';' && paren == 0 && atomic == 0) {
+        ranges->emplace_back(begin, i);
+        begin = i + 1;
+        words = 0;
+        routine = false;
+        cue = 0;
+      }
+      ++i;
+    }
+  }
+  ranges->emplace_back(begin, n);
+  return true;
+}
+
+}  // namespace
+
 Status ParseSqlFile(SourceText source, SqlFile* out) {
   out->source = std::move(source);
   out->statements.clear();
   const std::string& text = out->source.text();
-  PgQuerySplitResult split = pg_query_split_with_scanner(text.c_str());
-  if (split.error) {
-    size_t pos = split.error->cursorpos > 0 ? static_cast<size_t>(split.error->cursorpos - 1) : 0;
-    Status st = Status::InvalidInput(out->source.Where(pos) + ": " + split.error->message);
-    pg_query_free_split_result(split);
-    return st;
-  }
-  // The scanner split silently drops text it cannot call a statement: one
-  // with no keyword before its ';' (`SELEC 1;`, `foo;`) and everything after
-  // an unbalanced parenthesis (`SELECT (1; DELETE FROM t;` yields nothing).
-  // Every gap between the ranges it returns that holds more than comments and
-  // semicolons becomes a range of its own, so the parser reports it where it
-  // stops and no text is ever skipped without a word.
   std::vector<std::pair<size_t, size_t>> ranges;
-  size_t covered = 0;
-  auto add_gap = [&](size_t from, size_t to) {
-    size_t b = from;
-    while ((b = SkipSqlTrivia(text, b, to)) < to && text[b] == ';') ++b;
-    if (b < to) ranges.emplace_back(b, to);
-  };
-  for (int k = 0; k < split.n_stmts; ++k) {
-    const PgQuerySplitStmt* ps = split.stmts[k];
-    size_t loc = static_cast<size_t>(ps->stmt_location);
-    size_t end = ps->stmt_len == 0 ? text.size() : loc + static_cast<size_t>(ps->stmt_len);
-    if (loc > covered) add_gap(covered, loc);
-    ranges.emplace_back(loc, end);
-    covered = std::max(covered, end);
+  SplitError split_error;
+  if (!SplitStatements(text, &ranges, &split_error)) {
+    // The message is one line: the snippet stops at a line end or after 20
+    // bytes, never inside a UTF-8 sequence.
+    const size_t at = split_error.offset;
+    size_t stop = std::min(text.size(), at + 20);
+    while (stop > at && stop < text.size() &&
+           (static_cast<unsigned char>(text[stop]) & 0xC0) == 0x80)
+      --stop;
+    const size_t nl = text.find_first_of("\r\n", at);
+    if (nl != std::string::npos && nl < stop) stop = nl;
+    return Status::InvalidInput(out->source.Where(at) + ": " + split_error.message +
+                                " at or near \"" + text.substr(at, stop - at) +
+                                (stop < text.size() ? "...\"" : "\""));
   }
-  pg_query_free_split_result(split);
-  add_gap(covered, text.size());
 
   size_t prev_end = 0;  // end of the previous statement's trailing comment
   for (auto [loc, end] : ranges) {

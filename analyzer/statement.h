@@ -21,6 +21,10 @@
 
 namespace pgvise {
 
+// Bytes of capacity ParseSqlToJson leaves past the end of the JSON it
+// returns, so a SIMD JSON reader may read it in place (simdjson's padding).
+inline constexpr size_t kJsonPadding = 64;
+
 struct Statement {
   int index = 0;                        // 0-based ordinal in the file
   std::string sql;                      // the statement text, from its first token, no ';'

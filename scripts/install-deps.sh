@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
-  libpq-dev libpqxx-dev libpg-query-dev libprotobuf-c-dev
+  libpq-dev libpqxx-dev libpg-query-dev libprotobuf-c-dev postgresql-server-dev-15 python3
   libyaml-cpp-dev libspdlog-dev libcli11-dev libsimdjson-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-15-pg-qualstats

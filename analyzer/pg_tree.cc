@@ -1,0 +1,651 @@
+#include "analyzer/pg_tree.h"
+
+// libpg_query's public header first, for its version: the server headers
+// below define the same macros for the PostgreSQL they come from.
+#include <pg_query.h>
+constexpr int kPgQueryVersionNum = PG_VERSION_NUM;
+#undef PG_VERSION
+#undef PG_VERSION_NUM
+#undef PG_MAJORVERSION
+
+// postgres.h must come first.
+// clang-format off
+extern "C" {
+#include "postgres.h"
+#include "nodes/lockoptions.h"
+#include "nodes/parsenodes.h"
+#include "nodes/pg_list.h"
+#include "nodes/primnodes.h"
+#include "nodes/value.h"
+}
+// clang-format on
+// port.h maps the printf family to PostgreSQL's own; this file wants libc's.
+#undef snprintf
+#undef vsnprintf
+#undef sprintf
+#undef printf
+#undef fprintf
+
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+// The node layouts below are the server headers'; libpg_query was built from
+// the same PostgreSQL major version or the tree would be misread.
+static_assert(kPgQueryVersionNum / 10000 == PG_VERSION_NUM / 10000,
+              "libpg_query and the PostgreSQL server headers are different major versions");
+
+// libpg_query's entry points below its JSON/protobuf printers
+// (pg_query_internal.h, which needs PostgreSQL's headers in C mode).
+extern "C" {
+struct PgQueryRawParseResult {
+  List* tree;
+  char* stderr_buffer;
+  PgQueryError* error;
+};
+PgQueryRawParseResult pg_query_raw_parse(const char* input);
+MemoryContext pg_query_enter_memory_context();
+void pg_query_exit_memory_context(MemoryContext ctx);
+void pg_query_free_error(PgQueryError* error);
+}
+
+namespace pgvise::pgtree {
+
+enum class FieldKind : uint8_t {
+  kSkip,       // a member the JSON view does not show (Bitmapset*, Oid lists...)
+  kNodePtr,    // Node* / Expr*: a wrapped node
+  kStructPtr,  // RangeVar* etc.: the body alone
+  kList,       // List*: an array
+  kCString,
+  kChar,
+  kBool,
+  kInt,
+  kUInt,
+  kEnum,
+  kDouble,
+  kConstValue,  // A_Const.val: named after the value's type, absent when isnull
+  kListItems,   // a List node's "items"
+};
+
+struct FieldDesc {
+  const char* name;
+  uint8_t name_len;
+  FieldKind kind;
+  uint8_t size;  // of integer members
+  uint16_t offset;
+  const char* (*enum_name)(int);
+};
+
+struct TypeDesc {
+  const char* name = nullptr;  // "SelectStmt"
+  const FieldDesc* fields = nullptr;
+  int count = 0;
+};
+
+namespace {
+
+// --- enum names: one overload per enum of the headers ---
+template <typename E>
+const char* EnumName(E) {
+  return nullptr;
+}
+#define PGV_ENUM_BEGIN(E)                      \
+  [[maybe_unused]] const char* EnumName(E e) { \
+    switch (static_cast<int>(e)) {
+#define PGV_ENUM_VALUE(V, N) \
+  case N:                    \
+    return #V;
+#define PGV_ENUM_END \
+  }                  \
+  return nullptr;    \
+  }
+#define PGV_TYPE_BEGIN(S)
+#define PGV_FIELD(S, f)
+#define PGV_TYPE_END(S)
+#define PGV_TAG(T)
+#include "pg_nodes.inc"
+#undef PGV_ENUM_BEGIN
+#undef PGV_ENUM_VALUE
+#undef PGV_ENUM_END
+#undef PGV_TYPE_BEGIN
+#undef PGV_FIELD
+#undef PGV_TYPE_END
+#undef PGV_TAG
+
+template <typename E>
+const char* EnumThunk(int v) {
+  return EnumName(static_cast<E>(v));
+}
+
+// --- which structs are nodes (a pointer to one is shown as its body) ---
+template <typename T>
+struct IsNode : std::false_type {};
+#define PGV_ENUM_BEGIN(E)
+#define PGV_ENUM_VALUE(V, N)
+#define PGV_ENUM_END
+#define PGV_TYPE_BEGIN(S) \
+  template <>             \
+  struct IsNode<S> : std::true_type {};
+#define PGV_FIELD(S, f)
+#define PGV_TYPE_END(S)
+#define PGV_TAG(T)
+#include "pg_nodes.inc"
+#undef PGV_ENUM_BEGIN
+#undef PGV_ENUM_VALUE
+#undef PGV_ENUM_END
+#undef PGV_TYPE_BEGIN
+#undef PGV_FIELD
+#undef PGV_TYPE_END
+#undef PGV_TAG
+
+template <typename T>
+constexpr FieldDesc MakeField(const char* name, size_t offset) {
+  FieldDesc f{name,
+              static_cast<uint8_t>(std::char_traits<char>::length(name)),
+              FieldKind::kSkip,
+              static_cast<uint8_t>(sizeof(T)),
+              static_cast<uint16_t>(offset),
+              nullptr};
+  if constexpr (std::is_same_v<T, bool>) {
+    f.kind = FieldKind::kBool;
+  } else if constexpr (std::is_same_v<T, char>) {
+    f.kind = FieldKind::kChar;
+  } else if constexpr (std::is_enum_v<T>) {
+    f.kind = FieldKind::kEnum;
+    f.enum_name = &EnumThunk<T>;
+  } else if constexpr (std::is_integral_v<T>) {
+    f.kind = std::is_signed_v<T> ? FieldKind::kInt : FieldKind::kUInt;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    f.kind = FieldKind::kDouble;
+  } else if constexpr (std::is_same_v<T, char*>) {
+    f.kind = FieldKind::kCString;
+  } else if constexpr (std::is_same_v<T, Node*> || std::is_same_v<T, Expr*>) {
+    f.kind = FieldKind::kNodePtr;
+  } else if constexpr (std::is_same_v<T, List*>) {
+    f.kind = FieldKind::kList;
+  } else if constexpr (std::is_pointer_v<T> && IsNode<std::remove_pointer_t<T>>::value) {
+    f.kind = FieldKind::kStructPtr;
+  }
+  return f;
+}
+
+// --- per-struct member tables (a sentinel keeps empty ones legal) ---
+#define PGV_ENUM_BEGIN(E)
+#define PGV_ENUM_VALUE(V, N)
+#define PGV_ENUM_END
+#define PGV_TYPE_BEGIN(S) const FieldDesc kFields_##S[] = {
+#define PGV_FIELD(S, f) MakeField<decltype(S::f)>(#f, offsetof(S, f)),
+#define PGV_TYPE_END(S)                           \
+  { nullptr, 0, FieldKind::kSkip, 0, 0, nullptr } \
+  }                                               \
+  ;
+#define PGV_TAG(T)
+#include "pg_nodes.inc"
+#undef PGV_ENUM_BEGIN
+#undef PGV_ENUM_VALUE
+#undef PGV_ENUM_END
+#undef PGV_TYPE_BEGIN
+#undef PGV_FIELD
+#undef PGV_TYPE_END
+#undef PGV_TAG
+
+const FieldDesc kAConstFields[] = {
+    {"val", 3, FieldKind::kConstValue, 0, static_cast<uint16_t>(offsetof(A_Const, val)), nullptr},
+    MakeField<bool>("isnull", offsetof(A_Const, isnull)),
+    MakeField<int>("location", offsetof(A_Const, location)),
+};
+const FieldDesc kListFields[] = {{"items", 5, FieldKind::kListItems, 0, 0, nullptr}};
+
+// Type descriptors by NodeTag.
+std::vector<TypeDesc> BuildTypes() {
+  std::vector<TypeDesc> t(1024);
+  auto put = [&](int tag, const char* name, const FieldDesc* fields, int count) {
+    if (tag < 0 || tag >= static_cast<int>(t.size())) return;
+    t[tag] = TypeDesc{name, fields, count};
+  };
+#define PGV_ENUM_BEGIN(E)
+#define PGV_ENUM_VALUE(V, N)
+#define PGV_ENUM_END
+#define PGV_TYPE_BEGIN(S)
+#define PGV_FIELD(S, f)
+#define PGV_TYPE_END(S) put(T_##S, #S, kFields_##S, static_cast<int>(std::size(kFields_##S)) - 1);
+#define PGV_TAG(T) \
+  if (!t[T_##T].name) put(T_##T, #T, nullptr, 0);
+#include "pg_nodes.inc"
+#undef PGV_ENUM_BEGIN
+#undef PGV_ENUM_VALUE
+#undef PGV_ENUM_END
+#undef PGV_TYPE_BEGIN
+#undef PGV_FIELD
+#undef PGV_TYPE_END
+#undef PGV_TAG
+  put(T_A_Const, "A_Const", kAConstFields, static_cast<int>(std::size(kAConstFields)));
+  put(T_List, "List", kListFields, 1);
+  put(T_IntList, "IntList", kListFields, 1);
+  put(T_OidList, "OidList", kListFields, 1);
+  return t;
+}
+
+const TypeDesc& TypeOf(const void* node) {
+  static const std::vector<TypeDesc> types = BuildTypes();
+  static const TypeDesc none;
+  const int tag = static_cast<int>(nodeTag(node));
+  return tag >= 0 && tag < static_cast<int>(types.size()) ? types[tag] : none;
+}
+
+const char* ConstValueName(const A_Const* c) {
+  switch (nodeTag(&c->val)) {
+    case T_Integer:
+      return "ival";
+    case T_Float:
+      return "fval";
+    case T_Boolean:
+      return "boolval";
+    case T_String:
+      return "sval";
+    case T_BitString:
+      return "bsval";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+// The value of member `f` of `node`; *present is false when JSON would omit it.
+element ReadField(const void* node, const FieldDesc& f, bool* present) {
+  const char* at = static_cast<const char*>(node) + f.offset;
+  element e;
+  *present = false;
+  switch (f.kind) {
+    case FieldKind::kSkip:
+      return e;
+    case FieldKind::kNodePtr:
+    case FieldKind::kStructPtr:
+    case FieldKind::kList: {
+      const void* p;
+      std::memcpy(&p, at, sizeof p);
+      if (!p) return e;
+      *present = true;
+      e.kind_ = f.kind == FieldKind::kNodePtr     ? element::Kind::kWrapped
+                : f.kind == FieldKind::kStructPtr ? element::Kind::kBody
+                                                  : element::Kind::kArray;
+      e.ptr_ = p;
+      return e;
+    }
+    case FieldKind::kCString: {
+      const char* s;
+      std::memcpy(&s, at, sizeof s);
+      if (!s) return e;
+      *present = true;
+      e.kind_ = element::Kind::kString;
+      e.ptr_ = s;
+      e.len_ = static_cast<uint32_t>(std::strlen(s));
+      return e;
+    }
+    case FieldKind::kChar:
+      if (*at == 0) return e;
+      *present = true;
+      e.kind_ = element::Kind::kString;
+      e.ptr_ = at;
+      e.len_ = 1;
+      return e;
+    case FieldKind::kBool:
+      if (!*reinterpret_cast<const bool*>(at)) return e;
+      *present = true;
+      e.kind_ = element::Kind::kBool;
+      e.bool_ = true;
+      return e;
+    case FieldKind::kInt:
+    case FieldKind::kUInt: {
+      int64_t v = 0;
+      if (f.size == 1) {
+        v = f.kind == FieldKind::kInt ? *reinterpret_cast<const int8_t*>(at)
+                                      : *reinterpret_cast<const uint8_t*>(at);
+      } else if (f.size == 2) {
+        int16_t s16;
+        uint16_t u16;
+        std::memcpy(&s16, at, 2);
+        std::memcpy(&u16, at, 2);
+        v = f.kind == FieldKind::kInt ? s16 : u16;
+      } else if (f.size == 4) {
+        int32_t s32;
+        uint32_t u32;
+        std::memcpy(&s32, at, 4);
+        std::memcpy(&u32, at, 4);
+        v = f.kind == FieldKind::kInt ? s32 : static_cast<int64_t>(u32);
+      } else {
+        std::memcpy(&v, at, 8);
+      }
+      if (v == 0) return e;
+      *present = true;
+      e.kind_ = element::Kind::kInt;
+      e.int_ = v;
+      return e;
+    }
+    case FieldKind::kEnum: {
+      int v;
+      std::memcpy(&v, at, sizeof v);
+      const char* name = f.enum_name ? f.enum_name(v) : nullptr;
+      *present = true;
+      if (name) {
+        e.kind_ = element::Kind::kString;
+        e.ptr_ = name;
+        e.len_ = static_cast<uint32_t>(std::strlen(name));
+      } else {
+        e.kind_ = element::Kind::kInt;
+        e.int_ = v;
+      }
+      return e;
+    }
+    case FieldKind::kDouble: {
+      double d;
+      std::memcpy(&d, at, sizeof d);
+      if (d == 0) return e;
+      *present = true;
+      e.kind_ = element::Kind::kDouble;
+      e.double_ = d;
+      return e;
+    }
+    case FieldKind::kConstValue: {
+      const auto* c = static_cast<const A_Const*>(node);
+      if (c->isnull || !ConstValueName(c)) return e;
+      *present = true;
+      e.kind_ = element::Kind::kBody;
+      e.ptr_ = &c->val;
+      return e;
+    }
+    case FieldKind::kListItems:
+      *present = true;
+      e.kind_ = element::Kind::kArray;
+      e.ptr_ = node;
+      return e;
+  }
+  return e;
+}
+
+namespace {
+
+std::string_view FieldName(const void* node, const FieldDesc& f) {
+  if (f.kind == FieldKind::kConstValue) {
+    const char* n = ConstValueName(static_cast<const A_Const*>(node));
+    return n ? std::string_view(n) : std::string_view();
+  }
+  return std::string_view(f.name, f.name_len);
+}
+
+}  // namespace
+
+// --- element ---
+
+error_code element::get(object& out) const {
+  if (kind_ != Kind::kWrapped && kind_ != Kind::kBody) return INCORRECT_TYPE;
+  out.node_ = ptr_;
+  out.wrapper_ = kind_ == Kind::kWrapped;
+  return SUCCESS;
+}
+
+error_code element::get(array& out) const {
+  if (kind_ != Kind::kArray) return INCORRECT_TYPE;
+  out.list_ = ptr_;
+  return SUCCESS;
+}
+
+error_code element::get(std::string_view& out) const {
+  if (kind_ != Kind::kString) return INCORRECT_TYPE;
+  out = std::string_view(static_cast<const char*>(ptr_), len_);
+  return SUCCESS;
+}
+
+error_code element::get(int64_t& out) const {
+  if (kind_ != Kind::kInt) return INCORRECT_TYPE;
+  out = int_;
+  return SUCCESS;
+}
+
+error_code element::get(bool& out) const {
+  if (kind_ != Kind::kBool) return INCORRECT_TYPE;
+  out = bool_;
+  return SUCCESS;
+}
+
+error_code element::get(double& out) const {
+  if (kind_ == Kind::kDouble) {
+    out = double_;
+  } else if (kind_ == Kind::kInt) {
+    out = static_cast<double>(int_);
+  } else {
+    return INCORRECT_TYPE;
+  }
+  return SUCCESS;
+}
+
+// --- object ---
+
+result object::at_key(std::string_view key) const {
+  result r;
+  if (!node_) return r;
+  const TypeDesc& t = TypeOf(node_);
+  if (wrapper_) {
+    if (t.name && key == t.name) {
+      r.value_ = element(element::Kind::kBody, node_);
+      r.error_ = SUCCESS;
+    }
+    return r;
+  }
+  for (int i = 0; i < t.count; ++i) {
+    const FieldDesc& f = t.fields[i];
+    if (f.kind == FieldKind::kConstValue) {
+      if (FieldName(node_, f) != key) continue;
+    } else if (f.name_len != key.size() || std::memcmp(f.name, key.data(), key.size()) != 0) {
+      continue;
+    }
+    bool present;
+    element v = ReadField(node_, f, &present);
+    if (present) {
+      r.value_ = v;
+      r.error_ = SUCCESS;
+    }
+    return r;
+  }
+  return r;
+}
+
+object::iterator object::begin() const {
+  iterator it;
+  it.obj_ = this;
+  it.index_ = 0;
+  it.Settle();
+  return it;
+}
+
+object::iterator object::end() const {
+  iterator it;
+  it.obj_ = this;
+  if (!node_) {
+    it.index_ = 0;
+  } else if (wrapper_) {
+    it.index_ = TypeOf(node_).name ? 1 : 0;
+  } else {
+    it.index_ = TypeOf(node_).count;
+  }
+  return it;
+}
+
+object::iterator& object::iterator::operator++() {
+  ++index_;
+  Settle();
+  return *this;
+}
+
+void object::iterator::Settle() {
+  const void* node = obj_->node_;
+  if (!node) return;
+  const TypeDesc& t = TypeOf(node);
+  if (obj_->wrapper_) {
+    if (index_ == 0 && t.name)
+      current_ = {std::string_view(t.name), element(element::Kind::kBody, node)};
+    return;
+  }
+  for (; index_ < t.count; ++index_) {
+    bool present;
+    element v = ReadField(node, t.fields[index_], &present);
+    if (present) {
+      current_ = {FieldName(node, t.fields[index_]), v};
+      return;
+    }
+  }
+}
+
+// --- array ---
+
+size_t array::size() const {
+  return static_cast<size_t>(list_length(static_cast<const List*>(list_)));
+}
+
+array::iterator array::begin() const {
+  iterator it;
+  it.list_ = list_;
+  return it;
+}
+
+array::iterator array::end() const {
+  iterator it;
+  it.list_ = list_;
+  it.index_ = static_cast<int>(size());
+  return it;
+}
+
+element array::iterator::operator*() const {
+  const List* l = static_cast<const List*>(list_);
+  element e;
+  if (IsA(l, IntList) || IsA(l, OidList)) {
+    e.kind_ = element::Kind::kInt;
+    e.int_ =
+        IsA(l, IntList) ? list_nth_int(l, index_) : static_cast<int64_t>(list_nth_oid(l, index_));
+    return e;
+  }
+  return element::Wrapped(list_nth(l, index_));
+}
+
+// --- PgTree ---
+
+PgTree::PgTree(const std::string& sql) {
+  MemoryContext ctx = pg_query_enter_memory_context();
+  context_ = ctx;
+  PgQueryRawParseResult r = pg_query_raw_parse(sql.c_str());
+  if (r.error) {
+    message_ = r.error->message ? r.error->message : "parse error";
+    cursor_ = r.error->cursorpos > 0 ? static_cast<size_t>(r.error->cursorpos - 1) : 0;
+    pg_query_free_error(r.error);
+  } else {
+    ok_ = true;
+    tree_ = r.tree;
+  }
+  std::free(r.stderr_buffer);
+}
+
+PgTree::~PgTree() { pg_query_exit_memory_context(static_cast<MemoryContext>(context_)); }
+
+int PgTree::size() const { return list_length(static_cast<const List*>(tree_)); }
+
+element PgTree::raw_statement(int i) const {
+  return element::Wrapped(list_nth(static_cast<const List*>(tree_), i));
+}
+
+element PgTree::statement(int i) const {
+  const auto* rs = static_cast<const RawStmt*>(list_nth(static_cast<const List*>(tree_), i));
+  return element::Wrapped(rs->stmt);
+}
+
+// --- JSON text, for tests ---
+
+namespace {
+
+void AppendJson(element e, std::string* out);
+
+void AppendString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      default:
+        // libpg_query escapes < and > too.
+        if (static_cast<unsigned char>(c) < 0x20 || c == '<' || c == '>') {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          *out += buf;
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJson(element e, std::string* out) {
+  object o;
+  array a;
+  std::string_view s;
+  int64_t i;
+  bool b;
+  double d;
+  if (e.get(o) == SUCCESS) {
+    out->push_back('{');
+    bool first = true;
+    for (key_value_pair kv : o) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendString(kv.key, out);
+      out->push_back(':');
+      AppendJson(kv.value, out);
+    }
+    out->push_back('}');
+  } else if (e.get(a) == SUCCESS) {
+    out->push_back('[');
+    bool first = true;
+    for (element x : a) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJson(x, out);
+    }
+    out->push_back(']');
+  } else if (e.get(s) == SUCCESS) {
+    AppendString(s, out);
+  } else if (e.get(i) == SUCCESS) {
+    *out += std::to_string(i);
+  } else if (e.get(b) == SUCCESS) {
+    *out += b ? "true" : "false";
+  } else if (e.get(d) == SUCCESS) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    *out += buf;
+  } else {
+    *out += "null";
+  }
+}
+
+}  // namespace
+
+std::string ToJson(element e) {
+  std::string out;
+  AppendJson(e, &out);
+  return out;
+}
+
+}  // namespace pgvise::pgtree
