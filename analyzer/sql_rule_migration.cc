@@ -341,6 +341,10 @@ TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& t
     return {TypeChange::kIndexesRebuilt,
             "the types are binary-coercible, but indexes change operator class"};
   }
+  if (from.name == "bpchar" && (to.name == "text" || to.name == "varchar"))
+    return {TypeChange::kRewrite,
+            "char(n) values lose their trailing blanks: every value is "
+            "converted"};
   return {TypeChange::kRewrite, "every value is converted by a cast function"};
 }
 
