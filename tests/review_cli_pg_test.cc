@@ -356,6 +356,12 @@ TEST_F(ReviewDbColumnTypes, RuleAgreesWithTheServersRelfilenode) {
       {"seen_at", "timestamp(3)"},
       {"seen_at", "timestamptz"},
       {"born_at", "timestamptz"},
+      {"name", "varchar(20) COLLATE \"C\""},
+      {"bio", "text COLLATE \"C\""},
+      {"id", "oid"},
+      {"score", "oid"},
+      {"name", "varchar(40) USING lower(name)"},
+      {"name", "varchar(40) USING name"},
   };
   int silent = 0, rewrites = 0;
   for (const Case& c : cases) {
