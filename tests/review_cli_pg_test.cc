@@ -2,7 +2,8 @@
 // connection failures (refused, wrong password: exit 3, one line, password
 // never shown), table sizes in messages, plan checks on EXPLAINed statements
 // located at the statement, generic plans for $n, failed EXPLAINs as notes,
-// and that nothing the review reads is ever executed.
+// that nothing the review reads is ever executed, and changing-column-type's
+// rewrite model checked against the server's own pg_class.relfilenode.
 #include <gtest/gtest.h>
 
 #include <filesystem>
