@@ -75,7 +75,15 @@ struct FieldDesc {
   uint8_t size;  // of integer members
   uint16_t offset;
   const char* (*enum_name)(int);
+  uint32_t sig;  // length, first and last byte of the name: at_key compares this first
 };
+
+constexpr uint32_t NameSig(const char* name, size_t len) {
+  return len == 0 ? 0
+                  : static_cast<uint32_t>(len) |
+                        static_cast<uint32_t>(static_cast<uint8_t>(name[0])) << 8 |
+                        static_cast<uint32_t>(static_cast<uint8_t>(name[len - 1])) << 16;
+}
 
 struct TypeDesc {
   const char* name = nullptr;  // "SelectStmt"
@@ -141,12 +149,14 @@ struct IsNode : std::false_type {};
 
 template <typename T>
 constexpr FieldDesc MakeField(const char* name, size_t offset) {
+  const size_t len = std::char_traits<char>::length(name);
   FieldDesc f{name,
-              static_cast<uint8_t>(std::char_traits<char>::length(name)),
+              static_cast<uint8_t>(len),
               FieldKind::kSkip,
               static_cast<uint8_t>(sizeof(T)),
               static_cast<uint16_t>(offset),
-              nullptr};
+              nullptr,
+              NameSig(name, len)};
   if constexpr (std::is_same_v<T, bool>) {
     f.kind = FieldKind::kBool;
   } else if constexpr (std::is_same_v<T, char>) {
@@ -176,9 +186,9 @@ constexpr FieldDesc MakeField(const char* name, size_t offset) {
 #define PGV_ENUM_END
 #define PGV_TYPE_BEGIN(S) const FieldDesc kFields_##S[] = {
 #define PGV_FIELD(S, f) MakeField<decltype(S::f)>(#f, offsetof(S, f)),
-#define PGV_TYPE_END(S)                           \
-  { nullptr, 0, FieldKind::kSkip, 0, 0, nullptr } \
-  }                                               \
+#define PGV_TYPE_END(S)                              \
+  { nullptr, 0, FieldKind::kSkip, 0, 0, nullptr, 0 } \
+  }                                                  \
   ;
 #define PGV_TAG(T)
 #include "pg_nodes.inc"
@@ -191,11 +201,13 @@ constexpr FieldDesc MakeField(const char* name, size_t offset) {
 #undef PGV_TAG
 
 const FieldDesc kAConstFields[] = {
-    {"val", 3, FieldKind::kConstValue, 0, static_cast<uint16_t>(offsetof(A_Const, val)), nullptr},
+    {"val", 3, FieldKind::kConstValue, 0, static_cast<uint16_t>(offsetof(A_Const, val)), nullptr,
+     0},
     MakeField<bool>("isnull", offsetof(A_Const, isnull)),
     MakeField<int>("location", offsetof(A_Const, location)),
 };
-const FieldDesc kListFields[] = {{"items", 5, FieldKind::kListItems, 0, 0, nullptr}};
+const FieldDesc kListFields[] = {
+    {"items", 5, FieldKind::kListItems, 0, 0, nullptr, NameSig("items", 5)}};
 
 // Type descriptors by NodeTag.
 std::vector<TypeDesc> BuildTypes() {
@@ -227,11 +239,14 @@ std::vector<TypeDesc> BuildTypes() {
   return t;
 }
 
-const TypeDesc& TypeOf(const void* node) {
-  static const std::vector<TypeDesc> types = BuildTypes();
-  static const TypeDesc none;
-  const int tag = static_cast<int>(nodeTag(node));
-  return tag >= 0 && tag < static_cast<int>(types.size()) ? types[tag] : none;
+// Built once at start-up (the member tables are constants): TypeOf is on
+// every step of every walk, so no lazy-initialisation guard there.
+const std::vector<TypeDesc> kTypes = BuildTypes();
+const TypeDesc kNoType;
+
+inline const TypeDesc& TypeOf(const void* node) {
+  const unsigned tag = static_cast<unsigned>(nodeTag(node));
+  return tag < kTypes.size() ? kTypes[tag] : kNoType;
 }
 
 const char* ConstValueName(const A_Const* c) {
@@ -254,7 +269,7 @@ const char* ConstValueName(const A_Const* c) {
 }  // namespace
 
 // The value of member `f` of `node`; *present is false when JSON would omit it.
-element ReadField(const void* node, const FieldDesc& f, bool* present) {
+inline element ReadField(const void* node, const FieldDesc& f, bool* present) {
   const char* at = static_cast<const char*>(node) + f.offset;
   element e;
   *present = false;
@@ -281,7 +296,7 @@ element ReadField(const void* node, const FieldDesc& f, bool* present) {
       *present = true;
       e.kind_ = element::Kind::kString;
       e.ptr_ = s;
-      e.len_ = static_cast<uint32_t>(std::strlen(s));
+      e.len_ = element::kUnknownLength;  // measured when read: most are only passed over
       return e;
     }
     case FieldKind::kChar:
@@ -394,7 +409,8 @@ error_code element::get(array& out) const {
 
 error_code element::get(std::string_view& out) const {
   if (kind_ != Kind::kString) return INCORRECT_TYPE;
-  out = std::string_view(static_cast<const char*>(ptr_), len_);
+  const char* s = static_cast<const char*>(ptr_);
+  out = len_ == kUnknownLength ? std::string_view(s) : std::string_view(s, len_);
   return SUCCESS;
 }
 
@@ -434,11 +450,12 @@ result object::at_key(std::string_view key) const {
     }
     return r;
   }
+  const uint32_t sig = NameSig(key.data(), key.size());
   for (int i = 0; i < t.count; ++i) {
     const FieldDesc& f = t.fields[i];
     if (f.kind == FieldKind::kConstValue) {
       if (FieldName(node_, f) != key) continue;
-    } else if (f.name_len != key.size() || std::memcmp(f.name, key.data(), key.size()) != 0) {
+    } else if (f.sig != sig || std::memcmp(f.name, key.data(), key.size()) != 0) {
       continue;
     }
     bool present;
@@ -450,6 +467,13 @@ result object::at_key(std::string_view key) const {
     return r;
   }
   return r;
+}
+
+size_t object::size() const {
+  if (wrapper_) return node_ && TypeOf(node_).name ? 1 : 0;
+  size_t n = 0;
+  for (iterator it = begin(), e = end(); it != e; ++it) ++n;
+  return n;
 }
 
 object::iterator object::begin() const {

@@ -68,8 +68,9 @@ class element {
   friend element ReadField(const void* node, const FieldDesc& f, bool* present);
   element(Kind k, const void* p) : kind_(k), ptr_(p) {}
 
+  static constexpr uint32_t kUnknownLength = UINT32_MAX;
   Kind kind_ = Kind::kNone;
-  uint32_t len_ = 0;  // kString
+  uint32_t len_ = 0;  // kString; kUnknownLength: NUL-terminated
   union {
     const void* ptr_ = nullptr;  // kWrapped/kBody: the node; kArray: the List; kString: chars
     int64_t int_;
@@ -114,6 +115,7 @@ class object {
 
   object() = default;
   result at_key(std::string_view key) const;
+  size_t size() const;  // keys present
   iterator begin() const;
   iterator end() const;
 
@@ -133,6 +135,7 @@ class array {
       return *this;
     }
     bool operator!=(const iterator& o) const { return index_ != o.index_; }
+    bool operator==(const iterator& o) const { return index_ == o.index_; }
 
    private:
     friend class array;

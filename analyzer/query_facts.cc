@@ -299,64 +299,72 @@ const char* PredicateKindName(PredicateKind k) {
   return "other";
 }
 
-Status ExtractFacts(const Statement& stmt, QueryFacts* out) {
+Status ParseStatementFacts(const std::string& sql, QueryFacts* out, size_t* error_pos) {
   *out = QueryFacts();
-  if (!stmt.parsed) return Status::InvalidInput("statement did not parse: " + stmt.error);
-  // One parser per thread, reused: its buffers grow to the largest tree seen,
-  // so steady-state extraction allocates nothing for the JSON itself.
-  thread_local dom::parser parser;
-  // simdjson reads SIMDJSON_PADDING bytes past the end. ParseSqlToJson leaves
-  // that much capacity, so its string is read in place; a copied Statement may
-  // have lost it, and then a reused padded buffer serves.
-  static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
-  const std::string& json = stmt.parse_json;
-  const char* data = json.data();
-  if (json.capacity() < json.size() + simdjson::SIMDJSON_PADDING) {
-    thread_local std::string padded;
-    if (padded.capacity() < json.size() + simdjson::SIMDJSON_PADDING)
-      padded.reserve(json.size() + simdjson::SIMDJSON_PADDING);
-    padded.assign(json);
-    data = padded.data();
+  pgtree::PgTree tree(sql);
+  if (!tree.ok()) {
+    if (error_pos) *error_pos = tree.cursor();
+    return Status::InvalidInput(tree.message());
   }
-  dom::element root;
-  if (parser.parse(data, json.size(), false).get(root) != simdjson::SUCCESS)
-    return Status::Internal("libpg_query returned JSON simdjson cannot read");
-  dom::array stmts;
-  if (root.at_key("stmts").get(stmts) != simdjson::SUCCESS) return Status::Ok();  // empty
-  for (dom::element raw : stmts) {
-    dom::element s;
-    if (raw.at_key("stmt").get(s) != simdjson::SUCCESS) continue;
-    Node n = Unwrap(s);
-    if (!n.ok) continue;
-    Extractor ex(out);
-    ex.Statement(n);
-    if (out->kind == StatementKind::kAlterTable) FillAlterLocations(stmt.sql, &out->ddl);
-    break;  // Statement holds one statement (the file splitter saw to that)
-  }
+  // A Statement holds one statement (the file splitter saw to that); text
+  // from elsewhere (pg_stat_statements) is read up to its first.
+  if (tree.size() == 0) return Status::Ok();  // only comments
+  Node n = Unwrap(tree.statement(0));
+  if (!n.ok) return Status::Ok();
+  Extractor ex(out);
+  ex.Statement(n);
+  if (out->kind == StatementKind::kAlterTable) FillAlterLocations(sql, &out->ddl);
   return Status::Ok();
 }
 
+Status ExtractFacts(const Statement& stmt, QueryFacts* out) {
+  if (!stmt.parsed) {
+    *out = QueryFacts();
+    return Status::InvalidInput("statement did not parse: " + stmt.error);
+  }
+  if (stmt.facts) {
+    *out = *stmt.facts;
+    return Status::Ok();
+  }
+  Status st = ParseStatementFacts(stmt.sql, out, nullptr);
+  if (!st.ok()) return Status::InvalidInput("statement did not parse: " + st.message());
+  return Status::Ok();
+}
+
+void NoteTransactionBlock(QueryFacts* f, bool* in_block) {
+  if (f->kind != StatementKind::kTransaction) {
+    f->in_transaction_block = *in_block;
+    return;
+  }
+  const auto& a = f->ddl.actions;
+  const bool begin = !a.empty() && (a[0] == "begin" || a[0] == "start");
+  const bool end =
+      !a.empty() && (a[0] == "commit" || a[0] == "rollback" || a[0] == "prepare-transaction");
+  f->in_transaction_block = (*in_block && !begin) || end;
+  if (begin) *in_block = true;
+  if (end) *in_block = false;
+}
+
+const QueryFacts& FactsOf(const Statement& stmt) {
+  static const QueryFacts kNone;
+  return stmt.facts ? *stmt.facts : kNone;
+}
+
 std::vector<QueryFacts> ExtractFileFacts(const SqlFile& file) {
-  std::vector<QueryFacts> all(file.statements.size());
+  std::vector<QueryFacts> all;
+  all.reserve(file.statements.size());
   bool in_block = false;
-  for (size_t i = 0; i < file.statements.size(); ++i) {
-    QueryFacts& f = all[i];
-    if (!ExtractFacts(file.statements[i], &f).ok()) {
+  for (const Statement& s : file.statements) {
+    if (s.facts) {
+      all.push_back(*s.facts);  // ParseSqlFile already carried the block state
+      continue;
+    }
+    QueryFacts& f = all.emplace_back();
+    if (!ExtractFacts(s, &f).ok()) {
       f.in_transaction_block = in_block;
       continue;
     }
-    if (f.kind == StatementKind::kTransaction) {
-      const auto& a = f.ddl.actions;
-      bool begin = !a.empty() && (a[0] == "begin" || a[0] == "start");
-      bool end =
-          !a.empty() && (a[0] == "commit" || a[0] == "rollback" || a[0] == "prepare-transaction");
-      f.in_transaction_block = in_block && !begin;
-      if (begin) in_block = true;
-      if (end) in_block = false;
-      if (end) f.in_transaction_block = true;
-      continue;
-    }
-    f.in_transaction_block = in_block;
+    NoteTransactionBlock(&f, &in_block);
   }
   return all;
 }

@@ -269,12 +269,28 @@ struct QueryFacts {
 // code that has no catalog at hand. Shared by the facts and the rewriter.
 bool IsBuiltinAggregate(std::string_view name);
 
-// Extracts facts from a parsed statement. Returns InvalidInput for a
-// statement that did not parse (stmt.parsed == false).
+// Extracts facts from a parsed statement (a copy of those ParseSqlFile kept,
+// or from a fresh parse of stmt.sql). Returns InvalidInput for a statement
+// that did not parse (stmt.parsed == false).
 Status ExtractFacts(const Statement& stmt, QueryFacts* out);
 
+// Parses one statement's SQL and extracts its facts from the tree while it
+// exists. On a syntax error returns InvalidInput with the parser's message and
+// sets *error_pos to its 0-based byte offset in `sql`.
+Status ParseStatementFacts(const std::string& sql, QueryFacts* out, size_t* error_pos);
+
 // Extracts facts for every statement of a file in order, carrying file-level
-// state (BEGIN/COMMIT blocks) into QueryFacts::in_transaction_block.
+// state (BEGIN/COMMIT blocks) into QueryFacts::in_transaction_block. A copy of
+// what FactsOf returns, for code that keeps the facts beyond the file.
 std::vector<QueryFacts> ExtractFileFacts(const SqlFile& file);
+
+// The facts ParseSqlFile extracted for a statement of its file (with
+// in_transaction_block), without copying; empty facts for a statement that
+// did not come from ParseSqlFile.
+const QueryFacts& FactsOf(const Statement& stmt);
+
+// Carries the BEGIN ... COMMIT state of a file across its statements in order:
+// sets f->in_transaction_block and updates *in_block.
+void NoteTransactionBlock(QueryFacts* f, bool* in_block);
 
 }  // namespace pgvise

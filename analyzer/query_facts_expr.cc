@@ -448,17 +448,17 @@ bool IsVolatileName(std::string_view name) {
 
 bool HasVolatileCall(dom::element e) {
   dom::array a;
-  if (e.get(a) == simdjson::SUCCESS) {
+  if (e.get(a) == dom::SUCCESS) {
     for (dom::element x : a)
       if (HasVolatileCall(x)) return true;
     return false;
   }
   dom::object o;
-  if (e.get(o) != simdjson::SUCCESS) return false;
+  if (e.get(o) != dom::SUCCESS) return false;
   for (auto field : o) {
     if (field.key == "FuncCall") {
       dom::object f;
-      if (field.value.get(f) == simdjson::SUCCESS && IsVolatileName(LastName(f, "funcname")))
+      if (field.value.get(f) == dom::SUCCESS && IsVolatileName(LastName(f, "funcname")))
         return true;
     }
     if ((field.value.is_object() || field.value.is_array()) && HasVolatileCall(field.value))

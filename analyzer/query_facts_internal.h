@@ -10,17 +10,16 @@
 // never an error.
 #pragma once
 
-#include <simdjson.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "analyzer/pg_tree.h"
 #include "analyzer/query_facts.h"
 
 namespace pgvise::facts {
 
-namespace dom = simdjson::dom;
+namespace dom = pgvise::pgtree;  // the parse tree, seen as libpg_query's JSON
 
 // A node: its type name ("SelectStmt") and its body object. `ok` is false for
 // anything that is not a one-key wrapper object.
@@ -33,9 +32,9 @@ struct Node {
 inline Node Unwrap(dom::element e) {
   Node n;
   dom::object o;
-  if (e.get(o) != simdjson::SUCCESS) return n;
+  if (e.get(o) != dom::SUCCESS) return n;
   for (auto field : o) {
-    if (field.value.get(n.body) != simdjson::SUCCESS) return n;
+    if (field.value.get(n.body) != dom::SUCCESS) return n;
     n.type = field.key;
     n.ok = true;
     break;
@@ -44,35 +43,35 @@ inline Node Unwrap(dom::element e) {
 }
 
 inline bool Field(dom::object o, std::string_view key, dom::element* out) {
-  return o.at_key(key).get(*out) == simdjson::SUCCESS;
+  return o.at_key(key).get(*out) == dom::SUCCESS;
 }
 
 inline std::string_view Str(dom::object o, std::string_view key) {
   std::string_view s;
-  if (o.at_key(key).get(s) != simdjson::SUCCESS) return {};
+  if (o.at_key(key).get(s) != dom::SUCCESS) return {};
   return s;
 }
 
 inline int64_t Int(dom::object o, std::string_view key, int64_t fallback = 0) {
   int64_t v;
-  if (o.at_key(key).get(v) != simdjson::SUCCESS) return fallback;
+  if (o.at_key(key).get(v) != dom::SUCCESS) return fallback;
   return v;
 }
 
 inline bool Bool(dom::object o, std::string_view key) {
   bool v;
-  if (o.at_key(key).get(v) != simdjson::SUCCESS) return false;
+  if (o.at_key(key).get(v) != dom::SUCCESS) return false;
   return v;
 }
 
 inline int Loc(dom::object o) { return static_cast<int>(Int(o, "location", -1)); }
 
 inline bool Arr(dom::object o, std::string_view key, dom::array* out) {
-  return o.at_key(key).get(*out) == simdjson::SUCCESS;
+  return o.at_key(key).get(*out) == dom::SUCCESS;
 }
 
 inline bool Obj(dom::object o, std::string_view key, dom::object* out) {
-  return o.at_key(key).get(*out) == simdjson::SUCCESS;
+  return o.at_key(key).get(*out) == dom::SUCCESS;
 }
 
 // Calls fn(element) for each item of array field `key` (nothing if absent).

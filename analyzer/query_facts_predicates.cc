@@ -13,16 +13,16 @@ namespace pgvise::facts {
 
 void Extractor::CollectRefs(dom::element e, std::vector<Ref>* refs) {
   dom::array a;
-  if (e.get(a) == simdjson::SUCCESS) {
+  if (e.get(a) == dom::SUCCESS) {
     for (dom::element x : a) CollectRefs(x, refs);
     return;
   }
   dom::object o;
-  if (e.get(o) != simdjson::SUCCESS) return;
+  if (e.get(o) != dom::SUCCESS) return;
   for (auto field : o) {
     if (field.key == "ColumnRef") {
       dom::object cr;
-      if (field.value.get(cr) == simdjson::SUCCESS) refs->push_back(Resolve(cr));
+      if (field.value.get(cr) == dom::SUCCESS) refs->push_back(Resolve(cr));
       continue;
     }
     if (field.key == "SubLink") continue;  // its own level
@@ -176,18 +176,18 @@ OpInfo Classify(std::string_view kind, std::string_view op) {
 // True when the expression calls an aggregate or window function.
 bool ContainsAggregate(dom::element e) {
   dom::array a;
-  if (e.get(a) == simdjson::SUCCESS) {
+  if (e.get(a) == dom::SUCCESS) {
     for (dom::element x : a)
       if (ContainsAggregate(x)) return true;
     return false;
   }
   dom::object o;
-  if (e.get(o) != simdjson::SUCCESS) return false;
+  if (e.get(o) != dom::SUCCESS) return false;
   for (auto field : o) {
     if (field.key == "SubLink") continue;
     if (field.key == "FuncCall") {
       dom::object f, over;
-      if (field.value.get(f) == simdjson::SUCCESS && (IsAggregateName(LastName(f, "funcname")) ||
+      if (field.value.get(f) == dom::SUCCESS && (IsAggregateName(LastName(f, "funcname")) ||
                                                       Bool(f, "agg_star") || Obj(f, "over", &over)))
         return true;
     }
@@ -214,10 +214,10 @@ AExpr ReadAExpr(dom::object o) {
   for (auto field : o) {
     std::string_view k = field.key;
     if (k == "kind") {
-      if (field.value.get(a.kind) != simdjson::SUCCESS) a.kind = {};
+      if (field.value.get(a.kind) != dom::SUCCESS) a.kind = {};
     } else if (k == "name") {
       dom::array names;
-      if (field.value.get(names) == simdjson::SUCCESS)
+      if (field.value.get(names) == dom::SUCCESS)
         for (dom::element e : names) a.op = StringNode(e);
     } else if (k == "lexpr") {
       a.l = field.value;
@@ -227,7 +227,7 @@ AExpr ReadAExpr(dom::object o) {
       a.has_r = true;
     } else if (k == "location") {
       int64_t v;
-      if (field.value.get(v) == simdjson::SUCCESS) a.location = static_cast<int>(v);
+      if (field.value.get(v) == dom::SUCCESS) a.location = static_cast<int>(v);
     }
   }
   return a;
@@ -349,12 +349,12 @@ bool Extractor::TryPredicate(const AExpr& a, const Ctx& ctx) {
 
 void Extractor::Expr(dom::element e, const Ctx& ctx) {
   dom::array a;
-  if (e.get(a) == simdjson::SUCCESS) {
+  if (e.get(a) == dom::SUCCESS) {
     for (dom::element x : a) Expr(x, ctx);
     return;
   }
   dom::object o;
-  if (e.get(o) != simdjson::SUCCESS) return;
+  if (e.get(o) != dom::SUCCESS) return;
   Node n = Unwrap(e);
   if (n.ok && !n.type.empty() && n.type[0] >= 'A' && n.type[0] <= 'Z' && o.size() == 1) {
     ExprNode(n, ctx);

@@ -21,11 +21,11 @@ Ref Extractor::Resolve(dom::object cr) {
   for (auto field : cr) {  // one pass: "fields" and "location"
     if (field.key == "location") {
       int64_t v;
-      if (field.value.get(v) == simdjson::SUCCESS) r.location = static_cast<int>(v);
+      if (field.value.get(v) == dom::SUCCESS) r.location = static_cast<int>(v);
       continue;
     }
     dom::array fields;
-    if (field.key != "fields" || field.value.get(fields) != simdjson::SUCCESS) continue;
+    if (field.key != "fields" || field.value.get(fields) != dom::SUCCESS) continue;
     for (dom::element f : fields) {
       Node n = Unwrap(f);
       if (!n.ok) continue;
@@ -34,7 +34,7 @@ Ref Extractor::Resolve(dom::object cr) {
       } else if (count < 4) {
         for (auto sv : n.body) {
           std::string_view s;
-          if (sv.value.get(s) == simdjson::SUCCESS) parts[count++] = s;
+          if (sv.value.get(s) == dom::SUCCESS) parts[count++] = s;
           break;
         }
       }

@@ -164,7 +164,6 @@ int FindToken(const std::string& sql, int token, int from) {
 
 std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& ctx) {
   using namespace sqlrules;  // NOLINT
-  std::vector<QueryFacts> facts = ExtractFileFacts(file);
   FileState state;
   std::vector<Finding> out;
   const std::vector<HandlerEntry>* tables[] = {&MigrationHandlers(), &QueryHandlers()};
@@ -182,11 +181,11 @@ std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& 
           rule = &fallback;
         }
         if (!rule || stmt.Ignores(h.id)) continue;
-        Call call{file, stmt, facts[i], state, *rule, ctx};
+        Call call{file, stmt, FactsOf(stmt), state, *rule, ctx};
         h.fn(call, &out);
       }
     }
-    Update(facts[i], &state);
+    Update(FactsOf(stmt), &state);
   }
   return out;
 }

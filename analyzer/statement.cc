@@ -2,6 +2,8 @@
 
 #include <pg_query.h>
 
+#include "analyzer/query_facts.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -317,7 +319,8 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
                                 (stop < text.size() ? "...\"" : "\""));
   }
 
-  size_t prev_end = 0;  // end of the previous statement's trailing comment
+  size_t prev_end = 0;    // end of the previous statement's trailing comment
+  bool in_block = false;  // inside BEGIN ... COMMIT
   for (auto [loc, end] : ranges) {
     size_t first = SkipSqlTrivia(text, loc, end);
     // Trailing blanks and the ';' (a dropped range may still hold it) are not
@@ -344,12 +347,18 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
     ReadDirectives(text, semi, eol, &st);
     prev_end = std::max(prev_end, eol);
     size_t err_pos = 0;
-    Status ps_status = ParseSqlToJson(st.sql, &st.parse_json, &err_pos);
+    auto facts = std::make_shared<QueryFacts>();
+    Status ps_status = ParseStatementFacts(st.sql, facts.get(), &err_pos);
     st.parsed = ps_status.ok();
-    if (!st.parsed) {
+    if (st.parsed) {
+      NoteTransactionBlock(facts.get(), &in_block);
+    } else {
+      *facts = QueryFacts();
+      facts->in_transaction_block = in_block;
       st.error = ps_status.message();
       st.error_offset = first + std::min(err_pos, st.sql.size());
     }
+    st.facts = std::move(facts);
     out->statements.push_back(std::move(st));
   }
   return Status::Ok();

@@ -1,8 +1,9 @@
 // Statement: one SQL statement of an input file, located and parsed.
 //
 // The first step of every SQL-consuming command: a file of many statements is
-// split with libpg_query's scanner (so one bad statement doesn't hide the
-// rest), each statement is parsed on its own, and every statement keeps its
+// split at the semicolons that end statements (so one bad statement doesn't
+// hide the rest), each statement is parsed on its own and its QueryFacts are
+// extracted from the parse tree right away, and every statement keeps its
 // byte offset so findings can say `file:line:col`. Comments before or on a
 // statement carry directives:
 //   -- pgvise-ignore: rule-id[, rule-id...]   suppress those rules (or `all`)
@@ -12,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,21 +23,26 @@
 
 namespace pgvise {
 
+struct QueryFacts;  // analyzer/query_facts.h
+
 // Bytes of capacity ParseSqlToJson leaves past the end of the JSON it
 // returns, so a SIMD JSON reader may read it in place (simdjson's padding).
 inline constexpr size_t kJsonPadding = 64;
 
 struct Statement {
-  int index = 0;                        // 0-based ordinal in the file
-  std::string sql;                      // the statement text, from its first token, no ';'
-  size_t offset = 0;                    // byte offset of the first token in the file
-  LineCol pos;                          // line:col of the first token
-  size_t end_offset = 0;                // byte offset just past the last token
-  bool parsed = false;                  // false: `error` and `error_pos` say why
-  std::string error;                    // parser message, e.g. `syntax error at or near "TABL"`
-  size_t error_offset = 0;              // byte offset in the file
-  std::string parse_json;               // libpg_query JSON: {"version":..,"stmts":[{"stmt":{..}}]}
-  std::set<std::string> ignored_rules;  // from pgvise-ignore
+  int index = 0;            // 0-based ordinal in the file
+  std::string sql;          // the statement text, from its first token, no ';'
+  size_t offset = 0;        // byte offset of the first token in the file
+  LineCol pos;              // line:col of the first token
+  size_t end_offset = 0;    // byte offset just past the last token
+  bool parsed = false;      // false: `error` and `error_pos` say why
+  std::string error;        // parser message, e.g. `syntax error at or near "TABL"`
+  size_t error_offset = 0;  // byte offset in the file
+  std::string parse_json;   // libpg_query JSON, only from ParseSqlToJson callers
+  // Facts extracted while ParseSqlFile had the parse tree (ExtractFacts
+  // returns them instead of parsing again); null for a statement built by hand.
+  std::shared_ptr<const QueryFacts> facts;
+  std::set<std::string> ignored_rules;             // from pgvise-ignore
   std::map<std::string, std::string> annotations;  // from `-- pgvise: k=v`
 
   bool Ignores(const std::string& rule_id) const {

@@ -97,17 +97,16 @@ void ExplainSqlFile(const CommonOptions& c, const ExplainCliOptions& o, const Ru
   SqlFile file;
   st = ParseSqlFile(std::move(src), &file);
   if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
-  std::vector<QueryFacts> facts = ExtractFileFacts(file);
   // Refuse before connecting: a bad file is a usage error, not a database one.
   for (size_t i = 0; i < file.statements.size(); ++i) {
     const Statement& s = file.statements[i];
     if (!s.parsed)
       throw Error(ExitCode::kInputError,
                   file.source.Where(s.error_offset) + ": syntax error: " + s.error);
-    if (o.analyze && Explainable(facts[i].kind) && facts[i].kind != StatementKind::kSelect)
+    if (o.analyze && Explainable(FactsOf(s).kind) && FactsOf(s).kind != StatementKind::kSelect)
       throw Error(ExitCode::kInputError,
                   file.Where(s) + ": --analyze executes the statement and this one writes (" +
-                      StatementKindName(facts[i].kind) +
+                      StatementKindName(FactsOf(s).kind) +
                       "); pgvise runs READ ONLY: explain it without --analyze");
   }
   std::unique_ptr<Session> session = OpenSession(c);  // READ ONLY, timeouts; throws exit 3
@@ -123,8 +122,8 @@ void ExplainSqlFile(const CommonOptions& c, const ExplainCliOptions& o, const Ru
   int explained = 0;
   for (size_t i = 0; i < file.statements.size(); ++i) {
     const Statement& s = file.statements[i];
-    if (!Explainable(facts[i].kind)) {
-      run->Note(file.Where(s) + ": a " + StatementKindName(facts[i].kind) +
+    if (!Explainable(FactsOf(s).kind)) {
+      run->Note(file.Where(s) + ": a " + StatementKindName(FactsOf(s).kind) +
                 " statement has no plan; skipped");
       continue;
     }

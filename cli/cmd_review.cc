@@ -185,13 +185,12 @@ void ExplainFailed(const SqlFile& file, const Statement& stmt, const Status& st,
 // never executed) and runs the plan checks; each plan finding is placed at
 // its statement's file:line:col and keeps the plan node it is about.
 void CheckPlans(const SqlFile& file, const RuleBook& book, Database& db, ReviewRun* run) {
-  const std::vector<QueryFacts> facts = ExtractFileFacts(file);
   PlanCheckContext pctx;
   pctx.rules = &book;
   pctx.file = file.source.path();
   for (size_t i = 0; i < file.statements.size(); ++i) {
     const Statement& stmt = file.statements[i];
-    if (!stmt.parsed || !HasPlan(facts[i].kind)) continue;
+    if (!stmt.parsed || !HasPlan(FactsOf(stmt).kind)) continue;
     std::string plan_json;
     Status st = ExplainStatement(*db.session, stmt.sql, ExplainOptions{}, &plan_json);
     if (!st.ok()) {

@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!src.Validate().ok()) return 0;
   pgvise::SqlFile file;
   if (!pgvise::ParseSqlFile(src, &file).ok()) return 0;
-  std::vector<pgvise::QueryFacts> facts = pgvise::ExtractFileFacts(file);
+  std::vector<pgvise::QueryFacts> facts = pgvise::ExtractFileFacts(file);  // copies FactsOf
   if (facts.size() != file.statements.size()) std::abort();
   pgvise::SqlReviewContext ctx;
   ctx.rules = &Rules();
