@@ -89,7 +89,15 @@ struct TypeDesc {
   const char* name = nullptr;  // "SelectStmt"
   const FieldDesc* fields = nullptr;
   int count = 0;
+  std::vector<uint8_t> children;  // indices of members that can hold a node or a list
+  // Member index + 1 by name signature, open addressing: at_key looks up
+  // instead of scanning (a node has up to ~30 members; "location" is last).
+  static constexpr int kSlots = 64;
+  uint8_t slots[kSlots] = {};
+  int const_value = -1;  // A_Const's value member, named after its type
 };
+
+inline int SlotOf(uint32_t sig) { return static_cast<int>((sig * 2654435761u) >> 26); }
 
 namespace {
 
@@ -214,7 +222,28 @@ std::vector<TypeDesc> BuildTypes() {
   std::vector<TypeDesc> t(1024);
   auto put = [&](int tag, const char* name, const FieldDesc* fields, int count) {
     if (tag < 0 || tag >= static_cast<int>(t.size())) return;
-    t[tag] = TypeDesc{name, fields, count};
+    TypeDesc d{name, fields, count, {}};
+    for (int i = 0; i < count; ++i) {
+      if (fields[i].kind == FieldKind::kConstValue) {
+        d.const_value = i;
+      } else {
+        int slot = SlotOf(fields[i].sig);
+        while (d.slots[slot]) slot = (slot + 1) % TypeDesc::kSlots;
+        d.slots[slot] = static_cast<uint8_t>(i + 1);
+      }
+      switch (fields[i].kind) {
+        case FieldKind::kNodePtr:
+        case FieldKind::kStructPtr:
+        case FieldKind::kList:
+        case FieldKind::kConstValue:
+        case FieldKind::kListItems:
+          d.children.push_back(static_cast<uint8_t>(i));
+          break;
+        default:
+          break;
+      }
+    }
+    t[tag] = std::move(d);
   };
 #define PGV_ENUM_BEGIN(E)
 #define PGV_ENUM_VALUE(V, N)
@@ -450,23 +479,37 @@ result object::at_key(std::string_view key) const {
     }
     return r;
   }
-  const uint32_t sig = NameSig(key.data(), key.size());
-  for (int i = 0; i < t.count; ++i) {
-    const FieldDesc& f = t.fields[i];
-    if (f.kind == FieldKind::kConstValue) {
-      if (FieldName(node_, f) != key) continue;
-    } else if (f.sig != sig || std::memcmp(f.name, key.data(), key.size()) != 0) {
-      continue;
+  const FieldDesc* f = nullptr;
+  if (t.const_value >= 0 && FieldName(node_, t.fields[t.const_value]) == key) {
+    f = &t.fields[t.const_value];
+  } else {
+    const uint32_t sig = NameSig(key.data(), key.size());
+    for (int slot = SlotOf(sig); t.slots[slot]; slot = (slot + 1) % TypeDesc::kSlots) {
+      const FieldDesc& c = t.fields[t.slots[slot] - 1];
+      if (c.sig == sig && std::memcmp(c.name, key.data(), key.size()) == 0) {
+        f = &c;
+        break;
+      }
     }
-    bool present;
-    element v = ReadField(node_, f, &present);
-    if (present) {
-      r.value_ = v;
-      r.error_ = SUCCESS;
-    }
-    return r;
+  }
+  if (!f) return r;
+  bool present;
+  element v = ReadField(node_, *f, &present);
+  if (present) {
+    r.value_ = v;
+    r.error_ = SUCCESS;
   }
   return r;
+}
+
+bool element::unwrap(std::string_view* type, object* body) const {
+  if (kind_ != Kind::kWrapped || !ptr_) return false;
+  const TypeDesc& t = TypeOf(ptr_);
+  if (!t.name) return false;
+  *type = t.name;
+  body->node_ = ptr_;
+  body->wrapper_ = false;
+  return true;
 }
 
 size_t object::size() const {
@@ -520,6 +563,39 @@ void object::iterator::Settle() {
       return;
     }
   }
+}
+
+object::child_range::iterator object::child_range::begin() const {
+  iterator it;
+  if (!node_) return it;
+  const TypeDesc& t = TypeOf(node_);
+  it.node_ = node_;
+  it.at_ = t.children.data();
+  it.end_ = t.children.data() + t.children.size();
+  it.Settle();
+  return it;
+}
+
+object::child_range::iterator object::child_range::end() const {
+  iterator it;
+  if (!node_) return it;
+  const TypeDesc& t = TypeOf(node_);
+  it.at_ = it.end_ = t.children.data() + t.children.size();
+  return it;
+}
+
+void object::child_range::iterator::Settle() {
+  const TypeDesc& t = TypeOf(node_);
+  for (; at_ != end_; ++at_) {
+    bool present;
+    ReadField(node_, t.fields[*at_], &present);
+    if (present) return;
+  }
+}
+
+element object::child_range::iterator::operator*() const {
+  bool present;
+  return ReadField(node_, TypeOf(node_).fields[*at_], &present);
 }
 
 // --- array ---

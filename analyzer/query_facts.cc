@@ -300,7 +300,6 @@ const char* PredicateKindName(PredicateKind k) {
 }
 
 Status ParseStatementFacts(const std::string& sql, QueryFacts* out, size_t* error_pos) {
-  *out = QueryFacts();
   pgtree::PgTree tree(sql);
   if (!tree.ok()) {
     if (error_pos) *error_pos = tree.cursor();
@@ -326,6 +325,7 @@ Status ExtractFacts(const Statement& stmt, QueryFacts* out) {
     *out = *stmt.facts;
     return Status::Ok();
   }
+  *out = QueryFacts();
   Status st = ParseStatementFacts(stmt.sql, out, nullptr);
   if (!st.ok()) return Status::InvalidInput("statement did not parse: " + st.message());
   return Status::Ok();

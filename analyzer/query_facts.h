@@ -275,8 +275,8 @@ bool IsBuiltinAggregate(std::string_view name);
 Status ExtractFacts(const Statement& stmt, QueryFacts* out);
 
 // Parses one statement's SQL and extracts its facts from the tree while it
-// exists. On a syntax error returns InvalidInput with the parser's message and
-// sets *error_pos to its 0-based byte offset in `sql`.
+// exists, into a default-constructed *out. On a syntax error returns InvalidInput with the parser's
+// message and sets *error_pos to its 0-based byte offset in `sql`.
 Status ParseStatementFacts(const std::string& sql, QueryFacts* out, size_t* error_pos);
 
 // Extracts facts for every statement of a file in order, carrying file-level

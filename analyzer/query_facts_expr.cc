@@ -455,14 +455,18 @@ bool HasVolatileCall(dom::element e) {
   }
   dom::object o;
   if (e.get(o) != dom::SUCCESS) return false;
+  if (!o.is_wrapper()) {
+    for (dom::element c : o.children())
+      if (HasVolatileCall(c)) return true;
+    return false;
+  }
   for (auto field : o) {
     if (field.key == "FuncCall") {
       dom::object f;
       if (field.value.get(f) == dom::SUCCESS && IsVolatileName(LastName(f, "funcname")))
         return true;
     }
-    if ((field.value.is_object() || field.value.is_array()) && HasVolatileCall(field.value))
-      return true;
+    if (HasVolatileCall(field.value)) return true;
   }
   return false;
 }

@@ -31,14 +31,7 @@ struct Node {
 
 inline Node Unwrap(dom::element e) {
   Node n;
-  dom::object o;
-  if (e.get(o) != dom::SUCCESS) return n;
-  for (auto field : o) {
-    if (field.value.get(n.body) != dom::SUCCESS) return n;
-    n.type = field.key;
-    n.ok = true;
-    break;
-  }
+  n.ok = e.unwrap(&n.type, &n.body);
   return n;
 }
 

@@ -19,6 +19,10 @@ void Extractor::CollectRefs(dom::element e, std::vector<Ref>* refs) {
   }
   dom::object o;
   if (e.get(o) != dom::SUCCESS) return;
+  if (!o.is_wrapper()) {
+    for (dom::element c : o.children()) CollectRefs(c, refs);
+    return;
+  }
   for (auto field : o) {
     if (field.key == "ColumnRef") {
       dom::object cr;
@@ -26,7 +30,7 @@ void Extractor::CollectRefs(dom::element e, std::vector<Ref>* refs) {
       continue;
     }
     if (field.key == "SubLink") continue;  // its own level
-    if (field.value.is_object() || field.value.is_array()) CollectRefs(field.value, refs);
+    CollectRefs(field.value, refs);
   }
 }
 
@@ -183,16 +187,20 @@ bool ContainsAggregate(dom::element e) {
   }
   dom::object o;
   if (e.get(o) != dom::SUCCESS) return false;
+  if (!o.is_wrapper()) {
+    for (dom::element c : o.children())
+      if (ContainsAggregate(c)) return true;
+    return false;
+  }
   for (auto field : o) {
     if (field.key == "SubLink") continue;
     if (field.key == "FuncCall") {
       dom::object f, over;
       if (field.value.get(f) == dom::SUCCESS && (IsAggregateName(LastName(f, "funcname")) ||
-                                                      Bool(f, "agg_star") || Obj(f, "over", &over)))
+                                                 Bool(f, "agg_star") || Obj(f, "over", &over)))
         return true;
     }
-    if ((field.value.is_object() || field.value.is_array()) && ContainsAggregate(field.value))
-      return true;
+    if (ContainsAggregate(field.value)) return true;
   }
   return false;
 }
@@ -360,8 +368,11 @@ void Extractor::Expr(dom::element e, const Ctx& ctx) {
     ExprNode(n, ctx);
     return;
   }
-  for (auto field : o)
-    if (field.value.is_object() || field.value.is_array()) Expr(field.value, ctx);
+  if (o.is_wrapper()) {
+    for (auto field : o) Expr(field.value, ctx);
+  } else {
+    for (dom::element c : o.children()) Expr(c, ctx);
+  }
 }
 
 void Extractor::ExprNode(Node n, const Ctx& ctx) {
@@ -393,8 +404,7 @@ void Extractor::ExprNode(Node n, const Ctx& ctx) {
   if (n.type == "SelectStmt" || n.type == "RangeSubselect") return;  // only via SubLink/FROM
   Ctx inner = ctx;
   inner.compare_op = {};  // deeper subqueries are not the compared operand
-  for (auto field : n.body)
-    if (field.value.is_object() || field.value.is_array()) Expr(field.value, inner);
+  for (dom::element c : n.body.children()) Expr(c, inner);
 }
 
 void Extractor::SubLink(dom::object s, const Ctx& ctx) {
