@@ -87,6 +87,7 @@ constexpr uint32_t NameSig(const char* name, size_t len) {
 
 struct TypeDesc {
   const char* name = nullptr;  // "SelectStmt"
+  std::string_view type;       // the same, measured once (unwrap is on every step)
   const FieldDesc* fields = nullptr;
   int count = 0;
   std::vector<uint8_t> children;  // indices of members that can hold a node or a list
@@ -222,7 +223,7 @@ std::vector<TypeDesc> BuildTypes() {
   std::vector<TypeDesc> t(1024);
   auto put = [&](int tag, const char* name, const FieldDesc* fields, int count) {
     if (tag < 0 || tag >= static_cast<int>(t.size())) return;
-    TypeDesc d{name, fields, count, {}};
+    TypeDesc d{name, std::string_view(name), fields, count, {}};
     for (int i = 0; i < count; ++i) {
       if (fields[i].kind == FieldKind::kConstValue) {
         d.const_value = i;
@@ -473,7 +474,7 @@ result object::at_key(std::string_view key) const {
   if (!node_) return r;
   const TypeDesc& t = TypeOf(node_);
   if (wrapper_) {
-    if (t.name && key == t.name) {
+    if (t.name && key == t.type) {
       r.value_ = element(element::Kind::kBody, node_);
       r.error_ = SUCCESS;
     }
@@ -506,7 +507,7 @@ bool element::unwrap(std::string_view* type, object* body) const {
   if (kind_ != Kind::kWrapped || !ptr_) return false;
   const TypeDesc& t = TypeOf(ptr_);
   if (!t.name) return false;
-  *type = t.name;
+  *type = t.type;
   body->node_ = ptr_;
   body->wrapper_ = false;
   return true;
@@ -551,8 +552,7 @@ void object::iterator::Settle() {
   if (!node) return;
   const TypeDesc& t = TypeOf(node);
   if (obj_->wrapper_) {
-    if (index_ == 0 && t.name)
-      current_ = {std::string_view(t.name), element(element::Kind::kBody, node)};
+    if (index_ == 0 && t.name) current_ = {t.type, element(element::Kind::kBody, node)};
     return;
   }
   for (; index_ < t.count; ++index_) {

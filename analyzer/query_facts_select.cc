@@ -18,28 +18,17 @@ Ref Extractor::Resolve(dom::object cr) {
   std::string_view parts[4];
   int count = 0;
   bool star = false;
-  for (auto field : cr) {  // one pass: "fields" and "location"
-    if (field.key == "location") {
-      int64_t v;
-      if (field.value.get(v) == dom::SUCCESS) r.location = static_cast<int>(v);
-      continue;
+  r.location = Loc(cr);
+  Each(cr, "fields", [&](dom::element f) {
+    Node n = Unwrap(f);
+    if (!n.ok) return;
+    if (n.type == "A_Star") {
+      star = true;
+    } else if (count < 4) {
+      std::string_view s = Str(n.body, "sval");
+      if (!s.empty()) parts[count++] = s;
     }
-    dom::array fields;
-    if (field.key != "fields" || field.value.get(fields) != dom::SUCCESS) continue;
-    for (dom::element f : fields) {
-      Node n = Unwrap(f);
-      if (!n.ok) continue;
-      if (n.type == "A_Star") {
-        star = true;
-      } else if (count < 4) {
-        for (auto sv : n.body) {
-          std::string_view s;
-          if (sv.value.get(s) == dom::SUCCESS) parts[count++] = s;
-          break;
-        }
-      }
-    }
-  }
+  });
   if (star) {
     r.column = "*";
   } else if (count > 0) {
