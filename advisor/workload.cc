@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <memory>
 
 #include "analyzer/explain_runner.h"
 #include "core/source.h"
@@ -96,12 +97,9 @@ int ApplyQualConstants(const Catalog& catalog, double rare_frequency, double max
         continue;
       std::string sql = ws.sql;
       sql.replace(static_cast<size_t>(p.value_location), token.size(), best->value);
-      Statement stmt;
-      stmt.sql = sql;
-      size_t err = 0;
-      stmt.parsed = ParseSqlToJson(stmt.sql, &stmt.parse_json, &err).ok();
       QueryFacts facts;
-      if (!stmt.parsed || !ExtractFacts(stmt, &facts).ok()) continue;
+      size_t err = 0;
+      if (!ParseStatementFacts(sql, &facts, &err).ok()) continue;
       if (ws.normalized_sql.empty()) ws.normalized_sql = ws.sql;
       ws.sql = std::move(sql);
       ws.facts = std::move(facts);
@@ -221,7 +219,9 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
     Statement stmt;
     stmt.sql = r.Text(i, "query");
     size_t err = 0;
-    stmt.parsed = ParseSqlToJson(stmt.sql, &stmt.parse_json, &err).ok();
+    auto facts = std::make_shared<QueryFacts>();
+    stmt.parsed = ParseStatementFacts(stmt.sql, facts.get(), &err).ok();
+    if (stmt.parsed) stmt.facts = std::move(facts);  // parsed once, read by AddStatement
     double calls = r.Double(i, "calls", 1);
     size_t before = w->statements.size();
     double rows = calls > 0 ? r.Double(i, "rows") / calls : 0;

@@ -3,11 +3,11 @@
 // and read columns; the rewriter and the query rules look at subqueries; the
 // migration rules look at DdlFacts (the object, the action, the lock).
 //
-// Facts are extracted from libpg_query's JSON parse tree (analyzer/
-// query_facts.cc). Names are as written, lower-cased unless quoted; a column
-// is resolved to its relation through aliases and, when a statement has one
-// relation, unqualified columns belong to it. Every fact keeps `location`, a
-// byte offset into the statement text, so findings can point at it.
+// Facts are extracted from libpg_query's parse tree, read in place through
+// analyzer/pg_tree.h (query_facts.cc), while ParseSqlFile holds it. Names are as written,
+// lower-cased unless quoted; a column is resolved to its relation through aliases and, when a
+// statement has one relation, unqualified columns belong to it. Every fact keeps `location`, a byte
+// offset into the statement text, so findings can point at it.
 #pragma once
 
 #include <cstdint>

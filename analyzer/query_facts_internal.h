@@ -1,8 +1,8 @@
 // Internals of QueryFacts extraction (analyzer/query_facts*.cc), not a public
-// interface: small readers over simdjson's DOM for libpg_query's JSON tree, the
-// expression deparser, and the DDL half.
+// interface: small readers over the parse tree (pgtree's view of it, shaped
+// like libpg_query's JSON), the expression deparser, and the DDL half.
 //
-// libpg_query's JSON wraps every node in a one-key object naming its type:
+// That view wraps every node in a one-key object naming its type:
 //   {"ColumnRef": {"fields": [{"String": {"sval": "email"}}], "location": 87}}
 // and omits fields that hold their default (0, false, empty), so `{"ival": {}}`
 // is the integer 0. Readers here return a neutral value for a missing field

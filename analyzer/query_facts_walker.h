@@ -1,5 +1,5 @@
 // The extraction walker behind ExtractFacts (analyzer/query_facts.cc): one
-// pass over libpg_query's JSON tree with a stack of query levels. Internal to
+// pass over the parse tree (analyzer/pg_tree.h) with a stack of query levels. Internal to
 // the facts module; split over query_facts.cc (statements, DML),
 // query_facts_select.cc (scopes, FROM, SELECT shape) and
 // query_facts_predicates.cc (conditions, predicates, subquery links).

@@ -22,13 +22,7 @@ Status ParseSqlToJson(const std::string& sql, std::string* json, size_t* error_p
       *error_pos = r.error->cursorpos > 0 ? static_cast<size_t>(r.error->cursorpos - 1) : 0;
     st = Status::InvalidInput(r.error->message ? r.error->message : "parse error");
   } else if (json) {
-    // Reserve room past the end so the facts step can hand the string to
-    // simdjson as it is (it reads up to kJsonPadding bytes past the end)
-    // instead of copying every tree into a padded buffer.
-    const size_t len = r.parse_tree ? std::strlen(r.parse_tree) : 0;
-    json->clear();
-    json->reserve(len + kJsonPadding);
-    json->append(r.parse_tree ? r.parse_tree : "", len);
+    *json = r.parse_tree ? r.parse_tree : "";
   }
   pg_query_free_parse_result(r);
   return st;

@@ -25,10 +25,6 @@ namespace pgvise {
 
 struct QueryFacts;  // analyzer/query_facts.h
 
-// Bytes of capacity ParseSqlToJson leaves past the end of the JSON it
-// returns, so a SIMD JSON reader may read it in place (simdjson's padding).
-inline constexpr size_t kJsonPadding = 64;
-
 struct Statement {
   int index = 0;            // 0-based ordinal in the file
   std::string sql;          // the statement text, from its first token, no ';'
@@ -38,7 +34,6 @@ struct Statement {
   bool parsed = false;      // false: `error` and `error_pos` say why
   std::string error;        // parser message, e.g. `syntax error at or near "TABL"`
   size_t error_offset = 0;  // byte offset in the file
-  std::string parse_json;   // libpg_query JSON, only from ParseSqlToJson callers
   // Facts extracted while ParseSqlFile had the parse tree (ExtractFacts
   // returns them instead of parsing again); null for a statement built by hand.
   std::shared_ptr<const QueryFacts> facts;
