@@ -6,13 +6,17 @@ using json = nlohmann::ordered_json;
 
 json ToJson(const Location& l) {
   json j = json::object();
+  // docs/contracts.md: positions are 1-based and absent when unknown (a plan
+  // file's findings name a node, not a line), never 0.
   if (!l.file.empty()) {
     j["file"] = l.file;
-    j["line"] = l.line;
-    j["column"] = l.column;
-    if (l.end_line) {
-      j["end_line"] = l.end_line;
-      j["end_column"] = l.end_column;
+    if (l.line > 0) {
+      j["line"] = l.line;
+      if (l.column > 0) j["column"] = l.column;
+      if (l.end_line > 0) {
+        j["end_line"] = l.end_line;
+        if (l.end_column > 0) j["end_column"] = l.end_column;
+      }
     }
   }
   if (!l.plan_path.empty()) j["plan_path"] = l.plan_path;

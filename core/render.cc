@@ -284,13 +284,16 @@ std::string RenderSarif(const std::vector<Finding>& findings, const RenderOption
     if (!f.location.file.empty()) {
       json phys;
       phys["artifactLocation"] = SarifArtifactLocation(f.location.file);
+      // A region needs startLine >= 1: without a line (a finding about a
+      // node of a plan file) the file alone is the physical location and the
+      // node is the logical one. Unknown columns are left out, not set to 1.
       if (f.location.line > 0) {
         json region;
         region["startLine"] = f.location.line;
-        region["startColumn"] = std::max(1, f.location.column);
+        if (f.location.column > 0) region["startColumn"] = f.location.column;
         if (f.location.end_line > 0) {
           region["endLine"] = f.location.end_line;
-          region["endColumn"] = std::max(1, f.location.end_column);
+          if (f.location.end_column > 0) region["endColumn"] = f.location.end_column;
         }
         phys["region"] = std::move(region);
       }

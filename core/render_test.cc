@@ -415,6 +415,48 @@ TEST(RenderSarif, MapsSeverityRegionAndRuleMetadata) {
             std::string::npos);
 }
 
+// A plan file's finding names a node, not a line: docs/contracts.md says
+// unknown positions are absent (never 0), and SARIF's region needs
+// startLine >= 1, so the physical location carries the file alone and the
+// node is the logical location.
+TEST(RenderFindings, PlanFindingInAFileWithoutALineHasNoPosition) {
+  Finding f = PlanFinding();
+  f.location.file = "plan.json";
+  RenderOptions o;
+  o.format = "json";
+  json loc = json::parse(RenderFindings({f}, o))["findings"][0]["location"];
+  EXPECT_EQ(loc["file"], "plan.json");
+  EXPECT_FALSE(loc.contains("line")) << loc.dump();
+  EXPECT_FALSE(loc.contains("column")) << loc.dump();
+  EXPECT_FALSE(loc.contains("end_line")) << loc.dump();
+  EXPECT_EQ(loc["plan_path"], "Plan.Plans[0]");
+
+  // A line without a column keeps the line only.
+  Finding g = f;
+  g.location.line = 7;
+  json loc2 = ToJson(g.location);
+  EXPECT_EQ(loc2["line"], 7);
+  EXPECT_FALSE(loc2.contains("column")) << loc2.dump();
+
+  RuleBook book = Book();
+  o.format = "sarif";
+  o.rules = &book;
+  o.inputs = {"plan.json"};
+  json doc = json::parse(RenderFindings({f}, o));
+  SarifChecker c;
+  c.Log(doc);
+  EXPECT_TRUE(c.errors.empty()) << ::testing::PrintToString(c.errors);
+  const json& l = doc["runs"][0]["results"][0]["locations"][0];
+  EXPECT_EQ(l["physicalLocation"]["artifactLocation"]["uri"], "plan.json");
+  EXPECT_FALSE(l["physicalLocation"].contains("region")) << l.dump();
+  EXPECT_EQ(l["logicalLocations"][0]["fullyQualifiedName"], "Plan.Plans[0]");
+
+  o.format = "text";
+  EXPECT_EQ(
+      RenderFindings({f}, o).rfind("plan.json: warning: Plan.Plans[0] (Seq Scan on orders): ", 0),
+      0u);
+}
+
 TEST(RenderMarkdown, GroupsByFileWithBadgesAndEscapesCells) {
   RenderOptions o;
   o.format = "markdown";
