@@ -2,16 +2,17 @@
 // back to the original lines for error messages), then simdjson parses the
 // JSON into its DOM (bench/plan.md: ~20x faster than nlohmann::json on real
 // plans) and one pass over the DOM fills the typed tree, dispatching on each
-// key once through a hash table. A syntax error is located by re-parsing the
-// (already failed, so rare) input with nlohmann's SAX parser, which reports
-// the byte where it stopped; simdjson's DOM parser does not.
+// key once through a hash table. simdjson's DOM keeps no positions: when
+// reading fails, analyzer/plan_json.h scans the (rare) failed text again to
+// say where, as file:line:col.
 #include "analyzer/plan.h"
 
 #include <simdjson.h>
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string_view>
+
+#include "analyzer/plan_json.h"
 
 namespace pgvise {
 
@@ -129,37 +130,6 @@ bool UnwrapPsqlOutput(const std::string& text, std::string* json,
 
 namespace {
 
-// nlohmann SAX handler that accepts everything and records where parsing
-// stopped: used only to locate a syntax error simdjson reported.
-struct LocateError : nlohmann::json_sax<nlohmann::json> {
-  size_t position = 0;
-  std::string message;
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t pos, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    position = pos;
-    std::string what = ex.what();
-    size_t p = what.find("syntax error");
-    if (p == std::string::npos) {
-      p = what.rfind(": ");
-      p = p == std::string::npos ? 0 : p + 2;
-    }
-    message = what.substr(p);
-    return false;
-  }
-};
-
 class Reader {
  public:
   Reader(const SourceText& src, const std::string* json,
@@ -181,22 +151,25 @@ class Reader {
            std::to_string(static_cast<int>(offset - line_start) + col_off + 1);
   }
 
+  // simdjson says only that the text is malformed; FindJsonSyntaxError
+  // (analyzer/plan_json.h) finds where: just after the last complete value
+  // when a token is missing, at the token when a wrong one is there.
   Status SyntaxError(simdjson::error_code code) const {
-    LocateError sax;
-    bool ok = nlohmann::json::sax_parse(*json_, &sax, nlohmann::json::input_format_t::json, true);
-    if (ok || sax.message.empty())
-      return Status::InvalidInput(src_.path() + ": invalid JSON: " + simdjson::error_message(code));
-    size_t at = sax.position > 0 ? sax.position - 1 : 0;
-    // nlohmann reports end of input one past the last byte; point at the last one.
-    if (at >= json_->size() && !json_->empty()) at = json_->size() - 1;
-    std::string msg = sax.message;
-    if (msg.find("unexpected end of input") != std::string::npos) msg = "truncated JSON: " + msg;
-    return Status::InvalidInput(WhereByte(at) + ": invalid EXPLAIN JSON: " + msg);
+    JsonSyntaxError e = FindJsonSyntaxError(*json_);
+    // Errors the scanner does not model (invalid UTF-8, a number out of
+    // range): simdjson's own words, without a position rather than a wrong one.
+    if (!e.found)
+      return Status::InvalidInput(src_.path() +
+                                  ": invalid EXPLAIN JSON: " + simdjson::error_message(code));
+    return Status::InvalidInput(WhereByte(e.offset) + ": invalid EXPLAIN JSON: " + e.message);
   }
 
+  // JSON that parses but is not a plan: the path says which value, and the
+  // position of that value in the text says where to look.
   Status Structural(const std::string& path, const std::string& what) const {
-    return Status::InvalidInput(src_.path() + ": " + (path.empty() ? "<root>" : path) + ": " +
-                                what);
+    size_t at = FindJsonPath(*json_, path);
+    std::string where = at == std::string::npos ? src_.path() : WhereByte(at);
+    return Status::InvalidInput(where + ": " + (path.empty() ? "<root>" : path) + ": " + what);
   }
 
   Status ReadTop(element doc, Plan* out) {

@@ -15,10 +15,13 @@
 // "Actual Rows", "Disabled" and "Index Searches". Keys it does not know are
 // kept as raw JSON text in `extra`, never an error.
 //
-// Errors are one line and say where: `file:line:col: ...` for malformed JSON
-// (including what psql added around it), the JSON path (`[0].Plan.Plans[1]:
-// "Plans" must be an array`) for JSON that is not a plan. All are
-// Status::InvalidInput (exit code 2).
+// Errors are one line and say where, as `file:line:col` in the file given
+// (through psql's decoration): for malformed JSON, just after the last
+// complete value when a ',' ':' or bracket is missing, at the token when a
+// wrong one is there (analyzer/plan_json.h); for JSON that is not a plan, the
+// position of the offending value and its JSON path
+// (`plan.json:13:20: [0].Plan.Plan Rows: unexpected string for "Plan Rows"`).
+// All are Status::InvalidInput (exit code 2).
 #pragma once
 
 #include <cstdint>

@@ -23,6 +23,7 @@
 #include <cmath>
 
 #include "analyzer/plan_rules.h"
+#include "core/session.h"
 
 namespace pgvise::plan_checks {
 
@@ -48,18 +49,40 @@ std::string Current(const Plan& p, const char* setting) {
   return it == p.settings.end() ? "" : " (now " + it->second + ")";
 }
 
+// A relation as RelationOf names it ("orders", "shop.orders") written as SQL:
+// each part quoted when it must be ("Order Items", user). Fixes are run as
+// they are, so a name that folds to another table would be a wrong fix.
+std::string SqlRelation(const std::string& rel) {
+  size_t dot = rel.find('.');
+  if (dot == std::string::npos) return QuoteIdent(rel);
+  return QuoteIdent(rel.substr(0, dot)) + "." + QuoteIdent(rel.substr(dot + 1));
+}
+
+std::string SqlColumns(const std::vector<std::string>& cols) {
+  std::vector<std::string> quoted;
+  for (const auto& c : cols) quoted.push_back(QuoteIdent(c));
+  return Join(quoted);
+}
+
+std::string SqlRelations(const std::vector<std::string>& rels) {
+  std::vector<std::string> quoted;
+  for (const auto& r : rels) quoted.push_back(SqlRelation(r));
+  return Join(quoted);
+}
+
 // The index that would serve `cond` on `rel`: equality columns first, then
 // one range column (a B-tree can use only the first range column well).
 std::string IndexFor(const std::string& rel, const ConditionColumns& cc) {
-  std::vector<std::string> cols = cc.equality;
+  std::vector<std::string> cols;
+  for (const auto& c : cc.equality) cols.push_back(QuoteIdent(c));
   if (!cc.range.empty()) {
     const std::string& r = cc.range.front();
     bool prefix =
         std::find(cc.like_prefix.begin(), cc.like_prefix.end(), r) != cc.like_prefix.end();
-    cols.push_back(prefix ? r + " text_pattern_ops" : r);
+    cols.push_back(QuoteIdent(r) + (prefix ? " text_pattern_ops" : ""));
   }
   if (cols.empty() || rel.empty()) return "";
-  return "CREATE INDEX CONCURRENTLY ON " + rel + " (" + Join(cols) + ");";
+  return "CREATE INDEX CONCURRENTLY ON " + SqlRelation(rel) + " (" + Join(cols) + ");";
 }
 
 // ------------------------------------------------------------ row-misestimate
@@ -118,22 +141,32 @@ void RowMisestimate(CheckEnv& env) {
       // Several predicates on one table, together far more selective in the
       // estimate than in the data: the planner multiplied selectivities of
       // columns that are correlated.
-      std::string name = n.relation + "_" + Join(cols, "_") + "_stats";
+      std::string name = QuoteIdent(n.relation + "_" + Join(cols, "_") + "_stats");
       cause = "likely cause: correlated columns " + Join(cols) +
               " (the planner multiplies their selectivities as if independent)";
-      fix = "CREATE STATISTICS " + name + " (dependencies, mcv) ON " + Join(cols) + " FROM " + rel +
-            ";\nANALYZE " + rel + ";";
+      fix = "CREATE STATISTICS " + name + " (dependencies, mcv) ON " + SqlColumns(cols) + " FROM " +
+            SqlRelation(rel) + ";\nANALYZE " + SqlRelation(rel) + ";";
     } else if (!rel.empty() && IsScan(n)) {
       cause = "likely cause: stale or too coarse statistics on " + rel;
-      fix = "ANALYZE " + rel +
-            ";\nif it persists, raise the column statistics target: ALTER TABLE " + rel +
-            " ALTER COLUMN <col> SET STATISTICS 1000; then ANALYZE " + rel + ";";
+      // The second step is conditional, so it is a comment: running the
+      // whole suggestion must not change settings nobody asked for yet.
+      fix = "ANALYZE " + SqlRelation(rel) + ";\n-- if the estimate stays wrong, sample more values";
+      if (cc.all.empty()) {
+        fix += " of the filtered columns, then ANALYZE again:\n-- ALTER TABLE " + SqlRelation(rel) +
+               " ALTER COLUMN <column> SET STATISTICS 1000;";
+      } else {
+        fix += ", then ANALYZE again:";
+        for (const auto& col : cc.all)
+          fix += "\n-- ALTER TABLE " + SqlRelation(rel) + " ALTER COLUMN " + QuoteIdent(col) +
+                 " SET STATISTICS 1000;";
+      }
     } else {
       cause =
           "likely cause: the estimates of its inputs combine badly (join or grouping selectivity)";
-      fix = "ANALYZE the tables below this node" +
-            (rel.empty() ? std::string() : " (" + rel + ")") +
-            "; for joins on several correlated columns, CREATE STATISTICS on them";
+      std::vector<std::string> below = RelationsBelow(n);
+      fix = below.empty() ? std::string("-- ANALYZE the tables below this node")
+                          : "ANALYZE " + SqlRelations(below) + ";";
+      fix += "\n-- for joins on several correlated columns, CREATE STATISTICS on those columns";
     }
     std::string msg =
         "row estimate off by " + Count(std::round(h.factor)) + "x (" + (under ? "under" : "over") +
@@ -165,9 +198,9 @@ void SortSpills(CheckEnv& env) {
                       Count(n.TotalActualRows()) + " rows" + (keys.empty() ? "" : ", by " + keys) +
                       "); an in-memory sort needs about " + Kb(need_kb) + " of work_mem" +
                       Current(env.plan, "work_mem");
-    std::string fix = "SET work_mem = '" + WorkMemFor(need_kb) +
-                      "' for this query (SET LOCAL in its transaction) or its role; "
-                      "or avoid the sort: an index on the sort keys" +
+    std::string fix = "SET LOCAL work_mem = '" + WorkMemFor(need_kb) +
+                      "';  -- in this query's transaction (or ALTER ROLE ... SET work_mem)\n"
+                      "-- or avoid the sort: an index on the sort keys" +
                       (keys.empty() ? std::string() : " (" + keys + ")") +
                       ", or a LIMIT so a top-N heapsort fits in memory";
     Finding& f = env.Emit(n, NodeTotalMs(n) + n.sort_space_kb / 1024.0, msg, fix);
@@ -195,14 +228,16 @@ void HashJoinBatches(CheckEnv& env) {
                       Count(n.TotalActualRows()) + " build rows, " + Kb(n.peak_memory_kb) +
                       " per batch in memory, about " + Kb(need_kb) + " in one batch" +
                       Current(env.plan, "work_mem");
-    std::string fix =
-        "SET work_mem = '" + WorkMemFor(need_kb) +
-        "' (or raise hash_mem_multiplier) for this query so the hash fits in one batch; "
-        "or make the build side smaller (filter it earlier, select fewer columns)";
-    if (grew)
-      fix += "; ANALYZE " +
-             (RelationOf(n).empty() ? std::string("the build-side table") : RelationOf(n)) +
-             " so the planner sizes the hash right";
+    std::string fix = "SET LOCAL work_mem = '" + WorkMemFor(need_kb) +
+                      "';  -- for this query, so the hash fits in one batch (or raise "
+                      "hash_mem_multiplier)";
+    if (grew) {
+      std::vector<std::string> build = RelationsBelow(n);
+      fix += build.empty() ? std::string("\n-- ANALYZE the build-side tables")
+                           : "\nANALYZE " + SqlRelations(build) + ";";
+      fix += "  -- the build side was bigger than estimated: let the planner size the hash";
+    }
+    fix += "\n-- or make the build side smaller (filter it earlier, select fewer columns)";
     Finding& f = env.Emit(n, ref.parent ? NodeTotalMs(*ref.parent) : NodeTotalMs(n), msg, fix);
     f.Add("hash_batches", n.hash_batches)
         .Add("original_hash_batches", n.original_hash_batches)
@@ -229,10 +264,9 @@ void HashAggSpills(CheckEnv& env) {
                         Kb(static_cast<double>(n.peak_memory_kb)) + " in memory, " +
                         Count(n.TotalActualRows()) + " groups" +
                         (keys.empty() ? "" : " by " + keys) + Current(env.plan, "work_mem");
-      std::string fix =
-          "SET work_mem = '" + WorkMemFor(need_kb) +
-          "' (or raise hash_mem_multiplier) for this query so all groups fit in memory; "
-          "or pre-aggregate fewer rows";
+      std::string fix = "SET LOCAL work_mem = '" + WorkMemFor(need_kb) +
+                        "';  -- for this query, so all groups fit in memory (or raise "
+                        "hash_mem_multiplier)\n-- or group fewer rows (filter before grouping)";
       Finding& f = env.Emit(n, NodeTotalMs(n), msg, fix);
       f.Add("hashagg_batches", n.hashagg_batches)
           .Add("disk_kb", n.disk_usage_kb)
@@ -244,8 +278,8 @@ void HashAggSpills(CheckEnv& env) {
                         " partitions for an estimated " + Count(n.plan_rows) + " groups" +
                         (keys.empty() ? "" : " by " + keys) + Current(env.plan, "work_mem");
       std::string fix =
-          "raise work_mem (or hash_mem_multiplier) for this query; confirm with EXPLAIN (ANALYZE, "
-          "BUFFERS)";
+          "-- raise work_mem (or hash_mem_multiplier) for this query (SET LOCAL work_mem = ...),\n"
+          "-- then confirm with EXPLAIN (ANALYZE, BUFFERS), which shows the memory it used";
       Finding& f = env.Emit(n, n.total_cost, msg, fix);
       f.Add("planned_partitions", n.planned_partitions).Add("estimated_groups", n.plan_rows);
     }
@@ -278,17 +312,20 @@ void SeqScanFilter(CheckEnv& env) {
       if (!cc.equality.empty()) served = "equality on " + Join(cc.equality);
       if (!cc.range.empty())
         served += (served.empty() ? "" : ", then ") + std::string("range on ") + cc.range.front();
-      fix = ddl + "\nserves " + served + " (equality columns first, then one range column)";
+      fix = ddl + "\n-- serves " + served + " (equality columns first, then one range column)";
       if (!cc.unindexable.empty())
         fix += "; " + Join(cc.unindexable) + " cannot use a B-tree as written";
     } else if (!cc.unindexable.empty()) {
-      fix = "the filter on " + Join(cc.unindexable) +
-            " cannot use a B-tree as written (leading-wildcard LIKE, <>, function of the column): "
-            "a pg_trgm GIN index (CREATE INDEX CONCURRENTLY ON " +
-            rel + " USING gin (" + cc.unindexable.front() +
-            " gin_trgm_ops);) serves LIKE '%x%'; or rewrite the predicate";
+      // Which operator made the column unindexable is not kept, and a trigram
+      // index serves only LIKE/ILIKE: the index is a commented option.
+      fix = "-- the filter on " + Join(cc.unindexable) +
+            " cannot use a B-tree as written (leading-wildcard LIKE, <>, a function of the "
+            "column)\n-- for LIKE '%x%', a pg_trgm GIN index serves it:\n"
+            "-- CREATE INDEX CONCURRENTLY ON " +
+            SqlRelation(rel) + " USING gin (" + QuoteIdent(cc.unindexable.front()) +
+            " gin_trgm_ops);\n-- otherwise rewrite the predicate to compare the bare column";
     } else {
-      fix = "an index on the filtered column(s) of " + rel + ", or `pgvise advise` for this query";
+      fix = "-- index the filtered column(s) of " + rel + ", or run `pgvise advise` for this query";
     }
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : scanned / 1e4, msg, fix);
     f.Add("rows_scanned", scanned)
@@ -347,23 +384,24 @@ void NestedLoopLoops(CheckEnv& env) {
     bool cross = inner->node_type == "Materialize" && n.join_filter.empty() && cond.empty();
     if (cross) {
       msg += "; nothing relates the two sides: a cross join producing every pair of rows";
-      fix = "add the missing join condition between " +
+      fix = "-- add the missing join condition between " +
             (RelationOf(*outer).empty() ? std::string("the outer side") : RelationOf(*outer)) +
             " and " + (inner_rel.empty() ? std::string("the inner side") : inner_rel) +
-            " (e.g. JOIN ... ON ...); if every pair is really wanted, write CROSS JOIN to say so";
+            " (JOIN ... ON ...);\n-- if every pair is really wanted, write CROSS JOIN to say so";
     } else if (inner->node_type.find("Seq Scan") != std::string::npos && !inner_rel.empty()) {
       ConditionColumns cc = AnalyzeCondition(cond);
       std::string ddl = IndexFor(inner_rel, cc);
       fix = ddl.empty()
-                ? "index the join column of " + inner_rel + " so each loop is an index lookup"
-                : ddl + " so each loop is an index lookup";
+                ? "-- index the join column of " + inner_rel + " so each loop is an index lookup"
+                : ddl + "  -- each loop becomes an index lookup";
     } else {
+      std::vector<std::string> outer_rels = RelationsBelow(*outer);
       fix =
-          "with this many outer rows a hash or merge join is usually cheaper: fix the outer row "
-          "estimate "
-          "(ANALYZE " +
-          (RelationOf(*outer).empty() ? std::string("the outer tables") : RelationOf(*outer)) +
-          "; CREATE STATISTICS for correlated predicates), and check enable_hashjoin / "
+          "-- with this many outer rows a hash or merge join is usually cheaper: fix the outer "
+          "row estimate\n" +
+          (outer_rels.empty() ? std::string("-- ANALYZE the outer side's tables")
+                              : "ANALYZE " + SqlRelations(outer_rels) + ";") +
+          "\n-- and CREATE STATISTICS for correlated predicates; check enable_hashjoin / "
           "enable_mergejoin are on";
     }
     Finding& f = env.Emit(n, inner_ms >= 0 ? inner_ms : loops / 1e3, msg, fix);
@@ -388,11 +426,12 @@ void IndexOnlyHeapFetches(CheckEnv& env) {
                       Count(fetches) + " times for " + Count(rows) +
                       " rows: pages not marked all-visible in the visibility map, so the index "
                       "alone could not answer";
-    std::string fix = "VACUUM (ANALYZE) " + rel +
-                      ";\nfor insert-heavy tables, make autovacuum visit sooner: ALTER TABLE " +
-                      rel +
-                      " SET (autovacuum_vacuum_insert_scale_factor = 0.02, "
-                      "autovacuum_vacuum_scale_factor = 0.02);";
+    std::string fix =
+        "VACUUM (ANALYZE) " + SqlRelation(rel) +
+        ";\n-- for insert-heavy tables, make autovacuum visit sooner:\n-- ALTER TABLE " +
+        SqlRelation(rel) +
+        " SET (autovacuum_vacuum_insert_scale_factor = 0.02, "
+        "autovacuum_vacuum_scale_factor = 0.02);";
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : fetches / 1e3, msg, fix);
     f.Add("heap_fetches", fetches).Add("rows", rows).Add("index", n.index_name);
   }
@@ -417,9 +456,9 @@ void BitmapLossy(CheckEnv& env) {
         Count(n.rows_removed_by_index_recheck * std::max(1.0, n.actual_loops)) +
         " rows removed by recheck" + (n.recheck_cond.empty() ? "" : " of " + n.recheck_cond) + ")" +
         Current(env.plan, "work_mem");
-    std::string fix = "SET work_mem = '" + WorkMemFor(std::max(need_kb * 2, 1024.0)) +
-                      "' for this query so the bitmap stays exact (about " + Kb(need_kb) +
-                      " needed); or a more selective index so fewer pages match";
+    std::string fix = "SET LOCAL work_mem = '" + WorkMemFor(std::max(need_kb * 2, 1024.0)) +
+                      "';  -- for this query, so the bitmap stays exact (about " + Kb(need_kb) +
+                      " needed)\n-- or a more selective index so fewer pages match";
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : pages / 1e3, msg, fix);
     f.Add("lossy_blocks", n.lossy_heap_blocks)
         .Add("exact_blocks", n.exact_heap_blocks)
@@ -441,9 +480,9 @@ void ParallelNotLaunched(CheckEnv& env) {
                       " (no background worker slots free)" +
                       Current(env.plan, "max_parallel_workers");
     std::string fix =
-        "raise max_parallel_workers (and max_worker_processes, which needs a restart) above what "
-        "concurrent "
-        "queries use, or lower max_parallel_workers_per_gather so plans assume what they will get";
+        "-- raise max_parallel_workers (and max_worker_processes, which needs a restart) above "
+        "what concurrent queries use,\n-- or lower max_parallel_workers_per_gather so plans "
+        "assume what they will get";
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : 0, msg, fix);
     f.Add("workers_planned", n.workers_planned).Add("workers_launched", n.workers_launched);
   }
@@ -470,8 +509,8 @@ void SubplanPerRow(CheckEnv& env) {
                        : "") +
         ": a correlated subquery that PostgreSQL does not turn into a join";
     std::string fix =
-        "rewrite it as a join (a LEFT JOIN to a grouped derived table, COALESCE for count): "
-        "`pgvise rewrite FILE` does this and states why the rewrite is equivalent";
+        "-- rewrite it as a join (a LEFT JOIN to a grouped derived table, COALESCE for count):\n"
+        "-- `pgvise rewrite FILE` does this and states why the rewrite is equivalent";
     Finding& f = env.Emit(n, total_ms >= 0 ? total_ms : loops / 1e3, msg, fix);
     f.Add("subplan", name).Add("loops", loops).Add("estimated", estimated);
     if (total_ms >= 0) f.Add("total_ms", total_ms);
@@ -499,11 +538,10 @@ void JitDominates(CheckEnv& env) {
   // default (100000): a lower value would JIT more queries, not fewer.
   double above = std::min(
       1e15, std::max(100000.0, std::pow(10, std::ceil(std::log10(std::max(cost, 1.0)) + 0.001))));
-  std::string fix =
-      "raise the JIT thresholds above this plan's cost, e.g. SET jit_above_cost = " +
-      std::to_string(static_cast<int64_t>(above)) +
-      " (and jit_inline_above_cost / jit_optimize_above_cost), or SET jit = off for this "
-      "short-query workload (per role: ALTER ROLE app SET jit = off)";
+  std::string fix = "SET jit_above_cost = " + std::to_string(static_cast<int64_t>(above)) +
+                    ";  -- above this plan's cost, so it is not compiled\n"
+                    "-- or, for a short-query workload, turn JIT off for its role: ALTER ROLE app "
+                    "SET jit = off;";
   Finding& f = env.Emit(env.plan.root, j.total_ms, msg, fix);
   f.Add("jit_total_ms", j.total_ms)
       .Add("execution_ms", env.plan.execution_ms)
@@ -564,11 +602,11 @@ void AppendWithoutPruning(CheckEnv& env) {
                       " does not restrict the partition key, so nothing was pruned" +
                       (n.has_actual ? " (" + Count(n.TotalActualRows()) + " rows)" : "");
     std::string fix =
-        "add a predicate on the partition key (a constant, or a parameter for run-time pruning) "
-        "so only the partitions that can match are scanned; if queries filter on " +
+        "-- add a predicate on the partition key (a constant, or a parameter for run-time "
+        "pruning) so only the partitions that can match are scanned;\n-- if queries filter on " +
         filter +
-        " rather than on the key, the key may be the wrong one "
-        "(check enable_partition_pruning is on)";
+        " rather than on the key, the key may be the wrong one (check enable_partition_pruning "
+        "is on)";
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : n.total_cost / 1e3, msg, fix);
     f.Add("partitions_scanned", static_cast<int64_t>(partitions))
         .Add("subplans_removed", n.subplans_removed)
@@ -605,11 +643,18 @@ void ReadsFromDisk(CheckEnv& env) {
       NodeLabel(*worst) + ", " + Count(static_cast<double>(worst_own)) + " blocks)" +
       (root.buffers.io_read_ms > 0 ? "; I/O read time " + Ms(root.buffers.io_read_ms) : "") +
       Current(env.plan, "shared_buffers");
+  // A sequential scan with a filter has an index to name; other nodes get the advice.
+  std::string ddl = IsScan(*worst) && worst->node_type.find("Seq Scan") != std::string::npos
+                        ? IndexFor(worst->QualifiedRelation(), AnalyzeCondition(worst->filter))
+                        : "";
   std::string fix =
-      "read less: an index for " + NodeLabel(*worst) +
-      (worst->filter.empty() ? std::string() : " (filter " + worst->filter + ")") +
-      " so it touches fewer pages; if this data is the hot working set, shared_buffers may be too "
-      "small for it; measure with track_io_timing = on to see what the reads cost";
+      (ddl.empty()
+           ? "-- read less: an index for " + NodeLabel(*worst) +
+                 (worst->filter.empty() ? std::string() : " (filter " + worst->filter + ")") +
+                 " so it touches fewer pages"
+           : ddl + "  -- read less: only the rows the filter keeps") +
+      "\n-- if this data is the hot working set, shared_buffers may be too small for it;\n"
+      "-- measure what the reads cost with track_io_timing = on";
   Finding& f = env.Emit(*worst, static_cast<double>(read) / 100, msg, fix);
   f.Add("shared_read_blocks", read).Add("shared_hit_blocks", hit).Add("read_mb", read * 8.0 / 1024);
   if (root.buffers.io_read_ms > 0) f.Add("io_read_ms", root.buffers.io_read_ms);
@@ -631,10 +676,10 @@ void PlanningDominates(CheckEnv& env) {
                     Ms(p.execution_ms) + " execution (" + Count(static_cast<double>(p.node_count)) +
                     " plan nodes, " + Count(static_cast<double>(scans)) + " relation scans)";
   std::string fix =
-      "plan once, run many times: a prepared statement (PREPARE, or the driver's server-side "
-      "prepare) reuses the plan; for many-way joins lower join_collapse_limit / "
-      "from_collapse_limit; "
-      "for many partitions, prune at plan time with constant partition-key predicates";
+      "-- plan once, run many times: a prepared statement (PREPARE, or the driver's server-side "
+      "prepare) reuses the plan;\n-- for many-way joins, lower join_collapse_limit / "
+      "from_collapse_limit;\n-- for many partitions, prune at plan time with constant "
+      "partition-key predicates";
   Finding& f = env.Emit(p.root, p.planning_ms, msg, fix);
   f.Add("planning_ms", p.planning_ms)
       .Add("execution_ms", p.execution_ms)

@@ -55,8 +55,15 @@ struct PlanCheck {
 
 const std::vector<PlanCheck>& Checks();
 
-// The relation a node is about: its own, or the first one scanned below it.
+// The relation a node is about, or "" when it is about none in particular:
+// a scan's own relation; for any other node, the one relation every scan
+// below it reads (a Hash over one Seq Scan), else the one relation its sort
+// or group keys name (a Sort by o.note above a join is about o's table);
+// else "" (a join, a Sort by columns of two tables).
 std::string RelationOf(const PlanNode& n);
+
+// Every relation scanned below `n` (itself included), first seen first.
+std::vector<std::string> RelationsBelow(const PlanNode& n);
 
 // Number formatting for messages: 1234567 -> "1,234,567"; ms -> "12.3 ms";
 // kB -> "9.1 MB"; a work_mem value that holds `kb` -> "16MB".

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "analyzer/plan_checks.h"
 #include "analyzer/statement.h"
@@ -39,15 +40,67 @@ Finding& CheckEnv::Emit(const PlanNode& node, double impact, std::string message
   return out_->back().finding;
 }
 
+namespace {
+
+// Relation scans under `n` (itself included), in tree order: the scans whose
+// rows flow into n. Sub-plans and init-plans belong to an expression of
+// their parent, not to its rows.
+void CollectScans(const PlanNode& n, std::vector<const PlanNode*>* out) {
+  if (!n.relation.empty()) out->push_back(&n);
+  for (const auto& c : n.children) {
+    if (c.parent_relationship == "SubPlan" || c.parent_relationship == "InitPlan") continue;
+    CollectScans(c, out);
+  }
+}
+
+// The range-table aliases the deparsed sort or group keys qualify their
+// columns with ("o.note DESC" -> o). Each key is parsed with libpg_query as an
+// ORDER BY item (which also takes DESC, NULLS FIRST and USING). False when a
+// key does not parse or names a column without a qualifier: then which table
+// it belongs to is not known. PostgreSQL qualifies every column once the
+// query has more than one range-table entry, so unqualified columns occur
+// only where every scan reads the same relation.
+bool KeyAliases(const std::vector<std::string>& keys, std::set<std::string>* aliases);
+
+}  // namespace
+
+std::vector<std::string> RelationsBelow(const PlanNode& n) {
+  std::vector<const PlanNode*> scans;
+  CollectScans(n, &scans);
+  std::vector<std::string> out;
+  for (const PlanNode* s : scans) {
+    std::string r = s->QualifiedRelation();
+    if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+  }
+  return out;
+}
+
 std::string RelationOf(const PlanNode& n) {
   if (!n.relation.empty()) return n.QualifiedRelation();
-  for (const auto& c : n.children) {
-    // Sub-plans and init-plans belong to the expression, not to this node's rows.
-    if (c.parent_relationship == "SubPlan" || c.parent_relationship == "InitPlan") continue;
-    std::string r = RelationOf(c);
-    if (!r.empty()) return r;
+  std::vector<const PlanNode*> scans;
+  CollectScans(n, &scans);
+  // Every row comes from one relation (a Hash or Sort over one scan, an
+  // Aggregate over a self-join): the node is about that relation.
+  std::vector<std::string> relations = RelationsBelow(n);
+  if (relations.size() == 1) return relations.front();
+  if (relations.empty()) return "";
+  // Above a join the rows mix several relations. A Sort or an Aggregate
+  // whose keys all name one alias is about that alias's relation (a sort by
+  // o.note sorts by a column of orders); anything else names none, rather
+  // than the first relation that happens to be scanned below it.
+  std::vector<std::string> keys = n.sort_key;
+  keys.insert(keys.end(), n.group_key.begin(), n.group_key.end());
+  std::set<std::string> aliases;
+  if (keys.empty() || !KeyAliases(keys, &aliases) || aliases.size() != 1) return "";
+  std::string found;
+  for (const PlanNode* s : scans) {
+    const std::string& alias = s->alias.empty() ? s->relation : s->alias;
+    if (alias != *aliases.begin()) continue;
+    // The same alias in two sub-queries over different tables: ambiguous.
+    if (!found.empty() && found != s->QualifiedRelation()) return "";
+    found = s->QualifiedRelation();
   }
-  return "";
+  return found;
 }
 
 std::string Count(double v) {
@@ -244,7 +297,68 @@ void ClassifyTerm(element term, ConditionColumns* out) {
   }
 }
 
+// Adds the qualifier of every ColumnRef under `e` to *aliases; sets
+// *unqualified when a column has none.
+void CollectQualifiers(element e, std::set<std::string>* aliases, bool* unqualified) {
+  array a;
+  if (e.get_array().get(a) == simdjson::SUCCESS) {
+    for (element c : a) CollectQualifiers(c, aliases, unqualified);
+    return;
+  }
+  object o;
+  if (e.get_object().get(o) != simdjson::SUCCESS) return;
+  element ref;
+  if (o["ColumnRef"].get(ref) == simdjson::SUCCESS) {
+    array fields;
+    if (ref["fields"].get_array().get(fields) != simdjson::SUCCESS) return;
+    std::vector<std::string> names;
+    for (element f : fields) {
+      std::string_view sv;
+      if (f["String"]["sval"].get_string().get(sv) == simdjson::SUCCESS ||
+          f["String"]["str"].get_string().get(sv) == simdjson::SUCCESS)
+        names.emplace_back(sv);
+      else
+        names.emplace_back("*");
+    }
+    if (names.size() >= 2)
+      aliases->insert(names[names.size() - 2]);
+    else
+      *unqualified = true;
+    return;
+  }
+  for (auto f : o) CollectQualifiers(f.value, aliases, unqualified);
+}
+
 }  // namespace
+
+namespace plan_checks {
+namespace {
+
+bool KeyAliases(const std::vector<std::string>& keys, std::set<std::string>* aliases) {
+  simdjson::dom::parser parser;
+  for (const auto& key : keys) {
+    std::string json;
+    size_t pos = 0;
+    if (!ParseSqlToJson("SELECT 1 ORDER BY " + key, &json, &pos).ok()) return false;
+    element doc, sort;
+    if (parser.parse(json).get(doc) != simdjson::SUCCESS) return false;
+    array stmts;
+    element first;
+    if (doc["stmts"].get_array().get(stmts) != simdjson::SUCCESS || stmts.size() != 1 ||
+        stmts.at(0).get(first) != simdjson::SUCCESS ||
+        first["stmt"]["SelectStmt"]["sortClause"].get(sort) != simdjson::SUCCESS)
+      return false;
+    bool unqualified = false;
+    CollectQualifiers(sort, aliases, &unqualified);
+    if (unqualified) return false;
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace plan_checks
+
+namespace {}  // namespace
 
 ConditionColumns AnalyzeCondition(const std::string& condition) {
   ConditionColumns out;

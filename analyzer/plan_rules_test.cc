@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "analyzer/plan_checks.h"
+#include "analyzer/statement.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {
@@ -150,7 +154,7 @@ TEST_F(PlanRules, FindingsNameTheNodeNumbersAndFix) {
   f = FindRule(fs, "sort-spills-to-disk");
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->location.plan_path, "Plan.Plans[0]");
-  EXPECT_NE(f->suggestion.find("SET work_mem = '"), std::string::npos);
+  EXPECT_NE(f->suggestion.find("SET LOCAL work_mem = '"), std::string::npos);
 
   fs = Check(ReadData("subplan-per-row.json"));
   f = FindRule(fs, "subplan-per-outer-row");
@@ -281,6 +285,110 @@ TEST(AnalyzeCondition, ClassifiesColumnsByParsing) {
   c = AnalyzeCondition("(hashed SubPlan 1)");
   EXPECT_FALSE(c.parsed);
   EXPECT_TRUE(c.all.empty());
+}
+
+// A fix is run as it is printed: every line is SQL that libpg_query parses,
+// or an SQL comment (a fix of comments only is advice, and parses too). Checked
+// on every plan rule's examples and on every captured plan.
+TEST_F(PlanRules, EveryFixIsRunnableSqlOrComments) {
+  auto expect_parses = [](const Finding& f, const std::string& where) {
+    SCOPED_TRACE(where + " " + f.rule);
+    ASSERT_FALSE(f.suggestion.empty());
+    std::string json;
+    size_t pos = 0;
+    Status st = ParseSqlToJson(f.suggestion, &json, &pos);
+    EXPECT_TRUE(st.ok()) << st.message() << " at byte " << pos << " of:\n" << f.suggestion;
+  };
+  std::set<std::string> rules_seen;
+  for (const Rule* r : book_->InArea("plan")) {
+    for (const auto& ex : r->examples) {
+      if (!ex.bad) continue;
+      for (const Finding& f : Check(ReadText(ex.text, r->path))) {
+        expect_parses(f, r->id + " example " + ex.name);
+        rules_seen.insert(f.rule);
+      }
+    }
+  }
+  for (const auto& e :
+       std::filesystem::directory_iterator(testing::SourceDir() + "/tests/data/plans")) {
+    std::string name = e.path().filename().string();
+    if (e.path().extension() != ".json" && e.path().extension() != ".txt") continue;
+    for (const Finding& f : Check(ReadData(name))) {
+      expect_parses(f, name);
+      rules_seen.insert(f.rule);
+    }
+  }
+  // Every handler produced at least one fix that was checked.
+  EXPECT_EQ(rules_seen, PlanRuleIds());
+  // And the check can fail: prose under a runnable line does not parse.
+  std::string json;
+  size_t pos = 0;
+  EXPECT_FALSE(ParseSqlToJson("CREATE INDEX CONCURRENTLY ON orders (status);\nserves equality on "
+                              "status",
+                              &json, &pos)
+                   .ok());
+}
+
+// Fixes name tables as SQL: quoted when the name needs it.
+TEST_F(PlanRules, FixesQuoteNamesThatNeedIt) {
+  std::string plan = R"j([{"Plan": {"Node Type": "Seq Scan", "Relation Name": "Order Items",
+      "Alias": "oi", "Filter": "((\"Status\" = 'x'::text) AND (\"user\" = 'y'::text))",
+      "Rows Removed by Filter": 99000, "Plan Rows": 1000, "Actual Rows": 10, "Actual Loops": 1},
+      "Execution Time": 5}])j";
+  std::vector<Finding> fs = Check(ReadText(plan));
+  const Finding* f = FindRule(fs, "seq-scan-filters-most-rows");
+  ASSERT_NE(f, nullptr) << Rules(fs);
+  EXPECT_EQ(f->suggestion.rfind(
+                "CREATE INDEX CONCURRENTLY ON \"Order Items\" (\"Status\", \"user\");", 0),
+            0u)
+      << f->suggestion;
+}
+
+// Which relation a node is about (Location.object and "Sort on orders").
+std::string SortOverJoin(const std::string& keys) {
+  return R"([{"Plan": {"Node Type": "Sort", "Sort Key": )" + keys +
+         R"(, "Plan Rows": 10, "Plans": [
+        {"Node Type": "Hash Join", "Parent Relationship": "Outer", "Plan Rows": 10, "Plans": [
+          {"Node Type": "Seq Scan", "Relation Name": "customers", "Alias": "c",
+           "Parent Relationship": "Outer", "Plan Rows": 10},
+          {"Node Type": "Hash", "Parent Relationship": "Inner", "Plan Rows": 10, "Plans": [
+            {"Node Type": "Seq Scan", "Relation Name": "orders", "Schema": "shop", "Alias": "o",
+             "Parent Relationship": "Outer", "Plan Rows": 10}]}]}]}}])";
+}
+
+TEST_F(PlanRules, RelationOfANodeIsItsOwnOrHonestlyDerived) {
+  using plan_checks::RelationOf;
+  // The sort keys name one alias: the sort is about that alias's table, not
+  // about the first table scanned below it (customers).
+  Plan p = ReadText(SortOverJoin(R"j(["o.note DESC NULLS LAST"])j"));
+  EXPECT_EQ(RelationOf(p.root), "shop.orders");
+  p = ReadText(SortOverJoin(R"j(["(o.total * '2'::numeric)", "o.id"])j"));
+  EXPECT_EQ(RelationOf(p.root), "shop.orders");
+  // Keys over two tables, or no keys at all, above a join: no relation.
+  p = ReadText(SortOverJoin(R"(["o.note", "c.name"])"));
+  EXPECT_EQ(RelationOf(p.root), "");
+  p = ReadText(SortOverJoin(R"j(["(random())"])j"));
+  EXPECT_EQ(RelationOf(p.root), "");
+  const PlanNode& join = p.root.children[0];
+  EXPECT_EQ(RelationOf(join), "");
+  // A node whose rows all come from one scan is about that scan's table.
+  EXPECT_EQ(RelationOf(join.children[1]), "shop.orders");  // the Hash
+  EXPECT_EQ(RelationOf(join.children[0]), "customers");
+  EXPECT_EQ(plan_checks::RelationsBelow(p.root),
+            (std::vector<std::string>{"customers", "shop.orders"}));
+  // An alias the keys name but no relation scan has (a sub-query): none.
+  p = ReadText(SortOverJoin(R"(["sub.x"])"));
+  EXPECT_EQ(RelationOf(p.root), "");
+}
+
+// The golden plan: a Sort by o.note above customers JOIN orders.
+TEST_F(PlanRules, SortAboveAJoinIsLabelledByItsKeys) {
+  std::vector<Finding> fs = Check(ReadText(
+      Slurp(testing::SourceDir() + "/tests/golden/explain/analyze-buffers.json"), "plan.json"));
+  const Finding* f = FindRule(fs, "sort-spills-to-disk");
+  ASSERT_NE(f, nullptr) << Rules(fs);
+  EXPECT_EQ(f->location.node_type, "Sort");
+  EXPECT_EQ(f->location.object, "orders");
 }
 
 }  // namespace

@@ -221,15 +221,24 @@ TEST(ReadPlan, SyntaxErrorsSayLineAndColumn) {
   EXPECT_EQ(st.message().rfind("plan.json:4:", 0), 0u) << st.message();
   EXPECT_EQ(st.message().find('\n'), std::string::npos);
 
-  // A truncated capture: cut a real plan in the middle.
+  // A truncated capture: cut a real plan in the middle. The error is just
+  // after the last complete token, the end of what the file holds.
   std::string json = Slurp(DataDir() + "/sort-spill.json");
   std::string cut = json.substr(0, json.size() / 2);
   st = ReadError(cut);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("truncated"), std::string::npos) << st.message();
-  int lines = static_cast<int>(std::count(cut.begin(), cut.end(), '\n'));
-  EXPECT_NE(st.message().find("plan.json:" + std::to_string(lines + 1) + ":"), std::string::npos)
-      << st.message();
+  size_t end = cut.find_last_not_of(" \t\r\n") + 1;
+  // A cut inside a string or a literal is reported where that token starts.
+  if (cut.substr(end - 1, 1) != "," && cut.substr(end - 1, 1) != ":") end = std::string::npos;
+  if (end != std::string::npos) {
+    LineCol lc = SourceText("plan.json", cut).At(end);
+    EXPECT_EQ(
+        st.message().rfind(
+            "plan.json:" + std::to_string(lc.line) + ":" + std::to_string(lc.column) + ": ", 0),
+        0u)
+        << st.message();
+  }
 
   // Errors inside psql output point at the original line, not the unwrapped one.
   std::string psql =
@@ -237,6 +246,98 @@ TEST(ReadPlan, SyntaxErrorsSayLineAndColumn) {
   st = ReadError(psql);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.message().rfind("plan.json:5:", 0), 0u) << st.message();  // header + dashes + 3
+}
+
+// Where each kind of malformed JSON is reported: a missing token just after
+// the last complete value (where it belongs), a wrong token where it starts.
+TEST(ReadPlan, MalformedJsonPointsAtTheMistake) {
+  struct Case {
+    const char* name;
+    const char* text;
+    const char* where;  // "line:col"
+    const char* says;
+  } cases[] = {
+      // The comma after "Seq Scan" is missing: right after its closing quote,
+      // not at the next key (5:22 is where a reading parser gives up).
+      {"missing comma",
+       "[\n {\n  \"Plan\": {\n   \"Node Type\": \"Seq Scan\"\n   \"Plan Rows\": 1\n  }\n }\n]\n",
+       "4:27", "expected ',' or '}' after the value of \"Node Type\", found string \"Plan Rows\""},
+      {"missing comma in an array",
+       "[\n {\"Plan\": {\"Node Type\": \"Append\", \"Plans\": [{}\n {}]}}\n]", "2:47",
+       "expected ',' or ']' after array element [0]"},
+      {"missing colon", "{\"Plan\": {\"Node Type\" \"Seq Scan\"}}", "1:22",
+       "expected ':' after \"Node Type\", found string \"Seq Scan\""},
+      {"unclosed object", "[\n {\"Plan\": {\"Node Type\": \"Seq Scan\",\n  \"Plan Rows\": 5\n]",
+       "3:17", "expected ',' or '}' after the value of \"Plan Rows\", found ']'"},
+      {"truncated", "[\n {\"Plan\": {\"Node Type\": \"Seq Scan\",\n  \"Plan Rows\": 5", "3:17",
+       "truncated JSON: unexpected end of input, expected ',' or '}' after the value of \"Plan "
+       "Rows\"; 3 objects or arrays still open"},
+      {"truncated inside a string", "[{\"Plan\": {\"Node Type\": \"Seq Sc", "1:25",
+       "truncated JSON: unterminated string"},
+      {"trailing garbage", "[{\"Plan\": {\"Node Type\": \"Result\"}}]\n(1 row)\n", "2:1",
+       "unexpected '(' after the end of the JSON document"},
+      {"trailing comma", "{\"Plan\": {\"Node Type\": \"Result\",}}", "1:32",
+       "trailing ',' before '}'"},
+      {"bad literal", "{\"Plan\": {\"Node Type\": \"Result\", \"Parallel Aware\": False}}", "1:52",
+       "invalid literal 'False'"},
+      {"bad number", "{\"Plan\": {\"Node Type\": \"Result\",\n \"Plan Rows\": 12x}}", "2:15",
+       "invalid number '12x'"},
+      {"single quotes", "{\"Plan\": {\"Node Type\": 'Result'}}", "1:24",
+       "strings must be in double quotes"},
+      {"line break in a string", "{\"Plan\": {\"Node Type\": \"Seq\nScan\"}}", "1:28",
+       "line break inside a string"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Status st = ReadError(c.text);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.exit_code(), ExitCode::kInputError);
+    EXPECT_EQ(
+        st.message().rfind(std::string("plan.json:") + c.where + ": invalid EXPLAIN JSON: ", 0), 0u)
+        << st.message();
+    EXPECT_NE(st.message().find(c.says), std::string::npos) << st.message();
+    EXPECT_EQ(st.message().find('\n'), std::string::npos) << st.message();
+  }
+}
+
+// The golden file's case: clean.json minus the comma at the end of line 4.
+TEST(ReadPlan, MalformedGoldenFileSaysLine4Column32) {
+  std::string text = Slurp(testing::SourceDir() + "/tests/golden/explain/malformed.json");
+  Status st = ReadError(text);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind("plan.json:4:32: ", 0), 0u) << st.message();
+}
+
+// A value of the wrong type: its JSON path and where it is in the file.
+TEST(ReadPlan, StructuralErrorsSayLineAndColumnToo) {
+  struct Case {
+    const char* text;
+    const char* starts;
+  } cases[] = {
+      {"[\n {\n  \"Plan\": {\n   \"Node Type\": \"Seq Scan\",\n   \"Plan Rows\": \"one\"\n  }\n "
+       "}\n]",
+       "plan.json:5:17: [0].Plan.Plan Rows: unexpected string for \"Plan Rows\""},
+      {"{\"Plan\": {\"Node Type\": \"Hash Join\",\n \"Plans\": [{\"Node Type\": \"Seq Scan\"},\n "
+       " {\"Plan Rows\": 1}]}}",
+       "plan.json:3:3: Plan.Plans[1]: plan node has no \"Node Type\""},
+      {"[{\"Plan\": {\"Node Type\": \"Result\"},\n  \"Execution Time\": \"fast\"}]",
+       "plan.json:2:21: [0].Execution Time: must be a number"},
+      {"[{\"Plan\": {\"Node Type\": \"Result\"}, \"JIT\": {\"Timing\": 3}}]",
+       "plan.json:1:54: [0].JIT.Timing: must be an object"},
+      {"[]", "plan.json:1:1: []: empty array"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    Status st = ReadError(c.text);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.message().rfind(c.starts, 0), 0u) << st.message();
+  }
+  // Through psql's decoration: the line and column of the original paste.
+  std::string psql =
+      AsPsqlAligned("[\n {\"Plan\": {\n  \"Node Type\": \"Seq Scan\",\n  \"Plan Rows\": true}}\n]");
+  Status st = ReadError(psql);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind("plan.json:6:17: [0].Plan.Plan Rows: ", 0), 0u) << st.message();
 }
 
 TEST(ReadPlan, StructuralErrorsSayTheJsonPath) {

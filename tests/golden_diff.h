@@ -1,4 +1,5 @@
-// Side-by-side diff for golden-file tests (tests/explain_golden_test.cc):
+// Side-by-side diff for golden-file tests (tests/explain_golden_test.cc,
+// tests/review_golden_test.cc):
 // on a mismatch the expected and actual output are printed next to each
 // other, aligned by a longest-common-subsequence line diff, so a one-line
 // change in a 200-line SARIF document is found at a glance.

@@ -5,13 +5,14 @@
 // a <case>.pgvise.yaml next to it is passed as --config.
 //
 // On a mismatch the expected and actual output are printed side by side,
-// aligned by a line diff, with the command that regenerates the files.
+// aligned by a line diff (tests/golden_diff.h, shared with the explain
+// golden tests, which also test it), with the command that regenerates the files.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 
+#include "tests/golden_diff.h"
 #include "tests/review_cli.h"
 
 namespace fs = std::filesystem;
@@ -38,46 +39,6 @@ std::vector<GoldenCase> DiscoverCases() {
   for (const auto& n : names)
     for (const char* f : kFormats) out.push_back({n, f});
   return out;
-}
-
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  std::string line;
-  while (std::getline(in, line)) v.push_back(line);
-  return v;
-}
-
-std::string Clip(const std::string& s, size_t w) {
-  if (s.size() <= w) return s + std::string(w - s.size(), ' ');
-  return s.substr(0, w - 1) + "~";
-}
-
-// Expected | actual, aligned by a longest-common-subsequence line diff:
-// "|" marks a changed line, "<" a line only expected, ">" only actual.
-std::string SideBySide(const std::string& expected, const std::string& actual) {
-  const auto a = Lines(expected), b = Lines(actual);
-  const size_t n = a.size(), m = b.size();
-  std::vector<std::vector<int>> lcs(n + 1, std::vector<int>(m + 1, 0));
-  for (size_t i = n; i-- > 0;)
-    for (size_t j = m; j-- > 0;)
-      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
-  constexpr size_t kW = 70;
-  std::ostringstream out;
-  out << Clip("EXPECTED", kW) << "   ACTUAL\n";
-  size_t i = 0, j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] == b[j]) {
-      out << Clip(a[i++], kW) << "   " << b[j++] << "\n";
-    } else if (i < n && j < m && lcs[i + 1][j + 1] == lcs[i][j]) {
-      out << Clip(a[i++], kW) << " | " << b[j++] << "\n";
-    } else if (j >= m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1])) {
-      out << Clip(a[i++], kW) << " <\n";
-    } else {
-      out << Clip("", kW) << " > " << b[j++] << "\n";
-    }
-  }
-  return out.str();
 }
 
 class ReviewGolden : public ::testing::TestWithParam<GoldenCase> {};
@@ -111,15 +72,6 @@ INSTANTIATE_TEST_SUITE_P(Cases, ReviewGolden, ::testing::ValuesIn(DiscoverCases(
                                n.begin(), n.end(), [](char ch) { return !std::isalnum(ch); }, '_');
                            return n;
                          });
-
-TEST(GoldenSideBySide, MarksChangedMissingAndExtraLines) {
-  std::string s = SideBySide("a\nb\nc\n", "a\nB\nc\nd\n");
-  EXPECT_NE(s.find(" | B"), std::string::npos) << s;
-  EXPECT_NE(s.find(" > d"), std::string::npos) << s;
-  s = SideBySide("a\nb\n", "a\n");
-  EXPECT_NE(s.find("b"), std::string::npos);
-  EXPECT_NE(s.find(" <"), std::string::npos) << s;
-}
 
 }  // namespace
 }  // namespace pgvise::testing
