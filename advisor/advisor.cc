@@ -219,8 +219,19 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
   // pg_stat_statements normalises constants away; where pg_qualstats saw a
   // rare one, the statement is costed with it so a partial index can count.
   Workload workload = input;
+  // Columns written without their alias in a multi-table statement get their
+  // relation from the catalog, or their predicates could not become
+  // candidates (before the constants step, which matches by table and column,
+  // and again after it for the statements it re-parsed).
+  int resolved = 0;
+  for (auto& ws : workload.statements) resolved += ResolveColumns(catalog, &ws.facts);
   ApplyQualConstants(catalog, opts.candidates.rare_value_frequency,
                      opts.candidates.partial_max_distinct, &workload);
+  for (auto& ws : workload.statements) resolved += ResolveColumns(catalog, &ws.facts);
+  if (resolved > 0)
+    workload.notes.push_back(std::to_string(resolved) +
+                             " unqualified column reference(s) in multi-table statements "
+                             "resolved to their table through the catalog");
   AdviseReport rep;
   rep.skipped_utility = workload.skipped_utility;
   rep.skipped_unparsable = workload.skipped_unparsable;

@@ -145,6 +145,21 @@ TEST_F(AdvisorPg, MultiColumnIndexPutsTheMoreSelectiveEqualityFirst) {
   EXPECT_LT(rec->benefit[0].cost_after, rec->benefit[0].cost_before / 10);
 }
 
+TEST_F(AdvisorPg, UnqualifiedColumnOfAJoinIsIndexedOnItsTable) {
+  // customer_id is written without its alias; only t_cover has such a column.
+  AdviseReport r = Advise(
+      "-- pgvise: calls=1000\n"
+      "SELECT c.total, m.pad FROM t_cover c JOIN t_multi m ON m.id = c.id "
+      "WHERE customer_id = 42;");
+  const Recommendation* rec = On(r.indexes, "public.t_cover");
+  ASSERT_NE(rec, nullptr) << Dump(r);
+  EXPECT_NE(rec->sql.find("customer_id"), std::string::npos) << rec->sql;
+  bool noted = false;
+  for (const auto& n : r.notes)
+    noted = noted || n.find("resolved to their table") != std::string::npos;
+  EXPECT_TRUE(noted) << Dump(r);
+}
+
 TEST_F(AdvisorPg, CoveringIndexEnablesIndexOnlyScan) {
   AdviseReport r =
       Advise("-- pgvise: calls=1000\nSELECT sum(total) FROM t_cover WHERE customer_id = 42;");

@@ -289,6 +289,15 @@ std::vector<QueryFacts> ExtractFileFacts(const SqlFile& file);
 // did not come from ParseSqlFile.
 const QueryFacts& FactsOf(const Statement& stmt);
 
+class Catalog;  // analyzer/catalog.h
+
+// Gives an owner to the columns written without an alias in a statement (or
+// subquery) over several relations, from the catalog: the one relation of the
+// level whose table has the column. Resolves nothing at a level with a
+// relation the catalog does not know (CTE, derived table, view). Returns the
+// number of columns resolved. See analyzer/query_facts_catalog.cc.
+int ResolveColumns(const Catalog& catalog, QueryFacts* f);
+
 // Carries the BEGIN ... COMMIT state of a file across its statements in order:
 // sets f->in_transaction_block and updates *in_block.
 void NoteTransactionBlock(QueryFacts* f, bool* in_block);

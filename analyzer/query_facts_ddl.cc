@@ -196,7 +196,6 @@ void AlterTableCmd(dom::object cmd, DdlFacts* d) {
   } else if (subtype.find("Trig") != std::string_view::npos) {
     a.lock = "SHARE ROW EXCLUSIVE";
   } else if (subtype == "AT_DetachPartition") {
-    dom::object pc;
     if (dn.ok && dn.type == "PartitionCmd" && Bool(dn.body, "concurrent")) {
       a.lock = "SHARE UPDATE EXCLUSIVE";
       d->concurrently = true;
