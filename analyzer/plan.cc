@@ -130,6 +130,29 @@ bool UnwrapPsqlOutput(const std::string& text, std::string* json,
 
 namespace {
 
+// Where byte `offset` of `json` is in the text the user gave: the same place
+// when `json` is that text, else through psql's line map (original line,
+// column offset of the unwrapped line). Columns count UTF-8 code points.
+LineCol PositionIn(const SourceText& src, const std::string& json,
+                   const std::vector<std::pair<int, int>>* map, size_t offset) {
+  if (!map) return src.At(offset);
+  int line = 0;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset && i < json.size(); ++i)
+    if (json[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  int chars = 0;
+  for (size_t i = line_start; i < offset && i < json.size(); ++i)
+    if ((static_cast<unsigned char>(json[i]) & 0xC0) != 0x80) ++chars;
+  bool mapped = line < static_cast<int>(map->size());
+  LineCol lc;
+  lc.line = mapped ? (*map)[line].first : line + 1;
+  lc.column = chars + (mapped ? (*map)[line].second : 0) + 1;
+  return lc;
+}
+
 class Reader {
  public:
   Reader(const SourceText& src, const std::string* json,
@@ -137,18 +160,8 @@ class Reader {
       : src_(src), json_(json), map_(map) {}
 
   std::string WhereByte(size_t offset) const {
-    if (!map_) return src_.Where(offset);
-    int line = 0;
-    size_t line_start = 0;
-    for (size_t i = 0; i < offset && i < json_->size(); ++i)
-      if ((*json_)[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
-    int orig_line = line < static_cast<int>(map_->size()) ? (*map_)[line].first : line + 1;
-    int col_off = line < static_cast<int>(map_->size()) ? (*map_)[line].second : 0;
-    return src_.path() + ":" + std::to_string(orig_line) + ":" +
-           std::to_string(static_cast<int>(offset - line_start) + col_off + 1);
+    LineCol lc = PositionIn(src_, *json_, map_, offset);
+    return src_.path() + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column);
   }
 
   // simdjson says only that the text is malformed; FindJsonSyntaxError
@@ -882,6 +895,23 @@ Status ReadPlan(const SourceText& src, Plan* out) {
   if (err != simdjson::SUCCESS) return reader.SyntaxError(err);
   *out = Plan();
   return reader.ReadTop(doc, out);
+}
+
+bool LocatePlanNode(const SourceText& src, const std::string& node_path, LineCol* out) {
+  std::string unwrapped;
+  std::vector<std::pair<int, int>> line_map;
+  bool psql = UnwrapPsqlOutput(src.text(), &unwrapped, &line_map);
+  const std::string& json = psql ? unwrapped : src.text();
+  size_t first = json.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return false;
+  const std::string path = (json[first] == '[' ? "[0]." : "") + node_path;
+  // The node's type is what a reader looks for on that line; the node's
+  // opening brace is the fallback (a node without "Node Type" is not read).
+  size_t at = FindJsonPath(json, path + ".Node Type");
+  if (at == std::string::npos) at = FindJsonPath(json, path);
+  if (at == std::string::npos) return false;
+  *out = PositionIn(src, json, psql ? &line_map : nullptr, at);
+  return true;
 }
 
 }  // namespace pgvise

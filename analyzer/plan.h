@@ -163,6 +163,14 @@ void ForEachNode(const PlanNode& n, Fn&& fn) {
   for (const auto& c : n.children) ForEachNode(c, fn);
 }
 
+// Where the member `path` of the plan read from `src` is in src's text:
+// for a node path ("Plan.Plans[1]") the value of its "Node Type", for a
+// top-level member ("JIT", "Planning Time") its value; line:col of the text
+// the user gave (through psql's decoration). False when src has no such
+// member. For findings' positions: ReadPlan keeps none (simdjson's DOM has no
+// offsets), so this scans the text once per call.
+bool LocatePlanNode(const SourceText& src, const std::string& path, LineCol* out);
+
 // If `text` is psql output around a JSON plan, returns the JSON with psql's
 // decoration removed, and in *line_map the original 1-based line and column
 // offset of each output line; returns false when `text` is not psql output.

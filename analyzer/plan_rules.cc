@@ -420,6 +420,19 @@ std::vector<Finding> CheckPlan(const Plan& plan, const PlanCheckContext& ctx) {
   std::vector<Finding> out;
   out.reserve(scored.size());
   for (auto& s : scored) out.push_back(std::move(s.finding));
+  if (ctx.source) {
+    // A finding in a plan file points at its node's line, so an editor or a
+    // code-scanning annotation lands on it. Whole-query findings point at the
+    // member they read.
+    for (Finding& f : out) {
+      std::string member =
+          f.location.plan_path == "Planning" ? "Planning Time" : f.location.plan_path;
+      LineCol lc;
+      if (member.empty() || !LocatePlanNode(*ctx.source, member, &lc)) continue;
+      f.location.line = lc.line;
+      f.location.column = lc.column;
+    }
+  }
   return out;
 }
 

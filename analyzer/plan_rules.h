@@ -26,6 +26,10 @@ struct PlanCheckContext {
   // enabled with the defaults compiled into its handler (which match the YAML).
   const RuleBook* rules = nullptr;
   std::string file;  // for Location.file
+  // The text the plan was read from, when it is a file the user gave (not a
+  // plan pgvise fetched for a statement): findings then carry the line:col
+  // of their node in it (LocatePlanNode). Null: no line/column.
+  const SourceText* source = nullptr;
 };
 
 std::vector<Finding> CheckPlan(const Plan& plan, const PlanCheckContext& ctx);

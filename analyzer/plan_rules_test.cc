@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -389,6 +390,47 @@ TEST_F(PlanRules, SortAboveAJoinIsLabelledByItsKeys) {
   ASSERT_NE(f, nullptr) << Rules(fs);
   EXPECT_EQ(f->location.node_type, "Sort");
   EXPECT_EQ(f->location.object, "orders");
+}
+
+// With the plan file's text in the context, each finding points at its
+// node's "Node Type" value; without it (a plan fetched for a statement) the
+// caller places findings and they carry no line.
+TEST_F(PlanRules, FindingsInAPlanFileCarryTheirNodesLine) {
+  // The n-th line holding `"Node Type": "<type>"`, and the column of the value.
+  auto where = [](const std::string& text, const std::string& type, int nth) {
+    const std::string needle = "\"Node Type\": \"" + type + "\"";
+    size_t at = std::string::npos;
+    for (int i = 0; i < nth; ++i) at = text.find(needle, at == std::string::npos ? 0 : at + 1);
+    EXPECT_NE(at, std::string::npos) << type;
+    LineCol lc = SourceText("x", text).At(at + needle.size() - type.size() - 2);
+    return std::to_string(lc.line) + ":" + std::to_string(lc.column);
+  };
+  auto check = [&](const std::string& file) {
+    std::string text = Slurp(testing::SourceDir() + "/tests/golden/explain/" + file);
+    SourceText src(file, text);
+    Plan p = ReadText(text, file);
+    PlanCheckContext ctx;
+    ctx.rules = book_;
+    ctx.file = file;
+    ctx.source = &src;
+    std::vector<Finding> fs = CheckPlan(p, ctx);
+    EXPECT_FALSE(fs.empty());
+    for (const Finding& f : Check(p)) EXPECT_EQ(f.location.line, 0) << f.rule;
+    std::map<std::string, std::string> at;
+    for (const Finding& f : fs)
+      at[f.rule] = std::to_string(f.location.line) + ":" + std::to_string(f.location.column);
+    return std::make_pair(text, at);
+  };
+  auto [json, at] = check("analyze-buffers.json");
+  EXPECT_EQ(at["sort-spills-to-disk"], where(json, "Sort", 1));
+  EXPECT_EQ(at["sort-spills-to-disk"], "4:20");
+  EXPECT_EQ(at["hash-join-multiple-batches"], where(json, "Hash", 1));
+  EXPECT_EQ(at["seq-scan-filters-most-rows"], where(json, "Seq Scan", 2));  // orders, not customers
+  EXPECT_EQ(at["row-misestimate"], where(json, "Seq Scan", 2));
+  // psql's aligned output: the line of the paste, the column after psql's margin.
+  auto [psql, at2] = check("psql-paste.txt");
+  EXPECT_EQ(at2["seq-scan-filters-most-rows"], where(psql, "Seq Scan", 1));
+  EXPECT_EQ(at2["seq-scan-filters-most-rows"], "56:33");
 }
 
 }  // namespace
