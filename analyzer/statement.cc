@@ -320,6 +320,7 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
                                 (stop < text.size() ? "...\"" : "\""));
   }
 
+  out->statements.reserve(ranges.size());
   size_t prev_end = 0;    // end of the previous statement's trailing comment
   bool in_block = false;  // inside BEGIN ... COMMIT
   for (auto [loc, end] : ranges) {

@@ -15,8 +15,10 @@ namespace pgvise {
 SourceText::SourceText(std::string path, std::string text)
     : path_(std::move(path)), text_(std::move(text)) {
   line_starts_.push_back(0);
-  for (size_t i = 0; i < text_.size(); ++i)
-    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+  const char* begin = text_.data();
+  const char* end = begin + text_.size();
+  for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '\n', end - p)));)
+    line_starts_.push_back(static_cast<size_t>(++p - begin));
 }
 
 LineCol SourceText::At(size_t off) const {
