@@ -77,6 +77,7 @@ void ExplainPlanFile(const std::string& path, const RuleBook& book, ExplainRun* 
   PlanCheckContext ctx;
   ctx.rules = &book;
   ctx.file = path;
+  ctx.source = &src;  // findings point at their node's line in the plan file
   CheckOnePlan(plan, ctx, nullptr, run);
   run->inputs.push_back(path);
 }
