@@ -41,6 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pgvise::PlanCheckContext ctx;
   ctx.rules = Rules();
   ctx.file = "fuzz.json";
+  ctx.source = &src;  // as `pgvise explain FILE`: findings locate their node in the text
   std::vector<pgvise::Finding> findings = pgvise::CheckPlan(plan, ctx);
   std::vector<std::string> notes = pgvise::PlanCheckNotes(plan, ctx);
   // Without a rule book too: the handler defaults path.
