@@ -40,8 +40,9 @@ bool IsUtcZone(const std::string& value) {
   return false;
 }
 
-// Folds what statement `f` establishes into the state later statements see.
-void Update(const QueryFacts& f, FileState* s) {
+// Folds what statement `stmt` (facts `f`) establishes into the state later
+// statements see.
+void Update(const Statement& stmt, const QueryFacts& f, FileState* s) {
   const DdlFacts& d = f.ddl;
   for (const auto& t : d.created_tables) s->created_tables.insert(t);
   if (f.kind == StatementKind::kSet && d.setting == "lock_timeout") {
@@ -58,6 +59,19 @@ void Update(const QueryFacts& f, FileState* s) {
       (d.actions[0] == "commit" || d.actions[0] == "rollback")) {
     if (s->lock_timeout_local) s->lock_timeout_set = s->lock_timeout_local = false;
     if (s->session_utc_local) s->session_utc = s->session_utc_local = false;
+  }
+  SqlFunction created;
+  if ((f.kind == StatementKind::kOtherDdl || f.kind == StatementKind::kOtherUtility) &&
+      ParseCreateFunction(stmt.sql, &created)) {
+    // CREATE OR REPLACE: the latest definition of a signature counts.
+    auto range = s->created_functions.by_name.equal_range(created.name);
+    for (auto it = range.first; it != range.second;) {
+      if (it->second.schema == created.schema && it->second.arg_types == created.arg_types)
+        it = s->created_functions.by_name.erase(it);
+      else
+        ++it;
+    }
+    s->created_functions.by_name.emplace(created.name, std::move(created));
   }
   if (f.kind == StatementKind::kAlterTable) {
     for (const DdlAction& a : d.items) {
@@ -185,7 +199,7 @@ std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& 
         h.fn(call, &out);
       }
     }
-    Update(FactsOf(stmt), &state);
+    Update(stmt, FactsOf(stmt), &state);
   }
   return out;
 }

@@ -32,7 +32,8 @@ class Catalog;
 // Table facts from a live database, when --db is given (keyed by table name as
 // written in SQL, both "schema.table" and bare "table"); used to put sizes in
 // messages, to raise severity for big tables, and by changing-column-type to
-// tell a table rewrite from a catalog-only type change.
+// tell a table rewrite from a catalog-only type change. Function volatility
+// (SqlFunctionCatalog) decides adding-field-with-volatile-default.
 // (Named SqlTableInfo, not TableInfo: analyzer/catalog.h already defines
 // pgvise::TableInfo, and cmd_review includes both.)
 struct SqlTableInfo {
@@ -45,15 +46,46 @@ struct SqlTableInfo {
   // Columns that are a key or INCLUDE column of some index of the table.
   std::set<std::string> indexed_columns;
 };
+// A function as pg_proc describes it, when --db is given: whether a DEFAULT
+// makes ADD COLUMN rewrite the table is decided by the volatility PostgreSQL
+// recorded for the function, not by a list of known names.
+struct SqlFunction {
+  std::string schema, name;
+  std::string identity_args;  // pg_get_function_identity_arguments: "code integer, text"
+  std::string arg_types;      // proargtypes as text ("23 25"): the signature, without names
+  char volatility = 'v';      // pg_proc.provolatile: 'i' immutable, 's' stable, 'v' volatile
+  int nargs = 0;              // pronargs
+  int nargdefaults = 0;       // pronargdefaults
+  bool variadic = false;      // provariadic <> 0
+  int path_position = 0;      // 1-based in current_schemas(true); 0: schema not on the path
+  // A LANGUAGE sql function the planner may inline (not SECURITY DEFINER,
+  // STRICT, set-returning, or with SET options), and its body (prosrc): a
+  // VOLATILE one whose body is `SELECT <expression without volatile calls>`
+  // is replaced by that expression, and then no longer rewrites the table.
+  bool inlinable_sql = false;
+  std::string body;
+};
+// Every overload of every function name review looked up (keyed by proname,
+// all schemas), from one pg_proc query per review run.
+struct SqlFunctionCatalog {
+  std::multimap<std::string, SqlFunction> by_name;
+};
+
 struct SqlReviewContext {
   const RuleBook* rules = nullptr;
   const std::map<std::string, SqlTableInfo>* tables = nullptr;  // null without --db
+  const SqlFunctionCatalog* functions = nullptr;                // null without --db
 };
 
 // Runs every enabled migration/query rule over every parsed statement of the
 // file; honours `-- pgvise-ignore:`; findings carry file:line:col of the exact
 // token. Unparsed statements are skipped (the caller reports syntax errors).
 std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& ctx);
+
+// The function names (pg_proc.proname, without schema) called in the DEFAULT
+// of every ADD COLUMN of the file: what review --db looks up in pg_proc, in
+// one query for all its files, before the rules run.
+std::set<std::string> SqlVolatilityFunctionNames(const SqlFile& file);
 
 // Every handler id of areas migration and query (for RuleBook::CheckHandlers).
 std::set<std::string> SqlRuleIds();

@@ -31,6 +31,9 @@ struct FileState {
   // "table.column" (bare table name) -> type written by an earlier ADD COLUMN
   // or ALTER COLUMN TYPE of this file: newer than the catalog snapshot.
   std::map<std::string, std::string> column_types;
+  // CREATE FUNCTION earlier in this file (not in pg_proc yet: nothing in the
+  // file is executed), with the volatility the statement declares.
+  SqlFunctionCatalog created_functions;
 
   bool IsNew(const std::string& table) const;
   bool HasValidatedNotNullCheck(const std::string& table, const std::string& column) const;
@@ -103,6 +106,54 @@ struct TypeChangeVerdict {
 };
 TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& to,
                                      bool session_utc);
+
+// A function call in a DEFAULT expression, as written.
+struct FunctionCall {
+  std::string schema;  // "" when unqualified (the search_path decides)
+  std::string name;
+  int nargs = 0;
+  int location = -1;  // statement-relative
+  // "my_schema.make_code()" as written (arguments elided).
+  std::string Text() const { return (schema.empty() ? "" : schema + ".") + name + "()"; }
+};
+
+// The DEFAULT of one ADD COLUMN, read from the statement's own parse tree
+// (QueryFacts keeps only the deparsed text and a list-based volatility flag).
+struct AddColumnDefault {
+  std::string column;
+  bool has_default = false;         // DEFAULT given (not serial / identity)
+  std::vector<FunctionCall> calls;  // every FuncCall in the expression, outermost first
+};
+std::vector<AddColumnDefault> AddColumnDefaults(const std::string& sql);
+
+// What pg_proc says about one call: the overloads PostgreSQL could pick
+// (schema as written, else every schema of current_schemas(true) with a
+// signature not hidden by an earlier schema; argument count compatible,
+// counting defaults and VARIADIC). Argument types are not resolved, so when
+// the candidates disagree the verdict is the most volatile one.
+// A VOLATILE LANGUAGE sql candidate whose body is one expression is judged
+// by that expression, as the planner inlines it (clauses.c inline_function):
+// its calls are resolved the same way (an unknown name: the built-in list,
+// else assumed volatile).
+struct CallVolatility {
+  bool found = false;     // some candidate exists
+  char volatility = 'v';  // 'i' | 's' | 'v' (most volatile candidate, after inlining)
+  bool disagree = false;  // candidates differ in volatility
+  std::vector<SqlFunction> candidates;
+  std::vector<char> effective;     // per candidate: its volatility after inlining
+  std::vector<std::string> notes;  // per candidate: what inlining found ("" if not inlined)
+  // "make_code() is VOLATILE in pg_proc (my_schema.make_code())" and the like;
+  // `where` names the source of the candidates.
+  std::string Describe(const FunctionCall& call, const std::string& where = "pg_proc") const;
+};
+CallVolatility ResolveVolatility(const SqlFunctionCatalog& catalog, const FunctionCall& call,
+                                 int depth = 0);
+
+// A CREATE [OR REPLACE] FUNCTION statement as a SqlFunction: the volatility
+// it declares (VOLATILE when it says none), argument counts, and whether the
+// planner may inline it (LANGUAGE sql, not STRICT / SECURITY DEFINER / SET /
+// SETOF, body given as a string). false: not a CREATE FUNCTION.
+bool ParseCreateFunction(const std::string& sql, SqlFunction* out);
 
 // Statement-relative offset of the first token of kind `token` (libpg_query
 // scanner token number) at or after `from`; -1 when absent.

@@ -4,8 +4,12 @@
 //   LoadReviewRules    rule YAML + .pgvise.yaml; YAML and handlers must agree
 //   CollectInputs      a directory means its *.sql files (recursively, sorted)
 //   ConnectIfAsked     --db: READ ONLY session, table sizes from the catalog
-//   ReviewFile         read (SourceText) -> split + parse -> syntax errors as
-//                      findings -> static rules -> with --db, EXPLAIN every
+//   LoadFile           read (SourceText) -> split + parse -> syntax errors as
+//                      findings, for every input before any rule runs
+//   LoadFunctions      --db: one pg_proc query for every function called in
+//                      an ADD COLUMN DEFAULT of any file (volatility decides
+//                      whether the table is rewritten)
+//   ReviewFile         static rules -> with --db, EXPLAIN every
 //                      query statement and run the plan checks on it ->
 //                      ProposeRewrites: a correlated-subquery or
 //                      subplan-per-outer-row finding gets `pgvise rewrite`'s
@@ -27,6 +31,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <set>
 
 #include "analyzer/catalog.h"
 #include "analyzer/explain_runner.h"
@@ -72,6 +78,8 @@ struct Database {
   Catalog catalog;
   std::map<std::string, SqlTableInfo> tables;
   std::unique_ptr<SessionCatalog> rewrite_catalog;  // over `catalog`, + batched pg_proc
+  SqlFunctionCatalog functions;                     // LoadFunctions: ADD COLUMN DEFAULT calls
+  int function_queries = 0;
 };
 
 // -v: each step's time on stderr, so the report on stdout stays clean.
@@ -310,29 +318,98 @@ void ProposeRewrites(const SqlFile& file, Database* db, std::vector<Finding>::it
   }
 }
 
-void ReviewFile(const std::string& path, const RuleBook& book, Database* db, ReviewRun* run) {
+// Reads and splits one input; statements that do not parse become
+// syntax-error findings. nullptr: the file could not be split at all (also
+// reported as a finding).
+std::unique_ptr<SqlFile> LoadFile(const std::string& path, ReviewRun* run) {
   SourceText src;
   Status st = SourceText::Read(path, &src);
   if (!st.ok()) throw Error(st);  // one line, says where; exit 2
   run->files.push_back(path);
-
-  const size_t first = run->findings.size();
-  SqlFile file;
-  st = ParseSqlFile(std::move(src), &file);
+  auto file = std::make_unique<SqlFile>();
+  st = ParseSqlFile(std::move(src), file.get());
   if (!st.ok()) {
-    run->findings.push_back(UnsplittableFile(file.source, st.message()));
+    run->findings.push_back(UnsplittableFile(file->source, st.message()));
     run->input_error = true;
-    return;
+    return nullptr;
   }
-  for (const auto& s : file.statements) {
+  for (const auto& s : file->statements) {
     if (s.parsed) continue;
-    run->findings.push_back(SyntaxError(file.source, s.error_offset, s.error));
+    run->findings.push_back(SyntaxError(file->source, s.error_offset, s.error));
     run->input_error = true;
   }
+  return file;
+}
 
+// A text[] literal for `= ANY($1::text[])`: every element double-quoted so
+// names with commas, braces or spaces survive.
+std::string TextArrayLiteral(const std::set<std::string>& names) {
+  std::string out = "{";
+  for (const auto& n : names) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char ch : n) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// Every overload, in every schema, of every function an ADD COLUMN DEFAULT
+// of any input calls: ONE query whatever the number of files and functions
+// (none when no DEFAULT calls a function). Each row carries its schema's
+// position in the session's current_schemas(true), so the rules resolve an
+// unqualified name the way the parser would without asking again.
+void LoadFunctions(const std::vector<std::unique_ptr<SqlFile>>& files, Database* db) {
+  std::set<std::string> names;
+  for (const auto& f : files) {
+    if (!f) continue;
+    std::set<std::string> one = SqlVolatilityFunctionNames(*f);
+    names.insert(one.begin(), one.end());
+  }
+  if (names.empty()) return;
+  Rows rows;
+  ++db->function_queries;
+  Status st = db->session->Query(
+      "SELECT n.nspname, p.proname, p.provolatile, pg_get_function_identity_arguments(p.oid), "
+      "p.proargtypes::text, p.pronargs, p.pronargdefaults, p.provariadic <> 0, "
+      "coalesce(array_position(current_schemas(true), n.nspname), 0), "
+      // inline_function's preconditions; the body is read only for those.
+      "l.lanname = 'sql' AND p.prokind = 'f' AND NOT p.prosecdef AND NOT p.proretset "
+      "AND NOT p.proisstrict AND p.proconfig IS NULL AND p.prorettype <> 'record'::regtype, "
+      "CASE WHEN l.lanname = 'sql' THEN p.prosrc END "
+      "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+      "JOIN pg_language l ON l.oid = p.prolang "
+      "WHERE p.proname = ANY($1::text[])",
+      {TextArrayLiteral(names)}, &rows);
+  if (!st.ok())
+    throw Error(ExitCode::kDatabaseError, "reading function volatility from pg_proc of " +
+                                              db->session->masked_conninfo() + ": " + st.message());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SqlFunction fn;
+    fn.schema = rows.Text(i, 0);
+    fn.name = rows.Text(i, 1);
+    fn.volatility = rows.Text(i, 2).empty() ? 'v' : rows.Text(i, 2)[0];
+    fn.identity_args = rows.Text(i, 3);
+    fn.arg_types = rows.Text(i, 4);
+    fn.nargs = static_cast<int>(rows.Int(i, 5));
+    fn.nargdefaults = static_cast<int>(rows.Int(i, 6));
+    fn.variadic = rows.Bool(i, 7);
+    fn.path_position = static_cast<int>(rows.Int(i, 8));
+    fn.inlinable_sql = rows.Bool(i, 9);
+    if (fn.inlinable_sql) fn.body = rows.Text(i, 10);
+    db->functions.by_name.emplace(fn.name, std::move(fn));
+  }
+}
+
+void ReviewFile(const SqlFile& file, const RuleBook& book, Database* db, ReviewRun* run) {
+  const size_t first = run->findings.size();
   SqlReviewContext ctx;
   ctx.rules = &book;
   ctx.tables = db ? &db->tables : nullptr;
+  ctx.functions = db ? &db->functions : nullptr;
   for (Finding& f : ReviewSqlFile(file, ctx)) run->findings.push_back(std::move(f));
 
   if (db) CheckPlans(file, book, *db, run);
@@ -381,7 +458,16 @@ int RunReview(const CommonOptions& c, const ReviewOptions& r) {
     timer.Done("connect + catalog (" + std::to_string(db->catalog.tables().size()) + " tables)");
 
   ReviewRun run;
-  for (const auto& p : paths) ReviewFile(p, book, db.get(), &run);
+  std::vector<std::unique_ptr<SqlFile>> files;
+  for (const auto& p : paths) files.push_back(LoadFile(p, &run));
+  timer.Done("read + parse " + std::to_string(paths.size()) + " files");
+  if (db) {
+    LoadFunctions(files, db.get());
+    timer.Done("pg_proc (" + std::to_string(db->functions.by_name.size()) + " overloads, " +
+               std::to_string(db->function_queries) + " query)");
+  }
+  for (const auto& f : files)
+    if (f) ReviewFile(*f, book, db.get(), &run);
   timer.Done("review " + std::to_string(paths.size()) + " files" +
              (db ? ", " + std::to_string(run.explained) + " EXPLAINs" : ""));
 

@@ -2,8 +2,9 @@
 // connection failures (refused, wrong password: exit 3, one line, password
 // never shown), table sizes in messages, plan checks on EXPLAINed statements
 // located at the statement, generic plans for $n, failed EXPLAINs as notes,
-// that nothing the review reads is ever executed, and changing-column-type's
-// rewrite model checked against the server's own pg_class.relfilenode.
+// that nothing the review reads is ever executed, and the rewrite models of
+// changing-column-type and adding-field-with-volatile-default (volatility
+// from pg_proc) checked against the server's own pg_class.relfilenode.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -410,6 +411,230 @@ TEST_F(ReviewDbColumnTypes, VarcharWideningIsSilentAndIntToBigintFires) {
   bool fired = false;
   for (const auto& f : doc["findings"]) fired |= f["rule"] == "changing-column-type";
   EXPECT_TRUE(fired) << r.out;
+}
+
+// adding-field-with-volatile-default with --db: volatility comes from
+// pg_proc, not a list. User functions VOLATILE (declared, and by omission),
+// STABLE and IMMUTABLE, LANGUAGE sql bodies the planner inlines, PL/pgSQL,
+// an overloaded pair that disagrees, and a name the
+// database's search_path resolves to a volatile function in a schema before
+// public. Every ALTER also runs on a copy of the table: the rule must fire
+// exactly when pg_class.relfilenode changes (PostgreSQL 11+ stores a
+// non-volatile default once, as attmissingval, without touching the rows).
+class ReviewDbVolatility : public ReviewDb {
+ protected:
+  static void SetUpTestSuite() {
+    uri_ = new std::string(FreshDatabase("review_cli_volatility"));
+    dir_ = new std::string(TempDir("pg"));
+    Exec(*uri_, R"sql(
+      CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+      CREATE SCHEMA my_schema;
+      CREATE SCHEMA app;
+      CREATE FUNCTION my_schema.make_code() RETURNS text LANGUAGE sql VOLATILE
+        AS $$ SELECT md5(random()::text) $$;
+      -- No volatility given: VOLATILE in pg_proc. The planner inlines a
+      -- LANGUAGE sql body that is one expression, so plain_code() becomes the
+      -- constant 'p' (no rewrite) and sql_random() becomes md5(random()...).
+      CREATE FUNCTION my_schema.plain_code() RETURNS text LANGUAGE sql
+        AS $$ SELECT 'p' $$;
+      CREATE FUNCTION my_schema.sql_random() RETURNS text LANGUAGE sql
+        AS $$ SELECT md5(random()::text) $$;
+      -- PL/pgSQL is never inlined: a VOLATILE call, whatever it returns.
+      CREATE FUNCTION my_schema.pl_const() RETURNS text LANGUAGE plpgsql
+        AS $$ BEGIN RETURN 'p'; END $$;
+      CREATE FUNCTION my_schema.stable_code() RETURNS text LANGUAGE sql STABLE
+        AS $$ SELECT current_setting('application_name') $$;
+      CREATE FUNCTION my_schema.fixed_code() RETURNS text LANGUAGE sql IMMUTABLE
+        AS $$ SELECT 'x' $$;
+      -- Same argument count, different volatility: pick(1) calls the first.
+      CREATE FUNCTION public.pick(a integer) RETURNS text LANGUAGE sql VOLATILE
+        AS $$ SELECT (random() * a)::text $$;
+      CREATE FUNCTION public.pick(a text) RETURNS text LANGUAGE sql IMMUTABLE
+        AS $$ SELECT a $$;
+      -- Unqualified code() resolves to app.code(): app comes first on the path.
+      CREATE FUNCTION app.code() RETURNS text LANGUAGE sql VOLATILE
+        AS $$ SELECT md5(random()::text) $$;
+      CREATE FUNCTION public.code() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'c' $$;
+      CREATE FUNCTION public.tag() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 't' $$;
+      CREATE TABLE items (id int PRIMARY KEY, name text);
+      CREATE INDEX items_name_idx ON items (name);
+      INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 2000) g;
+      ANALYZE items;
+    )sql");
+    Exec(*uri_, "ALTER DATABASE review_cli_volatility SET search_path = \"$user\", app, public");
+  }
+
+  struct Verdict {
+    bool fired = false;
+    std::string message, source;
+  };
+  static Verdict Review1(const std::string& column_def, const std::string& before = "") {
+    static int n = 0;
+    std::string file = File("addcol" + std::to_string(++n) + ".sql",
+                            "SET lock_timeout = '1s';\n" + before +
+                                "ALTER TABLE items ADD COLUMN " + column_def + ";\n");
+    CmdResult r = Review("--format json --db '" + *uri_ + "' " + file);
+    EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
+    Verdict v;
+    json doc = json::parse(r.out);
+    for (const auto& f : doc["findings"]) {
+      if (f["rule"] != "adding-field-with-volatile-default") continue;
+      v.fired = true;
+      v.message = f["message"];
+      v.source = f["evidence"].value("volatility_source", "");
+    }
+    return v;
+  }
+  // Whether PostgreSQL rewrites a copy of items for the same ADD COLUMN.
+  static bool ServerRewrites(const std::string& column_def) {
+    static int n = 0;
+    std::string t = "items_copy_" + std::to_string(++n);
+    Exec(*uri_, "CREATE TABLE " + t + " (LIKE items INCLUDING ALL); INSERT INTO " + t +
+                    " SELECT * FROM items;");
+    auto node = [&]() {
+      return Scalar("SELECT relfilenode FROM pg_class WHERE oid = '" + t + "'::regclass");
+    };
+    std::string before = node();
+    Exec(*uri_, "ALTER TABLE " + t + " ADD COLUMN " + column_def);
+    std::string after = node();
+    Exec(*uri_, "DROP TABLE " + t);
+    EXPECT_FALSE(before.empty());
+    return before != after;
+  }
+};
+
+TEST_F(ReviewDbVolatility, RuleAgreesWithTheServersRelfilenode) {
+  const char* const cases[] = {
+      "c text DEFAULT my_schema.make_code()",
+      "c text DEFAULT my_schema.plain_code()",
+      "c text DEFAULT my_schema.sql_random()",
+      "c text DEFAULT my_schema.pl_const()",
+      "c text DEFAULT upper(my_schema.make_code())",
+      "c text DEFAULT my_schema.stable_code()",
+      "c text DEFAULT my_schema.fixed_code()",
+      "c text DEFAULT code()",
+      "c text DEFAULT public.code()",
+      "c text DEFAULT tag()",
+      "c timestamptz DEFAULT now()",
+      "c timestamptz DEFAULT CURRENT_TIMESTAMP",
+      "c timestamptz DEFAULT clock_timestamp()",
+      "c uuid DEFAULT gen_random_uuid()",
+      "c text NOT NULL DEFAULT 'x'",
+      "c bigserial",
+  };
+  int fired = 0, silent = 0;
+  for (const char* c : cases) {
+    SCOPED_TRACE(c);
+    Verdict v = Review1(c);
+    bool rewrites = ServerRewrites(c);
+    EXPECT_EQ(v.fired, rewrites) << v.message;
+    if (v.fired && std::string(c).find("serial") == std::string::npos) {
+      EXPECT_EQ(v.source, "pg_proc") << v.message;
+      EXPECT_NE(v.message.find("is VOLATILE in pg_proc"), std::string::npos) << v.message;
+    }
+    fired += v.fired;
+    silent += !v.fired;
+  }
+  EXPECT_GE(fired, 5);
+  EXPECT_GE(silent, 7);
+}
+
+TEST_F(ReviewDbVolatility, UserFunctionsNamedInTheMessage) {
+  Verdict v = Review1("c text DEFAULT my_schema.make_code()");
+  ASSERT_TRUE(v.fired);
+  EXPECT_NE(v.message.find("my_schema.make_code() is VOLATILE in pg_proc (my_schema.make_code())"),
+            std::string::npos)
+      << v.message;
+  EXPECT_NE(v.message.find("every existing row is rewritten with its own value under ACCESS "
+                           "EXCLUSIVE"),
+            std::string::npos)
+      << v.message;
+  // The search_path decides which code() an unqualified call means.
+  v = Review1("c text DEFAULT code()");
+  ASSERT_TRUE(v.fired);
+  EXPECT_NE(v.message.find("(app.code())"), std::string::npos) << v.message;
+  // Offline the list knows none of them: the rule stays silent (no --db).
+  std::string file = File("offline_vol.sql",
+                          "ALTER TABLE items ADD COLUMN c text DEFAULT my_schema.make_code();\n");
+  CmdResult r = Review("--format json " + file);
+  json doc = json::parse(r.out);
+  for (const auto& f : doc["findings"]) EXPECT_NE(f["rule"], "adding-field-with-volatile-default");
+}
+
+TEST_F(ReviewDbVolatility, DisagreeingOverloadsAreAssumedVolatile) {
+  // pick(1) calls the VOLATILE pick(integer) and rewrites; pick('x') calls
+  // the IMMUTABLE pick(text) and does not. pgvise does not resolve argument
+  // types, so both are reported, and the message says why.
+  EXPECT_TRUE(ServerRewrites("c text DEFAULT pick(1)"));
+  EXPECT_FALSE(ServerRewrites("c text DEFAULT pick('x')"));
+  for (const char* c : {"c text DEFAULT pick(1)", "c text DEFAULT pick('x')"}) {
+    SCOPED_TRACE(c);
+    Verdict v = Review1(c);
+    ASSERT_TRUE(v.fired);
+    EXPECT_EQ(v.source, "pg_proc: overloads disagree");
+    EXPECT_NE(v.message.find("public.pick(a integer) VOLATILE, public.pick(a text) IMMUTABLE"),
+              std::string::npos)
+        << v.message;
+    EXPECT_NE(v.message.find("assumes VOLATILE"), std::string::npos) << v.message;
+  }
+}
+
+// A function the same migration creates is not in pg_proc yet (review
+// executes nothing): its CREATE FUNCTION decides, VOLATILE when it says nothing.
+TEST_F(ReviewDbVolatility, FunctionCreatedByTheMigrationItself) {
+  struct Case {
+    const char* name;
+    const char* create;
+  };
+  const Case cases[] = {
+      {"fresh_pl", "RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'x'; END $$"},
+      {"fresh_imm", "RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN 'x'; END $$"},
+      {"fresh_sql", "RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$"},
+      {"fresh_rand", "RETURNS text LANGUAGE sql AS $$ SELECT random()::text $$"},
+  };
+  int fired = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string create =
+        std::string("CREATE FUNCTION my_schema.") + c.name + "() " + c.create + ";\n";
+    const std::string column = std::string("c text DEFAULT my_schema.") + c.name + "()";
+    Verdict v = Review1(column, create);
+    Exec(*uri_, create);
+    bool rewrites = ServerRewrites(column);
+    Exec(*uri_, std::string("DROP FUNCTION my_schema.") + c.name + "()");
+    EXPECT_EQ(v.fired, rewrites) << v.message;
+    if (v.fired) {
+      EXPECT_EQ(v.source, "this file's CREATE FUNCTION") << v.message;
+    }
+    fired += v.fired;
+  }
+  EXPECT_EQ(fired, 2);
+}
+
+TEST_F(ReviewDbVolatility, OnePgProcQueryPerRunWhateverTheFiles) {
+  File("many1.sql",
+       "SET lock_timeout = '1s';\n"
+       "ALTER TABLE items ADD COLUMN a text DEFAULT my_schema.make_code(),\n"
+       "  ADD COLUMN b text DEFAULT my_schema.fixed_code();\n"
+       "ALTER TABLE items ADD COLUMN d timestamptz DEFAULT now();\n");
+  File("many2.sql",
+       "SET lock_timeout = '1s';\n"
+       "ALTER TABLE items ADD COLUMN e text DEFAULT pick(1);\n"
+       "ALTER TABLE items ADD COLUMN f text DEFAULT upper(tag());\n");
+  const std::string count_sql =
+      "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d "
+      "ON d.oid = s.dbid WHERE d.datname = current_database() "
+      "AND s.query LIKE '%pg_get_function_identity_arguments%' "
+      "AND s.query NOT LIKE '%pg_stat_statements%'";
+  long before = std::stol(Scalar(count_sql));
+  CmdResult r = Review("--format json --db '" + *uri_ + "' many1.sql many2.sql");
+  ASSERT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
+  long after = std::stol(Scalar(count_sql));
+  EXPECT_EQ(after - before, 1) << "pg_proc queries for two files with six calls";
+  json doc = json::parse(r.out);
+  int fired = 0;
+  for (const auto& f : doc["findings"]) fired += f["rule"] == "adding-field-with-volatile-default";
+  EXPECT_EQ(fired, 2) << r.out;  // make_code() and pick(1)
 }
 
 }  // namespace
