@@ -20,6 +20,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -90,7 +91,7 @@ void RequireConcurrentIndexCreation(const Call& c, std::vector<Finding>* out) {
 //
 // Worked example: my_schema.make_code() is VOLATILE in pg_proc;
 // `ALTER TABLE t ADD COLUMN c text DEFAULT my_schema.make_code()` fires with
-// "my_schema.make_code() is VOLATILE in pg_proc: every existing row is
+// "my_schema.make_code() is VOLATILE in pg_proc (...); every existing row is
 // rewritten with its own value ...". `DEFAULT my_schema.fixed_code()` with an
 // IMMUTABLE (or STABLE) function does not fire: one value, no rewrite.
 
@@ -299,9 +300,16 @@ CallVolatility ResolveVolatility(const SqlFunctionCatalog& catalog, const Functi
   }
   for (const auto& [sig, f] : by_signature) {
     std::string note;
-    char eff = f->volatility == 'v' && f->inlinable_sql
-                   ? InlinedVolatility(catalog, *f, depth, &note)
-                   : f->volatility;
+    char eff = f->volatility;
+    if (f->volatility == 'v' && f->inlinable_sql) {
+      auto cached = catalog.inlined.find(f);
+      if (cached == catalog.inlined.end()) {
+        eff = InlinedVolatility(catalog, *f, depth, &note);
+        catalog.inlined[f] = {eff, note};
+      } else {
+        std::tie(eff, note) = cached->second;
+      }
+    }
     if (v.found && eff != v.volatility) v.disagree = true;
     if (!v.found || VolatilityRank(eff) > VolatilityRank(v.volatility)) v.volatility = eff;
     v.found = true;
@@ -471,16 +479,19 @@ void AddingFieldWithVolatileDefault(const Call& c, std::vector<Finding>* out) {
     }
     DefaultVerdict v = JudgeDefault(c, a, def);
     if (!v.rewrites) continue;
+    // Overloads that disagree: the parser may pick a non-volatile one.
+    const char* verb =
+        v.source.find("disagree") != std::string::npos ? " may rewrite table " : " rewrites table ";
     std::string message =
         v.why.empty() || v.source == "built-in list"
             ? "ADD COLUMN " + a.column + " with volatile default " + a.default_expr +
                   " rewrites table " + c.Describe(d.object) +
                   " under ACCESS EXCLUSIVE: the default is computed for every existing row "
                   "while all reads and writes wait"
-            : "ADD COLUMN " + a.column + " with default " + a.default_expr + " rewrites table " +
+            : "ADD COLUMN " + a.column + " with default " + a.default_expr + verb +
                   c.Describe(d.object) + ": " + v.why +
-                  ", so every existing row is rewritten with its own value under ACCESS "
-                  "EXCLUSIVE while all reads and writes wait";
+                  "; every existing row is rewritten with its own value under ACCESS EXCLUSIVE "
+                  "while all reads and writes wait";
     if (v.source == "built-in list" && !v.why.empty()) message += " (" + v.why + ")";
     Finding f = c.Make(a.location, message);
     f.Add("lock", "ACCESS EXCLUSIVE").Add("column", a.column).Add("default", a.default_expr);

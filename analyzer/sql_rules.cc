@@ -72,6 +72,7 @@ void Update(const Statement& stmt, const QueryFacts& f, FileState* s) {
         ++it;
     }
     s->created_functions.by_name.emplace(created.name, std::move(created));
+    s->created_functions.inlined.clear();  // keyed by address: erased entries may be reused
   }
   if (f.kind == StatementKind::kAlterTable) {
     for (const DdlAction& a : d.items) {

@@ -19,6 +19,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyzer/statement.h"
@@ -69,6 +70,9 @@ struct SqlFunction {
 // all schemas), from one pg_proc query per review run.
 struct SqlFunctionCatalog {
   std::multimap<std::string, SqlFunction> by_name;
+  // What inlining a LANGUAGE sql body gave (volatility, note), per function:
+  // a body is parsed once however many DEFAULTs call it.
+  mutable std::map<const SqlFunction*, std::pair<char, std::string>> inlined;
 };
 
 struct SqlReviewContext {
