@@ -208,9 +208,41 @@ namespace {
 // `SELECT <one expression>` with no FROM, WHERE, GROUP BY, HAVING, ORDER BY,
 // LIMIT, DISTINCT, WITH, set operation or sub-select (inline_function's
 // conditions). false: not such a body, so the call stays a function call.
-bool InlinableBodyCalls(const std::string& prosrc, std::vector<FunctionCall>* calls) {
+// A SQL-standard body as pg_get_function_sqlbody prints it ("RETURN expr",
+// "BEGIN ATOMIC stmt; END") becomes the query the planner would inline.
+std::string BodyAsQuery(std::string b) {
+  auto lower_prefix = [&](const char* p) {
+    size_t n = std::char_traits<char>::length(p);
+    if (b.size() < n) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (std::tolower(static_cast<unsigned char>(b[i])) != p[i]) return false;
+    return true;
+  };
+  auto trim = [&]() {
+    while (!b.empty() && (std::isspace(static_cast<unsigned char>(b.back())) || b.back() == ';'))
+      b.pop_back();
+    size_t start = 0;
+    while (start < b.size() && std::isspace(static_cast<unsigned char>(b[start]))) ++start;
+    b.erase(0, start);
+  };
+  trim();
+  if (lower_prefix("return") && b.size() > 6 && std::isspace(static_cast<unsigned char>(b[6])))
+    return "SELECT " + b.substr(7);
+  if (lower_prefix("begin atomic") && b.size() >= 15) {
+    std::string tail = b.substr(b.size() - 3);
+    for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (tail == "end") {
+      b = b.substr(12, b.size() - 15);
+      trim();
+    }
+  }
+  return b;
+}
+
+bool InlinableBodyCalls(const std::string& body, std::vector<FunctionCall>* calls) {
   bool ok = false;
-  PgQueryProtobufParseResult r = pg_query_parse_protobuf(prosrc.c_str());
+  const std::string query = BodyAsQuery(body);
+  PgQueryProtobufParseResult r = pg_query_parse_protobuf(query.c_str());
   if (!r.error) {
     PgQuery__ParseResult* tree = pg_query__parse_result__unpack(
         nullptr, r.parse_tree.len, reinterpret_cast<const uint8_t*>(r.parse_tree.data));
@@ -400,6 +432,14 @@ bool ParseCreateFunction(const std::string& sql, SqlFunction* out) {
                    arg->list->n_items > 0) {
           if (const char* body = StringOf(arg->list->items[0])) f.body = body;
         }
+      }
+      // A SQL-standard body (RETURN expr / BEGIN ATOMIC ... END): its text
+      // from the RETURN or BEGIN keyword on, as pg_get_function_sqlbody
+      // would print it.
+      if (f.body.empty() && cf->sql_body) {
+        int at = FindToken(sql, PG_QUERY__TOKEN__RETURN);
+        if (at < 0) at = FindToken(sql, PG_QUERY__TOKEN__BEGIN_P);
+        if (at >= 0) f.body = sql.substr(static_cast<size_t>(at));
       }
       f.inlinable_sql = sql_language && !inline_blocked && !f.body.empty();
       if (!f.inlinable_sql) f.body.clear();

@@ -518,6 +518,11 @@ class VolatileDefaultDb : public SqlRulesTest {
     sql_fn("from_code", "SELECT 'p' FROM pg_class LIMIT 1");  // not one expression
     sql_fn("sub_code", "SELECT (SELECT 'p')");                // a sub-select: not inlined
     sql_fn("strict_code", "SELECT 'p'", false);               // STRICT / SECURITY DEFINER / plpgsql
+    // SQL-standard bodies, as pg_get_function_sqlbody prints them.
+    sql_fn("std_return", "RETURN 'p'::text");
+    sql_fn("std_atomic", "BEGIN ATOMIC\n SELECT 'p'::text;\nEND");
+    sql_fn("std_random", "RETURN md5((random())::text)");
+    sql_fn("std_two", "BEGIN ATOMIC\n SELECT 'p'::text;\n SELECT 'q'::text;\nEND");
     return c;
   }
   static std::vector<Finding> Check(const std::string& sql, bool with_db = true) {
@@ -633,7 +638,10 @@ TEST_F(VolatileDefaultDb, InlinableSqlFunctionsAreJudgedByTheirBody) {
   EXPECT_NE(f[0].message.find("other_fn(), not looked up in pg_proc: assumed VOLATILE"),
             std::string::npos)
       << f[0].message;
-  for (const char* fn : {"from_code", "sub_code", "strict_code"}) {
+  EXPECT_TRUE(Check("ALTER TABLE t ADD COLUMN c text DEFAULT my_schema.std_return();").empty());
+  EXPECT_TRUE(Check("ALTER TABLE t ADD COLUMN c text DEFAULT my_schema.std_atomic();").empty());
+  EXPECT_EQ(Check("ALTER TABLE t ADD COLUMN c text DEFAULT my_schema.std_random();").size(), 1u);
+  for (const char* fn : {"from_code", "sub_code", "strict_code", "std_two"}) {
     SCOPED_TRACE(fn);
     f = Check(std::string("ALTER TABLE t ADD COLUMN c text DEFAULT my_schema.") + fn + "();");
     ASSERT_EQ(f.size(), 1u);
@@ -658,6 +666,17 @@ TEST_F(VolatileDefaultDb, FunctionsCreatedEarlierInTheFileAreJudgedByTheirDeclar
   EXPECT_TRUE(Check("CREATE FUNCTION fresh() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;\n"
                     "ALTER TABLE t ADD COLUMN c text DEFAULT fresh();")
                   .empty());
+  EXPECT_TRUE(Check("CREATE FUNCTION fresh() RETURNS text LANGUAGE sql RETURN 'x';\n"
+                    "ALTER TABLE t ADD COLUMN c text DEFAULT fresh();")
+                  .empty());
+  EXPECT_TRUE(Check("CREATE FUNCTION fresh() RETURNS text LANGUAGE sql\n"
+                    "BEGIN ATOMIC SELECT 'x'; END;\n"
+                    "ALTER TABLE t ADD COLUMN c text DEFAULT fresh();")
+                  .empty());
+  EXPECT_EQ(Check("CREATE FUNCTION fresh() RETURNS text LANGUAGE sql RETURN random()::text;\n"
+                  "ALTER TABLE t ADD COLUMN c text DEFAULT fresh();")
+                .size(),
+            1u);
   // The file's definition replaces pg_proc's IMMUTABLE one, and OR REPLACE the earlier one.
   EXPECT_EQ(Check("CREATE OR REPLACE FUNCTION my_schema.fixed_code() RETURNS text LANGUAGE "
                   "plpgsql AS $$ BEGIN RETURN random()::text; END $$;\n"

@@ -370,6 +370,12 @@ void LoadFunctions(const std::vector<std::unique_ptr<SqlFile>>& files, Database*
     names.insert(one.begin(), one.end());
   }
   if (names.empty()) return;
+  // PostgreSQL 14+ keeps a SQL-standard body (RETURN / BEGIN ATOMIC) parsed,
+  // with an empty prosrc; pg_get_function_sqlbody prints it.
+  const std::string body = db->session->server_version() >= 140000
+                               ? "CASE WHEN p.prosrc <> '' THEN p.prosrc "
+                                 "ELSE pg_get_function_sqlbody(p.oid) END"
+                               : "p.prosrc";
   Rows rows;
   ++db->function_queries;
   Status st = db->session->Query(
@@ -379,10 +385,12 @@ void LoadFunctions(const std::vector<std::unique_ptr<SqlFile>>& files, Database*
       // inline_function's preconditions; the body is read only for those.
       "l.lanname = 'sql' AND p.prokind = 'f' AND NOT p.prosecdef AND NOT p.proretset "
       "AND NOT p.proisstrict AND p.proconfig IS NULL AND p.prorettype <> 'record'::regtype, "
-      "CASE WHEN l.lanname = 'sql' THEN p.prosrc END "
-      "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-      "JOIN pg_language l ON l.oid = p.prolang "
-      "WHERE p.proname = ANY($1::text[])",
+      "CASE WHEN l.lanname = 'sql' THEN " +
+          body +
+          " END "
+          "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+          "JOIN pg_language l ON l.oid = p.prolang "
+          "WHERE p.proname = ANY($1::text[])",
       {TextArrayLiteral(names)}, &rows);
   if (!st.ok())
     throw Error(ExitCode::kDatabaseError, "reading function volatility from pg_proc of " +

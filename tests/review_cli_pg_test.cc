@@ -439,6 +439,12 @@ class ReviewDbVolatility : public ReviewDb {
         AS $$ SELECT 'p' $$;
       CREATE FUNCTION my_schema.sql_random() RETURNS text LANGUAGE sql
         AS $$ SELECT md5(random()::text) $$;
+      -- SQL-standard bodies (PostgreSQL 14+) are inlined the same way.
+      CREATE FUNCTION my_schema.std_return() RETURNS text LANGUAGE sql RETURN 'p';
+      CREATE FUNCTION my_schema.std_atomic() RETURNS text LANGUAGE sql
+        BEGIN ATOMIC SELECT 'p'; END;
+      CREATE FUNCTION my_schema.std_random() RETURNS text LANGUAGE sql
+        RETURN md5(random()::text);
       -- PL/pgSQL is never inlined: a VOLATILE call, whatever it returns.
       CREATE FUNCTION my_schema.pl_const() RETURNS text LANGUAGE plpgsql
         AS $$ BEGIN RETURN 'p'; END $$;
@@ -509,6 +515,9 @@ TEST_F(ReviewDbVolatility, RuleAgreesWithTheServersRelfilenode) {
       "c text DEFAULT my_schema.plain_code()",
       "c text DEFAULT my_schema.sql_random()",
       "c text DEFAULT my_schema.pl_const()",
+      "c text DEFAULT my_schema.std_return()",
+      "c text DEFAULT my_schema.std_atomic()",
+      "c text DEFAULT my_schema.std_random()",
       "c text DEFAULT upper(my_schema.make_code())",
       "c text DEFAULT my_schema.stable_code()",
       "c text DEFAULT my_schema.fixed_code()",
@@ -591,6 +600,7 @@ TEST_F(ReviewDbVolatility, FunctionCreatedByTheMigrationItself) {
       {"fresh_imm", "RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN 'x'; END $$"},
       {"fresh_sql", "RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$"},
       {"fresh_rand", "RETURNS text LANGUAGE sql AS $$ SELECT random()::text $$"},
+      {"fresh_std", "RETURNS text LANGUAGE sql RETURN 'x'"},
   };
   int fired = 0;
   for (const Case& c : cases) {
