@@ -110,6 +110,10 @@ inline int SlotOf(uint32_t sig) { return static_cast<int>((sig * 2654435761u) >>
 
 namespace {
 
+// pg_nodes.inc (generated, see scripts/gen_pg_nodes.py) is included once per
+// table below; each includer defines only the PGV_* macros it needs, the rest
+// expand to nothing, and the file undefines them all at its end.
+
 // --- enum names: one overload per enum of the headers ---
 template <typename E>
 const char* EnumName(E) {
@@ -125,18 +129,7 @@ const char* EnumName(E) {
   }                  \
   return nullptr;    \
   }
-#define PGV_TYPE_BEGIN(S)
-#define PGV_FIELD(S, f)
-#define PGV_TYPE_END(S)
-#define PGV_TAG(T)
 #include "pg_nodes.inc"
-#undef PGV_ENUM_BEGIN
-#undef PGV_ENUM_VALUE
-#undef PGV_ENUM_END
-#undef PGV_TYPE_BEGIN
-#undef PGV_FIELD
-#undef PGV_TYPE_END
-#undef PGV_TAG
 
 template <typename E>
 const char* EnumThunk(int v) {
@@ -146,23 +139,10 @@ const char* EnumThunk(int v) {
 // --- which structs are nodes (a pointer to one is shown as its body) ---
 template <typename T>
 struct IsNode : std::false_type {};
-#define PGV_ENUM_BEGIN(E)
-#define PGV_ENUM_VALUE(V, N)
-#define PGV_ENUM_END
 #define PGV_TYPE_BEGIN(S) \
   template <>             \
   struct IsNode<S> : std::true_type {};
-#define PGV_FIELD(S, f)
-#define PGV_TYPE_END(S)
-#define PGV_TAG(T)
 #include "pg_nodes.inc"
-#undef PGV_ENUM_BEGIN
-#undef PGV_ENUM_VALUE
-#undef PGV_ENUM_END
-#undef PGV_TYPE_BEGIN
-#undef PGV_FIELD
-#undef PGV_TYPE_END
-#undef PGV_TAG
 
 template <typename T>
 constexpr FieldDesc MakeField(const char* name, size_t offset) {
@@ -198,24 +178,13 @@ constexpr FieldDesc MakeField(const char* name, size_t offset) {
 }
 
 // --- per-struct member tables (a sentinel keeps empty ones legal) ---
-#define PGV_ENUM_BEGIN(E)
-#define PGV_ENUM_VALUE(V, N)
-#define PGV_ENUM_END
 #define PGV_TYPE_BEGIN(S) const FieldDesc kFields_##S[] = {
 #define PGV_FIELD(S, f) MakeField<decltype(S::f)>(#f, offsetof(S, f)),
 #define PGV_TYPE_END(S)                              \
   { nullptr, 0, FieldKind::kSkip, 0, 0, nullptr, 0 } \
   }                                                  \
   ;
-#define PGV_TAG(T)
 #include "pg_nodes.inc"
-#undef PGV_ENUM_BEGIN
-#undef PGV_ENUM_VALUE
-#undef PGV_ENUM_END
-#undef PGV_TYPE_BEGIN
-#undef PGV_FIELD
-#undef PGV_TYPE_END
-#undef PGV_TAG
 
 const FieldDesc kAConstFields[] = {
     {"val", 3, FieldKind::kConstValue, 0, static_cast<uint16_t>(offsetof(A_Const, val)), nullptr,
@@ -254,22 +223,10 @@ std::vector<TypeDesc> BuildTypes() {
     }
     t[tag] = std::move(d);
   };
-#define PGV_ENUM_BEGIN(E)
-#define PGV_ENUM_VALUE(V, N)
-#define PGV_ENUM_END
-#define PGV_TYPE_BEGIN(S)
-#define PGV_FIELD(S, f)
 #define PGV_TYPE_END(S) put(T_##S, #S, kFields_##S, static_cast<int>(std::size(kFields_##S)) - 1);
 #define PGV_TAG(T) \
   if (!t[T_##T].name) put(T_##T, #T, nullptr, 0);
 #include "pg_nodes.inc"
-#undef PGV_ENUM_BEGIN
-#undef PGV_ENUM_VALUE
-#undef PGV_ENUM_END
-#undef PGV_TYPE_BEGIN
-#undef PGV_FIELD
-#undef PGV_TYPE_END
-#undef PGV_TAG
   put(T_A_Const, "A_Const", kAConstFields, static_cast<int>(std::size(kAConstFields)));
   put(T_List, "List", kListFields, 1);
   put(T_IntList, "IntList", kListFields, 1);
