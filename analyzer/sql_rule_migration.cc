@@ -74,7 +74,17 @@ void RequireConcurrentIndexCreation(const Call& c, std::vector<Finding>* out) {
 // give each row its own value, so the table is rewritten (new relfilenode,
 // every index rebuilt) under ACCESS EXCLUSIVE. serial / identity columns draw
 // from a sequence for each row: a rewrite as well. (A domain type with
-// constraints also forces a rewrite; not modelled here.)
+// constraints also forces a rewrite, even with a constant default or none —
+// checked on PG 15 with relfilenode; not modelled here.)
+//
+// contain_volatile_functions runs on the PLANNED expression, after
+// inline_function (clauses.c) has replaced a LANGUAGE sql function whose body
+// is one `SELECT <expression>` (or `RETURN <expression>`) by that expression.
+// Declared volatility does not stop inlining a VOLATILE function, so
+// `CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 'p' $$`
+// (VOLATILE by omission) does not rewrite: the server keeps the relfilenode.
+// Such a body is judged by its own calls; STRICT, SECURITY DEFINER, SET,
+// SETOF and non-SQL functions are never inlined here.
 //
 // Without --db, volatility comes from QueryFacts' list of known volatile
 // built-ins (random(), gen_random_uuid(), clock_timestamp(), nextval()...):
