@@ -5,6 +5,26 @@
 
 namespace pgvise::rw {
 
+void ForEachNewSublink(PassContext& ctx, PgQuery__SelectStmt* s,
+                       const std::function<bool(const Site&, const PgQuery__SubLink&)>& wanted,
+                       const std::function<void(const Site&)>& rewrite) {
+  for (;;) {
+    const auto sites = CollectSites(s, ctx.cat);
+    const Site* pick = nullptr;
+    for (const Site& site : sites) {
+      const PgQuery__SubLink* sl = (*site.slot)->sub_link;
+      if (ctx.seen.count(sl) || sl->location < 0 || !sl->subselect ||
+          sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT || !wanted(site, *sl))
+        continue;
+      pick = &site;
+      break;
+    }
+    if (!pick) return;
+    ctx.seen.insert((*pick->slot)->sub_link);
+    rewrite(*pick);
+  }
+}
+
 std::string PassContext::FreshName(const std::string& prefix) {
   for (int i = 1;; ++i) {
     std::string n = prefix + std::to_string(i);

@@ -16,6 +16,7 @@
 //     has one row per key, so it never multiplies rows).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,15 @@ PgQuery__SelectStmt* BuildDerived(PassContext& ctx, PgQuery__SelectStmt* sub, co
 
 // Equalities pgv_kN = outer key N, qualified with the derived table's name.
 Node* KeyJoinCondition(PassContext& ctx, const std::string& dname, const Correlation& c);
+
+// The loop each decorrelating pass runs over one query level: take the first
+// SubLink of `s` that this run has not seen, that the passes did not build
+// themselves (location -1), whose subquery is a plain SELECT and that
+// `wanted` accepts; mark it seen and hand its site to `rewrite`; then collect
+// the sites again (a rewrite changes the tree) until none is left.
+void ForEachNewSublink(PassContext& ctx, PgQuery__SelectStmt* s,
+                       const std::function<bool(const Site&, const PgQuery__SubLink&)>& wanted,
+                       const std::function<void(const Site&)>& rewrite);
 
 // Replaces a bare `*` in the select list by each FROM item's `name.*`, so a
 // joined derived table adds no output columns. False (with why) when some

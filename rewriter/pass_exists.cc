@@ -206,22 +206,12 @@ void TryExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, con
 }  // namespace
 
 void PassExistsGrouped(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack) {
-  for (;;) {
-    const Site* pick = nullptr;
-    auto sites = CollectSites(s, ctx.cat);
-    for (const auto& site : sites) {
-      PgQuery__SubLink* sl = (*site.slot)->sub_link;
-      if (sl->sub_link_type != PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK || ctx.seen.count(sl) ||
-          sl->location < 0)
-        continue;
-      if (!sl->subselect || sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) continue;
-      pick = &site;
-      break;
-    }
-    if (!pick) return;
-    ctx.seen.insert((*pick->slot)->sub_link);
-    TryExists(ctx, s, stack, *pick);
-  }
+  ForEachNewSublink(
+      ctx, s,
+      [](const Site&, const PgQuery__SubLink& sl) {
+        return sl.sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK;
+      },
+      [&](const Site& site) { TryExists(ctx, s, stack, site); });
 }
 
 }  // namespace pgvise::rw

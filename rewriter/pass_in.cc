@@ -220,23 +220,14 @@ void TryIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const S
 }
 
 void RunIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, bool to_scalar) {
-  for (;;) {
-    const Site* pick = nullptr;
-    auto sites = CollectSites(s, ctx.cat);
-    for (const auto& site : sites) {
-      PgQuery__SubLink* sl = (*site.slot)->sub_link;
-      if (!IsInSublink(sl) || ctx.seen.count(sl) || sl->location < 0) continue;
-      if (!sl->subselect || sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) continue;
-      pick = &site;
-      break;
-    }
-    if (!pick) return;
-    ctx.seen.insert((*pick->slot)->sub_link);
-    if (to_scalar)
-      TryToScalar(ctx, s, stack, *pick);
-    else
-      TryIn(ctx, s, stack, *pick);
-  }
+  ForEachNewSublink(
+      ctx, s, [](const Site&, const PgQuery__SubLink& sl) { return IsInSublink(&sl); },
+      [&](const Site& site) {
+        if (to_scalar)
+          TryToScalar(ctx, s, stack, site);
+        else
+          TryIn(ctx, s, stack, site);
+      });
 }
 
 }  // namespace

@@ -128,30 +128,25 @@ void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, cons
 
 }  // namespace
 
+// NOT IN (`= ANY` under NOT) or its spelled-out twin `<> ALL`.
+bool IsNotInForm(const PgQuery__SubLink& sl, bool* all_form) {
+  const bool in = sl.sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK &&
+                  (sl.n_oper_name == 0 || (sl.n_oper_name == 1 && StrVal(sl.oper_name[0]) == "="));
+  const bool ne_all = sl.sub_link_type == PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK &&
+                      sl.n_oper_name == 1 &&
+                      (StrVal(sl.oper_name[0]) == "<>" || StrVal(sl.oper_name[0]) == "!=");
+  if (all_form) *all_form = ne_all;
+  return in || ne_all;
+}
+
 void PassNotInToNotExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack) {
-  for (;;) {
-    const Site* pick = nullptr;
-    bool all_form = false;
-    auto sites = CollectSites(s, ctx.cat);
-    for (const auto& site : sites) {
-      PgQuery__SubLink* sl = (*site.slot)->sub_link;
-      if (ctx.seen.count(sl) || sl->location < 0 || !sl->subselect ||
-          sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
-        continue;
-      bool in = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK &&
-                (sl->n_oper_name == 0 || (sl->n_oper_name == 1 && StrVal(sl->oper_name[0]) == "="));
-      bool ne_all = sl->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK &&
-                    sl->n_oper_name == 1 &&
-                    (StrVal(sl->oper_name[0]) == "<>" || StrVal(sl->oper_name[0]) == "!=");
-      if (!in && !ne_all) continue;
-      pick = &site;
-      all_form = ne_all;
-      break;
-    }
-    if (!pick) return;
-    ctx.seen.insert((*pick->slot)->sub_link);
-    TryNotIn(ctx, s, stack, *pick, all_form);
-  }
+  ForEachNewSublink(
+      ctx, s, [](const Site&, const PgQuery__SubLink& sl) { return IsNotInForm(sl, nullptr); },
+      [&](const Site& site) {
+        bool all_form = false;
+        IsNotInForm(*(*site.slot)->sub_link, &all_form);
+        TryNotIn(ctx, s, stack, site, all_form);
+      });
 }
 
 }  // namespace pgvise::rw

@@ -217,23 +217,13 @@ void TryScalar(PassContext& ctx, const char* pass, PgQuery__SelectStmt* s, const
 
 void RunScalar(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, bool select_list) {
   const char* pass = select_list ? "decorrelate-scalar-select" : "decorrelate-scalar-where";
-  for (;;) {
-    const Site* pick = nullptr;
-    auto sites = CollectSites(s, ctx.cat);
-    for (const auto& site : sites) {
-      PgQuery__SubLink* sl = (*site.slot)->sub_link;
-      if (sl->sub_link_type != PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK || ctx.seen.count(sl) ||
-          sl->location < 0)
-        continue;
-      if (!sl->subselect || sl->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) continue;
-      if ((site.clause == SiteClause::kTarget) != select_list) continue;
-      pick = &site;
-      break;
-    }
-    if (!pick) return;
-    ctx.seen.insert((*pick->slot)->sub_link);
-    TryScalar(ctx, pass, s, stack, *pick);
-  }
+  ForEachNewSublink(
+      ctx, s,
+      [&](const Site& site, const PgQuery__SubLink& sl) {
+        return sl.sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK &&
+               (site.clause == SiteClause::kTarget) == select_list;
+      },
+      [&](const Site& site) { TryScalar(ctx, pass, s, stack, site); });
 }
 
 }  // namespace
