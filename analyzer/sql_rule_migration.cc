@@ -31,6 +31,53 @@ namespace pgvise::sqlrules {
 
 namespace {
 
+// The one statement of `sql` as libpg_query's protobuf tree, freed with the
+// object; stmt(kind) is null unless the SQL parses to exactly one statement
+// of that node kind. The rules below read what the facts do not carry (a
+// DEFAULT's calls, USING, COLLATE, a function body) from it.
+class OneStatement {
+ public:
+  explicit OneStatement(const std::string& sql) : r_(pg_query_parse_protobuf(sql.c_str())) {
+    if (!r_.error)
+      tree_ = pg_query__parse_result__unpack(nullptr, r_.parse_tree.len,
+                                             reinterpret_cast<const uint8_t*>(r_.parse_tree.data));
+  }
+  ~OneStatement() {
+    if (tree_) pg_query__parse_result__free_unpacked(tree_, nullptr);
+    pg_query_free_protobuf_parse_result(r_);
+  }
+  OneStatement(const OneStatement&) = delete;
+  OneStatement& operator=(const OneStatement&) = delete;
+
+  const PgQuery__Node* stmt(PgQuery__Node__NodeCase kind) const {
+    if (!tree_ || tree_->n_stmts != 1 || !tree_->stmts[0]->stmt) return nullptr;
+    return tree_->stmts[0]->stmt->node_case == kind ? tree_->stmts[0]->stmt : nullptr;
+  }
+
+ private:
+  PgQueryProtobufParseResult r_;
+  PgQuery__ParseResult* tree_ = nullptr;
+};
+
+// Calls fn(cmd, column_def) for each ALTER TABLE subcommand of `sql` of type
+// `subtype` that defines a column (ADD COLUMN, ALTER COLUMN TYPE).
+template <typename Fn>
+void ForEachColumnCmd(const std::string& sql, PgQuery__AlterTableType subtype, Fn&& fn) {
+  OneStatement one(sql);
+  const PgQuery__Node* s = one.stmt(PG_QUERY__NODE__NODE_ALTER_TABLE_STMT);
+  if (!s) return;
+  const PgQuery__AlterTableStmt* at = s->alter_table_stmt;
+  for (size_t i = 0; i < at->n_cmds; ++i) {
+    const PgQuery__Node* n = at->cmds[i];
+    if (n->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD) continue;
+    const PgQuery__AlterTableCmd* cmd = n->alter_table_cmd;
+    if (cmd->subtype != subtype || !cmd->def ||
+        cmd->def->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
+      continue;
+    fn(*cmd, *cmd->def->column_def);
+  }
+}
+
 // SQL words for an action in messages: "create-index" -> "CREATE INDEX".
 std::string ActionWords(const std::string& action) {
   std::string out;
@@ -175,40 +222,23 @@ bool AcceptsArgCount(const SqlFunction& f, int nargs) {
 
 std::vector<AddColumnDefault> AddColumnDefaults(const std::string& sql) {
   std::vector<AddColumnDefault> out;
-  PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql.c_str());
-  if (!r.error) {
-    PgQuery__ParseResult* tree = pg_query__parse_result__unpack(
-        nullptr, r.parse_tree.len, reinterpret_cast<const uint8_t*>(r.parse_tree.data));
-    if (tree && tree->n_stmts == 1 && tree->stmts[0]->stmt &&
-        tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_STMT) {
-      const PgQuery__AlterTableStmt* at = tree->stmts[0]->stmt->alter_table_stmt;
-      for (size_t i = 0; i < at->n_cmds; ++i) {
-        const PgQuery__Node* n = at->cmds[i];
-        if (n->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD) continue;
-        const PgQuery__AlterTableCmd* cmd = n->alter_table_cmd;
-        if (cmd->subtype != PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn || !cmd->def ||
-            cmd->def->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
-          continue;
-        const PgQuery__ColumnDef* cd = cmd->def->column_def;
-        AddColumnDefault d;
-        d.column = cd->colname ? cd->colname : "";
-        const PgQuery__Node* expr = cd->raw_default;
-        for (size_t k = 0; !expr && k < cd->n_constraints; ++k) {
-          const PgQuery__Node* c = cd->constraints[k];
-          if (c->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
-              c->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT)
-            expr = c->constraint->raw_expr;
-        }
-        if (expr) {
-          d.has_default = true;
-          d.calls = CallsIn(expr);
-        }
-        out.push_back(std::move(d));
-      }
-    }
-    if (tree) pg_query__parse_result__free_unpacked(tree, nullptr);
-  }
-  pg_query_free_protobuf_parse_result(r);
+  ForEachColumnCmd(sql, PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn,
+                   [&](const PgQuery__AlterTableCmd&, const PgQuery__ColumnDef& cd) {
+                     AddColumnDefault d;
+                     d.column = cd.colname ? cd.colname : "";
+                     const PgQuery__Node* expr = cd.raw_default;
+                     for (size_t k = 0; !expr && k < cd.n_constraints; ++k) {
+                       const PgQuery__Node* c = cd.constraints[k];
+                       if (c->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
+                           c->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT)
+                         expr = c->constraint->raw_expr;
+                     }
+                     if (expr) {
+                       d.has_default = true;
+                       d.calls = CallsIn(expr);
+                     }
+                     out.push_back(std::move(d));
+                   });
   return out;
 }
 
@@ -250,31 +280,21 @@ std::string BodyAsQuery(std::string b) {
 }
 
 bool InlinableBodyCalls(const std::string& body, std::vector<FunctionCall>* calls) {
-  bool ok = false;
-  const std::string query = BodyAsQuery(body);
-  PgQueryProtobufParseResult r = pg_query_parse_protobuf(query.c_str());
-  if (!r.error) {
-    PgQuery__ParseResult* tree = pg_query__parse_result__unpack(
-        nullptr, r.parse_tree.len, reinterpret_cast<const uint8_t*>(r.parse_tree.data));
-    if (tree && tree->n_stmts == 1 && tree->stmts[0]->stmt &&
-        tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT) {
-      const PgQuery__SelectStmt* sel = tree->stmts[0]->stmt->select_stmt;
-      ok = sel->n_target_list == 1 && sel->n_from_clause == 0 && !sel->where_clause &&
-           sel->n_group_clause == 0 && !sel->having_clause && sel->n_sort_clause == 0 &&
-           !sel->limit_count && !sel->limit_offset && sel->n_distinct_clause == 0 &&
-           !sel->with_clause && sel->n_values_lists == 0 && sel->n_window_clause == 0 &&
-           sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !sel->into_clause;
-      if (ok) {
-        const PgQuery__Node* target = sel->target_list[0];
-        WalkMessages(&target->base, [&](const ProtobufCMessage* m) {
-          if (m->descriptor == &pg_query__sub_link__descriptor) ok = false;
-        });
-        if (ok) *calls = CallsIn(target);
-      }
-    }
-    if (tree) pg_query__parse_result__free_unpacked(tree, nullptr);
-  }
-  pg_query_free_protobuf_parse_result(r);
+  OneStatement one(BodyAsQuery(body));
+  const PgQuery__Node* s = one.stmt(PG_QUERY__NODE__NODE_SELECT_STMT);
+  if (!s) return false;
+  const PgQuery__SelectStmt* sel = s->select_stmt;
+  bool ok = sel->n_target_list == 1 && sel->n_from_clause == 0 && !sel->where_clause &&
+            sel->n_group_clause == 0 && !sel->having_clause && sel->n_sort_clause == 0 &&
+            !sel->limit_count && !sel->limit_offset && sel->n_distinct_clause == 0 &&
+            !sel->with_clause && sel->n_values_lists == 0 && sel->n_window_clause == 0 &&
+            sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !sel->into_clause;
+  if (!ok) return false;
+  const PgQuery__Node* target = sel->target_list[0];
+  WalkMessages(&target->base, [&](const ProtobufCMessage* m) {
+    if (m->descriptor == &pg_query__sub_link__descriptor) ok = false;
+  });
+  if (ok) *calls = CallsIn(target);
   return ok;
 }
 
@@ -386,80 +406,71 @@ std::string CallVolatility::Describe(const FunctionCall& call, const std::string
 }
 
 bool ParseCreateFunction(const std::string& sql, SqlFunction* out) {
-  bool ok = false;
-  PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql.c_str());
-  if (!r.error) {
-    PgQuery__ParseResult* tree = pg_query__parse_result__unpack(
-        nullptr, r.parse_tree.len, reinterpret_cast<const uint8_t*>(r.parse_tree.data));
-    if (tree && tree->n_stmts == 1 && tree->stmts[0]->stmt &&
-        tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT &&
-        !tree->stmts[0]->stmt->create_function_stmt->is_procedure) {
-      const PgQuery__CreateFunctionStmt* cf = tree->stmts[0]->stmt->create_function_stmt;
-      SqlFunction f;
-      if (cf->n_funcname > 0)
-        if (const char* name = StringOf(cf->funcname[cf->n_funcname - 1])) f.name = name;
-      if (cf->n_funcname > 1)
-        if (const char* schema = StringOf(cf->funcname[cf->n_funcname - 2])) f.schema = schema;
-      f.path_position = 1;  // created where the file's search_path puts it: assume first
-      for (size_t i = 0; i < cf->n_parameters; ++i) {
-        const PgQuery__Node* n = cf->parameters[i];
-        if (n->node_case != PG_QUERY__NODE__NODE_FUNCTION_PARAMETER) continue;
-        const PgQuery__FunctionParameter* p = n->function_parameter;
-        if (p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_OUT ||
-            p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_TABLE)
-          continue;
-        ++f.nargs;
-        if (p->defexpr) ++f.nargdefaults;
-        if (p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_VARIADIC) f.variadic = true;
-        // The type's last name (and [] for arrays): enough to tell this
-        // file's overloads apart for CREATE OR REPLACE.
-        std::string type = "?";
-        if (p->arg_type && p->arg_type->n_names > 0)
-          if (const char* t = StringOf(p->arg_type->names[p->arg_type->n_names - 1]))
-            type = std::string(t) + (p->arg_type->n_array_bounds > 0 ? "[]" : "");
-        f.arg_types += (f.arg_types.empty() ? "" : ",") + type;
-        f.identity_args += (f.identity_args.empty() ? "" : ", ") + type;
-      }
-      bool sql_language = false, inline_blocked = cf->return_type && cf->return_type->setof;
-      for (size_t i = 0; i < cf->n_options; ++i) {
-        const PgQuery__Node* n = cf->options[i];
-        if (n->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
-        const PgQuery__DefElem* d = n->def_elem;
-        std::string opt = d->defname ? d->defname : "";
-        const PgQuery__Node* arg = d->arg;
-        bool on = arg && arg->node_case == PG_QUERY__NODE__NODE_BOOLEAN && arg->boolean->boolval;
-        if (opt == "volatility") {
-          const char* v = StringOf(arg);
-          if (v) f.volatility = v[0] == 'i' ? 'i' : v[0] == 's' ? 's' : 'v';
-        } else if (opt == "language") {
-          const char* l = StringOf(arg);
-          sql_language = l && std::string(l) == "sql";
-        } else if ((opt == "strict" || opt == "security") && on) {
-          inline_blocked = true;
-        } else if (opt == "set") {
-          inline_blocked = true;
-        } else if (opt == "as" && arg && arg->node_case == PG_QUERY__NODE__NODE_LIST &&
-                   arg->list->n_items > 0) {
-          if (const char* body = StringOf(arg->list->items[0])) f.body = body;
-        }
-      }
-      // A SQL-standard body (RETURN expr / BEGIN ATOMIC ... END): its text
-      // from the RETURN or BEGIN keyword on, as pg_get_function_sqlbody
-      // would print it.
-      if (f.body.empty() && cf->sql_body) {
-        int at = FindToken(sql, PG_QUERY__TOKEN__RETURN);
-        if (at < 0) at = FindToken(sql, PG_QUERY__TOKEN__BEGIN_P);
-        if (at >= 0) f.body = sql.substr(static_cast<size_t>(at));
-      }
-      f.inlinable_sql = sql_language && !inline_blocked && !f.body.empty();
-      if (!f.inlinable_sql) f.body.clear();
-      ok = !f.name.empty();
-      if (ok) *out = std::move(f);
-    }
-    if (tree) pg_query__parse_result__free_unpacked(tree, nullptr);
+  OneStatement one(sql);
+  const PgQuery__Node* s = one.stmt(PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT);
+  if (!s || s->create_function_stmt->is_procedure) return false;
+  const PgQuery__CreateFunctionStmt* cf = s->create_function_stmt;
+  SqlFunction f;
+  if (cf->n_funcname > 0)
+    if (const char* name = StringOf(cf->funcname[cf->n_funcname - 1])) f.name = name;
+  if (cf->n_funcname > 1)
+    if (const char* schema = StringOf(cf->funcname[cf->n_funcname - 2])) f.schema = schema;
+  f.path_position = 1;  // created where the file's search_path puts it: assume first
+  for (size_t i = 0; i < cf->n_parameters; ++i) {
+    const PgQuery__Node* n = cf->parameters[i];
+    if (n->node_case != PG_QUERY__NODE__NODE_FUNCTION_PARAMETER) continue;
+    const PgQuery__FunctionParameter* p = n->function_parameter;
+    if (p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_OUT ||
+        p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_TABLE)
+      continue;
+    ++f.nargs;
+    if (p->defexpr) ++f.nargdefaults;
+    if (p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_VARIADIC) f.variadic = true;
+    // The type's last name (and [] for arrays): enough to tell this
+    // file's overloads apart for CREATE OR REPLACE.
+    std::string type = "?";
+    if (p->arg_type && p->arg_type->n_names > 0)
+      if (const char* t = StringOf(p->arg_type->names[p->arg_type->n_names - 1]))
+        type = std::string(t) + (p->arg_type->n_array_bounds > 0 ? "[]" : "");
+    f.arg_types += (f.arg_types.empty() ? "" : ",") + type;
+    f.identity_args += (f.identity_args.empty() ? "" : ", ") + type;
   }
-  pg_query_free_protobuf_parse_result(r);
-  return ok;
+  bool sql_language = false, inline_blocked = cf->return_type && cf->return_type->setof;
+  for (size_t i = 0; i < cf->n_options; ++i) {
+    const PgQuery__Node* n = cf->options[i];
+    if (n->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
+    const PgQuery__DefElem* d = n->def_elem;
+    std::string opt = d->defname ? d->defname : "";
+    const PgQuery__Node* arg = d->arg;
+    bool on = arg && arg->node_case == PG_QUERY__NODE__NODE_BOOLEAN && arg->boolean->boolval;
+    if (opt == "volatility") {
+      const char* v = StringOf(arg);
+      if (v) f.volatility = v[0] == 'i' ? 'i' : v[0] == 's' ? 's' : 'v';
+    } else if (opt == "language") {
+      const char* l = StringOf(arg);
+      sql_language = l && std::string(l) == "sql";
+    } else if ((opt == "strict" || opt == "security") && on) {
+      inline_blocked = true;
+    } else if (opt == "set") {
+      inline_blocked = true;
+    } else if (opt == "as" && arg && arg->node_case == PG_QUERY__NODE__NODE_LIST &&
+               arg->list->n_items > 0) {
+      if (const char* body = StringOf(arg->list->items[0])) f.body = body;
+    }
+  }
+  // A SQL-standard body (RETURN expr / BEGIN ATOMIC ... END): its text
+  // from the RETURN or BEGIN keyword on, as pg_get_function_sqlbody
+  // would print it.
+  if (f.body.empty() && cf->sql_body) {
+    int at = FindToken(sql, PG_QUERY__TOKEN__RETURN);
+    if (at < 0) at = FindToken(sql, PG_QUERY__TOKEN__BEGIN_P);
+    if (at >= 0) f.body = sql.substr(static_cast<size_t>(at));
+  }
+  f.inlinable_sql = sql_language && !inline_blocked && !f.body.empty();
+  if (!f.inlinable_sql) f.body.clear();
+  if (f.name.empty()) return false;
+  *out = std::move(f);
+  return true;
 }
 
 namespace {
@@ -882,33 +893,16 @@ bool UsingIsTheColumn(const PgQuery__Node* e, const std::string& column, const C
 
 std::vector<AlterTypeClause> AlterTypeClauses(const std::string& sql) {
   std::vector<AlterTypeClause> out;
-  PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql.c_str());
-  if (!r.error) {
-    PgQuery__ParseResult* tree = pg_query__parse_result__unpack(
-        nullptr, r.parse_tree.len, reinterpret_cast<const uint8_t*>(r.parse_tree.data));
-    if (tree && tree->n_stmts == 1 && tree->stmts[0]->stmt &&
-        tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_STMT) {
-      const PgQuery__AlterTableStmt* at = tree->stmts[0]->stmt->alter_table_stmt;
-      for (size_t i = 0; i < at->n_cmds; ++i) {
-        const PgQuery__Node* n = at->cmds[i];
-        if (n->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD) continue;
-        const PgQuery__AlterTableCmd* cmd = n->alter_table_cmd;
-        if (cmd->subtype != PG_QUERY__ALTER_TABLE_TYPE__AT_AlterColumnType || !cmd->def ||
-            cmd->def->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
-          continue;
-        const PgQuery__ColumnDef* cd = cmd->def->column_def;
-        AlterTypeClause c;
-        c.column = cmd->name ? cmd->name : "";
-        c.has_to = cd->type_name != nullptr;
-        c.to = FromTypeName(cd->type_name);
-        c.using_other = !UsingIsTheColumn(cd->raw_default, c.column, c.to);
-        c.collate = cd->coll_clause != nullptr;
-        out.push_back(std::move(c));
-      }
-    }
-    if (tree) pg_query__parse_result__free_unpacked(tree, nullptr);
-  }
-  pg_query_free_protobuf_parse_result(r);
+  ForEachColumnCmd(sql, PG_QUERY__ALTER_TABLE_TYPE__AT_AlterColumnType,
+                   [&](const PgQuery__AlterTableCmd& cmd, const PgQuery__ColumnDef& cd) {
+                     AlterTypeClause c;
+                     c.column = cmd.name ? cmd.name : "";
+                     c.has_to = cd.type_name != nullptr;
+                     c.to = FromTypeName(cd.type_name);
+                     c.using_other = !UsingIsTheColumn(cd.raw_default, c.column, c.to);
+                     c.collate = cd.coll_clause != nullptr;
+                     out.push_back(std::move(c));
+                   });
   return out;
 }
 
