@@ -21,6 +21,25 @@
 // whose stale gain is below the best fresh one is not re-costed.
 // A final pass drops any chosen index the others made redundant.
 //
+// Then a local search (on by default, `local_search`) repairs what a greedy
+// by gain per byte gets wrong. For each chosen index i, in order, it costs
+// three moves: drop i; swap i for any other candidate (wider and narrower
+// variants included); swap i for two, the best per byte in the freed room
+// and then the one that saves most on top. The best of them is kept when the
+// workload cost strictly falls (a move that adds an index must save
+// min_gain, like a greedy step); when no chosen index has such a move, one
+// more index is tried. It repeats until no move helps, or the time limit:
+// every kept move lowers the cost, so a search cut short still returns
+// something no worse than the greedy. Budget, max indexes and write
+// overhead bound every move. A candidate is costed only when an upper bound
+// of what it saves - per statement, what it saves alone capped by what is
+// left (the same diminishing-returns assumption as the lazy greedy) - beats
+// the best move found so far, so most candidates are never re-costed.
+//
+// Example of the trap: q [1 call] costs 1000; index S (1 MB) brings it to
+// 500, index B (10 MB) to 0; budget 10 MB. The greedy takes S (500 per MB
+// against 100) and B no longer fits. Swapping S for B saves 500 more: kept.
+//
 // Worked example (costs per call, calls in brackets): q1 `a = $1` [100]
 // 1000 -> 10 with (a); q2 `a = $1 AND b > $2` [10] 1000 -> 10 with (a, b),
 // 500 with (a). Step 1: (a) saves 100*990 + 10*500 = 104,000 for 2 MB; (a, b)
@@ -63,7 +82,8 @@ struct SelectionOptions {
   int64_t budget_bytes = -1;  // < 0: unlimited
   int max_indexes = 10;
   double time_limit_s = 60;
-  double min_gain = 0.005;  // fraction of the base workload cost a step must save
+  double min_gain = 0.005;   // fraction of the base workload cost a step must save
+  bool local_search = true;  // improve the greedy's answer by swaps (see above)
   std::function<void(const std::string&)> progress;  // optional
 };
 
@@ -72,7 +92,8 @@ struct SelectionResult {
   double base_cost = 0;   // workload cost without any candidate
   double final_cost = 0;  // with `chosen`, write overhead included
   int64_t bytes = 0;
-  int steps = 0;
+  int steps = 0;        // greedy steps
+  int local_moves = 0;  // moves the local search kept
   bool timed_out = false;
   std::vector<std::string> log;  // one line per step
 };
@@ -87,8 +108,11 @@ SelectionResult SelectSingleColumn(CostOracle& o, const SelectionOptions& opts);
 // (b) per statement, the one index (at most two columns) that lowers its
 // cost most, kept when it saves >= 50% (dexter); then by gain per byte.
 SelectionResult SelectBestPerQuery(CostOracle& o, const SelectionOptions& opts);
-// (c) the cheapest configuration among all subsets of `pool` of at most
-// `max_k` members that fit the budget.
+// (c) the cheapest configuration among all subsets of `pool` (31 members at
+// most) of at most `max_k` members that fit the budget. Branch and bound: a
+// branch is cut when even every undecided member present could not beat the
+// best so far (a statement never costs less than with all its relevant
+// members, 2% slack for the planner's fuzzy path comparisons).
 SelectionResult SelectExhaustive(CostOracle& o, const SelectionOptions& opts,
                                  const std::vector<int>& pool, int max_k);
 
