@@ -33,6 +33,18 @@ struct BloatEstimate {
   bool deduplicated = false;  // B-tree: PG13+ deduplication assumed at build
 };
 
+// Expected stored size of one heap row, from the columns' statistics (the
+// model is in bloat.cc). Line pointer not included.
+struct HeapRowLayout {
+  double p_any_null = 0;  // fraction of rows carrying a NULL bitmap
+  double header = 0;      // E[t_hoff]: MAXALIGN(23 [+ ceil(natts/8)])
+  double data = 0;        // E[data bytes] before the tuple's MAXALIGN
+  double tuple = 0;       // E[MAXALIGN(t_hoff + data)]
+  bool variable = false;  // row length varies between rows
+  bool missing_stats = false;
+};
+HeapRowLayout ExpectedHeapRow(const std::vector<ColumnHealth>& columns);
+
 // Heap (main fork) estimate of one table. `block_size` from the snapshot.
 BloatEstimate EstimateTableBloat(const TableHealth& t, int block_size = 8192);
 

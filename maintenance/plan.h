@@ -33,8 +33,8 @@ struct MaintainOptions {
   // Server sizing for the settings rule (it runs only when memory is given).
   int64_t memory_bytes = 0;        // --memory
   int cpus = 0;                    // --cpus (0 = not given)
-  std::string storage = "ssd";     // --storage ssd|hdd
-  std::string workload = "mixed";  // --workload oltp|olap|mixed
+  std::string storage = "ssd";     // --storage ssd|hdd|san|nvme
+  std::string workload = "mixed";  // --workload web|oltp|dw (olap)|desktop|mixed
 };
 
 struct PlanItem {

@@ -1,17 +1,12 @@
-// server-settings: PGTune-class sizing from what the operator tells us about
-// the machine (--memory, --cpus, --storage ssd|hdd, --workload
-// oltp|olap|mixed), reported only where the current setting differs by more
-// than `min_change` (relative). The formulas are the widely used ones:
-//   shared_buffers        memory / 4
-//   effective_cache_size  memory * 3/4
-//   maintenance_work_mem  memory / 16 (olap / 8), at most 2 GiB
-//   work_mem              (memory - shared_buffers) / (max_connections * 3)
-//                         / parallel workers per gather (mixed, olap: / 2)
-//   random_page_cost      1.1 ssd, 4 hdd;  effective_io_concurrency 200 ssd, 2 hdd
-//   wal sizes             oltp 2/8 GiB, olap 4/16 GiB, mixed 1/4 GiB
-//   parallel workers      cpus; per gather ceil(cpus/2), at most 4 (olap: no cap)
-//   autovacuum            workers max(3, min(8, cpus/2)); cost limit 2000 ssd / 400 hdd
-//   default_statistics_target 500 for olap
+// server-settings: PGTune sizing from what the operator tells us about the
+// machine (--memory, --cpus, --storage ssd|hdd|san|nvme, --workload
+// web|oltp|dw|desktop|mixed, olap = dw), reported only where the current
+// setting differs by more than `min_change` (relative). The targets come
+// from SizeServerSettings (server_sizing.cc: pgtune's formulas for PG 15 and
+// where pgvise departs from them, with reasons). This file adds pgvise's own
+// autovacuum_vacuum_cost_limit (2000 on ssd/san/nvme, 400 on hdd: the
+// budget all autovacuum workers share; the default 200 lets one worker
+// clean ~4 MB/s of dirty pages) and compares with the server.
 // max_connections is compared with a pooler's needs: above
 // `max_connections_without_pooler` the advice is a transaction pooler, not a
 // number. Each change is one ALTER SYSTEM item; a pg_reload_conf() item
@@ -22,24 +17,11 @@
 #include <sstream>
 
 #include "maintenance/rules_internal.h"
+#include "maintenance/server_sizing.h"
 
 namespace pgvise::maint {
 
 namespace {
-
-std::string PgMemory(double bytes) {
-  const double kb = 1024, mb = kb * 1024, gb = mb * 1024;
-  if (bytes >= gb && std::fmod(bytes, gb) == 0) return Num(bytes / gb) + "GB";
-  if (bytes >= mb) return Num(std::floor(bytes / mb)) + "MB";
-  return Num(std::max(64.0, std::floor(bytes / kb))) + "kB";
-}
-
-struct Target {
-  std::string name;
-  double value;  // bytes for memory, plain otherwise
-  bool memory;
-  std::string why;
-};
 
 const std::set<std::string>& RestartSettings() {
   static const std::set<std::string> k = {"shared_buffers",         "max_connections",
@@ -57,77 +39,60 @@ void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out) {
   // Without the machine's memory nothing here can be sized.
   if (o.memory_bytes <= 0) return;
   const double mem = static_cast<double>(o.memory_bytes);
-  const double gb = 1073741824.0;
-  const bool ssd = o.storage != "hdd";
-  const std::string& w = o.workload;
+  const bool hdd = o.storage == "hdd";
+  const std::string w = CanonicalWorkload(o.workload);
   const int cpus = o.cpus > 0 ? o.cpus : 0;
+  const double conns = in.snap.Setting("max_connections");
 
-  std::vector<Target> t;
-  double sb = std::floor(mem / 4 / 8192) * 8192;
-  t.push_back({"shared_buffers", sb, true, "memory / 4"});
-  t.push_back(
-      {"effective_cache_size", std::floor(mem * 3 / 4 / 8192) * 8192, true, "memory * 3/4"});
-  double mwm = std::min(2 * gb, mem / (w == "olap" ? 8 : 16));
-  t.push_back({"maintenance_work_mem", std::floor(mwm / 1048576) * 1048576, true,
-               w == "olap" ? "memory / 8, at most 2 GiB" : "memory / 16, at most 2 GiB"});
-  double conns = in.snap.Setting("max_connections");
-  double per_gather =
-      cpus > 0 ? std::ceil(cpus / 2.0) : in.snap.Setting("max_parallel_workers_per_gather");
-  if (w != "olap") per_gather = std::min(per_gather, 4.0);
-  per_gather = std::max(1.0, per_gather);
-  double wm = (mem - sb) / (conns * 3) / per_gather;
-  if (w != "oltp") wm /= 2;
-  wm = std::max(4.0 * 1048576, std::floor(wm / 1024) * 1024);
-  t.push_back({"work_mem", wm, true,
-               "(memory - shared_buffers) / (" + Num(conns) + " connections * 3) / " +
-                   Num(per_gather) + " workers per gather" + (w != "oltp" ? " / 2" : "")});
-  t.push_back({"random_page_cost", ssd ? 1.1 : 4.0, false, ssd ? "ssd" : "hdd"});
-  t.push_back({"effective_io_concurrency", ssd ? 200.0 : 2.0, false, ssd ? "ssd" : "hdd"});
-  double minw = w == "oltp" ? 2 * gb : w == "olap" ? 4 * gb : 1 * gb;
-  t.push_back({"min_wal_size", minw, true, w + " workload"});
-  t.push_back({"max_wal_size", minw * 4, true, w + " workload"});
-  t.push_back({"wal_buffers",
-               std::clamp(std::floor(sb * 0.03 / 8192) * 8192, 32768.0, 16.0 * 1048576), true,
-               "3% of shared_buffers, at most 16 MiB"});
-  if (w == "olap") t.push_back({"default_statistics_target", 500, false, "olap: finer histograms"});
-  if (cpus > 0) {
-    t.push_back({"max_worker_processes", static_cast<double>(std::max(8, cpus)), false, "cpus"});
-    t.push_back({"max_parallel_workers", static_cast<double>(cpus), false, "cpus"});
-    t.push_back({"max_parallel_workers_per_gather", per_gather, false, "ceil(cpus / 2)"});
-    t.push_back({"max_parallel_maintenance_workers", std::min(4.0, std::ceil(cpus / 2.0)), false,
-                 "ceil(cpus / 2), at most 4"});
-    t.push_back({"autovacuum_max_workers", std::max(3.0, std::min(8.0, std::floor(cpus / 2.0))),
-                 false, "max(3, min(8, cpus / 2))"});
-  }
+  SizingInput sizing;
+  sizing.memory_bytes = o.memory_bytes;
+  sizing.cpus = cpus;
+  sizing.storage = o.storage;
+  sizing.workload = w;
+  sizing.max_connections = conns > 0 ? static_cast<int>(conns) : 100;
+  std::vector<SizedSetting> t = SizeServerSettings(sizing);
   double cost_limit = in.snap.Setting("autovacuum_vacuum_cost_limit");
   if (cost_limit <= 0) cost_limit = in.snap.Setting("vacuum_cost_limit");
-  double want_cost = ssd ? 2000 : 400;
-  if (std::fabs(cost_limit - want_cost) / want_cost > min_change)
-    t.push_back({"autovacuum_vacuum_cost_limit", want_cost, false,
-                 std::string(ssd ? "ssd" : "hdd") + ": shared by all autovacuum workers"});
+  t.push_back({"autovacuum_vacuum_cost_limit", hdd ? 400.0 : 2000.0, false, hdd ? "400" : "2000",
+               o.storage + ": shared by all autovacuum workers (pgvise, not pgtune)"});
 
   bool reload_needed = false;
   for (const auto& x : t) {
+    double target = x.memory ? x.value * 1024 : x.value;  // snapshot memory is in bytes
     double cur = in.snap.Setting(x.name);
-    // wal_buffers = -1 means "3% of shared_buffers" already.
-    if (x.name == "wal_buffers" && cur < 0) continue;
-    if (x.name == "autovacuum_vacuum_cost_limit") cur = cost_limit;
-    double diff = cur == 0 ? 1 : std::fabs(x.value - cur) / std::fabs(cur);
-    if (diff <= min_change) continue;
+    std::string cur_text;
+    if (x.name == "huge_pages") {
+      // Only 'off' -> 'try' is worth a restart: 'try' falls back silently,
+      // so pgtune's 'off' below 2 GB would change nothing (server_sizing.cc).
+      cur_text = in.snap.SettingText(x.name);
+      if (x.text != "try" || cur_text != "off") continue;
+    } else {
+      // wal_buffers = -1 means "shared_buffers / 32, at most 16 MB" already:
+      // the same as pgtune's 3% after the new shared_buffers takes effect.
+      if (x.name == "wal_buffers" && cur < 0) continue;
+      // autovacuum_work_mem = -1 means maintenance_work_mem.
+      if (x.name == "autovacuum_work_mem" && cur < 0) cur = in.snap.Setting("maintenance_work_mem");
+      if (x.name == "autovacuum_vacuum_cost_limit") cur = cost_limit;
+      double diff = cur == 0 ? 1 : std::fabs(target - cur) / std::fabs(cur);
+      if (diff <= min_change) continue;
+      cur_text = x.memory ? Bytes(cur) : Num(cur);
+    }
     PlanItem it = NewItem(in, "config", x.name);
-    std::string val = x.memory ? PgMemory(x.value) : Num(x.value);
-    it.rec.sql = "ALTER SYSTEM SET " + x.name + " = '" + val + "';";
+    it.rec.sql = "ALTER SYSTEM SET " + x.name + " = '" + x.text + "';";
     it.rec.revert = "ALTER SYSTEM RESET " + x.name + ";";
     bool restart = RestartSettings().count(x.name) > 0;
     it.rec.lock =
         restart ? "none; takes effect after a server restart" : "none; takes effect on reload";
     reload_needed |= !restart;
-    std::string cur_text = x.memory ? Bytes(cur) : Num(cur);
-    it.rec.reason = x.name + " " + cur_text + " -> " + (x.memory ? Bytes(x.value) : val) + " (" +
+    it.rec.reason = x.name + " " + cur_text + " -> " + (x.memory ? Bytes(target) : x.text) + " (" +
                     x.why + "; " + Bytes(mem) + " memory" +
                     (cpus ? ", " + std::to_string(cpus) + " cpus" : "") + ", " + o.storage + ", " +
                     w + ")";
-    it.rec.Add("current", cur).Add("recommended", x.value).Add("restart", restart);
+    if (x.name == "huge_pages")
+      it.rec.Add("current", cur_text).Add("recommended", x.text);
+    else
+      it.rec.Add("current", cur).Add("recommended", target);
+    it.rec.Add("restart", restart);
     it.rec.priority = 500;
     out->push_back(std::move(it));
   }
