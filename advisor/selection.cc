@@ -275,7 +275,77 @@ class LocalSearch {
         return true;
       }
     }
-    return false;
+    return !expired_() && MakeRoom(eps);
+  }
+
+  // Bring in a candidate that does not fit, then take out the chosen
+  // indexes that cost least per byte freed (or least, when the index limit
+  // is what binds) until it does: one bigger index for several smaller
+  // ones. Candidates in order of what they save alone, which bounds what
+  // they save anywhere.
+  bool MakeRoom(double eps) {
+    std::vector<std::pair<double, int>> order;
+    for (int c = 0; c < o_.num_candidates(); ++c) {
+      if (Contains(st_.config, c)) continue;
+      if (opts_.budget_bytes >= 0 && o_.Size(c) > opts_.budget_bytes) continue;
+      double alone = -o_.WriteOverhead(c);
+      for (const auto& [s, g] : Alone(c)) alone += g;
+      if (alone > eps) order.push_back({alone, c});
+    }
+    std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    });
+    double best = eps;
+    std::vector<int> best_next;
+    int best_in = -1;
+    std::vector<int> best_out;
+    for (const auto& [bound, j] : order) {
+      if (bound <= best || expired_()) break;
+      bool fits = o_.Size(j) <= Room(0) && static_cast<int>(st_.config.size()) < opts_.max_indexes;
+      if (fits) continue;  // a plain addition, tried elsewhere
+      Pick p = Exact(st_.config, j, {});
+      std::vector<int> config = With(st_.config, j);
+      Residual res = p.after;
+      double gain = p.gain;
+      std::vector<int> out;
+      int64_t bytes = Bytes(o_, config);
+      while ((opts_.budget_bytes >= 0 && bytes > opts_.budget_bytes) ||
+             static_cast<int>(config.size()) > opts_.max_indexes) {
+        bool need_bytes = opts_.budget_bytes >= 0 && bytes > opts_.budget_bytes;
+        int victim = -1;
+        double victim_loss = 0, victim_key = INFINITY;
+        Residual victim_res;
+        for (int i : config) {
+          if (i == j) continue;
+          std::vector<int> without;
+          for (int x : config)
+            if (x != i) without.push_back(x);
+          Residual r = res;
+          double loss = -o_.WriteOverhead(i);
+          for (int s : o_.StatementsFor(i)) {
+            r[s] = o_.Cost(s, without);
+            loss += o_.Calls(s) * (r[s] - Res(res, s));
+          }
+          double key =
+              need_bytes ? loss / static_cast<double>(std::max(o_.Size(i), kMinBytes)) : loss;
+          if (key < victim_key) victim = i, victim_key = key, victim_loss = loss, victim_res = r;
+        }
+        if (victim < 0) break;
+        config.erase(std::find(config.begin(), config.end(), victim));
+        bytes -= o_.Size(victim);
+        gain -= victim_loss;
+        res = std::move(victim_res);
+        out.push_back(victim);
+      }
+      bool ok = (opts_.budget_bytes < 0 || bytes <= opts_.budget_bytes) &&
+                static_cast<int>(config.size()) <= opts_.max_indexes;
+      if (ok && gain > best) best = gain, best_next = config, best_in = j, best_out = out;
+    }
+    if (best_in < 0) return false;
+    std::string what = "make room for " + std::to_string(best_in) + " by taking out";
+    for (int i : best_out) what += " " + std::to_string(i);
+    Apply(best_next, best, what);
+    return true;
   }
 
   void Apply(const std::vector<int>& next, double saved, const std::string& what) {
