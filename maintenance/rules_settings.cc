@@ -73,6 +73,10 @@ void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out) {
       // autovacuum_work_mem = -1 means maintenance_work_mem.
       if (x.name == "autovacuum_work_mem" && cur < 0) cur = in.snap.Setting("maintenance_work_mem");
       if (x.name == "autovacuum_vacuum_cost_limit") cur = cost_limit;
+      // Never lower max_worker_processes (pgtune sets it to cpus): the pool
+      // also serves logical replication and extensions' background workers,
+      // which pgtune does not count; a lower value can stop them at restart.
+      if (x.name == "max_worker_processes" && target < cur) continue;
       double diff = cur == 0 ? 1 : std::fabs(target - cur) / std::fabs(cur);
       if (diff <= min_change) continue;
       cur_text = x.memory ? Bytes(cur) : Num(cur);

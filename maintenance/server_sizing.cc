@@ -42,6 +42,9 @@
 //     per-workload default (web 200, oltp 300, ...): work_mem must cover the
 //     connections the server actually admits. max_connections itself is not
 //     sized here; the rule gives pooler advice above a threshold instead.
+//   - max_worker_processes is never lowered (rules_settings.cc): pgtune
+//     sizes it for parallel query only, but logical replication workers and
+//     extensions' background workers come from the same pool.
 //   - huge_pages is only ever recommended as 'try' (from 'off'): pgtune's
 //     'off' below 2 GB gains nothing over the default 'try', which falls back
 //     silently when no huge pages are reserved (the rule skips it).
