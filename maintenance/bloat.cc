@@ -257,7 +257,7 @@ HeapRowLayout ExpectedHeapRow(const std::vector<ColumnHealth>& columns) {
   // t_hoff + MAXALIGN(data), and expectations add whatever the correlation
   // between the bitmap and the data.
   r.tuple = r.header + l.data_aligned;
-  r.variable = l.variable || l.any_dropped;
+  r.variable = l.variable;
   r.missing_stats = l.missing_stats;
   return r;
 }
