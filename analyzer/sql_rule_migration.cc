@@ -121,8 +121,8 @@ void RequireConcurrentIndexCreation(const Call& c, std::vector<Finding>* out) {
 // give each row its own value, so the table is rewritten (new relfilenode,
 // every index rebuilt) under ACCESS EXCLUSIVE. serial / identity columns draw
 // from a sequence for each row: a rewrite as well. (A domain type with
-// constraints also forces a rewrite, even with a constant default or none —
-// checked on PG 15 with relfilenode; not modelled here.)
+// constraints also forces a rewrite, even with a constant default or none:
+// adding-column-with-constrained-domain reports that.)
 //
 // contain_volatile_functions runs on the PLANNED expression, after
 // inline_function (clauses.c) has replaced a LANGUAGE sql function whose body
@@ -843,12 +843,17 @@ TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& t
 
 namespace {
 
+// A type name of the parse tree as a TypeRef (defined with the domain model
+// below).
+TypeRef TypeRefOfName(const PgQuery__TypeName* tn);
+
 // What the parse tree says about each ALTER COLUMN ... TYPE of a statement
 // (QueryFacts does not carry the USING expression or COLLATE).
 struct AlterTypeClause {
   std::string column;
   bool has_to = false;
   ColumnType to;             // the new type from the parse tree
+  TypeRef to_ref;            // ... as a name pg_type may know (a domain, an enum)
   bool using_other = false;  // USING computes something other than the column (cast to `to`)
   bool collate = false;      // COLLATE given: indexes on the column may change collation
 };
@@ -899,12 +904,295 @@ std::vector<AlterTypeClause> AlterTypeClauses(const std::string& sql) {
                      c.column = cmd.name ? cmd.name : "";
                      c.has_to = cd.type_name != nullptr;
                      c.to = FromTypeName(cd.type_name);
+                     c.to_ref = TypeRefOfName(cd.type_name);
                      c.using_other = !UsingIsTheColumn(cd.raw_default, c.column, c.to);
                      c.collate = cd.coll_clause != nullptr;
                      out.push_back(std::move(c));
                    });
   return out;
 }
+
+}  // namespace
+
+// ---- domains and enums: what pg_type (or the file) says a type is ---------
+//
+// PostgreSQL 15 (tablecmds.c, read, not copied) looks through a domain in two
+// places. ATExecAddColumn asks DomainHasConstraints(type) for the new
+// column: when the domain, or any domain it is built on, has a CHECK or NOT
+// NULL constraint, the table is rewritten so every existing row's value
+// (the default, or NULL) is checked — even for `DEFAULT 1` or no default.
+// ATColumnChangeRequiresRewrite (ALTER COLUMN TYPE) walks the conversion
+// expression and stops with "rewrite" at a CoerceToDomain whose domain has
+// constraints; a domain without constraints is looked through, and a domain
+// as the OLD type is relabelled to its base type first, so `d_text -> text`
+// changes only the catalog. An array of such a domain is neither: ADD COLUMN
+// of d_check[] keeps the table (the array type has no constraints), ALTER
+// COLUMN TYPE to any other array rewrites (ArrayCoerceExpr). Measured on PG
+// 15 by pg_class.relfilenode before/after and pg_stat_user_tables.seq_tup_read
+// (tests/review_cli_pg_test.cc): every constrained case got a new relfilenode
+// and read every row; none was a scan without rewrite.
+//
+// Worked example: `CREATE DOMAIN positive AS int CHECK (VALUE > 0)`, then
+// `ALTER TABLE t ADD COLUMN p positive DEFAULT 1` fires
+// adding-column-with-constrained-domain ("rewrites table t ...: domain
+// positive has constraints (positive: CHECK ((VALUE > 0)))"), and
+// `ALTER TABLE t ALTER COLUMN name TYPE short_text` with an unconstrained
+// domain over text stays silent in changing-column-type (text -> text).
+
+namespace {
+
+// Reads `"a"."b"` / a.b / "x""y": the dot-separated identifiers of `s`,
+// unquoted (format_type quotes names that need it).
+std::vector<std::string> SplitQualified(const std::string& s) {
+  std::vector<std::string> parts(1);
+  bool quoted = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char ch = s[i];
+    if (ch == '"') {
+      if (quoted && i + 1 < s.size() && s[i + 1] == '"') {
+        parts.back().push_back('"');
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (ch == '.' && !quoted) {
+      parts.emplace_back();
+    } else {
+      parts.back().push_back(
+          quoted ? ch : static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+  }
+  return parts;
+}
+
+TypeRef TypeRefOfName(const PgQuery__TypeName* tn) {
+  TypeRef r;
+  if (!tn || tn->n_names == 0) return r;
+  const char* last = StringOf(tn->names[tn->n_names - 1]);
+  r.name = last ? last : "";
+  if (tn->n_names > 1)
+    if (const char* schema = StringOf(tn->names[tn->n_names - 2])) r.schema = schema;
+  r.array = tn->n_array_bounds > 0;
+  if (r.schema.empty() || r.schema == "pg_catalog") {
+    r.builtin = ParseColumnType(r.name).known || r.name == "serial" || r.name == "bigserial" ||
+                r.name == "smallserial";
+    if (r.schema == "pg_catalog") r.builtin = true;
+  }
+  return r;
+}
+
+const SqlType* FindIn(const SqlTypeCatalog& c, const TypeRef& ref, bool created) {
+  const SqlType* best = nullptr;
+  auto range = c.by_name.equal_range(ref.name);
+  for (auto it = range.first; it != range.second; ++it) {
+    const SqlType& t = it->second;
+    if (!ref.schema.empty()) {
+      // A type the file created unqualified lands in the first schema of the
+      // path: a qualified reference to it cannot be told apart, so it counts.
+      if (t.schema == ref.schema || (created && t.schema.empty())) return &t;
+      continue;
+    }
+    if (created) {
+      if (!best || t.schema.empty()) best = &t;
+      continue;
+    }
+    if (t.path_position > 0 && (!best || t.path_position < best->path_position)) best = &t;
+  }
+  return best;
+}
+
+// The source text of a domain constraint from its location: its words up to
+// the parenthesis that closes its expression ("CHECK (VALUE > 0)").
+std::string ConstraintText(const std::string& sql, int location) {
+  if (location < 0 || static_cast<size_t>(location) >= sql.size()) return "CHECK";
+  int depth = 0;
+  bool in_string = false, opened = false;
+  size_t i = static_cast<size_t>(location);
+  for (; i < sql.size(); ++i) {
+    char ch = sql[i];
+    if (in_string) {
+      in_string = ch != '\'';
+      continue;
+    }
+    if (ch == '\'') in_string = true;
+    if (ch == '(') {
+      ++depth;
+      opened = true;
+    }
+    if (ch == ')' && --depth == 0 && opened) break;
+  }
+  std::string text = sql.substr(static_cast<size_t>(location),
+                                i - static_cast<size_t>(location) + (i < sql.size() ? 1 : 0));
+  std::string out;
+  for (char ch : text) {  // one line in messages
+    bool space = std::isspace(static_cast<unsigned char>(ch)) != 0;
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out.push_back(space ? ' ' : ch);
+  }
+  return out;
+}
+
+std::string NameOf(PgQuery__Node** names, size_t n, std::string* schema) {
+  if (n == 0) return "";
+  const char* last = StringOf(names[n - 1]);
+  if (n > 1)
+    if (const char* s = StringOf(names[n - 2])) *schema = s;
+  return last ? last : "";
+}
+
+void AppendConstraint(SqlType* t, const std::string& what) {
+  t->constraints += (t->constraints.empty() ? "" : "; ") + t->Qualified() + ": " + what;
+}
+
+}  // namespace
+
+TypeRef TypeRefOf(const std::string& text) {
+  TypeRef r;
+  std::string s = text;
+  while (s.size() >= 2 && s.compare(s.size() - 2, 2, "[]") == 0) {
+    r.array = true;
+    s.resize(s.size() - 2);
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+  }
+  ColumnType parsed = ParseColumnType(s);
+  if (parsed.known) {
+    r.name = parsed.name;
+    r.builtin = true;
+    return r;
+  }
+  // A user type's modifiers are not part of its name.
+  if (!s.empty() && s.back() == ')' && s.find('"') == std::string::npos)
+    s = s.substr(0, s.find('('));
+  std::vector<std::string> parts = SplitQualified(s);
+  r.name = parts.back();
+  if (parts.size() > 1) r.schema = parts[parts.size() - 2];
+  if (r.schema == "pg_catalog") r.builtin = true;
+  return r;
+}
+
+const SqlType* LookupType(const SqlTypeCatalog* file, const SqlTypeCatalog* db, const TypeRef& ref,
+                          std::string* source) {
+  if (ref.builtin || ref.name.empty()) return nullptr;
+  if (file)
+    if (const SqlType* t = FindIn(*file, ref, true)) {
+      if (source)
+        *source = t->kind == 'e' ? "this file's CREATE TYPE" : "this file's CREATE DOMAIN";
+      return t;
+    }
+  if (db)
+    if (const SqlType* t = FindIn(*db, ref, false)) {
+      if (source) *source = "pg_type";
+      return t;
+    }
+  return nullptr;
+}
+
+TypeChangeVerdict ClassifyUserTypeChange(const TypeSide& from, const TypeSide& to,
+                                         bool session_utc) {
+  if (!from.user && !to.user) return ClassifyTypeChange(from.type, to.type, session_utc);
+  if (from.user && to.user && from.user == to.user && from.ref.array == to.ref.array)
+    return {TypeChange::kSame, "the type does not change"};
+  if (from.ref.array || to.ref.array)
+    return {TypeChange::kRewrite, "array elements are converted one by one (ArrayCoerceExpr)"};
+  if (to.user && to.user->kind == 'd' && !to.user->constraints.empty())
+    return {TypeChange::kRewrite, "domain " + to.user->Qualified() + " has constraints (" +
+                                      to.user->constraints +
+                                      "): PostgreSQL checks every value by rewriting the table"};
+  if ((from.user && from.user->kind == 'e') || (to.user && to.user->kind == 'e'))
+    return {TypeChange::kRewrite, "enum values are converted one by one through their text form"};
+  // A domain without constraints counts as its base type; a constrained old
+  // domain is relabelled to its base type, nothing is checked.
+  auto base = [](const TypeSide& s) {
+    return s.user && s.user->kind == 'd' ? ParseColumnType(s.user->base) : s.type;
+  };
+  TypeChangeVerdict v = ClassifyTypeChange(base(from), base(to), session_utc);
+  std::string note;
+  for (const TypeSide* s : {&from, &to})
+    if (s->user && s->user->kind == 'd')
+      note +=
+          (note.empty() ? "" : ", ") + s->user->Qualified() + " is a domain over " + s->user->base;
+  if (!note.empty())
+    v.why = note + ": " + (v.kind == TypeChange::kSame ? "the base type does not change" : v.why);
+  if (v.kind == TypeChange::kSame) v.kind = TypeChange::kCatalogOnly;
+  return v;
+}
+
+bool ParseCreateType(const std::string& sql, const SqlTypeCatalog* file, const SqlTypeCatalog* db,
+                     SqlType* out) {
+  OneStatement one(sql);
+  if (const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_CREATE_ENUM_STMT)) {
+    const PgQuery__CreateEnumStmt* e = n->create_enum_stmt;
+    SqlType t;
+    t.name = NameOf(e->type_name, e->n_type_name, &t.schema);
+    t.kind = 'e';
+    if (t.name.empty()) return false;
+    *out = std::move(t);
+    return true;
+  }
+  const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT);
+  if (!n) return false;
+  const PgQuery__CreateDomainStmt* d = n->create_domain_stmt;
+  SqlType t;
+  t.name = NameOf(d->domainname, d->n_domainname, &t.schema);
+  t.kind = 'd';
+  if (t.name.empty()) return false;
+  TypeRef base = TypeRefOfName(d->type_name);
+  // The base as format_type would print it: modifiers and array kept.
+  t.base = base.Text();
+  if (d->type_name && d->type_name->n_typmods > 0) t.base = FromTypeName(d->type_name).text;
+  if (base.array) t.base += "[]";
+  if (const SqlType* under = LookupType(file, db, base)) {
+    if (under->kind == 'd' && !base.array) {
+      t.base = under->base;
+      t.constraints = under->constraints;
+      t.has_default = under->has_default;
+    }
+  }
+  for (size_t i = 0; i < d->n_constraints; ++i) {
+    const PgQuery__Node* c = d->constraints[i];
+    if (c->node_case != PG_QUERY__NODE__NODE_CONSTRAINT) continue;
+    switch (c->constraint->contype) {
+      case PG_QUERY__CONSTR_TYPE__CONSTR_CHECK:
+        AppendConstraint(&t, ConstraintText(sql, c->constraint->location));
+        break;
+      case PG_QUERY__CONSTR_TYPE__CONSTR_NOTNULL:
+        AppendConstraint(&t, "NOT NULL");
+        break;
+      case PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT:
+        t.has_default = true;
+        break;
+      default:
+        break;
+    }
+  }
+  *out = std::move(t);
+  return true;
+}
+
+bool ParseAlterDomain(const std::string& sql, const SqlTypeCatalog* file, const SqlTypeCatalog* db,
+                      SqlType* out) {
+  OneStatement one(sql);
+  const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_ALTER_DOMAIN_STMT);
+  if (!n || !n->alter_domain_stmt->subtype) return false;
+  const PgQuery__AlterDomainStmt* a = n->alter_domain_stmt;
+  TypeRef ref;
+  ref.name = NameOf(a->type_name, a->n_type_name, &ref.schema);
+  const SqlType* known = LookupType(file, db, ref);
+  if (!known || known->kind != 'd') return false;
+  SqlType t = *known;
+  std::string sub = a->subtype;
+  if (sub == "O") {
+    AppendConstraint(&t, "NOT NULL");
+  } else if (sub == "C" && a->def && a->def->node_case == PG_QUERY__NODE__NODE_CONSTRAINT) {
+    AppendConstraint(&t, ConstraintText(sql, a->def->constraint->location));
+  } else {
+    return false;  // a dropped constraint may or may not have been the last
+  }
+  *out = std::move(t);
+  return true;
+}
+
+namespace {
 
 void AddTypeChangeSuggestion(const std::string& table, const DdlAction& a, Finding* f) {
   f->suggestion = "ALTER TABLE " + table + " ADD COLUMN " + a.column + "_new " + a.new_type +
@@ -969,7 +1257,21 @@ void ChangingColumnType(const Call& c, std::vector<Finding>* out) {
         index < clauses.size() && clauses[index].column == a.column ? &clauses[index] : nullptr;
     ColumnType from = ParseColumnType(old_type);
     ColumnType to = clause && clause->has_to ? clause->to : ParseColumnType(a.new_type);
-    TypeChangeVerdict v = ClassifyTypeChange(from, to, c.state.session_utc);
+    TypeChangeVerdict v;
+    std::string type_source;
+    if (c.ctx.types) {
+      // With --db a domain or enum on either side is resolved through
+      // pg_type (or this file's CREATE DOMAIN / CREATE TYPE).
+      TypeSide fs{from, TypeRefOf(old_type), nullptr};
+      TypeSide ts{to, clause && clause->has_to ? clause->to_ref : TypeRefOf(a.new_type), nullptr};
+      std::string from_source, to_source;
+      fs.user = LookupType(&c.state.created_types, c.ctx.types, fs.ref, &from_source);
+      ts.user = LookupType(&c.state.created_types, c.ctx.types, ts.ref, &to_source);
+      v = ClassifyUserTypeChange(fs, ts, c.state.session_utc);
+      type_source = ts.user ? to_source : fs.user ? from_source : "";
+    } else {
+      v = ClassifyTypeChange(from, to, c.state.session_utc);
+    }
     if (clause && clause->using_other) {
       v = {TypeChange::kRewrite, "the USING expression is computed for every row"};
     } else if (clause && clause->collate &&
@@ -1004,6 +1306,7 @@ void ChangingColumnType(const Call& c, std::vector<Finding>* out) {
     f.Add("lock", "ACCESS EXCLUSIVE").Add("column", a.column);
     f.Add("old_type", old_type).Add("new_type", a.new_type);
     f.Add("table_rewrite", v.kind == TypeChange::kIndexesRebuilt ? "no" : "yes");
+    if (!type_source.empty()) f.Add("type_source", type_source);
     c.AboutTable(d.object, &f);
     AddTypeChangeSuggestion(d.object, a, &f);
     if (v.kind == TypeChange::kRewriteUnlessUtc) {
@@ -1025,6 +1328,79 @@ void ChangingColumnType(const Call& c, std::vector<Finding>* out) {
 }  // namespace
 
 namespace {
+
+// ---- adding-column-with-constrained-domain ---------------------------------
+//
+// Its own rule, not a case of adding-field-with-volatile-default: the cause
+// is the column's type, not its default (no DEFAULT rewrites just the same),
+// and that rule's fix — add without a default, SET DEFAULT, backfill — does
+// not help here. The fix is to add the base type and enforce the condition
+// with a table CHECK added NOT VALID and validated later.
+// The type is known from this file's CREATE DOMAIN (also without --db: the
+// statement itself says what the domain is) or, with --db, from pg_type.
+void AddingColumnWithConstrainedDomain(const Call& c, std::vector<Finding>* out) {
+  const DdlFacts& d = c.facts.ddl;
+  if (c.facts.kind != StatementKind::kAlterTable || c.state.IsNew(d.object)) return;
+  // Nothing knows any domain: no parse needed.
+  if (!c.ctx.types && c.state.created_types.by_name.empty()) return;
+  bool adds = false;
+  for (const DdlAction& a : d.items) adds |= a.action == "add-column";
+  if (!adds) return;
+  ForEachColumnCmd(
+      c.stmt.sql, PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn,
+      [&](const PgQuery__AlterTableCmd&, const PgQuery__ColumnDef& cd) {
+        TypeRef ref = TypeRefOfName(cd.type_name);
+        std::string source;
+        const SqlType* t = LookupType(&c.state.created_types, c.ctx.types, ref, &source);
+        // An array of the domain has no constraints of its own: the table is
+        // kept (measured on PG 15).
+        if (!t || t->kind != 'd' || t->constraints.empty() || ref.array) return;
+        std::string column = cd.colname ? cd.colname : "";
+        const DdlAction* action = nullptr;
+        for (const DdlAction& a : d.items)
+          if (a.action == "add-column" && a.column == column) action = &a;
+        bool has_default = cd.raw_default != nullptr || t->has_default;
+        for (size_t k = 0; k < cd.n_constraints; ++k) {
+          const PgQuery__Node* n = cd.constraints[k];
+          has_default |= n->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
+                         n->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT;
+        }
+        std::string message =
+            "ADD COLUMN " + column + " " + ref.Text() + " rewrites table " + c.Describe(d.object) +
+            ": domain " + t->Qualified() + " has constraints (" + t->constraints +
+            "), so PostgreSQL checks the new value of every existing row by rewriting the table "
+            "under ACCESS EXCLUSIVE while all reads and writes wait (even with a constant "
+            "DEFAULT or none)";
+        if (!has_default && t->constraints.find(": NOT NULL") != std::string::npos)
+          message +=
+              "; with no DEFAULT that value is NULL, which the domain's NOT NULL rejects: the "
+              "statement fails on a table with rows";
+        Finding f = c.Make(action ? action->location : cd.location, message);
+        f.Add("lock", "ACCESS EXCLUSIVE").Add("column", column).Add("type", ref.Text());
+        f.Add("base_type", t->base).Add("domain_constraints", t->constraints);
+        f.Add("table_rewrite", "yes").Add("type_source", source);
+        c.AboutTable(d.object, &f);
+        std::string def;
+        if (action && !action->default_expr.empty() && !action->default_volatile)
+          def = " DEFAULT " + action->default_expr;
+        // The table CHECK that stands for the domain's constraints: NOT NULL
+        // is exact; a CHECK's VALUE has to become the column, left to the author.
+        bool only_not_null = true;
+        for (size_t at = 0; (at = t->constraints.find(": ", at)) != std::string::npos; at += 2)
+          only_not_null &= t->constraints.compare(at + 2, 8, "NOT NULL") == 0;
+        std::string check = only_not_null
+                                ? column + " IS NOT NULL"
+                                : "<" + t->constraints + ", with VALUE written as " + column + ">";
+        f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + column + " " + t->base + def +
+                       ";  -- the base type: no rewrite\nALTER TABLE " + d.object +
+                       " ADD CONSTRAINT " + column + "_check CHECK (" + check +
+                       ") NOT VALID;  -- no scan\nALTER TABLE " + d.object +
+                       " VALIDATE CONSTRAINT " + column +
+                       "_check;  -- scans under SHARE UPDATE EXCLUSIVE: reads and writes go on\n"
+                       "-- changing the column to the domain later rewrites the table as well";
+        out->push_back(std::move(f));
+      });
+}
 
 void SettingNotNullWithoutCheck(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
@@ -1274,6 +1650,7 @@ const std::vector<HandlerEntry>& MigrationHandlers() {
       {"require-concurrent-index-creation", RequireConcurrentIndexCreation},
       {"adding-field-with-volatile-default", AddingFieldWithVolatileDefault},
       {"changing-column-type", ChangingColumnType},
+      {"adding-column-with-constrained-domain", AddingColumnWithConstrainedDomain},
       {"setting-not-null-without-check", SettingNotNullWithoutCheck},
       {"adding-foreign-key-without-not-valid", AddingForeignKeyWithoutNotValid},
       {"adding-check-without-not-valid", AddingCheckWithoutNotValid},
@@ -1307,6 +1684,58 @@ std::set<std::string> SqlVolatilityFunctionNames(const SqlFile& file) {
     if (!wanted) continue;
     for (const sqlrules::AddColumnDefault& d : sqlrules::AddColumnDefaults(stmt.sql))
       for (const sqlrules::FunctionCall& call : d.calls) names.insert(call.name);
+  }
+  return names;
+}
+
+}  // namespace pgvise
+
+namespace pgvise {
+
+std::set<std::string> SqlTypeNames(const SqlFile& file,
+                                   const std::map<std::string, SqlTableInfo>* tables) {
+  using namespace sqlrules;  // NOLINT
+  std::set<std::string> names;
+  auto want = [&](const TypeRef& ref) {
+    if (!ref.builtin && !ref.name.empty()) names.insert(ref.name);
+  };
+  for (const Statement& stmt : file.statements) {
+    if (!stmt.parsed) continue;
+    const QueryFacts& facts = FactsOf(stmt);
+    if (facts.kind == StatementKind::kOtherDdl || facts.kind == StatementKind::kOtherUtility) {
+      // A CREATE DOMAIN over a domain of the database, an ALTER DOMAIN of one.
+      OneStatement one(stmt.sql);
+      if (const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT))
+        want(TypeRefOfName(n->create_domain_stmt->type_name));
+      if (const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_ALTER_DOMAIN_STMT)) {
+        TypeRef ref;
+        ref.name =
+            NameOf(n->alter_domain_stmt->type_name, n->alter_domain_stmt->n_type_name, &ref.schema);
+        want(ref);
+      }
+      continue;
+    }
+    if (facts.kind != StatementKind::kAlterTable) continue;
+    // Only statements that add a column or change a type are parsed again.
+    bool wanted = false;
+    for (const DdlAction& a : facts.ddl.items) {
+      if (a.action != "add-column" && a.action != "alter-column-type") continue;
+      wanted = true;
+      if (a.action != "alter-column-type" || !tables) continue;
+      auto t = tables->find(facts.ddl.object);
+      if (t == tables->end())
+        t = tables->find(facts.ddl.object.substr(facts.ddl.object.rfind('.') + 1));
+      if (t == tables->end()) continue;
+      auto col = t->second.column_types.find(a.column);
+      if (col != t->second.column_types.end()) want(TypeRefOf(col->second));
+    }
+    if (!wanted) continue;
+    for (auto subtype :
+         {PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn, PG_QUERY__ALTER_TABLE_TYPE__AT_AlterColumnType})
+      ForEachColumnCmd(stmt.sql, subtype,
+                       [&](const PgQuery__AlterTableCmd&, const PgQuery__ColumnDef& cd) {
+                         want(TypeRefOfName(cd.type_name));
+                       });
   }
   return names;
 }

@@ -42,7 +42,8 @@ bool IsUtcZone(const std::string& value) {
 
 // Folds what statement `stmt` (facts `f`) establishes into the state later
 // statements see.
-void Update(const Statement& stmt, const QueryFacts& f, FileState* s) {
+void Update(const Statement& stmt, const QueryFacts& f, const SqlTypeCatalog* db_types,
+            FileState* s) {
   const DdlFacts& d = f.ddl;
   for (const auto& t : d.created_tables) s->created_tables.insert(t);
   if (f.kind == StatementKind::kSet && d.setting == "lock_timeout") {
@@ -73,6 +74,20 @@ void Update(const Statement& stmt, const QueryFacts& f, FileState* s) {
     }
     s->created_functions.by_name.emplace(created.name, std::move(created));
     s->created_functions.inlined.clear();  // keyed by address: erased entries may be reused
+  }
+  SqlType type;
+  if ((f.kind == StatementKind::kOtherDdl || f.kind == StatementKind::kOtherUtility) &&
+      (ParseCreateType(stmt.sql, &s->created_types, db_types, &type) ||
+       ParseAlterDomain(stmt.sql, &s->created_types, db_types, &type))) {
+    // The latest definition of a name counts (ALTER DOMAIN adds to it).
+    auto range = s->created_types.by_name.equal_range(type.name);
+    for (auto it = range.first; it != range.second;) {
+      if (it->second.schema == type.schema)
+        it = s->created_types.by_name.erase(it);
+      else
+        ++it;
+    }
+    s->created_types.by_name.emplace(type.name, std::move(type));
   }
   if (f.kind == StatementKind::kAlterTable) {
     for (const DdlAction& a : d.items) {
@@ -200,7 +215,7 @@ std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& 
         h.fn(call, &out);
       }
     }
-    Update(stmt, FactsOf(stmt), &state);
+    Update(stmt, FactsOf(stmt), ctx.types, &state);
   }
   return out;
 }

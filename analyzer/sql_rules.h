@@ -75,10 +75,36 @@ struct SqlFunctionCatalog {
   mutable std::map<const SqlFunction*, std::pair<char, std::string>> inlined;
 };
 
+// A type as pg_type describes it, when --db is given: whether ADD COLUMN or
+// ALTER COLUMN TYPE to it rewrites the table depends on what it is below its
+// name. A domain with constraints (its own or a domain's it is built on)
+// makes PostgreSQL check every row, by rewriting the table; a domain without
+// them behaves as its base type.
+struct SqlType {
+  std::string schema, name;  // "" schema: created by the file unqualified (first on the path)
+  char kind = 'b';           // pg_type.typtype: 'b' base, 'd' domain, 'e' enum, 'c', 'r', 'm', 'p'
+  // Domain: its base type at the bottom of the domain chain, as format_type
+  // prints it with the domain's modifier ("character varying(40)").
+  std::string base;
+  // Domain: every constraint of it and of the domains under it,
+  // "d_check: CHECK ((VALUE > 0)); d_nn: NOT NULL"; "" when none.
+  std::string constraints;
+  bool has_default = false;  // domain: some domain of the chain has a DEFAULT
+  int path_position = 0;     // 1-based in current_schemas(true); 0: schema not on the path
+
+  std::string Qualified() const { return schema.empty() ? name : schema + "." + name; }
+};
+// Every pg_type row of every type name review looked up (keyed by typname,
+// all schemas), from one query per review run.
+struct SqlTypeCatalog {
+  std::multimap<std::string, SqlType> by_name;
+};
+
 struct SqlReviewContext {
   const RuleBook* rules = nullptr;
   const std::map<std::string, SqlTableInfo>* tables = nullptr;  // null without --db
   const SqlFunctionCatalog* functions = nullptr;                // null without --db
+  const SqlTypeCatalog* types = nullptr;                        // null without --db
 };
 
 // Runs every enabled migration/query rule over every parsed statement of the
@@ -90,6 +116,13 @@ std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& 
 // of every ADD COLUMN of the file: what review --db looks up in pg_proc, in
 // one query for all its files, before the rules run.
 std::set<std::string> SqlVolatilityFunctionNames(const SqlFile& file);
+
+// The type names (pg_type.typname, without schema or []) of every ADD COLUMN
+// and ALTER COLUMN TYPE of the file, and, with `tables`, the current type of
+// each altered column, leaving out the built-in types the model knows: what
+// review --db looks up in pg_type, in one query for all its files.
+std::set<std::string> SqlTypeNames(const SqlFile& file,
+                                   const std::map<std::string, SqlTableInfo>* tables);
 
 // Every handler id of areas migration and query (for RuleBook::CheckHandlers).
 std::set<std::string> SqlRuleIds();

@@ -34,6 +34,9 @@ struct FileState {
   // CREATE FUNCTION earlier in this file (not in pg_proc yet: nothing in the
   // file is executed), with the volatility the statement declares.
   SqlFunctionCatalog created_functions;
+  // CREATE DOMAIN / CREATE TYPE ... AS ENUM earlier in this file, and
+  // domains an ALTER DOMAIN of the file gave a constraint.
+  SqlTypeCatalog created_types;
 
   bool IsNew(const std::string& table) const;
   bool HasValidatedNotNullCheck(const std::string& table, const std::string& column) const;
@@ -106,6 +109,50 @@ struct TypeChangeVerdict {
 };
 TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& to,
                                      bool session_utc);
+
+// A type as written in SQL or printed by format_type: its schema (if
+// written), name (unquoted) and whether it is an array.
+struct TypeRef {
+  std::string schema, name;
+  bool array = false;
+  bool builtin = false;  // a built-in type the model knows (ParseColumnType's known)
+  std::string Text() const { return (schema.empty() ? "" : schema + ".") + name; }
+};
+// "public.\"MyDomain\"[]", "d_check", "character varying(20)".
+TypeRef TypeRefOf(const std::string& text);
+
+// The type `ref` names: the file's own CREATE DOMAIN / CREATE TYPE first (the
+// file runs before the statement), else pg_type resolved the way the parser
+// does (a schema as written, else the first schema of current_schemas(true)
+// that has the name). nullptr for built-ins and names neither knows.
+// `source` is set to "this file's CREATE DOMAIN" or "pg_type".
+const SqlType* LookupType(const SqlTypeCatalog* file, const SqlTypeCatalog* db, const TypeRef& ref,
+                          std::string* source = nullptr);
+
+// One side of an ALTER COLUMN TYPE: the written or current type, and what
+// pg_type (or the file) says it is; `user` null for built-ins and unknowns.
+struct TypeSide {
+  ColumnType type;  // ParseColumnType of the text
+  TypeRef ref;
+  const SqlType* user = nullptr;
+};
+// ClassifyTypeChange extended to domains and enums: a domain with
+// constraints as the new type rewrites (ATColumnChangeRequiresRewrite stops
+// at a CoerceToDomain that has constraints); otherwise a domain counts as its
+// base type on either side; an enum to anything else is converted value by
+// value. Without user types it is ClassifyTypeChange.
+TypeChangeVerdict ClassifyUserTypeChange(const TypeSide& from, const TypeSide& to,
+                                         bool session_utc);
+
+// A CREATE DOMAIN or CREATE TYPE ... AS ENUM statement as a SqlType; a domain
+// over another domain (the file's or pg_type's) inherits its base and
+// constraints. false: neither statement.
+bool ParseCreateType(const std::string& sql, const SqlTypeCatalog* file, const SqlTypeCatalog* db,
+                     SqlType* out);
+// ALTER DOMAIN ... ADD CONSTRAINT / SET NOT NULL: the domain with the new
+// constraint appended. false: not such a statement, or a domain neither knows.
+bool ParseAlterDomain(const std::string& sql, const SqlTypeCatalog* file, const SqlTypeCatalog* db,
+                      SqlType* out);
 
 // A function call in a DEFAULT expression, as written.
 struct FunctionCall {

@@ -9,6 +9,9 @@
 //   LoadFunctions      --db: one pg_proc query for every function called in
 //                      an ADD COLUMN DEFAULT of any file (volatility decides
 //                      whether the table is rewritten)
+//   LoadTypes          --db: one pg_type query for every type an ADD COLUMN
+//                      or ALTER COLUMN TYPE of any file names or changes
+//                      (a domain's base type and constraints decide)
 //   ReviewFile         static rules -> with --db, EXPLAIN every
 //                      query statement and run the plan checks on it ->
 //                      ProposeRewrites: a correlated-subquery or
@@ -80,6 +83,8 @@ struct Database {
   std::unique_ptr<SessionCatalog> rewrite_catalog;  // over `catalog`, + batched pg_proc
   SqlFunctionCatalog functions;                     // LoadFunctions: ADD COLUMN DEFAULT calls
   int function_queries = 0;
+  SqlTypeCatalog types;  // LoadTypes: ADD COLUMN / ALTER COLUMN TYPE types
+  int type_queries = 0;
 };
 
 // -v: each step's time on stderr, so the report on stdout stays clean.
@@ -412,12 +417,69 @@ void LoadFunctions(const std::vector<std::unique_ptr<SqlFile>>& files, Database*
   }
 }
 
+// Every type, in every schema, named by an ADD COLUMN or ALTER COLUMN TYPE of
+// any input (and the current type of each altered column): ONE query
+// whatever the number of files (none when every type is a built-in). For a
+// domain it follows typbasetype down the chain of domains to the base type
+// and collects every constraint on the way (pg_constraint CHECKs and
+// typnotnull), which is what DomainHasConstraints looks at.
+void LoadTypes(const std::vector<std::unique_ptr<SqlFile>>& files, Database* db) {
+  std::set<std::string> names;
+  for (const auto& f : files) {
+    if (!f) continue;
+    std::set<std::string> one = SqlTypeNames(*f, &db->tables);
+    names.insert(one.begin(), one.end());
+  }
+  if (names.empty()) return;
+  Rows rows;
+  ++db->type_queries;
+  Status st = db->session->Query(
+      "WITH RECURSIVE chain(top, cur, depth) AS ("
+      " SELECT t.oid, t.oid, 0 FROM pg_type t"
+      " WHERE t.typname = ANY($1::text[]) AND t.typtype = 'd'"
+      " UNION ALL"
+      " SELECT c.top, d.typbasetype, c.depth + 1 FROM chain c JOIN pg_type d ON d.oid = c.cur"
+      " WHERE d.typtype = 'd' AND c.depth < 64), "
+      "doms AS (SELECT c.top, c.depth, d.* FROM chain c JOIN pg_type d ON d.oid = c.cur"
+      " WHERE d.typtype = 'd') "
+      "SELECT n.nspname, t.typname, t.typtype, "
+      "coalesce(array_position(current_schemas(true), n.nspname), 0), "
+      "(SELECT format_type(x.typbasetype, x.typtypmod) FROM doms x WHERE x.top = t.oid"
+      " ORDER BY x.depth DESC LIMIT 1), "
+      "(SELECT string_agg(s.what, '; ' ORDER BY s.depth, s.what) FROM ("
+      "  SELECT x.depth, format_type(x.oid, NULL) || ': NOT NULL' AS what FROM doms x"
+      "  WHERE x.top = t.oid AND x.typnotnull"
+      "  UNION ALL"
+      "  SELECT x.depth, format_type(x.oid, NULL) || ': ' || pg_get_constraintdef(k.oid)"
+      "  FROM doms x JOIN pg_constraint k ON k.contypid = x.oid"
+      "  WHERE x.top = t.oid AND k.contype = 'c') s), "
+      "EXISTS (SELECT 1 FROM doms x WHERE x.top = t.oid AND x.typdefault IS NOT NULL) "
+      "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+      "WHERE t.typname = ANY($1::text[])",
+      {TextArrayLiteral(names)}, &rows);
+  if (!st.ok())
+    throw Error(ExitCode::kDatabaseError, "reading domain and enum types from pg_type of " +
+                                              db->session->masked_conninfo() + ": " + st.message());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SqlType t;
+    t.schema = rows.Text(i, 0);
+    t.name = rows.Text(i, 1);
+    t.kind = rows.Text(i, 2).empty() ? 'b' : rows.Text(i, 2)[0];
+    t.path_position = static_cast<int>(rows.Int(i, 3));
+    t.base = rows.Text(i, 4);
+    t.constraints = rows.Text(i, 5);
+    t.has_default = rows.Bool(i, 6);
+    db->types.by_name.emplace(t.name, std::move(t));
+  }
+}
+
 void ReviewFile(const SqlFile& file, const RuleBook& book, Database* db, ReviewRun* run) {
   const size_t first = run->findings.size();
   SqlReviewContext ctx;
   ctx.rules = &book;
   ctx.tables = db ? &db->tables : nullptr;
   ctx.functions = db ? &db->functions : nullptr;
+  ctx.types = db ? &db->types : nullptr;
   for (Finding& f : ReviewSqlFile(file, ctx)) run->findings.push_back(std::move(f));
 
   if (db) CheckPlans(file, book, *db, run);
@@ -473,6 +535,9 @@ int RunReview(const CommonOptions& c, const ReviewOptions& r) {
     LoadFunctions(files, db.get());
     timer.Done("pg_proc (" + std::to_string(db->functions.by_name.size()) + " overloads, " +
                std::to_string(db->function_queries) + " query)");
+    LoadTypes(files, db.get());
+    timer.Done("pg_type (" + std::to_string(db->types.by_name.size()) + " types, " +
+               std::to_string(db->type_queries) + " query)");
   }
   for (const auto& f : files)
     if (f) ReviewFile(*f, book, db.get(), &run);
