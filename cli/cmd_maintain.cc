@@ -174,11 +174,12 @@ RunFn SetupMaintain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
       ->capture_default_str();
   app.add_option("--memory", f->memory, "server memory for settings advice, e.g. 16GB");
   app.add_option("--cpus", f->cpus, "server CPUs for settings advice");
-  app.add_option("--storage", f->storage, "ssd | hdd")
-      ->check(CLI::IsMember({"ssd", "hdd"}))
+  app.add_option("--storage", f->storage, "ssd | hdd | san | nvme (pgtune's kinds)")
+      ->check(CLI::IsMember({"ssd", "hdd", "san", "nvme"}))
       ->capture_default_str();
-  app.add_option("--workload", f->workload, "oltp | olap | mixed")
-      ->check(CLI::IsMember({"oltp", "olap", "mixed"}))
+  app.add_option("--workload", f->workload,
+                 "web | oltp | dw | olap | desktop | mixed (pgtune's kinds; olap = dw)")
+      ->check(CLI::IsMember({"web", "oltp", "dw", "olap", "desktop", "mixed"}))
       ->capture_default_str();
   return [common, f]() -> int { return Run(*common, *f); };
 }
