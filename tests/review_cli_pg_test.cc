@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/review_cli.h"
 
@@ -645,6 +646,265 @@ TEST_F(ReviewDbVolatility, OnePgProcQueryPerRunWhateverTheFiles) {
   int fired = 0;
   for (const auto& f : doc["findings"]) fired += f["rule"] == "adding-field-with-volatile-default";
   EXPECT_EQ(fired, 2) << r.out;  // make_code() and pick(1)
+}
+
+// ---- domains and enums against PostgreSQL itself -------------------------
+//
+// adding-column-with-constrained-domain and changing-column-type with domain
+// and enum types, both resolved through ONE pg_type query per run. Each
+// ALTER is reviewed by the real `pgvise review --db`, then run on a fresh
+// copy of shop.items: a new pg_class.relfilenode is a rewrite, and
+// pg_stat_user_tables.seq_tup_read says whether the server read the rows.
+// On PG 15 every constrained case was a full rewrite that read all rows,
+// and every other case read none: no "scan without rewrite" exists here,
+// which the test asserts too (so a server that starts scanning instead of
+// rewriting would be noticed).
+class ReviewDbDomains : public ReviewDb {
+ protected:
+  static constexpr int kRows = 3000;
+  static void SetUpTestSuite() {
+    uri_ = new std::string(FreshDatabase("review_cli_domains"));
+    dir_ = new std::string(TempDir("pg"));
+    Exec(*uri_, R"sql(
+      CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+      CREATE SCHEMA shop;
+      CREATE SCHEMA app;
+      CREATE SCHEMA other;
+      CREATE DOMAIN public.d_check AS int CHECK (VALUE > 0);
+      CREATE DOMAIN public.d_nn AS int NOT NULL;
+      CREATE DOMAIN public.d_plain AS int;
+      CREATE DOMAIN public.d_over_check AS public.d_check;
+      CREATE DOMAIN public.d_over_plain AS public.d_plain;
+      CREATE DOMAIN public.d_text AS text;
+      CREATE DOMAIN public.d_text_check AS text CHECK (length(VALUE) < 100);
+      CREATE DOMAIN public.d_text_nn AS text NOT NULL;
+      CREATE DOMAIN public.d_vc40 AS varchar(40);
+      CREATE DOMAIN public.d_big AS bigint;
+      CREATE TYPE public.mood AS ENUM ('a', 'b');
+      -- Same name twice: the database's search_path puts app first.
+      CREATE DOMAIN app.code AS text CHECK (VALUE <> '');
+      CREATE DOMAIN public.code AS text;
+      -- Off the path: only a qualified name reaches it.
+      CREATE DOMAIN other.hidden AS int CHECK (VALUE < 1000000);
+      CREATE DOMAIN public.hidden AS int;
+      CREATE TABLE shop.items (id int PRIMARY KEY, t text, v varchar(20), i int,
+                               dt d_text, dc d_text_check, m mood);
+      CREATE INDEX items_t_idx ON shop.items (t);
+      INSERT INTO shop.items
+        SELECT g, 't' || g, 'v' || g, g, 'x', 'y', 'a' FROM generate_series(1, 3000) g;
+      ANALYZE shop.items;
+    )sql");
+    Exec(*uri_, "ALTER DATABASE " + Scalar("SELECT current_database()") +
+                    " SET search_path = \"$user\", app, public");
+  }
+
+  // The finding `rule` gives for the file `sql` (lock_timeout set first).
+  static std::vector<json> Findings(const std::string& rule, const std::string& sql) {
+    static int n = 0;
+    std::string file =
+        File("dom" + std::to_string(++n) + ".sql", "SET lock_timeout = '1s';\n" + sql);
+    CmdResult r = Review("--format json --db '" + *uri_ + "' " + file);
+    EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
+    std::vector<json> out;
+    json doc = json::parse(r.out);
+    for (const auto& f : doc["findings"])
+      if (f["rule"] == rule) out.push_back(f);
+    return out;
+  }
+  struct Storage {
+    bool rewritten = false;      // the table got a new relfilenode
+    bool index_rebuilt = false;  // items_t_idx's copy did, without a table rewrite
+    long rows_read = 0;          // seq_tup_read of the copy during the ALTER
+  };
+  // What PostgreSQL does with `ALTER TABLE <copy> <action>` on a copy of
+  // shop.items (same columns, same indexes, same rows).
+  static Storage Server(const std::string& action) {
+    static int n = 0;
+    std::string t = "shop.copy_" + std::to_string(++n);
+    // pg_stat_force_next_flush: this backend's counters are in
+    // pg_stat_user_tables before the call returns.
+    Exec(*uri_, "CREATE TABLE " + t + " (LIKE shop.items INCLUDING ALL); INSERT INTO " + t +
+                    " SELECT * FROM shop.items; SELECT pg_stat_force_next_flush();");
+    auto state = [&]() {
+      return Scalar(
+          "SELECT c.relfilenode || ' ' || coalesce(s.seq_tup_read, 0) || ' ' || "
+          "(SELECT string_agg(ic.relfilenode::text, ',' ORDER BY ic.relname) FROM "
+          "pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = "
+          "c.oid) FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+          "WHERE c.oid = '" +
+          t + "'::regclass");
+    };
+    std::string before = state();
+    Exec(*uri_, "ALTER TABLE " + t + " " + action + "; SELECT pg_stat_force_next_flush();");
+    std::string after = state();
+    Exec(*uri_, "DROP TABLE " + t);
+    std::istringstream b(before), a(after);
+    std::string file_b, file_a, idx_b, idx_a;
+    long read_b = 0, read_a = 0;
+    b >> file_b >> read_b >> idx_b;
+    a >> file_a >> read_a >> idx_a;
+    EXPECT_FALSE(file_b.empty());
+    Storage s;
+    s.rewritten = file_b != file_a;
+    s.index_rebuilt = !s.rewritten && idx_b != idx_a;
+    s.rows_read = read_a - read_b;
+    return s;
+  }
+};
+
+TEST_F(ReviewDbDomains, AddColumnRuleAgreesWithTheServersRelfilenode) {
+  const char* const cases[] = {
+      "x d_check",
+      "x d_check DEFAULT 1",
+      "x d_nn DEFAULT 1",
+      "x d_over_check",
+      "x d_over_check DEFAULT 1",
+      "x public.d_check DEFAULT 2",
+      "x d_text_nn DEFAULT ''",
+      "x code DEFAULT 'c'",  // app.code, first on the path
+      "x other.hidden",
+      "x d_plain",
+      "x d_plain DEFAULT 1",
+      "x d_over_plain DEFAULT 1",
+      "x public.code",
+      "x hidden",  // public.hidden
+      "x mood",
+      "x mood DEFAULT 'a'",
+      "x d_check[]",
+      "x d_check[] DEFAULT '{1}'",
+      "x int NOT NULL DEFAULT 1",
+      "x d_plain NOT NULL DEFAULT 1",
+  };
+  int fired = 0, silent = 0;
+  for (const char* c : cases) {
+    SCOPED_TRACE(c);
+    std::vector<json> f = Findings("adding-column-with-constrained-domain",
+                                   std::string("ALTER TABLE shop.items ADD COLUMN ") + c + ";\n");
+    Storage s = Server(std::string("ADD COLUMN ") + c);
+    EXPECT_EQ(!f.empty(), s.rewritten) << (f.empty() ? "" : std::string(f[0]["message"]));
+    // A rewrite reads every row (once to rewrite, once more per index it
+    // rebuilds); otherwise nothing is read: no case is a scan without a rewrite.
+    EXPECT_TRUE(s.rewritten ? s.rows_read >= kRows : s.rows_read == 0) << s.rows_read;
+    if (!f.empty()) {
+      EXPECT_EQ(f[0]["evidence"]["type_source"], "pg_type");
+      EXPECT_EQ(f[0]["evidence"]["table_rewrite"], "yes");
+    }
+    fired += !f.empty();
+    silent += f.empty();
+  }
+  EXPECT_GE(fired, 8);
+  EXPECT_GE(silent, 10);
+}
+
+TEST_F(ReviewDbDomains, NotNullDomainWithoutDefaultFailsAndTheMessageSaysSo) {
+  std::vector<json> f = Findings("adding-column-with-constrained-domain",
+                                 "ALTER TABLE shop.items ADD COLUMN x d_nn;\n");
+  ASSERT_EQ(f.size(), 1u);
+  const std::string m = f[0]["message"];
+  EXPECT_NE(m.find("domain public.d_nn has constraints (d_nn: NOT NULL)"), std::string::npos) << m;
+  EXPECT_NE(m.find("the statement fails on a table with rows"), std::string::npos) << m;
+  EXPECT_NE(m.find("shop.items ("), std::string::npos) << m;  // size and rows from --db
+  auto s = AdminSession(*uri_);
+  Status st = s->Exec("ALTER TABLE shop.items ADD COLUMN x d_nn");
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("does not allow null values"), std::string::npos) << st.message();
+}
+
+TEST_F(ReviewDbDomains, TypeChangeRuleAgreesWithTheServersRelfilenode) {
+  const char* const cases[] = {
+      "t TYPE d_text",
+      "t TYPE d_text_check",
+      "t TYPE d_text_nn",
+      "v TYPE d_text",
+      "v TYPE d_vc40",
+      "t TYPE d_vc40",
+      "i TYPE d_plain",
+      "i TYPE d_check",
+      "i TYPE d_over_plain",
+      "i TYPE d_over_check",
+      "i TYPE d_big",
+      "dt TYPE text",
+      "dc TYPE text",
+      "dt TYPE d_text_check",
+      "dc TYPE d_text",
+      "dc TYPE d_text_check",
+      "dt TYPE varchar(10)",
+      "dt TYPE varchar",
+      "m TYPE text",
+      "m TYPE mood",
+      "t TYPE code",
+      "t TYPE public.code",
+      "t TYPE d_text[] USING ARRAY[t]",
+  };
+  int fired = 0, silent = 0;
+  for (const char* c : cases) {
+    SCOPED_TRACE(c);
+    std::vector<json> f = Findings("changing-column-type",
+                                   std::string("ALTER TABLE shop.items ALTER COLUMN ") + c + ";\n");
+    Storage s = Server(std::string("ALTER COLUMN ") + c);
+    // Silent only when neither the table nor an index on the column got new
+    // storage; "table_rewrite: yes" exactly when the table did.
+    EXPECT_EQ(!f.empty(), s.rewritten || s.index_rebuilt)
+        << (f.empty() ? "" : std::string(f[0]["message"]));
+    if (!f.empty()) {
+      EXPECT_EQ(f[0]["evidence"]["table_rewrite"] == "yes", s.rewritten) << f[0]["message"];
+    }
+    EXPECT_TRUE(s.rewritten ? s.rows_read >= kRows : s.rows_read == 0) << s.rows_read;
+    fired += !f.empty();
+    silent += f.empty();
+  }
+  EXPECT_GE(fired, 8);
+  EXPECT_GE(silent, 8);
+}
+
+TEST_F(ReviewDbDomains, DomainCreatedByTheMigrationItself) {
+  // Not in the database yet: the file's CREATE DOMAIN decides, also over a
+  // domain of the database.
+  std::vector<json> f = Findings("adding-column-with-constrained-domain",
+                                 "CREATE DOMAIN shop.qty AS d_plain CHECK (VALUE >= 0);\n"
+                                 "CREATE DOMAIN shop.qty2 AS shop.qty;\n"
+                                 "ALTER TABLE shop.items ADD COLUMN x shop.qty2 DEFAULT 0;\n");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0]["evidence"]["type_source"], "this file's CREATE DOMAIN");
+  EXPECT_EQ(f[0]["evidence"]["base_type"], "integer");
+  Exec(*uri_,
+       "CREATE DOMAIN shop.qty AS d_plain CHECK (VALUE >= 0); "
+       "CREATE DOMAIN shop.qty2 AS shop.qty;");
+  EXPECT_TRUE(Server("ADD COLUMN x shop.qty2 DEFAULT 0").rewritten);
+  Exec(*uri_, "DROP DOMAIN shop.qty2; DROP DOMAIN shop.qty;");
+}
+
+TEST_F(ReviewDbDomains, OnePgTypeQueryPerRunWhateverTheFiles) {
+  File("types1.sql",
+       "SET lock_timeout = '1s';\n"
+       "ALTER TABLE shop.items ADD COLUMN a d_check, ADD COLUMN b mood;\n"
+       "ALTER TABLE shop.items ALTER COLUMN dt TYPE text;\n");
+  File("types2.sql",
+       "SET lock_timeout = '1s';\n"
+       "ALTER TABLE shop.items ADD COLUMN c d_over_check DEFAULT 1;\n"
+       "ALTER TABLE shop.items ALTER COLUMN t TYPE d_text_check;\n");
+  const std::string count_sql =
+      "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d "
+      "ON d.oid = s.dbid WHERE d.datname = current_database() "
+      "AND s.query LIKE '%typbasetype%' AND s.query NOT LIKE '%pg_stat_statements%'";
+  long before = std::stol(Scalar(count_sql));
+  CmdResult r = Review("--format json --db '" + *uri_ + "' types1.sql types2.sql");
+  ASSERT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
+  long after = std::stol(Scalar(count_sql));
+  EXPECT_EQ(after - before, 1) << "pg_type queries for two files with five types";
+  json doc = json::parse(r.out);
+  int domain = 0, type = 0;
+  for (const auto& f : doc["findings"]) {
+    domain += f["rule"] == "adding-column-with-constrained-domain";
+    type += f["rule"] == "changing-column-type";
+  }
+  EXPECT_EQ(domain, 2) << r.out;  // a and c; b (an enum) keeps the table
+  EXPECT_EQ(type, 1) << r.out;    // t TYPE d_text_check; dt (a plain domain) -> text does not
+  // Without --db nothing is asked and a database domain is unknown.
+  CmdResult offline = Review("--format json types1.sql types2.sql");
+  json off = json::parse(offline.out);
+  for (const auto& f : off["findings"])
+    EXPECT_NE(f["rule"], "adding-column-with-constrained-domain") << offline.out;
 }
 
 }  // namespace
