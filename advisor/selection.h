@@ -28,13 +28,22 @@
 // and then the one that saves most on top. The best of them is kept when the
 // workload cost strictly falls (a move that adds an index must save
 // min_gain, like a greedy step); when no chosen index has such a move, one
-// more index is tried. It repeats until no move helps, or the time limit:
+// more index is tried, then "make room": a candidate that does not fit comes
+// in, the chosen indexes that cost least per byte freed go out until it
+// fits, and what is left is refilled (index count not above what it was).
+// It repeats until no move helps, or the time limit:
 // every kept move lowers the cost, so a search cut short still returns
 // something no worse than the greedy. Budget, max indexes and write
 // overhead bound every move. A candidate is costed only when an upper bound
 // of what it saves - per statement, what it saves alone capped by what is
 // left (the same diminishing-returns assumption as the lazy greedy) - beats
 // the best move found so far, so most candidates are never re-costed.
+//
+// A greedy by gain per byte is the knapsack greedy, and it can be far off
+// when one big index saves most; the classic remedy is to also run the
+// greedy by absolute gain. With local search on, both starts run (same cost
+// cache, same time limit), each is improved, and the cheaper is returned
+// (the per-byte one on a tie).
 //
 // Example of the trap: q [1 call] costs 1000; index S (1 MB) brings it to
 // 500, index B (10 MB) to 0; budget 10 MB. The greedy takes S (500 per MB
