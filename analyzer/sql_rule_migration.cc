@@ -1137,10 +1137,9 @@ bool ParseCreateType(const std::string& sql, const SqlTypeCatalog* file, const S
   t.kind = 'd';
   if (t.name.empty()) return false;
   TypeRef base = TypeRefOfName(d->type_name);
-  // The base as format_type would print it: modifiers and array kept.
-  t.base = base.Text();
-  if (d->type_name && d->type_name->n_typmods > 0) t.base = FromTypeName(d->type_name).text;
-  if (base.array) t.base += "[]";
+  // The base with its modifiers and array bounds, built-ins by their
+  // internal names ("int4", "varchar(40)"): what ParseColumnType reads.
+  t.base = FromTypeName(d->type_name).text;
   if (const SqlType* under = LookupType(file, db, base)) {
     if (under->kind == 'd' && !base.array) {
       t.base = under->base;
