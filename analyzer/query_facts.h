@@ -177,6 +177,7 @@ struct DdlAction {
   std::string references;             // FOREIGN KEY: the referenced table
   std::vector<std::string> columns;   // constraint key columns / FK columns
   std::string check_not_null_column;  // CHECK (col IS NOT NULL): the column
+  std::string check_expr;             // ADD COLUMN ... CHECK (expr): expr, deparsed
   std::string rename_to;
   int location = -1;  // the token the action is about (statement-relative)
 };

@@ -143,6 +143,10 @@ void ReadColumnDef(dom::object cd, DdlAction* a) {
     } else if (contype == "CONSTR_UNIQUE" || contype == "CONSTR_PRIMARY" ||
                contype == "CONSTR_CHECK") {
       a->constraint_type = ConstraintTypeName(contype);
+      if (contype == "CONSTR_CHECK" && Field(n.body, "raw_expr", &expr)) {
+        a->constraint_name = std::string(Str(n.body, "conname"));
+        if (!Deparse(expr, false, &a->check_expr)) a->check_expr = "<expression>";
+      }
     }
   });
   if (a->default_volatile) a->rewrites_table = true;

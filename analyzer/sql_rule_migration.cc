@@ -1458,10 +1458,44 @@ void AddingForeignKeyWithoutNotValid(const Call& c, std::vector<Finding>* out) {
   }
 }
 
+// `expr` in one pair of parentheses: as is when it already is one group
+// ("(a >= 0)"), wrapped otherwise ("(a) AND (b)" is two groups).
+std::string Parenthesized(const std::string& expr) {
+  int depth = 0;
+  for (size_t i = 0; i < expr.size(); ++i) {
+    if (expr[i] == '(') ++depth;
+    if (expr[i] == ')' && --depth == 0 && i + 1 < expr.size()) return "(" + expr + ")";
+  }
+  return !expr.empty() && expr.front() == '(' && expr.back() == ')' ? expr : "(" + expr + ")";
+}
+
 void AddingCheckWithoutNotValid(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (c.facts.kind != StatementKind::kAlterTable || c.state.IsNew(d.object)) return;
   for (const DdlAction& a : d.items) {
+    // ADD COLUMN ... CHECK (...): PostgreSQL 15 reads every row to check the
+    // new column (without rewriting it), and a column constraint cannot be
+    // NOT VALID: the column and its CHECK have to be added in two steps.
+    if (a.action == "add-column" && !a.check_expr.empty()) {
+      Finding f = c.Make(a.location,
+                         "ADD COLUMN " + a.column + " with a CHECK constraint scans every row of " +
+                             c.Describe(d.object) + " under ACCESS EXCLUSIVE to check it");
+      f.Add("lock", "ACCESS EXCLUSIVE");
+      c.AboutTable(d.object, &f);
+      const size_t dot = d.object.rfind('.');
+      const std::string name =
+          !a.constraint_name.empty()
+              ? a.constraint_name
+              : (dot == std::string::npos ? d.object : d.object.substr(dot + 1)) + "_" + a.column +
+                    "_check";  // PostgreSQL's own name for it
+      f.suggestion = "-- add the column without its CHECK, then:\nALTER TABLE " + d.object +
+                     " ADD CONSTRAINT " + name + " CHECK " + Parenthesized(a.check_expr) +
+                     " NOT VALID;  -- brief lock, new rows checked\nALTER TABLE " + d.object +
+                     " VALIDATE CONSTRAINT " + name +
+                     ";  -- SHARE UPDATE EXCLUSIVE: reads and writes go on";
+      out->push_back(std::move(f));
+      continue;
+    }
     if (a.action != "add-constraint-check" || a.not_valid) continue;
     Finding f = c.Make(a.location, "adding CHECK constraint on " + c.Describe(d.object) +
                                        " scans every row under ACCESS EXCLUSIVE");

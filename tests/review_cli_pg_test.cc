@@ -796,6 +796,33 @@ TEST_F(ReviewDbDomains, AddColumnRuleAgreesWithTheServersRelfilenode) {
   EXPECT_GE(silent, 10);
 }
 
+// ADD COLUMN with a CHECK on the new column: PostgreSQL 15 reads every row to
+// check it but keeps the table's storage — the one "scan without rewrite" of
+// ADD COLUMN. adding-check-without-not-valid must fire exactly then.
+TEST_F(ReviewDbDomains, AddColumnWithACheckScansWithoutRewriteAndIsReported) {
+  const char* const cases[] = {
+      "x int CHECK (x > 0)",
+      "x int DEFAULT 1 CHECK (x > 0)",
+      "x text CONSTRAINT x_len CHECK (length(x) < 5)",
+      "x int DEFAULT 1",
+      "x int",
+  };
+  int fired = 0;
+  for (const char* c : cases) {
+    SCOPED_TRACE(c);
+    std::vector<json> f = Findings("adding-check-without-not-valid",
+                                   std::string("ALTER TABLE shop.items ADD COLUMN ") + c + ";\n");
+    Storage s = Server(std::string("ADD COLUMN ") + c);
+    EXPECT_FALSE(s.rewritten);
+    EXPECT_EQ(!f.empty(), s.rows_read >= kRows) << s.rows_read;
+    if (!f.empty()) {
+      EXPECT_NE(std::string(f[0]["suggestion"]).find("NOT VALID"), std::string::npos);
+      ++fired;
+    }
+  }
+  EXPECT_EQ(fired, 3);
+}
+
 TEST_F(ReviewDbDomains, NotNullDomainWithoutDefaultFailsAndTheMessageSaysSo) {
   std::vector<json> f = Findings("adding-column-with-constrained-domain",
                                  "ALTER TABLE shop.items ADD COLUMN x d_nn;\n");
