@@ -7,6 +7,7 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -42,6 +43,43 @@ bool IsUtcZone(const std::string& value) {
 
 // Folds what statement `stmt` (facts `f`) establishes into the state later
 // statements see.
+// The schemas of a SET search_path value as the facts give it ("app, public",
+// quotes already removed by the parser); "$user" and pg_temp name no schema
+// a catalog lookup can use.
+std::vector<std::string> SearchPathList(const std::string& value) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from <= value.size()) {
+    size_t comma = value.find(',', from);
+    if (comma == std::string::npos) comma = value.size();
+    std::string s = value.substr(from, comma - from);
+    s.erase(0, s.find_first_not_of(" \t"));
+    s.erase(s.find_last_not_of(" \t") + 1);
+    if (!s.empty() && s != "$user" && s != "pg_temp") out.push_back(s);
+    from = comma + 1;
+  }
+  return out;
+}
+
+// `c` with every entry's path position recomputed for `path` — PostgreSQL
+// searches pg_catalog first unless the path places it — and 0 (not visible)
+// for schemas off it.
+template <typename Catalog>
+Catalog OnPath(const Catalog& c, const std::vector<std::string>& path) {
+  std::vector<std::string> effective;
+  if (std::find(path.begin(), path.end(), "pg_catalog") == path.end())
+    effective.push_back("pg_catalog");
+  effective.insert(effective.end(), path.begin(), path.end());
+  Catalog out;
+  for (const auto& [name, entry] : c.by_name) {
+    auto copy = entry;
+    auto at = std::find(effective.begin(), effective.end(), copy.schema);
+    copy.path_position = at == effective.end() ? 0 : static_cast<int>(at - effective.begin()) + 1;
+    out.by_name.emplace(name, std::move(copy));
+  }
+  return out;
+}
+
 void Update(const Statement& stmt, const QueryFacts& f, const SqlTypeCatalog* db_types,
             FileState* s) {
   const DdlFacts& d = f.ddl;
@@ -56,10 +94,17 @@ void Update(const Statement& stmt, const QueryFacts& f, const SqlTypeCatalog* db
     s->session_utc = IsUtcZone(d.setting_value);
     s->session_utc_local = s->session_utc && d.local;
   }
+  if (f.kind == StatementKind::kSet && d.setting == "search_path") {
+    s->search_path_set = d.setting_value != "DEFAULT";
+    s->search_path_local = s->search_path_set && d.local;
+    s->search_path =
+        s->search_path_set ? SearchPathList(d.setting_value) : std::vector<std::string>{};
+  }
   if (f.kind == StatementKind::kTransaction && !d.actions.empty() &&
       (d.actions[0] == "commit" || d.actions[0] == "rollback")) {
     if (s->lock_timeout_local) s->lock_timeout_set = s->lock_timeout_local = false;
     if (s->session_utc_local) s->session_utc = s->session_utc_local = false;
+    if (s->search_path_local) s->search_path_set = s->search_path_local = false;
   }
   SqlFunction created;
   if ((f.kind == StatementKind::kOtherDdl || f.kind == StatementKind::kOtherUtility) &&
@@ -197,9 +242,25 @@ std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& 
   FileState state;
   std::vector<Finding> out;
   const std::vector<HandlerEntry>* tables[] = {&MigrationHandlers(), &QueryHandlers()};
+  // After a SET search_path in the file, the server's function and type
+  // catalogs are consulted through the file's path (rebuilt when it changes).
+  SqlReviewContext on_path = ctx;
+  SqlFunctionCatalog functions_on_path;
+  SqlTypeCatalog types_on_path;
+  std::vector<std::string> built_for;
+  bool built = false;
   for (size_t i = 0; i < file.statements.size(); ++i) {
     const Statement& stmt = file.statements[i];
     if (!stmt.parsed) continue;  // reported as a syntax error by the caller
+    if (state.search_path_set && (!built || built_for != state.search_path)) {
+      if (ctx.functions) functions_on_path = OnPath(*ctx.functions, state.search_path);
+      if (ctx.types) types_on_path = OnPath(*ctx.types, state.search_path);
+      on_path.functions = ctx.functions ? &functions_on_path : nullptr;
+      on_path.types = ctx.types ? &types_on_path : nullptr;
+      built_for = state.search_path;
+      built = true;
+    }
+    const SqlReviewContext& use = state.search_path_set ? on_path : ctx;
     for (const auto* table : tables) {
       for (const HandlerEntry& h : *table) {
         Rule fallback;
@@ -211,7 +272,7 @@ std::vector<Finding> ReviewSqlFile(const SqlFile& file, const SqlReviewContext& 
           rule = &fallback;
         }
         if (!rule || stmt.Ignores(h.id)) continue;
-        Call call{file, stmt, FactsOf(stmt), state, *rule, ctx};
+        Call call{file, stmt, FactsOf(stmt), state, *rule, use};
         h.fn(call, &out);
       }
     }

@@ -37,6 +37,12 @@ struct FileState {
   // CREATE DOMAIN / CREATE TYPE ... AS ENUM earlier in this file, and
   // domains an ALTER DOMAIN of the file gave a constraint.
   SqlTypeCatalog created_types;
+  // SET search_path earlier in this file (`search_path_set`; empty list:
+  // SET to ''); `_local`: by SET LOCAL, gone at COMMIT / ROLLBACK. Function
+  // and type names then resolve through it instead of the session's path.
+  std::vector<std::string> search_path;
+  bool search_path_set = false;
+  bool search_path_local = false;
 
   bool IsNew(const std::string& table) const;
   bool HasValidatedNotNullCheck(const std::string& table, const std::string& column) const;

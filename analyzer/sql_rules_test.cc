@@ -591,6 +591,28 @@ TEST_F(VolatileDefaultDb, ResolvesLikeTheParser) {
   EXPECT_NE(d.find("assumes VOLATILE"), std::string::npos) << d;
 }
 
+// A SET search_path earlier in the file decides which code() a DEFAULT calls:
+// the session's path finds the IMMUTABLE public.code() first, the file's
+// path the VOLATILE app.code(); SET LOCAL ends at COMMIT.
+TEST_F(VolatileDefaultDb, TheFilesSearchPathDecidesWhichFunctionIsCalled) {
+  EXPECT_TRUE(Check("ALTER TABLE t ADD COLUMN c text DEFAULT code();").empty());
+  std::vector<Finding> f = Check(
+      "SET search_path = app, public;\n"
+      "ALTER TABLE t ADD COLUMN c text DEFAULT code();");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(Evidence(f[0], "function"), "code()");
+  EXPECT_NE(f[0].message.find("app.code"), std::string::npos) << f[0].message;
+  EXPECT_TRUE(Check("SET search_path = app, public;\nSET search_path TO DEFAULT;\n"
+                    "ALTER TABLE t ADD COLUMN c text DEFAULT code();")
+                  .empty());
+  EXPECT_TRUE(Check("BEGIN;\nSET LOCAL search_path = app;\nCOMMIT;\n"
+                    "ALTER TABLE t ADD COLUMN c text DEFAULT code();")
+                  .empty());
+  // Off the file's path altogether: public.code() is not visible, app's is.
+  EXPECT_EQ(Check("SET search_path = app;\nALTER TABLE t ADD COLUMN c text DEFAULT code();").size(),
+            1u);
+}
+
 TEST_F(VolatileDefaultDb, UserVolatileFunctionFiresAndSaysPgProc) {
   std::vector<Finding> f = Check("ALTER TABLE t ADD COLUMN c text DEFAULT my_schema.make_code();");
   ASSERT_EQ(f.size(), 1u);
