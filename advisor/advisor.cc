@@ -268,8 +268,10 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
   so.time_limit_s = opts.time_limit_s;
   so.min_gain = opts.min_gain;
   so.progress = opts.progress;
+  so.local_search = opts.local_search;
   SelectionResult sel = SelectExtend(oracle, so);
   rep.selection_steps = sel.steps;
+  rep.local_moves = sel.local_moves;
   rep.timed_out = sel.timed_out;
   rep.selection_log = sel.log;
   if (sel.timed_out)

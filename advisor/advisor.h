@@ -34,6 +34,7 @@ struct AdviseOptions {
   int max_indexes = 10;
   double time_limit_s = 60;  // selection is anytime
   double min_gain = 0.005;   // a step must save this fraction of workload cost
+  bool local_search = true;  // repair the greedy's answer by swaps (advisor/selection.h)
   bool review_existing = true;
   // Write overhead: cost units per row change per index. Counted from the
   // workload's own INSERT/UPDATE/DELETE (calls x rows) or, for a
@@ -72,6 +73,7 @@ struct AdviseReport {
   WhatIfStats whatif;
   double wall_ms = 0;
   int selection_steps = 0;
+  int local_moves = 0;  // swaps / drops / additions the local search kept
   bool timed_out = false;
   std::string hypopg_version;
   std::vector<std::string> notes;

@@ -414,6 +414,22 @@ TEST_F(AdvisorPg, ExtendIsCloseToTheExhaustiveOptimum) {
   EXPECT_GE(ext.final_cost, opt.final_cost * (1 - 1e-9));
 }
 
+// --no-local-search: the greedy alone, never better than with the search.
+TEST_F(AdvisorPg, LocalSearchCanBeTurnedOffAndNeverLosesToTheGreedy) {
+  const std::string sql =
+      "-- pgvise: calls=1000\nSELECT id, pad FROM t_multi WHERE b = 7 AND a = 21;\n"
+      "-- pgvise: calls=800\nSELECT sum(total) FROM t_cover WHERE customer_id = 42;\n"
+      "-- pgvise: calls=300\nSELECT id FROM t_budget WHERE x = 5 AND y > 100;\n";
+  AdviseOptions greedy;
+  greedy.local_search = false;
+  greedy.budget_bytes = 8 << 20;
+  AdviseOptions full = greedy;
+  full.local_search = true;
+  AdviseReport g = Advise(sql, greedy), l = Advise(sql, full);
+  EXPECT_EQ(g.local_moves, 0);
+  EXPECT_LE(l.workload_cost_after, g.workload_cost_after * (1 + 1e-9)) << Dump(l) << Dump(g);
+}
+
 TEST_F(AdvisorPg, ReportsRenderInEveryFormat) {
   AdviseReport r = Advise(
       "-- pgvise: calls=500\nSELECT id, payload FROM t_sort ORDER BY created_at DESC LIMIT 20;");
@@ -432,6 +448,7 @@ TEST_F(AdvisorPg, ReportsRenderInEveryFormat) {
   auto j = AdviceToJson(r);
   EXPECT_EQ(j["recommendations"][0]["kind"], "index");
   EXPECT_GT(j["summary"]["whatif_calls"].get<int64_t>(), 0);
+  EXPECT_GE(j["summary"]["local_moves"].get<int>(), 0);
   AdviceRenderOptions sql;
   sql.format = "sql";
   std::string script = RenderAdvice(r, sql);

@@ -120,7 +120,8 @@ std::string Stats(const AdviseReport& r) {
                    ? 100.0 * static_cast<double>(r.whatif.cache_hits) /
                          static_cast<double>(r.whatif.whatif_calls + r.whatif.cache_hits)
                    : 0;
-  s << r.whatif.whatif_calls << " what-if EXPLAINs, " << r.whatif.cache_hits << " cache hits ("
+  s << r.selection_steps << " greedy steps + " << r.local_moves << " local-search moves, "
+    << r.whatif.whatif_calls << " what-if EXPLAINs, " << r.whatif.cache_hits << " cache hits ("
     << Num(hit, 1) << "%), " << r.whatif.hypo_creates << " hypothetical indexes created, "
     << Num(r.wall_ms / 1000.0, 2) << " s (EXPLAIN " << Num(r.whatif.explain_ms / 1000.0, 2)
     << " s); HypoPG " << r.hypopg_version;
@@ -372,6 +373,7 @@ json AdviceToJson(const AdviseReport& r) {
   sum["explain_ms"] = r.whatif.explain_ms;
   sum["wall_ms"] = r.wall_ms;
   sum["selection_steps"] = r.selection_steps;
+  sum["local_moves"] = r.local_moves;
   sum["timed_out"] = r.timed_out;
   sum["hypopg_version"] = r.hypopg_version;
   j["summary"] = sum;

@@ -37,6 +37,7 @@ struct AdviseCliOptions {
   std::string budget;
   int max_indexes = 10;
   double time_limit_s = 60;
+  bool no_local_search = false;
   double min_gain_percent = 0.5;
   int pgss_limit = 200;
   double min_calls = 1;
@@ -82,6 +83,7 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o) {
   if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
   ao.max_indexes = o.max_indexes;
   ao.time_limit_s = o.time_limit_s;
+  ao.local_search = !o.no_local_search;
   ao.min_gain = o.min_gain_percent / 100.0;
   ao.review_existing = !o.no_drops;
   ao.write_source = o.write_source;
@@ -188,6 +190,8 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_option("--time-limit", o->time_limit_s,
                  "seconds for the selection (returns the best so far)")
       ->capture_default_str();
+  app.add_flag("--no-local-search", o->no_local_search,
+               "greedy selection only: fewer what-if EXPLAINs, can land further from the optimum");
   app.add_option("--min-gain", o->min_gain_percent,
                  "a new index must save this % of the workload cost")
       ->capture_default_str();
