@@ -204,7 +204,7 @@ std::vector<TypeDesc> BuildTypes() {
     for (int i = 0; i < count; ++i) {
       if (fields[i].kind == FieldKind::kConstValue) {
         d.const_value = i;
-      } else {
+      } else if (count < TypeDesc::kSlots) {  // else at_key scans (no such node in PG 15)
         int slot = SlotOf(fields[i].sig);
         while (d.slots[slot]) slot = (slot + 1) % TypeDesc::kSlots;
         d.slots[slot] = static_cast<uint8_t>(i + 1);
@@ -452,12 +452,17 @@ result object::at_key(std::string_view key) const {
     f = &t.fields[t.const_value];
   } else {
     const uint32_t sig = NameSig(key.data(), key.size());
-    for (int slot = SlotOf(sig); t.slots[slot]; slot = (slot + 1) % TypeDesc::kSlots) {
-      const FieldDesc& c = t.fields[t.slots[slot] - 1];
-      if (c.sig == sig && SameName(c.name, key)) {
-        f = &c;
-        break;
+    if (t.count < TypeDesc::kSlots) {
+      for (int slot = SlotOf(sig); t.slots[slot]; slot = (slot + 1) % TypeDesc::kSlots) {
+        const FieldDesc& c = t.fields[t.slots[slot] - 1];
+        if (c.sig == sig && SameName(c.name, key)) {
+          f = &c;
+          break;
+        }
       }
+    } else {
+      for (int i = 0; i < t.count && !f; ++i)
+        if (t.fields[i].sig == sig && SameName(t.fields[i].name, key)) f = &t.fields[i];
     }
   }
   if (!f) return r;
