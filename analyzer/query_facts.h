@@ -178,6 +178,7 @@ struct DdlAction {
   std::vector<std::string> columns;   // constraint key columns / FK columns
   std::string check_not_null_column;  // CHECK (col IS NOT NULL): the column
   std::string check_expr;             // ADD COLUMN ... CHECK (expr): expr, deparsed
+  bool not_null = false;              // ADD COLUMN ... NOT NULL / PRIMARY KEY
   std::string rename_to;
   int location = -1;  // the token the action is about (statement-relative)
 };

@@ -135,6 +135,7 @@ void ReadColumnDef(dom::object cd, DdlAction* a) {
       a->rewrites_table = true;  // every row computes and stores the value
     } else if (contype == "CONSTR_NOTNULL") {
       a->constraint_type = a->constraint_type.empty() ? "not-null" : a->constraint_type;
+      a->not_null = true;
     } else if (contype == "CONSTR_FOREIGN") {
       dom::object pk;
       if (Obj(n.body, "pktable", &pk)) a->references = RangeVarName(pk);
@@ -143,6 +144,7 @@ void ReadColumnDef(dom::object cd, DdlAction* a) {
     } else if (contype == "CONSTR_UNIQUE" || contype == "CONSTR_PRIMARY" ||
                contype == "CONSTR_CHECK") {
       a->constraint_type = ConstraintTypeName(contype);
+      if (contype == "CONSTR_PRIMARY") a->not_null = true;
       if (contype == "CONSTR_CHECK" && Field(n.body, "raw_expr", &expr)) {
         a->constraint_name = std::string(Str(n.body, "conname"));
         if (!Deparse(expr, false, &a->check_expr)) a->check_expr = "<expression>";

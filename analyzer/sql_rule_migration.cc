@@ -1540,6 +1540,39 @@ void AddingUniqueWithoutIndex(const Call& c, std::vector<Finding>* out) {
   }
 }
 
+// ADD COLUMN ... NOT NULL without a DEFAULT: every existing row gets NULL,
+// which the constraint refuses, so on a table with rows the statement fails
+// ("column ... contains null values") and the deploy stops half-way.
+void AddingNotNullColumnWithoutDefault(const Call& c, std::vector<Finding>* out) {
+  const DdlFacts& d = c.facts.ddl;
+  if (c.facts.kind != StatementKind::kAlterTable || c.state.IsNew(d.object)) return;
+  for (const DdlAction& a : d.items) {
+    if (a.action != "add-column" || !a.not_null || !a.default_expr.empty()) continue;
+    // serial types bring their own DEFAULT nextval(...).
+    if (a.new_type == "serial" || a.new_type == "bigserial" || a.new_type == "smallserial" ||
+        a.new_type == "serial4" || a.new_type == "serial8" || a.new_type == "serial2")
+      continue;
+    const SqlTableInfo* t = c.Table(d.object);
+    // With --db an empty table is fine; the planner's row count can lag, so
+    // only a table the snapshot says is empty (0 rows, no size) is let go.
+    if (t && t->rows <= 0 && t->total_bytes <= 8192) continue;
+    Finding f =
+        c.Make(a.location, "ADD COLUMN " + a.column + " NOT NULL without a DEFAULT fails on " +
+                               c.Describe(d.object) + (t ? " (it has rows)" : " if it has rows") +
+                               ": every existing row would get NULL, which the constraint refuses");
+    if (t) f.severity = Severity::kError;
+    f.Add("column", a.column);
+    c.AboutTable(d.object, &f);
+    f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + a.column + " " +
+                   (a.new_type.empty() ? "<type>" : a.new_type) +
+                   " NOT NULL DEFAULT <value>;  -- a constant default fills existing rows "
+                   "without a rewrite (PostgreSQL 11+)\n"
+                   "-- or: add it nullable, backfill in batches, then SET NOT NULL after a "
+                   "validated CHECK (col IS NOT NULL) NOT VALID";
+    out->push_back(std::move(f));
+  }
+}
+
 void BanDropColumn(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (c.facts.kind != StatementKind::kAlterTable || c.state.IsNew(d.object)) return;
@@ -1688,6 +1721,7 @@ const std::vector<HandlerEntry>& MigrationHandlers() {
       {"adding-foreign-key-without-not-valid", AddingForeignKeyWithoutNotValid},
       {"adding-check-without-not-valid", AddingCheckWithoutNotValid},
       {"adding-unique-without-index", AddingUniqueWithoutIndex},
+      {"adding-not-null-column-without-default", AddingNotNullColumnWithoutDefault},
       {"ban-drop-column", BanDropColumn},
       {"ban-drop-table", BanDropTable},
       {"renaming-column", RenamingColumn},

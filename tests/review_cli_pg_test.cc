@@ -823,6 +823,28 @@ TEST_F(ReviewDbDomains, AddColumnWithACheckScansWithoutRewriteAndIsReported) {
   EXPECT_EQ(fired, 3);
 }
 
+// ADD COLUMN ... NOT NULL without a DEFAULT: the server refuses it on a table
+// with rows and accepts it on an empty one; with --db the rule says exactly
+// that (an error on the table with rows, nothing on the empty one).
+TEST_F(ReviewDbDomains, NotNullColumnWithoutDefaultFailsExactlyWhenTheTableHasRows) {
+  Exec(*uri_, "CREATE TABLE IF NOT EXISTS shop.empty_t (id int); ANALYZE shop.empty_t;");
+  for (const char* table : {"shop.items", "shop.empty_t"}) {
+    SCOPED_TRACE(table);
+    const std::string alter = std::string("ALTER TABLE ") + table + " ADD COLUMN nn_" +
+                              (std::string(table) == "shop.items" ? "a" : "b") + " int NOT NULL";
+    std::vector<json> f = Findings("adding-not-null-column-without-default", alter + ";\n");
+    auto admin = AdminSession(*uri_);
+    Status server = admin->Exec("BEGIN; " + alter + "; ROLLBACK;");
+    admin->Exec("ROLLBACK");
+    EXPECT_EQ(!f.empty(), !server.ok()) << server.message();
+    if (!f.empty()) {
+      EXPECT_EQ(f[0]["severity"], "error");
+      EXPECT_NE(server.message().find("contains null values"), std::string::npos)
+          << server.message();
+    }
+  }
+}
+
 TEST_F(ReviewDbDomains, NotNullDomainWithoutDefaultFailsAndTheMessageSaysSo) {
   std::vector<json> f = Findings("adding-column-with-constrained-domain",
                                  "ALTER TABLE shop.items ADD COLUMN x d_nn;\n");
