@@ -62,6 +62,65 @@ class ReviewDb : public ::testing::Test {
     if (!st.ok() || r.empty()) return "";
     return r.Text(0, 0);
   }
+  // The findings of `rule` that `pgvise review --db` gives for the file
+  // `sql` (lock_timeout set first, so require-lock-timeout stays quiet).
+  static std::vector<json> Findings(const std::string& rule, const std::string& sql) {
+    static int n = 0;
+    std::string file =
+        File("db" + std::to_string(++n) + ".sql", "SET lock_timeout = '1s';\n" + sql);
+    CmdResult r = Review("--format json --db '" + *uri_ + "' " + file);
+    EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
+    std::vector<json> out;
+    json doc = json::parse(r.out);
+    for (const auto& f : doc["findings"])
+      if (f["rule"] == rule) out.push_back(f);
+    return out;
+  }
+  // What PostgreSQL really does with `ALTER TABLE <copy> <action>` on a fresh
+  // copy of `table` (same columns, indexes and rows), after `session_setup`
+  // in the same session: a new pg_class.relfilenode is a rewrite, an index's
+  // new relfilenode without one is an index rebuild, and seq_tup_read says
+  // whether the rows were read.
+  struct Storage {
+    bool rewritten = false;
+    bool index_rebuilt = false;
+    long rows_read = 0;
+  };
+  static Storage AlterOnCopy(const std::string& table, const std::string& action,
+                             const std::string& session_setup = "") {
+    static int n = 0;
+    const std::string t = table + "_copy_" + std::to_string(++n);
+    // pg_stat_force_next_flush: this backend's counters are in
+    // pg_stat_user_tables before the call returns.
+    Exec(*uri_, "CREATE TABLE " + t + " (LIKE " + table + " INCLUDING ALL); INSERT INTO " + t +
+                    " SELECT * FROM " + table + "; SELECT pg_stat_force_next_flush();");
+    auto state = [&]() {
+      return Scalar(
+          "SELECT c.relfilenode || ' ' || coalesce(s.seq_tup_read, 0) || ' ' || "
+          "coalesce((SELECT string_agg(ic.relfilenode::text, ',' ORDER BY ic.relname) FROM "
+          "pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = "
+          "c.oid), '-') FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+          "WHERE c.oid = '" +
+          t + "'::regclass");
+    };
+    const std::string before = state();
+    Exec(*uri_, session_setup + "ALTER TABLE " + t + " " + action +
+                    "; SELECT pg_stat_force_next_flush();");
+    const std::string after = state();
+    Exec(*uri_, "DROP TABLE " + t);
+    std::istringstream b(before), a(after);
+    std::string file_b, file_a, idx_b, idx_a;
+    long read_b = 0, read_a = 0;
+    b >> file_b >> read_b >> idx_b;
+    a >> file_a >> read_a >> idx_a;
+    EXPECT_FALSE(file_b.empty());
+    Storage s;
+    s.rewritten = file_b != file_a;
+    // Index names in the copy derive from the copy's name and stay put.
+    s.index_rebuilt = !s.rewritten && idx_b != idx_a;
+    s.rows_read = read_a - read_b;
+    return s;
+  }
   // The suite's database URI with user:password in place of the user.
   static std::string WithPassword(const std::string& password) {
     std::string u = *uri_;
@@ -273,58 +332,22 @@ class ReviewDbColumnTypes : public ReviewDb {
   // What `pgvise review --db` says about `prefix` + ALTER ... TYPE `type`.
   static Verdict Review1(const std::string& prefix, const std::string& column,
                          const std::string& type) {
-    static int n = 0;
-    std::string file = File("retype" + std::to_string(++n) + ".sql",
-                            "SET lock_timeout = '1s';\n" + prefix + "ALTER TABLE shop.accounts " +
-                                "ALTER COLUMN " + column + " TYPE " + type + ";\n");
-    CmdResult r = Review("--format json --db '" + *uri_ + "' " + file);
-    EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
     Verdict v;
-    json doc = json::parse(r.out);
-    for (const auto& f : doc["findings"]) {
-      if (f["rule"] != "changing-column-type") continue;
+    for (const json& f :
+         Findings("changing-column-type", prefix + "ALTER TABLE shop.accounts ALTER COLUMN " +
+                                              column + " TYPE " + type + ";\n")) {
       v.fired = true;
       v.message = f["message"];
       v.table_rewrite = f["evidence"].value("table_rewrite", "");
     }
     return v;
   }
-  struct Storage {
-    bool table_rewritten = false;
-    bool index_rebuilt = false;  // an index on the column got a new relfilenode
-  };
   // What PostgreSQL does with the same ALTER on a copy of shop.accounts, in
   // a session whose TimeZone is `timezone`.
   static Storage Server(const std::string& timezone, const std::string& column,
                         const std::string& type) {
-    static int n = 0;
-    std::string t = "scratch_" + std::to_string(++n);
-    Exec(*uri_, "CREATE TABLE shop." + t + " (LIKE shop.accounts INCLUDING ALL);" +
-                    "INSERT INTO shop." + t + " SELECT * FROM shop.accounts;");
-    auto files = [&]() {
-      return Scalar(
-          "SELECT string_agg(c.relname || '=' || c.relfilenode, ',' ORDER BY c.relname) "
-          "FROM pg_class c WHERE c.oid = 'shop." +
-          t +
-          "'::regclass OR c.oid IN (SELECT i.indexrelid FROM pg_index i JOIN pg_attribute a "
-          "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = 'shop." +
-          t + "'::regclass AND a.attname = '" + column + "')");
-    };
-    std::string table_before =
-        Scalar("SELECT relfilenode FROM pg_class WHERE oid = 'shop." + t + "'::regclass");
-    std::string all_before = files();
-    Exec(*uri_, "SET TimeZone = '" + timezone + "'; ALTER TABLE shop." + t + " ALTER COLUMN " +
-                    column + " TYPE " + type + ";");
-    std::string table_after =
-        Scalar("SELECT relfilenode FROM pg_class WHERE oid = 'shop." + t + "'::regclass");
-    std::string all_after = files();
-    Exec(*uri_, "DROP TABLE shop." + t);
-    EXPECT_FALSE(table_before.empty());
-    Storage s;
-    s.table_rewritten = table_before != table_after;
-    // Index names in the copy are derived from the table name and stay put.
-    s.index_rebuilt = !s.table_rewritten && all_before != all_after;
-    return s;
+    return AlterOnCopy("shop.accounts", "ALTER COLUMN " + column + " TYPE " + type,
+                       "SET TimeZone = '" + timezone + "'; ");
   }
 };
 
@@ -373,13 +396,13 @@ TEST_F(ReviewDbColumnTypes, RuleAgreesWithTheServersRelfilenode) {
     // session uses a zone with an offset.
     Verdict v = Review1("", c.column, c.type);
     Storage s = Server("Europe/Paris", c.column, c.type);
-    EXPECT_EQ(v.fired && v.table_rewrite == "yes", s.table_rewritten) << v.message;
-    EXPECT_EQ(v.fired, s.table_rewritten || s.index_rebuilt) << v.message;
+    EXPECT_EQ(v.fired && v.table_rewrite == "yes", s.rewritten) << v.message;
+    EXPECT_EQ(v.fired, s.rewritten || s.index_rebuilt) << v.message;
     if (v.fired && v.table_rewrite == "no") {
       EXPECT_TRUE(s.index_rebuilt) << v.message;
     }
     silent += !v.fired;
-    rewrites += s.table_rewritten;
+    rewrites += s.rewritten;
   }
   // Both outcomes occur, so the comparison above tests something.
   EXPECT_GE(silent, 8);
@@ -391,8 +414,8 @@ TEST_F(ReviewDbColumnTypes, UtcSessionMakesTimestamptzCatalogOnly) {
     SCOPED_TRACE(column);
     Verdict v = Review1("SET TIME ZONE 'UTC';\n", column, "timestamptz");
     Storage s = Server("UTC", column, "timestamptz");
-    EXPECT_FALSE(s.table_rewritten);
-    EXPECT_EQ(v.fired && v.table_rewrite == "yes", s.table_rewritten) << v.message;
+    EXPECT_FALSE(s.rewritten);
+    EXPECT_EQ(v.fired && v.table_rewrite == "yes", s.rewritten) << v.message;
     EXPECT_EQ(v.fired, s.index_rebuilt) << v.message;
   }
 }
@@ -476,16 +499,9 @@ class ReviewDbVolatility : public ReviewDb {
     std::string message, source;
   };
   static Verdict Review1(const std::string& column_def, const std::string& before = "") {
-    static int n = 0;
-    std::string file = File("addcol" + std::to_string(++n) + ".sql",
-                            "SET lock_timeout = '1s';\n" + before +
-                                "ALTER TABLE items ADD COLUMN " + column_def + ";\n");
-    CmdResult r = Review("--format json --db '" + *uri_ + "' " + file);
-    EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
     Verdict v;
-    json doc = json::parse(r.out);
-    for (const auto& f : doc["findings"]) {
-      if (f["rule"] != "adding-field-with-volatile-default") continue;
+    for (const json& f : Findings("adding-field-with-volatile-default",
+                                  before + "ALTER TABLE items ADD COLUMN " + column_def + ";\n")) {
       v.fired = true;
       v.message = f["message"];
       v.source = f["evidence"].value("volatility_source", "");
@@ -494,19 +510,7 @@ class ReviewDbVolatility : public ReviewDb {
   }
   // Whether PostgreSQL rewrites a copy of items for the same ADD COLUMN.
   static bool ServerRewrites(const std::string& column_def) {
-    static int n = 0;
-    std::string t = "items_copy_" + std::to_string(++n);
-    Exec(*uri_, "CREATE TABLE " + t + " (LIKE items INCLUDING ALL); INSERT INTO " + t +
-                    " SELECT * FROM items;");
-    auto node = [&]() {
-      return Scalar("SELECT relfilenode FROM pg_class WHERE oid = '" + t + "'::regclass");
-    };
-    std::string before = node();
-    Exec(*uri_, "ALTER TABLE " + t + " ADD COLUMN " + column_def);
-    std::string after = node();
-    Exec(*uri_, "DROP TABLE " + t);
-    EXPECT_FALSE(before.empty());
-    return before != after;
+    return AlterOnCopy("items", "ADD COLUMN " + column_def).rewritten;
   }
 };
 
@@ -698,58 +702,9 @@ class ReviewDbDomains : public ReviewDb {
                     " SET search_path = \"$user\", app, public");
   }
 
-  // The finding `rule` gives for the file `sql` (lock_timeout set first).
-  static std::vector<json> Findings(const std::string& rule, const std::string& sql) {
-    static int n = 0;
-    std::string file =
-        File("dom" + std::to_string(++n) + ".sql", "SET lock_timeout = '1s';\n" + sql);
-    CmdResult r = Review("--format json --db '" + *uri_ + "' " + file);
-    EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
-    std::vector<json> out;
-    json doc = json::parse(r.out);
-    for (const auto& f : doc["findings"])
-      if (f["rule"] == rule) out.push_back(f);
-    return out;
-  }
-  struct Storage {
-    bool rewritten = false;      // the table got a new relfilenode
-    bool index_rebuilt = false;  // items_t_idx's copy did, without a table rewrite
-    long rows_read = 0;          // seq_tup_read of the copy during the ALTER
-  };
   // What PostgreSQL does with `ALTER TABLE <copy> <action>` on a copy of
-  // shop.items (same columns, same indexes, same rows).
-  static Storage Server(const std::string& action) {
-    static int n = 0;
-    std::string t = "shop.copy_" + std::to_string(++n);
-    // pg_stat_force_next_flush: this backend's counters are in
-    // pg_stat_user_tables before the call returns.
-    Exec(*uri_, "CREATE TABLE " + t + " (LIKE shop.items INCLUDING ALL); INSERT INTO " + t +
-                    " SELECT * FROM shop.items; SELECT pg_stat_force_next_flush();");
-    auto state = [&]() {
-      return Scalar(
-          "SELECT c.relfilenode || ' ' || coalesce(s.seq_tup_read, 0) || ' ' || "
-          "(SELECT string_agg(ic.relfilenode::text, ',' ORDER BY ic.relname) FROM "
-          "pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = "
-          "c.oid) FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
-          "WHERE c.oid = '" +
-          t + "'::regclass");
-    };
-    std::string before = state();
-    Exec(*uri_, "ALTER TABLE " + t + " " + action + "; SELECT pg_stat_force_next_flush();");
-    std::string after = state();
-    Exec(*uri_, "DROP TABLE " + t);
-    std::istringstream b(before), a(after);
-    std::string file_b, file_a, idx_b, idx_a;
-    long read_b = 0, read_a = 0;
-    b >> file_b >> read_b >> idx_b;
-    a >> file_a >> read_a >> idx_a;
-    EXPECT_FALSE(file_b.empty());
-    Storage s;
-    s.rewritten = file_b != file_a;
-    s.index_rebuilt = !s.rewritten && idx_b != idx_a;
-    s.rows_read = read_a - read_b;
-    return s;
-  }
+  // shop.items.
+  static Storage Server(const std::string& action) { return AlterOnCopy("shop.items", action); }
 };
 
 TEST_F(ReviewDbDomains, AddColumnRuleAgreesWithTheServersRelfilenode) {
