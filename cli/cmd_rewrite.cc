@@ -15,6 +15,7 @@
 
 #include "analyzer/statement.h"
 #include "cli/command.h"
+#include "core/sql_text.h"
 #include "rewriter/pg_catalog.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/verify.h"
@@ -55,32 +56,36 @@ std::string Fixed(double v, int prec = 1) {
 }
 
 std::string RenderText(const SqlFile& file, const std::vector<StatementReport>& reps) {
+  // Every comment goes through SqlComment: file names, reasons and notes may
+  // quote identifiers that hold '\n' or '\r', which would end the comment.
   std::ostringstream o;
   for (const auto& r : reps) {
     const Statement& st = *r.stmt;
-    o << "-- statement " << st.index + 1 << " (" << file.Where(st) << "): "
-      << (r.proposed
-              ? "rewritten"
-              : (r.result.changed ? "unchanged (rewrite not proposed, see verify)" : "unchanged"))
-      << "\n";
+    o << SqlComment("statement " + std::to_string(st.index + 1) + " (" + file.Where(st) + "): " +
+                    (r.proposed ? "rewritten"
+                                : (r.result.changed ? "unchanged (rewrite not proposed, see verify)"
+                                                    : "unchanged")));
     for (const auto& oc : r.result.outcomes) {
       std::string where =
           oc.location >= 0 ? file.Where(st, static_cast<size_t>(oc.location)) : file.Where(st);
-      o << "--   "
-        << (oc.applied ? "applied " : (oc.pass == "postgresql" ? "left    " : "refused "))
-        << oc.pass << " at " << where << ": " << oc.reason << "\n";
+      o << SqlComment(
+          std::string(oc.applied ? "applied "
+                                 : (oc.pass == "postgresql" ? "left    " : "refused ")) +
+              oc.pass + " at " + where + ": " + oc.reason,
+          "--   ");
     }
     if (r.verified) {
       const auto& v = r.verify;
-      o << "--   verify: cost " << Fixed(v.cost_before) << " -> " << Fixed(v.cost_after)
-        << ", SubPlans " << v.subplans_before << " -> " << v.subplans_after;
+      std::ostringstream line;
+      line << "verify: cost " << Fixed(v.cost_before) << " -> " << Fixed(v.cost_after)
+           << ", SubPlans " << v.subplans_before << " -> " << v.subplans_after;
       if (v.executed)
-        o << ", ran " << Fixed(v.ms_before) << " ms -> " << Fixed(v.ms_after) << " ms, "
-          << v.rows_before << " rows, results " << (v.results_equal ? "identical" : "DIFFER");
+        line << ", ran " << Fixed(v.ms_before) << " ms -> " << Fixed(v.ms_after) << " ms, "
+             << v.rows_before << " rows, results " << (v.results_equal ? "identical" : "DIFFER");
       else if (v.before_timed_out)
-        o << ", original > statement_timeout, rewrite " << Fixed(v.ms_after) << " ms";
-      if (!v.note.empty()) o << "; " << v.note;
-      o << "\n";
+        line << ", original > statement_timeout, rewrite " << Fixed(v.ms_after) << " ms";
+      if (!v.note.empty()) line << "; " << v.note;
+      o << SqlComment(line.str(), "--   ");
     }
     o << r.output << ";\n\n";
   }
