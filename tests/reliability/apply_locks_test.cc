@@ -11,6 +11,7 @@
 //     one copy exists, reported by name with the SQL that drops it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -162,6 +163,40 @@ TEST(ApplyLocks, WriterBlockerLeavesExactlyOneReportedCopyAndNoRetry) {
   auto admin = testing::AdminSession(uri);
   ASSERT_TRUE(admin->Exec((*re)["leftover_sql"].get<std::string>()).ok());
   EXPECT_TRUE(InvalidCopies(uri).empty());
+}
+
+// -o is checked before anything connects or runs: a report that cannot be
+// written must not be discovered after the plan was applied.
+TEST(ApplyOutput, UnwritableReportPathFailsBeforeApplying) {
+  std::string uri = LockedDb("rel_apply_output");
+  CmdResult r = RunPgvise("maintain --db '" + uri +
+                          "' --only vacuum-overdue --apply -o /no/such/dir/out.json --format json");
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_EQ(r.ErrLines(), 1) << r.err;
+  EXPECT_NE(r.err.find("/no/such/dir/out.json"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("pgvise apply"), std::string::npos) << "apply started: " << r.err;
+  EXPECT_EQ(VacuumCount(uri, "free"), 0) << "the plan ran although its report could not be written";
+  // A directory is no file either.
+  r = RunPgvise("maintain --db '" + uri + "' --only vacuum-overdue --apply -o /tmp");
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_EQ(VacuumCount(uri, "free"), 0);
+}
+
+TEST(ApplyOutput, ExistingReportIsNotTruncatedWhenTheCommandFails) {
+  std::string dir = testing::TempDir("apply-output");
+  std::string file = dir + "/report.json";
+  testing::WriteWhole(file, "previous report\n");
+  // Exit 3 (no such database): the old report stays as it was.
+  CmdResult r = RunPgvise("maintain --db 'postgresql://postgres@127.0.0.1:1/nodb' -o '" + file +
+                          "' --format json");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_EQ(testing::ReadWhole(file), "previous report\n");
+  // A new file in a writable directory is fine; nothing is left behind on failure.
+  std::string fresh = dir + "/new.json";
+  r = RunPgvise("maintain --db 'postgresql://postgres@127.0.0.1:1/nodb' -o '" + fresh + "'");
+  EXPECT_EQ(r.exit, 3) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(fresh));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
