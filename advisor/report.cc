@@ -91,15 +91,6 @@ std::string HtmlEscape(const std::string& s) {
   return out;
 }
 
-std::string SqlComment(const std::string& text) {
-  std::string out = "-- ";
-  for (char c : text) {
-    out += c;
-    if (c == '\n') out += "-- ";
-  }
-  return out + "\n";
-}
-
 double Reduction(const AdviseReport& r) {
   return r.workload_cost_before > 0 ? 1.0 - r.workload_cost_after / r.workload_cost_before : 0;
 }
