@@ -47,6 +47,16 @@ std::string Trimmed(std::string s) {
   return s;
 }
 
+// `sql` ended by ";". An unchanged statement keeps its own text, which may
+// end in a `-- comment`; a ";" after it would be commented out and psql
+// would run this statement and the next as one, so then ";" goes on a line
+// of its own. (A "--" inside a literal on the last line costs a line break.)
+std::string Terminated(const std::string& sql) {
+  size_t last_line = sql.find_last_of("\r\n");
+  last_line = last_line == std::string::npos ? 0 : last_line + 1;
+  return sql + (sql.find("--", last_line) == std::string::npos ? ";" : "\n;");
+}
+
 std::string Fixed(double v, int prec = 1) {
   std::ostringstream o;
   o.setf(std::ios::fixed);
@@ -87,7 +97,7 @@ std::string RenderText(const SqlFile& file, const std::vector<StatementReport>& 
       if (!v.note.empty()) line << "; " << v.note;
       o << SqlComment(line.str(), "--   ");
     }
-    o << r.output << ";\n\n";
+    o << Terminated(r.output) << "\n\n";
   }
   return o.str();
 }
@@ -222,7 +232,7 @@ int Run(const RewriteArgs& a, const CommonOptions& common) {
   } else if (a.format == "text") {
     out = RenderText(file, reps);
   } else {
-    for (const auto& r : reps) out += r.output + ";\n\n";
+    for (const auto& r : reps) out += Terminated(r.output) + "\n\n";
   }
   WriteOutput(common, out);
   return static_cast<int>(bad_input ? ExitCode::kInputError : ExitCode::kOk);
