@@ -65,7 +65,7 @@ Cleanup DropNewCopies(Session& s, const PlanItem& it,
   Status st = InvalidCopies(s, ReindexTarget(it), &now);
   if (!st.ok()) {
     c.sure = false;
-    c.left = "(unknown: the look-up failed: " + st.message() + ")";
+    c.left = "(the look-up failed: " + st.message() + ")";
     c.left_sql = "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;";
     return c;
   }
@@ -152,10 +152,13 @@ ApplyResult ApplyPlan(Session& s, const MaintenancePlan& plan, const ApplyOption
           o.status = "failed";
           o.leftover = c.left;
           o.leftover_sql = c.left_sql;
-          o.message += "; the failed rebuild left invalid index " + c.left +
-                       " that could not be dropped (not retried); drop it once nothing holds "
-                       "the table: " +
-                       c.left_sql;
+          o.message += c.sure ? "; the failed rebuild left invalid index " + c.left +
+                                    " that could not be dropped (not retried); drop it once "
+                                    "nothing holds the table: " +
+                                    c.left_sql
+                              : "; not retried: could not look for an invalid copy the failed "
+                                "rebuild may have left " +
+                                    c.left + "; list invalid indexes with: " + c.left_sql;
           log(prefix + ": failed (" + o.sqlstate + ") and left invalid index " + c.left +
               "; not retried; drop it with: " + c.left_sql);
           continue;

@@ -15,8 +15,9 @@
 //   stops the drop too), the item is NOT retried — every retry would pile up
 //   another copy — it fails, and the copy's name and the SQL to drop it are
 //   reported.
-// Nothing outside the plan runs: only the timeouts, the items' own SQL and
-// that clean-up. Every outcome is logged (to `log`) and returned.
+// Nothing outside the plan runs: only the timeouts, the items' own SQL, a
+// catalog look-up of invalid copies before and after each rebuild, and that
+// clean-up. Every outcome is logged (to `log`) and returned.
 #pragma once
 
 #include <functional>
