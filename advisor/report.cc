@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/json.h"
+#include "core/sql_text.h"
 
 namespace pgvise {
 
@@ -90,15 +91,6 @@ std::string HtmlEscape(const std::string& s) {
   return out;
 }
 
-std::string SqlComment(const std::string& text) {
-  std::string out = "-- ";
-  for (char c : text) {
-    out += c;
-    if (c == '\n') out += "-- ";
-  }
-  return out + "\n";
-}
-
 double Reduction(const AdviseReport& r) {
   return r.workload_cost_before > 0 ? 1.0 - r.workload_cost_after / r.workload_cost_before : 0;
 }
@@ -171,9 +163,11 @@ std::string RenderText(const AdviseReport& r, const AdviceRenderOptions& o) {
 
 std::string RenderSql(const AdviseReport& r, const AdviceRenderOptions& o) {
   std::ostringstream s;
-  s << "-- pgvise advise: index changes for the workload";
-  if (!o.database.empty()) s << " on " << o.database;
-  s << "\n-- workload cost " << Num(r.workload_cost_before, 0) << " -> "
+  // Names and reasons go through SqlComment: a '\n' or '\r' in them would
+  // end the comment and run the rest of the line as SQL.
+  s << SqlComment("pgvise advise: index changes for the workload" +
+                  (o.database.empty() ? std::string() : " on " + o.database));
+  s << "-- workload cost " << Num(r.workload_cost_before, 0) << " -> "
     << Num(r.workload_cost_after, 0) << " (" << Num(100 * Reduction(r), 1)
     << "% lower, HypoPG what-if estimates)\n";
   s << "-- Run with psql outside a transaction block: CONCURRENTLY can't run inside one.\n";
@@ -198,9 +192,7 @@ std::string RenderSql(const AdviseReport& r, const AdviceRenderOptions& o) {
   if (r.indexes.empty() && r.unverified.empty() && r.drops.empty()) s << "-- nothing to change\n";
   if (o.include_revert) {
     s << "-- ---------------------------------------------------------------\n-- Revert script\n";
-    std::istringstream rev(RenderRevertSql(r, o));
-    std::string line;
-    while (std::getline(rev, line)) s << "-- " << line << "\n";
+    s << SqlComment(RenderRevertSql(r, o));
   }
   return s.str();
 }
@@ -398,7 +390,7 @@ std::string RenderRevertSql(const AdviseReport& r, const AdviceRenderOptions& o)
   s << "-- pgvise advise: revert script (undoes the index changes, newest first)\n";
   s << "SET lock_timeout = '" << o.lock_timeout_ms << "ms';\nSET statement_timeout = 0;\n\n";
   for (auto it = r.drops.rbegin(); it != r.drops.rend(); ++it)
-    s << "-- re-create " << it->object << "\n" << it->revert << ";\n\n";
+    s << SqlComment("re-create " + it->object) << it->revert << ";\n\n";
   for (auto it = r.unverified.rbegin(); it != r.unverified.rend(); ++it) s << it->revert << ";\n";
   for (auto it = r.indexes.rbegin(); it != r.indexes.rend(); ++it) s << it->revert << ";\n";
   return s.str();

@@ -26,6 +26,7 @@ struct MaintainFlags {
   int retries = 2;
   int item_lock_timeout_ms = 2000;
   int item_timeout_ms = 3600000;
+  int cleanup_lock_timeout_ms = 2000;
   std::string memory, storage = "ssd", workload = "mixed";
   int cpus = 0;
 };
@@ -99,6 +100,12 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
   nlohmann::ordered_json apply_json;
   ApplyResult applied;
   bool did_apply = false;
+  if (f.apply && plan.standby)
+    // Every write would fail there; say why once instead of once per item.
+    throw Error(ExitCode::kDatabaseError,
+                "--apply: database \"" + plan.database +
+                    "\" is on a hot standby (in recovery) and read-only; run maintain --apply "
+                    "on the primary");
   if (f.apply) {
     // --apply: a separate, writable session; only the plan's items run on it.
     auto writer = OpenSession(common, /*read_only=*/false);
@@ -106,6 +113,7 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
     ao.lock_timeout_ms = f.item_lock_timeout_ms;
     ao.statement_timeout_ms = f.item_timeout_ms;
     ao.retries = f.retries;
+    ao.cleanup_lock_timeout_ms = f.cleanup_lock_timeout_ms;
     ao.log = [](const std::string& line) {
       std::cerr << Timestamp() << " pgvise apply: " << line << "\n";
     };
@@ -171,6 +179,10 @@ RunFn SetupMaintain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
                  "lock_timeout per applied item, ms")
       ->capture_default_str();
   app.add_option("--item-timeout", f->item_timeout_ms, "statement_timeout per applied item, ms")
+      ->capture_default_str();
+  app.add_option("--cleanup-lock-timeout", f->cleanup_lock_timeout_ms,
+                 "lock_timeout per DROP of the invalid copy a failed REINDEX CONCURRENTLY "
+                 "leaves, ms")
       ->capture_default_str();
   app.add_option("--memory", f->memory, "server memory for settings advice, e.g. 16GB");
   app.add_option("--cpus", f->cpus, "server CPUs for settings advice");

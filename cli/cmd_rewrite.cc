@@ -15,6 +15,7 @@
 
 #include "analyzer/statement.h"
 #include "cli/command.h"
+#include "core/sql_text.h"
 #include "rewriter/pg_catalog.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/verify.h"
@@ -46,6 +47,16 @@ std::string Trimmed(std::string s) {
   return s;
 }
 
+// `sql` ended by ";". An unchanged statement keeps its own text, which may
+// end in a `-- comment`; a ";" after it would be commented out and psql
+// would run this statement and the next as one, so then ";" goes on a line
+// of its own. (A "--" inside a literal on the last line costs a line break.)
+std::string Terminated(const std::string& sql) {
+  size_t last_line = sql.find_last_of("\r\n");
+  last_line = last_line == std::string::npos ? 0 : last_line + 1;
+  return sql + (sql.find("--", last_line) == std::string::npos ? ";" : "\n;");
+}
+
 std::string Fixed(double v, int prec = 1) {
   std::ostringstream o;
   o.setf(std::ios::fixed);
@@ -55,34 +66,38 @@ std::string Fixed(double v, int prec = 1) {
 }
 
 std::string RenderText(const SqlFile& file, const std::vector<StatementReport>& reps) {
+  // Every comment goes through SqlComment: file names, reasons and notes may
+  // quote identifiers that hold '\n' or '\r', which would end the comment.
   std::ostringstream o;
   for (const auto& r : reps) {
     const Statement& st = *r.stmt;
-    o << "-- statement " << st.index + 1 << " (" << file.Where(st) << "): "
-      << (r.proposed
-              ? "rewritten"
-              : (r.result.changed ? "unchanged (rewrite not proposed, see verify)" : "unchanged"))
-      << "\n";
+    o << SqlComment("statement " + std::to_string(st.index + 1) + " (" + file.Where(st) + "): " +
+                    (r.proposed ? "rewritten"
+                                : (r.result.changed ? "unchanged (rewrite not proposed, see verify)"
+                                                    : "unchanged")));
     for (const auto& oc : r.result.outcomes) {
       std::string where =
           oc.location >= 0 ? file.Where(st, static_cast<size_t>(oc.location)) : file.Where(st);
-      o << "--   "
-        << (oc.applied ? "applied " : (oc.pass == "postgresql" ? "left    " : "refused "))
-        << oc.pass << " at " << where << ": " << oc.reason << "\n";
+      o << SqlComment(
+          std::string(oc.applied ? "applied "
+                                 : (oc.pass == "postgresql" ? "left    " : "refused ")) +
+              oc.pass + " at " + where + ": " + oc.reason,
+          "--   ");
     }
     if (r.verified) {
       const auto& v = r.verify;
-      o << "--   verify: cost " << Fixed(v.cost_before) << " -> " << Fixed(v.cost_after)
-        << ", SubPlans " << v.subplans_before << " -> " << v.subplans_after;
+      std::ostringstream line;
+      line << "verify: cost " << Fixed(v.cost_before) << " -> " << Fixed(v.cost_after)
+           << ", SubPlans " << v.subplans_before << " -> " << v.subplans_after;
       if (v.executed)
-        o << ", ran " << Fixed(v.ms_before) << " ms -> " << Fixed(v.ms_after) << " ms, "
-          << v.rows_before << " rows, results " << (v.results_equal ? "identical" : "DIFFER");
+        line << ", ran " << Fixed(v.ms_before) << " ms -> " << Fixed(v.ms_after) << " ms, "
+             << v.rows_before << " rows, results " << (v.results_equal ? "identical" : "DIFFER");
       else if (v.before_timed_out)
-        o << ", original > statement_timeout, rewrite " << Fixed(v.ms_after) << " ms";
-      if (!v.note.empty()) o << "; " << v.note;
-      o << "\n";
+        line << ", original > statement_timeout, rewrite " << Fixed(v.ms_after) << " ms";
+      if (!v.note.empty()) line << "; " << v.note;
+      o << SqlComment(line.str(), "--   ");
     }
-    o << r.output << ";\n\n";
+    o << Terminated(r.output) << "\n\n";
   }
   return o.str();
 }
@@ -217,7 +232,7 @@ int Run(const RewriteArgs& a, const CommonOptions& common) {
   } else if (a.format == "text") {
     out = RenderText(file, reps);
   } else {
-    for (const auto& r : reps) out += r.output + ";\n\n";
+    for (const auto& r : reps) out += Terminated(r.output) + "\n\n";
   }
   WriteOutput(common, out);
   return static_cast<int>(bad_input ? ExitCode::kInputError : ExitCode::kOk);

@@ -2,10 +2,14 @@
 
 #include "core/render.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -76,6 +80,33 @@ ExitCode ExitFor(const std::vector<Finding>& findings, const std::string& fail_o
   return ExitCode::kOk;
 }
 
+void CheckOutput(const CommonOptions& o) {
+  if (o.output.empty() || o.output == "-") return;
+  auto fail = [&](const std::string& why) {
+    throw Error(ExitCode::kInputError, "-o " + o.output + ": cannot write the report: " + why);
+  };
+  struct stat st;
+  if (stat(o.output.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) fail("is a directory");
+    // Opening without O_TRUNC proves we may write and leaves the contents
+    // alone until the command has its report. (Non-blocking: a FIFO with no
+    // reader must not hang the check.)
+    int fd = open(o.output.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno != ENXIO) fail(std::strerror(errno));
+    if (fd >= 0) close(fd);
+    return;
+  }
+  if (errno != ENOENT) fail(std::strerror(errno));
+  // A new file: its directory must exist and take new files. Nothing is
+  // created now, so a command that fails leaves no empty report behind.
+  std::filesystem::path dir = std::filesystem::path(o.output).parent_path();
+  if (dir.empty()) dir = ".";
+  if (stat(dir.c_str(), &st) != 0) fail("directory " + dir.string() + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) fail(dir.string() + " is not a directory");
+  if (access(dir.c_str(), W_OK | X_OK) != 0)
+    fail("directory " + dir.string() + ": " + std::strerror(errno));
+}
+
 void WriteOutput(const CommonOptions& o, const std::string& text) {
   if (o.output.empty() || o.output == "-") {
     std::cout << text;
@@ -83,8 +114,10 @@ void WriteOutput(const CommonOptions& o, const std::string& text) {
     return;
   }
   std::ofstream f(o.output, std::ios::binary);
-  if (!f) throw Error(ExitCode::kInputError, o.output + ": cannot write");
+  if (!f) throw Error(ExitCode::kInputError, "-o " + o.output + ": cannot write the report");
   f << text;
+  f.close();
+  if (!f) throw Error(ExitCode::kInputError, "-o " + o.output + ": writing the report failed");
 }
 
 namespace {
@@ -122,7 +155,14 @@ int Main(int argc, char** argv) {
     auto common = std::make_shared<CommonOptions>();
     common->argv0 = argc > 0 ? argv[0] : "pgvise";
     RunFn fn = cmd.setup(*sub, common);
-    sub->callback([&run, fn] { run = fn; });
+    // -o is checked before the command connects or changes anything, so a
+    // bad path cannot fail a run (e.g. maintain --apply) after the fact.
+    sub->callback([&run, fn, common] {
+      run = [fn, common] {
+        CheckOutput(*common);
+        return fn();
+      };
+    });
   }
   try {
     app.parse(argc, argv);

@@ -55,7 +55,13 @@ RuleBook LoadRules(const CommonOptions& o);
 std::unique_ptr<Session> OpenSession(const CommonOptions& o, bool read_only = true);
 // The exit code for findings under --fail-on.
 ExitCode ExitFor(const std::vector<Finding>& findings, const std::string& fail_on);
-// Writes `text` to -o FILE or stdout.
+// Checks, before a command connects or changes anything, that -o FILE can be
+// written: an existing file is opened for writing without truncating it; a
+// new one needs an existing, writable directory. Throws Error (exit 2) naming
+// the path. Main() runs it for every command.
+void CheckOutput(const CommonOptions& o);
+// Writes `text` to -o FILE or stdout (throws Error, exit 2, if FILE cannot be
+// written after all).
 void WriteOutput(const CommonOptions& o, const std::string& text);
 // Renders findings in --format (colour only for text on a TTY without
 // NO_COLOR) and writes them like WriteOutput.

@@ -1,6 +1,8 @@
 #include "maintenance/apply.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <thread>
 
 namespace pgvise {
@@ -13,44 +15,80 @@ double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The object name of a `REINDEX INDEX CONCURRENTLY <name>;` item, or "".
 bool IsReindexConcurrently(const PlanItem& it) {
   return it.rec.kind == "reindex" && it.rec.sql.rfind("REINDEX INDEX CONCURRENTLY ", 0) == 0;
 }
 
-// After a failed REINDEX CONCURRENTLY the new copy stays behind, invalid,
-// named <index>_ccnew[N] on the same table. Drop it (concurrently) so no
-// invalid index outlives the run. Returns what was dropped.
-std::string DropLeftovers(Session& s, const PlanItem& it, const ApplyOptions& opts) {
+// The (quoted) index a `REINDEX INDEX CONCURRENTLY <name>;` item rebuilds.
+std::string ReindexTarget(const PlanItem& it) {
   std::string target = it.rec.sql.substr(std::string("REINDEX INDEX CONCURRENTLY ").size());
   while (!target.empty() && (target.back() == ';' || target.back() == ' ')) target.pop_back();
+  return target;
+}
+
+// The invalid copies REINDEX CONCURRENTLY leaves on the target's table when
+// it fails: named <index>_ccnew[N] (the index name clipped to fit 63 bytes,
+// so matched by suffix), oid -> quoted schema.name.
+Status InvalidCopies(Session& s, const std::string& target,
+                     std::map<std::string, std::string>* out) {
   Rows r;
-  // The leftover's name is the original's (truncated to fit 63 bytes) plus
-  // _ccnew and an optional number.
   Status st = s.Query(
-      "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name "
+      "SELECT c.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name "
       "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
       "JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE i.indrelid = (SELECT indrelid FROM pg_index WHERE indexrelid = $1::regclass) "
-      "AND NOT i.indisvalid "
-      "AND c.relname LIKE left((SELECT relname FROM pg_class WHERE oid = $1::regclass), 57) "
-      "|| '\\_ccnew%'",
+      "AND i.indexrelid <> $1::regclass AND NOT i.indisvalid "
+      "AND c.relname ~ '_ccnew[0-9]*$'",
       {target}, &r);
-  if (!st.ok()) return "clean-up query failed: " + st.message();
-  std::string dropped;
-  for (size_t i = 0; i < r.size(); ++i) {
-    std::string name = r.Text(i, "name");
-    // A leftover can only be dropped once nothing holds its table; retry a few times.
-    bool ok = false;
-    for (int attempt = 0; attempt <= opts.retries && !ok; ++attempt) {
-      ok = s.Exec("DROP INDEX CONCURRENTLY IF EXISTS " + name).ok();
-      if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(opts.retry_pause_ms));
-    }
-    dropped += (dropped.empty() ? "" : ", ") + name +
-               (ok ? "" : " (drop failed: " + s.last_sqlstate() + ")");
-    if (opts.log) opts.log("  cleanup: " + std::string(ok ? "dropped " : "could not drop ") + name);
+  if (!st.ok()) return st;
+  out->clear();
+  for (size_t i = 0; i < r.size(); ++i) (*out)[r.Text(i, "oid")] = r.Text(i, "name");
+  return Status::Ok();
+}
+
+struct Cleanup {
+  std::string dropped;   // names dropped, comma-separated
+  std::string left;      // names still there, comma-separated
+  std::string left_sql;  // DROP statements for them
+  bool sure = true;      // false: we could not even look
+};
+
+// After a failed REINDEX CONCURRENTLY: drop the invalid copies this attempt
+// created (those not in `before`), each with DROP INDEX CONCURRENTLY IF
+// EXISTS under its own lock timeout, `cleanup_attempts` times at most. A copy
+// can only go once nothing holds its table, so the blocker that stopped the
+// rebuild often stops this too: then it is reported, not retried for ever.
+Cleanup DropNewCopies(Session& s, const PlanItem& it,
+                      const std::map<std::string, std::string>& before, const ApplyOptions& opts) {
+  Cleanup c;
+  std::map<std::string, std::string> now;
+  Status st = InvalidCopies(s, ReindexTarget(it), &now);
+  if (!st.ok()) {
+    c.sure = false;
+    c.left = "(the look-up failed: " + st.message() + ")";
+    c.left_sql = "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;";
+    return c;
   }
-  return dropped;
+  const std::string timeouts =
+      "SET lock_timeout = " + std::to_string(opts.cleanup_lock_timeout_ms) +
+      "; SET statement_timeout = " + std::to_string(opts.statement_timeout_ms);
+  for (const auto& [oid, name] : now) {
+    if (before.count(oid)) continue;  // not ours: older leftovers have their own plan items
+    const std::string drop = "DROP INDEX CONCURRENTLY IF EXISTS " + name + ";";
+    bool ok = false;
+    for (int attempt = 0; attempt < std::max(1, opts.cleanup_attempts) && !ok; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.retry_pause_ms));
+      ok = s.Exec(timeouts).ok() && s.Exec(drop).ok();
+    }
+    std::string& list = ok ? c.dropped : c.left;
+    list += (list.empty() ? "" : ", ") + name;
+    if (!ok) c.left_sql += (c.left_sql.empty() ? "" : " ") + drop;
+    if (opts.log)
+      opts.log("  cleanup: " + (ok ? "dropped " + name
+                                   : "could not drop " + name + " (" + s.last_sqlstate() +
+                                         "); drop it with: " + drop));
+  }
+  return c;
 }
 
 }  // namespace
@@ -86,6 +124,10 @@ ApplyResult ApplyPlan(Session& s, const MaintenancePlan& plan, const ApplyOption
       ItemOutcome& o = res.outcomes[idx];
       ++o.attempts;
       auto t0 = std::chrono::steady_clock::now();
+      // What invalid copies already exist, so a failure drops only its own.
+      const bool rebuild = IsReindexConcurrently(it);
+      std::map<std::string, std::string> before;
+      if (rebuild) (void)InvalidCopies(s, ReindexTarget(it), &before);
       Status st = s.Exec(set_timeouts);
       if (st.ok()) st = s.Exec(it.rec.sql);
       o.seconds += Since(t0);
@@ -101,7 +143,27 @@ ApplyResult ApplyPlan(Session& s, const MaintenancePlan& plan, const ApplyOption
       }
       o.sqlstate = s.last_sqlstate();
       o.message = st.message();
-      if (IsReindexConcurrently(it)) o.cleanup = DropLeftovers(s, it, opts);
+      if (rebuild) {
+        Cleanup c = DropNewCopies(s, it, before, opts);
+        if (!c.dropped.empty()) o.cleanup += (o.cleanup.empty() ? "" : ", ") + c.dropped;
+        if (!c.left.empty()) {
+          // Retrying would leave another invalid copy: stop here and say
+          // exactly what is left and how to drop it.
+          o.status = "failed";
+          o.leftover = c.left;
+          o.leftover_sql = c.left_sql;
+          o.message += c.sure ? "; the failed rebuild left invalid index " + c.left +
+                                    " that could not be dropped (not retried); drop it once "
+                                    "nothing holds the table: " +
+                                    c.left_sql
+                              : "; not retried: could not look for an invalid copy the failed "
+                                "rebuild may have left " +
+                                    c.left + "; list invalid indexes with: " + c.left_sql;
+          log(prefix + ": failed (" + o.sqlstate + ") and left invalid index " + c.left +
+              "; not retried; drop it with: " + c.left_sql);
+          continue;
+        }
+      }
       if (o.sqlstate == kLockNotAvailable) {
         o.status = "lock-timeout";
         bool last = round == opts.retries;
@@ -143,6 +205,10 @@ nlohmann::ordered_json ApplyResult::ToJson(const MaintenancePlan& plan) const {
     if (!o.sqlstate.empty()) x["sqlstate"] = o.sqlstate;
     if (!o.message.empty()) x["message"] = o.message;
     if (!o.cleanup.empty()) x["cleanup"] = o.cleanup;
+    if (!o.leftover.empty()) {
+      x["leftover"] = o.leftover;
+      x["leftover_sql"] = o.leftover_sql;
+    }
     x["seconds"] = o.seconds;
     list.push_back(std::move(x));
   }

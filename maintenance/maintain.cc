@@ -58,6 +58,15 @@ Status ExactBloat(Session& s, const RuleBook& rules, MaintainRun* run) {
   return Status::Ok();
 }
 
+// On a hot standby most rules see nothing: say so before "Nothing to do".
+const char* kStandbyNote =
+    "this server is a hot standby (pg_is_in_recovery() is true). Cumulative statistics are "
+    "per server: dead tuples, modifications since ANALYZE, last (auto)vacuum/analyze times and "
+    "index scans here count only this standby's activity, so vacuum, statistics, bloat and "
+    "unused-index findings are missing; run maintain on the primary for those. Wraparound ages "
+    "come from the primary's replicated catalog and are current. --apply cannot run here: a "
+    "standby is read-only";
+
 }  // namespace
 
 Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOptions& opts,
@@ -84,6 +93,8 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
 
   const HealthSnapshot& snap = run.snapshot;
   run.plan.database = snap.database;
+  run.plan.standby = snap.in_recovery;
+  if (snap.in_recovery) run.plan.notes.insert(run.plan.notes.begin(), kStandbyNote);
   run.plan.server_version = snap.server_version;
   run.plan.tables = snap.tables.size();
   run.plan.indexes = snap.indexes.size();

@@ -3,6 +3,8 @@
 // the bloat layout model, plan ordering and rendering.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "maintenance/bloat.h"
 #include "maintenance/plan.h"
 #include "maintenance/rule_examples.h"
@@ -270,6 +272,70 @@ TEST(Plan, SqlScriptCommentsOutAdvice) {
   auto j = nlohmann::json::parse(RenderPlanJson(plan, nullptr));
   EXPECT_EQ(j["plan"][0]["recommendation"]["kind"], "reindex");
   EXPECT_EQ(j["plan"][1]["executable"], false);
+}
+
+// Lines as psql's lexer sees them: a `--` comment ends at '\n' or '\r'.
+std::vector<std::string> PsqlLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t end = text.find_first_of("\r\n", i);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(i, end - i));
+    i = end + 1;
+  }
+  return lines;
+}
+
+TEST(Plan, SqlScriptKeepsHostileNamesAndTextInsideComments) {
+  const std::string evil = "x\nDROP TABLE canary; --\ry\r\nDROP TABLE canary2;";
+  MaintenancePlan plan;
+  plan.database = "shop" + evil;
+  plan.server_version = 150018;
+  plan.notes = {"note " + evil};
+  PlanItem run = Item("vacuum-overdue", "vacuum", Severity::kWarning, "vacuum", "public.t",
+                      "VACUUM (ANALYZE) public.t;");
+  run.rec.object = "public." + evil;
+  run.rec.reason = "why " + evil;
+  run.rec.lock = "lock " + evil;
+  run.rec.revert = "undo " + evil;
+  PlanItem advice =
+      Item("table-bloat", "bloat", Severity::kWarning, "repack", "public.t", "", false);
+  advice.rec.sql = "-- comment " + evil + "\nVACUUM FULL public.t;";
+  plan.items = {run, advice};
+  std::string sql = RenderPlanSql(plan, 2000, 60000);
+  // Only these lines run; every other line is a comment or blank.
+  const std::set<std::string> statements = {
+      "\\set ON_ERROR_STOP off", "SET lock_timeout = '2000ms';",
+      "SET statement_timeout = '60000ms';", "VACUUM (ANALYZE) public.t;"};
+  int ran = 0;
+  for (const auto& line : PsqlLines(sql)) {
+    if (line.empty()) continue;
+    if (statements.count(line)) {
+      ++ran;
+      continue;
+    }
+    EXPECT_EQ(line.rfind("--", 0), 0u) << "line outside a comment: [" << line << "]\n" << sql;
+  }
+  EXPECT_EQ(ran, 4) << sql;
+  // The text itself is still there, one comment line per line.
+  EXPECT_NE(sql.find("\n-- DROP TABLE canary; --\n"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("\n--    why: DROP TABLE canary2;\n"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("\n-- VACUUM FULL public.t;\n"), std::string::npos) << sql;
+}
+
+TEST(Plan, StandbyIsSaidInsteadOfNothingToDo) {
+  MaintenancePlan plan;
+  plan.database = "shop";
+  plan.server_version = 150018;
+  plan.standby = true;
+  std::string text = RenderPlanText(plan);
+  EXPECT_EQ(text.find("Nothing to do"), std::string::npos) << text;
+  EXPECT_NE(text.find("standby"), std::string::npos) << text;
+  EXPECT_NE(RenderPlanSql(plan, 1, 1).find("standby"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(RenderPlanJson(plan, nullptr))["standby"], true);
+  plan.standby = false;
+  EXPECT_NE(RenderPlanText(plan).find("Nothing to do: every rule passed."), std::string::npos);
 }
 
 TEST(Plan, TablePatternsAndSelectors) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/json.h"
+#include "core/sql_text.h"
 #include "maintenance/rules_internal.h"
 
 namespace pgvise {
@@ -258,7 +259,8 @@ std::string RenderPlanText(const MaintenancePlan& plan) {
   os << Header(plan) << "\n";
   for (const auto& n : plan.notes) os << "note: " << n << "\n";
   if (plan.items.empty()) {
-    os << "\nNothing to do: every rule passed.\n";
+    os << (plan.standby ? "\nNothing found that a standby can see (see the note above).\n"
+                        : "\nNothing to do: every rule passed.\n");
     return os.str();
   }
   int runnable = 0;
@@ -283,6 +285,7 @@ std::string RenderPlanJson(const MaintenancePlan& plan, const nlohmann::ordered_
   j["command"] = "maintain";
   j["database"] = plan.database;
   j["server_version"] = plan.server_version;
+  j["standby"] = plan.standby;
   j["snapshot"] = {{"tables", plan.tables},
                    {"indexes", plan.indexes},
                    {"queries", plan.snapshot_queries},
@@ -310,24 +313,35 @@ std::string RenderPlanJson(const MaintenancePlan& plan, const nlohmann::ordered_
 
 std::string RenderPlanSql(const MaintenancePlan& plan, int lock_timeout_ms,
                           int statement_timeout_ms) {
+  // Everything but the executable statements goes through SqlComment: names,
+  // reasons and notes may hold '\n' or '\r', which would end a `--` comment
+  // and let the rest of the line run as SQL.
   std::ostringstream os;
-  os << "-- " << Header(plan) << "\n";
+  os << SqlComment(Header(plan));
   os << "-- Review, then run with psql in autocommit mode (never -1/--single-transaction):\n";
   os << "-- VACUUM and CONCURRENTLY statements cannot run inside a transaction block.\n";
   os << "-- Advice items are commented out: they need a person's decision.\n";
-  for (const auto& n : plan.notes) os << "-- note: " << n << "\n";
+  for (const auto& n : plan.notes) os << SqlComment(n, "-- note: ");
   os << "\\set ON_ERROR_STOP off\n";
   os << "SET lock_timeout = '" << lock_timeout_ms << "ms';\n";
   os << "SET statement_timeout = '" << statement_timeout_ms << "ms';\n";
-  if (plan.items.empty()) os << "\n-- Nothing to do: every rule passed.\n";
+  if (plan.items.empty())
+    os << (plan.standby ? "\n-- Nothing found that a standby can see (see the note above).\n"
+                        : "\n-- Nothing to do: every rule passed.\n");
   for (size_t i = 0; i < plan.items.size(); ++i) {
     const PlanItem& it = plan.items[i];
-    os << "\n-- " << i + 1 << ". [" << SeverityName(it.severity) << "] " << it.rule << ": "
-       << it.rec.object << (it.executable ? "" : " (advice)") << "\n";
-    os << Indent(it.rec.reason, "--    why: ");
-    if (!it.rec.lock.empty()) os << "--    lock: " << it.rec.lock << "\n";
-    if (!it.rec.revert.empty()) os << "--    undo: " << it.rec.revert << "\n";
-    os << Indent(it.rec.sql, it.executable ? "" : "-- ");
+    os << "\n"
+       << SqlComment(std::to_string(i + 1) + ". [" + SeverityName(it.severity) + "] " + it.rule +
+                     ": " + it.rec.object + (it.executable ? "" : " (advice)"));
+    os << SqlComment(it.rec.reason, "--    why: ");
+    if (!it.rec.lock.empty()) os << SqlComment(it.rec.lock, "--    lock: ");
+    if (!it.rec.revert.empty()) os << SqlComment(it.rec.revert, "--    undo: ");
+    // An executable statement is built from quoted identifiers and literals,
+    // so its own line breaks are inside quotes; it is written as is.
+    if (it.executable)
+      os << it.rec.sql << "\n";
+    else
+      os << SqlComment(it.rec.sql);
   }
   return os.str();
 }

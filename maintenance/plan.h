@@ -49,6 +49,7 @@ struct PlanItem {
 struct MaintenancePlan {
   std::string database;
   int server_version = 0;
+  bool standby = false;  // the server is in recovery: see StandbyNote() in maintain.cc
   size_t tables = 0, indexes = 0;
   int64_t snapshot_queries = 0;  // round trips the snapshot took
   int64_t total_queries = 0;     // all analysis round trips (snapshot + --exact)

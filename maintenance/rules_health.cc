@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/sql_text.h"
 #include "maintenance/rules_internal.h"
 
 namespace pgvise::maint {
@@ -89,9 +90,12 @@ void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
     PlanItem it = NewItem(in, "session", Who(b));
     it.executable = false;
     it.rec.sql = "SELECT pg_terminate_backend(" + std::to_string(b.pid) + ");";
-    if (!b.user.empty())
-      it.rec.sql += "\n-- and stop it recurring:\n-- ALTER ROLE " + QuoteIdent(b.user) +
-                    " SET idle_in_transaction_session_timeout = '5min';";
+    if (!b.user.empty()) {
+      // A role name may hold line breaks: the comment goes through SqlComment.
+      it.rec.sql += "\n" + SqlComment("and stop it recurring:\nALTER ROLE " + QuoteIdent(b.user) +
+                                      " SET idle_in_transaction_session_timeout = '5min';");
+      it.rec.sql.pop_back();
+    }
     std::ostringstream why;
     why << b.state << " for " << Duration(b.state_age_s) << " (transaction open "
         << Duration(std::max(b.xact_age_s, b.state_age_s)) << ")";
@@ -205,11 +209,15 @@ void ReplicationSlotHoldingXmin(const RuleInput& in, std::vector<PlanItem>* out)
     if (!holds_xmin && !holds_wal) continue;
     PlanItem it = NewItem(in, "replication-slot", s.name);
     it.executable = false;
-    it.rec.sql = s.active ? "-- the slot is active: find out why its consumer lags\n"
-                            "-- SELECT pg_drop_replication_slot(" +
-                                QuoteLiteral(s.name) + ");"
+    // The slot's name may hold line breaks (inside the literal): comment
+    // lines that carry it go through SqlComment.
+    it.rec.sql = s.active ? SqlComment(
+                                "the slot is active: find out why its consumer lags\n"
+                                "SELECT pg_drop_replication_slot(" +
+                                QuoteLiteral(s.name) + ");")
                           : "SELECT pg_drop_replication_slot(" + QuoteLiteral(s.name) +
                                 ");  -- if its consumer is gone for good";
+    if (it.rec.sql.back() == '\n') it.rec.sql.pop_back();
     std::ostringstream why;
     why << (s.active ? "active " : "inactive ") << s.type << " slot";
     if (holds_xmin)
@@ -248,8 +256,9 @@ void InvalidIndex(const RuleInput& in, std::vector<PlanItem>* out) {
       it.rec.sql = "REINDEX INDEX CONCURRENTLY " + x.Qualified() + ";";
       it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on)";
       it.rec.revert =
-          "-- if the rebuild fails again (e.g. duplicate keys): DROP INDEX CONCURRENTLY " +
-          x.Qualified() + ";";
+          SqlComment("if the rebuild fails again (e.g. duplicate keys): DROP INDEX CONCURRENTLY " +
+                     x.Qualified() + ";");
+      it.rec.revert.pop_back();
       why << "; usually a failed CREATE INDEX CONCURRENTLY: rebuild it (or drop it if unwanted)";
     }
     it.rec.reason = why.str();
@@ -328,22 +337,25 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
         << " values left, then inserts fail";
     if (narrow_column) {
       it.executable = false;
-      it.rec.sql =
-          "-- widen the column (rewrites the table under ACCESS EXCLUSIVE; plan an online\n"
-          "-- migration: new bigint column, backfill in batches, swap):\n"
-          "-- ALTER TABLE " +
+      it.rec.sql = SqlComment(
+          "widen the column (rewrites the table under ACCESS EXCLUSIVE; plan an online\n"
+          "migration: new bigint column, backfill in batches, swap):\n"
+          "ALTER TABLE " +
           q.column_table + " ALTER COLUMN " + QuoteIdent(q.column_name) +
           " TYPE bigint;\n"
-          "-- ALTER SEQUENCE " +
-          q.Qualified() + " AS bigint;";
+          "ALTER SEQUENCE " +
+          q.Qualified() + " AS bigint;");
+      it.rec.sql.pop_back();
       it.rec.lock = "ALTER COLUMN TYPE: ACCESS EXCLUSIVE for the whole rewrite";
       why << "; the column type is the limit";
     } else if (narrow_seq && q.column_type.empty()) {
       // No column found that takes its values (used by application code):
       // widening it is only safe once whatever stores them holds bigint.
       it.executable = false;
-      it.rec.sql = "-- once every column that stores its values is bigint:\n-- ALTER SEQUENCE " +
-                   q.Qualified() + " AS bigint;";
+      it.rec.sql =
+          SqlComment("once every column that stores its values is bigint:\nALTER SEQUENCE " +
+                     q.Qualified() + " AS bigint;");
+      it.rec.sql.pop_back();
       it.rec.lock = "ROW EXCLUSIVE on the sequence (instant)";
       why << "; no column is tied to it (no OWNED BY / identity / DEFAULT nextval): check what "
              "stores its values before widening it";
@@ -354,8 +366,9 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
       why << "; the column takes bigint already: widening the sequence is instant";
     } else {
       it.executable = false;
-      it.rec.sql =
-          "-- bigint sequence near its maximum: check increment and MAXVALUE of " + q.Qualified();
+      it.rec.sql = SqlComment("bigint sequence near its maximum: check increment and MAXVALUE of " +
+                              q.Qualified());
+      it.rec.sql.pop_back();
       why << "; the sequence's MAXVALUE is the limit";
     }
     it.rec.reason = why.str();

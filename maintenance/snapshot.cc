@@ -129,7 +129,8 @@ SELECT current_database() AS db,
        (SELECT extnamespace::regnamespace::text FROM pg_extension
          WHERE extname = 'pgstattuple') AS pgstattuple_schema,
        has_table_privilege('pg_catalog.pg_statistic', 'SELECT') AS read_statistic,
-       current_setting('track_counts')::bool AS track_counts
+       current_setting('track_counts')::bool AS track_counts,
+       pg_is_in_recovery() AS in_recovery
 )SQL";
 
 const char* kDatabasesSql = R"SQL(
@@ -444,6 +445,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
   if (!(st = s.Query(kFactsSql, &r)).ok()) return st;
   snap.database = r.Text(0, "db");
   snap.stats_age_s = std::max(60.0, r.Double(0, "stats_age_s", 3600));
+  snap.in_recovery = r.Bool(0, "in_recovery");
   snap.has_pgstattuple = !r.IsNull(0, "pgstattuple_schema");
   snap.pgstattuple_schema = r.Text(0, "pgstattuple_schema");
   const bool read_statistic = r.Bool(0, "read_statistic");
@@ -904,6 +906,7 @@ Status SnapshotFromJson(const json& j, HealthSnapshot* out) {
   r.Field("server_version", &snap.server_version);
   r.Field("database", &snap.database);
   r.Field("stats_age_s", &snap.stats_age_s);
+  r.Field("in_recovery", &snap.in_recovery);
   r.Field("has_pgstattuple", &snap.has_pgstattuple);
   r.Field("settings", &snap.settings);
   for (const char* k :

@@ -151,6 +151,7 @@ struct HealthSnapshot {
   int server_version = 150000;
   std::string database;
   double stats_age_s = 3600;  // seconds the activity counters cover
+  bool in_recovery = false;   // pg_is_in_recovery(): a (hot) standby
   bool has_pgstattuple = false;
   std::string pgstattuple_schema;
   std::map<std::string, std::string> settings;  // memory in bytes, time in ms

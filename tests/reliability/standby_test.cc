@@ -1,0 +1,146 @@
+// `pgvise maintain` on a hot standby: its cumulative statistics are its own
+// (mostly empty), so "Nothing to do" would be a false all-clear. It must say
+// it is a standby, and --apply must refuse (exit 3, one line).
+//
+// The suite builds its own primary (scripts/pgcluster.sh, with a
+// replication line added to pg_hba.conf) and a streaming standby of it with
+// `pg_basebackup -R`, both as the postgres user, on free ports; the shared
+// test cluster is left alone.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/review_cli.h"
+#include "tests/support/pg_test.h"
+
+namespace pgvise {
+namespace {
+
+using testing::CmdResult;
+using testing::RunPgvise;
+
+const char* kPgBin = "/usr/lib/postgresql/15/bin";
+
+std::string AsPostgres(const std::string& cmd) {
+  return getuid() == 0 ? "runuser -u postgres -- " + cmd : cmd;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class Standby : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing::TempDir("standby"));
+    if (getuid() == 0) RunCommand("chown postgres '" + *dir_ + "'");
+    std::string out;
+    // The primary.
+    ASSERT_EQ(
+        RunCommand(testing::SourceDir() + "/scripts/pgcluster.sh start '" + *dir_ + "/primary'",
+                   &out),
+        0)
+        << out;
+    primary_uri_ = new std::string(Trim(out));
+    std::string port = Trim(testing::ReadWhole(*dir_ + "/primary/port"));
+    {
+      std::ofstream hba(*dir_ + "/primary/data/pg_hba.conf", std::ios::app);
+      hba << "local replication all trust\nhost replication all 127.0.0.1/32 trust\n";
+    }
+    testing::Exec(*primary_uri_, "SELECT pg_reload_conf()");
+    // Something a primary would plan for: dead tuples with autovacuum off.
+    testing::Exec(*primary_uri_,
+                  "CREATE TABLE churn (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = "
+                  "false); INSERT INTO churn SELECT g, 0 FROM generate_series(1, 30000) g; "
+                  "UPDATE churn SET v = 1; CHECKPOINT;");
+    // The standby: a base backup that writes standby.signal and primary_conninfo.
+    std::string sdir = *dir_ + "/standby";
+    ASSERT_EQ(RunCommand(AsPostgres(std::string(kPgBin) + "/pg_basebackup -h 127.0.0.1 -p " + port +
+                                    " -U postgres -D '" + sdir + "' -R -X stream"),
+                         &out, true),
+              0)
+        << out;
+    bool started = false;
+    for (int attempt = 1; attempt <= 20 && !started; ++attempt) {
+      int p = 20000 + (getpid() * 7 + attempt * 977) % 40000;
+      if (RunCommand("(echo >/dev/tcp/127.0.0.1/" + std::to_string(p) + ") 2>/dev/null", nullptr) ==
+          0)
+        continue;  // in use
+      started = RunCommand(AsPostgres(std::string(kPgBin) + "/pg_ctl -D '" + sdir + "' -o '-p " +
+                                      std::to_string(p) + "' -l '" + sdir + ".log' -w -t 60 start"),
+                           &out, true) == 0;
+      if (started)
+        standby_uri_ =
+            new std::string("postgresql://postgres@127.0.0.1:" + std::to_string(p) + "/postgres");
+    }
+    ASSERT_TRUE(started) << out << testing::ReadWhole(sdir + ".log");
+  }
+
+  static void TearDownTestSuite() {
+    RunCommand(
+        AsPostgres(std::string(kPgBin) + "/pg_ctl -D '" + *dir_ + "/standby' -m immediate -w stop"),
+        nullptr, true);
+    RunCommand(testing::SourceDir() + "/scripts/pgcluster.sh stop '" + *dir_ + "/primary'", nullptr,
+               true);
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+    delete primary_uri_;
+    delete standby_uri_;
+  }
+
+  static int RunCommand(const std::string& cmd, std::string* out = nullptr, bool merge = false) {
+    return testing::RunCommand(cmd, out, merge);
+  }
+
+  static std::string* dir_;
+  static std::string* primary_uri_;
+  static std::string* standby_uri_;
+};
+std::string* Standby::dir_ = nullptr;
+std::string* Standby::primary_uri_ = nullptr;
+std::string* Standby::standby_uri_ = nullptr;
+
+TEST_F(Standby, MaintainSaysItIsAStandbyInsteadOfAnAllClear) {
+  ASSERT_NE(standby_uri_, nullptr);
+  // It really is one.
+  auto s = testing::AdminSession(*standby_uri_);
+  Rows r;
+  ASSERT_TRUE(s->Query("SELECT pg_is_in_recovery()", &r).ok());
+  ASSERT_TRUE(r.Bool(0, 0));
+
+  CmdResult m = RunPgvise("maintain --db '" + *standby_uri_ + "' --fail-on never");
+  EXPECT_EQ(m.exit, 0) << m.err;
+  EXPECT_NE(m.out.find("note: this server is a hot standby"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("--apply cannot run here"), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find("Nothing to do: every rule passed"), std::string::npos) << m.out;
+
+  CmdResult j = RunPgvise("maintain --db '" + *standby_uri_ + "' --format json --fail-on never");
+  ASSERT_EQ(j.exit, 0) << j.err;
+  auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["standby"], true);
+
+  // The primary says nothing of the kind, and does see the churn.
+  CmdResult p = RunPgvise("maintain --db '" + *primary_uri_ + "' --fail-on never");
+  EXPECT_EQ(p.exit, 0) << p.err;
+  EXPECT_EQ(p.out.find("standby"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("public.churn"), std::string::npos) << p.out;
+}
+
+TEST_F(Standby, ApplyIsRefusedWithExit3AndOneLine) {
+  ASSERT_NE(standby_uri_, nullptr);
+  CmdResult a = RunPgvise("maintain --db '" + *standby_uri_ + "' --apply");
+  EXPECT_EQ(a.exit, 3) << a.err;
+  EXPECT_EQ(a.ErrLines(), 1) << a.err;
+  EXPECT_NE(a.err.find("standby"), std::string::npos) << a.err;
+  EXPECT_EQ(a.err.find("pgvise apply"), std::string::npos) << a.err;
+  EXPECT_TRUE(a.out.empty()) << a.out;
+}
+
+}  // namespace
+}  // namespace pgvise
