@@ -23,15 +23,15 @@
 //   table, each backed by an analyzer model (function_volatility.h,
 //   column_type_change.h, user_types.h);
 // - sql_rule_migration_constraints.cc: adding or tightening constraints.
-// MigrationHandlers below puts them in the one order the rules run in.
+// MigrationHandlers below registers them all, in the order the rules run.
 #include <pg_query/pg_query.pb-c.h>
 
 #include <cctype>
-#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "analyzer/sql_rule_migration.h"
 #include "analyzer/sql_rules_internal.h"
 
 namespace pgvise::sqlrules {
@@ -206,27 +206,25 @@ void ConcurrentlyInTransaction(const Call& c, std::vector<Finding>* out) {
 }  // namespace
 
 const std::vector<HandlerEntry>& MigrationHandlers() {
-  // Within a statement, findings come out in this order.
-  static const std::vector<HandlerEntry> kHandlers = [] {
-    std::vector<HandlerEntry> all;
-    for (const std::vector<HandlerEntry>& part : std::initializer_list<std::vector<HandlerEntry>>{
-             {{"require-concurrent-index-creation", RequireConcurrentIndexCreation}},
-             RewriteHandlers(),
-             ConstraintHandlers(),
-             {
-                 {"ban-drop-column", BanDropColumn},
-                 {"ban-drop-table", BanDropTable},
-                 {"renaming-column", RenamingColumn},
-                 {"renaming-table", RenamingTable},
-                 {"ban-vacuum-full", BanVacuumFull},
-                 {"ban-cluster", BanCluster},
-                 {"require-lock-timeout", RequireLockTimeout},
-                 {"concurrently-in-transaction", ConcurrentlyInTransaction},
-             },
-         })
-      all.insert(all.end(), part.begin(), part.end());
-    return all;
-  }();
+  static const std::vector<HandlerEntry> kHandlers = {
+      {"require-concurrent-index-creation", RequireConcurrentIndexCreation},
+      {"adding-field-with-volatile-default", AddingFieldWithVolatileDefault},
+      {"changing-column-type", ChangingColumnType},
+      {"adding-column-with-constrained-domain", AddingColumnWithConstrainedDomain},
+      {"setting-not-null-without-check", SettingNotNullWithoutCheck},
+      {"adding-foreign-key-without-not-valid", AddingForeignKeyWithoutNotValid},
+      {"adding-check-without-not-valid", AddingCheckWithoutNotValid},
+      {"adding-unique-without-index", AddingUniqueWithoutIndex},
+      {"adding-not-null-column-without-default", AddingNotNullColumnWithoutDefault},
+      {"ban-drop-column", BanDropColumn},
+      {"ban-drop-table", BanDropTable},
+      {"renaming-column", RenamingColumn},
+      {"renaming-table", RenamingTable},
+      {"ban-vacuum-full", BanVacuumFull},
+      {"ban-cluster", BanCluster},
+      {"require-lock-timeout", RequireLockTimeout},
+      {"concurrently-in-transaction", ConcurrentlyInTransaction},
+  };
   return kHandlers;
 }
 

@@ -7,7 +7,8 @@
 // rows). Each handler reads DdlFacts and the file state, and suggests the
 // two-step form: NOT VALID then VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE:
 // reads and writes go on), or CREATE UNIQUE INDEX CONCURRENTLY then ADD
-// CONSTRAINT ... USING INDEX. Registered in order by sql_rule_migration.cc.
+// CONSTRAINT ... USING INDEX. Declared in sql_rule_migration.h,
+// registered by sql_rule_migration.cc.
 //
 // Worked example: `ALTER TABLE orders ALTER COLUMN paid_at SET NOT NULL`
 // fires setting-not-null-without-check (a full scan under ACCESS EXCLUSIVE),
@@ -18,12 +19,11 @@
 #include <utility>
 #include <vector>
 
+#include "analyzer/sql_rule_migration.h"
 #include "analyzer/sql_rules_internal.h"
 #include "core/session.h"
 
 namespace pgvise::sqlrules {
-
-namespace {
 
 void SettingNotNullWithoutCheck(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
@@ -82,6 +82,8 @@ void AddingForeignKeyWithoutNotValid(const Call& c, std::vector<Finding>* out) {
   }
 }
 
+namespace {
+
 // `expr` in one pair of parentheses: as is when it already is one group
 // ("(a >= 0)"), wrapped otherwise ("(a) AND (b)" is two groups).
 std::string Parenthesized(const std::string& expr) {
@@ -92,6 +94,8 @@ std::string Parenthesized(const std::string& expr) {
   }
   return !expr.empty() && expr.front() == '(' && expr.back() == ')' ? expr : "(" + expr + ")";
 }
+
+}  // namespace
 
 void AddingCheckWithoutNotValid(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
@@ -195,19 +199,6 @@ void AddingNotNullColumnWithoutDefault(const Call& c, std::vector<Finding>* out)
                    "validated CHECK (col IS NOT NULL) NOT VALID";
     out->push_back(std::move(f));
   }
-}
-
-}  // namespace
-
-const std::vector<HandlerEntry>& ConstraintHandlers() {
-  static const std::vector<HandlerEntry> kHandlers = {
-      {"setting-not-null-without-check", SettingNotNullWithoutCheck},
-      {"adding-foreign-key-without-not-valid", AddingForeignKeyWithoutNotValid},
-      {"adding-check-without-not-valid", AddingCheckWithoutNotValid},
-      {"adding-unique-without-index", AddingUniqueWithoutIndex},
-      {"adding-not-null-column-without-default", AddingNotNullColumnWithoutDefault},
-  };
-  return kHandlers;
 }
 
 }  // namespace pgvise::sqlrules

@@ -7,7 +7,8 @@
 // EXCLUSIVE; the handler reads the statement (DdlFacts, plus the parse tree
 // for what the facts do not carry), asks the model, and on a rewrite reports
 // the lock, the table with its size and the sequence of statements that
-// avoids the rewrite. Registered in order by sql_rule_migration.cc.
+// avoids the rewrite. Declared in sql_rule_migration.h,
+// registered by sql_rule_migration.cc.
 //
 // Worked example: shop.users.score is integer in the catalog (review --db);
 // `ALTER TABLE users ALTER COLUMN score TYPE bigint` fires changing-column-type
@@ -23,6 +24,7 @@
 
 #include "analyzer/column_type_change.h"
 #include "analyzer/function_volatility.h"
+#include "analyzer/sql_rule_migration.h"
 #include "analyzer/sql_rule_tree.h"
 #include "analyzer/sql_rules_internal.h"
 #include "analyzer/user_types.h"
@@ -81,6 +83,8 @@ DefaultVerdict JudgeDefault(const Call& c, const DdlAction& a, const AddColumnDe
   return v;
 }
 
+}  // namespace
+
 void AddingFieldWithVolatileDefault(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (c.facts.kind != StatementKind::kAlterTable || c.state.IsNew(d.object)) return;
@@ -134,6 +138,8 @@ void AddingFieldWithVolatileDefault(const Call& c, std::vector<Finding>* out) {
 }
 
 // ---- changing-column-type -------------------------------------------------
+
+namespace {
 
 // What the parse tree says about each ALTER COLUMN ... TYPE of a statement
 // (QueryFacts does not carry the USING expression or COLLATE).
@@ -201,6 +207,8 @@ void ChangingColumnTypeBlind(const Call& c, const DdlAction& a, std::vector<Find
   AddTypeChangeSuggestion(d.object, a, &f);
   out->push_back(std::move(f));
 }
+
+}  // namespace
 
 // Decision: a change PostgreSQL makes in the catalog alone (kSame,
 // kCatalogOnly, or kIndexesRebuilt on an unindexed column) gets no finding.
@@ -379,17 +387,6 @@ void AddingColumnWithConstrainedDomain(const Call& c, std::vector<Finding>* out)
                        "-- changing the column to the domain later rewrites the table as well";
         out->push_back(std::move(f));
       });
-}
-
-}  // namespace
-
-const std::vector<HandlerEntry>& RewriteHandlers() {
-  static const std::vector<HandlerEntry> kHandlers = {
-      {"adding-field-with-volatile-default", AddingFieldWithVolatileDefault},
-      {"changing-column-type", ChangingColumnType},
-      {"adding-column-with-constrained-domain", AddingColumnWithConstrainedDomain},
-  };
-  return kHandlers;
 }
 
 }  // namespace pgvise::sqlrules

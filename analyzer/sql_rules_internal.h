@@ -70,8 +70,6 @@ struct Call {
   // Adds table evidence and raises warning -> error when the table is at least
   // the rule's `large_table_bytes` (default 1 GiB).
   void AboutTable(const std::string& table, Finding* f) const;
-  // The statement text from a relative offset to its end (for suggestions).
-  std::string Text() const { return stmt.sql; }
 };
 
 using Handler = void (*)(const Call&, std::vector<Finding>*);
@@ -84,12 +82,6 @@ struct HandlerEntry {
 // The two handler tables (one per area), in the order rules run.
 const std::vector<HandlerEntry>& MigrationHandlers();  // sql_rule_migration.cc
 const std::vector<HandlerEntry>& QueryHandlers();      // sql_rule_query.cc
-// The migration themes MigrationHandlers is assembled from, each in its own
-// order: column changes that may rewrite the table
-// (sql_rule_migration_rewrites.cc) and constraints
-// (sql_rule_migration_constraints.cc).
-const std::vector<HandlerEntry>& RewriteHandlers();
-const std::vector<HandlerEntry>& ConstraintHandlers();
 
 // Statement-relative offset of the first token of kind `token` (libpg_query
 // scanner token number) at or after `from`; -1 when absent.

@@ -62,7 +62,8 @@ TypeRef TypeRefOfName(const PgQuery__TypeName* tn);
 // file runs before the statement), else pg_type resolved the way the parser
 // does (a schema as written, else the first schema of current_schemas(true)
 // that has the name). nullptr for built-ins and names neither knows.
-// `source` is set to "this file's CREATE DOMAIN" or "pg_type".
+// `source` is set to "this file's CREATE DOMAIN", "this file's CREATE TYPE"
+// or "pg_type".
 const SqlType* LookupType(const SqlTypeCatalog* file, const SqlTypeCatalog* db, const TypeRef& ref,
                           std::string* source = nullptr);
 
