@@ -13,7 +13,9 @@
 #include <cstdio>
 
 #include "analyzer/catalog.h"
+#include "analyzer/function_volatility.h"
 #include "analyzer/sql_rules_internal.h"
+#include "analyzer/user_types.h"
 
 namespace pgvise {
 
