@@ -47,7 +47,8 @@ std::string Detail(const PlanNode& n) {
   } else if (!n.function_name.empty()) {
     d += "on " + n.function_name + "()";
   }
-  if (!n.subplan_name.empty()) d += (d.empty() ? "" : " ") + std::string("(") + n.subplan_name + ")";
+  if (!n.subplan_name.empty())
+    d += (d.empty() ? "" : " ") + std::string("(") + n.subplan_name + ")";
   return d;
 }
 
@@ -79,7 +80,8 @@ ReportTreeNode Build(const Plan& plan, const PlanNode& n, const std::vector<Find
   }
   if (n.buffers.present) {
     t.figures.push_back({"buffers", "hit " + Num(static_cast<double>(n.buffers.shared_hit)) +
-                                        " read " + Num(static_cast<double>(n.buffers.shared_read))});
+                                        " read " +
+                                        Num(static_cast<double>(n.buffers.shared_read))});
     if (n.buffers.temp_written > 0)
       t.figures.push_back({"temp written", Num(static_cast<double>(n.buffers.temp_written))});
   }
@@ -94,7 +96,8 @@ ReportTreeNode Build(const Plan& plan, const PlanNode& n, const std::vector<Find
 double PlanNodeSelfTimeMs(const PlanNode& n) {
   double self = n.actual_total_ms * std::max(n.actual_loops, 1.0);
   for (const auto& c : n.children)
-    if (c.parent_relationship != "InitPlan") self -= c.actual_total_ms * std::max(c.actual_loops, 1.0);
+    if (c.parent_relationship != "InitPlan")
+      self -= c.actual_total_ms * std::max(c.actual_loops, 1.0);
   return std::max(self, 0.0);
 }
 

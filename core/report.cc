@@ -16,9 +16,9 @@ constexpr struct {
   ReportFormat format;
   const char* name;
 } kFormats[] = {
-    {ReportFormat::kText, "text"}, {ReportFormat::kJson, "json"},
+    {ReportFormat::kText, "text"},   {ReportFormat::kJson, "json"},
     {ReportFormat::kSarif, "sarif"}, {ReportFormat::kMarkdown, "markdown"},
-    {ReportFormat::kHtml, "html"}, {ReportFormat::kSql, "sql"},
+    {ReportFormat::kHtml, "html"},   {ReportFormat::kSql, "sql"},
 };
 }  // namespace
 

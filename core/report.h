@@ -71,8 +71,8 @@ struct ReportTable {
 // A node of a tree block (an EXPLAIN plan): a label, its figures, a bar
 // value (time or cost) and the indices of findings pinned on it.
 struct ReportTreeNode {
-  std::string label;    // "Hash Join"
-  std::string detail;   // "on orders o"
+  std::string label;                                         // "Hash Join"
+  std::string detail;                                        // "on orders o"
   std::vector<std::pair<std::string, std::string>> figures;  // {"rows", "1,204 est 20"}
   std::optional<double> bar;                                 // self time or cost
   std::vector<size_t> findings;                              // into Report::findings
@@ -97,6 +97,9 @@ struct ReportBlock {
   ReportTable table;
   ReportTreeNode tree;
   std::string tone;  // "", "good", "warn", "bad": a hint for HTML colouring
+  // Drawn only in HTML: a picture (a plan tree, a chart) whose content the
+  // text formats already say in their own words.
+  bool html_only = false;
 
   static ReportBlock Heading(std::string t, int level = 2);
   static ReportBlock Paragraph(std::string t, std::string tone = "");

@@ -177,8 +177,9 @@ void HtmlFinding(const Report& r, const Finding& f, std::ostream& out) {
     if (f.location.column > 0) where += ":" + std::to_string(f.location.column);
   }
   if (!f.location.node_type.empty())
-    where += (where.empty() ? "" : ", ") + (f.location.plan_path.empty() ? "plan" : f.location.plan_path) +
-             " (" + f.location.node_type + ")";
+    where += (where.empty() ? "" : ", ") +
+             (f.location.plan_path.empty() ? "plan" : f.location.plan_path) + " (" +
+             f.location.node_type + ")";
   if (where.empty()) where = f.location.object;
   if (!where.empty()) out << "<span class=\"muted\">" << HtmlEscape(where) << "</span> ";
   out << HtmlEscape(f.message) << " <code class=\"rule\">" << HtmlEscape(f.rule) << "</code>";
@@ -340,7 +341,8 @@ std::string RenderReportHtml(const Report& r, const ReportRenderOptions&) {
         out << "</ul>\n";
         break;
       case ReportBlock::Kind::kNotes:
-        for (const auto& n : r.notes) out << "<aside class=\"note\">" << HtmlEscape(n) << "</aside>\n";
+        for (const auto& n : r.notes)
+          out << "<aside class=\"note\">" << HtmlEscape(n) << "</aside>\n";
         break;
     }
   }

@@ -164,3 +164,31 @@ TEST(ReportSql, HostileTextStaysInComments) {
 
 }  // namespace
 }  // namespace pgvise
+
+namespace pgvise {
+namespace {
+
+// Explain's plan tree is drawn in HTML only: its text output stays the
+// findings renderer's, golden files and all.
+TEST(Report, HtmlOnlyBlocksStayOutOfTextFormats) {
+  Report r = FindingsReport();
+  ReportBlock tree = ReportBlock::Tree({"Seq Scan", "on orders", {}, 1.0, {}, {}});
+  tree.html_only = true;
+  r.body = {tree, ReportBlock::Findings()};
+  RenderOptions ro;
+  ro.command = r.command;
+  ro.notes = r.notes;
+  ro.inputs = r.inputs;
+  ReportRenderOptions o;
+  for (auto [f, name] :
+       {std::pair{ReportFormat::kText, "text"}, {ReportFormat::kMarkdown, "markdown"}}) {
+    o.format = f;
+    ro.format = name;
+    EXPECT_EQ(RenderReport(r, o), RenderFindings(r.findings, ro)) << name;
+  }
+  o.format = ReportFormat::kHtml;
+  EXPECT_NE(RenderReport(r, o).find("Seq Scan"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgvise

@@ -152,10 +152,20 @@ std::string Fence(const std::string& code) {
   return std::string(std::max<size_t>(3, longest + 1), '`');
 }
 
+// The body as the text formats show it: the default one, or the command's
+// without its HTML-only pictures.
+std::vector<ReportBlock> TextBody(const Report& r) {
+  if (r.body.empty()) return DefaultBody(r);
+  std::vector<ReportBlock> body;
+  for (const auto& b : r.body)
+    if (!b.html_only) body.push_back(b);
+  return body;
+}
+
 }  // namespace
 
 std::string RenderReportText(const Report& r, const ReportRenderOptions& o) {
-  const std::vector<ReportBlock> body = r.body.empty() ? DefaultBody(r) : r.body;
+  const std::vector<ReportBlock> body = TextBody(r);
   const bool notes_block = HasNotesBlock(body);
   std::ostringstream out;
   bool first = true;
@@ -173,7 +183,8 @@ std::string RenderReportText(const Report& r, const ReportRenderOptions& o) {
       case ReportBlock::Kind::kKeyValues: {
         size_t w = 0;
         for (const auto& kv : b.pairs) w = std::max(w, Width(kv.first));
-        for (const auto& [k, v] : b.pairs) out << "  " << Pad(k, w, false) << "  " << Flat(v) << "\n";
+        for (const auto& [k, v] : b.pairs)
+          out << "  " << Pad(k, w, false) << "  " << Flat(v) << "\n";
         break;
       }
       case ReportBlock::Kind::kTable:
@@ -213,7 +224,7 @@ std::string RenderReportText(const Report& r, const ReportRenderOptions& o) {
 }
 
 std::string RenderReportMarkdown(const Report& r, const ReportRenderOptions& o) {
-  const std::vector<ReportBlock> body = r.body.empty() ? DefaultBody(r) : r.body;
+  const std::vector<ReportBlock> body = TextBody(r);
   if (body.size() == 1 && body[0].kind == ReportBlock::Kind::kFindings)
     return FindingsWith(r, o, "markdown", true);
   const bool notes_block = HasNotesBlock(body);
@@ -221,14 +232,14 @@ std::string RenderReportMarkdown(const Report& r, const ReportRenderOptions& o) 
   for (const auto& b : body) {
     switch (b.kind) {
       case ReportBlock::Kind::kHeading:
-        out << std::string(static_cast<size_t>(b.level) + 1, '#') << " " << Flat(b.text)
-            << "\n\n";
+        out << std::string(static_cast<size_t>(b.level) + 1, '#') << " " << Flat(b.text) << "\n\n";
         break;
       case ReportBlock::Kind::kParagraph:
         out << b.text << "\n\n";
         break;
       case ReportBlock::Kind::kKeyValues:
-        for (const auto& [k, v] : b.pairs) out << "- **" << MdCell(k) << "**: " << MdCell(v) << "\n";
+        for (const auto& [k, v] : b.pairs)
+          out << "- **" << MdCell(k) << "**: " << MdCell(v) << "\n";
         out << "\n";
         break;
       case ReportBlock::Kind::kTable: {
@@ -250,7 +261,8 @@ std::string RenderReportMarkdown(const Report& r, const ReportRenderOptions& o) 
       }
       case ReportBlock::Kind::kCode: {
         const std::string fence = Fence(b.text);
-        out << fence << "sql\n" << b.text << (b.text.ends_with("\n") ? "" : "\n") << fence << "\n\n";
+        out << fence << "sql\n"
+            << b.text << (b.text.ends_with("\n") ? "" : "\n") << fence << "\n\n";
         break;
       }
       case ReportBlock::Kind::kFindings:
