@@ -136,7 +136,8 @@ struct Report {
   // (SET lock_timeout ...). Empty: the format is not offered.
   std::vector<std::string> sql_header;
   std::vector<std::string> sql_prologue;
-  std::vector<ReportFormat> formats;  // what this command offers; empty: every format
+  std::vector<std::string> sql_footer;  // comment lines at the end (e.g. a revert script)
+  std::vector<ReportFormat> formats;    // what this command offers; empty: every format
 
   void Note(const std::string& n);  // once
   bool Offers(ReportFormat f) const;

@@ -68,7 +68,8 @@ p{margin:.4em 0}.muted,figcaption,caption{color:var(--muted)}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:.5em 0}
 dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;font-variant-numeric:tabular-nums}
 .tablebox{overflow-x:auto;max-width:100%;margin:.5em 0}
-table{border-collapse:collapse;width:100%;font-size:.93em}
+table{border-collapse:collapse;width:100%;font-size:.93em;overflow-wrap:normal;word-break:normal}
+td:not(.num){min-width:12em}td:first-child.num{min-width:0}
 th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 th{background:var(--panel);font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;
 white-space:nowrap}
@@ -100,8 +101,8 @@ footer{color:var(--muted);font-size:.85em;margin-top:2em;border-top:1px solid va
 .tablebox{overflow:visible}}
 )CSS";
 
-// Scale of one table's bars: linear from 0, or log10 between the smallest
-// and largest positive values (bars never vanish: 2% at the bottom).
+// Scale of one table's bars: linear from 0, or log10 from a decade below the
+// smallest positive value to the largest (bars never vanish: 2% at the bottom).
 struct BarScale {
   double lo = 0, hi = 0;
   bool log = false;
@@ -132,6 +133,9 @@ void HtmlTable(const ReportBlock& b, std::ostream& out) {
         scale.hi = std::max(scale.hi, *cell.bar);
         scale.lo = scale.lo == 0 ? *cell.bar : std::min(scale.lo, *cell.bar);
       }
+  // A decade below the smallest value, so the smallest bar still shows its
+  // size relative to the others instead of sitting at the floor.
+  scale.lo /= 10;
   auto numeric = [&](size_t c) { return c < t.numeric.size() && t.numeric[c]; };
   out << "<div class=\"tablebox\"><table>";
   if (!b.text.empty())

@@ -41,6 +41,8 @@ std::string RenderReportSql(const Report& r) {
     else
       out << SqlComment(sql);
   }
+  if (!r.sql_footer.empty()) out << "\n";
+  for (const auto& f : r.sql_footer) out << SqlComment(f);
   return out.str();
 }
 

@@ -1,0 +1,23 @@
+#include "core/sql_text.h"
+
+namespace pgvise {
+
+std::string SqlComment(std::string_view text, std::string_view prefix) {
+  std::string out;
+  out.reserve(text.size() + prefix.size() + 1);
+  size_t i = 0;
+  do {
+    // One line: up to the next '\n' or '\r' (or the end).
+    size_t end = text.find_first_of("\r\n", i);
+    if (end == std::string_view::npos) end = text.size();
+    out.append(prefix);
+    out.append(text.substr(i, end - i));
+    out.push_back('\n');
+    if (end == text.size()) break;
+    // "\r\n" is one line break, not two.
+    i = end + (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n' ? 2 : 1);
+  } while (i < text.size());
+  return out;
+}
+
+}  // namespace pgvise

@@ -1,0 +1,26 @@
+// Free text inside generated SQL scripts.
+//
+// pgvise writes scripts (maintain --format sql, advise --format sql, rewrite
+// --format text) that people feed to psql. Everything in them that is not a
+// statement we built — reasons, notes, object names, commented-out advice —
+// goes into `--` comments. A `--` comment ends at the first '\n' OR '\r'
+// (PostgreSQL's and psql's lexers both treat either as a newline), and object
+// names may contain both: a table named "t\nDROP TABLE x; --" would turn an
+// innocent comment into a statement. SqlComment is the one way such text
+// enters a script: it starts a new comment on every line, whatever ends it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pgvise {
+
+// `text` as SQL comment lines: every line (split on "\r\n", "\n" and "\r")
+// prefixed by `prefix`, each ended with "\n". A trailing line break does not
+// add an empty comment line; empty text gives one line holding just `prefix`.
+//   SqlComment("a\nb")        == "-- a\n-- b\n"
+//   SqlComment("a\rDROP x")   == "-- a\n-- DROP x\n"
+// `prefix` must itself start a comment (e.g. "-- ", "--    why: ").
+std::string SqlComment(std::string_view text, std::string_view prefix = "-- ");
+
+}  // namespace pgvise
