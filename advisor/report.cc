@@ -68,32 +68,28 @@ std::string LowerBound(const Recommendation& r) {
   return b && *b ? "at least " : "";
 }
 
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 double Reduction(const AdviseReport& r) {
   return r.workload_cost_before > 0 ? 1.0 - r.workload_cost_after / r.workload_cost_before : 0;
 }
+
+// Planner cost units span decades: 12.4, 8,310, 1.16 M, 83.3 G.
+std::string Cost(double v) {
+  const double a = std::fabs(v);
+  char buf[64];
+  if (a >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.3g G", v / 1e9);
+  else if (a >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.3g M", v / 1e6);
+  else if (a >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.0f k", v / 1e3);
+  else if (a >= 100)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+std::string Percent(double fraction) { return Num(100 * fraction, 1) + "%"; }
 
 std::string Summary(const AdviseReport& r) {
   std::ostringstream s;
@@ -106,96 +102,231 @@ std::string Summary(const AdviseReport& r) {
   return s.str();
 }
 
-std::string Stats(const AdviseReport& r) {
-  std::ostringstream s;
-  double hit = r.whatif.whatif_calls + r.whatif.cache_hits > 0
-                   ? 100.0 * static_cast<double>(r.whatif.cache_hits) /
-                         static_cast<double>(r.whatif.whatif_calls + r.whatif.cache_hits)
-                   : 0;
-  s << r.selection_steps << " greedy steps + " << r.local_moves << " local-search moves, "
-    << r.whatif.whatif_calls << " what-if EXPLAINs, " << r.whatif.cache_hits << " cache hits ("
-    << Num(hit, 1) << "%), " << r.whatif.hypo_creates << " hypothetical indexes created, "
-    << Num(r.wall_ms / 1000.0, 2) << " s (EXPLAIN " << Num(r.whatif.explain_ms / 1000.0, 2)
-    << " s); HypoPG " << r.hypopg_version;
-  return s.str();
+std::vector<ReportStat> Stats(const AdviseReport& r) {
+  const double asked = static_cast<double>(r.whatif.whatif_calls + r.whatif.cache_hits);
+  const double hit = asked > 0 ? 100.0 * static_cast<double>(r.whatif.cache_hits) / asked : 0;
+  return {{"greedy steps", std::to_string(r.selection_steps)},
+          {"local-search moves", std::to_string(r.local_moves)},
+          {"what-if EXPLAINs", std::to_string(r.whatif.whatif_calls)},
+          {"cache hits", std::to_string(r.whatif.cache_hits) + " (" + Num(hit, 1) + "%)"},
+          {"hypothetical indexes", std::to_string(r.whatif.hypo_creates)},
+          {"time", Num(r.wall_ms / 1000.0, 2) + " s (EXPLAIN " +
+                       Num(r.whatif.explain_ms / 1000.0, 2) + " s)"},
+          {"HypoPG", r.hypopg_version}};
 }
 
-std::string RenderText(const AdviseReport& r, const AdviceRenderOptions& o) {
-  std::ostringstream s;
-  s << "pgvise advise";
-  if (!o.database.empty()) s << " — " << o.database;
-  s << "\n" << Summary(r) << "\n";
-  s << "workload cost " << Num(r.workload_cost_before, 0) << " -> " << Num(r.workload_cost_after, 0)
-    << " (" << Num(100 * Reduction(r), 1) << "% lower)";
-  if (r.budget_bytes >= 0) s << ", budget " << HumanBytes(r.budget_bytes);
-  s << ", +" << HumanBytes(r.bytes_added) << " of indexes, " << HumanBytes(r.bytes_freed)
-    << " freed\n\n";
-  if (r.indexes.empty() && r.unverified.empty())
-    s << "No new index would lower the workload's cost enough.\n";
+// What one index does for the workload, in words a reader can check against
+// the table under it: the statements it serves and the share of the
+// workload's cost it removes (its marginal benefit: the workload with every
+// other recommendation, with and without this one).
+std::string Benefit(const AdviseReport& r, const Recommendation& rec) {
+  double before = 0, after = 0;
+  for (const auto& b : rec.benefit) {
+    before += b.calls * b.cost_before;
+    after += b.calls * b.cost_after;
+  }
+  std::string s = "serves " + std::to_string(rec.benefit.size()) + " statement" +
+                  (rec.benefit.size() == 1 ? "" : "s") + " making up " +
+                  Percent(r.workload_cost_before > 0 ? before / r.workload_cost_before : 0) +
+                  " of the workload's cost";
+  if (before > 0) s += "; their cost falls " + Percent(1 - after / before);
+  const double marginal = EvidenceDouble(rec, "marginal_benefit");
+  if (marginal > 0 && r.workload_cost_before > 0)
+    s += "; without this index the recommended set would leave the workload " +
+         Percent(marginal / r.workload_cost_before) + " costlier";
+  return s;
+}
+
+std::string Speedup(const Recommendation& rec) {
+  if (auto v = Find(rec, "measured_speedup"))
+    if (auto d = std::get_if<double>(v)) return LowerBound(rec) + Num(*d, 1) + "x faster";
+  return "";
+}
+
+// The per-statement table of one recommendation.
+ReportTable BenefitTable(const Recommendation& rec) {
+  ReportTable t;
+  t.header = {"statement", "calls", "cost before", "cost after", "faster"};
+  t.numeric = {false, true, true, true, true};
+  t.log_scale = true;
+  for (const auto& b : rec.benefit) {
+    const double x = b.cost_after > 0 ? b.cost_before / b.cost_after : 0;
+    t.rows.push_back({{OneLine(b.query, 160), {}},
+                      {Num(b.calls, 0), {}},
+                      {Cost(b.cost_before), b.cost_before},
+                      {Cost(b.cost_after), b.cost_after},
+                      {x > 0 ? Num(x, 1) + "x" : "", {}}});
+  }
+  return t;
+}
+
+// Every statement of the workload: cost before and after (log scale: they
+// span decades), its share of the workload's cost before and after, and how
+// it was costed.
+ReportTable StatementTable(const AdviseReport& r) {
+  ReportTable t;
+  t.header = {"#",          "statement",    "calls",       "cost before",
+              "cost after", "share before", "share after", "costed"};
+  t.numeric = {true, false, true, true, true, true, true, false};
+  t.log_scale = true;
+  std::vector<const StatementOutcome*> order;
+  for (const auto& st : r.statements) order.push_back(&st);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return a->calls * a->cost_before > b->calls * b->cost_before;
+  });
+  for (const StatementOutcome* st : order) {
+    const double wb = st->calls * st->cost_before, wa = st->calls * st->cost_after;
+    std::vector<ReportCell> row = {
+        {std::to_string(st->index + 1), {}}, {OneLine(st->sql, 160), {}}, {Num(st->calls, 0), {}}};
+    if (st->costed) {
+      row.push_back({Cost(st->cost_before), st->cost_before});
+      row.push_back({Cost(st->cost_after), st->cost_after});
+      row.push_back({r.workload_cost_before > 0 ? Percent(wb / r.workload_cost_before) : "", {}});
+      row.push_back({r.workload_cost_after > 0 ? Percent(wa / r.workload_cost_after) : "", {}});
+      row.push_back(
+          {"what-if EXPLAIN" + std::string(st->source.empty() ? "" : ", " + st->source), {}});
+    } else {
+      row.insert(row.end(),
+                 {{"", {}}, {"", {}}, {"", {}}, {"", {}}, {"not costed: " + st->error, {}}});
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+}  // namespace
+
+Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
+  Report rep;
+  rep.command = "advise";
+  rep.title = "pgvise advise: index changes for the workload";
+  rep.database = o.database;
+  rep.notes = r.notes;
+  rep.stats = Stats(r);
+  rep.json = AdviceToJson(r);
+
+  // The SQL script: what it runs and how to run it.
+  rep.sql_header = {
+      "workload cost " + Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) +
+          " (" + Percent(Reduction(r)) + " lower, HypoPG what-if estimates)",
+      "Run with psql outside a transaction block: CONCURRENTLY can't run inside one.",
+      "If a statement times out waiting for a lock, run it again later; IF [NOT] EXISTS makes "
+      "re-runs safe.",
+      "A failed CREATE INDEX CONCURRENTLY leaves an INVALID index: drop it and re-run."};
+  rep.sql_prologue = {"SET lock_timeout = '" + std::to_string(o.lock_timeout_ms) + "ms'",
+                      "SET statement_timeout = 0"};
+  if (o.include_revert) {
+    rep.sql_footer.push_back("---------------------------------------------------------------");
+    rep.sql_footer.push_back("Revert script");
+    std::istringstream rev(RenderRevertSql(r, o));
+    std::string line;
+    while (std::getline(rev, line)) rep.sql_footer.push_back(line);
+  }
+  for (const auto& rec : r.indexes) {
+    ReportAction a{rec, true, "index on " + rec.object};
+    a.rec.reason =
+        rec.reason + "\nsize ~" + HumanBytes(rec.size_bytes) + ", confidence " + rec.confidence;
+    rep.actions.push_back(std::move(a));
+  }
+  for (const auto& rec : r.unverified)
+    rep.actions.push_back({rec, true, "index on " + rec.object + " (not verifiable by what-if)"});
+  for (const auto& rec : r.drops) {
+    ReportAction a{rec, true, "drop " + rec.object};
+    a.rec.reason = rec.reason + "\nfrees " + HumanBytes(-rec.size_bytes);
+    rep.actions.push_back(std::move(a));
+  }
+
+  // The body: summary, the statements, each recommendation with its evidence.
+  auto& b = rep.body;
+  b.push_back(ReportBlock::Heading(rep.title, 1));
+  const bool changes = !r.indexes.empty() || !r.drops.empty() || !r.unverified.empty();
+  b.push_back(ReportBlock::Paragraph(
+      changes
+          ? "Workload cost " + Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) +
+                " (" + Percent(Reduction(r)) + " lower) with " + std::to_string(r.indexes.size()) +
+                " new index(es) and " + std::to_string(r.drops.size()) + " drop(s)."
+          : "No new index would lower the workload's cost enough.",
+      changes ? "good" : ""));
+  std::vector<std::pair<std::string, std::string>> kv = {
+      {"workload cost", Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) + " (" +
+                            Percent(Reduction(r)) + " lower)"},
+      {"storage added",
+       HumanBytes(r.bytes_added) +
+           (r.budget_bytes >= 0
+                ? " of a " + HumanBytes(r.budget_bytes) + " budget (" +
+                      Percent(r.budget_bytes > 0 ? static_cast<double>(r.bytes_added) /
+                                                       static_cast<double>(r.budget_bytes)
+                                                 : 0) +
+                      ")"
+                : " (no budget)")},
+      {"storage freed", HumanBytes(r.bytes_freed)},
+      {"write overhead", "+" + Cost(r.write_overhead_added) + " / -" +
+                             Cost(r.write_overhead_saved) + " cost units per second of writes"},
+      {"statements", Summary(r)},
+      {"method", "each statement EXPLAINed with hypothetical indexes (HypoPG " + r.hypopg_version +
+                     "); sizes corrected for B-tree deduplication from pg_stats"}};
+  if (r.timed_out) kv.push_back({"time limit", "reached: the choice is the best found so far"});
+  b.push_back(ReportBlock::Heading("Summary"));
+  b.push_back(ReportBlock::KeyValues(std::move(kv)));
+  if (r.budget_bytes > 0) {
+    ReportTable storage;
+    storage.header = {"storage", "bytes"};
+    storage.numeric = {false, true};
+    storage.rows.push_back(
+        {{"budget", {}}, {HumanBytes(r.budget_bytes), static_cast<double>(r.budget_bytes)}});
+    storage.rows.push_back(
+        {{"new indexes", {}}, {HumanBytes(r.bytes_added), static_cast<double>(r.bytes_added)}});
+    ReportBlock sb = ReportBlock::Table(storage, "storage used against the budget");
+    sb.html_only = true;
+    b.push_back(std::move(sb));
+  }
+
+  b.push_back(ReportBlock::Heading("Recommended indexes"));
+  if (r.indexes.empty())
+    b.push_back(ReportBlock::Paragraph("None: no new index lowers the workload's cost enough."));
   int n = 0;
   for (const auto& rec : r.indexes) {
-    s << ++n << ". " << rec.sql << ";\n";
-    s << "   " << HumanBytes(rec.size_bytes) << ", write overhead " << Num(rec.write_overhead, 0)
-      << ", confidence " << rec.confidence << " — " << rec.reason << "\n";
-    if (auto v = Find(rec, "measured_speedup"))
-      if (auto d = std::get_if<double>(v))
-        s << "   --verify: measured " << LowerBound(rec) << Num(*d, 1) << "x faster\n";
-    for (const auto& b : rec.benefit)
-      s << "   - " << Num(b.cost_before, 1) << " -> " << Num(b.cost_after, 1) << " x "
-        << Num(b.calls, 0) << " calls: " << OneLine(b.query, 90) << "\n";
+    b.push_back(ReportBlock::Heading(std::to_string(++n) + ". " + rec.object, 3));
+    b.push_back(ReportBlock::Code(rec.sql + ";"));
+    std::vector<std::pair<std::string, std::string>> ev = {
+        {"benefit", Benefit(r, rec)},
+        {"size", "~" + HumanBytes(rec.size_bytes)},
+        {"write overhead", Cost(rec.write_overhead) + " cost units per second of writes"},
+        {"confidence", rec.confidence}};
+    if (const EvidenceValue* origin = Find(rec, "origin"))
+      if (const auto* o = std::get_if<std::string>(origin)) ev.insert(ev.begin(), {"kind", *o + " index"});
+    if (std::string sp = Speedup(rec); !sp.empty()) ev.push_back({"--verify", "measured " + sp});
+    b.push_back(ReportBlock::KeyValues(std::move(ev)));
+    if (!rec.benefit.empty())
+      b.push_back(ReportBlock::Table(BenefitTable(rec), "statements it serves"));
   }
-  for (const auto& rec : r.unverified) {
-    s << ++n << ". [unverified] " << rec.sql << ";\n   " << rec.reason << "\n";
-    if (auto v = Find(rec, "measured_speedup"))
-      if (auto d = std::get_if<double>(v))
-        s << "   --verify: measured " << LowerBound(rec) << Num(*d, 1) << "x faster\n";
-    for (const auto& b : rec.benefit)
-      s << "   - " << Num(b.calls, 0) << " calls: " << OneLine(b.query, 90) << "\n";
+  if (!r.unverified.empty()) {
+    b.push_back(ReportBlock::Heading("Not verifiable by what-if (GIN)"));
+    for (const auto& rec : r.unverified) {
+      b.push_back(ReportBlock::Code(rec.sql + ";"));
+      b.push_back(ReportBlock::Paragraph(rec.reason));
+      if (std::string sp = Speedup(rec); !sp.empty())
+        b.push_back(ReportBlock::Paragraph("--verify: measured " + sp));
+    }
   }
-  if (!r.drops.empty()) s << "\nDrops:\n";
-  for (const auto& rec : r.drops)
-    s << "- " << rec.sql << ";\n  frees " << HumanBytes(-rec.size_bytes) << " — " << rec.reason
-      << "\n";
-  for (const auto& note : r.notes) s << "note: " << note << "\n";
-  s << "\n" << Stats(r) << "\n";
-  return s.str();
+  b.push_back(ReportBlock::Heading("Indexes to drop"));
+  if (r.drops.empty()) b.push_back(ReportBlock::Paragraph("None."));
+  for (const auto& rec : r.drops) {
+    b.push_back(ReportBlock::Code(rec.sql + ";"));
+    b.push_back(ReportBlock::Paragraph("Frees " + HumanBytes(-rec.size_bytes) + ". " + rec.reason));
+  }
+  if (!r.statements.empty()) {
+    b.push_back(ReportBlock::Heading("Statements"));
+    b.push_back(ReportBlock::Table(StatementTable(r), "cost per statement, before and after"));
+  }
+  if (!r.notes.empty()) {
+    b.push_back(ReportBlock::Heading("Notes"));
+    b.push_back(ReportBlock::Notes());
+  }
+  return rep;
 }
 
-std::string RenderSql(const AdviseReport& r, const AdviceRenderOptions& o) {
-  std::ostringstream s;
-  // Names and reasons go through SqlComment: a '\n' or '\r' in them would
-  // end the comment and run the rest of the line as SQL.
-  s << SqlComment("pgvise advise: index changes for the workload" +
-                  (o.database.empty() ? std::string() : " on " + o.database));
-  s << "-- workload cost " << Num(r.workload_cost_before, 0) << " -> "
-    << Num(r.workload_cost_after, 0) << " (" << Num(100 * Reduction(r), 1)
-    << "% lower, HypoPG what-if estimates)\n";
-  s << "-- Run with psql outside a transaction block: CONCURRENTLY can't run inside one.\n";
-  s << "-- If a statement times out waiting for a lock, run it again later; IF [NOT] EXISTS makes "
-       "re-runs safe.\n";
-  s << "-- A failed CREATE INDEX CONCURRENTLY leaves an INVALID index: drop it and re-run.\n\n";
-  s << "SET lock_timeout = '" << o.lock_timeout_ms << "ms';\nSET statement_timeout = 0;\n\n";
-  for (const auto& rec : r.indexes) {
-    s << SqlComment(rec.reason + "\nsize ~" + HumanBytes(rec.size_bytes) + ", confidence " +
-                    rec.confidence);
-    s << rec.sql << ";\n\n";
-  }
-  for (const auto& rec : r.unverified) {
-    s << SqlComment(rec.reason);
-    s << rec.sql << ";\n\n";
-  }
-  for (const auto& rec : r.drops) {
-    s << SqlComment(rec.reason + "\nfrees " + HumanBytes(-rec.size_bytes) +
-                    "; to undo: " + rec.revert);
-    s << rec.sql << ";\n\n";
-  }
-  if (r.indexes.empty() && r.unverified.empty() && r.drops.empty()) s << "-- nothing to change\n";
-  if (o.include_revert) {
-    s << "-- ---------------------------------------------------------------\n-- Revert script\n";
-    s << SqlComment(RenderRevertSql(r, o));
-  }
-  return s.str();
-}
+namespace {
 
 json StatementJson(const StatementOutcome& st) {
   json j;
@@ -213,126 +344,6 @@ json StatementJson(const StatementOutcome& st) {
   }
   j["indexes_after"] = st.indexes_after;
   return j;
-}
-
-// Inline SVG: horizontal bars for workload cost before and after.
-std::string Chart(const AdviseReport& r) {
-  double max = std::max({r.workload_cost_before, r.workload_cost_after, 1.0});
-  auto bar = [&](int y, const char* label, double v, const char* color) {
-    double w = 460.0 * v / max;
-    std::ostringstream s;
-    s << "<text x=\"0\" y=\"" << y + 17 << "\" font-size=\"13\">" << label << "</text>"
-      << "<rect x=\"70\" y=\"" << y << "\" width=\"" << Num(std::max(w, 1.0), 1)
-      << "\" height=\"24\" fill=\"" << color << "\"/><text x=\"" << Num(78 + w, 1) << "\" y=\""
-      << y + 17 << "\" font-size=\"13\">" << Num(v, 0) << "</text>";
-    return s.str();
-  };
-  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"70\" role=\"img\" "
-         "aria-label=\"workload cost before and after\">" +
-         bar(4, "before", r.workload_cost_before, "#c0504d") +
-         bar(38, "after", r.workload_cost_after, "#4f81bd") + "</svg>";
-}
-
-std::string RenderMarkdown(const AdviseReport& r, const AdviceRenderOptions& o) {
-  std::ostringstream s;
-  s << "# pgvise index advice\n\n";
-  if (!o.database.empty()) s << "Database: `" << o.database << "`\n\n";
-  s << "Workload cost **" << Num(r.workload_cost_before, 0) << " → "
-    << Num(r.workload_cost_after, 0) << "** (" << Num(100 * Reduction(r), 1) << "% lower) with "
-    << r.indexes.size() << " new index(es) (" << HumanBytes(r.bytes_added) << ") and "
-    << r.drops.size() << " drop(s) (" << HumanBytes(r.bytes_freed) << " freed).";
-  if (r.budget_bytes >= 0) s << " Budget: " << HumanBytes(r.budget_bytes) << ".";
-  s << "\n\n" << Summary(r) << ".\n\n";
-  s << "## Recommended indexes\n\n";
-  if (r.indexes.empty()) s << "None: no new index lowers the workload's cost enough.\n\n";
-  int n = 0;
-  for (const auto& rec : r.indexes) {
-    s << "### " << ++n << ". `" << rec.object << "`\n\n```sql\n" << rec.sql << ";\n```\n\n";
-    s << "- size ~" << HumanBytes(rec.size_bytes) << ", write overhead "
-      << Num(rec.write_overhead, 0) << " units, confidence " << rec.confidence << "\n- "
-      << rec.reason << "\n";
-    s << "- share of workload helped: " << Num(100 * EvidenceDouble(rec, "share_of_workload"), 1)
-      << "%\n";
-    if (auto v = Find(rec, "measured_speedup"))
-      if (auto d = std::get_if<double>(v))
-        s << "- `--verify`: measured " << LowerBound(rec) << Num(*d, 1) << "× faster\n";
-    s << "\n| query | calls | cost before | cost after |\n|---|---:|---:|---:|\n";
-    for (const auto& b : rec.benefit)
-      s << "| `" << OneLine(b.query, 80) << "` | " << Num(b.calls, 0) << " | "
-        << Num(b.cost_before, 1) << " | " << Num(b.cost_after, 1) << " |\n";
-    s << "\n";
-  }
-  if (!r.unverified.empty()) {
-    s << "## Not verifiable by what-if (GIN)\n\n";
-    for (const auto& rec : r.unverified)
-      s << "```sql\n" << rec.sql << ";\n```\n" << rec.reason << "\n\n";
-  }
-  s << "## Indexes to drop\n\n";
-  if (r.drops.empty()) s << "None.\n\n";
-  for (const auto& rec : r.drops)
-    s << "```sql\n"
-      << rec.sql << ";\n```\nFrees " << HumanBytes(-rec.size_bytes) << ". " << rec.reason << "\n\n";
-  if (!r.notes.empty()) {
-    s << "## Notes\n\n";
-    for (const auto& note : r.notes) s << "- " << note << "\n";
-    s << "\n";
-  }
-  s << "---\n" << Stats(r) << "\n";
-  return s.str();
-}
-
-std::string RenderHtml(const AdviseReport& r, const AdviceRenderOptions& o) {
-  std::ostringstream s;
-  s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pgvise index "
-       "advice</title>\n"
-       "<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 "
-       "1em;color:#222}"
-       "pre{background:#f4f4f4;padding:.6em;overflow-x:auto}table{border-collapse:collapse;width:"
-       "100%}"
-       "td,th{border:1px solid #ddd;padding:.3em .5em;font-size:13px}td.n{text-align:right}"
-       "code{font-size:12px}.muted{color:#666;font-size:13px}</style></head><body>\n";
-  s << "<h1>pgvise index advice</h1>\n";
-  if (!o.database.empty())
-    s << "<p class=\"muted\">Database: " << HtmlEscape(o.database) << "</p>\n";
-  s << "<p>Workload cost <b>" << Num(r.workload_cost_before, 0) << " &rarr; "
-    << Num(r.workload_cost_after, 0) << "</b> (" << Num(100 * Reduction(r), 1) << "% lower) with "
-    << r.indexes.size() << " new index(es) (" << HumanBytes(r.bytes_added) << ") and "
-    << r.drops.size() << " drop(s) (" << HumanBytes(r.bytes_freed) << " freed).</p>\n";
-  s << Chart(r) << "\n<p class=\"muted\">" << HtmlEscape(Summary(r))
-    << "</p>\n<h2>Recommended indexes</h2>\n";
-  if (r.indexes.empty()) s << "<p>None: no new index lowers the workload's cost enough.</p>\n";
-  int n = 0;
-  for (const auto& rec : r.indexes) {
-    s << "<h3>" << ++n << ". " << HtmlEscape(rec.object) << "</h3>\n<pre>" << HtmlEscape(rec.sql)
-      << ";</pre>\n";
-    s << "<p>size ~" << HumanBytes(rec.size_bytes) << ", write overhead "
-      << Num(rec.write_overhead, 0) << " units, confidence " << rec.confidence
-      << ", share of workload helped " << Num(100 * EvidenceDouble(rec, "share_of_workload"), 1)
-      << "%<br>" << HtmlEscape(rec.reason) << "</p>\n";
-    s << "<table><tr><th>query</th><th>calls</th><th>cost before</th><th>cost after</th></tr>\n";
-    for (const auto& b : rec.benefit)
-      s << "<tr><td><code>" << HtmlEscape(OneLine(b.query, 120)) << "</code></td><td class=\"n\">"
-        << Num(b.calls, 0) << "</td><td class=\"n\">" << Num(b.cost_before, 1)
-        << "</td><td class=\"n\">" << Num(b.cost_after, 1) << "</td></tr>\n";
-    s << "</table>\n";
-  }
-  if (!r.unverified.empty()) {
-    s << "<h2>Not verifiable by what-if (GIN)</h2>\n";
-    for (const auto& rec : r.unverified)
-      s << "<pre>" << HtmlEscape(rec.sql) << ";</pre><p>" << HtmlEscape(rec.reason) << "</p>\n";
-  }
-  s << "<h2>Indexes to drop</h2>\n";
-  if (r.drops.empty()) s << "<p>None.</p>\n";
-  for (const auto& rec : r.drops)
-    s << "<pre>" << HtmlEscape(rec.sql) << ";</pre><p>Frees " << HumanBytes(-rec.size_bytes) << ". "
-      << HtmlEscape(rec.reason) << "</p>\n";
-  if (!r.notes.empty()) {
-    s << "<h2>Notes</h2><ul>\n";
-    for (const auto& note : r.notes) s << "<li>" << HtmlEscape(note) << "</li>\n";
-    s << "</ul>\n";
-  }
-  s << "<p class=\"muted\">" << HtmlEscape(Stats(r)) << "</p>\n</body></html>\n";
-  return s.str();
 }
 
 }  // namespace
@@ -397,11 +408,9 @@ std::string RenderRevertSql(const AdviseReport& r, const AdviceRenderOptions& o)
 }
 
 std::string RenderAdvice(const AdviseReport& r, const AdviceRenderOptions& o) {
-  if (o.format == "json") return AdviceToJson(r).dump(2) + "\n";
-  if (o.format == "sql") return RenderSql(r, o);
-  if (o.format == "markdown") return RenderMarkdown(r, o);
-  if (o.format == "html") return RenderHtml(r, o);
-  return RenderText(r, o);
+  ReportRenderOptions ro;
+  ro.format = ParseReportFormat(o.format).value_or(ReportFormat::kText);
+  return RenderReport(AdviceReport(r, o), ro);
 }
 
 }  // namespace pgvise

@@ -4,8 +4,8 @@
 //   json      {summary, recommendations[], drops[], unverified[], statements[]}
 //             with each recommendation in core/json.h's Recommendation shape
 //   markdown  a report for a ticket or a wiki
-//   html      the same, self-contained (inline CSS and SVG chart, no
-//             network), for a browser
+//   html      the same, self-contained (inline CSS, bars on a log scale,
+//             no script, no network), for a browser
 //   sql       a ready-to-run script: SET lock_timeout, CREATE INDEX
 //             CONCURRENTLY IF NOT EXISTS / DROP INDEX CONCURRENTLY, each with
 //             a comment saying why; RenderRevertSql() undoes it.
@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "advisor/advisor.h"
+#include "core/report.h"
 
 namespace pgvise {
 
@@ -26,6 +27,9 @@ struct AdviceRenderOptions {
   bool include_revert = false;  // sql: append the revert script as a commented section
 };
 
+// The advice as the report model (core/report.h): the JSON contract, the
+// SQL script's actions, and a body of blocks for text, Markdown and HTML.
+Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o);
 std::string RenderAdvice(const AdviseReport& r, const AdviceRenderOptions& o);
 std::string RenderRevertSql(const AdviseReport& r, const AdviceRenderOptions& o);
 nlohmann::ordered_json AdviceToJson(const AdviseReport& r);
