@@ -26,6 +26,7 @@ extern "C" {
 #undef printf
 #undef fprintf
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -629,6 +630,58 @@ element PgTree::raw_statement(int i) const {
 element PgTree::statement(int i) const {
   const auto* rs = static_cast<const RawStmt*>(list_nth(static_cast<const List*>(tree_), i));
   return element::Wrapped(rs->stmt);
+}
+
+int PgTree::MaxDepth() const {
+  int depth = 0;
+  for (int i = 0, n = size(); i < n; ++i) depth = std::max(depth, NestingDepth(statement(i)));
+  return depth;
+}
+
+// --- nesting depth ---
+
+int NestingDepth(element root) {
+  struct Pending {
+    element e;
+    int level;  // of e's first object or array
+  };
+  // Most statements are a few dozen levels deep and wide: the stack reaches
+  // a few dozen entries, one allocation.
+  std::vector<Pending> stack;
+  stack.reserve(64);
+  stack.push_back({root, 1});
+  int deepest = 0;
+  while (!stack.empty()) {
+    const Pending p = stack.back();
+    stack.pop_back();
+    int level = p.level;
+    object body;
+    array items;
+    switch (p.e.kind()) {
+      case element::Kind::kWrapped: {
+        std::string_view type;
+        if (!p.e.unwrap(&type, &body)) break;  // NULL, or a type the view does not know
+        ++level;                               // {"Type": body}: the body is one level further in
+        deepest = std::max(deepest, level);
+        for (element c : body.children()) stack.push_back({c, level + 1});
+        break;
+      }
+      case element::Kind::kBody:
+        deepest = std::max(deepest, level);
+        p.e.get(body);
+        for (element c : body.children()) stack.push_back({c, level + 1});
+        break;
+      case element::Kind::kArray:
+        deepest = std::max(deepest, level);
+        p.e.get(items);
+        for (element c : items)
+          if (c.kind() != element::Kind::kInt) stack.push_back({c, level + 1});
+        break;
+      default:
+        break;
+    }
+  }
+  return deepest;
 }
 
 // --- JSON text, for tests ---

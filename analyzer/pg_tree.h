@@ -211,6 +211,8 @@ class PgTree {
   element statement(int i) const;
   // The i-th RawStmt itself, wrapped ({"RawStmt": {"stmt": .., "stmt_len": ..}}).
   element raw_statement(int i) const;
+  // The deepest nesting of any statement: NestingDepth of each statement(i).
+  int MaxDepth() const;
 
  private:
   void* context_ = nullptr;
@@ -219,6 +221,17 @@ class PgTree {
   std::string message_;
   size_t cursor_ = 0;
 };
+
+// How deeply `e` nests, counted as its JSON shows it: every object (a node's
+// {"Type": ..} wrapper and its body) and every array (a List) is one level;
+// scalars add none. `SELECT 1` is 6 ({"SelectStmt": {"targetList": [{"ResTarget":
+// {"val": {"A_Const": {"ival": {..}}}}}]}} counted from the SelectStmt
+// wrapper); each term of `1+1+..` adds 2 (an A_Expr wrapper and body), each
+// UNION ALL branch 1 (larg is a SelectStmt body).
+// Iterative (an explicit stack): it measures trees whose recursive walks would
+// overflow the thread's stack, so that callers can refuse them first. One
+// visit of every node, the cost of the cheapest walk over the tree.
+int NestingDepth(element e);
 
 // The JSON text of a view, in libpg_query's member order and notation (for
 // tests: it must equal pg_query_parse's output for the same statement).

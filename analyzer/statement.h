@@ -9,7 +9,9 @@
 //   -- pgvise-ignore: rule-id[, rule-id...]   suppress those rules (or `all`)
 //   -- pgvise: calls=500                       per-statement annotations
 // An unparsable statement is kept with its error and location; analysis of
-// the others goes on.
+// the others goes on. So is a statement nested deeper than kMaxNestingDepth
+// (see below): parsed = false, too_deep, error = TooDeepMessage, at its first
+// token.
 #pragma once
 
 #include <map>
@@ -32,6 +34,7 @@ struct Statement {
   LineCol pos;              // line:col of the first token
   size_t end_offset = 0;    // byte offset just past the last token
   bool parsed = false;      // false: `error` and `error_pos` say why
+  bool too_deep = false;    // not parsed because it nests past kMaxNestingDepth
   std::string error;        // parser message, e.g. `syntax error at or near "TABL"`
   size_t error_offset = 0;  // byte offset in the file
   // Facts extracted while ParseSqlFile had the parse tree (ExtractFacts
@@ -57,6 +60,31 @@ struct SqlFile {
 // Splits and parses a whole file. Fails (Status) only when the file cannot be
 // split at all (an unterminated quoted string or comment), with its location.
 Status ParseSqlFile(SourceText source, SqlFile* out);
+
+// The deepest statement pgvise analyses, in pgtree::NestingDepth's levels
+// (analyzer/pg_tree.h: JSON nesting, 2 per term of `1+1+..`, 1 per UNION ALL
+// branch). The analyzer, libpg_query's JSON and protobuf printers, protobuf-c
+// and the rewriter walk parse trees recursively, so a deeper tree would
+// overflow the stack (SIGSEGV). With the default 8 MB stack the first to fall
+// was the rewriter (libpg_query's protobuf printer + protobuf-c's unpack) at
+// ~8,600 levels (`1+..+1` of 4,375 terms; a UNION ALL of 8,830 branches), the
+// facts walker at ~15,000 (UNION ALL) to ~29,000 (`1+..+1`). 1,000 leaves an
+// 8x margin, and keeps libpg_query's JSON (3 levels more) within simdjson's
+// default depth of 1,024, which CountParams reads. PostgreSQL's own grammar
+// refuses right-nested input (parentheses, NOT, nested CASE or subqueries)
+// past 10,000 parser-stack entries ("memory exhausted"), so only left-nested
+// chains (a+b+.., a||b||.., UNION, JOIN) and nesting up to there reach this.
+constexpr int kMaxNestingDepth = 1000;
+
+// "statement nests N levels deep; pgvise analyses statements up to 1000 levels"
+std::string TooDeepMessage(int depth);
+
+// Parses `sql` and refuses it if it nests deeper than kMaxNestingDepth
+// (Unsupported, TooDeepMessage, *error_pos = 0: the statement's start), or
+// does not parse (the parser's message and position). For code that parses
+// statements on its own (the rewriter's protobuf tree): ParseSqlFile and
+// ParseStatementFacts check already. Costs a parse and one walk of the tree.
+Status CheckNestingDepth(const std::string& sql, size_t* error_pos = nullptr);
 
 // Parses one SQL string to libpg_query JSON. On failure returns InvalidInput
 // with the parser's message and sets *error_pos to the 0-based byte offset.
