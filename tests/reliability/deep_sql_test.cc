@@ -150,7 +150,7 @@ class DeepSql : public ::testing::Test {
     NoSignal(r, "explain --sql");
     EXPECT_EQ(r.exit, 2);
     EXPECT_EQ(r.ErrLines(), 1) << r.err;
-    EXPECT_EQ(r.err.rfind(at, 0), 0u) << r.err;
+    EXPECT_EQ(r.err.rfind("pgvise: " + at, 0), 0u) << r.err;
     EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
 
     r = Rewrite(f);
@@ -182,16 +182,14 @@ class DeepSql : public ::testing::Test {
     EXPECT_EQ(r.out.find("statement nests"), std::string::npos);
     EXPECT_EQ(r.out.find("syntax-error"), std::string::npos);
 
+    // explain --sql EXPLAINs every statement and stops with exit 2 or 3 and
+    // a line on stderr at the first it cannot (CountParams reading the
+    // statement's JSON parse tree, the server): a clean exit means both were.
     r = Explain(f);
     NoSignal(r, "explain --sql");
     EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
     EXPECT_EQ(r.ErrLines(), 0) << r.err;
-    // Both statements got a plan.
-    size_t plans = 0;
-    for (size_t at = r.out.find(f + ":2:1"); at != std::string::npos;
-         at = r.out.find(f + ":2:1", at + 1))
-      ++plans;
-    EXPECT_GE(plans, 1u) << r.out.substr(0, 1000);
+    EXPECT_NE(r.out.find("(1 file checked)"), std::string::npos) << r.out.substr(0, 500);
 
     r = Rewrite(f);
     NoSignal(r, "rewrite");
@@ -239,13 +237,13 @@ TEST_F(DeepSql, HundredThousandParenthesesAreASyntaxError) {
   CmdResult r = Review(f);
   NoSignal(r, "review");
   EXPECT_EQ(r.exit, 2);
-  EXPECT_NE(r.out.find(f + ":2:"), std::string::npos) << r.out.substr(0, 300);
+  EXPECT_NE(r.out.find(f + ":2:10004: error: "), std::string::npos) << r.out.substr(0, 300);
   EXPECT_NE(r.out.find("memory exhausted"), std::string::npos) << r.out.substr(0, 300);
   for (const CmdResult& c : {Explain(f), Rewrite(f)}) {
     NoSignal(c, "explain/rewrite");
     EXPECT_EQ(c.exit, 2);
     EXPECT_EQ(c.ErrLines(), 1) << c.err.substr(0, 300);
-    EXPECT_EQ(c.err.rfind(f + ":2:"), 0u) << c.err.substr(0, 300);
+    EXPECT_NE(c.err.find(f + ":2:10004: "), std::string::npos) << c.err.substr(0, 300);
   }
   r = Advise(f);
   NoSignal(r, "advise -w");
