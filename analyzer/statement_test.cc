@@ -175,13 +175,8 @@ TEST(NestingDepth, IsTheJsonNestingOfTheStatement) {
 TEST(ParseSqlFile, RefusesAStatementNestedPastTheLimitAtItsStart) {
   // 20,000 terms overflowed the facts walker's stack (SIGSEGV).
   SqlFile f;
-  ASSERT_TRUE(ParseSqlFile(SourceText("q.sql", "SELECT 1;
-
-  SELECT 1" + Repeat("+1", 19999) +
-                                                   ";
-SELECT 2"),
-                           &f)
-                  .ok());
+  const std::string text = "SELECT 1;\n\n  SELECT 1" + Repeat("+1", 19999) + ";\nSELECT 2";
+  ASSERT_TRUE(ParseSqlFile(SourceText("q.sql", text), &f).ok());
   ASSERT_EQ(f.statements.size(), 3u);
   EXPECT_TRUE(f.statements[0].parsed);
   const Statement& deep = f.statements[1];
