@@ -640,45 +640,93 @@ int PgTree::MaxDepth() const {
 
 // --- nesting depth ---
 
+// On the raw tree rather than through element/object: it runs on every
+// statement, and the generic view (a ReadField per member to settle, another
+// to read) cost twice as much. Leaves (nodes without node members, A_Const's
+// value) are counted where they are found, not pushed.
 int NestingDepth(element root) {
+  enum class As : uint8_t { kWrapped, kBody, kArray };
   struct Pending {
-    element e;
-    int level;  // of e's first object or array
+    const void* p;
+    As as;
+    int level;  // of p's first object or array
   };
-  // Most statements are a few dozen levels deep and wide: the stack reaches
-  // a few dozen entries, one allocation.
   std::vector<Pending> stack;
   stack.reserve(64);
-  stack.push_back({root, 1});
+  switch (root.kind_) {
+    case element::Kind::kWrapped:
+      stack.push_back({root.ptr_, As::kWrapped, 1});
+      break;
+    case element::Kind::kBody:
+      stack.push_back({root.ptr_, As::kBody, 1});
+      break;
+    case element::Kind::kArray:
+      stack.push_back({root.ptr_, As::kArray, 1});
+      break;
+    default:
+      return 0;
+  }
   int deepest = 0;
+  // A node body at `level`: counts it, queues its node and list members.
+  auto body = [&](const void* node, int level) {
+    const TypeDesc& t = TypeOf(node);
+    if (!t.name) return;  // a type the view does not show
+    deepest = std::max(deepest, level);
+    for (uint8_t i : t.children) {
+      const FieldDesc& f = t.fields[i];
+      switch (f.kind) {
+        case FieldKind::kNodePtr:
+        case FieldKind::kStructPtr:
+        case FieldKind::kList: {
+          const void* c;
+          std::memcpy(&c, static_cast<const char*>(node) + f.offset, sizeof c);
+          if (!c) break;
+          const As as = f.kind == FieldKind::kNodePtr     ? As::kWrapped
+                        : f.kind == FieldKind::kStructPtr ? As::kBody
+                                                          : As::kArray;
+          stack.push_back({c, as, level + 1});
+          break;
+        }
+        case FieldKind::kConstValue: {
+          // {"ival": {"ival": 5}}: one object more, nothing inside.
+          const auto* k = static_cast<const A_Const*>(node);
+          if (!k->isnull && ConstValueName(k)) deepest = std::max(deepest, level + 1);
+          break;
+        }
+        case FieldKind::kListItems:  // a List node's "items": the array itself
+          stack.push_back({node, As::kArray, level + 1});
+          break;
+        default:
+          break;
+      }
+    }
+  };
   while (!stack.empty()) {
     const Pending p = stack.back();
     stack.pop_back();
-    int level = p.level;
-    object body;
-    array items;
-    switch (p.e.kind()) {
-      case element::Kind::kWrapped: {
-        std::string_view type;
-        if (!p.e.unwrap(&type, &body)) break;  // NULL, or a type the view does not know
-        ++level;                               // {"Type": body}: the body is one level further in
-        deepest = std::max(deepest, level);
-        for (element c : body.children()) stack.push_back({c, level + 1});
+    switch (p.as) {
+      case As::kWrapped:  // {"Type": body}: the body is one level further in
+        body(p.p, p.level + 1);
+        break;
+      case As::kBody:
+        body(p.p, p.level);
+        break;
+      case As::kArray: {
+        const List* l = static_cast<const List*>(p.p);
+        deepest = std::max(deepest, p.level);
+        if (IsA(l, IntList) || IsA(l, OidList)) break;  // numbers: no level
+        for (int i = 0, n = list_length(l); i < n; ++i) {
+          const void* c = list_nth(l, i);
+          if (!c) continue;
+          // A leaf (no node members) is counted here instead of queued.
+          const TypeDesc& t = TypeOf(c);
+          if (t.name && t.children.empty())
+            deepest = std::max(deepest, p.level + 2);
+          else
+            stack.push_back({c, As::kWrapped, p.level + 1});
+        }
         break;
       }
-      case element::Kind::kBody:
-        deepest = std::max(deepest, level);
-        p.e.get(body);
-        for (element c : body.children()) stack.push_back({c, level + 1});
-        break;
-      case element::Kind::kArray:
-        deepest = std::max(deepest, level);
-        p.e.get(items);
-        for (element c : items)
-          if (c.kind() != element::Kind::kInt) stack.push_back({c, level + 1});
-        break;
-      default:
-        break;
     }
   }
   return deepest;

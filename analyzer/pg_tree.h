@@ -68,6 +68,7 @@ class element {
   friend class object;
   friend class array;
   friend element ReadField(const void* node, const FieldDesc& f, bool* present);
+  friend int NestingDepth(element e);
   element(Kind k, const void* p) : kind_(k), ptr_(p) {}
 
   static constexpr uint32_t kUnknownLength = UINT32_MAX;
@@ -230,7 +231,8 @@ class PgTree {
 // UNION ALL branch 1 (larg is a SelectStmt body).
 // Iterative (an explicit stack): it measures trees whose recursive walks would
 // overflow the thread's stack, so that callers can refuse them first. One
-// visit of every node, the cost of the cheapest walk over the tree.
+// visit of every node, reading only the members that hold nodes or lists
+// (~15% of parsing and extracting facts; see NestingDepth in pg_tree.cc).
 int NestingDepth(element e);
 
 // The JSON text of a view, in libpg_query's member order and notation (for

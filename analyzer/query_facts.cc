@@ -309,7 +309,9 @@ Status ParseStatementFacts(const std::string& sql, QueryFacts* out, size_t* erro
   // libpg_query's printers, the rewriter), so a tree too deep for them is
   // refused here, where every statement enters the analyzer: measured once,
   // without recursion (analyzer/statement.h, kMaxNestingDepth).
-  if (const int depth = tree.MaxDepth(); depth > kMaxNestingDepth) {
+  // (A statement of kShortStatementBytes or less cannot be that deep.)
+  if (const int depth = sql.size() > kShortStatementBytes ? tree.MaxDepth() : 0;
+      depth > kMaxNestingDepth) {
     if (error_pos) *error_pos = 0;
     return Status::Unsupported(TooDeepMessage(depth));
   }

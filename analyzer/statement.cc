@@ -41,7 +41,7 @@ Status CheckNestingDepth(const std::string& sql, size_t* error_pos) {
     if (error_pos) *error_pos = tree.cursor();
     return Status::InvalidInput(tree.message());
   }
-  const int depth = tree.MaxDepth();
+  const int depth = sql.size() > kShortStatementBytes ? tree.MaxDepth() : 0;
   if (depth > kMaxNestingDepth) {
     if (error_pos) *error_pos = 0;
     return Status::Unsupported(TooDeepMessage(depth));

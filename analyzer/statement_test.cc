@@ -172,6 +172,40 @@ TEST(NestingDepth, IsTheJsonNestingOfTheStatement) {
             pgtree::PgTree("SELECT 1 UNION ALL SELECT 1").MaxDepth() + 98);
 }
 
+// kShortStatementBytes skips the depth walk on the assumption that no
+// statement nests more than 4 levels per byte (plus 16). The densest shapes
+// found stay under 2.
+TEST(NestingDepth, DensestShapesStayUnderTwoLevelsPerByte) {
+  for (int n : {1, 10, 300}) {
+    const std::string shapes[] = {
+        "SELECT 1" + Repeat("+1", n),
+        "SELECT a[" + Repeat("a[", n) + "1" + Repeat("]", n) + "]",
+        "SELECT ARRAY" + Repeat("[", n) + "1" + Repeat("]", n),
+        "SELECT " + Repeat("f(", n) + "1" + Repeat(")", n),
+        "SELECT " + Repeat("t(", n) + "1" + Repeat(")", n),
+        "SELECT " + Repeat("-(", n) + "a" + Repeat(")", n),
+        "SELECT " + Repeat("(SELECT ", n) + "1" + Repeat(")", n),
+        "SELECT " + Repeat("a IN(", n) + "1" + Repeat(")", n),
+        "SELECT " + Repeat("(1,", n) + "1" + Repeat(")", n),
+        "SELECT 1" + Repeat("::t", n),
+        "SELECT a" + Repeat("->a", n),
+        "SELECT " + Repeat("NOT ", n) + "a",
+        "SELECT 1 FROM t" + Repeat(" JOIN t ON a", n),
+        "SELECT 1" + Repeat(" UNION SELECT 1", n),
+        "TABLE t",
+        "SELECT *",
+    };
+    for (const std::string& sql : shapes) {
+      pgtree::PgTree tree(sql);
+      ASSERT_TRUE(tree.ok()) << sql;
+      EXPECT_LE(tree.MaxDepth(), 2 * static_cast<int>(sql.size())) << sql;
+      if (sql.size() <= kShortStatementBytes) {
+        EXPECT_LT(tree.MaxDepth(), kMaxNestingDepth);
+      }
+    }
+  }
+}
+
 TEST(ParseSqlFile, RefusesAStatementNestedPastTheLimitAtItsStart) {
   // 20,000 terms overflowed the facts walker's stack (SIGSEGV).
   SqlFile f;
