@@ -232,7 +232,8 @@ class PgTree {
 // Iterative (an explicit stack): it measures trees whose recursive walks would
 // overflow the thread's stack, so that callers can refuse them first. One
 // visit of every node, reading only the members that hold nodes or lists
-// (~15% of parsing and extracting facts; see NestingDepth in pg_tree.cc).
+// (5-10% of parsing and extracting facts, measured on bench/review_bench.cc
+// statements; see kShortStatementBytes for how most statements skip it).
 int NestingDepth(element e);
 
 // The JSON text of a view, in libpg_query's member order and notation (for
