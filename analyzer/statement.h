@@ -66,10 +66,12 @@ Status ParseSqlFile(SourceText source, SqlFile* out);
 // branch). The analyzer, libpg_query's JSON and protobuf printers, protobuf-c
 // and the rewriter walk parse trees recursively, so a deeper tree would
 // overflow the stack (SIGSEGV). With the default 8 MB stack the first to fall
-// was the rewriter (libpg_query's protobuf printer + protobuf-c's unpack) at
-// ~8,600 levels (`1+..+1` of 4,375 terms; a UNION ALL of 8,830 branches), the
-// facts walker at ~15,000 (UNION ALL) to ~29,000 (`1+..+1`). 1,000 leaves an
-// 8x margin, and keeps libpg_query's JSON (3 levels more) within simdjson's
+// was the rewriter (protobuf-c's unpack of the tree, the passes, the deparse;
+// libpg_query's parse and printers alone survive 20,000 terms, not 100,000)
+// at ~8,600 levels (`1+..+1` of 4,375 terms; a UNION ALL of 8,830 branches),
+// the facts walker at ~15,000 (UNION ALL) to ~29,000 (`1+..+1`). 1,000 leaves
+// an 8x margin (statements at the limit still pass review and rewrite with a
+// 1 MB stack, not 512 kB), and keeps libpg_query's JSON (3 levels more) within simdjson's
 // default depth of 1,024, which CountParams reads. PostgreSQL's own grammar
 // refuses right-nested input (parentheses, NOT, nested CASE or subqueries)
 // past 10,000 parser-stack entries ("memory exhausted"), so only left-nested
