@@ -121,6 +121,8 @@ bool AddStatement(const Statement& stmt, const std::string& source, double calls
                   double rows_per_call) {
   if (!stmt.parsed) {
     ++w->skipped_unparsable;
+    // Valid SQL left out: say why (analyzer/statement.h, kMaxNestingDepth).
+    if (stmt.too_deep) w->notes.push_back(source + ": skipped: " + stmt.error);
     return false;
   }
   WorkloadStatement ws;
@@ -220,7 +222,10 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
     stmt.sql = r.Text(i, "query");
     size_t err = 0;
     auto facts = std::make_shared<QueryFacts>();
-    stmt.parsed = ParseStatementFacts(stmt.sql, facts.get(), &err).ok();
+    const Status parsed = ParseStatementFacts(stmt.sql, facts.get(), &err);
+    stmt.parsed = parsed.ok();
+    stmt.too_deep = parsed.code() == Status::Code::kUnsupported;
+    stmt.error = parsed.message();
     if (stmt.parsed) stmt.facts = std::move(facts);  // parsed once, read by AddStatement
     double calls = r.Double(i, "calls", 1);
     size_t before = w->statements.size();

@@ -305,6 +305,16 @@ Status ParseStatementFacts(const std::string& sql, QueryFacts* out, size_t* erro
     if (error_pos) *error_pos = tree.cursor();
     return Status::InvalidInput(tree.message());
   }
+  // Every walk of the tree after this one recurses (this extractor,
+  // libpg_query's printers, the rewriter), so a tree too deep for them is
+  // refused here, where every statement enters the analyzer: measured once,
+  // without recursion (analyzer/statement.h, kMaxNestingDepth).
+  // (A statement of kShortStatementBytes or less cannot be that deep.)
+  if (const int depth = sql.size() > kShortStatementBytes ? tree.MaxDepth() : 0;
+      depth > kMaxNestingDepth) {
+    if (error_pos) *error_pos = 0;
+    return Status::Unsupported(TooDeepMessage(depth));
+  }
   // A Statement holds one statement (the file splitter saw to that); text
   // from elsewhere (pg_stat_statements) is read up to its first.
   if (tree.size() == 0) return Status::Ok();  // only comments

@@ -278,7 +278,9 @@ Status ExtractFacts(const Statement& stmt, QueryFacts* out);
 
 // Parses one statement's SQL and extracts its facts from the tree while it
 // exists, into a default-constructed *out. On a syntax error returns InvalidInput with the parser's
-// message and sets *error_pos to its 0-based byte offset in `sql`.
+// message and sets *error_pos to its 0-based byte offset in `sql`. A statement
+// nested deeper than kMaxNestingDepth (analyzer/statement.h) is refused before
+// anything walks it: Unsupported, TooDeepMessage, *error_pos 0.
 Status ParseStatementFacts(const std::string& sql, QueryFacts* out, size_t* error_pos);
 
 // Extracts facts for every statement of a file in order, carrying file-level

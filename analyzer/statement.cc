@@ -2,6 +2,7 @@
 
 #include <pg_query.h>
 
+#include "analyzer/pg_tree.h"
 #include "analyzer/query_facts.h"
 
 #include <algorithm>
@@ -26,6 +27,26 @@ Status ParseSqlToJson(const std::string& sql, std::string* json, size_t* error_p
   }
   pg_query_free_parse_result(r);
   return st;
+}
+
+std::string TooDeepMessage(int depth) {
+  return "statement nests " + std::to_string(depth) +
+         " levels deep; pgvise analyses statements up to " + std::to_string(kMaxNestingDepth) +
+         " levels";
+}
+
+Status CheckNestingDepth(const std::string& sql, size_t* error_pos) {
+  pgtree::PgTree tree(sql);
+  if (!tree.ok()) {
+    if (error_pos) *error_pos = tree.cursor();
+    return Status::InvalidInput(tree.message());
+  }
+  const int depth = sql.size() > kShortStatementBytes ? tree.MaxDepth() : 0;
+  if (depth > kMaxNestingDepth) {
+    if (error_pos) *error_pos = 0;
+    return Status::Unsupported(TooDeepMessage(depth));
+  }
+  return Status::Ok();
 }
 
 std::string Fingerprint(const std::string& sql) {
@@ -352,6 +373,7 @@ Status ParseSqlFile(SourceText source, SqlFile* out) {
     auto facts = std::make_shared<QueryFacts>();
     Status ps_status = ParseStatementFacts(st.sql, facts.get(), &err_pos);
     st.parsed = ps_status.ok();
+    st.too_deep = ps_status.code() == Status::Code::kUnsupported;
     if (st.parsed) {
       NoteTransactionBlock(facts.get(), &in_block);
     } else {

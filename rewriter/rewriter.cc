@@ -4,6 +4,7 @@
 // optimizer: one list of named passes, each timed and checked.
 #include <chrono>
 
+#include "analyzer/statement.h"
 #include "rewriter/passes.h"
 #include "rewriter/rewriter.h"
 
@@ -65,8 +66,12 @@ std::set<std::string> CallNames(PgQuery__ParseResult* root) {
 }  // namespace
 
 Status FunctionNames(const std::string& sql, std::set<std::string>* out) {
+  // libpg_query's protobuf printer and protobuf-c's unpack recurse: refuse a
+  // tree too deep for them before they see it (analyzer/statement.h).
+  Status st = CheckNestingDepth(sql);
+  if (!st.ok()) return st;
   std::unique_ptr<rw::Tree> tree;
-  Status st = rw::Tree::Parse(sql, &tree);
+  st = rw::Tree::Parse(sql, &tree);
   if (!st.ok()) return st;
   *out = CallNames(tree->root());
   return Status::Ok();
@@ -84,8 +89,14 @@ const std::vector<PassInfo>& Passes() {
 Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
                   size_t* error_pos) {
   *out = RewriteResult();
+  // The protobuf tree is built and unpacked recursively, and so are the
+  // passes: a statement nested past kMaxNestingDepth is refused before (the
+  // rewrite command's statements were checked by ParseSqlFile already; this
+  // keeps the entry point safe on its own, for one more raw parse).
+  Status st = CheckNestingDepth(sql, error_pos);
+  if (!st.ok()) return st;
   std::unique_ptr<rw::Tree> tree;
-  Status st = rw::Tree::Parse(sql, &tree, error_pos);
+  st = rw::Tree::Parse(sql, &tree, error_pos);
   if (!st.ok()) return st;
   if (o.catalog) o.catalog->Prefetch(CallNames(tree->root()));
   rw::PassContext ctx;
