@@ -11,15 +11,21 @@
 
 #include <string>
 
+#include "analyzer/statement.h"
+
 namespace pgvise::sqlrules {
 
 // The one statement of `sql` as libpg_query's protobuf tree, freed with the
 // object; stmt(kind) is null unless the SQL parses to exactly one statement
-// of that node kind.
+// of that node kind — and null for a statement nested deeper than pgvise
+// analyses (a function body read from pg_proc never passed the file-level
+// guard; protobuf-c's unpack recurses once per level).
 class OneStatement {
  public:
-  explicit OneStatement(const std::string& sql) : r_(pg_query_parse_protobuf(sql.c_str())) {
-    if (!r_.error)
+  explicit OneStatement(const std::string& sql)
+      : r_(CheckNestingDepth(sql).ok() ? pg_query_parse_protobuf(sql.c_str())
+                                       : PgQueryProtobufParseResult{}) {
+    if (!r_.error && r_.parse_tree.data)
       tree_ = pg_query__parse_result__unpack(nullptr, r_.parse_tree.len,
                                              reinterpret_cast<const uint8_t*>(r_.parse_tree.data));
   }

@@ -1,4 +1,5 @@
 #include "analyzer/statement.h"
+#include "analyzer/sql_rule_tree.h"
 
 #include <gtest/gtest.h>
 
@@ -252,6 +253,18 @@ TEST(CheckNestingDepth, AdmitsTheLimitAndRefusesOneLevelMore) {
   st = CheckNestingDepth("SELECT * FORM t", &pos);
   EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
   EXPECT_EQ(pos, 9u);
+}
+
+// The review rules' protobuf second look (a function body from pg_proc never
+// passed the file-level guard) refuses what the guard refuses, instead of
+// letting protobuf-c's recursive unpack overflow the stack.
+TEST(CheckNestingDepth, TheRulesProtobufTreeRefusesTooDeepStatements) {
+  std::string sql = "SELECT 1";
+  for (int i = 0; i < 20000; ++i) sql += "+1";
+  sqlrules::OneStatement deep(sql);
+  EXPECT_EQ(deep.stmt(PG_QUERY__NODE__NODE_SELECT_STMT), nullptr);
+  sqlrules::OneStatement fine("SELECT 1+1");
+  EXPECT_NE(fine.stmt(PG_QUERY__NODE__NODE_SELECT_STMT), nullptr);
 }
 
 }  // namespace
