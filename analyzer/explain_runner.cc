@@ -77,6 +77,21 @@ Status ExplainStatement(Session& s, const std::string& sql, const ExplainOptions
   if (!st.ok()) return st;
   bool generic = params > 0 || o.costs_only_generic;
   Rows rows;
+  if (!generic && o.analyze && !s.InTransaction()) {
+    // Executes the statement: its own read-only transaction, always rolled
+    // back (see header).
+    st = s.Exec("BEGIN TRANSACTION READ ONLY");
+    if (!st.ok()) return st;
+    Status explain = s.Query("EXPLAIN (" + ExplainOptionList(o, false) + ") " + sql, &rows);
+    const std::string sqlstate = s.last_sqlstate();
+    Status rollback = s.Exec("ROLLBACK");
+    if (!explain.ok()) {
+      s.set_last_sqlstate(sqlstate);
+      return explain;
+    }
+    if (!rollback.ok()) return rollback;
+    return FirstValue(rows, plan_json);
+  }
   if (!generic) {
     st = s.Query("EXPLAIN (" + ExplainOptionList(o, false) + ") " + sql, &rows);
     if (!st.ok()) return st;

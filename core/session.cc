@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <exception>
 #include <regex>
 
 namespace pgvise {
@@ -263,9 +264,36 @@ Status Session::Connect(const SessionOptions& opts, std::unique_ptr<Session>* ou
   return Status::Ok();
 }
 
+bool IsConnectionLostSqlstate(std::string_view sqlstate) {
+  return sqlstate.substr(0, 2) == "08" || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
+}
+
+bool Session::InTransaction() const {
+  if (!conn_) return false;
+  PGTransactionStatusType t = PQtransactionStatus(conn_);
+  return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+// The first line of a libpq message without its severity: "terminating
+// connection due to administrator command", "server closed the connection
+// unexpectedly".
+static std::string FirstLineOf(std::string msg) {
+  size_t nl = msg.find('\n');
+  if (nl != std::string::npos) msg.resize(nl);
+  for (const char* sev : {"FATAL:  ", "ERROR:  ", "PANIC:  "})
+    if (msg.rfind(sev, 0) == 0) msg = msg.substr(std::string(sev).size());
+  return OneLine(msg);
+}
+
 Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
   ++query_count_;
   last_sqlstate_.clear();
+  if (lost_) {
+    Status st = Status::Database("the connection to " + masked_conninfo() + " was lost");
+    if (std::uncaught_exceptions() == 0) throw Error(st);
+    return st;
+  }
   std::string q(sql);
   PGresult* res;
   if (params.empty()) {
@@ -282,6 +310,18 @@ Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
     last_sqlstate_ = code ? code : "";
     std::string msg = OneLine(PQresultErrorMessage(res));
     if (msg.empty()) msg = OneLine(PQerrorMessage(conn_));
+    if (PQstatus(conn_) == CONNECTION_BAD || IsConnectionLostSqlstate(last_sqlstate_)) {
+      // Whatever the caller would do with a failed statement (note it, skip
+      // it, fall back), the rest of the run cannot happen: end the command.
+      std::string why = FirstLineOf(res ? PQresultErrorMessage(res) : "");
+      if (why.empty()) why = FirstLineOf(PQerrorMessage(conn_));
+      PQclear(res);
+      lost_ = true;
+      Status st = Status::Database("lost the connection to " + masked_conninfo() + ": " + why +
+                                   "; the command stopped here");
+      if (std::uncaught_exceptions() == 0) throw Error(st);
+      return st;
+    }
     PQclear(res);
     return Status::Database(msg);
   }
