@@ -27,6 +27,7 @@
 #include "core/status.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace pgvise {
 
@@ -86,6 +87,14 @@ class Session {
     Rows ignored;
     return Query(sql, {}, &ignored);
   }
+  // Runs one statement (no parameters) in a transaction of its own that is
+  // READ ONLY whatever the session's defaults have become, and is always
+  // rolled back, also after an error: nothing the statement does outlives it
+  // — a write is refused, a session-level set_config() is undone. For what
+  // executes user SQL, including plain EXPLAIN (the planner runs IMMUTABLE
+  // functions of constants). Sent pipelined: one round trip. Inside a
+  // transaction the caller opened, runs there (the caller owns the rollback).
+  Status QueryRolledBack(std::string_view sql, Rows* out);
   // Query that ends the command on failure (throws Error, exit code 3).
   Rows MustQuery(std::string_view sql, const Params& params = {});
 
@@ -106,6 +115,11 @@ class Session {
 
  private:
   Session() = default;
+  // Reads (and frees) one result into *out, or its error; a lost
+  // connection goes to Lost().
+  Status TakeResult(struct pg_result* res, Rows* out);
+  // Marks the session lost and ends the command (see the header comment).
+  Status Lost(const std::string& why);
   pg_conn* conn_ = nullptr;
   SessionOptions opts_;
   int server_version_ = 0;

@@ -37,6 +37,13 @@ class ExplainReadOnly : public ::testing::Test {
         SET default_transaction_read_only = off
         AS $$ BEGIN PERFORM set_config('transaction_read_only', 'off', true);
                     INSERT INTO victim VALUES (3); RETURN 3; END $$;
+      -- The planner folds IMMUTABLE functions of constants: plain EXPLAIN,
+      -- without ANALYZE, runs these.
+      CREATE FUNCTION imm_unlock() RETURNS int IMMUTABLE LANGUAGE plpgsql
+        AS $$ BEGIN PERFORM set_config('default_transaction_read_only', 'off', false);
+                    RETURN 1; END $$;
+      CREATE FUNCTION imm_write() RETURNS int IMMUTABLE LANGUAGE plpgsql
+        AS $$ BEGIN PERFORM evil_plpgsql(); RETURN 1; END $$;
     )sql");
   }
   static void TearDownTestSuite() {
@@ -45,9 +52,11 @@ class ExplainReadOnly : public ::testing::Test {
     delete dir_;
     delete uri_;
   }
-  static CmdResult Analyze(const std::string& name, const std::string& sql) {
+  static CmdResult Analyze(const std::string& name, const std::string& sql,
+                           const std::string& mode = "--analyze") {
     WriteWhole(*dir_ + "/" + name, sql);
-    return RunPgvise("explain --db '" + *uri_ + "' --analyze --format json --sql " + name, *dir_);
+    return RunPgvise("explain --db '" + *uri_ + "' " + mode + " --format json --sql " + name,
+                     *dir_);
   }
   static int64_t VictimRows() {
     auto s = AdminSession(*uri_);
@@ -90,6 +99,28 @@ TEST_F(ExplainReadOnly, SetConfigThenWritingFunctionWritesNothing) {
     EXPECT_EQ(r.exit, 3) << name << "\n" << r.out << r.err;
     EXPECT_EQ(r.ErrLines(), 1) << name << "\n" << r.err;
   }
+}
+
+// Without --analyze the planner still executes IMMUTABLE functions of
+// constants: the same attack through plan-time folding writes nothing either
+// (here the write is refused: exit 3).
+TEST_F(ExplainReadOnly, PlanTimeFoldingWritesNothing) {
+  CmdResult r = Analyze("fold.sql", "SELECT imm_unlock();\nSELECT imm_write();\n", "");
+  EXPECT_EQ(VictimRows(), 0) << r.out << r.err;
+  EXPECT_EQ(r.exit, 3) << r.out << r.err;
+  EXPECT_EQ(r.ErrLines(), 1) << r.err;
+}
+
+// advise plans workload statements (what-ifs) through the same runner: a
+// hostile workload file writes nothing, and the advice still comes.
+TEST_F(ExplainReadOnly, AdviseWorkloadFoldingWritesNothing) {
+  Exec(*uri_, "CREATE EXTENSION IF NOT EXISTS hypopg");
+  WriteWhole(*dir_ + "/workload.sql",
+             "SELECT imm_unlock();\nSELECT * FROM items WHERE v = imm_write();\n"
+             "SELECT * FROM items WHERE v = 5;\n");
+  CmdResult r = RunPgvise("advise --db '" + *uri_ + "' --format json -q workload.sql", *dir_);
+  EXPECT_EQ(VictimRows(), 0) << r.out << r.err;
+  EXPECT_EQ(r.exit, 0) << r.out << r.err;
 }
 
 // A plain read-only EXPLAIN ANALYZE still works, also after a statement that
