@@ -1,6 +1,7 @@
 #include "advisor/advisor.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -16,11 +17,29 @@ Status ParseBudget(const std::string& text, int64_t* bytes, double* percent) {
   *bytes = -1;
   *percent = -1;
   if (text.empty()) return Status::Ok();
+  const std::string forms =
+      "expected a size in bytes (123456) or with a unit B, kB, MB, GB, TB (500MB, 2GB), or a "
+      "percentage of the tables' data (20%)";
+  // Only a plain decimal number (strtod would also read "inf", "nan", hex
+  // and leading blanks), then the unit.
+  size_t n = 0;
+  while (n < text.size() && (std::isdigit(static_cast<unsigned char>(text[n])) || text[n] == '.'))
+    ++n;
+  if (n > 0 && n < text.size() && (text[n] == 'e' || text[n] == 'E')) {
+    size_t m = n + 1;
+    if (m < text.size() && (text[m] == '+' || text[m] == '-')) ++m;
+    if (m < text.size() && std::isdigit(static_cast<unsigned char>(text[m]))) {
+      n = m;
+      while (n < text.size() && std::isdigit(static_cast<unsigned char>(text[n]))) ++n;
+    }
+  }
+  const std::string number = text.substr(0, n);
   char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || v < 0)
-    return Status::InvalidInput("--budget " + text + ": expected e.g. 500MB, 2GB or 20%");
-  std::string unit(end);
+  double v = std::strtod(number.c_str(), &end);
+  if (n == 0 || end != number.c_str() + n || !std::isfinite(v) || v < 0)
+    return Status::InvalidInput("--budget " + text + ": " + forms +
+                                (text[0] == '-' ? "; a budget cannot be negative" : ""));
+  std::string unit = text.substr(n);
   for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (unit == "%") {
     *percent = v;
@@ -40,9 +59,15 @@ Status ParseBudget(const std::string& text, int64_t* bytes, double* percent) {
                                                        {"GIB", 1073741824.0}};
   auto it = kUnits.find(unit);
   if (it == kUnits.end())
-    return Status::InvalidInput("--budget " + text + ": unknown unit '" + unit +
-                                "' (use B, kB, MB, GB, TB or %)");
-  *bytes = static_cast<int64_t>(v * it->second);
+    return Status::InvalidInput("--budget " + text + ": unknown unit '" + text.substr(n) + "'; " +
+                                forms);
+  // A double holds int64's largest value only approximately: compare below
+  // 2^63 (exactly representable) so the cast below cannot overflow.
+  const double b = v * it->second;
+  if (!std::isfinite(b) || b >= 9223372036854775808.0)
+    return Status::InvalidInput("--budget " + text +
+                                ": too large (the most is 8 EB, 2^63 - 1 bytes); " + forms);
+  *bytes = static_cast<int64_t>(b);
   return Status::Ok();
 }
 
@@ -238,6 +263,8 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
   rep.skipped_other = workload.skipped_other;
   rep.merged_duplicates = workload.merged_duplicates;
   rep.notes = workload.notes;
+  // Tables another session holds locked: read from pg_class, not silently used.
+  rep.notes.insert(rep.notes.end(), catalog.notes().begin(), catalog.notes().end());
   auto say = [&](const std::string& m) {
     if (opts.progress) opts.progress(m);
   };
@@ -323,10 +350,29 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
     rep.workload_cost_after += ws.calls * so_.cost_after;
     rep.statements.push_back(std::move(so_));
   }
-  if (rep.statements_failed > 0)
-    rep.notes.push_back(
-        std::to_string(rep.statements_failed) +
-        " statement(s) could not be planned (see the statements section); they are left out");
+  if (rep.statements_failed > 0) {
+    // Say why when it is a limit the user can change, not a bad statement.
+    int timed_out = 0, locked = 0;
+    for (int s = 0; s < oracle.num_statements(); ++s) {
+      const PlanCost& b = wi.Cost(s, {});
+      if (b.ok) continue;
+      timed_out += b.sqlstate == "57014";
+      locked += b.sqlstate == "55P03";
+    }
+    std::string why;
+    if (timed_out > 0)
+      why += "; " + std::to_string(timed_out) + " hit statement_timeout (" +
+             std::to_string(session.options().statement_timeout_ms) +
+             " ms; raise --statement-timeout to cost them)";
+    if (locked > 0)
+      why += "; " + std::to_string(locked) + " waited longer than lock_timeout (" +
+             std::to_string(session.options().lock_timeout_ms) +
+             " ms) for a table another session holds locked";
+    rep.notes.push_back(std::to_string(rep.statements_failed) +
+                        " statement(s) could not be planned and are not costed (see the "
+                        "statements section); they are left out of the workload cost" +
+                        why);
+  }
 
   // Explain: one recommendation per chosen index, ranked by how much the
   // workload would lose without it.
@@ -437,6 +483,11 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
   }
 
   rep.whatif = wi.stats();
+  if (rep.whatif.failed_calls > 0)
+    rep.notes.push_back(
+        std::to_string(rep.whatif.failed_calls) +
+        " what-if plan(s) with candidate indexes failed (first: " + rep.whatif.first_failure +
+        "); those configurations were counted as no improvement");
   wi.Reset();
   rep.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   *out = std::move(rep);

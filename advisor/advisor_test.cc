@@ -294,6 +294,31 @@ TEST(ParseBudget, UnitsAndPercent) {
   EXPECT_FALSE(ParseBudget("5 parsecs", &b, &p).ok());
 }
 
+// The hostile tester's inputs: an overflow that used to become a negative
+// (= unlimited) budget, a negative one, non-numbers, and what strtod would
+// read but a budget is not (inf, nan, hex, leading blanks).
+TEST(ParseBudget, RejectsOverflowNegativeAndNonFinite) {
+  int64_t b = 0;
+  double p = 0;
+  for (const char* bad : {"1e30GB", "9000000TB", "9223372036854775808", "-5GB", "-1", "abc", "inf",
+                          "INFGB", "nan", "nan%", "-20%", "0x10MB", " 5GB", "+5GB", "GB"}) {
+    Status st = ParseBudget(bad, &b, &p);
+    EXPECT_FALSE(st.ok()) << bad << " -> bytes " << b << ", percent " << p;
+    EXPECT_EQ(st.code(), Status::Code::kInvalidInput) << bad;
+    // One line that names the input and the accepted forms.
+    EXPECT_NE(st.message().find(std::string("--budget ") + bad), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("500MB"), std::string::npos) << st.message();
+    EXPECT_EQ(st.message().find('\n'), std::string::npos) << st.message();
+  }
+  // The largest budgets still fit: 8 EB - 1 byte in bytes, and 7 EB.
+  ASSERT_TRUE(ParseBudget("9223372036854774784", &b, &p).ok());
+  EXPECT_EQ(b, 9223372036854774784LL);
+  ASSERT_TRUE(ParseBudget("7000000TB", &b, &p).ok());
+  EXPECT_GT(b, 0);
+  ASSERT_TRUE(ParseBudget("0", &b, &p).ok());
+  EXPECT_EQ(b, 0);
+}
+
 TEST(IndexCandidate, DdlQuotesEverythingThatNeedsIt) {
   IndexCandidate c;
   c.schema = "My Schema";

@@ -92,6 +92,9 @@ void ReviewExistingIndexes(WhatIf& wi, WhatIfOracle& oracle, const std::vector<i
 
   std::set<uint32_t> dropping, keepers;
   for (const auto& t : cat.tables()) {
+    // A locked table's index definitions were not read (no revert script)
+    // and its statements cannot be planned (no proof): no drop advice.
+    if (t.locked) continue;
     for (const auto& ix : t.indexes) {
       if (ix.BacksConstraint()) continue;   // it is the constraint: never dropped
       if (keepers.count(ix.oid)) continue;  // another drop relies on it

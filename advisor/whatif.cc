@@ -150,7 +150,11 @@ PlanCost WhatIf::Explain(int s) {
   stats_.explain_ms += MsSince(t0);
   ++stats_.whatif_calls;
   if (!st.ok()) {
+    // Not a lost connection (Session ends the command for that): this one
+    // statement could not be planned, e.g. statement_timeout (57014) or a
+    // table locked past lock_timeout (55P03). The run goes on without it.
     pc.error = st.message();
+    pc.sqlstate = s_.last_sqlstate();
     return pc;
   }
   std::set<std::string> names;
@@ -185,8 +189,13 @@ const PlanCost& WhatIf::Cost(int s, const std::vector<int>& config) {
   Status st = Materialize(rel);
   if (!st.ok()) {
     pc.error = st.message();
+    pc.sqlstate = s_.last_sqlstate();
   } else {
     pc = Explain(s);
+  }
+  if (!pc.ok && !rel.empty()) {
+    ++stats_.failed_calls;
+    if (stats_.first_failure.empty()) stats_.first_failure = pc.error;
   }
   return cache_[key] = pc;
 }
@@ -204,7 +213,16 @@ PlanCost WhatIf::CostHiding(int s, const std::vector<int>& config,
     return pc;
   }
   Rows r;
-  for (uint32_t oid : hidden) s_.Query("SELECT hypopg_hide_index($1)", {std::to_string(oid)}, &r);
+  for (uint32_t oid : hidden) {
+    // A plan with the index still visible would be costed as if hidden.
+    st = s_.Query("SELECT hypopg_hide_index($1)", {std::to_string(oid)}, &r);
+    if (!st.ok()) {
+      pc.error = "cannot hide index " + std::to_string(oid) + ": " + st.message();
+      pc.sqlstate = s_.last_sqlstate();
+      for (uint32_t o : hidden) s_.Query("SELECT hypopg_unhide_index($1)", {std::to_string(o)}, &r);
+      return pc;
+    }
+  }
   pc = Explain(s);
   for (uint32_t oid : hidden) s_.Query("SELECT hypopg_unhide_index($1)", {std::to_string(oid)}, &r);
   return pc;

@@ -37,6 +37,7 @@ struct PlanCost {
   std::set<std::string> indexes;  // index names scanned (real ones)
   std::set<int> candidates;       // hypothetical candidates scanned
   std::string error;
+  std::string sqlstate;  // of the failure: 57014 statement_timeout, 55P03 lock_timeout, ...
 };
 
 // Reads Total Cost and every "Index Name" from EXPLAIN (FORMAT JSON) text.
@@ -50,6 +51,11 @@ struct WhatIfStats {
   int64_t hypo_drops = 0;
   double explain_ms = 0;  // time in EXPLAIN round trips
   double hypo_ms = 0;     // time creating/dropping/sizing hypothetical indexes
+  // What-ifs (a configuration, not the baseline) that failed, e.g. on
+  // statement_timeout: the oracle counts them as "no change", and the report
+  // says so instead of presenting their costs as known.
+  int64_t failed_calls = 0;
+  std::string first_failure;
 };
 
 class WhatIf {

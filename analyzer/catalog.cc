@@ -45,6 +45,42 @@ std::vector<double> JsonDoubleArray(const std::string& text) {
   return out;
 }
 
+// Tables another session holds or waits for ACCESS EXCLUSIVE on (a queued
+// request blocks our ACCESS SHARE as much as a granted one), directly or
+// through their TOAST table or one of their indexes (pg_indexes_size opens
+// every index). pg_total_relation_size, pg_relation_size, pg_indexes_size,
+// pg_get_indexdef, pg_get_expr and pg_get_constraintdef all open the table
+// (or index) and would wait behind that lock until lock_timeout failed the
+// snapshot, so for these tables the queries below read pg_class only. Same
+// approach as maintenance/snapshot.cc's kTablesSql. MATERIALIZED: evaluated
+// once, before any size function runs.
+const char* kLockedCte =
+    "WITH xl AS MATERIALIZED (SELECT DISTINCT relation FROM pg_locks"
+    "   WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' AND pid <> pg_backend_pid()"
+    "   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())),"
+    " locked AS MATERIALIZED ("
+    "   SELECT c.oid FROM pg_class c WHERE c.oid IN (SELECT relation FROM xl)"
+    "     OR (c.reltoastrelid <> 0 AND c.reltoastrelid IN (SELECT relation FROM xl))"
+    "   UNION SELECT i.indrelid FROM pg_index i WHERE i.indexrelid IN (SELECT relation FROM xl)) ";
+
+// Bytes of a relation from pg_class alone (`rel` is an oid expression).
+std::string PagesBytes(const std::string& rel) {
+  return "COALESCE((SELECT greatest(pc.relpages, 0)::bigint * current_setting('block_size')::int"
+         " FROM pg_class pc WHERE pc.oid = " +
+         rel + "), 0)";
+}
+
+// Runs a snapshot query; a lock queued between the locked CTE and a size
+// call still makes it wait (55P03 lock_not_available after lock_timeout):
+// one retry sees the new lock and reads pg_class instead.
+Status QueryOnce(Session& s, const std::string& sql, Rows* r, int* queries) {
+  ++*queries;
+  Status st = s.Query(sql, r);
+  if (st.ok() || s.last_sqlstate() != "55P03") return st;
+  ++*queries;
+  return s.Query(sql, r);
+}
+
 struct Key {
   uint32_t oid;
   bool operator<(const Key& o) const { return oid < o.oid; }
@@ -180,11 +216,28 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
 
   // 1. Tables, sizes and pg_stat_user_tables counters, plus the search path
   //    and the age of the statistics counters (one row each).
+  //    A locked table's sizes are relpages * block_size of the table, its
+  //    indexes and its TOAST table (see kLockedCte).
+  const std::string index_pages =
+      "COALESCE((SELECT sum(greatest(ip.relpages, 0))::bigint * current_setting('block_size')::int"
+      " FROM pg_index ii JOIN pg_class ip ON ip.oid = ii.indexrelid WHERE ii.indrelid = c.oid), 0)";
   std::string q1 =
+      std::string(kLockedCte) +
       "SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, c.relpages,"
-      " pg_total_relation_size(c.oid) AS total_bytes, pg_relation_size(c.oid) AS heap_bytes,"
-      " pg_indexes_size(c.oid) AS index_bytes,"
-      " COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0) AS toast_bytes,"
+      " lk.oid IS NOT NULL AS locked,"
+      " CASE WHEN lk.oid IS NULL THEN pg_total_relation_size(c.oid) ELSE " +
+      PagesBytes("c.oid") + " + " + index_pages + " + " + PagesBytes("c.reltoastrelid") +
+      " END AS total_bytes,"
+      " CASE WHEN lk.oid IS NULL THEN pg_relation_size(c.oid) ELSE " +
+      PagesBytes("c.oid") +
+      " END AS heap_bytes,"
+      " CASE WHEN lk.oid IS NULL THEN pg_indexes_size(c.oid) ELSE " +
+      index_pages +
+      " END AS index_bytes,"
+      " CASE WHEN lk.oid IS NULL THEN COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)),"
+      " 0) ELSE " +
+      PagesBytes("c.reltoastrelid") +
+      " END AS toast_bytes,"
       " s.n_tup_ins, s.n_tup_upd, s.n_tup_del, s.n_tup_hot_upd, s.n_live_tup, s.n_dead_tup,"
       " s.n_mod_since_analyze, s.n_ins_since_vacuum, s.seq_scan, s.seq_tup_read, s.idx_scan,"
       " s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,"
@@ -196,10 +249,10 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
       " array_to_json(current_schemas(false)) AS search_path"
       " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
       " LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid"
+      " LEFT JOIN locked lk ON lk.oid = c.oid"
       " WHERE " +
       RelationFilter(o, "c", "n") + " ORDER BY n.nspname, c.relname";
-  Status st = s.Query(q1, &r);
-  ++cat.queries_used_;
+  Status st = QueryOnce(s, q1, &r, &cat.queries_used_);
   if (!st.ok()) return Status::Database("catalog (tables): " + st.message());
   for (size_t i = 0; i < r.size(); ++i) {
     TableInfo t;
@@ -235,6 +288,12 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
     t.xid_age = r.Int(i, "xid_age");
     t.reloptions = JsonTextArray(r.Text(i, "reloptions"));
     t.stats_age_s = r.Double(i, "stats_age");
+    t.locked = r.Bool(i, "locked");
+    if (t.locked)
+      cat.notes_.push_back(t.QualifiedName() +
+                           " is locked ACCESS EXCLUSIVE by another session: sizes from pg_class "
+                           "(as of its last VACUUM/ANALYZE), its index and constraint definitions "
+                           "not read, and statements on it cannot be planned until it is released");
     if (cat.search_path_.empty()) cat.search_path_ = JsonTextArray(r.Text(i, "search_path"));
     by_oid[{t.oid}] = cat.tables_.size();
     cat.tables_.push_back(std::move(t));
@@ -286,15 +345,28 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
 
   // 3. Indexes: definition, keys (with direction and operator class),
   //    INCLUDE columns, predicate, the constraint they back, size and usage.
+  //    On a locked table (kLockedCte) nothing that opens it: no definition,
+  //    a placeholder predicate, column keys by name (what pg_get_indexdef
+  //    would print for them), and sizes from pg_class.
   std::string q3 =
+      std::string(kLockedCte) +
       "SELECT i.indrelid, ic.oid, n.nspname, ic.relname, tn.nspname AS table_schema, tc.relname AS "
       "table_name,"
-      " am.amname, pg_get_indexdef(i.indexrelid) AS def, i.indnkeyatts, i.indnatts,"
-      " i.indisunique, i.indisprimary, i.indisvalid, i.indisready,"
-      " pg_get_expr(i.indpred, i.indrelid, true) AS pred, pg_relation_size(ic.oid) AS size,"
+      " am.amname, CASE WHEN lk.oid IS NULL THEN pg_get_indexdef(i.indexrelid) END AS def,"
+      " i.indnkeyatts, i.indnatts, i.indisunique, i.indisprimary, i.indisvalid, i.indisready,"
+      " CASE WHEN i.indpred IS NULL THEN NULL"
+      "      WHEN lk.oid IS NULL THEN pg_get_expr(i.indpred, i.indrelid, true)"
+      "      ELSE " +
+      QuoteLiteral(kUnreadPredicate) +
+      " END AS pred,"
+      " CASE WHEN lk.oid IS NULL THEN pg_relation_size(ic.oid) ELSE " +
+      PagesBytes("ic.oid") +
+      " END AS size,"
       " COALESCE(su.idx_scan, 0) AS idx_scan, COALESCE(su.idx_tup_read, 0) AS idx_tup_read,"
       " COALESCE(su.idx_tup_fetch, 0) AS idx_tup_fetch, con.conname, con.contype,"
-      " (SELECT json_agg(json_build_array(a.attname, pg_get_indexdef(i.indexrelid, k, true),"
+      " (SELECT json_agg(json_build_array(a.attname,"
+      "    CASE WHEN lk.oid IS NULL THEN pg_get_indexdef(i.indexrelid, k, true)"
+      "         ELSE quote_ident(a.attname) END,"
       "    i.indoption[k - 1], oc.opcname, oc.opcdefault) ORDER BY k)"
       "  FROM generate_series(1, i.indnatts) k"
       "  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1]"
@@ -304,10 +376,10 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
       " JOIN pg_namespace tn ON tn.oid = tc.relnamespace JOIN pg_am am ON am.oid = ic.relam"
       " LEFT JOIN pg_stat_all_indexes su ON su.indexrelid = i.indexrelid"
       " LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.contype IN ('p','u','x')"
+      " LEFT JOIN locked lk ON lk.oid = i.indrelid"
       " WHERE " +
       RelationFilter(o, "tc", "tn") + " ORDER BY i.indrelid, ic.relname";
-  st = s.Query(q3, &r);
-  ++cat.queries_used_;
+  st = QueryOnce(s, q3, &r, &cat.queries_used_);
   if (!st.ok()) return Status::Database("catalog (indexes): " + st.message());
   for (size_t i = 0; i < r.size(); ++i) {
     auto it = by_oid.find({static_cast<uint32_t>(r.Int(i, "indrelid"))});
@@ -353,8 +425,11 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
   }
 
   // 4. Constraints (NOT NULL lives on the column; these are the others).
+  //    pg_get_constraintdef opens the constrained table: not for a locked one.
   std::string q4 =
-      "SELECT con.conrelid, con.conname, con.contype, pg_get_constraintdef(con.oid, true) AS def,"
+      std::string(kLockedCte) +
+      "SELECT con.conrelid, con.conname, con.contype,"
+      " CASE WHEN lk.oid IS NULL THEN pg_get_constraintdef(con.oid, true) END AS def,"
       " con.convalidated, ic.relname AS index_name,"
       " (SELECT json_agg(a.attname ORDER BY k.n) FROM unnest(con.conkey) WITH ORDINALITY k(attnum, "
       "n)"
@@ -368,10 +443,10 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
       " FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid"
       " JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class ic ON ic.oid = "
       "con.conindid"
+      " LEFT JOIN locked lk ON lk.oid = con.conrelid"
       " WHERE " +
       RelationFilter(o, "c", "n") + " ORDER BY con.conrelid, con.conname";
-  st = s.Query(q4, &r);
-  ++cat.queries_used_;
+  st = QueryOnce(s, q4, &r, &cat.queries_used_);
   if (!st.ok()) return Status::Database("catalog (constraints): " + st.message());
   for (size_t i = 0; i < r.size(); ++i) {
     auto it = by_oid.find({static_cast<uint32_t>(r.Int(i, "conrelid"))});

@@ -9,6 +9,13 @@
 // queries (four) whatever the schema size, so a database with 10,000 tables
 // costs four round trips, not 10,000.
 //
+// A snapshot never waits behind another session's ACCESS EXCLUSIVE lock
+// (a migration's ALTER TABLE, a VACUUM FULL, a LOCK TABLE): size functions
+// and pg_get_indexdef/pg_get_expr/pg_get_constraintdef open the relation and
+// would queue behind it until lock_timeout failed the whole command. A locked
+// table is read from pg_class alone and noted (TableInfo::locked) — the same
+// approach as maintenance/snapshot.cc.
+//
 // Names are stored as PostgreSQL spells them (unquoted, case preserved), the
 // way QueryFacts resolves them. FindTable() accepts "schema.table" or a bare
 // name that is visible through the session's search_path.
@@ -113,6 +120,14 @@ struct TableInfo {
   int64_t xid_age = 0;                  // age(relfrozenxid)
   std::vector<std::string> reloptions;  // "autovacuum_vacuum_scale_factor=0.01", ...
   double stats_age_s = 0;  // seconds the counters cover (since the database's stats reset)
+  // Another session holds (or waits for) ACCESS EXCLUSIVE on the table, its
+  // TOAST table or one of its indexes. Reading it would wait behind that lock,
+  // so its sizes come from pg_class (relpages, as of the last VACUUM/ANALYZE)
+  // and its index, predicate and constraint definitions are not read:
+  // IndexInfo::definition and ConstraintInfo::definition are empty, an
+  // expression key has neither column nor expression, and a partial index's
+  // predicate is kUnreadPredicate. Catalog::notes() says so.
+  bool locked = false;
   std::vector<ColumnInfo> columns;
   std::vector<IndexInfo> indexes;
   std::vector<ConstraintInfo> constraints;
@@ -126,6 +141,10 @@ struct TableInfo {
   double IndexWritesPerSecond() const;
   bool IsNotNull(const std::string& column) const;
 };
+
+// The predicate of a partial index on a locked table (see TableInfo::locked):
+// not empty, so the index is never taken to serve every row.
+inline constexpr const char* kUnreadPredicate = "(predicate not read: table locked)";
 
 struct CatalogOptions {
   bool include_system = false;  // pg_catalog / information_schema tables
@@ -148,6 +167,8 @@ class Catalog {
   int queries_used() const { return queries_used_; }
   int server_version() const { return server_version_; }
   int64_t TotalTableBytes() const;  // heap + toast of every table (for % budgets)
+  // What the snapshot could not read as usual, one line each (locked tables).
+  const std::vector<std::string>& notes() const { return notes_; }
 
   // Adds a table by hand (tests and offline use).
   void AddTable(TableInfo t) { tables_.push_back(std::move(t)); }
@@ -156,6 +177,7 @@ class Catalog {
  private:
   std::vector<TableInfo> tables_;
   std::vector<std::string> search_path_;
+  std::vector<std::string> notes_;
   int queries_used_ = 0;
   int server_version_ = 0;
 };

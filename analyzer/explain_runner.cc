@@ -77,8 +77,11 @@ Status ExplainStatement(Session& s, const std::string& sql, const ExplainOptions
   if (!st.ok()) return st;
   bool generic = params > 0 || o.costs_only_generic;
   Rows rows;
+  // Every EXPLAIN may execute user code: ANALYZE runs the statement, and the
+  // planner runs IMMUTABLE functions of constants even without it. So each
+  // runs in its own READ ONLY transaction, always rolled back (see header).
   if (!generic) {
-    st = s.Query("EXPLAIN (" + ExplainOptionList(o, false) + ") " + sql, &rows);
+    st = s.QueryRolledBack("EXPLAIN (" + ExplainOptionList(o, false) + ") " + sql, &rows);
     if (!st.ok()) return st;
     return FirstValue(rows, plan_json);
   }
@@ -91,7 +94,7 @@ Status ExplainStatement(Session& s, const std::string& sql, const ExplainOptions
   ExplainOptions plain = o;
   plain.analyze = false;
   if (s.server_version() >= 160000) {
-    st = s.Query("EXPLAIN (" + ExplainOptionList(plain, true) + ") " + sql, &rows);
+    st = s.QueryRolledBack("EXPLAIN (" + ExplainOptionList(plain, true) + ") " + sql, &rows);
     if (!st.ok()) return st;
     return FirstValue(rows, plan_json);
   }
@@ -110,7 +113,7 @@ Status ExplainStatement(Session& s, const std::string& sql, const ExplainOptions
     std::string args;
     for (int i = 0; i < params; ++i) args += i ? ", NULL" : "NULL";
     std::string exec = "EXECUTE " + name + (params ? "(" + args + ")" : "");
-    explain = s.Query("EXPLAIN (" + ExplainOptionList(plain, false) + ") " + exec, &rows);
+    explain = s.QueryRolledBack("EXPLAIN (" + ExplainOptionList(plain, false) + ") " + exec, &rows);
   }
   // Always undo, even after a failure: the cached generic plan must not
   // outlive this call (see header), nor the forced plan_cache_mode.

@@ -19,7 +19,18 @@
 //
 // Everything here is allowed in a READ ONLY session. ANALYZE executes the
 // statement; with `$n` parameters there are no values to execute with, so
-// ANALYZE is refused for them.
+// ANALYZE is refused for them. Every EXPLAIN — with ANALYZE, and without it
+// too, since the planner runs IMMUTABLE functions of constants while it
+// plans — runs in a transaction of its own (Session::QueryRolledBack):
+// BEGIN TRANSACTION READ ONLY ... ROLLBACK, rolled back also after an error.
+// It is read-only whatever the session's defaults have become, and nothing
+// the statement does outlives it: a write is refused, a session-level
+// set_config() is undone. (A hostile file's first statement
+// `SELECT set_config('default_transaction_read_only', 'off', false)` would
+// otherwise make the session writable for the next one.) Only when the
+// caller already has a transaction open (advisor --verify measures DML on a
+// test database inside its own BEGIN ... ROLLBACK) does the statement run in
+// the caller's transaction, and the caller owns the rollback.
 #pragma once
 
 #include <string>

@@ -4,7 +4,9 @@
 //   pgvise explain -                    an array, a bare object, or psql's output as-is
 //   pgvise explain --db URI --sql q.sql [--analyze]
 //                                       EXPLAIN each statement of q.sql itself, in a
-//                                       READ ONLY session, and check those plans
+//                                       READ ONLY session, each statement in its own
+//                                       READ ONLY transaction that is rolled back
+//                                       (analyzer/explain_runner.h), and check those plans
 //
 // The pipeline, top to bottom:
 //   LoadRules          rules/plan/*.yaml + .pgvise.yaml (disable, severity, thresholds)
@@ -182,7 +184,8 @@ RunFn SetupExplain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
                  "generic plan)");
   app.add_flag("--analyze", opts->analyze,
                "EXPLAIN (ANALYZE, BUFFERS): EXECUTES each query to measure it (it takes as long "
-               "as the query; the session is READ ONLY, so statements that write are refused)");
+               "as the query; each runs in a READ ONLY transaction that is rolled back, so "
+               "statements that write are refused)");
   app.add_flag("--no-buffers", opts->no_buffers, "with --analyze, leave out BUFFERS");
   return [common, opts]() -> int { return RunExplain(*common, *opts); };
 }

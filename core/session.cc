@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <exception>
 #include <regex>
 
 namespace pgvise {
@@ -263,25 +264,53 @@ Status Session::Connect(const SessionOptions& opts, std::unique_ptr<Session>* ou
   return Status::Ok();
 }
 
-Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
-  ++query_count_;
-  last_sqlstate_.clear();
-  std::string q(sql);
-  PGresult* res;
-  if (params.empty()) {
-    res = PQexec(conn_, q.c_str());
-  } else {
-    std::vector<const char*> vals;
-    for (const auto& p : params) vals.push_back(p ? p->c_str() : nullptr);
-    res = PQexecParams(conn_, q.c_str(), static_cast<int>(vals.size()), nullptr, vals.data(),
-                       nullptr, nullptr, 0);
-  }
+bool IsConnectionLostSqlstate(std::string_view sqlstate) {
+  return sqlstate.substr(0, 2) == "08" || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
+}
+
+bool Session::InTransaction() const {
+  if (!conn_) return false;
+  PGTransactionStatusType t = PQtransactionStatus(conn_);
+  return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+// The first line of a libpq message without its severity: "terminating
+// connection due to administrator command", "server closed the connection
+// unexpectedly".
+static std::string FirstLineOf(std::string msg) {
+  size_t nl = msg.find('\n');
+  if (nl != std::string::npos) msg.resize(nl);
+  for (const char* sev : {"FATAL:  ", "ERROR:  ", "PANIC:  "})
+    if (msg.rfind(sev, 0) == 0) msg = msg.substr(std::string(sev).size());
+  return OneLine(msg);
+}
+
+Status Session::Lost(const std::string& why) {
+  lost_ = true;
+  Status st = Status::Database("lost the connection to " + masked_conninfo() + ": " + why +
+                               "; the command stopped here");
+  // Not while the stack unwinds from another exception (a destructor's
+  // cleanup): throwing there would terminate the process.
+  if (std::uncaught_exceptions() == 0) throw Error(st);
+  return st;
+}
+
+Status Session::TakeResult(PGresult* res, Rows* out) {
   ExecStatusType st = PQresultStatus(res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     last_sqlstate_ = code ? code : "";
     std::string msg = OneLine(PQresultErrorMessage(res));
     if (msg.empty()) msg = OneLine(PQerrorMessage(conn_));
+    if (PQstatus(conn_) == CONNECTION_BAD || IsConnectionLostSqlstate(last_sqlstate_)) {
+      // Whatever the caller would do with a failed statement (note it, skip
+      // it, fall back), the rest of the run cannot happen: end the command.
+      std::string why = FirstLineOf(res ? PQresultErrorMessage(res) : "");
+      if (why.empty()) why = FirstLineOf(PQerrorMessage(conn_));
+      PQclear(res);
+      return Lost(why);
+    }
     PQclear(res);
     return Status::Database(msg);
   }
@@ -303,6 +332,91 @@ Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
   }
   PQclear(res);
   return Status::Ok();
+}
+
+Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
+  ++query_count_;
+  last_sqlstate_.clear();
+  if (lost_) return Lost("it was lost earlier");
+  std::string q(sql);
+  PGresult* res;
+  if (params.empty()) {
+    res = PQexec(conn_, q.c_str());
+  } else {
+    std::vector<const char*> vals;
+    for (const auto& p : params) vals.push_back(p ? p->c_str() : nullptr);
+    res = PQexecParams(conn_, q.c_str(), static_cast<int>(vals.size()), nullptr, vals.data(),
+                       nullptr, nullptr, 0);
+  }
+  return TakeResult(res, out);
+}
+
+Status Session::QueryRolledBack(std::string_view sql, Rows* out) {
+  if (InTransaction()) return Query(sql, out);  // the caller's transaction, the caller's rollback
+  ++query_count_;
+  last_sqlstate_.clear();
+  if (lost_) return Lost("it was lost earlier");
+  // One round trip: BEGIN, the statement, ROLLBACK and a sync, pipelined.
+  // Each goes through the extended protocol, which takes exactly one
+  // statement: `sql` cannot smuggle in a COMMIT.
+  std::string q(sql);
+  auto send = [&](const char* text) {
+    return PQsendQueryParams(conn_, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  };
+  bool sent = PQenterPipelineMode(conn_) == 1 && send("BEGIN TRANSACTION READ ONLY") &&
+              send(q.c_str()) && send("ROLLBACK") && PQpipelineSync(conn_) == 1;
+  // Results: per command one result then NULL; then the sync's result.
+  // Keep BEGIN's and the statement's; an aborted pipeline gives
+  // PGRES_PIPELINE_ABORTED for the commands after an error.
+  PGresult* kept[2] = {nullptr, nullptr};
+  if (sent) {
+    for (int cmd = 0; cmd < 3; ++cmd) {
+      PGresult* r;
+      while ((r = PQgetResult(conn_)) != nullptr) {
+        if (cmd < 2 && !kept[cmd])
+          kept[cmd] = r;
+        else
+          PQclear(r);
+      }
+      if (PQstatus(conn_) == CONNECTION_BAD) break;
+    }
+    if (PQstatus(conn_) != CONNECTION_BAD) {
+      PGresult* sync = PQgetResult(conn_);
+      if (sync) PQclear(sync);
+    }
+  }
+  if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) {
+    // Something is still queued (a send failed half-way): drain, then leave.
+    for (int nulls = 0; nulls < 2 && PQstatus(conn_) != CONNECTION_BAD;) {
+      PGresult* r = PQgetResult(conn_);
+      nulls = r ? 0 : nulls + 1;
+      PQclear(r);
+    }
+    PQexitPipelineMode(conn_);
+  }
+  if (PQstatus(conn_) == CONNECTION_BAD || !sent) {
+    for (PGresult* r : kept) PQclear(r);
+    if (PQstatus(conn_) == CONNECTION_BAD) return Lost(FirstLineOf(PQerrorMessage(conn_)));
+    return Status::Database(OneLine(PQerrorMessage(conn_)));
+  }
+  Status st;
+  if (PQresultStatus(kept[0]) != PGRES_COMMAND_OK) {  // BEGIN failed: report that
+    PQclear(kept[1]);
+    Rows ignored;
+    st = TakeResult(kept[0], &ignored);
+  } else {
+    PQclear(kept[0]);
+    st = kept[1] ? TakeResult(kept[1], out) : Status::Database("no result for the statement");
+  }
+  // After an error the transaction is still open (aborted): roll it back,
+  // keeping the statement's SQLSTATE for the caller.
+  if (InTransaction()) {
+    const std::string sqlstate = last_sqlstate_;
+    Status rb = Exec("ROLLBACK");
+    last_sqlstate_ = sqlstate;
+    if (st.ok() && !rb.ok()) return rb;
+  }
+  return st;
 }
 
 Rows Session::MustQuery(std::string_view sql, const Params& params) {

@@ -6,6 +6,15 @@
 // application_name=pgvise. Only `--apply` opens a writable session. The
 // connection string is never printed as given: MaskConnInfo() hides the
 // password in every message that names it.
+//
+// A lost connection (the backend was terminated, the server shut down, the
+// network dropped) is not an error a caller can work around: every later
+// statement would fail too, and a caller that records failures per statement
+// would present a run that stopped half-way as complete. So Query() ends the
+// command right there: it throws Error(kDatabaseError) with one line naming
+// the masked connection string. (Except while the stack is already unwinding
+// from another exception, e.g. in a destructor's cleanup: then it returns a
+// Database status like any failure.)
 #pragma once
 
 #include <cstdint>
@@ -18,6 +27,7 @@
 #include "core/status.h"
 
 struct pg_conn;
+struct pg_result;
 
 namespace pgvise {
 
@@ -70,17 +80,33 @@ class Session {
   static Status Connect(const SessionOptions& opts, std::unique_ptr<Session>* out);
 
   // Runs one statement (with $n parameters when params is non-empty).
+  // Throws Error(kDatabaseError) when the connection is lost (see above).
   Status Query(std::string_view sql, const Params& params, Rows* out);
   Status Query(std::string_view sql, Rows* out) { return Query(sql, {}, out); }
   Status Exec(std::string_view sql) {
     Rows ignored;
     return Query(sql, {}, &ignored);
   }
+  // Runs one statement (no parameters) in a transaction of its own that is
+  // READ ONLY whatever the session's defaults have become, and is always
+  // rolled back, also after an error: nothing the statement does outlives it
+  // — a write is refused, a session-level set_config() is undone. For what
+  // executes user SQL, including plain EXPLAIN (the planner runs IMMUTABLE
+  // functions of constants). Sent pipelined: one round trip. Inside a
+  // transaction the caller opened, runs there (the caller owns the rollback).
+  Status QueryRolledBack(std::string_view sql, Rows* out);
   // Query that ends the command on failure (throws Error, exit code 3).
   Rows MustQuery(std::string_view sql, const Params& params = {});
 
   // SQLSTATE of the last failed statement ("" if none), e.g. "55P03" lock_not_available.
   const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // Cleanup after a failure (a ROLLBACK) clears last_sqlstate(); a caller
+  // that reports the original failure puts its SQLSTATE back with this.
+  void set_last_sqlstate(std::string sqlstate) { last_sqlstate_ = std::move(sqlstate); }
+  // Inside a transaction block (BEGIN ... not yet ended, or failed in one).
+  bool InTransaction() const;
+  // The connection was lost; nothing more can be sent.
+  bool lost() const { return lost_; }
   int server_version() const { return server_version_; }  // e.g. 150018
   int64_t query_count() const { return query_count_; }    // statements sent so far
   const SessionOptions& options() const { return opts_; }
@@ -89,12 +115,23 @@ class Session {
 
  private:
   Session() = default;
+  // Reads (and frees) one result into *out, or its error; a lost
+  // connection goes to Lost().
+  Status TakeResult(struct pg_result* res, Rows* out);
+  // Marks the session lost and ends the command (see the header comment).
+  Status Lost(const std::string& why);
   pg_conn* conn_ = nullptr;
   SessionOptions opts_;
   int server_version_ = 0;
   int64_t query_count_ = 0;
   std::string last_sqlstate_;
+  bool lost_ = false;
 };
+
+// SQLSTATEs that mean the session is gone: 08xxx connection exceptions,
+// 57P01 admin_shutdown (pg_terminate_backend), 57P02 crash_shutdown,
+// 57P03 cannot_connect_now.
+bool IsConnectionLostSqlstate(std::string_view sqlstate);
 
 // Replaces the password in a URI or key=value connection string with "***".
 std::string MaskConnInfo(const std::string& conninfo);

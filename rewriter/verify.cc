@@ -20,7 +20,9 @@ void CountSubPlans(const nlohmann::json& node, int* n) {
 
 Status Explain(Session& s, const std::string& sql, double* cost, int* subplans, std::string* err) {
   Rows rows;
-  Status st = s.Query("EXPLAIN (FORMAT JSON) " + sql, &rows);
+  // Planning can run user code (IMMUTABLE functions of constants): its own
+  // rolled-back READ ONLY transaction, like every statement run here.
+  Status st = s.QueryRolledBack("EXPLAIN (FORMAT JSON) " + sql, &rows);
   if (!st.ok()) {
     *err = st.message();
     return st;
@@ -39,12 +41,15 @@ Status Explain(Session& s, const std::string& sql, double* cost, int* subplans, 
 
 using Multiset = std::vector<std::vector<std::optional<std::string>>>;
 
-// Runs `sql`; false with *timed_out when statement_timeout cancelled it.
+// Runs `sql` in its own READ ONLY transaction, always rolled back (so no
+// setting it changes reaches the next statement); false with *timed_out when
+// statement_timeout cancelled it. A lost connection ends the command in
+// Session (exit 3) instead of becoming a "failed to run" note.
 bool Run(Session& s, const std::string& sql, Multiset* rows, double* ms, bool* timed_out,
          std::string* err) {
   Rows r;
   auto t0 = std::chrono::steady_clock::now();
-  Status st = s.Query(sql, &r);
+  Status st = s.QueryRolledBack(sql, &r);
   *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (!st.ok()) {
     *timed_out = s.last_sqlstate() == "57014";
@@ -72,19 +77,14 @@ Status VerifyRewrite(Session& session, const std::string& original, const std::s
   }
   bool cheaper = out->cost_after < out->cost_before;
   if (o.execute) {
-    Status st = session.Exec("BEGIN READ ONLY");
-    if (!st.ok()) return st;
     Multiset a, b;
     std::string e1, e2;
     bool ok1 = Run(session, original, &a, &out->ms_before, &out->before_timed_out, &e1);
     if (!ok1 && !out->before_timed_out) {
-      session.Exec("ROLLBACK");
       out->note = "the original failed to run: " + e1;
       return Status::Ok();
     }
-    if (!ok1) session.Exec("ROLLBACK"), session.Exec("BEGIN READ ONLY");
     bool ok2 = Run(session, rewritten, &b, &out->ms_after, &out->after_timed_out, &e2);
-    session.Exec("ROLLBACK");
     if (!ok2 && !out->after_timed_out) {
       out->note = "the rewrite failed to run: " + e2;
       return Status::Ok();

@@ -3,7 +3,7 @@
 // `pgvise rewrite --db URI --verify` calls this per rewritten statement:
 //  1. EXPLAIN (FORMAT JSON) both forms: total cost before/after and the
 //     number of SubPlans (the per-outer-row subqueries the rewrite removes);
-//  2. runs both in a READ ONLY transaction under the session's
+//  2. runs each in its own READ ONLY transaction, rolled back, under the session's
 //     statement_timeout and compares the results as multisets (rows sorted,
 //     NULLs kept distinct from every value);
 //  3. proposes the rewrite only when the results agree and the estimated cost
