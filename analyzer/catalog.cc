@@ -313,7 +313,8 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
       " st.avg_width, st.n_distinct, st.null_frac, st.correlation," +
       std::string(o.with_stats ? " array_to_json(st.most_common_vals::text::text[]) AS mcv,"
                                  " array_to_json(st.most_common_freqs) AS mcf,"
-                               : " NULL AS mcv, NULL AS mcf,") +
+                                 " array_to_json(st.histogram_bounds::text::text[]) AS hist,"
+                               : " NULL AS mcv, NULL AS mcf, NULL AS hist,") +
       " st.attname IS NOT NULL AS has_stats"
       " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
       " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid"
@@ -340,6 +341,7 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
     if (!r.IsNull(i, "correlation")) c.correlation = r.Double(i, "correlation");
     c.most_common_vals = JsonTextArray(r.Text(i, "mcv"));
     c.most_common_freqs = JsonDoubleArray(r.Text(i, "mcf"));
+    c.histogram_bounds = JsonTextArray(r.Text(i, "hist"));
     cat.tables_[it->second].columns.push_back(std::move(c));
   }
 

@@ -47,6 +47,9 @@ struct ColumnInfo {
   std::optional<double> correlation;          // physical order vs. value order, -1..1
   std::vector<std::string> most_common_vals;  // as text
   std::vector<double> most_common_freqs;
+  // Equal-frequency bucket bounds of the values that are not MCVs, as text
+  // (pg_stats.histogram_bounds): representative values for `$n` parameters.
+  std::vector<std::string> histogram_bounds;
 
   // Estimated number of distinct non-null values for a table of `rows` rows.
   double DistinctValues(double rows) const;

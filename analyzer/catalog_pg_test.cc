@@ -72,6 +72,12 @@ TEST_F(CatalogTest, TablesColumnsAndStatistics) {
   const ColumnInfo* id = c.FindTable("orders")->Column("id");
   ASSERT_TRUE(id->correlation.has_value());
   EXPECT_GT(*id->correlation, 0.99);
+  // A unique column has no MCVs: its histogram carries the representative
+  // values, ascending, first and last at the data's ends.
+  ASSERT_GE(id->histogram_bounds.size(), 2u);
+  EXPECT_EQ(id->histogram_bounds.front(), "1");
+  EXPECT_EQ(id->histogram_bounds.back(), "20000");
+  EXPECT_TRUE(status->histogram_bounds.empty());  // every value is an MCV
   EXPECT_EQ(c.FindTable("public", "orders"), c.FindTable("orders"));
   EXPECT_NE(c.FindTable("events_y"), nullptr);
 }
