@@ -56,17 +56,27 @@ bool Pinned(const Finding& f, const Plan& plan, const PlanNode& n) {
   return f.location.plan_path == n.path || f.location.plan_path == plan.root_path_prefix + n.path;
 }
 
-ReportTreeNode Build(const Plan& plan, const PlanNode& n, const std::vector<Finding>& findings) {
+std::string Share(double part, double whole) {
+  if (whole <= 0) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " (%.0f%%)", 100.0 * part / whole);
+  return buf;
+}
+
+// `whole`: the plan's total time (ms) or cost, for each node's share.
+ReportTreeNode Build(const Plan& plan, const PlanNode& n, const std::vector<Finding>& findings,
+                     double whole) {
   ReportTreeNode t;
   t.label = Label(n);
   t.detail = Detail(n);
   if (n.has_actual && n.has_timing) {
     const double self = PlanNodeSelfTimeMs(n);
     t.bar = self;
-    t.figures.push_back({"self", Num(self) + " ms"});
+    t.figures.push_back({"self", Num(self) + " ms" + Share(self, whole)});
   } else {
-    t.bar = PlanNodeSelfCost(n);
-    t.figures.push_back({"cost", Num(n.total_cost)});
+    const double self = PlanNodeSelfCost(n);
+    t.bar = self;
+    t.figures.push_back({"cost", Num(n.total_cost) + ", self " + Num(self) + Share(self, whole)});
   }
   if (n.has_actual) {
     std::string rows = Num(n.actual_rows) + " of est " + Num(n.plan_rows);
@@ -87,7 +97,7 @@ ReportTreeNode Build(const Plan& plan, const PlanNode& n, const std::vector<Find
   }
   for (size_t i = 0; i < findings.size(); ++i)
     if (Pinned(findings[i], plan, n)) t.findings.push_back(i);
-  for (const auto& c : n.children) t.children.push_back(Build(plan, c, findings));
+  for (const auto& c : n.children) t.children.push_back(Build(plan, c, findings, whole));
   return t;
 }
 
@@ -110,7 +120,11 @@ double PlanNodeSelfCost(const PlanNode& n) {
 }
 
 ReportTreeNode PlanTree(const Plan& plan, const std::vector<Finding>& findings) {
-  return Build(plan, plan.root, findings);
+  const PlanNode& root = plan.root;
+  const double whole = root.has_actual && root.has_timing
+                           ? root.actual_total_ms * std::max(root.actual_loops, 1.0)
+                           : root.total_cost;
+  return Build(plan, root, findings, whole);
 }
 
 }  // namespace pgvise

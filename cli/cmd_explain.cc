@@ -16,15 +16,17 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "analyzer/explain_runner.h"
 #include "analyzer/plan.h"
+#include "analyzer/plan_report.h"
 #include "analyzer/plan_rules.h"
 #include "analyzer/query_facts.h"
 #include "analyzer/statement.h"
 #include "cli/command.h"
-#include "core/render.h"
+#include "core/report.h"
 
 namespace pgvise {
 
@@ -37,15 +39,12 @@ struct ExplainCliOptions {
   bool no_buffers = false;
 };
 
+// What the run found, as the report model (core/report.h): findings, notes,
+// inputs, and per plan a heading and its tree (drawn in HTML only: the text
+// formats say the same in their findings, as they always have).
 struct ExplainRun {
-  std::vector<Finding> findings;
-  std::vector<std::string> notes;
-  std::vector<std::string> inputs;
-  void Note(const std::string& n) {
-    for (const auto& x : notes)
-      if (x == n) return;
-    notes.push_back(n);
-  }
+  Report report;
+  void Note(const std::string& n) { report.Note(n); }
 };
 
 RuleBook LoadPlanRules(const CommonOptions& c) {
@@ -55,17 +54,56 @@ RuleBook LoadPlanRules(const CommonOptions& c) {
   return book;
 }
 
+// `title` names the plan in the HTML report (the statement's position, or
+// the plan file); `source_line` is what the findings' excerpt shows.
 void CheckOnePlan(const Plan& plan, const PlanCheckContext& ctx, const Statement* stmt,
-                  ExplainRun* run) {
+                  const std::string& title, const std::string& source_line, ExplainRun* run) {
   for (const auto& n : PlanCheckNotes(plan, ctx)) run->Note(n);
+  std::vector<Finding> found;
   for (Finding f : CheckPlan(plan, ctx)) {
     if (stmt) {
       if (stmt->Ignores(f.rule)) continue;
       f.location.line = stmt->pos.line;
       f.location.column = stmt->pos.column;
     }
-    run->findings.push_back(std::move(f));
+    found.push_back(std::move(f));
   }
+  Report& r = run->report;
+  // The tree pins this plan's findings; their indices are where they land
+  // in the report's list.
+  ReportTreeNode tree = PlanTree(plan, found);
+  const size_t offset = r.findings.size();
+  std::vector<ReportTreeNode*> todo = {&tree};
+  while (!todo.empty()) {
+    ReportTreeNode* n = todo.back();
+    todo.pop_back();
+    for (size_t& i : n->findings) i += offset;
+    for (auto& c : n->children) todo.push_back(&c);
+  }
+  ReportBlock heading = ReportBlock::Heading(title, 2);
+  heading.html_only = true;
+  r.body.push_back(std::move(heading));
+  std::string caption = plan.analyzed && plan.has_timing
+                            ? "bars: time spent in the node itself"
+                            : "bars: the node's own share of the estimated cost";
+  if (plan.execution_ms >= 0) {
+    char ms[64];
+    std::snprintf(ms, sizeof ms, "; execution %.3f ms", plan.execution_ms);
+    caption += ms;
+  }
+  ReportBlock block = ReportBlock::Tree(std::move(tree), caption);
+  block.html_only = true;
+  r.body.push_back(std::move(block));
+  if (stmt && !source_line.empty()) r.excerpts.push_back({ctx.file, stmt->pos.line, source_line});
+  for (auto& f : found) r.findings.push_back(std::move(f));
+}
+
+// The first line of a statement, for the excerpt under its findings.
+std::string FirstLine(const std::string& sql) {
+  size_t start = sql.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos) return "";
+  size_t end = sql.find_first_of("\r\n", start);
+  return sql.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
 // A plan file: read, check. Every input problem ends the command with exit 2.
@@ -80,8 +118,8 @@ void ExplainPlanFile(const std::string& path, const RuleBook& book, ExplainRun* 
   ctx.rules = &book;
   ctx.file = path;
   ctx.source = &src;  // findings point at their node's line in the plan file
-  CheckOnePlan(plan, ctx, nullptr, run);
-  run->inputs.push_back(path);
+  CheckOnePlan(plan, ctx, nullptr, path, "", run);
+  run->report.inputs.push_back(path);
 }
 
 // Only statements that run a query have a plan.
@@ -140,11 +178,11 @@ void ExplainSqlFile(const CommonOptions& c, const ExplainCliOptions& o, const Ru
     Plan plan;
     st = ReadPlan(SourceText(file.Where(s) + " (EXPLAIN)", json), &plan);
     if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
-    CheckOnePlan(plan, ctx, &s, run);
+    CheckOnePlan(plan, ctx, &s, file.Where(s), FirstLine(s.sql), run);
     ++explained;
   }
   if (explained == 0) run->Note(o.sql_file + ": no query statement to EXPLAIN");
-  run->inputs.push_back(o.sql_file);
+  run->report.inputs.push_back(o.sql_file);
 }
 
 int RunExplain(const CommonOptions& c, const ExplainCliOptions& o) {
@@ -160,8 +198,12 @@ int RunExplain(const CommonOptions& c, const ExplainCliOptions& o) {
   else
     ExplainSqlFile(c, o, book, &run);
 
-  WriteFindings(c, book, "explain", run.findings, run.notes, run.inputs);
-  return static_cast<int>(ExitFor(run.findings, c.fail_on));
+  Report& r = run.report;
+  r.command = "explain";
+  r.title = "pgvise explain";
+  r.body.push_back(ReportBlock::Findings());
+  WriteReport(c, &book, r);
+  return static_cast<int>(ExitFor(r.findings, c.fail_on));
 }
 
 }  // namespace
@@ -175,8 +217,8 @@ RunFn SetupExplain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
       "JSON) itself in a READ ONLY session. Exit: 0 clean, 1 findings at or above --fail-on, "
       "2 bad input, 3 database error.");
   AddCommonOptions(app, common.get(), true, true);
-  app.add_option("--format", common->format, "text | json | sarif | markdown")
-      ->check(CLI::IsMember({"text", "json", "sarif", "markdown"}))
+  app.add_option("--format", common->format, "text | json | sarif | markdown | html")
+      ->check(CLI::IsMember({"text", "json", "sarif", "markdown", "html"}))
       ->capture_default_str();
   app.add_option("plan", opts->plan_file, "EXPLAIN (FORMAT JSON) output file, or - for stdin");
   app.add_option("--sql", opts->sql_file,

@@ -120,8 +120,6 @@ void WriteOutput(const CommonOptions& o, const std::string& text) {
   if (!f) throw Error(ExitCode::kInputError, "-o " + o.output + ": writing the report failed");
 }
 
-namespace {
-
 bool UseColor(const CommonOptions& c) {
   if (c.format != "text") return false;
   if (!c.output.empty() && c.output != "-") return false;
@@ -129,8 +127,6 @@ bool UseColor(const CommonOptions& c) {
   if (no_color && *no_color) return false;
   return isatty(STDOUT_FILENO) == 1;
 }
-
-}  // namespace
 
 void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::string& command,
                    const std::vector<Finding>& findings, const std::vector<std::string>& notes,

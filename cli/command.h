@@ -14,6 +14,7 @@
 
 #include "core/exit_code.h"
 #include "core/finding.h"
+#include "core/report.h"
 #include "core/rule.h"
 #include "core/session.h"
 
@@ -68,6 +69,11 @@ void WriteOutput(const CommonOptions& o, const std::string& text);
 void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::string& command,
                    const std::vector<Finding>& findings, const std::vector<std::string>& notes,
                    const std::vector<std::string>& inputs);
+
+// Renders a command's report (core/report.h) in --format — colour only for
+// text on a TTY without NO_COLOR — and writes it like WriteOutput.
+void WriteReport(const CommonOptions& o, const RuleBook* rules, const Report& report);
+bool UseColor(const CommonOptions& o);
 
 // Subcommand setup functions, one per cli/cmd_<name>.cc.
 RunFn SetupReview(CLI::App& app, std::shared_ptr<CommonOptions> common);

@@ -90,13 +90,20 @@ code.rule{color:var(--muted);font-size:.85em}
 pre.src .ln{color:var(--muted);user-select:none}
 ul.tree,ul.tree ul{list-style:none;margin:0;padding-left:18px;border-left:1px dotted var(--line)}
 ul.tree{padding-left:0;border:0}ul.tree li{margin:2px 0}
-ul.tree summary,ul.tree .leaf{cursor:pointer;display:block}
+ul.tree summary{cursor:pointer}
+.node-head{display:flex;flex-wrap:wrap;gap:2px 10px;align-items:baseline}
+.node-name{flex:0 0 18em;min-width:0}.node-metrics{flex:1 1 20em}
+.node-metrics .track{display:inline-block;width:8em;vertical-align:middle}
+summary.node-head::-webkit-details-marker{display:none}
+summary.node-head .node-name::before{content:"▾ ";color:var(--muted)}
+details:not([open])>summary.node-head .node-name::before{content:"▸ "}
 .node-label{font-weight:600}.fig{color:var(--muted);font-size:.88em;margin-left:8px;
 font-variant-numeric:tabular-nums}
 .pin{color:var(--bad);font-size:.85em;margin-left:6px}
 aside.note{background:var(--panel);border-left:4px solid var(--accent);padding:4px 10px;margin:.4em 0}
 footer{color:var(--muted);font-size:.85em;margin-top:2em;border-top:1px solid var(--line);padding-top:.5em}
-@media (max-width:600px){main{padding:10px}body{font-size:14px}td.barcell .track{width:3.5em}}
+@media (max-width:600px){main{padding:10px}body{font-size:14px}td.barcell .track{width:3.5em}
+.node-name{flex-basis:100%}}
 @media print{details{display:block}details>summary{list-style:none}main{max-width:none}
 .tablebox{overflow:visible}}
 )CSS";
@@ -243,14 +250,18 @@ double MaxBar(const ReportTreeNode& n) {
 }
 
 void HtmlTreeNode(const ReportTreeNode& n, const Report& r, double max_bar, std::ostream& out) {
+  // Name on the left, then the measures in a fixed order: the bar first so
+  // bars line up whatever the name's length (the name column has a fixed
+  // share of the width on wide screens and wraps above on a phone).
   std::ostringstream head;
-  head << "<span class=\"node-label\">" << HtmlEscape(n.label) << "</span>";
+  head << "<span class=\"node-name\"><span class=\"node-label\">" << HtmlEscape(n.label)
+       << "</span>";
   if (!n.detail.empty()) head << " " << HtmlEscape(n.detail);
+  head << "</span><span class=\"node-metrics\">";
   if (n.bar && max_bar > 0) {
     BarScale s;
     s.hi = max_bar;
-    head << " <span class=\"track\" style=\"display:inline-block;width:8em\">"
-         << Bar(s.Percent(*n.bar), false) << "</span>";
+    head << "<span class=\"track\">" << Bar(s.Percent(*n.bar), false) << "</span>";
   }
   for (const auto& [k, v] : n.figures)
     head << "<span class=\"fig\">" << HtmlEscape(k) << " " << HtmlEscape(v) << "</span>";
@@ -258,11 +269,12 @@ void HtmlTreeNode(const ReportTreeNode& n, const Report& r, double max_bar, std:
     if (f < r.findings.size())
       head << "<span class=\"pin\" title=\"" << HtmlEscape(r.findings[f].message) << "\">⚠ "
            << HtmlEscape(r.findings[f].rule) << "</span>";
+  head << "</span>";
   out << "<li>";
   if (n.children.empty()) {
-    out << "<span class=\"leaf\">" << head.str() << "</span>";
+    out << "<span class=\"leaf node-head\">" << head.str() << "</span>";
   } else {
-    out << "<details open><summary>" << head.str() << "</summary><ul>";
+    out << "<details open><summary class=\"node-head\">" << head.str() << "</summary><ul>";
     for (const auto& c : n.children) HtmlTreeNode(c, r, max_bar, out);
     out << "</ul></details>";
   }
