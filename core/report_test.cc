@@ -117,7 +117,7 @@ TEST(ReportHtml, TreeIsCollapsibleWithPinnedFindings) {
   ReportRenderOptions o;
   o.format = ReportFormat::kHtml;
   const std::string html = RenderReport(r, o);
-  EXPECT_NE(html.find("<details open><summary>"), std::string::npos);
+  EXPECT_NE(html.find("<details open><summary class=\"node-head\">"), std::string::npos);
   EXPECT_NE(html.find("class=\"pin\""), std::string::npos);
   o.format = ReportFormat::kText;
   const std::string text = RenderReport(r, o);
