@@ -144,7 +144,8 @@ void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::stri
 int Main(int argc, char** argv) {
   CLI::App app{"pgvise: PostgreSQL review, index advice, rewrites and maintenance"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "pgvise 0.1.0");
+  app.set_version_flag("--version",
+                       std::string("pgvise ") + PGVISE_VERSION + " (" + PGVISE_REVISION + ")");
   RunFn run;
   for (const auto& cmd : Subcommands()) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);

@@ -9,7 +9,7 @@ PKGS=(
   libyaml-cpp-dev libspdlog-dev libcli11-dev libsimdjson-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-15-pg-qualstats
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core help2man
 )
 
 missing=()

@@ -1,0 +1,51 @@
+// The tool installs like one: shell completion knows every option each
+// command's --help lists (so a new option can't be forgotten there), and
+// --version names the build's revision.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "tests/review_cli.h"
+
+namespace pgvise::testing {
+namespace {
+
+std::set<std::string> HelpOptions(const std::string& cmd) {
+  CmdResult r = RunPgvise(cmd + " --help");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  std::set<std::string> opts;
+  static const std::regex opt(R"((?:^|[ ,])(--?[a-z][a-z-]*))");
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // Option lines start with two spaces then a dash.
+    if (line.rfind("  -", 0) != 0) continue;
+    std::string head = line.substr(0, line.find("  ", 2));
+    for (std::sregex_iterator it(head.begin(), head.end(), opt), end; it != end; ++it)
+      opts.insert((*it)[1]);
+  }
+  return opts;
+}
+
+TEST(Packaging, BashCompletionKnowsEveryOption) {
+  const std::string bash = ReadWhole(SourceDir() + "/packaging/completions/pgvise.bash");
+  ASSERT_FALSE(bash.empty());
+  for (const char* cmd : {"review", "explain", "advise", "rewrite", "maintain", "rules"}) {
+    std::set<std::string> opts = HelpOptions(cmd);
+    EXPECT_GE(opts.size(), 5u) << cmd;
+    EXPECT_TRUE(std::regex_search(bash, std::regex(std::string("[\" ]") + cmd + "[\" ]"))) << cmd;
+    for (const auto& o : opts)
+      EXPECT_TRUE(std::regex_search(bash, std::regex("[\" ]" + o + "[\" ]")))
+          << "bash completion lacks " << cmd << " " << o;
+  }
+}
+
+TEST(Packaging, VersionNamesTheRevision) {
+  CmdResult r = RunPgvise("--version");
+  ASSERT_EQ(r.exit, 0);
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(^pgvise \d+\.\d+\.\d+ \(\S+\))"))) << r.out;
+}
+
+}  // namespace
+}  // namespace pgvise::testing
