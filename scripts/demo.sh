@@ -11,9 +11,16 @@ root=$(pwd)
 only=${1:-}
 
 bash scripts/install-deps.sh
+echo "== building pgvise (the first build takes a few minutes on 2 cores; progress below)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build pgvise >/dev/null
+# One line per compiled file so a cold build never looks stuck.
+NINJA_STATUS="   [%f/%t %es] " ninja -C build pgvise | grep --line-buffered -E '^\s+\[' || true
+[ -x build/pgvise ] || { echo "demo: build failed" >&2; exit 1; }
 pgvise="$root/build/pgvise"
+reports="$root/build/demo-reports"
+rm -rf "$reports"
+mkdir -p "$reports"
+summary=()
 
 work=$(mktemp -d /tmp/pgvise-demo-XXXXXX)
 chmod 711 "$work"  # the cluster below runs as postgres and must reach its directory
@@ -44,6 +51,21 @@ step() {  # name, command...
   echo "-- exit code $rc"
 }
 
+# An HTML report of a step into the reports folder (listed on the index page).
+html() {  # name, file, title, command...
+  local name=$1 file=$2 title=$3; shift 3
+  [ -n "$only" ] && [ "$only" != "$name" ] && return 0
+  set +e
+  "$@" --format html -o "$reports/$file" >/dev/null 2>"$work/html.err"
+  local rc=$?
+  set -e
+  if [ -s "$reports/$file" ]; then
+    summary+=("$title|$file|exit $rc")
+  else
+    echo "-- ($name: no HTML report: $(head -1 "$work/html.err"))"
+  fi
+}
+
 # 1. Pre-deploy review: migrations and queries, first offline, then knowing the database.
 step review "$pgvise" review scripts/demo/migrations scripts/demo/queries
 step review "$pgvise" review --db "$db" --fail-on warning scripts/demo/migrations scripts/demo/queries
@@ -70,8 +92,6 @@ step explain "$pgvise" explain --db "$db" --analyze --sql "$work/slow.sql"
 # 3. Index advice for the workload, proven with HypoPG.
 step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB
 step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB --format sql
-step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB --format html -o "$root/build/advice.html"
-[ -z "$only" ] || [ "$only" = advise ] && echo "(the HTML report is at build/advice.html)"
 # --verify builds the top indexes for real (the demo database is throwaway), measures, drops them.
 step advise "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB --verify --verify-top 3 --statement-timeout 5000
 
@@ -80,3 +100,39 @@ step rewrite "$pgvise" rewrite --db "$db" --verify --statement-timeout 10000 --f
 
 # 5. Maintenance plan (dry run).
 step maintain "$pgvise" maintain --db "$db"
+
+# 6. Every report as HTML, in one folder with an index page.
+echo
+echo "== writing the HTML reports"
+html review review.html "Review: migrations and queries, knowing the database" \
+  "$pgvise" review --db "$db" --fail-on never scripts/demo/migrations scripts/demo/queries
+html explain explain.html "Explain: the demo's revenue query (EXPLAIN ANALYZE)" \
+  "$pgvise" explain --fail-on never "$work/plan.json"
+html advise advise.html "Advise: indexes for the workload (200 MB budget)" \
+  "$pgvise" advise --db "$db" --workload scripts/demo/workload.sql --budget 200MB
+html rewrite rewrite.html "Rewrite: the application's slow subqueries, verified" \
+  "$pgvise" rewrite --db "$db" --verify --statement-timeout 10000 scripts/demo/queries/app.sql
+html maintain maintain.html "Maintain: the maintenance plan (dry run)" \
+  "$pgvise" maintain --db "$db"
+{
+  echo '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+  echo '<meta name="viewport" content="width=device-width,initial-scale=1"><title>pgvise demo reports</title>'
+  echo '<style>body{font:16px/1.5 system-ui,sans-serif;max-width:760px;margin:0 auto;padding:16px}'
+  echo 'li{margin:.5em 0}.muted{color:#59636e}</style></head><body><h1>pgvise demo reports</h1>'
+  echo "<p class=\"muted\">$(date -u '+%Y-%m-%d %H:%M UTC'), a throwaway PostgreSQL 15 with the demo shop.</p><ul>"
+  for s in "${summary[@]}"; do
+    IFS='|' read -r title file rc <<<"$s"
+    echo "<li><a href=\"$file\">$title</a> <span class=\"muted\">($rc)</span></li>"
+  done
+  echo '</ul></body></html>'
+} >"$reports/index.html"
+
+echo
+echo "================================================================"
+echo "pgvise demo: done"
+for s in "${summary[@]}"; do
+  IFS='|' read -r title file rc <<<"$s"
+  printf '  %-62s %s\n' "$title" "build/demo-reports/$file"
+done
+echo "Open build/demo-reports/index.html in a browser for all of them."
+echo "================================================================"
