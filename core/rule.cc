@@ -147,6 +147,20 @@ Status RuleBook::ApplyConfig(const std::string& path) {
     YAML::Node n = YAML::LoadFile(path);
     if (!n) return Status::Ok();
     if (!n.IsMap()) return Status::InvalidInput(path + ": config must be a YAML mapping");
+    // A typo'd key or a wrong shape would otherwise be ignored in silence
+    // and the rule the user meant to change would run unchanged.
+    for (const auto& kv : n) {
+      const std::string key = kv.first.as<std::string>();
+      if (key != "disable" && key != "enable" && key != "rules")
+        return Status::InvalidInput(YamlWhere(path, kv.first.Mark()) + ": unknown key '" + key +
+                                    "' (expected disable, enable, rules)");
+      const bool ok = key == "rules" ? kv.second.IsMap() || kv.second.IsNull()
+                                     : kv.second.IsSequence() || kv.second.IsNull();
+      if (!ok)
+        return Status::InvalidInput(
+            YamlWhere(path, kv.second.Mark()) + ": '" + key +
+            (key == "rules" ? "' must be a mapping of rule ids" : "' must be a list of rule ids"));
+    }
     if (const YAML::Node d = n["disable"]) {
       for (const auto& id : d) {
         Rule* r = Mutable(id.as<std::string>());
@@ -173,6 +187,10 @@ Status RuleBook::ApplyConfig(const std::string& path) {
           return Status::InvalidInput(YamlWhere(path, kv.first.Mark()) + ": unknown rule '" + id +
                                       "'");
         const YAML::Node body = kv.second;
+        if (!body.IsMap())
+          return Status::InvalidInput(
+              YamlWhere(path, body.Mark()) + ": rule '" + id +
+              "' settings must be a mapping (enabled, severity, thresholds)");
         if (body["enabled"]) r->enabled = body["enabled"].as<bool>();
         if (body["severity"]) {
           auto s = ParseSeverity(body["severity"].as<std::string>());

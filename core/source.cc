@@ -1,5 +1,9 @@
 #include "core/source.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -86,6 +90,46 @@ Status SourceText::Validate() const {
   return Status::Ok();
 }
 
+namespace {
+
+// A named pipe (or a shell's <(...)): opening one for reading blocks until a
+// writer appears, which may be never. Opened non-blocking, a FIFO with no
+// writer reads as EOF at once — refused with a clear line — while one whose
+// writer is there but has not written yet says EAGAIN: then wait for data
+// (poll) until that writer closes it, as a pipe should be read.
+Status ReadFifo(const std::string& path, size_t max_bytes, std::string* data) {
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  if (fd < 0) return Status::InvalidInput(path + ": cannot open: " + std::strerror(errno));
+  bool got_any = false, writer_seen = false;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      got_any = writer_seen = true;
+      data->append(buf, static_cast<size_t>(n));
+      if (data->size() > max_bytes) break;
+      continue;
+    }
+    if (n == 0) break;  // EOF: the writer closed it, or there never was one
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      writer_seen = true;
+      struct pollfd p = {fd, POLLIN, 0};
+      poll(&p, 1, -1);
+      continue;
+    }
+    int e = errno;
+    close(fd);
+    return Status::InvalidInput(path + ": cannot read: " + std::strerror(e));
+  }
+  close(fd);
+  if (!got_any && !writer_seen)
+    return Status::InvalidInput(path + ": a named pipe with no writer: nothing to read");
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status SourceText::Read(const std::string& path, SourceText* out, size_t max_bytes) {
   std::string data;
   if (path == "-") {
@@ -97,6 +141,15 @@ Status SourceText::Read(const std::string& path, SourceText* out, size_t max_byt
     if (stat(path.c_str(), &st) != 0)
       return Status::InvalidInput(path + ": cannot open: " + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) return Status::InvalidInput(path + ": is a directory");
+    if (S_ISFIFO(st.st_mode)) {
+      Status fs = ReadFifo(path, max_bytes, &data);
+      if (!fs.ok()) return fs;
+      if (data.size() > max_bytes)
+        return Status::InvalidInput(path + ": input exceeds the " +
+                                    std::to_string(max_bytes >> 20) + " MiB input limit");
+      *out = SourceText(path, std::move(data));
+      return out->Validate();
+    }
     if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > max_bytes)
       return Status::InvalidInput(path + ": " + std::to_string(st.st_size) + " bytes exceeds the " +
                                   std::to_string(max_bytes >> 20) + " MiB input limit");
