@@ -23,10 +23,22 @@
 //   SELECT u.id FROM users u
 //   WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE u.id = o.user_id)
 //
-// Refused: anything without both proofs (the message says which side may be
-// NULL and how to prove it), NOT IN below the top level of WHERE, row-valued
-// NOT IN, subqueries with aggregates / GROUP BY / LIMIT / set operations /
-// set-returning or volatile functions, and outer expressions whose names the
+// Without a proof the pass still rewrites, NULL-aware. In WHERE (where NULL
+// and false both drop the row) `x NOT IN (SELECT y FROM t WHERE p)` keeps a
+// row exactly when: the subquery is empty; or x is not NULL, no y equals x,
+// and no y is NULL. So it becomes
+//   NOT EXISTS (SELECT 1 FROM t WHERE p AND x = y)            -- the anti-join
+//   AND NOT EXISTS (SELECT 1 FROM t WHERE p AND y IS NULL)    -- only if y may be NULL
+//   AND NOT (x IS NULL AND EXISTS (SELECT 1 FROM t WHERE p))  -- only if x may be NULL
+// Uncorrelated (p does not name the outer query), the two checks are
+// InitPlans run once; the anti-join stays a hash anti-join. The naive rewrite
+// that drops the checks returns rows NOT IN never returns (an x with NULLs
+// among the ys; a NULL x against a non-empty list) — the tests show it.
+//
+// Refused: NOT IN below the top level of WHERE (there NULL and false
+// differ), row-valued NOT IN, subqueries with aggregates / GROUP BY / LIMIT /
+// set operations / set-returning or volatile functions, a volatile x (the
+// NULL-aware form evaluates it twice), and outer expressions whose names the
 // subquery would capture.
 #include "rewriter/passes.h"
 
@@ -68,6 +80,17 @@ std::string ProveNotNull(Node* e, Node* where, const Stack& stack, const Rewrite
   return "";
 }
 
+// Whether `sub` names a column of an enclosing query (or one pgvise cannot
+// place, which may be): then the NULL-aware form's checks would be SubPlans
+// run per outer row, not one-time InitPlans.
+bool NamesOuterQuery(PassContext& ctx, PgQuery__SelectStmt* sub, const Stack& outer) {
+  std::vector<Ref> refs;
+  CollectRefsSelect(sub, outer, ctx.cat, &refs);
+  for (const auto& r : refs)
+    if (r.res.unknown || r.res.level < static_cast<int>(outer.size())) return true;
+  return false;
+}
+
 void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const Site& site,
               bool all_form) {
   PgQuery__SubLink* sl = (*site.slot)->sub_link;
@@ -103,13 +126,40 @@ void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, cons
   Scope inner_scope = BuildScope(sub, outer, ctx.cat);
   Stack inner = outer;
   inner.push_back(&inner_scope);
-  std::string why = ProveNotNull(sl->testexpr, s->where_clause, outer, ctx.cat);
-  if (!why.empty()) return refuse("NOT IN differs from NOT EXISTS when NULLs appear: " + why);
-  why = ProveNotNull(y, sub->where_clause, inner, ctx.cat);
-  if (!why.empty()) return refuse("NOT IN differs from NOT EXISTS when NULLs appear: " + why);
+  const std::string x_null = ProveNotNull(sl->testexpr, s->where_clause, outer, ctx.cat);
+  const std::string y_null = ProveNotNull(y, sub->where_clause, inner, ctx.cat);
+  if ((!x_null.empty() || !y_null.empty()) && NamesOuterQuery(ctx, sub, outer))
+    return refuse("NOT IN differs from NOT EXISTS when NULLs appear (" +
+                  (y_null.empty() ? x_null : y_null) +
+                  ") and the subquery names the outer query, so the NULL checks would run per "
+                  "outer row");
+  if (!x_null.empty()) {
+    f = FindVolatile(sl->testexpr, ctx.cat);
+    if (!f.empty())
+      return refuse("volatile function " + f + " in `" + ExprSql(sl->testexpr) +
+                    "`: the NULL-aware form would evaluate it twice");
+  }
+  std::string why;
   Node* x = MoveIntoSubquery(ctx, sl->testexpr, outer, sub, &why);
   if (!x) return refuse(why);
   Tree& t = *ctx.tree;
+  // The NULL checks, built from the subquery as written (before it becomes
+  // the anti-join below) and placed beside it at the top of the outer WHERE.
+  std::vector<Node*> checks;
+  auto probe = [&](Node* extra) {
+    Node* copy = t.Clone(sl->subselect);
+    PgQuery__SelectStmt* c = copy->select_stmt;
+    if (extra) c->where_clause = t.And({c->where_clause, extra});
+    c->n_target_list = 0;
+    c->target_list = nullptr;
+    t.Append(&c->n_target_list, &c->target_list, t.ResTarget(t.IntConst(1), ""));
+    c->n_distinct_clause = 0;
+    c->n_sort_clause = 0;
+    return t.SubLink(PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK, c);
+  };
+  if (!y_null.empty()) checks.push_back(t.Not(probe(t.NullTest(t.Clone(y), true))));
+  if (!x_null.empty())
+    checks.push_back(t.Not(t.And({t.NullTest(t.Clone(sl->testexpr), true), probe(nullptr)})));
   sub->where_clause = t.And({sub->where_clause, t.Op("=", x, t.Clone(y))});
   sub->n_target_list = 0;
   sub->target_list = nullptr;
@@ -121,9 +171,20 @@ void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, cons
   sl->n_oper_name = 0;
   sl->oper_name = nullptr;
   if (all_form) *site.slot = t.Not(*site.slot);
-  ctx.Report(kPass, sl, true,
-             "both sides are proven NOT NULL, so NOT IN is NOT EXISTS; PostgreSQL plans that as an "
-             "anti-join");
+  if (checks.empty())
+    return ctx.Report(kPass, sl, true,
+                      "both sides are proven NOT NULL, so NOT IN is NOT EXISTS; PostgreSQL plans "
+                      "that as an anti-join");
+  checks.insert(checks.begin(), s->where_clause);
+  s->where_clause = t.And(checks);
+  std::string said = "NULL-aware anti-join: NOT EXISTS for the matches";
+  if (!y_null.empty())
+    said += "; since " + y_null.substr(0, y_null.find(" (add")) +
+            ", a one-time check that no subquery value is NULL (NOT IN is then never true)";
+  if (!x_null.empty())
+    said += "; since " + x_null.substr(0, x_null.find(" (add")) +
+            ", a row whose value is NULL is kept only when the subquery is empty";
+  ctx.Report(kPass, sl, true, said + " — NOT IN's three-valued result, in WHERE");
 }
 
 }  // namespace

@@ -281,11 +281,29 @@ const std::vector<Case>& Cases() {
       {"not_in_unqualified_capture", Expect::kApplied,
        "SELECT email FROM users WHERE id NOT IN (SELECT user_id FROM orders_nn)",
        "not-in-to-not-exists"},
-      {"not_in_nulls_in_subquery", Expect::kRefused,
+      // NULL-aware: NULLs among the values (NOT IN never true), NULL outer
+      // keys (kept only against an empty list), both, and an empty list.
+      {"not_in_nulls_in_subquery", Expect::kApplied,
        "SELECT u.id FROM users u WHERE u.id NOT IN (SELECT o.user_id FROM orders o)",
        "not-in-to-not-exists"},
-      {"not_in_nulls_outer", Expect::kRefused,
+      {"not_in_nulls_outer", Expect::kApplied,
        "SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT n.user_id FROM orders_nn n)",
+       "not-in-to-not-exists"},
+      {"not_in_nulls_both_sides", Expect::kApplied,
+       "SELECT p.pid, p.uid FROM people p WHERE p.uid NOT IN (SELECT o.user_id FROM orders o "
+       "WHERE o.status = 'void')",
+       "not-in-to-not-exists"},
+      {"not_in_empty_list_keeps_null_keys", Expect::kApplied,
+       "SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT o.user_id FROM orders o WHERE o.qty "
+       "> 100)",
+       "not-in-to-not-exists"},
+      {"not_in_nulls_without_nulls_present", Expect::kApplied,
+       "SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT o.user_id FROM orders o WHERE "
+       "o.status = 'paid' AND o.user_id < 50)",
+       "not-in-to-not-exists"},
+      {"not_in_correlated_nullable", Expect::kRefused,
+       "SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT o.user_id FROM orders o WHERE o.qty "
+       "= p.q)",
        "not-in-to-not-exists"},
       // must refuse
       {"cross_type_key", Expect::kRefused,
@@ -444,6 +462,17 @@ TEST_F(RewriterPgTest, NaiveRewritesWouldBeWrongOnThisData) {
                    "o.user_id = u.id)")
                    .empty());
   EXPECT_FALSE(Run("SELECT 1 FROM people WHERE uid IS NULL").empty());
+  // The naive NOT IN -> NOT EXISTS keeps NULL outer keys NOT IN drops.
+  EXPECT_GT(Run("SELECT p.pid FROM people p WHERE NOT EXISTS (SELECT 1 FROM orders_nn n WHERE "
+                "n.user_id = p.uid)")
+                .size(),
+            Run("SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT n.user_id FROM orders_nn n)")
+                .size());
+  // ... and against an empty list NOT IN keeps even NULL keys.
+  EXPECT_EQ(Run("SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT o.user_id FROM orders o "
+                "WHERE o.qty > 100)")
+                .size(),
+            400u);
 }
 
 TEST_F(RewriterPgTest, VerifyComparesPlansAndResults) {

@@ -216,8 +216,9 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = "
                 "u.id HAVING count(*) < 2)",
                 "decorrelate-exists-grouped", "COUNT bug"},
-        Refusal{"SELECT u.id FROM users u WHERE u.id NOT IN (SELECT o.user_id FROM orders o)",
-                "not-in-to-not-exists", "NOT IN differs from NOT EXISTS when NULLs appear"},
+        Refusal{"SELECT u.id FROM users u WHERE u.id + random() NOT IN (SELECT o.user_id FROM "
+                "orders o)",
+                "not-in-to-not-exists", "evaluate it twice"},
         Refusal{
             "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id)",
             "postgresql", "semi-join"},
@@ -266,12 +267,27 @@ TEST(NotInToNotExists, CatalogNotNullProvesBothSides) {
   ASSERT_TRUE(r.changed);
   EXPECT_TRUE(Has(r.sql, "NOT EXISTS"));
   EXPECT_TRUE(Has(r.sql, "u.id = o.user_id"));
-  // On the nullable side of a LEFT JOIN the constraint proves nothing.
+  EXPECT_FALSE(Has(r.sql, "IS NULL")) << r.sql;  // proven: no NULL checks
+  // On the nullable side of a LEFT JOIN the constraint proves nothing: the
+  // rewrite is NULL-aware for the outer side only.
   auto l = Rewrite(
       "SELECT g.id FROM regions g LEFT JOIN users u ON u.region_id = g.id WHERE u.id NOT IN "
       "(SELECT o.user_id FROM orders o)",
       o);
-  EXPECT_FALSE(l.changed);
+  ASSERT_TRUE(l.changed);
+  EXPECT_TRUE(Has(l.sql, "NOT (u.id IS NULL AND EXISTS")) << l.sql;
+  EXPECT_FALSE(Has(l.sql, "o.user_id IS NULL")) << l.sql;
+}
+
+// Unproven sides get the NULL-aware form: the anti-join plus a one-time
+// check per side that may be NULL.
+TEST(NotInToNotExists, NullAwareWhenNothingIsProven) {
+  auto r = Rewrite("SELECT u.id FROM users u WHERE u.id NOT IN (SELECT o.user_id FROM orders o)");
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "WHERE u.id = o.user_id")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "WHERE o.user_id IS NULL")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "NOT (u.id IS NULL AND EXISTS")) << r.sql;
+  ExpectStable(r);
 }
 
 TEST(NotInToNotExists, UnqualifiedOuterColumnIsQualifiedWhenMoved) {
