@@ -58,7 +58,10 @@ class Standby : public ::testing::Test {
     testing::Exec(*primary_uri_,
                   "CREATE TABLE churn (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = "
                   "false); INSERT INTO churn SELECT g, 0 FROM generate_series(1, 30000) g; "
-                  "UPDATE churn SET v = 1; CHECKPOINT;");
+                  "UPDATE churn SET v = 1; "
+                  "CREATE TABLE items (id int PRIMARY KEY, cat int NOT NULL, price int); "
+                  "INSERT INTO items SELECT g, g % 500, g % 97 FROM generate_series(1, 50000) g; "
+                  "ANALYZE items; CHECKPOINT;");
     // The standby: a base backup that writes standby.signal and primary_conninfo.
     std::string sdir = *dir_ + "/standby";
     ASSERT_EQ(RunCommand(AsPostgres(std::string(kPgBin) + "/pg_basebackup -h 127.0.0.1 -p " + port +
@@ -130,6 +133,31 @@ TEST_F(Standby, MaintainSaysItIsAStandbyInsteadOfAnAllClear) {
   EXPECT_EQ(p.exit, 0) << p.err;
   EXPECT_EQ(p.out.find("standby"), std::string::npos) << p.out;
   EXPECT_NE(p.out.find("public.churn"), std::string::npos) << p.out;
+}
+
+// Analysis runs on a standby as it does on the primary: HypoPG's
+// hypothetical indexes live in the backend's memory, EXPLAIN (ANALYZE) of a
+// read is allowed, and every session pgvise opens is read-only anyway.
+TEST_F(Standby, AnalysisCommandsWorkOnAStandby) {
+  ASSERT_NE(standby_uri_, nullptr);
+  const std::string db = "--db '" + *standby_uri_ + "'";
+  testing::WriteWhole(*dir_ + "/w.sql",
+                      "-- pgvise: calls=1000\nSELECT id, price FROM items WHERE cat = 7;\n");
+  testing::WriteWhole(*dir_ + "/m.sql", "ALTER TABLE items ADD COLUMN note text DEFAULT now();\n");
+  testing::WriteWhole(*dir_ + "/q.sql",
+                      "SELECT i.id FROM items i WHERE (SELECT count(*) FROM items j WHERE j.cat = "
+                      "i.cat AND j.id < 10) > 1 AND i.id < 200;\n");
+  CmdResult a = RunPgvise("advise " + db + " -w w.sql --format json", *dir_);
+  ASSERT_EQ(a.exit, 0) << a.err;
+  auto doc = nlohmann::json::parse(a.out);
+  ASSERT_FALSE(doc["recommendations"].empty()) << a.out;
+  EXPECT_NE(doc["recommendations"][0]["sql"].get<std::string>().find("(cat"), std::string::npos);
+  CmdResult r = RunPgvise("review " + db + " m.sql q.sql --format json --fail-on never", *dir_);
+  EXPECT_EQ(r.exit, 0) << r.err;
+  CmdResult e = RunPgvise("explain " + db + " --analyze --sql q.sql --fail-on never", *dir_);
+  EXPECT_EQ(e.exit, 0) << e.err;
+  CmdResult w = RunPgvise("rewrite " + db + " --verify q.sql --format json", *dir_);
+  EXPECT_EQ(w.exit, 0) << w.err;
 }
 
 TEST_F(Standby, ApplyIsRefusedWithExit3AndOneLine) {
