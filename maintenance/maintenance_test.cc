@@ -356,6 +356,35 @@ TEST(Plan, TablePatternsAndSelectors) {
   EXPECT_EQ(ParseMemorySize("lots"), 0);
 }
 
+// Issue 13: a large table at 90% of autovacuum_freeze_max_age is frozen at
+// the operator's hour (info, proactive), ordered below the table already past
+// the warning level; a small one at the same age is left to autovacuum.
+TEST(Wraparound, LargeTablesAreFrozenBeforeTheAntiWraparoundAutovacuum) {
+  RuleBook book = LoadBook();
+  HealthSnapshot snap;
+  ASSERT_TRUE(SnapshotFromJson(nlohmann::json::parse(R"({"tables": [
+      {"name": "ledger", "xid_age": 180000000, "heap_bytes": 8589934592},
+      {"name": "lookup", "xid_age": 180000000, "heap_bytes": 1048576},
+      {"name": "archive", "xid_age": 300000000, "heap_bytes": 8589934592}]})"),
+                               &snap)
+                  .ok());
+  std::vector<PlanItem> items = RunRule(snap, *book.Find("xid-wraparound"), {});
+  ASSERT_EQ(items.size(), 2u);
+  const PlanItem* ledger = nullptr;
+  const PlanItem* archive = nullptr;
+  for (const auto& it : items) {
+    if (it.rec.object == "public.ledger") ledger = &it;
+    if (it.rec.object == "public.archive") archive = &it;
+  }
+  ASSERT_NE(ledger, nullptr);
+  ASSERT_NE(archive, nullptr);
+  EXPECT_EQ(ledger->severity, Severity::kInfo);
+  EXPECT_EQ(archive->severity, Severity::kWarning);
+  EXPECT_LT(ledger->rec.priority, archive->rec.priority);
+  EXPECT_NE(ledger->rec.reason.find("(90%)"), std::string::npos) << ledger->rec.reason;
+  EXPECT_NE(ledger->rec.reason.find("within 20.00M XIDs"), std::string::npos) << ledger->rec.reason;
+}
+
 TEST(Window, DurationsInTheUnitsPeopleWrite) {
   EXPECT_EQ(ParseDuration("90"), 90);
   EXPECT_EQ(ParseDuration("90s"), 90);
