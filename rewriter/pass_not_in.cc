@@ -80,17 +80,6 @@ std::string ProveNotNull(Node* e, Node* where, const Stack& stack, const Rewrite
   return "";
 }
 
-// Whether `sub` names a column of an enclosing query (or one pgvise cannot
-// place, which may be): then the NULL-aware form's checks would be SubPlans
-// run per outer row, not one-time InitPlans.
-bool NamesOuterQuery(PassContext& ctx, PgQuery__SelectStmt* sub, const Stack& outer) {
-  std::vector<Ref> refs;
-  CollectRefsSelect(sub, outer, ctx.cat, &refs);
-  for (const auto& r : refs)
-    if (r.res.unknown || r.res.level < static_cast<int>(outer.size())) return true;
-  return false;
-}
-
 void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const Site& site,
               bool all_form) {
   PgQuery__SubLink* sl = (*site.slot)->sub_link;
@@ -188,6 +177,17 @@ void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, cons
 }
 
 }  // namespace
+
+// Whether `sub` names a column of an enclosing query (or one pgvise cannot
+// place, which may be): then the NULL-aware form's checks would be SubPlans
+// run per outer row, not one-time InitPlans.
+bool NamesOuterQuery(PassContext& ctx, PgQuery__SelectStmt* sub, const Stack& outer) {
+  std::vector<Ref> refs;
+  CollectRefsSelect(sub, outer, ctx.cat, &refs);
+  for (const auto& r : refs)
+    if (r.res.unknown || r.res.level < static_cast<int>(outer.size())) return true;
+  return false;
+}
 
 // NOT IN (`= ANY` under NOT) or its spelled-out twin `<> ALL`.
 bool IsNotInForm(const PgQuery__SubLink& sl, bool* all_form) {

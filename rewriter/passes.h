@@ -21,6 +21,13 @@ void PassExistsGrouped(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& st
 void PassInToExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_not_in.cc
 void PassNotInToNotExists(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_all.cc
+void PassAllToAggregate(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+
+// Whether subquery `sub` names a column of an enclosing query (or one that
+// cannot be placed, which may): a check built from it would then run per
+// outer row instead of once (pass_not_in.cc).
+bool NamesOuterQuery(PassContext& ctx, PgQuery__SelectStmt* sub, const Stack& outer);
 
 // Shared by the EXISTS / IN passes: a SubLink that is a top-level WHERE
 // conjunct, possibly under one NOT; *negated tells which.

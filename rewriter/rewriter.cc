@@ -42,6 +42,10 @@ const std::vector<PassEntry>& PassTable() {
       {{"not-in-to-not-exists",
         "NOT IN (subquery) -> NOT EXISTS when both sides are proven NOT NULL"},
        rw::PassNotInToNotExists},
+      {{"all-to-aggregate",
+        "x < / <= / > / >= ALL (uncorrelated subquery) -> a comparison with its MIN/MAX, "
+        "computed once (NULL- and empty-set-safe)"},
+       rw::PassAllToAggregate},
   };
   return k;
 }

@@ -305,6 +305,28 @@ const std::vector<Case>& Cases() {
        "SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT o.user_id FROM orders o WHERE o.qty "
        "= p.q)",
        "not-in-to-not-exists"},
+      // all-to-aggregate: NULLs among the values (ALL never true), an empty
+      // set (ALL always true, even for NULL x).
+      {"all_ge_nulls_in_subquery", Expect::kApplied,
+       "SELECT p.pid FROM people p WHERE p.q * 20 >= ALL (SELECT o.total FROM orders o WHERE "
+       "o.qty = 1)",
+       "all-to-aggregate"},
+      {"all_gt_empty_set_null_keys", Expect::kApplied,
+       "SELECT p.pid, p.uid FROM people p WHERE p.uid > ALL (SELECT o.qty FROM orders o WHERE "
+       "o.qty > 100)",
+       "all-to-aggregate"},
+      {"all_lt_no_nulls", Expect::kApplied,
+       "SELECT p.pid FROM people p WHERE p.uid < ALL (SELECT o.user_id FROM orders o WHERE "
+       "o.status = 'paid' AND o.user_id IS NOT NULL AND o.qty = 3)",
+       "all-to-aggregate"},
+      {"all_correlated", Expect::kRefused,
+       "SELECT p.pid FROM people p WHERE p.q > ALL (SELECT o.qty FROM orders o WHERE o.user_id = "
+       "p.uid)",
+       "all-to-aggregate"},
+      {"all_under_or", Expect::kRefused,
+       "SELECT p.pid FROM people p WHERE p.q > ALL (SELECT o.qty FROM orders o WHERE o.qty > 3) "
+       "OR p.pid = 1",
+       "all-to-aggregate"},
       // must refuse
       {"cross_type_key", Expect::kRefused,
        "SELECT f.x FROM fouter f WHERE (SELECT count(*) FROM fkeys k WHERE k.k = f.x) > 0",
@@ -468,6 +490,21 @@ TEST_F(RewriterPgTest, NaiveRewritesWouldBeWrongOnThisData) {
                 .size(),
             Run("SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT n.user_id FROM orders_nn n)")
                 .size());
+  // The naive ALL -> MAX rewrite drops every row against an empty set (ALL is
+  // then true, even for NULL keys) and keeps rows when the set holds a NULL.
+  EXPECT_EQ(Run("SELECT p.pid FROM people p WHERE p.uid > ALL (SELECT o.qty FROM orders o "
+                "WHERE o.qty > 100)")
+                .size(),
+            400u);
+  EXPECT_TRUE(Run("SELECT p.pid FROM people p WHERE p.uid > (SELECT max(o.qty) FROM orders o "
+                  "WHERE o.qty > 100)")
+                  .empty());
+  EXPECT_TRUE(Run("SELECT p.pid FROM people p WHERE p.q * 20 >= ALL (SELECT o.total FROM orders "
+                  "o WHERE o.qty = 1)")
+                  .empty());
+  EXPECT_FALSE(Run("SELECT p.pid FROM people p WHERE p.q * 20 >= (SELECT max(o.total) FROM "
+                   "orders o WHERE o.qty = 1)")
+                   .empty());
   // ... and against an empty list NOT IN keeps even NULL keys.
   EXPECT_EQ(Run("SELECT p.pid FROM people p WHERE p.uid NOT IN (SELECT o.user_id FROM orders o "
                 "WHERE o.qty > 100)")

@@ -164,11 +164,19 @@ Node* Tree::Op(const std::string& op, Node* l, Node* r) {
 }
 
 Node* Tree::And(std::vector<Node*> args) {
+  return Bool(PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR, std::move(args));
+}
+
+Node* Tree::Or(std::vector<Node*> args) {
+  return Bool(PG_QUERY__BOOL_EXPR_TYPE__OR_EXPR, std::move(args));
+}
+
+// AND / OR of `args`, nested ones of the same kind flattened, nulls skipped.
+Node* Tree::Bool(PgQuery__BoolExprType op, std::vector<Node*> args) {
   std::vector<Node*> flat;
   for (Node* a : args) {
     if (!a) continue;
-    if (a->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
-        a->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+    if (a->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && a->bool_expr->boolop == op) {
       for (size_t i = 0; i < a->bool_expr->n_args; ++i) flat.push_back(a->bool_expr->args[i]);
     } else {
       flat.push_back(a);
@@ -178,7 +186,7 @@ Node* Tree::And(std::vector<Node*> args) {
   if (flat.size() == 1) return flat[0];
   PgQuery__BoolExpr init = PG_QUERY__BOOL_EXPR__INIT;
   auto* m = New(init);
-  m->boolop = PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR;
+  m->boolop = op;
   for (Node* a : flat) Append(&m->n_args, &m->args, a);
   m->location = -1;
   return Wrap(PG_QUERY__NODE__NODE_BOOL_EXPR, m);

@@ -74,6 +74,7 @@ class Tree {
   Node* BoolConst(bool v);
   Node* Op(const std::string& op, Node* l, Node* r);
   Node* And(std::vector<Node*> args);  // one arg: returned as is
+  Node* Or(std::vector<Node*> args);   // likewise
   Node* Not(Node* arg);
   Node* NullTest(Node* arg, bool is_null);
   Node* Coalesce(std::vector<Node*> args);
@@ -93,6 +94,7 @@ class Tree {
  private:
   Tree() = default;
   Arena arena_;
+  Node* Bool(PgQuery__BoolExprType op, std::vector<Node*> args);
   PgQuery__ParseResult* root_ = nullptr;
 };
 
