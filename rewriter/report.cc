@@ -200,6 +200,7 @@ void StatementBlocks(const SqlFile& file, const StatementRewrite& r, std::vector
     t.header = {"form", "EXPLAIN cost", "SubPlans"};
     if (ran) t.header.insert(t.header.end(), {"ran", "rows"});
     t.numeric = {false, true, true, true, true};
+    t.log_scale = true;  // a SubPlan's cost is often thousands of times the join's
     std::vector<ReportCell> before = {{"original", {}},
                                       {Cost(v.cost_before), v.cost_before},
                                       {std::to_string(v.subplans_before), {}}};
