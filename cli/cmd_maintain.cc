@@ -1,7 +1,8 @@
 // pgvise maintain — plan (and with --apply, carry out) vacuum, analyze,
 // reindex, autovacuum settings and server settings for one database.
 //
-//   read-only session -> BuildMaintenancePlan -> render (text|json|sql)
+//   read-only session -> BuildMaintenancePlan -> MaintenanceReport (maintenance/report.h)
+//   -> WriteReport: text | json | markdown | html | sql
 //   --apply: a second, writable session -> ApplyPlan -> outcomes; exit 4 if any failed
 #include <CLI/CLI.hpp>
 
@@ -15,6 +16,7 @@
 #include "cli/command.h"
 #include "maintenance/apply.h"
 #include "maintenance/maintain.h"
+#include "maintenance/report.h"
 
 namespace pgvise {
 
@@ -61,8 +63,10 @@ std::string Timestamp() {
 }
 
 int Run(const CommonOptions& common, const MaintainFlags& f) {
-  if (common.format != "text" && common.format != "json" && common.format != "sql")
-    throw Error(ExitCode::kInputError, "--format: maintain writes text, json or sql");
+  if (common.format != "text" && common.format != "json" && common.format != "sql" &&
+      common.format != "markdown" && common.format != "html")
+    throw Error(ExitCode::kInputError,
+                "--format: maintain writes text, json, markdown, html or sql");
   MaintainOptions o;
   o.only = Selectors(f.only, "--only");
   o.exclude = Selectors(f.exclude, "--exclude");
@@ -152,27 +156,16 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
               << applied.failed << " failed, " << applied.advice << " advice (not run)\n";
   }
 
-  std::string text;
-  if (common.format == "json") {
-    text = RenderPlanJson(plan, did_apply ? &apply_json : nullptr);
-  } else if (common.format == "sql") {
-    text = RenderPlanSql(plan, f.item_lock_timeout_ms, f.item_timeout_ms);
-  } else {
-    text = RenderPlanText(plan);
-    if (did_apply) {
-      text += "\nApplied: " + std::to_string(applied.applied) +
-              ", failed: " + std::to_string(applied.failed) +
-              ", advice (not run): " + std::to_string(applied.advice) + "\n";
-      for (const auto& oc : applied.outcomes) {
-        if (oc.status == "advice") continue;
-        text += "  " + std::to_string(oc.item + 1) + ". " + oc.status + " (" +
-                std::to_string(oc.attempts) + " attempt" + (oc.attempts == 1 ? "" : "s") + ")" +
-                (oc.message.empty() ? "" : ": " + oc.message) +
-                (oc.cleanup.empty() ? "" : "; dropped " + oc.cleanup) + "\n";
-      }
-    }
+  MaintainReportOptions ro;
+  ro.lock_timeout_ms = f.item_lock_timeout_ms;
+  ro.statement_timeout_ms = f.item_timeout_ms;
+  ro.snapshot = &run.snapshot;
+  ro.table_bloat = &run.table_bloat;
+  if (did_apply) {
+    ro.applied = &applied;
+    ro.apply_json = &apply_json;
   }
-  WriteOutput(common, text);
+  WriteReport(common, &rules, MaintenanceReport(plan, ro));
 
   if (did_apply && !applied.ok()) return static_cast<int>(ExitCode::kApplyFailed);
   std::vector<Finding> severities;
@@ -189,7 +182,8 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
 RunFn SetupMaintain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   AddCommonOptions(app, common.get(), true, true);
   auto f = std::make_shared<MaintainFlags>();
-  app.add_option("--format", common->format, "text | json | sql (a reviewable script)")
+  app.add_option("--format", common->format,
+                 "text | json | markdown | html | sql (a reviewable script)")
       ->capture_default_str();
   app.add_option("--only", f->only,
                  "only these areas (autovacuum,vacuum,bloat,wraparound,statistics,health,settings) "

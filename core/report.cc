@@ -129,6 +129,8 @@ std::string RenderReportJson(const Report& r) {
 }
 
 std::string RenderReport(const Report& r, const ReportRenderOptions& o) {
+  for (const auto& [format, document] : r.documents)
+    if (format == o.format) return document;
   switch (o.format) {
     case ReportFormat::kText:
       return RenderReportText(r, o);

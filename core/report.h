@@ -66,6 +66,9 @@ struct ReportTable {
   std::vector<bool> numeric;  // right-aligned columns (may be shorter than header)
   std::vector<std::vector<ReportCell>> rows;
   bool log_scale = false;  // bars on a log10 scale (costs that span decades)
+  // The top of a linear scale when it is not the largest value: 100 for
+  // percentages (a table at 5% dead tuples must not draw a full bar).
+  std::optional<double> bar_max;
 };
 
 // A node of a tree block (an EXPLAIN plan): a label, its figures, a bar
@@ -133,11 +136,18 @@ struct Report {
   // The command's JSON document (docs/contracts.md). Null: a default one.
   nlohmann::ordered_json json;
   // SQL script: lines said first (as comments) and statements run first
-  // (SET lock_timeout ...). Empty: the format is not offered.
+  // (SET lock_timeout ...; a psql meta-command such as \set ON_ERROR_STOP
+  // off is written without ";"). Empty: the format is not offered.
   std::vector<std::string> sql_header;
   std::vector<std::string> sql_prologue;
   std::vector<std::string> sql_footer;  // comment lines at the end (e.g. a revert script)
-  std::vector<ReportFormat> formats;    // what this command offers; empty: every format
+  // What the SQL script says when there are no actions ("" = "nothing to do").
+  std::string sql_empty;
+  // Formats whose document the command writes itself, printed as is: scripts
+  // psql runs rather than pages (rewrite's SQL and its commented-SQL text).
+  // Every other format still comes from the blocks.
+  std::vector<std::pair<ReportFormat, std::string>> documents;
+  std::vector<ReportFormat> formats;  // what this command offers; empty: every format
 
   void Note(const std::string& n);  // once
   bool Offers(ReportFormat f) const;

@@ -143,6 +143,7 @@ void HtmlTable(const ReportBlock& b, std::ostream& out) {
   // A decade below the smallest value, so the smallest bar still shows its
   // size relative to the others instead of sitting at the floor.
   scale.lo /= 10;
+  if (t.bar_max && *t.bar_max > 0 && !t.log_scale) scale.hi = std::max(scale.hi, *t.bar_max);
   auto numeric = [&](size_t c) { return c < t.numeric.size() && t.numeric[c]; };
   out << "<div class=\"tablebox\"><table>";
   if (!b.text.empty())

@@ -23,8 +23,12 @@ std::string RenderReportSql(const Report& r) {
   out << SqlComment(r.title.empty() ? "pgvise " + r.command : r.title);
   for (const auto& h : r.sql_header) out << SqlComment(h);
   for (const auto& n : r.notes) out << SqlComment("note: " + n);
-  for (const auto& p : r.sql_prologue) out << p << (p.ends_with(";") ? "" : ";") << "\n";
-  if (r.actions.empty()) out << "-- nothing to do\n";
+  // A psql meta-command ends at the line's end; a ";" would become part of
+  // its argument ("\set ON_ERROR_STOP off;" sets it to "off;").
+  for (const auto& p : r.sql_prologue)
+    out << p << (p.ends_with(";") || p.starts_with("\\") ? "" : ";") << "\n";
+  if (r.actions.empty())
+    out << (r.sql_empty.empty() ? "-- nothing to do\n" : SqlComment(r.sql_empty));
   int i = 0;
   for (const auto& a : r.actions) {
     out << "\n"

@@ -13,6 +13,7 @@
 #include "analyzer/statement.h"
 #include "maintenance/apply.h"
 #include "maintenance/maintain.h"
+#include "maintenance/report.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {

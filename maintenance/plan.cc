@@ -8,10 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <sstream>
 
-#include "core/json.h"
-#include "core/sql_text.h"
 #include "maintenance/rules_internal.h"
 
 namespace pgvise {
@@ -226,124 +223,6 @@ std::string Count(double n) {
   else
     std::snprintf(buf, sizeof buf, "%.0f", n);
   return buf;
-}
-
-namespace {
-
-std::string Indent(const std::string& text, const std::string& prefix) {
-  std::string out;
-  std::istringstream ss(text);
-  std::string line;
-  while (std::getline(ss, line)) out += prefix + line + "\n";
-  return out;
-}
-
-std::string Header(const MaintenancePlan& plan) {
-  std::ostringstream os;
-  os << "pgvise maintain: database \"" << plan.database << "\" (PostgreSQL "
-     << plan.server_version / 10000 << "." << plan.server_version % 100 << "): " << plan.tables
-     << " tables, " << plan.indexes << " indexes; snapshot in " << plan.snapshot_queries
-     << " queries";
-  if (plan.total_queries > plan.snapshot_queries)
-    os << " (+" << plan.total_queries - plan.snapshot_queries << " for --exact)";
-  char ms[64];
-  std::snprintf(ms, sizeof ms, " in %.0f ms", plan.snapshot_ms);
-  os << ms;
-  return os.str();
-}
-
-}  // namespace
-
-std::string RenderPlanText(const MaintenancePlan& plan) {
-  std::ostringstream os;
-  os << Header(plan) << "\n";
-  for (const auto& n : plan.notes) os << "note: " << n << "\n";
-  if (plan.items.empty()) {
-    os << (plan.standby ? "\nNothing found that a standby can see (see the note above).\n"
-                        : "\nNothing to do: every rule passed.\n");
-    return os.str();
-  }
-  int runnable = 0;
-  for (const auto& it : plan.items) runnable += it.executable;
-  os << "\nPlan: " << plan.items.size() << " items, most urgent first (" << runnable
-     << " run by --apply, " << plan.items.size() - runnable << " advice)\n";
-  for (size_t i = 0; i < plan.items.size(); ++i) {
-    const PlanItem& it = plan.items[i];
-    os << "\n"
-       << i + 1 << ". [" << SeverityName(it.severity) << "] " << it.rule << "  " << it.rec.object
-       << (it.executable ? "" : "  (advice, not run by --apply)") << "\n";
-    os << Indent(it.rec.sql, "     ");
-    os << "   why:  " << it.rec.reason << "\n";
-    if (!it.rec.lock.empty()) os << "   lock: " << it.rec.lock << "\n";
-    if (!it.rec.revert.empty()) os << "   undo: " << it.rec.revert << "\n";
-  }
-  return os.str();
-}
-
-std::string RenderPlanJson(const MaintenancePlan& plan, const nlohmann::ordered_json* apply) {
-  nlohmann::ordered_json j;
-  j["command"] = "maintain";
-  j["database"] = plan.database;
-  j["server_version"] = plan.server_version;
-  j["standby"] = plan.standby;
-  j["snapshot"] = {{"tables", plan.tables},
-                   {"indexes", plan.indexes},
-                   {"queries", plan.snapshot_queries},
-                   {"total_queries", plan.total_queries},
-                   {"snapshot_ms", std::round(plan.snapshot_ms * 10) / 10},
-                   {"rules_ms", std::round(plan.rules_ms * 10) / 10}};
-  j["notes"] = plan.notes;
-  auto items = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < plan.items.size(); ++i) {
-    const PlanItem& it = plan.items[i];
-    nlohmann::ordered_json x;
-    x["order"] = i + 1;
-    x["rule"] = it.rule;
-    x["group"] = it.group;
-    x["severity"] = SeverityName(it.severity);
-    x["executable"] = it.executable;
-    x["outside_transaction"] = it.concurrently;
-    x["recommendation"] = ToJson(it.rec);
-    items.push_back(std::move(x));
-  }
-  j["plan"] = std::move(items);
-  if (apply) j["apply"] = *apply;
-  return j.dump(2) + "\n";
-}
-
-std::string RenderPlanSql(const MaintenancePlan& plan, int lock_timeout_ms,
-                          int statement_timeout_ms) {
-  // Everything but the executable statements goes through SqlComment: names,
-  // reasons and notes may hold '\n' or '\r', which would end a `--` comment
-  // and let the rest of the line run as SQL.
-  std::ostringstream os;
-  os << SqlComment(Header(plan));
-  os << "-- Review, then run with psql in autocommit mode (never -1/--single-transaction):\n";
-  os << "-- VACUUM and CONCURRENTLY statements cannot run inside a transaction block.\n";
-  os << "-- Advice items are commented out: they need a person's decision.\n";
-  for (const auto& n : plan.notes) os << SqlComment(n, "-- note: ");
-  os << "\\set ON_ERROR_STOP off\n";
-  os << "SET lock_timeout = '" << lock_timeout_ms << "ms';\n";
-  os << "SET statement_timeout = '" << statement_timeout_ms << "ms';\n";
-  if (plan.items.empty())
-    os << (plan.standby ? "\n-- Nothing found that a standby can see (see the note above).\n"
-                        : "\n-- Nothing to do: every rule passed.\n");
-  for (size_t i = 0; i < plan.items.size(); ++i) {
-    const PlanItem& it = plan.items[i];
-    os << "\n"
-       << SqlComment(std::to_string(i + 1) + ". [" + SeverityName(it.severity) + "] " + it.rule +
-                     ": " + it.rec.object + (it.executable ? "" : " (advice)"));
-    os << SqlComment(it.rec.reason, "--    why: ");
-    if (!it.rec.lock.empty()) os << SqlComment(it.rec.lock, "--    lock: ");
-    if (!it.rec.revert.empty()) os << SqlComment(it.rec.revert, "--    undo: ");
-    // An executable statement is built from quoted identifiers and literals,
-    // so its own line breaks are inside quotes; it is written as is.
-    if (it.executable)
-      os << it.rec.sql << "\n";
-    else
-      os << SqlComment(it.rec.sql);
-  }
-  return os.str();
 }
 
 }  // namespace pgvise

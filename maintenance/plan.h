@@ -106,12 +106,7 @@ std::vector<PlanItem> RunRule(const HealthSnapshot& snap, const Rule& rule,
 // same table) and sorts: severity, then group urgency, then priority.
 void OrderPlan(std::vector<PlanItem>* items);
 
-// Renderers: text for people, json (Recommendation JSON + plan metadata), and
-// sql (a commented script an operator can review and run with psql).
-std::string RenderPlanText(const MaintenancePlan& plan);
-std::string RenderPlanJson(const MaintenancePlan& plan, const nlohmann::ordered_json* apply);
-std::string RenderPlanSql(const MaintenancePlan& plan, int lock_timeout_ms,
-                          int statement_timeout_ms);
+// Rendering (text, markdown, html, json, sql) is maintenance/report.h.
 
 // "16GB", "512MB", "64G", "1TiB" (no unit = GB) -> bytes; 0 when unparsable.
 int64_t ParseMemorySize(const std::string& s);

@@ -9,16 +9,27 @@ namespace pgvise {
 
 namespace {
 
-void CountSubPlans(const nlohmann::json& node, int* n) {
+// Counts SubPlans, and notes whether any reads through an index (an Index,
+// Index Only or Bitmap Index Scan below a SubPlan).
+void CountSubPlans(const nlohmann::json& node, int* n, bool in_subplan, bool* index_path) {
   if (!node.is_object()) return;
   auto rel = node.find("Parent Relationship");
-  if (rel != node.end() && rel->is_string() && *rel == "SubPlan") ++*n;
+  if (rel != node.end() && rel->is_string() && *rel == "SubPlan") {
+    ++*n;
+    in_subplan = true;
+  }
+  if (in_subplan) {
+    const std::string type = node.value("Node Type", "");
+    if (type == "Index Scan" || type == "Index Only Scan" || type == "Bitmap Index Scan")
+      *index_path = true;
+  }
   auto plans = node.find("Plans");
   if (plans != node.end() && plans->is_array())
-    for (const auto& p : *plans) CountSubPlans(p, n);
+    for (const auto& p : *plans) CountSubPlans(p, n, in_subplan, index_path);
 }
 
-Status Explain(Session& s, const std::string& sql, double* cost, int* subplans, std::string* err) {
+Status Explain(Session& s, const std::string& sql, double* cost, int* subplans, bool* index_path,
+               std::string* err) {
   Rows rows;
   // Planning can run user code (IMMUTABLE functions of constants): its own
   // rolled-back READ ONLY transaction, like every statement run here.
@@ -35,7 +46,8 @@ Status Explain(Session& s, const std::string& sql, double* cost, int* subplans, 
   const auto& plan = j[0]["Plan"];
   *cost = plan.value("Total Cost", 0.0);
   *subplans = 0;
-  CountSubPlans(plan, subplans);
+  *index_path = false;
+  CountSubPlans(plan, subplans, false, index_path);
   return Status::Ok();
 }
 
@@ -67,11 +79,15 @@ Status VerifyRewrite(Session& session, const std::string& original, const std::s
                      const VerifyOptions& o, VerifyResult* out) {
   *out = VerifyResult();
   std::string err;
-  if (!Explain(session, original, &out->cost_before, &out->subplans_before, &err).ok()) {
+  bool after_index = false;
+  if (!Explain(session, original, &out->cost_before, &out->subplans_before,
+               &out->subplan_index_before, &err)
+           .ok()) {
     out->note = "EXPLAIN of the original failed: " + err;
     return Status::Ok();
   }
-  if (!Explain(session, rewritten, &out->cost_after, &out->subplans_after, &err).ok()) {
+  if (!Explain(session, rewritten, &out->cost_after, &out->subplans_after, &after_index, &err)
+           .ok()) {
     out->note = "EXPLAIN of the rewrite failed: " + err;
     return Status::Ok();
   }

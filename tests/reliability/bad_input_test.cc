@@ -169,6 +169,27 @@ TEST_F(BadInput, HostileNamesInEveryFormat) {
       EXPECT_EQ(r.out.find("\nDROP TABLE x"), std::string::npos) << f << r.out;
     }
   }
+  // rewrite echoes the statement in every format; maintain reads a database
+  // whose names are ordinary here (tests/reliability/hostile_names_test.cc
+  // has the hostile ones): both must still write well-formed documents.
+  for (const char* f : {"sql", "text", "json", "markdown", "html"}) {
+    CmdResult r = Run(std::string("rewrite --format ") + f + " hostile.sql");
+    EXPECT_EQ(r.exit, 0) << f << r.err;
+    const std::string fmt = f;
+    if (fmt == "json") {
+      EXPECT_FALSE(nlohmann::json::parse(r.out, nullptr, false).is_discarded()) << r.out;
+    } else if (fmt == "html") {
+      EXPECT_EQ(r.out.find("</pre><b>"), std::string::npos) << "name not escaped:\n" << r.out;
+      EXPECT_NE(r.out.find("&lt;/pre&gt;&lt;b&gt;"), std::string::npos) << r.out;
+    }
+  }
+  for (const char* f : {"text", "json", "markdown", "html", "sql"}) {
+    CmdResult r = Run("maintain " + Db() + " --fail-on never --format " + f);
+    EXPECT_EQ(r.exit, 0) << f << r.err;
+    if (std::string(f) == "html") {
+      EXPECT_NE(r.out.find("Table health"), std::string::npos);
+    }
+  }
 }
 
 }  // namespace
