@@ -37,7 +37,7 @@
 #include <memory>
 #include <set>
 
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "analyzer/explain_runner.h"
 #include "analyzer/plan.h"
 #include "analyzer/plan_rules.h"
@@ -346,131 +346,36 @@ std::unique_ptr<SqlFile> LoadFile(const std::string& path, ReviewRun* run) {
   return file;
 }
 
-// A text[] literal for `= ANY($1::text[])`: every element double-quoted so
-// names with commas, braces or spaces survive.
-std::string TextArrayLiteral(const std::set<std::string>& names) {
-  std::string out = "{";
-  for (const auto& n : names) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char ch : n) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 // Every overload, in every schema, of every function an ADD COLUMN DEFAULT
 // of any input calls: ONE query whatever the number of files and functions
-// (none when no DEFAULT calls a function). Each row carries its schema's
-// position in the session's current_schemas(true), so the rules resolve an
-// unqualified name the way the parser would without asking again.
-void LoadFunctions(const std::vector<std::unique_ptr<SqlFile>>& files, Database* db) {
+// (none when no DEFAULT calls a function).
+void LoadFunctionsOfFiles(const std::vector<std::unique_ptr<SqlFile>>& files, Database* db) {
   std::set<std::string> names;
   for (const auto& f : files) {
     if (!f) continue;
     std::set<std::string> one = SqlVolatilityFunctionNames(*f);
     names.insert(one.begin(), one.end());
   }
-  if (names.empty()) return;
-  // PostgreSQL 14+ keeps a SQL-standard body (RETURN / BEGIN ATOMIC) parsed,
-  // with an empty prosrc; pg_get_function_sqlbody prints it.
-  const std::string body = db->session->server_version() >= 140000
-                               ? "CASE WHEN p.prosrc <> '' THEN p.prosrc "
-                                 "ELSE pg_get_function_sqlbody(p.oid) END"
-                               : "p.prosrc";
-  Rows rows;
-  ++db->function_queries;
-  Status st = db->session->Query(
-      "SELECT n.nspname, p.proname, p.provolatile, pg_get_function_identity_arguments(p.oid), "
-      "p.proargtypes::text, p.pronargs, p.pronargdefaults, p.provariadic <> 0, "
-      "coalesce(array_position(current_schemas(true), n.nspname), 0), "
-      // inline_function's preconditions; the body is read only for those.
-      "l.lanname = 'sql' AND p.prokind = 'f' AND NOT p.prosecdef AND NOT p.proretset "
-      "AND NOT p.proisstrict AND p.proconfig IS NULL AND p.prorettype <> 'record'::regtype, "
-      "CASE WHEN l.lanname = 'sql' THEN " +
-          body +
-          " END "
-          "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-          "JOIN pg_language l ON l.oid = p.prolang "
-          "WHERE p.proname = ANY($1::text[])",
-      {TextArrayLiteral(names)}, &rows);
+  Status st = LoadFunctions(*db->session, names, &db->functions, &db->function_queries);
   if (!st.ok())
     throw Error(ExitCode::kDatabaseError, "reading function volatility from pg_proc of " +
                                               db->session->masked_conninfo() + ": " + st.message());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    SqlFunction fn;
-    fn.schema = rows.Text(i, 0);
-    fn.name = rows.Text(i, 1);
-    fn.volatility = rows.Text(i, 2).empty() ? 'v' : rows.Text(i, 2)[0];
-    fn.identity_args = rows.Text(i, 3);
-    fn.arg_types = rows.Text(i, 4);
-    fn.nargs = static_cast<int>(rows.Int(i, 5));
-    fn.nargdefaults = static_cast<int>(rows.Int(i, 6));
-    fn.variadic = rows.Bool(i, 7);
-    fn.path_position = static_cast<int>(rows.Int(i, 8));
-    fn.inlinable_sql = rows.Bool(i, 9);
-    if (fn.inlinable_sql) fn.body = rows.Text(i, 10);
-    db->functions.by_name.emplace(fn.name, std::move(fn));
-  }
 }
 
 // Every type, in every schema, named by an ADD COLUMN or ALTER COLUMN TYPE of
 // any input (and the current type of each altered column): ONE query
-// whatever the number of files (none when every type is a built-in). For a
-// domain it follows typbasetype down the chain of domains to the base type
-// and collects every constraint on the way (pg_constraint CHECKs and
-// typnotnull), which is what DomainHasConstraints looks at.
-void LoadTypes(const std::vector<std::unique_ptr<SqlFile>>& files, Database* db) {
+// whatever the number of files (none when every type is a built-in).
+void LoadTypesOfFiles(const std::vector<std::unique_ptr<SqlFile>>& files, Database* db) {
   std::set<std::string> names;
   for (const auto& f : files) {
     if (!f) continue;
     std::set<std::string> one = SqlTypeNames(*f, &db->tables);
     names.insert(one.begin(), one.end());
   }
-  if (names.empty()) return;
-  Rows rows;
-  ++db->type_queries;
-  Status st = db->session->Query(
-      "WITH RECURSIVE chain(top, cur, depth) AS ("
-      " SELECT t.oid, t.oid, 0 FROM pg_type t"
-      " WHERE t.typname = ANY($1::text[]) AND t.typtype = 'd'"
-      " UNION ALL"
-      " SELECT c.top, d.typbasetype, c.depth + 1 FROM chain c JOIN pg_type d ON d.oid = c.cur"
-      " WHERE d.typtype = 'd' AND c.depth < 64), "
-      "doms AS (SELECT c.top, c.depth, d.* FROM chain c JOIN pg_type d ON d.oid = c.cur"
-      " WHERE d.typtype = 'd') "
-      "SELECT n.nspname, t.typname, t.typtype, "
-      "coalesce(array_position(current_schemas(true), n.nspname), 0), "
-      "(SELECT format_type(x.typbasetype, x.typtypmod) FROM doms x WHERE x.top = t.oid"
-      " ORDER BY x.depth DESC LIMIT 1), "
-      "(SELECT string_agg(s.what, '; ' ORDER BY s.depth, s.what) FROM ("
-      "  SELECT x.depth, format_type(x.oid, NULL) || ': NOT NULL' AS what FROM doms x"
-      "  WHERE x.top = t.oid AND x.typnotnull"
-      "  UNION ALL"
-      "  SELECT x.depth, format_type(x.oid, NULL) || ': ' || pg_get_constraintdef(k.oid)"
-      "  FROM doms x JOIN pg_constraint k ON k.contypid = x.oid"
-      "  WHERE x.top = t.oid AND k.contype = 'c') s), "
-      "EXISTS (SELECT 1 FROM doms x WHERE x.top = t.oid AND x.typdefault IS NOT NULL) "
-      "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-      "WHERE t.typname = ANY($1::text[])",
-      {TextArrayLiteral(names)}, &rows);
+  Status st = LoadTypes(*db->session, names, &db->types, &db->type_queries);
   if (!st.ok())
     throw Error(ExitCode::kDatabaseError, "reading domain and enum types from pg_type of " +
                                               db->session->masked_conninfo() + ": " + st.message());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    SqlType t;
-    t.schema = rows.Text(i, 0);
-    t.name = rows.Text(i, 1);
-    t.kind = rows.Text(i, 2).empty() ? 'b' : rows.Text(i, 2)[0];
-    t.path_position = static_cast<int>(rows.Int(i, 3));
-    t.base = rows.Text(i, 4);
-    t.constraints = rows.Text(i, 5);
-    t.has_default = rows.Bool(i, 6);
-    db->types.by_name.emplace(t.name, std::move(t));
-  }
 }
 
 void ReviewFile(const SqlFile& file, const RuleBook& book, Database* db, ReviewRun* run) {
@@ -532,10 +437,10 @@ int RunReview(const CommonOptions& c, const ReviewOptions& r) {
   for (const auto& p : paths) files.push_back(LoadFile(p, &run));
   timer.Done("read + parse " + std::to_string(paths.size()) + " files");
   if (db) {
-    LoadFunctions(files, db.get());
+    LoadFunctionsOfFiles(files, db.get());
     timer.Done("pg_proc (" + std::to_string(db->functions.by_name.size()) + " overloads, " +
                std::to_string(db->function_queries) + " query)");
-    LoadTypes(files, db.get());
+    LoadTypesOfFiles(files, db.get());
     timer.Done("pg_type (" + std::to_string(db->types.by_name.size()) + " types, " +
                std::to_string(db->type_queries) + " query)");
   }

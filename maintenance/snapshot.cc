@@ -6,6 +6,8 @@
 //   10 replication slots          11 sequences
 #include "maintenance/snapshot.h"
 
+#include "catalog/catalog.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -58,7 +60,7 @@ const std::map<std::string, std::string>& Defaults() {
       {"checkpoint_completion_target", "0.9"},
       {"default_statistics_target", "100"},
       {"huge_pages", "try"},
-      {"block_size", "8192"},
+      {"block_size", std::to_string(kDefaultBlockSize)},  // fixtures: no server
       {"track_counts", "on"},
       {"old_snapshot_threshold", "-1"},
   };
