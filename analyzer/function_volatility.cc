@@ -25,7 +25,7 @@
 // Without --db, volatility comes from QueryFacts' list of known volatile
 // built-ins (random(), gen_random_uuid(), clock_timestamp(), nextval()...):
 // a user-defined function is never on it. With --db every function a DEFAULT
-// calls is looked up in pg_proc (one query per review run, cmd_review.cc) and
+// calls is looked up in pg_proc (one query per review run, catalog/functions.cc) and
 // resolved the way the parser would: a schema as written, else the schemas of
 // current_schemas(true) in order, an earlier schema hiding the same signature
 // in a later one, argument counts compatible. Argument types are not
