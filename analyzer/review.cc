@@ -277,6 +277,34 @@ void ReviewFile(const SqlFile& file, const RuleBook& book, Database* db, Rewrite
                       run->out->findings.end());
 }
 
+// The line of `text` numbered `line` (1-based), without its line break.
+std::string LineOf(const std::string& text, int line) {
+  size_t start = 0;
+  for (int n = 1; n < line; ++n) {
+    start = text.find('\n', start);
+    if (start == std::string::npos) return "";
+    ++start;
+  }
+  size_t end = text.find('\n', start);
+  std::string out = text.substr(start, end == std::string::npos ? end : end - start);
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return out;
+}
+
+void AddExcerpts(const std::vector<std::unique_ptr<SqlFile>>& files, ReviewResult* result) {
+  std::map<std::string, const SourceText*> by_path;
+  for (const auto& f : files)
+    if (f) by_path.emplace(f->source.path(), &f->source);
+  std::set<std::pair<std::string, int>> seen;
+  for (const Finding& f : result->findings) {
+    auto it = by_path.find(f.location.file);
+    if (it == by_path.end() || f.location.line <= 0) continue;
+    if (!seen.insert({f.location.file, f.location.line}).second) continue;
+    result->excerpts.push_back(
+        {f.location.file, f.location.line, LineOf(it->second->text(), f.location.line)});
+  }
+}
+
 }  // namespace
 
 void CheckReviewRules(const RuleBook& book) {
@@ -317,6 +345,7 @@ ReviewResult RunReview(const ReviewOptions& o) {
   }
   for (const auto& f : files)
     if (f) ReviewFile(*f, book, db.get(), o.rewrites, &run);
+  AddExcerpts(files, &result);
   timer.Done("review " + std::to_string(paths.size()) + " files" +
              (db ? ", " + std::to_string(result.explained) + " EXPLAINs" : ""));
   return result;

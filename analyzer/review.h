@@ -34,6 +34,7 @@
 #include "analyzer/statement.h"
 #include "catalog/catalog.h"
 #include "core/finding.h"
+#include "core/report.h"
 #include "core/rule.h"
 #include "core/session.h"
 
@@ -66,6 +67,9 @@ struct ReviewResult {
   std::vector<std::string> notes;
   bool input_error = false;  // a statement or file did not parse (exit 2)
   int explained = 0;         // statements EXPLAINed (--db)
+  // The source line each finding points at (one per file:line), for the
+  // formats that show it (HTML).
+  std::vector<SourceExcerpt> excerpts;
 };
 
 // The guarantee that every migration, query and plan rule has both its YAML

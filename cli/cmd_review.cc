@@ -5,8 +5,9 @@
 //   OpenSession        --db: READ ONLY session, statement and lock timeouts
 //   RunReview          inputs -> parse -> catalog -> rules, plans, rewrites
 //                      (the rewriter's ReviewRewrites proposes the rewrites)
-//   Report             sort, render in --format, exit code: 2 when an input
-//                      did not parse, else from --fail-on
+//   Report             sort, render in --format (html through the Report
+//                      model), exit code: 2 when an input did not parse,
+//                      else from --fail-on
 #include <CLI/CLI.hpp>
 
 #include <memory>
@@ -19,6 +20,23 @@
 namespace pgvise {
 
 namespace {
+
+// HTML is drawn from the one report model (core/report.h): findings per file
+// with the source lines they point at. text, json, sarif and markdown keep
+// the finding renderers their golden files were written with.
+Report AsReport(ReviewResult r, Session* session) {
+  Report rep;
+  rep.command = "review";
+  rep.title = "pgvise review";
+  if (session) rep.database = session->masked_conninfo();
+  rep.inputs = std::move(r.files);
+  rep.findings = std::move(r.findings);
+  rep.notes = std::move(r.notes);
+  rep.excerpts = std::move(r.excerpts);
+  rep.body.push_back(ReportBlock::Findings());
+  rep.body.push_back(ReportBlock::Notes());
+  return rep;
+}
 
 int Review(const CommonOptions& c, const std::vector<std::string>& inputs) {
   const RuleBook book = LoadRules(c);
@@ -35,11 +53,15 @@ int Review(const CommonOptions& c, const std::vector<std::string>& inputs) {
   o.rewrites = &rewrites;
   o.verbose = c.verbose;
   ReviewResult r = RunReview(o);
+  const ExitCode exit = r.input_error ? ExitCode::kInputError : ExitFor(r.findings, c.fail_on);
 
   SortFindings(&r.findings);
+  if (c.format == "html") {
+    WriteReport(c, &book, AsReport(std::move(r), session.get()));
+    return static_cast<int>(exit);
+  }
   WriteFindings(c, book, "review", r.findings, r.notes, r.files);
-  if (r.input_error) return static_cast<int>(ExitCode::kInputError);
-  return static_cast<int>(ExitFor(r.findings, c.fail_on));
+  return static_cast<int>(exit);
 }
 
 }  // namespace
@@ -47,8 +69,8 @@ int Review(const CommonOptions& c, const std::vector<std::string>& inputs) {
 RunFn SetupReview(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   auto inputs = std::make_shared<std::vector<std::string>>();
   AddCommonOptions(app, common.get(), true, true);
-  app.add_option("--format", common->format, "text | json | sarif | markdown")
-      ->check(CLI::IsMember({"text", "json", "sarif", "markdown"}))
+  app.add_option("--format", common->format, "text | json | sarif | markdown | html")
+      ->check(CLI::IsMember({"text", "json", "sarif", "markdown", "html"}))
       ->capture_default_str();
   app.add_option("inputs", *inputs, "SQL files, directories of *.sql files, or - for stdin");
   return [common, inputs]() -> int { return Review(*common, *inputs); };
