@@ -22,7 +22,7 @@
 #include "advisor/selection.h"
 #include "advisor/whatif.h"
 #include "advisor/workload.h"
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "core/finding.h"
 #include "core/session.h"
 

@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "advisor/workload.h"
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 
 namespace pgvise {
 

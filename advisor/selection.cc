@@ -9,12 +9,16 @@
 #include <set>
 #include <string>
 
+#include "catalog/catalog.h"
+
 namespace pgvise {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int64_t kMinBytes = 8192;  // one page: no index is free
+// A divisor floor (no index is free); WhatIf::Size is already at least one
+// of the server's pages.
+constexpr int64_t kMinBytes = kDefaultBlockSize;
 
 std::vector<int> With(std::vector<int> config, int c) {
   config.push_back(c);

@@ -257,7 +257,7 @@ int64_t WhatIf::Size(int c) {
   int64_t raw = HypopgSize(c);
   const TableInfo* t = cat_.FindTable(cand.schema, cand.table);
   int64_t bytes = t ? DedupCorrectedSize(*t, cand, raw) : raw;
-  return size_[c] = std::max<int64_t>(bytes, 8192);
+  return size_[c] = std::max<int64_t>(bytes, cat_.block_size());  // one page: no index is free
 }
 
 }  // namespace pgvise

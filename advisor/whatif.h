@@ -25,7 +25,7 @@
 
 #include "advisor/candidates.h"
 #include "advisor/workload.h"
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "core/session.h"
 
 namespace pgvise {

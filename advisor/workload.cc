@@ -243,40 +243,10 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
 
 Status AddQualstats(Session& s, Workload* w) {
   if (!s.HasExtension("pg_qualstats")) return Status::Ok();
-  Rows r;
-  // Constants of simple `column op constant` quals, most frequent first.
-  Status st = s.Query(
-      "SELECT n.nspname, c.relname, a.attname, o.oprname, q.constvalue,"
-      " sum(q.occurences) AS occ,"
-      " CASE WHEN sum(q.nbfiltered + q.execution_count) > 0"
-      "  THEN 1 - sum(q.nbfiltered)::float8 / sum(q.nbfiltered + q.execution_count) END AS sel"
-      " FROM pg_qualstats() q JOIN pg_class c ON c.oid = q.lrelid"
-      " JOIN pg_namespace n ON n.oid = c.relnamespace"
-      " JOIN pg_attribute a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum"
-      " JOIN pg_operator o ON o.oid = q.opno"
-      " WHERE q.constvalue IS NOT NULL AND q.dbid = (SELECT oid FROM pg_database WHERE datname = "
-      "current_database())"
-      " GROUP BY 1, 2, 3, 4, 5 ORDER BY occ DESC LIMIT 500",
-      &r);
+  Status st = LoadQualConstants(s, &w->qual_constants);
   if (!st.ok()) {
     w->notes.push_back("pg_qualstats could not be read (" + st.message() +
                        "); partial indexes need constants");
-    return Status::Ok();
-  }
-  for (size_t i = 0; i < r.size(); ++i) {
-    QualConstant q;
-    q.schema = r.Text(i, "nspname");
-    q.table = r.Text(i, "relname");
-    q.column = r.Text(i, "attname");
-    q.op = r.Text(i, "oprname");
-    q.value = r.Text(i, "constvalue");
-    // pg_qualstats prints constants as typed literals: 'open'::text.
-    if (size_t cast = q.value.rfind("::");
-        cast != std::string::npos && cast > 0 && q.value[cast - 1] == '\'')
-      q.value = q.value.substr(0, cast);
-    q.occurrences = r.Double(i, "occ");
-    q.selectivity = r.IsNull(i, "sel") ? -1 : r.Double(i, "sel");
-    w->qual_constants.push_back(std::move(q));
   }
   return Status::Ok();
 }

@@ -18,7 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/lookups.h"
 #include "analyzer/query_facts.h"
 #include "core/session.h"
 #include "core/status.h"
@@ -40,15 +41,6 @@ struct WorkloadStatement {
   // then keeps pg_stat_statements' text.
   std::string constant_source;
   std::string normalized_sql;
-};
-
-// A predicate constant seen by pg_qualstats: table.column op constant, with
-// how often it was evaluated and the fraction of rows it kept.
-struct QualConstant {
-  std::string schema, table, column, op;
-  std::string value;  // constant as text
-  double occurrences = 0;
-  double selectivity = -1;  // 0..1; -1 unknown
 };
 
 struct Workload {

@@ -25,7 +25,7 @@
 // Without --db, volatility comes from QueryFacts' list of known volatile
 // built-ins (random(), gen_random_uuid(), clock_timestamp(), nextval()...):
 // a user-defined function is never on it. With --db every function a DEFAULT
-// calls is looked up in pg_proc (one query per review run, cmd_review.cc) and
+// calls is looked up in pg_proc (one query per review run, catalog/functions.cc) and
 // resolved the way the parser would: a schema as written, else the schemas of
 // current_schemas(true) in order, an earlier schema hiding the same signature
 // in a later one, argument counts compatible. Argument types are not
@@ -53,6 +53,7 @@
 #include "analyzer/query_facts.h"
 #include "analyzer/sql_rule_tree.h"
 #include "analyzer/sql_rules_internal.h"
+#include "catalog/builtin_functions.h"
 #include "core/session.h"
 
 namespace pgvise::sqlrules {
@@ -199,16 +200,10 @@ bool InlinableBodyCalls(const std::string& body, std::vector<FunctionCall>* call
   return ok;
 }
 
-// Whether QueryFacts' list of volatile built-ins has this name (the list
-// decides for a name pg_proc was not asked about), through the facts of a
-// probe statement: the list itself is private to the facts module.
-bool OnBuiltinVolatileList(const std::string& name) {
-  QueryFacts f;
-  size_t pos = 0;
-  Status st = ParseStatementFacts(
-      "ALTER TABLE pgvise_probe ADD COLUMN c int DEFAULT " + QuoteIdent(name) + "()", &f, &pos);
-  return st.ok() && f.ddl.default_volatile;
-}
+// Whether the list of volatile built-ins (catalog/builtin_functions.h, the
+// one the facts and the rewriter use) has this name: the list decides for a
+// name pg_proc was not asked about.
+bool OnBuiltinVolatileList(const std::string& name) { return IsBuiltinVolatile(name); }
 
 // The volatility a VOLATILE inlinable LANGUAGE sql function has once the
 // planner replaces it by its body; `note` says why, for the message.

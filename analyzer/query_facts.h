@@ -293,7 +293,7 @@ std::vector<QueryFacts> ExtractFileFacts(const SqlFile& file);
 // did not come from ParseSqlFile.
 const QueryFacts& FactsOf(const Statement& stmt);
 
-class Catalog;  // analyzer/catalog.h
+class Catalog;  // catalog/catalog.h
 
 // Gives an owner to the columns written without an alias in a statement (or
 // subquery) over several relations, from the catalog: the one relation of the

@@ -2,7 +2,7 @@
 // and only when exactly one relation of the level can own them.
 #include <gtest/gtest.h>
 
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "analyzer/query_facts.h"
 
 namespace pgvise {

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "analyzer/query_facts_internal.h"
+#include "catalog/builtin_functions.h"
 
 namespace pgvise::facts {
 
@@ -424,25 +425,7 @@ bool IsAggregateName(std::string_view name) { return IsBuiltinAggregate(name); }
 
 namespace {
 
-bool IsVolatileName(std::string_view name) {
-  static const char* const kVolatile[] = {"random",
-                                          "random_normal",
-                                          "clock_timestamp",
-                                          "timeofday",
-                                          "gen_random_uuid",
-                                          "uuid_generate_v1",
-                                          "uuid_generate_v1mc",
-                                          "uuid_generate_v4",
-                                          "gen_random_bytes",
-                                          "nextval",
-                                          "setval",
-                                          "txid_current",
-                                          "pg_current_xact_id",
-                                          "setseed"};
-  for (const char* v : kVolatile)
-    if (name == v) return true;
-  return false;
-}
+bool IsVolatileName(std::string_view name) { return IsBuiltinVolatile(name); }
 
 }  // namespace
 

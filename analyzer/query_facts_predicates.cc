@@ -8,6 +8,7 @@
 //   -> JoinCondition o.user_id = u.id ("implicit" in WHERE, the join type in ON)
 //   -> Predicate o.total range, constant 100
 #include "analyzer/query_facts_walker.h"
+#include "catalog/builtin_functions.h"
 
 namespace pgvise::facts {
 
@@ -396,10 +397,7 @@ void Extractor::ExprNode(Node n, const Ctx& ctx) {
       Cur().has_aggregate = true;
       if (stack_.size() == 1) out_->has_aggregate = true;
     }
-    static const char* const kVolatile[] = {"random",          "clock_timestamp", "nextval",
-                                            "gen_random_uuid", "timeofday",       "setval"};
-    for (const char* v : kVolatile)
-      if (name == v) Cur().has_volatile = true;
+    if (IsBuiltinVolatile(name)) Cur().has_volatile = true;  // catalog's one list
   }
   if (n.type == "SelectStmt" || n.type == "RangeSubselect") return;  // only via SubLink/FROM
   Ctx inner = ctx;

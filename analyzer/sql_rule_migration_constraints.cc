@@ -183,7 +183,7 @@ void AddingNotNullColumnWithoutDefault(const Call& c, std::vector<Finding>* out)
     const SqlTableInfo* t = c.Table(d.object);
     // With --db an empty table is fine; the planner's row count can lag, so
     // only a table the snapshot says is empty (0 rows, no size) is let go.
-    if (t && t->rows <= 0 && t->total_bytes <= 8192) continue;
+    if (t && t->rows <= 0 && t->total_bytes <= t->block_size) continue;
     Finding f =
         c.Make(a.location, "ADD COLUMN " + a.column + " NOT NULL without a DEFAULT fails on " +
                                c.Describe(d.object) + (t ? " (it has rows)" : " if it has rows") +

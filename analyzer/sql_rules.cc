@@ -12,7 +12,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "analyzer/function_volatility.h"
 #include "analyzer/sql_rules_internal.h"
 #include "analyzer/user_types.h"
@@ -316,6 +316,7 @@ std::map<std::string, SqlTableInfo> SqlTablesFromCatalog(const Catalog& catalog)
   for (const std::string& schema : catalog.search_path())
     for (const TableInfo& t : catalog.tables())
       if (t.schema == schema && !out.count(t.name)) out.emplace(t.name, FromCatalogTable(t));
+  for (auto& [name, t] : out) t.block_size = catalog.block_size();
   return out;
 }
 

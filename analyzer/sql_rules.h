@@ -23,19 +23,19 @@
 #include <vector>
 
 #include "analyzer/statement.h"
+#include "catalog/catalog.h"
+#include "catalog/functions.h"
 #include "core/finding.h"
 #include "core/rule.h"
 
 namespace pgvise {
-
-class Catalog;
 
 // Table facts from a live database, when --db is given (keyed by table name as
 // written in SQL, both "schema.table" and bare "table"); used to put sizes in
 // messages, to raise severity for big tables, and by changing-column-type to
 // tell a table rewrite from a catalog-only type change. Function volatility
 // (SqlFunctionCatalog) decides adding-field-with-volatile-default.
-// (Named SqlTableInfo, not TableInfo: analyzer/catalog.h already defines
+// (Named SqlTableInfo, not TableInfo: catalog/catalog.h already defines
 // pgvise::TableInfo, and cmd_review includes both.)
 struct SqlTableInfo {
   std::string name;  // "schema.table"
@@ -46,59 +46,16 @@ struct SqlTableInfo {
   std::map<std::string, std::string> column_types;
   // Columns that are a key or INCLUDE column of some index of the table.
   std::set<std::string> indexed_columns;
+  int64_t block_size = kDefaultBlockSize;  // the server's page size
 };
-// A function as pg_proc describes it, when --db is given: whether a DEFAULT
-// makes ADD COLUMN rewrite the table is decided by the volatility PostgreSQL
-// recorded for the function, not by a list of known names.
-struct SqlFunction {
-  std::string schema, name;
-  std::string identity_args;  // pg_get_function_identity_arguments: "code integer, text"
-  std::string arg_types;      // proargtypes as text ("23 25"): the signature, without names
-  char volatility = 'v';      // pg_proc.provolatile: 'i' immutable, 's' stable, 'v' volatile
-  int nargs = 0;              // pronargs
-  int nargdefaults = 0;       // pronargdefaults
-  bool variadic = false;      // provariadic <> 0
-  int path_position = 0;      // 1-based in current_schemas(true); 0: schema not on the path
-  // A LANGUAGE sql function the planner may inline (not SECURITY DEFINER,
-  // STRICT, set-returning, or with SET options), and its body (prosrc): a
-  // VOLATILE one whose body is `SELECT <expression without volatile calls>`
-  // is replaced by that expression, and then no longer rewrites the table.
-  bool inlinable_sql = false;
-  std::string body;
-};
-// Every overload of every function name review looked up (keyed by proname,
-// all schemas), from one pg_proc query per review run.
-struct SqlFunctionCatalog {
-  std::multimap<std::string, SqlFunction> by_name;
-  // What inlining a LANGUAGE sql body gave (volatility, note), per function:
-  // a body is parsed once however many DEFAULTs call it.
-  mutable std::map<const SqlFunction*, std::pair<char, std::string>> inlined;
-};
-
-// A type as pg_type describes it, when --db is given: whether ADD COLUMN or
-// ALTER COLUMN TYPE to it rewrites the table depends on what it is below its
-// name. A domain with constraints (its own or a domain's it is built on)
-// makes PostgreSQL check every row, by rewriting the table; a domain without
-// them behaves as its base type.
-struct SqlType {
-  std::string schema, name;  // "" schema: created by the file unqualified (first on the path)
-  char kind = 'b';           // pg_type.typtype: 'b' base, 'd' domain, 'e' enum, 'c', 'r', 'm', 'p'
-  // Domain: its base type at the bottom of the domain chain, as format_type
-  // prints it with the domain's modifier ("character varying(40)").
-  std::string base;
-  // Domain: every constraint of it and of the domains under it,
-  // "d_check: CHECK ((VALUE > 0)); d_nn: NOT NULL"; "" when none.
-  std::string constraints;
-  bool has_default = false;  // domain: some domain of the chain has a DEFAULT
-  int path_position = 0;     // 1-based in current_schemas(true); 0: schema not on the path
-
-  std::string Qualified() const { return schema.empty() ? name : schema + "." + name; }
-};
-// Every pg_type row of every type name review looked up (keyed by typname,
-// all schemas), from one query per review run.
-struct SqlTypeCatalog {
-  std::multimap<std::string, SqlType> by_name;
-};
+// Functions and types from a live database, when --db is given
+// (catalog/functions.h reads them: one pg_proc and one pg_type query per
+// review run): whether a DEFAULT or a new column type rewrites the table is
+// decided by what PostgreSQL recorded, not by a list of known names.
+using SqlFunction = FunctionInfo;
+using SqlFunctionCatalog = FunctionCatalog;
+using SqlType = TypeInfo;
+using SqlTypeCatalog = TypeCatalog;
 
 struct SqlReviewContext {
   const RuleBook* rules = nullptr;

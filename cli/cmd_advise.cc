@@ -23,7 +23,7 @@
 #include "advisor/report.h"
 #include "advisor/verify.h"
 #include "advisor/workload.h"
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "cli/command.h"
 
 namespace pgvise {

@@ -5,6 +5,8 @@
 #include <map>
 #include <thread>
 
+#include "catalog/lookups.h"
+
 namespace pgvise {
 
 namespace {
@@ -26,26 +28,6 @@ std::string ReindexTarget(const PlanItem& it) {
   return target;
 }
 
-// The invalid copies REINDEX CONCURRENTLY leaves on the target's table when
-// it fails: named <index>_ccnew[N] (the index name clipped to fit 63 bytes,
-// so matched by suffix), oid -> quoted schema.name.
-Status InvalidCopies(Session& s, const std::string& target,
-                     std::map<std::string, std::string>* out) {
-  Rows r;
-  Status st = s.Query(
-      "SELECT c.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name "
-      "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-      "JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE i.indrelid = (SELECT indrelid FROM pg_index WHERE indexrelid = $1::regclass) "
-      "AND i.indexrelid <> $1::regclass AND NOT i.indisvalid "
-      "AND c.relname ~ '_ccnew[0-9]*$'",
-      {target}, &r);
-  if (!st.ok()) return st;
-  out->clear();
-  for (size_t i = 0; i < r.size(); ++i) (*out)[r.Text(i, "oid")] = r.Text(i, "name");
-  return Status::Ok();
-}
-
 struct Cleanup {
   std::string dropped;   // names dropped, comma-separated
   std::string left;      // names still there, comma-separated
@@ -62,11 +44,11 @@ Cleanup DropNewCopies(Session& s, const PlanItem& it,
                       const std::map<std::string, std::string>& before, const ApplyOptions& opts) {
   Cleanup c;
   std::map<std::string, std::string> now;
-  Status st = InvalidCopies(s, ReindexTarget(it), &now);
+  Status st = InvalidIndexCopies(s, ReindexTarget(it), &now);
   if (!st.ok()) {
     c.sure = false;
     c.left = "(the look-up failed: " + st.message() + ")";
-    c.left_sql = "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;";
+    c.left_sql = kListInvalidIndexesSql;
     return c;
   }
   const std::string timeouts =
@@ -127,7 +109,7 @@ ApplyResult ApplyPlan(Session& s, const MaintenancePlan& plan, const ApplyOption
       // What invalid copies already exist, so a failure drops only its own.
       const bool rebuild = IsReindexConcurrently(it);
       std::map<std::string, std::string> before;
-      if (rebuild) (void)InvalidCopies(s, ReindexTarget(it), &before);
+      if (rebuild) (void)InvalidIndexCopies(s, ReindexTarget(it), &before);
       Status st = s.Exec(set_timeouts);
       if (st.ok()) st = s.Exec(it.rec.sql);
       o.seconds += Since(t0);

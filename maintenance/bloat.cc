@@ -444,7 +444,7 @@ std::string OidArray(const std::vector<ExactTarget>& v) {
 }  // namespace
 
 Status ExactTableBloat(Session& s, const std::string& ext_schema,
-                       const std::vector<ExactTarget>& tables) {
+                       const std::vector<ExactTarget>& tables, int block_size) {
   if (tables.empty()) return Status::Ok();
   // pgstattuple_approx skips all-visible pages (counted as free per the
   // visibility map), so it is cheap after a VACUUM and exact before one.
@@ -470,8 +470,8 @@ Status ExactTableBloat(Session& s, const std::string& ext_schema,
       // Waste = free space + dead tuples, less what a packed table keeps free
       // too: the fillfactor reserve and, on average, half a row at the end of
       // each page (row size from the statistical layout).
-      double pages = len / 8192.0;
-      double slack = std::floor(8192.0 * (100 - t.fillfactor) / 100) +
+      double pages = len / block_size;
+      double slack = std::floor(block_size * (100 - t.fillfactor) / 100.0) +
                      (e->row_bytes > 0 ? e->row_bytes / 2 : 0);
       double wasted = std::max(0.0, free + dead - pages * slack);
       e->exact = true;
@@ -485,7 +485,7 @@ Status ExactTableBloat(Session& s, const std::string& ext_schema,
 }
 
 Status ExactIndexBloat(Session& s, const std::string& ext_schema,
-                       const std::vector<ExactTarget>& indexes) {
+                       const std::vector<ExactTarget>& indexes, int block_size) {
   if (indexes.empty()) return Status::Ok();
   // pgstatindex's avg_leaf_density is the fraction of leaf space in use; a
   // freshly built index sits at its fillfactor (90%). Expected size scales
@@ -513,7 +513,7 @@ Status ExactIndexBloat(Session& s, const std::string& ext_schema,
       e->exact = true;
       e->estimated = true;
       e->why = "pgstatindex";
-      Finish(e, static_cast<int64_t>(size), packed * 8192.0);
+      Finish(e, static_cast<int64_t>(size), packed * block_size);
     }
   }
   return Status::Ok();

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "core/session.h"
 #include "maintenance/snapshot.h"
 
@@ -46,11 +47,11 @@ struct HeapRowLayout {
 HeapRowLayout ExpectedHeapRow(const std::vector<ColumnHealth>& columns);
 
 // Heap (main fork) estimate of one table. `block_size` from the snapshot.
-BloatEstimate EstimateTableBloat(const TableHealth& t, int block_size = 8192);
+BloatEstimate EstimateTableBloat(const TableHealth& t, int block_size = kDefaultBlockSize);
 
 // B-tree estimate; other access methods come back not estimated.
 BloatEstimate EstimateIndexBloat(const IndexHealth& x, const TableHealth& t, int server_version,
-                                 int block_size = 8192);
+                                 int block_size = kDefaultBlockSize);
 
 // Replaces estimates with pgstattuple's figures (--exact): one query for all
 // `tables` (pgstattuple_approx) and one for all `indexes` (pgstatindex).
@@ -62,8 +63,8 @@ struct ExactTarget {
   int fillfactor = 100;  // tables: heap fillfactor; indexes: leaf fillfactor
 };
 Status ExactTableBloat(Session& s, const std::string& ext_schema,
-                       const std::vector<ExactTarget>& tables);
+                       const std::vector<ExactTarget>& tables, int block_size);
 Status ExactIndexBloat(Session& s, const std::string& ext_schema,
-                       const std::vector<ExactTarget>& indexes);
+                       const std::vector<ExactTarget>& indexes, int block_size);
 
 }  // namespace pgvise

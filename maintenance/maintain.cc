@@ -40,22 +40,23 @@ Status ExactBloat(Session& s, const RuleBook& rules, MaintainRun* run) {
   const Rule* ir = rules.Find("index-bloat");
   double tmin = (tr ? tr->Threshold("min_ratio", 0.3) : 0.3) / 2;
   double imin = (ir ? ir->Threshold("min_ratio", 0.35) : 0.35) / 2;
+  const int bs = static_cast<int>(snap.Setting("block_size"));
   std::vector<ExactTarget> tables, indexes;
   for (size_t i = 0; i < snap.tables.size(); ++i) {
     BloatEstimate& e = run->table_bloat[i];
     // Not estimated (no statistics) is measured too: that is what --exact is for.
-    if (snap.tables[i].heap_bytes >= 10 * 8192 && (!e.estimated || e.ratio >= tmin))
+    if (snap.tables[i].heap_bytes >= 10 * bs && (!e.estimated || e.ratio >= tmin))
       tables.push_back({snap.tables[i].oid, &e, snap.tables[i].Fillfactor()});
   }
   for (size_t i = 0; i < snap.indexes.size(); ++i) {
     const IndexHealth& x = snap.indexes[i];
     BloatEstimate& e = run->index_bloat[i];
-    if (x.am == "btree" && x.valid && x.bytes >= 10 * 8192 && (!e.estimated || e.ratio >= imin))
+    if (x.am == "btree" && x.valid && x.bytes >= 10 * bs && (!e.estimated || e.ratio >= imin))
       indexes.push_back({x.oid, &e, x.Fillfactor()});
   }
-  Status st = ExactTableBloat(s, snap.pgstattuple_schema, tables);
+  Status st = ExactTableBloat(s, snap.pgstattuple_schema, tables, bs);
   if (!st.ok()) run->plan.notes.push_back("--exact: pgstattuple_approx failed: " + st.message());
-  st = ExactIndexBloat(s, snap.pgstattuple_schema, indexes);
+  st = ExactIndexBloat(s, snap.pgstattuple_schema, indexes, bs);
   if (!st.ok()) run->plan.notes.push_back("--exact: pgstatindex failed: " + st.message());
   run->plan.notes.push_back("--exact: measured " + std::to_string(tables.size()) + " tables and " +
                             std::to_string(indexes.size()) + " indexes with pgstattuple");

@@ -324,7 +324,7 @@ void AutovacuumLargeTableCost(const RuleInput& in, std::vector<PlanItem>* out) {
       continue;
     double rate = global_delay > 0 ? global_limit / global_delay : 1e12;  // units per ms
     if (rate >= want_limit / want_delay) continue;
-    double pages = static_cast<double>(t.heap_bytes) / 8192;
+    double pages = static_cast<double>(t.heap_bytes) / in.snap.Setting("block_size");
     // Worst case: every page read from disk (2 units) and dirtied (20 units).
     double hours_now = pages * 22 / rate / 3.6e6;
     double hours_new = pages * 22 / (want_limit / want_delay) / 3.6e6;

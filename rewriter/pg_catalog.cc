@@ -1,5 +1,7 @@
 #include "rewriter/pg_catalog.h"
 
+#include "catalog/functions.h"
+
 namespace pgvise {
 
 namespace {
@@ -21,22 +23,6 @@ std::string WithoutTypmod(const std::string& type) {
     }
   }
   return out;
-}
-
-// A text[] literal for `= ANY($1::text[])`: every element double-quoted so
-// names with commas, braces or spaces survive.
-std::string TextArray(const std::set<std::string>& names) {
-  std::string out = "{";
-  for (const auto& n : names) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : n) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
 }
 
 }  // namespace
@@ -87,23 +73,20 @@ void SessionCatalog::Prefetch(const std::set<std::string>& function_names) const
   for (const auto& n : function_names)
     if (!functions_.count(n)) missing.insert(n);
   if (missing.empty() || !session_) return;
-  Rows rows;
-  ++queries_;
-  Status st = session_->Query(
-      "SELECT proname, bool_or(provolatile = 'v'), bool_or(proretset), bool_or(prokind = 'a') "
-      "FROM pg_proc WHERE proname = ANY($1::text[]) GROUP BY proname",
-      {TextArray(missing)}, &rows);
+  FunctionCatalog found;
+  Status st = LoadFunctions(*session_, missing, &found, &queries_);
   // A failed query leaves the names unknown (built-in lists decide), and is
   // not retried name by name.
   for (const auto& n : missing) functions_[n] = Function();
   if (!st.ok()) return;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    Function f;
+  // Any overload decides: a name is volatile, set-returning or an aggregate
+  // when one of its overloads is (the passes do not resolve overloads).
+  for (const auto& [name, info] : found.by_name) {
+    Function& f = functions_[name];
     f.known = true;
-    f.is_volatile = rows.Bool(i, 1);
-    f.returns_set = rows.Bool(i, 2);
-    f.is_aggregate = rows.Bool(i, 3);
-    functions_[rows.Text(i, 0)] = f;
+    f.is_volatile |= info.volatility == 'v';
+    f.returns_set |= info.returns_set;
+    f.is_aggregate |= info.kind == 'a';
   }
 }
 

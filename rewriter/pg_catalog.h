@@ -4,10 +4,10 @@
 // (to resolve unqualified columns, to check key types and to prove NOT IN
 // safe) and for a function's volatility, set-returning-ness and kind.
 //
-// Tables come from the shared snapshot (analyzer/catalog.h, four queries
+// Tables come from the shared snapshot (catalog/catalog.h, four queries
 // whatever the schema size): the caller's, when it already took one, else one
 // taken on first use without pg_stats. Functions are read in one batched
-// pg_proc query for all the names a statement (or a whole file, see
+// pg_proc query (catalog/functions.h) for all the names a statement (or a whole file, see
 // PrefetchFunctions) calls: RewriteSql announces the names through Prefetch()
 // before any pass asks, so the number of queries does not grow with the
 // number of functions.
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "core/session.h"
 #include "rewriter/rewriter.h"
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "analyzer/query_facts.h"
+#include "catalog/builtin_functions.h"
 
 namespace pgvise::rw {
 
@@ -333,40 +334,6 @@ void CollectRefsSelect(PgQuery__SelectStmt* s, const Stack& stack, const Rewrite
 
 namespace {
 
-const std::set<std::string>& KnownVolatile() {
-  static const std::set<std::string> k = {"random",
-                                          "setseed",
-                                          "nextval",
-                                          "setval",
-                                          "currval",
-                                          "lastval",
-                                          "clock_timestamp",
-                                          "timeofday",
-                                          "statement_timestamp",
-                                          "gen_random_uuid",
-                                          "uuid_generate_v1",
-                                          "uuid_generate_v4",
-                                          "pg_sleep",
-                                          "pg_sleep_for",
-                                          "pg_sleep_until",
-                                          "txid_current",
-                                          "pg_current_xact_id",
-                                          "dblink",
-                                          "dblink_exec",
-                                          "pg_advisory_lock",
-                                          "pg_try_advisory_lock",
-                                          "pg_advisory_xact_lock",
-                                          "pg_notify",
-                                          "set_config",
-                                          "pg_read_file",
-                                          "lo_import",
-                                          "lo_export",
-                                          "pg_terminate_backend",
-                                          "pg_cancel_backend",
-                                          "random_normal"};
-  return k;
-}
-
 const std::set<std::string>& KnownSetReturning() {
   static const std::set<std::string> k = {"generate_series",
                                           "unnest",
@@ -404,7 +371,7 @@ RewriteCatalog::Function ClassifyFunction(const PgQuery__FuncCall* f, const Rewr
   if (cat) fn = cat->FindFunction(name);
   if (!fn.known) {
     fn.is_aggregate = IsBuiltinAggregate(name);
-    fn.is_volatile = KnownVolatile().count(name) > 0;
+    fn.is_volatile = IsBuiltinVolatile(name);
     fn.returns_set = KnownSetReturning().count(name) > 0;
   }
   // Aggregate-only syntax marks an aggregate whatever its name.

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "tests/review_cli.h"
 
 namespace fs = std::filesystem;

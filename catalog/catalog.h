@@ -147,6 +147,10 @@ struct TableInfo {
 
 // The predicate of a partial index on a locked table (see TableInfo::locked):
 // not empty, so the index is never taken to serve every row.
+// PostgreSQL's default page size (BLCKSZ): used only where there is no server
+// to ask (fixtures, offline input); with one, Catalog::block_size() says.
+inline constexpr int kDefaultBlockSize = 8192;
+
 inline constexpr const char* kUnreadPredicate = "(predicate not read: table locked)";
 
 struct CatalogOptions {
@@ -169,6 +173,8 @@ class Catalog {
   const std::vector<std::string>& search_path() const { return search_path_; }
   int queries_used() const { return queries_used_; }
   int server_version() const { return server_version_; }
+  // The server's page size (SHOW block_size), read with the tables.
+  int block_size() const { return block_size_; }
   int64_t TotalTableBytes() const;  // heap + toast of every table (for % budgets)
   // What the snapshot could not read as usual, one line each (locked tables).
   const std::vector<std::string>& notes() const { return notes_; }
@@ -176,6 +182,7 @@ class Catalog {
   // Adds a table by hand (tests and offline use).
   void AddTable(TableInfo t) { tables_.push_back(std::move(t)); }
   void set_search_path(std::vector<std::string> p) { search_path_ = std::move(p); }
+  void set_block_size(int b) { block_size_ = b; }
 
  private:
   std::vector<TableInfo> tables_;
@@ -183,6 +190,7 @@ class Catalog {
   std::vector<std::string> notes_;
   int queries_used_ = 0;
   int server_version_ = 0;
+  int block_size_ = kDefaultBlockSize;
 };
 
 // Splits "schema.name" (honouring double quotes) into its parts; a bare name

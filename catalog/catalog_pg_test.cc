@@ -1,4 +1,8 @@
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
+
+#include <string>
+
+#include "catalog/functions.h"
 
 #include <gtest/gtest.h>
 
@@ -43,6 +47,50 @@ Catalog LoadCatalog(const std::string& uri) {
   EXPECT_TRUE(st.ok()) << st.message();
   EXPECT_LE(s->query_count() - before, 5);  // a fixed number of round trips
   return c;
+}
+
+// The page size is the server's (SHOW block_size), not a constant; and the
+// function and type look-ups each take one query for any number of names.
+TEST_F(CatalogTest, BlockSizeFunctionsAndTypesFromTheServer) {
+  Catalog c = LoadCatalog(*uri_);
+  auto s = testing::AdminSession(*uri_);
+  Rows r;
+  ASSERT_TRUE(s->Query("SHOW block_size", &r).ok());
+  EXPECT_EQ(c.block_size(), std::stoi(r.Text(0, 0)));
+  EXPECT_GT(c.block_size(), 0);
+
+  testing::Exec(*uri_, R"sql(
+    CREATE OR REPLACE FUNCTION app.make_code() RETURNS text LANGUAGE sql VOLATILE
+      AS 'SELECT md5(random()::text)';
+    DO $$ BEGIN CREATE DOMAIN app.pos AS int CHECK (VALUE > 0) NOT NULL;
+      EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+  )sql");
+  FunctionCatalog fns;
+  int queries = 0;
+  ASSERT_TRUE(LoadFunctions(*s, {"make_code", "now", "generate_series"}, &fns, &queries).ok());
+  EXPECT_EQ(queries, 1);
+  auto mc = fns.by_name.find("make_code");
+  ASSERT_NE(mc, fns.by_name.end());
+  EXPECT_EQ(mc->second.schema, "app");
+  EXPECT_EQ(mc->second.volatility, 'v');
+  EXPECT_TRUE(mc->second.inlinable_sql);
+  EXPECT_NE(mc->second.body.find("md5"), std::string::npos);
+  EXPECT_EQ(fns.by_name.find("now")->second.volatility, 's');
+  EXPECT_TRUE(fns.by_name.find("generate_series")->second.returns_set);
+
+  TypeCatalog types;
+  queries = 0;
+  ASSERT_TRUE(LoadTypes(*s, {"pos"}, &types, &queries).ok());
+  EXPECT_EQ(queries, 1);
+  auto pos = types.by_name.find("pos");
+  ASSERT_NE(pos, types.by_name.end());
+  EXPECT_EQ(pos->second.kind, 'd');
+  EXPECT_EQ(pos->second.base, "integer");
+  EXPECT_NE(pos->second.constraints.find("NOT NULL"), std::string::npos);
+  EXPECT_NE(pos->second.constraints.find("VALUE > 0"), std::string::npos);
+  queries = 0;
+  ASSERT_TRUE(LoadTypes(*s, {}, &types, &queries).ok());
+  EXPECT_EQ(queries, 0);  // nothing asked, nothing sent
 }
 
 TEST_F(CatalogTest, TablesColumnsAndStatistics) {

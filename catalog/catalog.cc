@@ -1,4 +1,4 @@
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 
 #include <algorithm>
 #include <cctype>
@@ -246,7 +246,8 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
       " array_to_json(c.reloptions) AS reloptions,"
       " EXTRACT(epoch FROM now() - COALESCE((SELECT d.stats_reset FROM pg_stat_database d"
       "   WHERE d.datname = current_database()), pg_postmaster_start_time())) AS stats_age,"
-      " array_to_json(current_schemas(false)) AS search_path"
+      " array_to_json(current_schemas(false)) AS search_path,"
+      " current_setting('block_size')::int AS block_size"
       " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
       " LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid"
       " LEFT JOIN locked lk ON lk.oid = c.oid"
@@ -294,14 +295,22 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
                            " is locked ACCESS EXCLUSIVE by another session: sizes from pg_class "
                            "(as of its last VACUUM/ANALYZE), its index and constraint definitions "
                            "not read, and statements on it cannot be planned until it is released");
-    if (cat.search_path_.empty()) cat.search_path_ = JsonTextArray(r.Text(i, "search_path"));
+    if (cat.search_path_.empty()) {
+      cat.search_path_ = JsonTextArray(r.Text(i, "search_path"));
+      cat.block_size_ = static_cast<int>(r.Int(i, "block_size"));
+    }
     by_oid[{t.oid}] = cat.tables_.size();
     cat.tables_.push_back(std::move(t));
   }
   if (cat.search_path_.empty()) {
     Rows sp;
-    if (s.Query("SELECT array_to_json(current_schemas(false))", &sp).ok() && !sp.empty())
+    if (s.Query("SELECT array_to_json(current_schemas(false)), current_setting('block_size')::int",
+                &sp)
+            .ok() &&
+        !sp.empty()) {
       cat.search_path_ = JsonTextArray(sp.Text(0, 0));
+      cat.block_size_ = static_cast<int>(sp.Int(0, 1));
+    }
     ++cat.queries_used_;
   }
 

@@ -1,0 +1,57 @@
+#include "catalog/lookups.h"
+
+namespace pgvise {
+
+Status LoadQualConstants(Session& s, std::vector<QualConstant>* out) {
+  Rows r;
+  // Constants of simple `column op constant` quals, most frequent first.
+  Status st = s.Query(
+      "SELECT n.nspname, c.relname, a.attname, o.oprname, q.constvalue,"
+      " sum(q.occurences) AS occ,"
+      " CASE WHEN sum(q.nbfiltered + q.execution_count) > 0"
+      "  THEN 1 - sum(q.nbfiltered)::float8 / sum(q.nbfiltered + q.execution_count) END AS sel"
+      " FROM pg_qualstats() q JOIN pg_class c ON c.oid = q.lrelid"
+      " JOIN pg_namespace n ON n.oid = c.relnamespace"
+      " JOIN pg_attribute a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum"
+      " JOIN pg_operator o ON o.oid = q.opno"
+      " WHERE q.constvalue IS NOT NULL AND q.dbid = (SELECT oid FROM pg_database WHERE datname = "
+      "current_database())"
+      " GROUP BY 1, 2, 3, 4, 5 ORDER BY occ DESC LIMIT 500",
+      &r);
+  if (!st.ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) {
+    QualConstant q;
+    q.schema = r.Text(i, "nspname");
+    q.table = r.Text(i, "relname");
+    q.column = r.Text(i, "attname");
+    q.op = r.Text(i, "oprname");
+    q.value = r.Text(i, "constvalue");
+    // pg_qualstats prints constants as typed literals: 'open'::text.
+    if (size_t cast = q.value.rfind("::");
+        cast != std::string::npos && cast > 0 && q.value[cast - 1] == '\'')
+      q.value = q.value.substr(0, cast);
+    q.occurrences = r.Double(i, "occ");
+    q.selectivity = r.IsNull(i, "sel") ? -1 : r.Double(i, "sel");
+    out->push_back(std::move(q));
+  }
+  return Status::Ok();
+}
+
+Status InvalidIndexCopies(Session& s, const std::string& index,
+                          std::map<std::string, std::string>* out) {
+  Rows r;
+  Status st = s.Query(
+      "SELECT c.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name "
+      "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE i.indrelid = (SELECT indrelid FROM pg_index WHERE indexrelid = $1::regclass) "
+      "AND i.indexrelid <> $1::regclass AND NOT i.indisvalid "
+      "AND c.relname ~ '_ccnew[0-9]*$'",
+      {index}, &r);
+  if (!st.ok()) return st;
+  out->clear();
+  for (size_t i = 0; i < r.size(); ++i) (*out)[r.Text(i, "oid")] = r.Text(i, "name");
+  return Status::Ok();
+}
+
+}  // namespace pgvise

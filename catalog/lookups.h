@@ -1,0 +1,44 @@
+// Targeted catalog look-ups: small questions one command asks at one step,
+// answered by one query each, rather than parts of the table snapshot
+// (catalog/catalog.h).
+//
+//   LoadQualConstants   advise: the constants pg_qualstats saw in
+//                       `column op constant` predicates (partial indexes)
+//   InvalidIndexCopies  maintain --apply: the invalid copies a failed
+//                       REINDEX CONCURRENTLY left beside an index
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/session.h"
+#include "core/status.h"
+
+namespace pgvise {
+
+// A predicate constant seen by pg_qualstats: table.column op constant, with
+// how often it was evaluated and the fraction of rows it kept.
+struct QualConstant {
+  std::string schema, table, column, op;
+  std::string value;  // constant as text
+  double occurrences = 0;
+  double selectivity = -1;  // 0..1; -1 unknown
+};
+
+// The 500 most frequent constants of simple quals in the current database,
+// most frequent first (pg_qualstats must be installed; the caller checks).
+Status LoadQualConstants(Session& session, std::vector<QualConstant>* out);
+
+// The invalid indexes on the table of `index` (a regclass text, quoted as
+// needed) named <index>_ccnew[N], as REINDEX CONCURRENTLY leaves them when it
+// fails: oid -> quoted schema.name. `index` itself is never one.
+Status InvalidIndexCopies(Session& session, const std::string& index,
+                          std::map<std::string, std::string>* out);
+
+// A statement that lists every invalid index, for a user to run when the
+// look-up above failed.
+inline constexpr const char* kListInvalidIndexesSql =
+    "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;";
+
+}  // namespace pgvise
