@@ -263,11 +263,11 @@ TEST_F(AdvisorPg, RespectsTheBudget) {
   AdviseOptions o;
   int64_t smallest = unlimited.indexes[0].size_bytes;
   for (const auto& x : unlimited.indexes) smallest = std::min(smallest, x.size_bytes);
-  o.budget_bytes = smallest + smallest / 2;  // not room for the two indexes chosen without a budget
+  o.selection.budget_bytes = smallest + smallest / 2;  // not room for the two indexes chosen without a budget
   AdviseReport limited = Advise(wl, o);
   EXPECT_GE(limited.indexes.size(), 1u) << Dump(limited);
   EXPECT_LT(limited.bytes_added, unlimited.bytes_added) << Dump(limited);
-  EXPECT_LE(limited.bytes_added, o.budget_bytes);
+  EXPECT_LE(limited.bytes_added, o.selection.budget_bytes);
   EXPECT_GT(limited.workload_cost_after, unlimited.workload_cost_after);
 }
 
@@ -421,10 +421,10 @@ TEST_F(AdvisorPg, LocalSearchCanBeTurnedOffAndNeverLosesToTheGreedy) {
       "-- pgvise: calls=800\nSELECT sum(total) FROM t_cover WHERE customer_id = 42;\n"
       "-- pgvise: calls=300\nSELECT id FROM t_budget WHERE x = 5 AND y > 100;\n";
   AdviseOptions greedy;
-  greedy.local_search = false;
-  greedy.budget_bytes = 8 << 20;
+  greedy.selection.local_search = false;
+  greedy.selection.budget_bytes = 8 << 20;
   AdviseOptions full = greedy;
-  full.local_search = true;
+  full.selection.local_search = true;
   AdviseReport g = Advise(sql, greedy), l = Advise(sql, full);
   EXPECT_EQ(g.local_moves, 0);
   EXPECT_LE(l.workload_cost_after, g.workload_cost_after * (1 + 1e-9)) << Dump(l) << Dump(g);

@@ -353,7 +353,7 @@ void Advise200(benchmark::State& state) {
     Catalog cat;
     Catalog::Load(*s, {}, &cat);
     AdviseOptions ao;
-    ao.max_indexes = 15;
+    ao.selection.max_indexes = 15;
     AdviseReport rep;
     Status st = RunAdvisor(*s, cat, w, ao, &rep);
     if (!st.ok()) state.SkipWithError(st.message().c_str());
