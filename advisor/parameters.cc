@@ -18,7 +18,14 @@
 //     application really sent); else pg_stats: the most common values with
 //     their frequencies, and for the rows the MCVs leave over one histogram
 //     value (every non-MCV value gets the same estimate from the planner, so
-//     one stands for all of them) carrying that remaining weight;
+//     one stands for all of them) carrying that remaining weight. How often
+//     each value is *asked for* pg_stats does not say. Weighting by row
+//     frequency alone assumes calls follow the rows — right for tenants
+//     (the big tenant has the most users), wrong for a status column, where
+//     the application polls the rare 'queued' and 'failed', not the 78%
+//     'done'. So half the calls (ParameterOptions::row_weight) are taken
+//     to follow the rows and half to spread evenly over the distinct values;
+//     pg_qualstats, when installed, replaces the guess with the record;
 //   - range (`>`, `>=`, `<`, `<=`, BETWEEN): histogram bounds, read as
 //     "recent": `ts >= $1` starts at the bound leaving the newest 1% / 10%
 //     of rows, `ts < $1` alone ends after the oldest 1% / 10%, a window
@@ -47,9 +54,9 @@
 // owns 8%, 2 and 3 own 1% each, the other 9,000 tenants share 90%.
 //   SELECT * FROM jobs WHERE tenant_id = $1 AND enqueued_at >= $2
 // $1: equality group, MCVs {1: .08, 2: .01, 3: .01}, rest .90 with a
-// histogram value, say 4711. $2: range group (lower bound). max_sets 4:
-// $1 gets 2 strata {1: .08, 4711: .92}, then $2 gets 2 {newest 1%, newest
-// 10%: .5 each}; 2 x 2 = 4 sets:
+// histogram value, say 4711 (row_weight 1 here, for round numbers). $2: range group (lower bound).
+// max_sets 4: $1 gets 2 strata {1: .08, 4711: .92}, then $2 gets 2 {newest 1%, newest 10%: .5
+// each}; 2 x 2 = 4 sets:
 //   ($1=1,    $2=<99th pct>) .04    ($1=1,    $2=<90th pct>) .04
 //   ($1=4711, $2=<99th pct>) .46    ($1=4711, $2=<90th pct>) .46
 // Cost = sum of weight x custom-plan total cost. The generic plan would have
@@ -340,10 +347,18 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
         return refuse("$" + std::to_string(params[0]) + ": " + name +
                       " has no statistics (ANALYZE it)");
       }
-      // Normalise over the non-null rows: `= $1` never matches NULL.
+      // Normalise over the non-null rows: `= $1` never matches NULL. Then
+      // mix with an even spread over the distinct values (see the essay):
+      // a share row_weight of the calls follows the rows, the rest asks
+      // for each distinct value equally.
       const double sum = mcv + g.rest_weight;
-      for (auto& v : g.values) v.second /= sum;
-      g.rest_weight /= sum;
+      const double nd =
+          std::max(col->DistinctValues(t->Rows()), static_cast<double>(g.values.size()));
+      const double rw = std::clamp(o.row_weight, 0.0, 1.0);
+      for (auto& v : g.values) v.second = rw * v.second / sum + (1 - rw) / nd;
+      if (g.rest_weight > 0)
+        g.rest_weight =
+            rw * g.rest_weight / sum + (1 - rw) * (nd - static_cast<double>(g.values.size())) / nd;
       g.source = "pg_stats";
     }
     std::stable_sort(g.values.begin(), g.values.end(),

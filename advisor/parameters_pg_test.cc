@@ -86,7 +86,9 @@ TEST_F(ParametersPg, ValuesComeFromPgStatsWithTheirFrequencies) {
                          &w)
                   .ok());
   ASSERT_EQ(w.statements.size(), 1u);
-  StatementParams p = DeriveParameters(w.statements[0], cat, {}, ParameterOptions{});
+  ParameterOptions rows_only;
+  rows_only.row_weight = 1;  // calls follow the rows: weights are pg_stats' frequencies
+  StatementParams p = DeriveParameters(w.statements[0], cat, {}, rows_only);
   ASSERT_TRUE(p.custom()) << p.generic_reason;
   EXPECT_EQ(p.source, "pg_stats");
   EXPECT_EQ(p.params, 3);
@@ -104,6 +106,16 @@ TEST_F(ParametersPg, ValuesComeFromPgStatsWithTheirFrequencies) {
   }
   EXPECT_NEAR(sum, 1.0, 1e-9);
   EXPECT_NEAR(big_tenant, 0.08, 0.03);  // the MCV's frequency, as pg_stats has it
+
+  // By default half the calls spread evenly over the ~4,000 tenants.
+  StatementParams mixed = DeriveParameters(w.statements[0], cat, {}, ParameterOptions{});
+  double mixed_big = 0, mixed_sum = 0;
+  for (const auto& set : mixed.sets) {
+    mixed_sum += set.weight;
+    if (*set.values[0] == "1") mixed_big += set.weight;
+  }
+  EXPECT_NEAR(mixed_sum, 1.0, 1e-9);
+  EXPECT_NEAR(mixed_big, 0.04, 0.015);
 }
 
 TEST_F(ParametersPg, UnattributableFilterParameterStaysGeneric) {
@@ -123,12 +135,12 @@ TEST_F(ParametersPg, UnattributableFilterParameterStaysGeneric) {
 // are judged on values the application really sends.
 TEST_F(ParametersPg, CustomPlanAdviceBeatsGenericOnlyUnderTheJudge) {
   const std::string wl =
-      "-- pgvise: calls=200\nSELECT id, amount FROM p_jobs WHERE created_at >= $1;\n"
+      "-- pgvise: calls=300\nSELECT id, amount FROM p_jobs WHERE created_at >= $1;\n"
       "-- pgvise: calls=100\nSELECT sum(amount) FROM p_jobs WHERE tenant_id = $1 AND state = $2;\n"
       "-- pgvise: calls=50\nSELECT count(*) FROM p_jobs WHERE tenant_id = $1 AND created_at >= "
       "$2;\n";
   const std::vector<testing::JudgedStatement> judge = {
-      {200,
+      {300,
        {"SELECT id, amount FROM p_jobs WHERE created_at >= '2024-07-18'",
         "SELECT id, amount FROM p_jobs WHERE created_at >= '2024-07-15'"}},
       {100,
