@@ -40,8 +40,10 @@
 // The sample. Parameters on the same column and kind form a group whose
 // values are drawn together (a window's two bounds). Each group is split
 // into k strata: an equality group's k-1 heaviest values each alone, the rest
-// one stratum represented by its heaviest member (usually "a typical
-// non-MCV value"); a range group into k slices of equal weight. The sets are
+// one stratum represented by the member whose row share is nearest the
+// stratum's mean (for tenants "a typical non-MCV value"; for the rare states
+// left after 'done', the rare one, not the 6% 'failed'); a range group into
+// k slices of equal weight. The sets are
 // the product of the groups' strata, weight = product of stratum weights
 // (independence, as the planner assumes), so the weights sum to 1. The k are
 // chosen so the product stays within max_sets: every group starts at 1
@@ -177,6 +179,10 @@ struct Group {
   std::vector<std::pair<std::string, double>> values;
   std::string rest_value;
   double rest_weight = 0;
+  // pg_stats: each value's share of the rows (and a non-MCV value's), to
+  // pick the rest stratum's stand-in; empty for pg_qualstats.
+  std::map<std::string, double> freq;
+  double rest_freq = 0;
   std::vector<std::string> bounds;  // range: histogram bounds
   std::string source;
   double priority = 0;  // higher gets strata first
@@ -225,12 +231,25 @@ struct Group {
       s.label = column + " = " + values[i].first + " (" + Pct(values[i].second) + ")";
       out.push_back(std::move(s));
     }
-    double rest = rest_weight;
-    std::string stand_in = rest_weight > 0 ? rest_value : "";
-    double heaviest = rest_weight;
+    // The rest's stand-in: the member whose row share is nearest the
+    // stratum's call-weighted mean share (costs grow with the rows a value
+    // matches, so this is the member whose plan is nearest the stratum's
+    // typical plan); without row shares (pg_qualstats), the heaviest.
+    double rest = rest_weight, mean = rest_weight * rest_freq;
     for (size_t i = alone; i < values.size(); ++i) {
       rest += values[i].second;
-      if (values[i].second > heaviest || stand_in.empty()) {
+      if (auto it = freq.find(values[i].first); it != freq.end())
+        mean += values[i].second * it->second;
+    }
+    if (rest > 0) mean /= rest;
+    std::string stand_in = rest_weight > 0 ? rest_value : "";
+    double best = rest_weight > 0 ? std::fabs(rest_freq - mean) : 0;
+    double heaviest = rest_weight;
+    for (size_t i = alone; i < values.size(); ++i) {
+      if (!freq.empty()) {
+        const double d = std::fabs(freq.at(values[i].first) - mean);
+        if (stand_in.empty() || d < best) best = d, stand_in = values[i].first;
+      } else if (values[i].second > heaviest || stand_in.empty()) {
         heaviest = values[i].second;
         stand_in = values[i].first;
       }
@@ -355,7 +374,11 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
       const double nd =
           std::max(col->DistinctValues(t->Rows()), static_cast<double>(g.values.size()));
       const double rw = std::clamp(o.row_weight, 0.0, 1.0);
-      for (auto& v : g.values) v.second = rw * v.second / sum + (1 - rw) / nd;
+      for (auto& v : g.values) {
+        g.freq[v.first] = v.second / sum;
+        v.second = rw * v.second / sum + (1 - rw) / nd;
+      }
+      g.rest_freq = g.rest_weight / sum / std::max(nd - static_cast<double>(g.values.size()), 1.0);
       if (g.rest_weight > 0)
         g.rest_weight =
             rw * g.rest_weight / sum + (1 - rw) * (nd - static_cast<double>(g.values.size())) / nd;

@@ -618,6 +618,17 @@ void CompareParameterized() {
     wi.SetParameters(std::move(params));
     WhatIfOracle oracle(wi, custom);
     SelectionResult a = SelectSingleColumn(oracle, custom.selection);
+    if (std::getenv("ADVISE_BENCH_VERBOSE")) {
+      SelectionResult e = SelectExtend(oracle, custom.selection);
+      std::vector<std::string> e_ddl;
+      for (int c : e.chosen) e_ddl.push_back(cs.candidates[static_cast<size_t>(c)].Ddl("", false, false));
+      std::fprintf(stderr, "  %.0f MB model: extend %.4f, single %.4f; judged extend %.4f\n", mb,
+                   e.final_cost / e.base_cost, a.final_cost / a.base_cost,
+                   testing::JudgeCost(*s, e_ddl, judge) / none);
+      for (int c : a.chosen)
+        std::fprintf(stderr, "  %.0f MB single: %s\n", mb,
+                     cs.candidates[static_cast<size_t>(c)].Ddl("", false, false).c_str());
+    }
     std::vector<std::string> a_ddl;
     int64_t a_bytes = 0;
     for (int c : a.chosen) {
