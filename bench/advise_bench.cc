@@ -621,7 +621,8 @@ void CompareParameterized() {
     if (std::getenv("ADVISE_BENCH_VERBOSE")) {
       SelectionResult e = SelectExtend(oracle, custom.selection);
       std::vector<std::string> e_ddl;
-      for (int c : e.chosen) e_ddl.push_back(cs.candidates[static_cast<size_t>(c)].Ddl("", false, false));
+      for (int c : e.chosen)
+        e_ddl.push_back(cs.candidates[static_cast<size_t>(c)].Ddl("", false, false));
       std::fprintf(stderr, "  %.0f MB model: extend %.4f, single %.4f; judged extend %.4f\n", mb,
                    e.final_cost / e.base_cost, a.final_cost / a.base_cost,
                    testing::JudgeCost(*s, e_ddl, judge) / none);
@@ -643,9 +644,13 @@ void CompareParameterized() {
         mb, jc / none, rc.indexes.size(), static_cast<double>(rc.bytes_added) / 1048576.0,
         jg / none, rg.indexes.size(), static_cast<double>(rg.bytes_added) / 1048576.0, ja / none,
         a.chosen.size(), static_cast<double>(a_bytes) / 1048576.0, jc / jg);
-    if (mb == 25.0)
-      std::printf("<!-- costing: %d custom, %d generic of %zu -->\n", rc.statements_custom,
-                  rc.statements_generic, rc.statements.size());
+    if (mb == 25.0 && std::getenv("ADVISE_BENCH_VERBOSE")) {
+      std::fprintf(stderr, "  costing: %d custom, %d generic of %zu\n", rc.statements_custom,
+                   rc.statements_generic, rc.statements.size());
+      for (const auto& st : rc.statements)
+        if (!st.custom_plans)
+          std::fprintf(stderr, "    %s: %s\n", st.sql.c_str(), st.costing.c_str());
+    }
   }
   std::printf(
       "\nrelative judged cost (with / without new indexes), lower is better. Advise time over the "
