@@ -26,7 +26,8 @@
 //     'done'. So half the calls (ParameterOptions::row_weight) are taken
 //     to follow the rows and half to spread evenly over the distinct values;
 //     pg_qualstats, when installed, replaces the guess with the record;
-//   - range (`>`, `>=`, `<`, `<=`, BETWEEN): histogram bounds, read as
+//   - range (`>`, `>=`, `<`, `<=`, BETWEEN): histogram bounds (for a
+//     numeric column of few values, quantiles of its MCVs), read as
 //     "recent": `ts >= $1` starts at the bound leaving the newest 1% / 10%
 //     of rows, `ts < $1` alone ends after the oldest 1% / 10%, a window
 //     `ts >= $1 AND ts < $2` is the newest slice up to the last bound;
@@ -76,6 +77,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "analyzer/explain_runner.h"
@@ -162,6 +164,34 @@ std::string LiteralText(const std::string& v) {
     return out;
   }
   return v.substr(0, v.find("::"));
+}
+
+// 101 equal-frequency bounds of a numeric column's MCV distribution.
+std::vector<std::string> QuantilesFromMcvs(const ColumnInfo& col) {
+  std::vector<std::pair<double, size_t>> v;  // numeric value, index
+  double total = 0;
+  for (size_t i = 0; i < col.most_common_vals.size() && i < col.most_common_freqs.size(); ++i) {
+    char* end = nullptr;
+    const double x = std::strtod(col.most_common_vals[i].c_str(), &end);
+    if (end == col.most_common_vals[i].c_str() || *end != '\0') return {};
+    v.push_back({x, i});
+    total += col.most_common_freqs[i];
+  }
+  if (v.size() < 2 || total <= 0) return {};
+  std::sort(v.begin(), v.end());
+  std::vector<std::string> out;
+  for (int q = 0; q <= 100; ++q) {
+    double cum = 0;
+    for (const auto& [x, i] : v) {
+      cum += col.most_common_freqs[i] / total;
+      if (cum + 1e-12 >= q / 100.0) {
+        out.push_back(col.most_common_vals[i]);
+        break;
+      }
+    }
+    if (static_cast<int>(out.size()) <= q) out.push_back(col.most_common_vals[v.back().second]);
+  }
+  return out;
 }
 
 struct Stratum {
@@ -330,6 +360,10 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
     if (!g.source.empty()) return;  // values already read for this group
     if (range) {
       g.bounds = col->histogram_bounds;
+      // A numeric column of few values (priority 0..9) has MCVs and no
+      // histogram: read its quantiles from the MCVs, in numeric order.
+      if (g.bounds.size() < 2 && col->type_category == 'N' && col->most_common_vals.size() >= 2)
+        g.bounds = QuantilesFromMcvs(*col);
       if (g.bounds.size() < 2) {
         groups.erase(name + "/range");
         return refuse("$" + std::to_string(params[0]) + ": " + name + " has no histogram");
