@@ -263,7 +263,8 @@ TEST_F(AdvisorPg, RespectsTheBudget) {
   AdviseOptions o;
   int64_t smallest = unlimited.indexes[0].size_bytes;
   for (const auto& x : unlimited.indexes) smallest = std::min(smallest, x.size_bytes);
-  o.selection.budget_bytes = smallest + smallest / 2;  // not room for the two indexes chosen without a budget
+  o.selection.budget_bytes =
+      smallest + smallest / 2;  // not room for the two indexes chosen without a budget
   AdviseReport limited = Advise(wl, o);
   EXPECT_GE(limited.indexes.size(), 1u) << Dump(limited);
   EXPECT_LT(limited.bytes_added, unlimited.bytes_added) << Dump(limited);
@@ -443,7 +444,7 @@ TEST_F(AdvisorPg, ReportsRenderInEveryFormat) {
   html.format = "html";
   std::string page = RenderAdvice(r, html);
   EXPECT_NE(page.find("class=\"bar\""), std::string::npos);  // cost bars
-  EXPECT_EQ(page.find("http"), std::string::npos);  // no external assets
+  EXPECT_EQ(page.find("http"), std::string::npos);           // no external assets
   EXPECT_EQ(page.find("<script"), std::string::npos);
   auto j = AdviceToJson(r);
   EXPECT_EQ(j["recommendations"][0]["kind"], "index");
