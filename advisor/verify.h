@@ -8,7 +8,10 @@
 // the index (plain CREATE INDEX: this is not production), runs them again,
 // records the measured times and whether the plan used the index, and drops
 // the index. Statements with $n parameters have no values to run with and
-// are skipped with a note. The session must be writable: the CLI opens one
+// are skipped with a note. A lock another session holds (the build's SHARE
+// lock behind an open write transaction, say) waits at most lock_timeout;
+// that recommendation is then reported unmeasured (`verify_skipped:
+// lock_timeout` and a note) and the run goes on. The session must be writable: the CLI opens one
 // only when --verify is given, and says so.
 #pragma once
 

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -29,6 +30,7 @@ struct MaintainFlags {
   int cleanup_lock_timeout_ms = 2000;
   std::string memory, storage = "ssd", workload = "mixed";
   int cpus = 0;
+  std::string observe, baseline, save_baseline;  // the rate window (maintenance/window.h)
 };
 
 std::set<std::string> Selectors(const std::vector<std::string>& in, const char* flag) {
@@ -77,6 +79,23 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
       throw Error(ExitCode::kInputError,
                   "--memory: expected a size such as 16GB, got '" + f.memory + "'");
   }
+  if (!f.observe.empty()) {
+    o.observe_s = ParseDuration(f.observe);
+    if (o.observe_s <= 0)
+      throw Error(
+          ExitCode::kInputError,
+          "--observe: expected a duration such as 90s, 10min or 1h, got '" + f.observe + "'");
+  }
+  if (!f.observe.empty() && !f.baseline.empty())
+    throw Error(ExitCode::kInputError, "--observe and --baseline: give one window, not both");
+  o.baseline = f.baseline;
+  if (!f.save_baseline.empty()) {
+    // Checked before anything runs, like -o: never act, then fail to record.
+    std::filesystem::path dir = std::filesystem::path(f.save_baseline).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+      throw Error(ExitCode::kInputError,
+                  "--save-baseline: " + f.save_baseline + ": no such directory " + dir.string());
+  }
   o.cpus = f.cpus;
   o.storage = f.storage;
   o.workload = f.workload;
@@ -89,8 +108,15 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
   auto session = OpenSession(common, /*read_only=*/true);
   MaintainRun run;
   st = BuildMaintenancePlan(*session, rules, o, &run);
+  if (!st.ok() && st.code() == Status::Code::kInvalidInput)
+    throw Error(ExitCode::kInputError, st.message());  // --baseline FILE
   if (!st.ok()) throw Error(ExitCode::kDatabaseError, "database error: " + st.message());
   const MaintenancePlan& plan = run.plan;
+  // The cumulative counters as of now, for the next run's --baseline.
+  if (!f.save_baseline.empty()) {
+    st = WriteBaseline(f.save_baseline, run.counters);
+    if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
+  }
   if (common.verbose)
     std::cerr << "pgvise: snapshot " << plan.snapshot_queries << " queries, "
               << static_cast<int>(plan.snapshot_ms) << " ms; rules "
@@ -184,6 +210,12 @@ RunFn SetupMaintain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
                  "lock_timeout per DROP of the invalid copy a failed REINDEX CONCURRENTLY "
                  "leaves, ms")
       ->capture_default_str();
+  app.add_option("--observe", f->observe,
+                 "judge write rates over two snapshots this far apart, e.g. 10min, 1h");
+  app.add_option("--baseline", f->baseline,
+                 "judge write rates since the counters saved in FILE (--save-baseline)");
+  app.add_option("--save-baseline", f->save_baseline,
+                 "save this run's counters to FILE for the next run's --baseline");
   app.add_option("--memory", f->memory, "server memory for settings advice, e.g. 16GB");
   app.add_option("--cpus", f->cpus, "server CPUs for settings advice");
   app.add_option("--storage", f->storage, "ssd | hdd | san | nvme (pgtune's kinds)")

@@ -1,6 +1,10 @@
 #include "maintenance/maintain.h"
 
 #include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "maintenance/rules_internal.h"
 
 namespace pgvise {
 
@@ -58,6 +62,67 @@ Status ExactBloat(Session& s, const RuleBook& rules, MaintainRun* run) {
   return Status::Ok();
 }
 
+// The window rates are judged over (maintenance/window.h). --observe reads
+// the snapshot twice; --baseline reads a file a previous run saved. Either
+// way `run->counters` keeps the cumulative counters for --save-baseline.
+Status ChooseWindow(Session& s, const MaintainOptions& opts, MaintainRun* run) {
+  if (opts.observe_s > 0) {
+    CounterBaseline first = CountersOf(run->snapshot, std::time(nullptr));
+    auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(opts.observe_s));
+    HealthSnapshot second;
+    Status st = CollectSnapshot(s, &second);
+    if (!st.ok()) return st;
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    run->snapshot = std::move(second);
+    run->counters = CountersOf(run->snapshot, std::time(nullptr));
+    return ApplyWindow(first, elapsed, "observed over " + maint::Span(elapsed), &run->snapshot);
+  }
+  run->counters = CountersOf(run->snapshot, std::time(nullptr));
+  if (opts.baseline.empty()) return Status::Ok();
+  CounterBaseline base;
+  Status st = ReadBaseline(opts.baseline, &base);
+  if (!st.ok()) return st;
+  double elapsed = std::difftime(run->counters.taken_at, base.taken_at);
+  char when[32];
+  std::tm tm{};
+  gmtime_r(&base.taken_at, &tm);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+  st = ApplyWindow(base, elapsed,
+                   "since the baseline of " + std::string(when) + " (" + maint::Span(elapsed) + ")",
+                   &run->snapshot);
+  if (!st.ok()) return Status::InvalidInput(opts.baseline + ": " + st.message());
+  return Status::Ok();
+}
+
+// Rate rules with too short a window stay quiet (rules_autovacuum.cc); the
+// plan says once what they would need.
+void WindowNote(const HealthSnapshot& snap, const RuleBook& rules, const MaintainOptions& opts,
+                MaintenancePlan* plan) {
+  if (snap.window_chosen) {
+    plan->notes.push_back("write rates are " + snap.window_source);
+    return;
+  }
+  std::vector<std::string> quiet;
+  double need_h = 0;
+  for (const char* id : {"autovacuum-vacuum-settings", "autovacuum-insert-settings"}) {
+    const Rule* r = rules.Enabled(id);
+    if (!r || !RuleSelected(opts, id, "autovacuum")) continue;
+    double h = r->Threshold("min_window_hours", 24);
+    if (snap.stats_age_s >= h * 3600) continue;
+    quiet.push_back(id);
+    need_h = std::max(need_h, h);
+  }
+  if (quiet.empty()) return;
+  std::string ids = quiet[0] + (quiet.size() > 1 ? ", " + quiet[1] : "");
+  plan->notes.push_back(
+      ids + ": write rates not judged: the counters cover " + maint::Span(snap.stats_age_s) + " (" +
+      snap.window_source + "), under the " + maint::Span(need_h * 3600) +
+      " these rules need, so a recent bulk load would look like a permanent workload. Judge a "
+      "real window with --observe DURATION, or save counters with --save-baseline FILE and "
+      "run the next time with --baseline FILE");
+}
+
 // On a hot standby most rules see nothing: say so before "Nothing to do".
 const char* kStandbyNote =
     "this server is a hot standby (pg_is_in_recovery() is true). Cumulative statistics are "
@@ -76,6 +141,8 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
   // The health snapshot: a fixed number of queries, whatever the table count.
   auto t0 = std::chrono::steady_clock::now();
   Status st = CollectSnapshot(s, &run.snapshot);
+  if (!st.ok()) return st;
+  st = ChooseWindow(s, opts, &run);
   if (!st.ok()) return st;
   run.plan.snapshot_ms = MsSince(t0);
   // Bloat estimates for every table and index, shared by both bloat rules.
@@ -111,6 +178,7 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
         std::to_string(locked) +
         " table(s) ACCESS EXCLUSIVE locked while reading: their sizes come from "
         "pg_class (as of the last VACUUM/ANALYZE)");
+  WindowNote(snap, rules, opts, &run.plan);
   const Rule* unused = rules.Enabled("unused-index");
   if (unused && RuleSelected(opts, "unused-index", "health") &&
       snap.stats_age_s < unused->Threshold("min_stats_hours", 168) * 3600)

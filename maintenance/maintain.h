@@ -1,6 +1,7 @@
 // `pgvise maintain` as a library call: the pipeline the command (and the
 // tests and the benchmark) run, one named step per line in maintain.cc:
 //   CollectSnapshot  - the database's health in a fixed number of queries
+//   ChooseWindow     - --observe / --baseline: rates over a chosen window
 //   EstimateBloat    - statistical estimate for every table and B-tree index
 //   ExactBloat       - --exact: pgstattuple for what the estimate flags
 //   RunRules         - every enabled rule's handler over the snapshot
@@ -12,6 +13,7 @@
 #include "core/session.h"
 #include "maintenance/plan.h"
 #include "maintenance/snapshot.h"
+#include "maintenance/window.h"
 
 namespace pgvise {
 
@@ -20,6 +22,8 @@ struct MaintainRun {
   std::vector<BloatEstimate> table_bloat;  // indexed like snapshot.tables
   std::vector<BloatEstimate> index_bloat;  // indexed like snapshot.indexes
   MaintenancePlan plan;
+  // The cumulative counters as read now: what --save-baseline writes.
+  CounterBaseline counters;
 };
 
 // Builds the plan on a (read-only) analysis session.

@@ -9,6 +9,7 @@
 #include "maintenance/plan.h"
 #include "maintenance/rule_examples.h"
 #include "maintenance/snapshot.h"
+#include "maintenance/window.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {
@@ -353,6 +354,101 @@ TEST(Plan, TablePatternsAndSelectors) {
   EXPECT_EQ(ParseMemorySize("16GB"), 16LL << 30);
   EXPECT_EQ(ParseMemorySize("512MB"), 512LL << 20);
   EXPECT_EQ(ParseMemorySize("lots"), 0);
+}
+
+// Issue 13: a large table at 90% of autovacuum_freeze_max_age is frozen at
+// the operator's hour (info, proactive), ordered below the table already past
+// the warning level; a small one at the same age is left to autovacuum.
+TEST(Wraparound, LargeTablesAreFrozenBeforeTheAntiWraparoundAutovacuum) {
+  RuleBook book = LoadBook();
+  HealthSnapshot snap;
+  ASSERT_TRUE(SnapshotFromJson(nlohmann::json::parse(R"({"tables": [
+      {"name": "ledger", "xid_age": 180000000, "heap_bytes": 8589934592},
+      {"name": "lookup", "xid_age": 180000000, "heap_bytes": 1048576},
+      {"name": "archive", "xid_age": 300000000, "heap_bytes": 8589934592}]})"),
+                               &snap)
+                  .ok());
+  std::vector<PlanItem> items = RunRule(snap, *book.Find("xid-wraparound"), {});
+  ASSERT_EQ(items.size(), 2u);
+  const PlanItem* ledger = nullptr;
+  const PlanItem* archive = nullptr;
+  for (const auto& it : items) {
+    if (it.rec.object == "public.ledger") ledger = &it;
+    if (it.rec.object == "public.archive") archive = &it;
+  }
+  ASSERT_NE(ledger, nullptr);
+  ASSERT_NE(archive, nullptr);
+  EXPECT_EQ(ledger->severity, Severity::kInfo);
+  EXPECT_EQ(archive->severity, Severity::kWarning);
+  EXPECT_LT(ledger->rec.priority, archive->rec.priority);
+  EXPECT_NE(ledger->rec.reason.find("(90%)"), std::string::npos) << ledger->rec.reason;
+  EXPECT_NE(ledger->rec.reason.find("within 20.00M XIDs"), std::string::npos) << ledger->rec.reason;
+}
+
+TEST(Window, DurationsInTheUnitsPeopleWrite) {
+  EXPECT_EQ(ParseDuration("90"), 90);
+  EXPECT_EQ(ParseDuration("90s"), 90);
+  EXPECT_EQ(ParseDuration("10min"), 600);
+  EXPECT_EQ(ParseDuration("1.5h"), 5400);
+  EXPECT_EQ(ParseDuration("1d"), 86400);
+  EXPECT_LT(ParseDuration("abc"), 0);
+  EXPECT_LT(ParseDuration("0s"), 0);
+  EXPECT_LT(ParseDuration("10 parsecs"), 0);
+  EXPECT_LT(ParseDuration("1e9d"), 0);
+}
+
+// The worked example of window.h: 1,000,000 inserts at the baseline,
+// 1,480,000 a day later -> 480,000 over 24 h. A reset in between counts from
+// zero; a table new since the baseline keeps all its counters.
+TEST(Window, RatesAreTheGrowthSinceTheBaseline) {
+  HealthSnapshot now;
+  now.database = "shop";
+  TableHealth events;
+  events.oid = 10;
+  events.schema = "public";
+  events.name = "events";
+  events.has_stats = true;
+  events.n_tup_ins = 1480000;
+  TableHealth reset = events;
+  reset.oid = 11;
+  reset.name = "reset";
+  reset.n_tup_ins = 500;
+  TableHealth fresh = events;
+  fresh.oid = 12;
+  fresh.name = "fresh";
+  fresh.n_tup_ins = 7000;
+  now.tables = {events, reset, fresh};
+  CounterBaseline base;
+  base.database = "shop";
+  base.taken_at = 1000;
+  TableCounters e{10, "public", "events"};
+  e.n_tup_ins = 1000000;
+  TableCounters r{11, "public", "reset"};
+  r.n_tup_ins = 900000;
+  base.tables = {e, r};
+  // Through the file format, as a cron job would.
+  CounterBaseline read;
+  ASSERT_TRUE(BaselineFromJson(BaselineToJson(base), "b.json", &read).ok());
+  ASSERT_TRUE(ApplyWindow(read, 86400, "since the baseline", &now).ok());
+  EXPECT_EQ(now.tables[0].n_tup_ins, 480000);
+  EXPECT_EQ(now.tables[1].n_tup_ins, 500);
+  EXPECT_EQ(now.tables[2].n_tup_ins, 7000);
+  EXPECT_EQ(now.stats_age_s, 86400);
+  EXPECT_TRUE(now.window_chosen);
+  HealthSnapshot other = now;
+  other.database = "elsewhere";
+  EXPECT_FALSE(ApplyWindow(read, 60, "x", &other).ok());
+}
+
+TEST(Window, BadBaselineFilesAreLocated) {
+  CounterBaseline b;
+  Status st = BaselineFromJson(nlohmann::json::parse(R"({"a": 1})"), "b.json", &b);
+  EXPECT_NE(st.message().find("not a pgvise baseline"), std::string::npos) << st.message();
+  st = BaselineFromJson(
+      nlohmann::json::parse(R"({"pgvise_baseline": 1, "database": "d", "taken_at": 5,
+        "tables": [{"oid": 1, "schema": "s", "name": "t", "n_tup_ins": "many"}]})"),
+      "b.json", &b);
+  EXPECT_EQ(st.message().rfind("b.json: tables[0].n_tup_ins", 0), 0u) << st.message();
 }
 
 }  // namespace

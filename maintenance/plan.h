@@ -35,6 +35,9 @@ struct MaintainOptions {
   int cpus = 0;                    // --cpus (0 = not given)
   std::string storage = "ssd";     // --storage ssd|hdd|san|nvme
   std::string workload = "mixed";  // --workload web|oltp|dw (olap)|desktop|mixed
+  // The window write rates are judged over (maintenance/window.h):
+  double observe_s = 0;  // --observe: two snapshots this many seconds apart
+  std::string baseline;  // --baseline FILE: counters a previous run saved
 };
 
 struct PlanItem {

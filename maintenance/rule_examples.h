@@ -6,7 +6,8 @@
 //     (XID age 1.7B, a 50 GiB table, a week-old prepared transaction); or
 //   - live: `context.setup` is SQL that creates the situation on a real
 //     database; the test (maintenance/rule_examples_pg_test.cc) runs it,
-//     takes a snapshot and calls JudgeExample on it.
+//     takes a snapshot and calls JudgeExample on it. `context.observe` is SQL
+//     run between two snapshots: the window rate rules judge (--observe).
 // `context.object` narrows "fired" to items about that table/index/sequence;
 // `context.options` passes command options ("memory=16GB cpus=8 ...").
 #pragma once

@@ -1,12 +1,16 @@
 // Runs every live example of rules/maintenance/*.yaml on the real cluster:
 // a fresh database per example, its context.setup SQL, one snapshot through
-// a READ ONLY session, then the rule. Bad examples must fire, good ones must
+// a READ ONLY session (two, around context.observe, when the example has a
+// workload to observe), then the rule. Bad examples must fire, good ones must
 // not. (Fixture examples run in maintenance_test.cc.)
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 #include "analyzer/statement.h"
 #include "maintenance/rule_examples.h"
 #include "maintenance/snapshot.h"
+#include "maintenance/window.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {
@@ -50,6 +54,20 @@ TEST(MaintenanceRuleExamples, LiveExamplesFireAsDeclared) {
       HealthSnapshot snap;
       st = CollectSnapshot(*s, &snap);
       ASSERT_TRUE(st.ok()) << st.message();
+      // context.observe: the workload of a chosen window (--observe): run
+      // between two snapshots, rates judged on the difference.
+      if (auto obs = ex.context.find("observe"); obs != ex.context.end()) {
+        CounterBaseline before = CountersOf(snap, 0);
+        auto t0 = std::chrono::steady_clock::now();
+        RunSetup(uri, obs->second);
+        if (::testing::Test::HasFatalFailure()) return;
+        st = CollectSnapshot(*s, &snap);
+        ASSERT_TRUE(st.ok()) << st.message();
+        double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        st = ApplyWindow(before, elapsed, "observed", &snap);
+        ASSERT_TRUE(st.ok()) << st.message();
+      }
       std::string detail;
       bool fired = JudgeExample(snap, *r, ex, &detail);
       EXPECT_EQ(fired, ex.bad) << r->id << " " << ex.name << " (" << ex.text << ") emitted:\n"

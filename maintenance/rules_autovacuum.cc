@@ -42,6 +42,14 @@ std::string Num(double v) {
   return buf;
 }
 
+// "45 s", "12 min", "3.5 h", "4.2 days"
+std::string Span(double s) {
+  if (s < 120) return Num(std::round(s)) + " s";
+  if (s < 7200) return Num(std::round(s / 60)) + " min";
+  if (s < 172800) return Num(std::round(s / 360) / 10) + " h";
+  return Num(std::round(s / 8640) / 10) + " days";
+}
+
 double StatsHours(const HealthSnapshot& snap) { return std::max(snap.stats_age_s, 60.0) / 3600; }
 
 double TableParam(const HealthSnapshot& snap, const TableHealth& t, const std::string& name) {
@@ -69,6 +77,14 @@ struct Rates {
   double writes = 0;  // ins + upd + del
 };
 
+// Rates need a window that means something (maintenance/window.h): one the
+// operator chose (--observe, --baseline), or counters old enough
+// (`min_window_hours`). Otherwise the rule stays quiet; maintain.cc notes why.
+bool WindowLongEnough(const RuleInput& in) {
+  return in.snap.window_chosen ||
+         in.snap.stats_age_s >= in.rule.Threshold("min_window_hours", 24) * 3600;
+}
+
 Rates RatesOf(const HealthSnapshot& snap, const TableHealth& t) {
   Rates r;
   r.hours = StatsHours(snap);
@@ -80,14 +96,6 @@ Rates RatesOf(const HealthSnapshot& snap, const TableHealth& t) {
 }
 
 std::string Per(double n) { return Count(n) + "/h"; }
-
-// "45 s", "12 min", "3.5 h", "4.2 days"
-std::string Span(double s) {
-  if (s < 120) return Num(std::round(s)) + " s";
-  if (s < 7200) return Num(std::round(s / 60)) + " min";
-  if (s < 172800) return Num(std::round(s / 360) / 10) + " h";
-  return Num(std::round(s / 8640) / 10) + " days";
-}
 
 std::string SetClause(const std::vector<std::pair<std::string, std::string>>& kv) {
   std::string s;
@@ -168,6 +176,7 @@ void AutovacuumVacuumSettings(const RuleInput& in, std::vector<PlanItem>* out) {
   const double target = in.rule.Threshold("target_dead_ratio", 0.05);
   const double cap = in.rule.Threshold("max_dead_tuples", 1000000);
   const double min_gain = in.rule.Threshold("min_gain", 2.0);
+  if (!WindowLongEnough(in)) return;
   for (const auto& t : in.snap.tables) {
     if (!t.has_stats || !in.table_selected(t.schema, t.name)) continue;
     double rows = t.Rows();
@@ -239,6 +248,7 @@ void AutovacuumInsertSettings(const RuleInput& in, std::vector<PlanItem>* out) {
   const double cap = in.rule.Threshold("max_insert_tuples", 1000000);
   const double min_gain = in.rule.Threshold("min_gain", 2.0);
   if (in.snap.server_version < 130000) return;  // no insert-driven autovacuum before PG 13
+  if (!WindowLongEnough(in)) return;
   for (const auto& t : in.snap.tables) {
     if (!t.has_stats || !in.table_selected(t.schema, t.name)) continue;
     double rows = t.Rows();

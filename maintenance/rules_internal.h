@@ -39,6 +39,8 @@ PlanItem NewItem(const RuleInput& in, const std::string& kind, const std::string
 std::string Num(double v);
 // Hours the activity counters cover (>= 1 minute).
 double StatsHours(const HealthSnapshot& snap);
+// A duration for people: "45 s", "12 min", "3.5 h", "4.2 days".
+std::string Span(double seconds);
 // Effective per-table autovacuum parameter: reloption, else the setting.
 double TableParam(const HealthSnapshot& snap, const TableHealth& t, const std::string& name);
 // Autovacuum is off for this table (globally or by reloption).

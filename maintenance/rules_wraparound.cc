@@ -6,8 +6,17 @@
 // (1.6B), and at ~2.1B - 3M the server stops assigning XIDs. Reaching
 // freeze_max_age is normal; staying well past it means autovacuum cannot keep
 // up or something holds the xmin horizon back (see the health rules). Levels:
+//   age >= proactive_factor * freeze_max_age     info, VACUUM (FREEZE) now, on
+//      (tables of at least proactive_min_bytes)  large tables only: see below
 //   age >= warn_factor * freeze_max_age          warning, VACUUM (FREEZE)
 //   age >= error_age or >= the failsafe age      error, most urgent first
+// Proactive freezing: a large table at 85% of freeze_max_age will get an
+// anti-wraparound autovacuum soon, at a time nobody chose — it scans the
+// whole table, does not cancel itself when a DDL statement needs the lock
+// (so a migration queues behind it, and the application behind that), and
+// on a busy day competes with the workload. The same VACUUM (FREEZE) run at
+// the operator's hour resets the age and the autovacuum never comes. Small
+// tables are frozen by that autovacuum in seconds: nothing to plan.
 // MultiXacts work the same against autovacuum_multixact_freeze_max_age (400M).
 // Tables are vacuumed here; other databases get vacuumdb advice (we are not
 // connected to them).
@@ -55,6 +64,8 @@ std::string OldestHolder(const HealthSnapshot& snap) {
 void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) {
   const double warn_factor = in.rule.Threshold("warn_factor", 1.25);
   const double error_age = in.rule.Threshold("error_age", 1e9);
+  const double proactive_factor = in.rule.Threshold("proactive_factor", 0.85);
+  const double proactive_min_bytes = in.rule.Threshold("proactive_min_bytes", 1073741824);
   const double wrap = 2147483648.0;
   double max_age = in.snap.Setting(k.max_age_param);
   double failsafe = in.snap.Setting(k.failsafe_param);
@@ -66,16 +77,24 @@ void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) 
     double table_max = std::string(k.what) == "XID"
                            ? t.Option("autovacuum_freeze_max_age", max_age)
                            : t.Option("autovacuum_multixact_freeze_max_age", max_age);
-    double warn = warn_factor * std::min(table_max, max_age);
-    if (age < warn) continue;
+    double limit = std::min(table_max, max_age);
+    double warn = warn_factor * limit;
+    double bytes = static_cast<double>(t.heap_bytes + t.toast_bytes);
+    bool proactive = age < warn && age >= proactive_factor * limit && bytes >= proactive_min_bytes;
+    if (age < warn && !proactive) continue;
     PlanItem it = NewItem(in, "vacuum", t.Display());
     bool critical = age >= error_age || age >= failsafe;
-    it.severity = critical ? Severity::kError : Severity::kWarning;
+    it.severity = critical ? Severity::kError : proactive ? Severity::kInfo : Severity::kWarning;
     it.rec.sql = "VACUUM (FREEZE, VERBOSE) " + t.Qualified() + ";";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on); reads the whole table";
     std::ostringstream why;
     why << k.what << " age " << Count(age) << " (" << Num(std::round(age / wrap * 1000) / 10)
-        << "% of the 2.1B limit) vs " << k.max_age_param << " " << Count(max_age);
+        << "% of the 2.1B limit) vs " << k.max_age_param << " " << Count(limit);
+    if (proactive)
+      why << " (" << Num(std::round(age / limit * 100)) << "%): an anti-wraparound autovacuum of "
+          << Bytes(bytes) << " starts within " << Count(std::max(0.0, limit - age))
+          << " XIDs, at a time nobody chose, and does not yield to DDL; freezing now, at an "
+             "hour you pick, resets the age so it never comes";
     if (age >= failsafe) why << ", past the failsafe age " << Count(failsafe);
     why << "; " << Bytes(static_cast<double>(t.heap_bytes + t.toast_bytes)) << " to scan";
     if (!holder.empty()) why << "; " << holder << " (freezing cannot pass it)";
@@ -83,7 +102,9 @@ void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) 
     it.rec.Add("age", t.*k.table_age)
         .Add("freeze_max_age", max_age)
         .Add("failsafe_age", failsafe)
-        .Add("fraction_of_limit", std::round(age / wrap * 1000) / 1000);
+        .Add("fraction_of_limit", std::round(age / wrap * 1000) / 1000)
+        .Add("fraction_of_freeze_max_age", std::round(age / limit * 1000) / 1000);
+    if (proactive) it.rec.Add("proactive", true);
     it.rec.priority = static_cast<int>(std::min(999.0, age / wrap * 1000));
     out->push_back(std::move(it));
     current_db_covered = true;

@@ -151,6 +151,11 @@ struct HealthSnapshot {
   int server_version = 150000;
   std::string database;
   double stats_age_s = 3600;  // seconds the activity counters cover
+  // Where that window comes from (maintenance/window.h): the statistics
+  // reset, or a span the operator chose (--observe, --baseline), which the
+  // rate rules then trust whatever its length.
+  std::string window_source = "since the statistics reset";
+  bool window_chosen = false;
   bool in_recovery = false;   // pg_is_in_recovery(): a (hot) standby
   bool has_pgstattuple = false;
   std::string pgstattuple_schema;
