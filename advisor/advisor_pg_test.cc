@@ -299,7 +299,7 @@ TEST_F(AdvisorPg, GeneratedDdlRunsAsIsWithAwkwardNames) {
   EXPECT_EQ(rows.Int(0, 0), 1);
 }
 
-TEST_F(AdvisorPg, PgStatStatementsWorkloadIsPlannedGenerically) {
+TEST_F(AdvisorPg, PgStatStatementsWorkloadIsCostedWithRepresentativeValues) {
   auto admin = testing::AdminSession(*uri_);
   ASSERT_TRUE(admin->Exec("SELECT pg_stat_statements_reset()").ok());
   for (int i = 0; i < 30; ++i) {
@@ -326,6 +326,12 @@ TEST_F(AdvisorPg, PgStatStatementsWorkloadIsPlannedGenerically) {
   const Recommendation* rec = On(r.indexes, "public.t_pgss");
   ASSERT_NE(rec, nullptr) << Dump(r);
   EXPECT_NE(rec->sql.find("(k)"), std::string::npos) << rec->sql;
+  // `k = $1` has values (pg_qualstats' or pg_stats'): custom plans, not a generic one.
+  for (const auto& st2 : r.statements)
+    if (st2.sql.find("t_pgss") != std::string::npos) {
+      EXPECT_TRUE(st2.custom_plans) << st2.costing;
+      EXPECT_EQ(st2.costing.rfind("custom plans over ", 0), 0u) << st2.costing;
+    }
 }
 
 TEST_F(AdvisorPg, PgQualstatsConstantGivesAPartialIndexForANormalisedStatement) {
