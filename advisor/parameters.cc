@@ -35,7 +35,8 @@
 //   - a `$n` outside WHERE / ON / HAVING / LIMIT (an UPDATE's SET value, a
 //     select-list value) does not change the plan's shape: it is sent NULL.
 // A `$n` in a filter that can't be attributed (an expression, `<> $1`,
-// LIKE $1, `= ANY($1)`, a column without statistics) leaves the statement on
+// LIKE $1, `= ANY($1)`, a column without statistics, a derived table's column
+// that is not one table's column of the same name) leaves the statement on
 // its generic plan, and the report says why.
 //
 // The sample. Parameters on the same column and kind form a group whose
@@ -295,6 +296,26 @@ struct Group {
   }
 };
 
+// A filter on a CTE's or derived table's column (`WITH recent AS (SELECT
+// tenant_id FROM jobs ...) ... WHERE tenant_id = $2`): the table it reads
+// when it reads one table that has a column of that name (a renamed column
+// is not followed: no values rather than another column's).
+const TableInfo* ThroughDerived(const QueryFacts& f, const Catalog& catalog,
+                                const std::string& relation, const std::string& column) {
+  for (const auto& sq : f.subqueries) {
+    if (sq.alias.empty() || sq.alias != relation) continue;
+    const TableInfo* found = nullptr;
+    int tables = 0;
+    for (const auto& r : sq.relations) {
+      if (r.is_cte) continue;
+      ++tables;
+      found = catalog.FindTable(r.QualifiedName());
+    }
+    if (tables == 1 && found && found->Column(column)) return found;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string StatementParams::Describe() const {
@@ -338,6 +359,7 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
     if (!p.expression.empty())
       return refuse("$" + std::to_string(params[0]) + " compared with an expression");
     const TableInfo* t = catalog.FindTable(p.table);
+    if (!t) t = ThroughDerived(ws.facts, catalog, p.table, p.column);
     const ColumnInfo* col = t ? t->Column(p.column) : nullptr;
     if (!col) return refuse("$" + std::to_string(params[0]) + ": column not in the catalog");
     const std::string name = t->name + "." + p.column;

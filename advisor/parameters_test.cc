@@ -88,6 +88,19 @@ TEST(Parameters, TheRestIsRepresentedByTheMemberNearestItsMeanShare) {
   EXPECT_NEAR(WeightOf(even, 0, "open"), 0.75, 1e-9);
 }
 
+TEST(Parameters, ACtesColumnTakesItsTablesValues) {
+  Catalog cat = OrdersCatalog();
+  StatementParams p = DeriveParameters(
+      Statement("WITH r AS (SELECT status FROM orders) SELECT count(*) FROM r WHERE status = $1"),
+      cat, {}, ParameterOptions{});
+  EXPECT_TRUE(p.custom()) << p.generic_reason;
+  // Renamed in the CTE: not followed.
+  StatementParams renamed = DeriveParameters(
+      Statement("WITH r AS (SELECT status AS s FROM orders) SELECT count(*) FROM r WHERE s = $1"),
+      cat, {}, ParameterOptions{});
+  EXPECT_FALSE(renamed.custom());
+}
+
 TEST(Parameters, PgQualstatsConstantsReplaceTheGuess) {
   Catalog cat = OrdersCatalog();
   QualConstant a{"public", "orders", "status", "=", "'open'::text", 30, -1};
