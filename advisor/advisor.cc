@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "advisor/existing.h"
@@ -209,6 +210,10 @@ std::vector<int> WhatIfOracle::Extensions(int c) {
 }
 
 // --- the pipeline ----------------------------------------------------------
+//
+// RunAdvisor is the list of steps below, in order; each step is a function
+// of the run's shared state (AdviseRun) with one comment saying why it is
+// there.
 
 namespace {
 
@@ -236,161 +241,266 @@ std::string UniqueName(const Catalog& cat, const IndexCandidate& c, std::set<std
   }
 }
 
-}  // namespace
-
-Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& input,
-                  const AdviseOptions& opts, AdviseReport* out) {
-  auto t0 = Clock::now();
-  // pg_stat_statements normalises constants away; where pg_qualstats saw a
-  // rare one, the statement is costed with it so a partial index can count.
-  Workload workload = input;
-  // Columns written without their alias in a multi-table statement get their
-  // relation from the catalog, or their predicates could not become
-  // candidates (before the constants step, which matches by table and column,
-  // and again after it for the statements it re-parsed).
-  int resolved = 0;
-  for (auto& ws : workload.statements) resolved += ResolveColumns(catalog, &ws.facts);
-  ApplyQualConstants(catalog, opts.candidates.rare_value_frequency,
-                     opts.candidates.partial_max_distinct, &workload);
-  for (auto& ws : workload.statements) resolved += ResolveColumns(catalog, &ws.facts);
-  if (resolved > 0)
-    workload.notes.push_back(std::to_string(resolved) +
-                             " unqualified column reference(s) in multi-table statements "
-                             "resolved to their table through the catalog");
+// What the steps share.
+struct AdviseRun {
+  AdviseRun(Session& s, const Catalog& c, const Workload& w, const AdviseOptions& o)
+      : session(s), catalog(c), workload(w), opts(o), selection(o.selection) {}
+  Session& session;
+  const Catalog& catalog;
+  Workload workload;  // a copy: PrepareWorkload edits it
+  const AdviseOptions& opts;
+  SelectionOptions selection;  // opts.selection with --budget N% resolved
+  CandidateSet cs;
+  std::unique_ptr<WhatIf> wi;
+  std::unique_ptr<WhatIfOracle> oracle;
+  std::vector<int> chosen;
+  std::set<std::string> names_taken;
   AdviseReport rep;
-  rep.skipped_utility = workload.skipped_utility;
-  rep.skipped_unparsable = workload.skipped_unparsable;
-  rep.skipped_other = workload.skipped_other;
-  rep.merged_duplicates = workload.merged_duplicates;
-  rep.notes = workload.notes;
+
+  void Say(const std::string& m) const {
+    if (selection.progress) selection.progress(m);
+  }
+};
+
+// Columns written without their alias in a multi-table statement get their
+// relation from the catalog, or their predicates could not become candidates
+// (before the constants step, which matches by table and column, and again
+// after it for the statements it re-parsed). pg_stat_statements normalises
+// constants away; where pg_qualstats saw a rare one, the statement is costed
+// with it so a partial index can count.
+void PrepareWorkload(AdviseRun& run) {
+  Workload& w = run.workload;
+  const CandidateOptions& co = run.opts.candidates;
+  int resolved = 0;
+  for (auto& ws : w.statements) resolved += ResolveColumns(run.catalog, &ws.facts);
+  ApplyQualConstants(run.catalog, co.rare_value_frequency, co.partial_max_distinct, &w);
+  for (auto& ws : w.statements) resolved += ResolveColumns(run.catalog, &ws.facts);
+  if (resolved > 0)
+    w.notes.push_back(std::to_string(resolved) +
+                      " unqualified column reference(s) in multi-table statements "
+                      "resolved to their table through the catalog");
+  AdviseReport& rep = run.rep;
+  rep.skipped_utility = w.skipped_utility;
+  rep.skipped_unparsable = w.skipped_unparsable;
+  rep.skipped_other = w.skipped_other;
+  rep.merged_duplicates = w.merged_duplicates;
+  rep.notes = w.notes;
   // Tables another session holds locked: read from pg_class, not silently used.
-  rep.notes.insert(rep.notes.end(), catalog.notes().begin(), catalog.notes().end());
-  auto say = [&](const std::string& m) {
-    if (opts.progress) opts.progress(m);
-  };
+  rep.notes.insert(rep.notes.end(), run.catalog.notes().begin(), run.catalog.notes().end());
+  if (run.opts.budget_percent >= 0)
+    run.selection.budget_bytes = static_cast<int64_t>(
+        static_cast<double>(run.catalog.TotalTableBytes()) * run.opts.budget_percent / 100.0);
+  rep.budget_bytes = run.selection.budget_bytes;
+  if (run.selection.max_indexes != SelectionOptions::kNoLimit)
+    rep.max_indexes = run.selection.max_indexes;
+}
 
-  // GenerateCandidates: what could help, from the statements' facts.
-  CandidateSet cs = GenerateCandidates(workload, catalog, opts.candidates);
-  rep.candidates = static_cast<int>(cs.candidates.size());
-  rep.candidates_skipped_existing = cs.skipped_existing;
-  rep.predicates_unusable = cs.skipped_unusable;
-  say("candidates: " + std::to_string(cs.candidates.size()) + " for " +
-      std::to_string(workload.statements.size()) + " statements");
+// What could help, from the statements' facts (every query level).
+void GenerateCandidatesStep(AdviseRun& run) {
+  run.cs = GenerateCandidates(run.workload, run.catalog, run.opts.candidates);
+  run.rep.candidates = static_cast<int>(run.cs.candidates.size());
+  run.rep.candidates_skipped_existing = run.cs.skipped_existing;
+  run.rep.predicates_unusable = run.cs.skipped_unusable;
+  run.Say("candidates: " + std::to_string(run.cs.candidates.size()) + " for " +
+          std::to_string(run.workload.statements.size()) + " statements");
+}
 
-  // CostBaseline: every statement as the database is now.
-  WhatIf wi(session, workload, &cs, catalog);
-  Status st = wi.Init();
+// HypoPG, checked and cleared; fails the run when it is missing.
+Status StartWhatIf(AdviseRun& run) {
+  run.wi = std::make_unique<WhatIf>(run.session, run.workload, &run.cs, run.catalog);
+  Status st = run.wi->Init();
   if (!st.ok()) return st;
-  rep.hypopg_version = wi.hypopg_version();
-  WhatIfOracle oracle(wi, opts);
+  run.rep.hypopg_version = run.wi->hypopg_version();
+  return Status::Ok();
+}
 
-  // SelectUnderBudget: Extend over the whole workload, weighted by calls.
-  SelectionOptions so;
-  so.budget_bytes = opts.budget_bytes;
-  if (opts.budget_percent >= 0)
-    so.budget_bytes = static_cast<int64_t>(static_cast<double>(catalog.TotalTableBytes()) *
-                                           opts.budget_percent / 100.0);
-  rep.budget_bytes = so.budget_bytes;
-  so.max_indexes = opts.max_indexes;
-  so.time_limit_s = opts.time_limit_s;
-  so.min_gain = opts.min_gain;
-  so.progress = opts.progress;
-  so.local_search = opts.local_search;
-  SelectionResult sel = SelectExtend(oracle, so);
+// The values each `$n` statement is costed with (advisor/parameters.h):
+// the workload does not run with "unknown" values.
+void DeriveValues(AdviseRun& run) {
+  std::vector<StatementParams> params;
+  for (const auto& ws : run.workload.statements) {
+    StatementParams p =
+        DeriveParameters(ws, run.catalog, run.workload.qual_constants, run.opts.parameters);
+    if (run.opts.generic_plans && p.custom()) {
+      p.sets.clear();
+      p.generic_reason = "--generic-plans";
+    }
+    params.push_back(std::move(p));
+  }
+  run.wi->SetParameters(std::move(params));
+}
+
+// Every statement as the database is now. A statement whose custom plans
+// fail falls back to its generic plan; beside custom plans the generic plan
+// is asked once too, as a check the report shows.
+void CostBaseline(AdviseRun& run) {
+  WhatIf& wi = *run.wi;
+  int fell_back = 0;
+  for (int s = 0; s < static_cast<int>(run.workload.statements.size()); ++s) {
+    if (!wi.parameters(s).custom()) continue;
+    const PlanCost& pc = wi.Cost(s, {});
+    if (pc.ok) continue;
+    wi.UseGenericPlan(s, "custom plans failed: " + pc.error);
+    ++fell_back;
+  }
+  if (fell_back > 0)
+    run.rep.notes.push_back(std::to_string(fell_back) +
+                            " statement(s) fell back to a generic plan: planning them with "
+                            "representative values failed (see the statements section)");
+  run.oracle = std::make_unique<WhatIfOracle>(wi, run.opts);
+}
+
+// Extend over the whole workload, weighted by calls, within the budget.
+void SelectUnderBudget(AdviseRun& run) {
+  SelectionResult sel = SelectExtend(*run.oracle, run.selection);
+  AdviseReport& rep = run.rep;
   rep.selection_steps = sel.steps;
   rep.local_moves = sel.local_moves;
   rep.timed_out = sel.timed_out;
   rep.selection_log = sel.log;
   if (sel.timed_out)
     rep.notes.push_back("--time-limit reached: the recommendations are the best found so far");
-  const std::vector<int>& final_config = sel.chosen;
-  {
-    // Say when write overhead is what kept candidates out: right after a bulk
-    // load the table counters make every table look write-hot.
-    int blocked = 0;
-    for (int c = 0; c < oracle.num_candidates(); ++c) {
-      if (std::find(final_config.begin(), final_config.end(), c) != final_config.end()) continue;
-      double gain = 0;
-      for (int s : oracle.StatementsFor(c))
-        gain += oracle.Calls(s) * (oracle.Cost(s, {}) - oracle.Cost(s, {c}));
-      double w = oracle.WriteOverhead(c);
-      if (gain > 0 && w > 0 && gain <= w) ++blocked;
-    }
-    if (blocked > 0)
-      rep.notes.push_back(std::to_string(blocked) +
-                          " candidate(s) would lower read cost but less than their write overhead "
-                          "(--write-source " +
-                          opts.write_source + ", --write-cost " + Fmt(opts.write_cost_per_row) +
-                          "); after a bulk load, --write-source none ignores the load's writes");
-  }
+  run.chosen = sel.chosen;
+}
 
-  // Per-statement outcome, before and after.
-  std::vector<double> before(workload.statements.size()), after(workload.statements.size());
-  for (int s = 0; s < oracle.num_statements(); ++s) {
-    const auto& ws = workload.statements[static_cast<size_t>(s)];
-    StatementOutcome so_;
-    so_.index = s;
-    so_.sql = ws.sql;
-    so_.fingerprint = ws.fingerprint;
-    so_.source = ws.source;
-    so_.calls = ws.calls;
+// --max-indexes is a cap the user chose; when it, and not the budget, kept
+// out an index that would still have paid for itself, say so.
+void NoteBindingCap(AdviseRun& run) {
+  const int cap = run.selection.max_indexes;
+  if (cap == SelectionOptions::kNoLimit || static_cast<int>(run.chosen.size()) < cap) return;
+  WhatIfOracle& o = *run.oracle;
+  int64_t used = 0;
+  for (int c : run.chosen) used += o.Size(c);
+  const double base = WorkloadCost(o, {});
+  const double now = WorkloadCost(o, run.chosen);
+  for (int c = 0; c < o.num_candidates(); ++c) {
+    if (std::find(run.chosen.begin(), run.chosen.end(), c) != run.chosen.end()) continue;
+    if (run.selection.budget_bytes >= 0 && used + o.Size(c) > run.selection.budget_bytes) continue;
+    std::vector<int> more = run.chosen;
+    more.push_back(c);
+    if (now - WorkloadCost(o, more) >= run.selection.min_gain * base) {
+      run.rep.max_indexes_binding = true;
+      run.rep.notes.push_back("--max-indexes " + std::to_string(cap) +
+                              " is binding: more indexes would fit the storage budget and still "
+                              "lower the workload cost; without the cap the budget governs");
+      return;
+    }
+  }
+}
+
+// Say when write overhead is what kept candidates out: right after a bulk
+// load the table counters make every table look write-hot.
+void NoteWriteBlocked(AdviseRun& run) {
+  WhatIfOracle& o = *run.oracle;
+  int blocked = 0;
+  for (int c = 0; c < o.num_candidates(); ++c) {
+    if (std::find(run.chosen.begin(), run.chosen.end(), c) != run.chosen.end()) continue;
+    double gain = 0;
+    for (int s : o.StatementsFor(c)) gain += o.Calls(s) * (o.Cost(s, {}) - o.Cost(s, {c}));
+    double w = o.WriteOverhead(c);
+    if (gain > 0 && w > 0 && gain <= w) ++blocked;
+  }
+  if (blocked > 0)
+    run.rep.notes.push_back(
+        std::to_string(blocked) +
+        " candidate(s) would lower read cost but less than their write overhead "
+        "(--write-source " +
+        run.opts.write_source + ", --write-cost " + Fmt(run.opts.write_cost_per_row) +
+        "); after a bulk load, --write-source none ignores the load's writes");
+}
+
+// Per statement: cost before and after, and how it was costed.
+void RecordStatements(AdviseRun& run) {
+  WhatIf& wi = *run.wi;
+  WhatIfOracle& o = *run.oracle;
+  AdviseReport& rep = run.rep;
+  for (int s = 0; s < o.num_statements(); ++s) {
+    const auto& ws = run.workload.statements[static_cast<size_t>(s)];
+    const StatementParams& params = wi.parameters(s);
+    StatementOutcome out;
+    out.index = s;
+    out.sql = ws.sql;
+    out.fingerprint = ws.fingerprint;
+    out.source = ws.source;
+    out.calls = ws.calls;
+    out.costing = params.Describe();
+    out.custom_plans = params.custom();
     const PlanCost& b = wi.Cost(s, {});
-    so_.costed = b.ok;
+    out.costed = b.ok;
     if (!b.ok) {
-      so_.error = b.error;
+      out.error = b.error;
       ++rep.statements_failed;
     } else {
       ++rep.statements_costed;
-      so_.cost_before = b.cost;
-      so_.cost_after = oracle.Cost(s, final_config);
+      out.cost_before = b.cost;
+      out.cost_after = o.Cost(s, run.chosen);
+      if (params.custom()) {
+        ++rep.statements_custom;
+        out.values_source = params.source;
+        const PlanCost& a = wi.Cost(s, run.chosen);
+        for (size_t i = 0; i < params.sets.size(); ++i) {
+          ValueSetOutcome v;
+          v.label = params.sets[i].label;
+          v.weight = params.sets[i].weight;
+          v.cost_before = i < b.set_costs.size() ? b.set_costs[i] : 0;
+          v.cost_after = a.ok && i < a.set_costs.size() ? a.set_costs[i] : v.cost_before;
+          out.value_sets.push_back(std::move(v));
+        }
+        const PlanCost g = wi.GenericBaseline(s);
+        if (g.ok) out.generic_cost_before = g.cost;
+      } else if (params.params > 0) {
+        ++rep.statements_generic;
+      }
     }
-    before[static_cast<size_t>(s)] = so_.cost_before;
-    after[static_cast<size_t>(s)] = so_.cost_after;
-    rep.workload_cost_before += ws.calls * so_.cost_before;
-    rep.workload_cost_after += ws.calls * so_.cost_after;
-    rep.statements.push_back(std::move(so_));
+    rep.workload_cost_before += ws.calls * out.cost_before;
+    rep.workload_cost_after += ws.calls * out.cost_after;
+    rep.statements.push_back(std::move(out));
   }
-  if (rep.statements_failed > 0) {
-    // Say why when it is a limit the user can change, not a bad statement.
-    int timed_out = 0, locked = 0;
-    for (int s = 0; s < oracle.num_statements(); ++s) {
-      const PlanCost& b = wi.Cost(s, {});
-      if (b.ok) continue;
-      timed_out += b.sqlstate == "57014";
-      locked += b.sqlstate == "55P03";
-    }
-    std::string why;
-    if (timed_out > 0)
-      why += "; " + std::to_string(timed_out) + " hit statement_timeout (" +
-             std::to_string(session.options().statement_timeout_ms) +
-             " ms; raise --statement-timeout to cost them)";
-    if (locked > 0)
-      why += "; " + std::to_string(locked) + " waited longer than lock_timeout (" +
-             std::to_string(session.options().lock_timeout_ms) +
-             " ms) for a table another session holds locked";
-    rep.notes.push_back(std::to_string(rep.statements_failed) +
-                        " statement(s) could not be planned and are not costed (see the "
-                        "statements section); they are left out of the workload cost" +
-                        why);
+  if (rep.statements_failed == 0) return;
+  // Say why when it is a limit the user can change, not a bad statement.
+  int timed_out = 0, locked = 0;
+  for (int s = 0; s < o.num_statements(); ++s) {
+    const PlanCost& b = wi.Cost(s, {});
+    if (b.ok) continue;
+    timed_out += b.sqlstate == "57014";
+    locked += b.sqlstate == "55P03";
   }
+  std::string why;
+  if (timed_out > 0)
+    why += "; " + std::to_string(timed_out) + " hit statement_timeout (" +
+           std::to_string(run.session.options().statement_timeout_ms) +
+           " ms; raise --statement-timeout to cost them)";
+  if (locked > 0)
+    why += "; " + std::to_string(locked) + " waited longer than lock_timeout (" +
+           std::to_string(run.session.options().lock_timeout_ms) +
+           " ms) for a table another session holds locked";
+  rep.notes.push_back(std::to_string(rep.statements_failed) +
+                      " statement(s) could not be planned and are not costed (see the "
+                      "statements section); they are left out of the workload cost" +
+                      why);
+}
 
-  // Explain: one recommendation per chosen index, ranked by how much the
-  // workload would lose without it.
-  std::set<std::string> taken;
+// One recommendation per chosen index, ranked by how much the workload would
+// lose without it.
+void ExplainRecommendations(AdviseRun& run) {
+  WhatIf& wi = *run.wi;
+  WhatIfOracle& oracle = *run.oracle;
+  AdviseReport& rep = run.rep;
+  const std::vector<int>& final_config = run.chosen;
   struct Ranked {
     double marginal;
     Recommendation rec;
   };
   std::vector<Ranked> ranked;
   for (int c : final_config) {
-    const IndexCandidate& cand = cs.candidates[static_cast<size_t>(c)];
+    const IndexCandidate& cand = run.cs.candidates[static_cast<size_t>(c)];
     std::vector<int> without;
     for (int x : final_config)
       if (x != c) without.push_back(x);
     double marginal = 0, helped_base = 0;
     Recommendation r;
     r.kind = "index";
-    std::string name = UniqueName(catalog, cand, &taken);
+    std::string name = UniqueName(run.catalog, cand, &run.names_taken);
     r.sql = cand.Ddl(name, true, true);
     r.revert =
         "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
@@ -400,20 +510,22 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
       marginal += oracle.Calls(s) * (oracle.Cost(s, without) - oracle.Cost(s, final_config));
       const PlanCost& pc = wi.Cost(s, final_config);
       if (!pc.candidates.count(c)) continue;
+      const StatementOutcome& st = rep.statements[static_cast<size_t>(s)];
       QueryBenefit qb;
-      qb.fingerprint = workload.statements[static_cast<size_t>(s)].fingerprint;
-      qb.query = workload.statements[static_cast<size_t>(s)].sql;
+      qb.fingerprint = st.fingerprint;
+      qb.query = st.sql;
       qb.calls = oracle.Calls(s);
-      qb.cost_before = before[static_cast<size_t>(s)];
-      qb.cost_after = after[static_cast<size_t>(s)];
+      qb.cost_before = st.cost_before;
+      qb.cost_after = st.cost_after;
       helped_base += qb.calls * qb.cost_before;
       r.benefit.push_back(qb);
       rep.statements[static_cast<size_t>(s)].indexes_after.push_back(name);
     }
     bool qualstats_constant = false;
     for (int s : oracle.StatementsFor(c))
-      qualstats_constant |= wi.Cost(s, final_config).candidates.count(c) &&
-                            !workload.statements[static_cast<size_t>(s)].constant_source.empty();
+      qualstats_constant |=
+          wi.Cost(s, final_config).candidates.count(c) &&
+          !run.workload.statements[static_cast<size_t>(s)].constant_source.empty();
     std::sort(r.benefit.begin(), r.benefit.end(), [](const QueryBenefit& a, const QueryBenefit& b) {
       return a.calls * (a.cost_before - a.cost_after) > b.calls * (b.cost_before - b.cost_after);
     });
@@ -447,13 +559,16 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
     x.rec.priority = prio--;
     rep.indexes.push_back(std::move(x.rec));
   }
+}
 
-  // GIN candidates: HypoPG can't build them, so they are reported apart.
+// GIN candidates: HypoPG can't build them, so they are reported apart.
+void ReportUnverifiable(AdviseRun& run) {
+  const CandidateSet& cs = run.cs;
   for (size_t i = 0; i < cs.unverifiable.size(); ++i) {
     const IndexCandidate& cand = cs.unverifiable[i];
     Recommendation r;
     r.kind = "index";
-    std::string name = UniqueName(catalog, cand, &taken);
+    std::string name = UniqueName(run.catalog, cand, &run.names_taken);
     r.sql = cand.Ddl(name, true, true);
     r.revert =
         "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
@@ -465,32 +580,60 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& inpu
                "builds it on a test "
                "database and measures it";
     for (int s : cs.unverifiable_for[i]) {
+      const StatementOutcome& st = run.rep.statements[static_cast<size_t>(s)];
       QueryBenefit qb;
-      qb.fingerprint = workload.statements[static_cast<size_t>(s)].fingerprint;
-      qb.query = workload.statements[static_cast<size_t>(s)].sql;
-      qb.calls = workload.statements[static_cast<size_t>(s)].calls;
-      qb.cost_before = qb.cost_after = before[static_cast<size_t>(s)];
+      qb.fingerprint = st.fingerprint;
+      qb.query = st.sql;
+      qb.calls = st.calls;
+      qb.cost_before = qb.cost_after = st.cost_before;
       r.benefit.push_back(qb);
     }
     r.Add("whatif_verified", false).Add("origin", cand.origin);
-    rep.unverified.push_back(std::move(r));
+    run.rep.unverified.push_back(std::move(r));
   }
+}
 
-  // ReviewExisting: drops, each shown not to raise the workload cost.
-  if (opts.review_existing) {
-    say("reviewing existing indexes");
-    ReviewExistingIndexes(wi, oracle, final_config, opts, &rep);
-  }
+// Drops, each shown not to raise the workload cost.
+void ReviewExisting(AdviseRun& run) {
+  if (!run.opts.review_existing) return;
+  run.Say("reviewing existing indexes");
+  ReviewExistingIndexes(*run.wi, *run.oracle, run.chosen, run.opts, &run.rep);
+}
 
-  rep.whatif = wi.stats();
+// What-if statistics, and the hypothetical indexes dropped.
+void Finish(AdviseRun& run) {
+  AdviseReport& rep = run.rep;
+  rep.whatif = run.wi->stats();
   if (rep.whatif.failed_calls > 0)
     rep.notes.push_back(
         std::to_string(rep.whatif.failed_calls) +
         " what-if plan(s) with candidate indexes failed (first: " + rep.whatif.first_failure +
         "); those configurations were counted as no improvement");
-  wi.Reset();
-  rep.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  *out = std::move(rep);
+  run.wi->Reset();
+}
+
+}  // namespace
+
+Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& workload,
+                  const AdviseOptions& opts, AdviseReport* out) {
+  const auto t0 = Clock::now();
+  AdviseRun run(session, catalog, workload, opts);
+  PrepareWorkload(run);
+  GenerateCandidatesStep(run);
+  Status st = StartWhatIf(run);
+  if (!st.ok()) return st;
+  DeriveValues(run);
+  CostBaseline(run);
+  SelectUnderBudget(run);
+  NoteBindingCap(run);
+  NoteWriteBlocked(run);
+  RecordStatements(run);
+  ExplainRecommendations(run);
+  ReportUnverifiable(run);
+  ReviewExisting(run);
+  Finish(run);
+  run.rep.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  *out = std::move(run.rep);
   return Status::Ok();
 }
 

@@ -1,8 +1,11 @@
 // The index advisor: `pgvise advise` from workload to recommendations.
 //
 // The run is a pipeline of named steps (advisor.cc, RunAdvisor):
+//   PrepareWorkload      columns resolved, pg_qualstats' rare constants applied
 //   GenerateCandidates   QueryFacts + Catalog -> candidate indexes
-//   CostBaseline         every statement planned as the database is now
+//   DeriveValues         representative `$n` values (advisor/parameters.h)
+//   CostBaseline         every statement planned as the database is now:
+//                        custom plans over its value sets, or a generic plan
 //   SelectUnderBudget    Extend-style greedy over HypoPG what-if costs
 //   ReviewExisting       unused / duplicate / redundant / invalid indexes,
 //                        each drop shown not to raise the workload cost
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "advisor/candidates.h"
+#include "advisor/parameters.h"
 #include "advisor/selection.h"
 #include "advisor/whatif.h"
 #include "advisor/workload.h"
@@ -29,12 +33,15 @@
 namespace pgvise {
 
 struct AdviseOptions {
-  int64_t budget_bytes = -1;   // --budget 500MB; < 0 unlimited
-  double budget_percent = -1;  // --budget 20%: of the tables' data size
-  int max_indexes = 10;
-  double time_limit_s = 60;  // selection is anytime
-  double min_gain = 0.005;   // a step must save this fraction of workload cost
-  bool local_search = true;  // repair the greedy's answer by swaps (advisor/selection.h)
+  // The selection's own options, set directly: --budget in bytes
+  // (budget_bytes), --max-indexes (unset: the budget governs), --time-limit,
+  // --min-gain, --no-local-search, and the progress callback every step uses.
+  SelectionOptions selection;
+  double budget_percent = -1;  // --budget 20%: of the tables' data size; overrides budget_bytes
+  // --generic-plans: cost every `$n` statement once as a generic plan (the
+  // behaviour before representative values, advisor/parameters.h).
+  bool generic_plans = false;
+  ParameterOptions parameters;
   bool review_existing = true;
   // Write overhead: cost units per row change per index. Counted from the
   // workload's own INSERT/UPDATE/DELETE (calls x rows) or, for a
@@ -43,7 +50,13 @@ struct AdviseOptions {
   std::string write_source = "auto";            // auto | workload | stats | none
   double unused_min_stats_age_s = 7 * 86400.0;  // "unused" needs counters this old
   CandidateOptions candidates;
-  std::function<void(const std::string&)> progress;  // optional, stderr in the CLI
+};
+
+// One value set of a statement costed with custom plans.
+struct ValueSetOutcome {
+  std::string label;  // "tenant_id = 7 (8.0%); enqueued_at newest 1.0%"
+  double weight = 0;
+  double cost_before = 0, cost_after = 0;
 };
 
 // One workload statement in the report.
@@ -55,6 +68,13 @@ struct StatementOutcome {
   bool costed = false;
   std::string error;                       // why it could not be planned
   std::vector<std::string> indexes_after;  // recommended index names its plan uses
+  // How it was costed: "custom plans over 4 value sets from pg_stats",
+  // "generic plan (...)", "plan with the statement's own values".
+  std::string costing;
+  bool custom_plans = false;
+  std::string values_source;        // pg_stats | pg_qualstats | ... (custom plans only)
+  double generic_cost_before = -1;  // the generic plan beside custom plans (-1: not asked)
+  std::vector<ValueSetOutcome> value_sets;
 };
 
 struct AdviseReport {
@@ -69,6 +89,10 @@ struct AdviseReport {
   int64_t budget_bytes = -1;
   int candidates = 0, candidates_skipped_existing = 0, predicates_unusable = 0;
   int statements_costed = 0, statements_failed = 0;
+  int statements_custom = 0;         // costed with custom plans over value sets
+  int statements_generic = 0;        // `$n` statements costed with a generic plan
+  int max_indexes = -1;              // --max-indexes when given, else -1
+  bool max_indexes_binding = false;  // the cap kept out an index that would still have paid
   int skipped_utility = 0, skipped_unparsable = 0, skipped_other = 0, merged_duplicates = 0;
   WhatIfStats whatif;
   double wall_ms = 0;
@@ -83,7 +107,7 @@ struct AdviseReport {
 // The CostOracle over live what-if costs.
 class WhatIfOracle : public CostOracle {
  public:
-  WhatIfOracle(WhatIf& wi, const AdviseOptions& o);
+  WhatIfOracle(WhatIf& wi, const AdviseOptions& o);  // costs every statement's baseline
   int num_statements() const override;
   int num_candidates() const override;
   double Calls(int s) const override;

@@ -263,11 +263,12 @@ TEST_F(AdvisorPg, RespectsTheBudget) {
   AdviseOptions o;
   int64_t smallest = unlimited.indexes[0].size_bytes;
   for (const auto& x : unlimited.indexes) smallest = std::min(smallest, x.size_bytes);
-  o.budget_bytes = smallest + smallest / 2;  // not room for the two indexes chosen without a budget
+  o.selection.budget_bytes =
+      smallest + smallest / 2;  // not room for the two indexes chosen without a budget
   AdviseReport limited = Advise(wl, o);
   EXPECT_GE(limited.indexes.size(), 1u) << Dump(limited);
   EXPECT_LT(limited.bytes_added, unlimited.bytes_added) << Dump(limited);
-  EXPECT_LE(limited.bytes_added, o.budget_bytes);
+  EXPECT_LE(limited.bytes_added, o.selection.budget_bytes);
   EXPECT_GT(limited.workload_cost_after, unlimited.workload_cost_after);
 }
 
@@ -298,7 +299,7 @@ TEST_F(AdvisorPg, GeneratedDdlRunsAsIsWithAwkwardNames) {
   EXPECT_EQ(rows.Int(0, 0), 1);
 }
 
-TEST_F(AdvisorPg, PgStatStatementsWorkloadIsPlannedGenerically) {
+TEST_F(AdvisorPg, PgStatStatementsWorkloadIsCostedWithRepresentativeValues) {
   auto admin = testing::AdminSession(*uri_);
   ASSERT_TRUE(admin->Exec("SELECT pg_stat_statements_reset()").ok());
   for (int i = 0; i < 30; ++i) {
@@ -325,6 +326,12 @@ TEST_F(AdvisorPg, PgStatStatementsWorkloadIsPlannedGenerically) {
   const Recommendation* rec = On(r.indexes, "public.t_pgss");
   ASSERT_NE(rec, nullptr) << Dump(r);
   EXPECT_NE(rec->sql.find("(k)"), std::string::npos) << rec->sql;
+  // `k = $1` has values (pg_qualstats' or pg_stats'): custom plans, not a generic one.
+  for (const auto& st2 : r.statements)
+    if (st2.sql.find("t_pgss") != std::string::npos) {
+      EXPECT_TRUE(st2.custom_plans) << st2.costing;
+      EXPECT_EQ(st2.costing.rfind("custom plans over ", 0), 0u) << st2.costing;
+    }
 }
 
 TEST_F(AdvisorPg, PgQualstatsConstantGivesAPartialIndexForANormalisedStatement) {
@@ -421,10 +428,10 @@ TEST_F(AdvisorPg, LocalSearchCanBeTurnedOffAndNeverLosesToTheGreedy) {
       "-- pgvise: calls=800\nSELECT sum(total) FROM t_cover WHERE customer_id = 42;\n"
       "-- pgvise: calls=300\nSELECT id FROM t_budget WHERE x = 5 AND y > 100;\n";
   AdviseOptions greedy;
-  greedy.local_search = false;
-  greedy.budget_bytes = 8 << 20;
+  greedy.selection.local_search = false;
+  greedy.selection.budget_bytes = 8 << 20;
   AdviseOptions full = greedy;
-  full.local_search = true;
+  full.selection.local_search = true;
   AdviseReport g = Advise(sql, greedy), l = Advise(sql, full);
   EXPECT_EQ(g.local_moves, 0);
   EXPECT_LE(l.workload_cost_after, g.workload_cost_after * (1 + 1e-9)) << Dump(l) << Dump(g);
@@ -443,7 +450,7 @@ TEST_F(AdvisorPg, ReportsRenderInEveryFormat) {
   html.format = "html";
   std::string page = RenderAdvice(r, html);
   EXPECT_NE(page.find("class=\"bar\""), std::string::npos);  // cost bars
-  EXPECT_EQ(page.find("http"), std::string::npos);  // no external assets
+  EXPECT_EQ(page.find("http"), std::string::npos);           // no external assets
   EXPECT_EQ(page.find("<script"), std::string::npos);
   auto j = AdviceToJson(r);
   EXPECT_EQ(j["recommendations"][0]["kind"], "index");

@@ -145,7 +145,8 @@ void ReviewExistingIndexes(WhatIf& wi, WhatIfOracle& oracle, const std::vector<i
           }
           cost_increase += oracle.Calls(s) * (hidden.cost - oracle.Cost(s, final_config));
         }
-        if (!ok || cost_increase > write_saved + opts.min_gain * rep->workload_cost_before) {
+        if (!ok ||
+            cost_increase > write_saved + opts.selection.min_gain * rep->workload_cost_before) {
           rep->notes.push_back("kept " + ix.QualifiedName() + " (" + kind +
                                "): hiding it raises the workload cost by " +
                                std::to_string(static_cast<int64_t>(cost_increase)));

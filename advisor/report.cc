@@ -102,6 +102,15 @@ std::string Summary(const AdviseReport& r) {
   return s.str();
 }
 
+// How the `$n` statements were costed, in one line.
+std::string Costing(const AdviseReport& r) {
+  if (r.statements_custom == 0 && r.statements_generic == 0) return "no `$n` statements";
+  return std::to_string(r.statements_custom) +
+         " `$n` statement(s) costed as the weighted mean of custom plans over representative "
+         "values (pg_stats / pg_qualstats), " +
+         std::to_string(r.statements_generic) + " with a generic plan (see each statement)";
+}
+
 std::vector<ReportStat> Stats(const AdviseReport& r) {
   const double asked = static_cast<double>(r.whatif.whatif_calls + r.whatif.cache_hits);
   const double hit = asked > 0 ? 100.0 * static_cast<double>(r.whatif.cache_hits) / asked : 0;
@@ -183,8 +192,7 @@ ReportTable StatementTable(const AdviseReport& r) {
       row.push_back({Cost(st->cost_after), st->cost_after});
       row.push_back({r.workload_cost_before > 0 ? Percent(wb / r.workload_cost_before) : "", {}});
       row.push_back({r.workload_cost_after > 0 ? Percent(wa / r.workload_cost_after) : "", {}});
-      row.push_back(
-          {"what-if EXPLAIN" + std::string(st->source.empty() ? "" : ", " + st->source), {}});
+      row.push_back({st->costing + std::string(st->source.empty() ? "" : ", " + st->source), {}});
     } else {
       row.insert(row.end(),
                  {{"", {}}, {"", {}}, {"", {}}, {"", {}}, {"not costed: " + st->error, {}}});
@@ -264,7 +272,13 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
                              Cost(r.write_overhead_saved) + " cost units per second of writes"},
       {"statements", Summary(r)},
       {"method", "each statement EXPLAINed with hypothetical indexes (HypoPG " + r.hypopg_version +
-                     "); sizes corrected for B-tree deduplication from pg_stats"}};
+                     "); sizes corrected for B-tree deduplication from pg_stats"},
+      {"parameters", Costing(r)}};
+  if (r.max_indexes >= 0)
+    kv.push_back({"max indexes", std::to_string(r.max_indexes) +
+                                     (r.max_indexes_binding
+                                          ? " (binding: the cap, not the budget, ended the choice)"
+                                          : " (not binding)")});
   if (r.timed_out) kv.push_back({"time limit", "reached: the choice is the best found so far"});
   b.push_back(ReportBlock::Heading("Summary"));
   b.push_back(ReportBlock::KeyValues(std::move(kv)));
@@ -294,7 +308,8 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
         {"write overhead", Cost(rec.write_overhead) + " cost units per second of writes"},
         {"confidence", rec.confidence}};
     if (const EvidenceValue* origin = Find(rec, "origin"))
-      if (const auto* o = std::get_if<std::string>(origin)) ev.insert(ev.begin(), {"kind", *o + " index"});
+      if (const auto* o = std::get_if<std::string>(origin))
+        ev.insert(ev.begin(), {"kind", *o + " index"});
     if (std::string sp = Speedup(rec); !sp.empty()) ev.push_back({"--verify", "measured " + sp});
     b.push_back(ReportBlock::KeyValues(std::move(ev)));
     if (!rec.benefit.empty())
@@ -343,6 +358,26 @@ json StatementJson(const StatementOutcome& st) {
     j["error"] = st.error;
   }
   j["indexes_after"] = st.indexes_after;
+  // How it was costed: "custom" (weighted mean of custom plans over value
+  // sets), "generic" (a `$n` statement with one generic plan) or "constants"
+  // (no `$n`: planned with its own values).
+  json c;
+  c["method"] = st.custom_plans                       ? "custom"
+                : st.costing.rfind("generic", 0) == 0 ? "generic"
+                                                      : "constants";
+  c["description"] = st.costing;
+  if (st.custom_plans) {
+    c["values_source"] = st.values_source;
+    if (st.generic_cost_before >= 0) c["generic_cost_before"] = st.generic_cost_before;
+    json sets = json::array();
+    for (const auto& v : st.value_sets)
+      sets.push_back({{"values", v.label},
+                      {"weight", v.weight},
+                      {"cost_before", v.cost_before},
+                      {"cost_after", v.cost_after}});
+    c["value_sets"] = sets;
+  }
+  j["costing"] = c;
   return j;
 }
 
@@ -379,6 +414,10 @@ json AdviceToJson(const AdviseReport& r) {
   sum["local_moves"] = r.local_moves;
   sum["timed_out"] = r.timed_out;
   sum["hypopg_version"] = r.hypopg_version;
+  sum["statements_custom_plans"] = r.statements_custom;
+  sum["statements_generic_plans"] = r.statements_generic;
+  sum["max_indexes"] = r.max_indexes >= 0 ? json(r.max_indexes) : json(nullptr);
+  sum["max_indexes_binding"] = r.max_indexes_binding;
   j["summary"] = sum;
   json recs = json::array();
   for (const auto& x : r.indexes) recs.push_back(ToJson(x));

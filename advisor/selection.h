@@ -89,7 +89,8 @@ class CostOracle {
 
 struct SelectionOptions {
   int64_t budget_bytes = -1;  // < 0: unlimited
-  int max_indexes = 10;
+  static constexpr int kNoLimit = 1 << 30;
+  int max_indexes = kNoLimit;  // --max-indexes; by default the budget governs
   double time_limit_s = 60;
   double min_gain = 0.005;   // fraction of the base workload cost a step must save
   bool local_search = true;  // improve the greedy's answer by swaps (see above)

@@ -69,6 +69,10 @@ Status WhatIf::Init() {
   can_hide_ = VersionNumber(hypopg_version_) >= 10400;
   st = s_.Exec("SELECT hypopg_reset()");
   if (!st.ok()) return st;
+  // pg_qualstats records the quals of EXPLAINed statements too: the values
+  // pgvise plans with must not come back as "the application's constants"
+  // on the next run. A user-level setting; harmless when it is not loaded.
+  s_.Exec("SELECT set_config('pg_qualstats.enabled', 'off', false)");
   relevant_.assign(w_.statements.size(), {});
   for (size_t i = 0; i < cs_->relevant.size() && i < relevant_.size(); ++i)
     relevant_[i] = std::set<int>(cs_->relevant[i].begin(), cs_->relevant[i].end());
@@ -141,7 +145,25 @@ Status WhatIf::Materialize(const std::vector<int>& config) {
   return Status::Ok();
 }
 
+void WhatIf::ReadNames(const std::set<std::string>& names, PlanCost* pc) const {
+  for (const auto& n : names) {
+    // HypoPG names its indexes "<oid>btree_table_col".
+    if (n.size() > 2 && n[0] == '<') {
+      uint32_t oid = static_cast<uint32_t>(std::strtoul(n.c_str() + 1, nullptr, 10));
+      if (auto it = oid_to_candidate_.find(oid); it != oid_to_candidate_.end())
+        pc->candidates.insert(it->second);
+    } else {
+      pc->indexes.insert(n);
+    }
+  }
+}
+
 PlanCost WhatIf::Explain(int s) {
+  if (parameters(s).custom()) return ExplainCustom(s);
+  return ExplainGeneric(s);
+}
+
+PlanCost WhatIf::ExplainGeneric(int s) {
   PlanCost pc;
   std::string json;
   auto t0 = Clock::now();
@@ -163,18 +185,67 @@ PlanCost WhatIf::Explain(int s) {
     pc.error = st.message();
     return pc;
   }
-  for (const auto& n : names) {
-    // HypoPG names its indexes "<oid>btree_table_col".
-    if (n.size() > 2 && n[0] == '<') {
-      uint32_t oid = static_cast<uint32_t>(std::strtoul(n.c_str() + 1, nullptr, 10));
-      if (auto it = oid_to_candidate_.find(oid); it != oid_to_candidate_.end())
-        pc.candidates.insert(it->second);
-    } else {
-      pc.indexes.insert(n);
+  ReadNames(names, &pc);
+  pc.ok = true;
+  return pc;
+}
+
+// The weighted mean of the custom plans over the statement's value sets;
+// the indexes any of them uses count as used (the index serves those calls).
+PlanCost WhatIf::ExplainCustom(int s) {
+  PlanCost pc;
+  const auto& sets = parameters(s).sets;
+  std::vector<std::string> plans;
+  auto t0 = Clock::now();
+  Status st = ExplainCustomPlans(s_, w_.statements[static_cast<size_t>(s)].sql, sets, &plans);
+  stats_.explain_ms += MsSince(t0);
+  stats_.whatif_calls += static_cast<int64_t>(std::max<size_t>(plans.size(), 1));
+  if (!st.ok()) {
+    pc.error = st.message();
+    pc.sqlstate = s_.last_sqlstate();
+    return pc;
+  }
+  for (size_t i = 0; i < plans.size(); ++i) {
+    double cost = 0;
+    std::set<std::string> names;
+    st = ReadPlanCost(plans[i], &cost, &names);
+    if (!st.ok()) {
+      pc.error = st.message();
+      return pc;
     }
+    pc.set_costs.push_back(cost);
+    pc.cost += sets[i].weight * cost;
+    ReadNames(names, &pc);
   }
   pc.ok = true;
   return pc;
+}
+
+void WhatIf::SetParameters(std::vector<StatementParams> params) { params_ = std::move(params); }
+
+const StatementParams& WhatIf::parameters(int s) const {
+  static const StatementParams kGeneric;
+  return static_cast<size_t>(s) < params_.size() ? params_[static_cast<size_t>(s)] : kGeneric;
+}
+
+void WhatIf::UseGenericPlan(int s, const std::string& why) {
+  if (static_cast<size_t>(s) >= params_.size()) return;
+  auto& p = params_[static_cast<size_t>(s)];
+  p.sets.clear();
+  p.generic_reason = why;
+  const std::string prefix = std::to_string(s) + ":";
+  for (auto it = cache_.lower_bound(prefix); it != cache_.end() && it->first.rfind(prefix, 0) == 0;)
+    it = cache_.erase(it);
+}
+
+PlanCost WhatIf::GenericBaseline(int s) {
+  PlanCost pc;
+  Status st = Materialize({});
+  if (!st.ok()) {
+    pc.error = st.message();
+    return pc;
+  }
+  return ExplainGeneric(s);
 }
 
 const PlanCost& WhatIf::Cost(int s, const std::vector<int>& config) {

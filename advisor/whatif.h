@@ -4,9 +4,11 @@
 // To cost statement S under a configuration C (a set of candidate indexes),
 // the hypothetical indexes HypoPG holds are changed to exactly the members of
 // C that are relevant to S (candidates on S's tables whose leading key S can
-// use), S is planned with EXPLAIN — a generic plan when S has `$n`
-// parameters, through analyzer/explain_runner — and the plan's total cost
-// and the indexes it uses are kept. The cache key is (S, relevant part of
+// use), S is planned with EXPLAIN and the plan's total cost and the indexes
+// it uses are kept. A statement with `$n` parameters is costed as the
+// weighted mean of custom plans over its representative value sets
+// (advisor/parameters.h) when it has some, else as a generic plan (through
+// analyzer/explain_runner). The cache key is (S, relevant part of
 // C): a configuration that differs only on other tables is the same question
 // and is never asked twice.
 //
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "advisor/candidates.h"
+#include "advisor/parameters.h"
 #include "advisor/workload.h"
 #include "catalog/catalog.h"
 #include "core/session.h"
@@ -33,7 +36,8 @@ namespace pgvise {
 // What a plan says, reduced to what the advisor needs.
 struct PlanCost {
   bool ok = false;
-  double cost = 0;                // top node Total Cost
+  double cost = 0;                // top node Total Cost (custom plans: their weighted mean)
+  std::vector<double> set_costs;  // custom plans: each value set's cost
   std::set<std::string> indexes;  // index names scanned (real ones)
   std::set<int> candidates;       // hypothetical candidates scanned
   std::string error;
@@ -69,6 +73,16 @@ class WhatIf {
   const std::string& hypopg_version() const { return hypopg_version_; }
   bool can_hide_indexes() const { return can_hide_; }
 
+  // How each statement is costed (custom plans over value sets, or generic).
+  // Set before the first Cost(); statements without an entry are generic.
+  void SetParameters(std::vector<StatementParams> params);
+  const StatementParams& parameters(int s) const;
+  // Back to the generic plan for `s` (its custom plans failed), forgetting
+  // what was cached for it.
+  void UseGenericPlan(int s, const std::string& why);
+  // The generic plan with no hypothetical index: the check beside custom plans.
+  PlanCost GenericBaseline(int s);
+
   // Cost (and plan facts) of statement `s` under `config` (candidate ids;
   // those irrelevant to `s` are ignored). Cached.
   const PlanCost& Cost(int s, const std::vector<int>& config);
@@ -95,6 +109,9 @@ class WhatIf {
   Status CreateHypo(int c);
   Status DropHypo(int c);
   PlanCost Explain(int s);
+  PlanCost ExplainGeneric(int s);
+  PlanCost ExplainCustom(int s);
+  void ReadNames(const std::set<std::string>& names, PlanCost* pc) const;
 
   Session& s_;
   const Workload& w_;
@@ -108,6 +125,7 @@ class WhatIf {
   std::map<uint32_t, int> oid_to_candidate_;
   std::map<int, int64_t> size_, hypo_size_;
   std::vector<std::set<int>> relevant_;  // per statement
+  std::vector<StatementParams> params_;  // per statement; empty: all generic
   WhatIfStats stats_;
 };
 

@@ -30,20 +30,19 @@ namespace pgvise {
 
 namespace {
 
+// What only the command line has; the advisor's own options (AdviseOptions,
+// SelectionOptions inside it) are bound to their flags directly.
 struct AdviseCliOptions {
   std::vector<std::string> files;
   std::vector<std::string> workload_files;
   std::string from = "auto";  // auto | files | pg_stat_statements | both
-  std::string budget;
-  int max_indexes = 10;
-  double time_limit_s = 60;
+  std::string budget;         // parsed into bytes or a percentage
+  int max_indexes = 0;        // 0: unset, the budget governs
   bool no_local_search = false;
   double min_gain_percent = 0.5;
+  bool no_drops = false;
   int pgss_limit = 200;
   double min_calls = 1;
-  bool no_drops = false;
-  std::string write_source = "auto";
-  double write_cost = 1.0;
   std::string revert_file;
   bool verify = false;
   int verify_top = 5;
@@ -73,21 +72,22 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
 };
 
-int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o) {
+int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOptions ao) {
   static const std::set<std::string> kFormats = {"text", "json", "markdown", "html", "sql"};
   if (!kFormats.count(common.format))
     throw Error(ExitCode::kInputError,
                 "--format " + common.format + ": advise writes text, json, markdown, html or sql");
-  AdviseOptions ao;
-  Status st = ParseBudget(o.budget, &ao.budget_bytes, &ao.budget_percent);
+  // The flags whose command-line form differs from the option's.
+  Status st = ParseBudget(o.budget, &ao.selection.budget_bytes, &ao.budget_percent);
   if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
-  ao.max_indexes = o.max_indexes;
-  ao.time_limit_s = o.time_limit_s;
-  ao.local_search = !o.no_local_search;
-  ao.min_gain = o.min_gain_percent / 100.0;
+  if (o.max_indexes < 0)
+    throw Error(ExitCode::kInputError, "--max-indexes " + std::to_string(o.max_indexes) +
+                                           ": expected a positive number (leave it out to let "
+                                           "the storage budget govern)");
+  if (o.max_indexes > 0) ao.selection.max_indexes = o.max_indexes;
+  ao.selection.local_search = !o.no_local_search;
+  ao.selection.min_gain = o.min_gain_percent / 100.0;
   ao.review_existing = !o.no_drops;
-  ao.write_source = o.write_source;
-  ao.write_cost_per_row = o.write_cost;
 
   // Connect + SnapshotCatalog.
   std::unique_ptr<Session> session = OpenSession(common);
@@ -124,7 +124,7 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o) {
 
   // RunAdvisor.
   Progress progress(!o.quiet && isatty(2));
-  ao.progress = [&](const std::string& m) {
+  ao.selection.progress = [&](const std::string& m) {
     progress(m);
     if (common.verbose) std::fprintf(stderr, "pgvise advise: %s\n", m.c_str());
   };
@@ -172,6 +172,7 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o) {
 RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   AddCommonOptions(app, common.get(), true, false);
   auto o = std::make_shared<AdviseCliOptions>();
+  auto ao = std::make_shared<AdviseOptions>();
   app.add_option("files", o->files,
                  "SQL files with the workload (-- pgvise: calls=N weights a statement)");
   app.add_option("-w,--workload", o->workload_files,
@@ -185,9 +186,12 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
       ->capture_default_str();
   app.add_option("--budget", o->budget,
                  "storage for new indexes: bytes (500MB, 2GB) or % of table data (20%)");
-  app.add_option("--max-indexes", o->max_indexes, "at most this many new indexes")
-      ->capture_default_str();
-  app.add_option("--time-limit", o->time_limit_s,
+  app.add_option("--max-indexes", o->max_indexes,
+                 "at most this many new indexes (default: no cap, the budget governs)");
+  app.add_flag("--generic-plans", ao->generic_plans,
+               "cost `$n` statements with one generic plan each instead of custom plans over "
+               "representative values from pg_stats / pg_qualstats");
+  app.add_option("--time-limit", ao->selection.time_limit_s,
                  "seconds for the selection (returns the best so far)")
       ->capture_default_str();
   app.add_flag("--no-local-search", o->no_local_search,
@@ -202,11 +206,11 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
       ->capture_default_str();
   app.add_flag("--no-drops", o->no_drops, "do not review existing indexes");
   app.add_option(
-         "--write-source", o->write_source,
+         "--write-source", ao->write_source,
          "where write rates come from: auto | workload | stats (pg_stat_user_tables) | none")
       ->check(CLI::IsMember({"auto", "workload", "stats", "none"}))
       ->capture_default_str();
-  app.add_option("--write-cost", o->write_cost, "cost units per row change per index")
+  app.add_option("--write-cost", ao->write_cost_per_row, "cost units per row change per index")
       ->capture_default_str();
   app.add_option("--revert-file", o->revert_file, "write the revert script to FILE");
   app.add_option("--script-lock-timeout", o->script_lock_timeout_ms,
@@ -219,7 +223,7 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_option("--verify-top", o->verify_top, "how many recommendations --verify builds")
       ->capture_default_str();
   app.add_flag("-q,--quiet", o->quiet, "no progress on stderr");
-  return [common, o]() -> int { return RunAdvise(*common, *o); };
+  return [common, o, ao]() -> int { return RunAdvise(*common, *o, *ao); };
 }
 
 }  // namespace pgvise
