@@ -7,7 +7,7 @@
 
 #include "maintenance/bloat.h"
 #include "maintenance/plan.h"
-#include "maintenance/rule_examples.h"
+#include "maintenance/testing/rule_examples.h"
 #include "maintenance/snapshot.h"
 #include "tests/support/pg_test.h"
 

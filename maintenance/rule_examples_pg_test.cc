@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "analyzer/statement.h"
-#include "maintenance/rule_examples.h"
+#include "maintenance/testing/rule_examples.h"
 #include "maintenance/snapshot.h"
 #include "tests/support/pg_test.h"
 
