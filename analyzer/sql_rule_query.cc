@@ -141,7 +141,7 @@ void FunctionOnIndexedColumn(const Call& c, std::vector<Finding>* out) {
 
 void LargeOffsetPagination(const Call& c, std::vector<Finding>* out) {
   if (!IsQuery(c.facts) || !c.facts.offset) return;
-  double limit = c.rule.Threshold("max_offset", 1000);
+  double limit = c.rule.Threshold("max_offset");
   if (static_cast<double>(*c.facts.offset) < limit) return;
   Finding f = c.Make(c.facts.offset_location,
                      "OFFSET " + std::to_string(*c.facts.offset) + " reads and throws away " +

@@ -212,7 +212,7 @@ void Call::AboutTable(const std::string& table, Finding* f) const {
   if (!t) return;
   f->Add("table_bytes", t->total_bytes);
   f->Add("table_rows", static_cast<int64_t>(std::llround(t->rows)));
-  double limit = rule.Threshold("large_table_bytes", 1024.0 * 1024 * 1024);
+  double limit = rule.Threshold("large_table_bytes");
   if (static_cast<double>(t->total_bytes) >= limit && f->severity == Severity::kWarning) {
     f->severity = Severity::kError;
     f->Add("severity_raised", "table is at least large_table_bytes (" +

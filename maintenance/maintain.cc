@@ -1,6 +1,7 @@
 #include "maintenance/maintain.h"
 
 #include <chrono>
+#include <stdexcept>
 
 namespace pgvise {
 
@@ -32,10 +33,15 @@ Status ExactBloat(Session& s, const RuleBook& rules, MaintainRun* run) {
         "--exact: the pgstattuple extension is not installed here; using estimates");
     return Status::Ok();
   }
-  const Rule* tr = rules.Find("table-bloat");
-  const Rule* ir = rules.Find("index-bloat");
-  double tmin = (tr ? tr->Threshold("min_ratio", 0.3) : 0.3) / 2;
-  double imin = (ir ? ir->Threshold("min_ratio", 0.35) : 0.35) / 2;
+  // The bloat rules' own thresholds (their YAML; a rule book without them is
+  // a bug, like any missing threshold).
+  auto min_ratio = [&](const char* id) {
+    const Rule* r = rules.Find(id);
+    if (!r) throw std::logic_error(std::string("rule ") + id + " is not loaded");
+    return r->Threshold("min_ratio");
+  };
+  double tmin = min_ratio("table-bloat") / 2;
+  double imin = min_ratio("index-bloat") / 2;
   std::vector<ExactTarget> tables, indexes;
   for (size_t i = 0; i < snap.tables.size(); ++i) {
     BloatEstimate& e = run->table_bloat[i];
@@ -113,12 +119,12 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
         "pg_class (as of the last VACUUM/ANALYZE)");
   const Rule* unused = rules.Enabled("unused-index");
   if (unused && RuleSelected(opts, "unused-index", "health") &&
-      snap.stats_age_s < unused->Threshold("min_stats_hours", 168) * 3600)
+      snap.stats_age_s < unused->Threshold("min_stats_hours") * 3600)
     run.plan.notes.push_back(
         "unused-index: statistics cover only " +
         std::to_string(static_cast<int>(snap.stats_age_s / 3600)) +
         " h; unused indexes are judged after " +
-        std::to_string(static_cast<int>(unused->Threshold("min_stats_hours", 168))) + " h");
+        std::to_string(static_cast<int>(unused->Threshold("min_stats_hours"))) + " h");
   *out = std::move(run);
   return Status::Ok();
 }

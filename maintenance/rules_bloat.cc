@@ -40,10 +40,10 @@ void AddBloatEvidence(const BloatEstimate& e, PlanItem* it) {
 }  // namespace
 
 void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_ratio = in.rule.Threshold("min_ratio", 0.3);
-  const double min_bytes = in.rule.Threshold("min_wasted_bytes", 16.0 * (1 << 20));
-  const double repack_bytes = in.rule.Threshold("repack_min_wasted_bytes", 1024.0 * (1 << 20));
-  const double dead_share = in.rule.Threshold("dead_share_for_vacuum", 0.5);
+  const double min_ratio = in.rule.Threshold("min_ratio");
+  const double min_bytes = in.rule.Threshold("min_wasted_bytes");
+  const double repack_bytes = in.rule.Threshold("repack_min_wasted_bytes");
+  const double dead_share = in.rule.Threshold("dead_share_for_vacuum");
   for (size_t i = 0; i < in.snap.tables.size(); ++i) {
     const TableHealth& t = in.snap.tables[i];
     const BloatEstimate& e = (*in.table_bloat)[i];
@@ -98,8 +98,8 @@ void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void IndexBloat(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_ratio = in.rule.Threshold("min_ratio", 0.35);
-  const double min_bytes = in.rule.Threshold("min_wasted_bytes", 16.0 * (1 << 20));
+  const double min_ratio = in.rule.Threshold("min_ratio");
+  const double min_bytes = in.rule.Threshold("min_wasted_bytes");
   for (size_t i = 0; i < in.snap.indexes.size(); ++i) {
     const IndexHealth& x = in.snap.indexes[i];
     const BloatEstimate& e = (*in.index_bloat)[i];

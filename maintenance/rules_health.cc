@@ -51,9 +51,9 @@ std::string Snippet(const std::string& q) {
 }  // namespace
 
 void LongRunningTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_s = in.rule.Threshold("max_transaction_seconds", 3600);
-  const double max_xmin = in.rule.Threshold("max_xmin_age", 10000000);
-  const double error_xmin = in.rule.Threshold("error_xmin_age", 500000000);
+  const double max_s = in.rule.Threshold("max_transaction_seconds");
+  const double max_xmin = in.rule.Threshold("max_xmin_age");
+  const double error_xmin = in.rule.Threshold("error_xmin_age");
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b)) continue;
     // Idle-in-transaction sessions have their own rule.
@@ -83,7 +83,7 @@ void LongRunningTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_idle = in.rule.Threshold("max_idle_seconds", 60);
+  const double max_idle = in.rule.Threshold("max_idle_seconds");
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b) || b.state.rfind("idle in transaction", 0) != 0) continue;
     if (b.state_age_s < max_idle) continue;
@@ -114,8 +114,8 @@ void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void BlockingLockChain(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_wait = in.rule.Threshold("min_wait_seconds", 5);
-  const double error_waiters = in.rule.Threshold("error_waiters", 10);
+  const double min_wait = in.rule.Threshold("min_wait_seconds");
+  const double error_waiters = in.rule.Threshold("error_waiters");
   std::map<int, const BackendHealth*> by_pid;
   for (const auto& b : in.snap.backends) by_pid[b.pid] = &b;
   // Root blocker of each waiter: follow blocked_by until a pid that waits on nobody.
@@ -179,8 +179,8 @@ void BlockingLockChain(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void OldPreparedTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_age = in.rule.Threshold("max_age_seconds", 300);
-  const double error_xid = in.rule.Threshold("error_xid_age", 100000000);
+  const double max_age = in.rule.Threshold("max_age_seconds");
+  const double error_xid = in.rule.Threshold("error_xid_age");
   for (const auto& p : in.snap.prepared) {
     if (p.age_s < max_age) continue;
     PlanItem it = NewItem(in, "prepared-transaction", p.gid);
@@ -200,8 +200,8 @@ void OldPreparedTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void ReplicationSlotHoldingXmin(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_xmin = in.rule.Threshold("max_xmin_age", 50000000);
-  const double max_wal = in.rule.Threshold("max_retained_wal_bytes", 10.0 * (1LL << 30));
+  const double max_xmin = in.rule.Threshold("max_xmin_age");
+  const double max_wal = in.rule.Threshold("max_retained_wal_bytes");
   for (const auto& s : in.snap.slots) {
     double age = static_cast<double>(std::max(s.xmin_age, s.catalog_xmin_age));
     bool holds_xmin = age >= max_xmin;
@@ -269,8 +269,8 @@ void InvalidIndex(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_bytes = in.rule.Threshold("min_bytes", 1 << 20);
-  const double min_hours = in.rule.Threshold("min_stats_hours", 168);
+  const double min_bytes = in.rule.Threshold("min_bytes");
+  const double min_hours = in.rule.Threshold("min_stats_hours");
   // Too short a window of statistics proves nothing about weekly jobs.
   if (in.snap.stats_age_s < min_hours * 3600) return;
   for (const auto& x : in.snap.indexes) {
@@ -299,8 +299,8 @@ void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double warn = in.rule.Threshold("warn_ratio", 0.8);
-  const double error = in.rule.Threshold("error_ratio", 0.95);
+  const double warn = in.rule.Threshold("warn_ratio");
+  const double error = in.rule.Threshold("error_ratio");
   for (const auto& q : in.snap.sequences) {
     // Cycling sequences wrap by design; unread ones we cannot judge.
     if (q.cycle || !q.readable || !q.called) continue;

@@ -33,8 +33,8 @@ const std::set<std::string>& RestartSettings() {
 }  // namespace
 
 void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_change = in.rule.Threshold("min_change", 0.2);
-  const double pooler_above = in.rule.Threshold("max_connections_without_pooler", 200);
+  const double min_change = in.rule.Threshold("min_change");
+  const double pooler_above = in.rule.Threshold("max_connections_without_pooler");
   const MaintainOptions& o = in.opts;
   // Without the machine's memory nothing here can be sized.
   if (o.memory_bytes <= 0) return;

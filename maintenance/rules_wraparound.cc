@@ -53,8 +53,8 @@ std::string OldestHolder(const HealthSnapshot& snap) {
 }
 
 void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) {
-  const double warn_factor = in.rule.Threshold("warn_factor", 1.25);
-  const double error_age = in.rule.Threshold("error_age", 1e9);
+  const double warn_factor = in.rule.Threshold("warn_factor");
+  const double error_age = in.rule.Threshold("error_age");
   const double wrap = 2147483648.0;
   double max_age = in.snap.Setting(k.max_age_param);
   double failsafe = in.snap.Setting(k.failsafe_param);
