@@ -147,8 +147,8 @@ int JsonDepth(const std::string& json) {
 }
 
 // NestingDepth counts what the JSON shows: libpg_query's document adds 3
-// levels ({"stmts": [{"stmt": ...}]}) above the statement. This is what keeps
-// CountParams' simdjson (1,024 levels) working on any statement admitted.
+// levels ({"stmts": [{"stmt": ...}]}) above the statement, so libpg_query's
+// JSON of any statement admitted stays within simdjson's 1,024 levels.
 TEST(NestingDepth, IsTheJsonNestingOfTheStatement) {
   for (const std::string sql :
        {"SELECT 1", "SELECT 1+1+1", "SELECT a FROM t WHERE a = 1 AND b IN (1, 2)",
