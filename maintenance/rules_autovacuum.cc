@@ -24,12 +24,12 @@
 
 namespace pgvise::maint {
 
-PlanItem NewItem(const RuleInput& in, const std::string& kind, const std::string& object) {
+PlanItem NewItem(const RuleInput& in, RecommendationKind kind, const std::string& object) {
   PlanItem it;
   it.severity = in.rule.severity;
   it.rec.kind = kind;
   it.rec.object = object;
-  it.rec.confidence = "high";
+  it.rec.confidence = Confidence::kHigh;
   return it;
 }
 
@@ -129,7 +129,7 @@ void VacuumOverdue(const RuleInput& in, std::vector<PlanItem>* out) {
     // With autovacuum on, a table just over its trigger is picked up at the
     // next naptime: only call it overdue when it is far past.
     if (!off && dead < behind * trigger) continue;
-    PlanItem it = NewItem(in, "vacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kVacuum, t.Display());
     it.rec.sql = "VACUUM (ANALYZE) " + t.Qualified() + ";";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on; blocks DDL and other vacuums)";
     std::ostringstream why;
@@ -198,7 +198,7 @@ void AutovacuumVacuumSettings(const RuleInput& in, std::vector<PlanItem>* out) {
         kv.push_back({"autovacuum_analyze_threshold", Num(a_new_thr)});
       }
     }
-    PlanItem it = NewItem(in, "autovacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAutovacuum, t.Display());
     it.rec.sql = "ALTER TABLE " + t.Qualified() + " SET (" + SetClause(kv) + ");";
     it.rec.revert = "ALTER TABLE " + t.Qualified() + " RESET (" + ResetClause(kv) + ");";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (brief; reads and writes go on)";
@@ -263,7 +263,7 @@ void AutovacuumInsertSettings(const RuleInput& in, std::vector<PlanItem>* out) {
     if (freeze) kv.push_back({"autovacuum_freeze_min_age", "0"});
     // Already tuned: the trigger is near the target and the freeze age is set.
     if (kv.empty()) continue;
-    PlanItem it = NewItem(in, "autovacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAutovacuum, t.Display());
     it.rec.sql = "ALTER TABLE " + t.Qualified() + " SET (" + SetClause(kv) + ");";
     it.rec.revert = "ALTER TABLE " + t.Qualified() + " RESET (" + ResetClause(kv) + ");";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (brief; reads and writes go on)";
@@ -318,7 +318,7 @@ void AutovacuumLargeTableCost(const RuleInput& in, std::vector<PlanItem>* out) {
     // Worst case: every page read from disk (2 units) and dirtied (20 units).
     double hours_now = pages * 22 / rate / 3.6e6;
     double hours_new = pages * 22 / (want_limit / want_delay) / 3.6e6;
-    PlanItem it = NewItem(in, "autovacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAutovacuum, t.Display());
     std::vector<std::pair<std::string, std::string>> kv = {
         {"autovacuum_vacuum_cost_limit", Num(want_limit)},
         {"autovacuum_vacuum_cost_delay", Num(want_delay)}};
@@ -374,7 +374,7 @@ void StaleStatistics(const RuleInput& in, std::vector<PlanItem>* out) {
           << Count(trigger);
     }
     if (AutovacuumOff(in.snap, t)) why << "; autovacuum (and so autoanalyze) is off for it";
-    PlanItem it = NewItem(in, "analyze", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAnalyze, t.Display());
     it.rec.sql = "ANALYZE " + t.Qualified() + ";";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on)";
     it.rec.reason = why.str();

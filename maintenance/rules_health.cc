@@ -60,7 +60,7 @@ void LongRunningTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
     if (b.state.rfind("idle in transaction", 0) == 0) continue;
     if (b.xact_age_s < max_s && static_cast<double>(b.xmin_age) < max_xmin) continue;
     if (b.xact_age_s < 0 && b.xmin_age == 0) continue;
-    PlanItem it = NewItem(in, "session", Who(b));
+    PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
     if (static_cast<double>(b.xmin_age) >= error_xmin) it.severity = Severity::kError;
     it.rec.sql = "SELECT pg_cancel_backend(" + std::to_string(b.pid) +
@@ -87,7 +87,7 @@ void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b) || b.state.rfind("idle in transaction", 0) != 0) continue;
     if (b.state_age_s < max_idle) continue;
-    PlanItem it = NewItem(in, "session", Who(b));
+    PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
     it.rec.sql = "SELECT pg_terminate_backend(" + std::to_string(b.pid) + ");";
     if (!b.user.empty()) {
@@ -149,7 +149,7 @@ void BlockingLockChain(const RuleInput& in, std::vector<PlanItem>* out) {
     BackendHealth unknown;
     unknown.pid = root;
     const BackendHealth& b = it_b == by_pid.end() ? unknown : *it_b->second;
-    PlanItem it = NewItem(in, "session", Who(b));
+    PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
     if (static_cast<double>(c.waiters.size()) >= error_waiters) it.severity = Severity::kError;
     it.rec.sql = "SELECT pg_terminate_backend(" + std::to_string(root) +
@@ -183,7 +183,7 @@ void OldPreparedTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
   const double error_xid = in.rule.Threshold("error_xid_age");
   for (const auto& p : in.snap.prepared) {
     if (p.age_s < max_age) continue;
-    PlanItem it = NewItem(in, "prepared-transaction", p.gid);
+    PlanItem it = NewItem(in, RecommendationKind::kPreparedTransaction, p.gid);
     it.executable = false;
     if (static_cast<double>(p.xid_age) >= error_xid) it.severity = Severity::kError;
     it.rec.sql = "ROLLBACK PREPARED " + QuoteLiteral(p.gid) +
@@ -207,7 +207,7 @@ void ReplicationSlotHoldingXmin(const RuleInput& in, std::vector<PlanItem>* out)
     bool holds_xmin = age >= max_xmin;
     bool holds_wal = !s.active && static_cast<double>(s.retained_wal_bytes) >= max_wal;
     if (!holds_xmin && !holds_wal) continue;
-    PlanItem it = NewItem(in, "replication-slot", s.name);
+    PlanItem it = NewItem(in, RecommendationKind::kReplicationSlot, s.name);
     it.executable = false;
     // The slot's name may hold line breaks (inside the literal): comment
     // lines that carry it go through SqlComment.
@@ -243,7 +243,8 @@ void InvalidIndex(const RuleInput& in, std::vector<PlanItem>* out) {
     if (x.building) continue;
     bool leftover =
         x.name.find("_ccnew") != std::string::npos || x.name.find("_ccold") != std::string::npos;
-    PlanItem it = NewItem(in, leftover ? "drop-index" : "reindex", x.Display());
+    PlanItem it = NewItem(
+        in, leftover ? RecommendationKind::kDropIndex : RecommendationKind::kReindex, x.Display());
     it.concurrently = true;
     std::ostringstream why;
     why << "invalid index (" << Bytes(static_cast<double>(x.bytes))
@@ -278,14 +279,14 @@ void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out) {
     // Constraint indexes enforce something even when never scanned.
     if (!x.valid || x.unique || x.primary || x.exclusion || x.backs_constraint) continue;
     if (x.idx_scan > 0 || static_cast<double>(x.bytes) < min_bytes) continue;
-    PlanItem it = NewItem(in, "drop-index", x.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kDropIndex, x.Display());
     it.executable = false;
     it.concurrently = true;
     it.rec.sql = "DROP INDEX CONCURRENTLY " + x.Qualified() + ";";
     it.rec.revert = x.definition.empty() ? "" : x.definition + ";";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on)";
     it.rec.size_bytes = -x.bytes;
-    it.rec.confidence = "medium";
+    it.rec.confidence = Confidence::kMedium;
     std::ostringstream why;
     why << "0 scans in " << Num(std::round(in.snap.stats_age_s / 86400)) << " days of statistics; "
         << Bytes(static_cast<double>(x.bytes))
@@ -323,7 +324,7 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
     if (span <= 0) continue;
     double ratio = used / span;
     if (ratio < warn) continue;
-    PlanItem it = NewItem(in, "sequence", q.schema + "." + q.name);
+    PlanItem it = NewItem(in, RecommendationKind::kSequence, q.schema + "." + q.name);
     it.severity = ratio >= error ? Severity::kError : Severity::kWarning;
     bool narrow_column = q.column_type == "integer" || q.column_type == "smallint";
     bool narrow_seq = q.data_type == "integer" || q.data_type == "smallint";
@@ -360,7 +361,7 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
       why << "; no column is tied to it (no OWNED BY / identity / DEFAULT nextval): check what "
              "stores its values before widening it";
     } else if (narrow_seq) {
-      it.rec.kind = "sequence";
+      it.rec.kind = RecommendationKind::kSequence;
       it.rec.sql = "ALTER SEQUENCE " + q.Qualified() + " AS bigint;";
       it.rec.lock = "ROW EXCLUSIVE on the sequence (instant)";
       why << "; the column takes bigint already: widening the sequence is instant";

@@ -68,7 +68,7 @@ void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) 
                            : t.Option("autovacuum_multixact_freeze_max_age", max_age);
     double warn = warn_factor * std::min(table_max, max_age);
     if (age < warn) continue;
-    PlanItem it = NewItem(in, "vacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kVacuum, t.Display());
     bool critical = age >= error_age || age >= failsafe;
     it.severity = critical ? Severity::kError : Severity::kWarning;
     it.rec.sql = "VACUUM (FREEZE, VERBOSE) " + t.Qualified() + ";";
@@ -93,7 +93,7 @@ void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) 
     if (age < warn_factor * max_age) continue;
     // This database's own tables are vacuumed above.
     if (d.name == in.snap.database && current_db_covered) continue;
-    PlanItem it = NewItem(in, "vacuum", d.name);
+    PlanItem it = NewItem(in, RecommendationKind::kVacuum, d.name);
     it.executable = false;
     bool critical = age >= error_age || age >= failsafe;
     it.severity = critical ? Severity::kError : Severity::kWarning;
