@@ -12,7 +12,6 @@
 //   serve lower(email); an expression index can.
 // - leading-wildcard-like at "'%@example.com'": no B-tree serves it; a
 //   pg_trgm GIN index can.
-#include <pg_query/pg_query.pb-c.h>
 
 #include <cstdlib>
 
