@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include "analyzer/explain_runner.h"
 #include "analyzer/pg_tree.h"
+#include "analyzer/plan_rules.h"
 #include "analyzer/query_facts.h"
 
 namespace pgvise {
@@ -266,6 +268,21 @@ TEST(CheckNestingDepth, TheRulesSecondLookRefusesTooDeepStatements) {
   EXPECT_FALSE(deep.stmt("SelectStmt", &body));
   sqlrules::OneStatement fine("SELECT 1+1");
   EXPECT_TRUE(fine.stmt("SelectStmt", &body));
+}
+
+// The other recursive PgTree walks check the depth first too: CountParams
+// refuses (Unsupported) and AnalyzeCondition does not read the condition.
+TEST(CheckNestingDepth, CountParamsAndAnalyzeConditionRefuseTooDeepStatements) {
+  std::string terms;
+  for (int i = 0; i < 20000; ++i) terms += "+$1";
+  int n = -1;
+  Status st = CountParams("SELECT 1" + terms, &n);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("levels deep"), std::string::npos) << st.message();
+  ASSERT_TRUE(CountParams("SELECT 1+$1+$2", &n).ok());
+  EXPECT_EQ(n, 2);
+  EXPECT_FALSE(AnalyzeCondition("(a = 1" + terms + ")").parsed);
+  EXPECT_TRUE(AnalyzeCondition("(a = 1+$1)").parsed);
 }
 
 }  // namespace
