@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "analyzer/statement.h"
-#include "maintenance/testing/rule_examples.h"
 #include "maintenance/snapshot.h"
+#include "maintenance/testing/rule_examples.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {
