@@ -499,7 +499,7 @@ void ExplainRecommendations(AdviseRun& run) {
       if (x != c) without.push_back(x);
     double marginal = 0, helped_base = 0;
     Recommendation r;
-    r.kind = "index";
+    r.kind = RecommendationKind::kIndex;
     std::string name = UniqueName(run.catalog, cand, &run.names_taken);
     r.sql = cand.Ddl(name, true, true);
     r.revert =
@@ -535,7 +535,7 @@ void ExplainRecommendations(AdviseRun& run) {
     rep.write_overhead_added += r.write_overhead;
     bool big_wins = !r.benefit.empty();
     for (const auto& b : r.benefit) big_wins &= b.cost_after <= 0.7 * b.cost_before;
-    r.confidence = big_wins ? "high" : "medium";
+    r.confidence = big_wins ? Confidence::kHigh : Confidence::kMedium;
     r.reason = cand.origin + " index on " + r.object + ": used by " +
                std::to_string(r.benefit.size()) + " workload statement(s); the workload costs " +
                Fmt(marginal) + " units more without it";
@@ -567,14 +567,14 @@ void ReportUnverifiable(AdviseRun& run) {
   for (size_t i = 0; i < cs.unverifiable.size(); ++i) {
     const IndexCandidate& cand = cs.unverifiable[i];
     Recommendation r;
-    r.kind = "index";
+    r.kind = RecommendationKind::kIndex;
     std::string name = UniqueName(run.catalog, cand, &run.names_taken);
     r.sql = cand.Ddl(name, true, true);
     r.revert =
         "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
     r.object = cand.schema + "." + cand.table;
     r.lock = "SHARE UPDATE EXCLUSIVE";
-    r.confidence = "unverified";
+    r.confidence = Confidence::kUnverified;
     r.reason = cand.origin + " index on " + r.object +
                ": HypoPG cannot simulate GIN indexes, so its benefit is not costed; --verify "
                "builds it on a test "

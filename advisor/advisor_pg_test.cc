@@ -197,7 +197,7 @@ TEST_F(AdvisorPg, GinIndexIsReportedUnverifiedAndVerifyMeasuresIt) {
   const Recommendation* rec = On(r.unverified, "public.t_gin");
   ASSERT_NE(rec, nullptr) << Dump(r);
   EXPECT_NE(rec->sql.find("USING gin (attrs)"), std::string::npos) << rec->sql;
-  EXPECT_EQ(rec->confidence, "unverified");
+  EXPECT_EQ(rec->confidence, Confidence::kUnverified);
 
   auto writable = testing::AdminSession(*uri_);
   VerifyOptions vo;
@@ -209,7 +209,7 @@ TEST_F(AdvisorPg, GinIndexIsReportedUnverifiedAndVerifyMeasuresIt) {
   for (const auto& e : rec->evidence)
     if (e.key == "used_by_plan") used = std::get<bool>(e.value);
   EXPECT_TRUE(used) << Dump(r);
-  EXPECT_EQ(rec->confidence, "measured");
+  EXPECT_EQ(rec->confidence, Confidence::kMeasured);
   // --verify drops what it built.
   Rows rows;
   ASSERT_TRUE(

@@ -31,12 +31,6 @@ std::string IndexCandidate::Id() const {
   return id + "|" + predicate;
 }
 
-std::vector<std::string> IndexCandidate::KeyColumns() const {
-  std::vector<std::string> out;
-  for (const auto& k : keys) out.push_back(k.expression.empty() ? k.column : k.expression);
-  return out;
-}
-
 std::string IndexCandidate::Ddl(const std::string& name, bool concurrently,
                                 bool if_not_exists) const {
   std::string s = "CREATE INDEX ";

@@ -75,8 +75,6 @@ struct IndexCandidate {
   std::string Ddl(const std::string& name, bool concurrently, bool if_not_exists) const;
   // A readable, valid name: orders_user_id_created_at_idx (<= 63 bytes).
   std::string SuggestedName() const;
-  // The columns the index keys use (leading first).
-  std::vector<std::string> KeyColumns() const;
   size_t width() const { return keys.size(); }
 };
 

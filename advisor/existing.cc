@@ -172,7 +172,7 @@ void ReviewExistingIndexes(WhatIf& wi, WhatIfOracle& oracle, const std::vector<i
       dropping.insert(ix.oid);
       if (other) keepers.insert(other->oid);
       Recommendation r;
-      r.kind = "drop-index";
+      r.kind = RecommendationKind::kDropIndex;
       r.sql =
           "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(ix.schema) + "." + QuoteIdent(ix.name);
       r.revert = Revert(ix);
@@ -181,7 +181,7 @@ void ReviewExistingIndexes(WhatIf& wi, WhatIfOracle& oracle, const std::vector<i
       r.size_bytes = -ix.size_bytes;
       r.write_overhead = -write_saved;
       r.lock = "SHARE UPDATE EXCLUSIVE";
-      r.confidence = kind == "unused" ? "medium" : "high";
+      r.confidence = kind == "unused" ? Confidence::kMedium : Confidence::kHigh;
       r.Add("kind", kind)
           .Add("idx_scan", ix.idx_scan)
           .Add("cost_increase", cost_increase)

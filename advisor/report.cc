@@ -232,8 +232,8 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
   }
   for (const auto& rec : r.indexes) {
     ReportAction a{rec, true, "index on " + rec.object};
-    a.rec.reason =
-        rec.reason + "\nsize ~" + HumanBytes(rec.size_bytes) + ", confidence " + rec.confidence;
+    a.rec.reason = rec.reason + "\nsize ~" + HumanBytes(rec.size_bytes) + ", confidence " +
+                   ConfidenceName(rec.confidence);
     rep.actions.push_back(std::move(a));
   }
   for (const auto& rec : r.unverified)
@@ -306,7 +306,7 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
         {"benefit", Benefit(r, rec)},
         {"size", "~" + HumanBytes(rec.size_bytes)},
         {"write overhead", Cost(rec.write_overhead) + " cost units per second of writes"},
-        {"confidence", rec.confidence}};
+        {"confidence", ConfidenceName(rec.confidence)}};
     if (const EvidenceValue* origin = Find(rec, "origin"))
       if (const auto* o = std::get_if<std::string>(origin))
         ev.insert(ev.begin(), {"kind", *o + " index"});

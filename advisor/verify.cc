@@ -149,8 +149,8 @@ Status VerifyOne(Session& s, const VerifyOptions& o, Recommendation* r,
       .Add("measured_speedup", after > 0 ? before / after : 0.0)
       .Add("used_by_plan", used_after)
       .Add("speedup_is_lower_bound", bound);
-  if (r->confidence == "unverified")
-    r->confidence = used_after && after < before ? "measured" : "low";
+  if (r->confidence == Confidence::kUnverified)
+    r->confidence = used_after && after < before ? Confidence::kMeasured : Confidence::kLow;
   return Status::Ok();
 }
 

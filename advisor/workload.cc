@@ -10,12 +10,6 @@
 
 namespace pgvise {
 
-double Workload::TotalCalls() const {
-  double sum = 0;
-  for (const auto& s : statements) sum += s.calls;
-  return sum;
-}
-
 namespace {
 
 // Only statements the planner plans can gain from an index.

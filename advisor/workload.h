@@ -56,8 +56,6 @@ struct Workload {
   int skipped_other = 0;      // statements on system catalogs, pgvise's own, ...
   int merged_duplicates = 0;  // folded into an earlier statement by fingerprint
   std::vector<std::string> notes;
-
-  double TotalCalls() const;
 };
 
 struct WorkloadOptions {

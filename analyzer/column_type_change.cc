@@ -273,25 +273,28 @@ TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& t
   return {TypeChange::kRewrite, "every value is converted by a cast function"};
 }
 
-ColumnType FromTypeName(const PgQuery__TypeName* tn) {
+ColumnType FromTypeName(const pgtree::object* tn) {
   std::string text;
-  if (tn && tn->n_names > 0) {
-    const char* last = StringOf(tn->names[tn->n_names - 1]);
-    text = last ? last : "";
-    if (tn->n_names > 1) {
-      const char* schema = StringOf(tn->names[0]);
-      if (schema && std::string(schema) != "pg_catalog") text = std::string(schema) + "." + text;
+  if (tn && Count(*tn, "names") > 0) {
+    text = std::string(NameFromEnd(*tn, "names", 0));
+    dom::array names;
+    Arr(*tn, "names", &names);
+    if (names.size() > 1) {
+      std::string_view schema = StringOf(*names.begin());
+      if (!schema.empty() && schema != "pg_catalog") text = std::string(schema) + "." + text;
     }
     std::string mods;
-    for (size_t i = 0; i < tn->n_typmods; ++i) {
-      const PgQuery__Node* m = tn->typmods[i];
-      if (m->node_case != PG_QUERY__NODE__NODE_A_CONST || !m->a_const ||
-          m->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL)
-        return ParseColumnType(text + "(?)");  // a non-integer modifier: unknown
-      mods += (mods.empty() ? "" : ",") + std::to_string(m->a_const->ival->ival);
+    dom::array typmods;
+    if (Arr(*tn, "typmods", &typmods)) {
+      for (dom::element m : typmods) {
+        dom::object c, ival;
+        if (!NodeOf(m, "A_Const", &c) || !Obj(c, "ival", &ival))
+          return ParseColumnType(text + "(?)");  // a non-integer modifier: unknown
+        mods += (mods.empty() ? "" : ",") + std::to_string(Int(ival, "ival", 0));
+      }
     }
     if (!mods.empty()) text += "(" + mods + ")";
-    if (tn->n_array_bounds > 0) text += "[]";
+    if (Has(*tn, "arrayBounds")) text += "[]";
   }
   return ParseColumnType(text);
 }

@@ -32,10 +32,10 @@
 //   and arrays (ArrayCoerceExpr) always rewrite; the rule decides USING.
 #pragma once
 
-#include <pg_query/pg_query.pb-c.h>
-
 #include <string>
 #include <vector>
+
+#include "analyzer/pg_tree.h"
 
 namespace pgvise::sqlrules {
 
@@ -77,6 +77,6 @@ TypeChangeVerdict ClassifyTypeChange(const ColumnType& from, const ColumnType& t
 // base) as ParseColumnType reads it: the last name, a schema other than
 // pg_catalog, integer modifiers and [] ("varchar(40)", "shop.money[]").
 // A non-integer modifier makes it unknown.
-ColumnType FromTypeName(const PgQuery__TypeName* tn);
+ColumnType FromTypeName(const pgtree::object* tn);
 
 }  // namespace pgvise::sqlrules

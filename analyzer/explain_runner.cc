@@ -1,28 +1,34 @@
 #include "analyzer/explain_runner.h"
 
-#include <simdjson.h>
-
 #include <atomic>
 
+#include "analyzer/pg_tree.h"
 #include "analyzer/statement.h"
 
 namespace pgvise {
 
 namespace {
 
-// Walks libpg_query's JSON parse tree and records the largest ParamRef number.
-void MaxParam(simdjson::dom::element e, int* max) {
-  simdjson::dom::array arr;
-  if (e.get_array().get(arr) == simdjson::SUCCESS) {
-    for (simdjson::dom::element c : arr) MaxParam(c, max);
+// Records the largest ParamRef number under `e` (the parse tree, PgTree).
+// Recursive: callers check the tree's depth first (kMaxNestingDepth).
+void MaxParam(pgtree::element e, int* max) {
+  pgtree::array arr;
+  if (e.get(arr) == pgtree::SUCCESS) {
+    for (pgtree::element c : arr) MaxParam(c, max);
     return;
   }
-  simdjson::dom::object obj;
-  if (e.get_object().get(obj) != simdjson::SUCCESS) return;
+  pgtree::object obj;
+  if (e.get(obj) != pgtree::SUCCESS) return;
+  if (!obj.is_wrapper()) {
+    for (pgtree::element c : obj.children()) MaxParam(c, max);
+    return;
+  }
   for (auto field : obj) {
     if (field.key == "ParamRef") {
+      pgtree::object ref;
       int64_t n = 0;
-      if (field.value["number"].get_int64().get(n) == simdjson::SUCCESS && n > *max)
+      if (field.value.get(ref) == pgtree::SUCCESS &&
+          ref.at_key("number").get(n) == pgtree::SUCCESS && n > *max)
         *max = static_cast<int>(n);
       continue;
     }
@@ -51,21 +57,18 @@ Status FirstValue(const Rows& rows, std::string* out) {
 }  // namespace
 
 Status CountParams(const std::string& sql, int* count) {
-  std::string json;
-  size_t pos = 0;
-  Status st = ParseSqlToJson(sql, &json, &pos);
-  if (!st.ok()) return Status::InvalidInput("at byte " + std::to_string(pos) + ": " + st.message());
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS)
-    return Status::Internal("cannot read libpg_query parse tree");
-  simdjson::dom::array stmts;
-  if (doc["stmts"].get_array().get(stmts) != simdjson::SUCCESS || stmts.size() == 0)
-    return Status::InvalidInput("no SQL statement to explain");
-  if (stmts.size() > 1)
-    return Status::InvalidInput("EXPLAIN takes one statement; got " + std::to_string(stmts.size()));
+  pgtree::PgTree tree(sql);
+  if (!tree.ok())
+    return Status::InvalidInput("at byte " + std::to_string(tree.cursor()) + ": " + tree.message());
+  if (tree.size() == 0) return Status::InvalidInput("no SQL statement to explain");
+  if (tree.size() > 1)
+    return Status::InvalidInput("EXPLAIN takes one statement; got " + std::to_string(tree.size()));
+  if (sql.size() > kShortStatementBytes) {
+    const int depth = tree.MaxDepth();
+    if (depth > kMaxNestingDepth) return Status::Unsupported(TooDeepMessage(depth));
+  }
   int max = 0;
-  MaxParam(doc, &max);
+  MaxParam(tree.statement(0), &max);
   *count = max;
   return Status::Ok();
 }

@@ -66,46 +66,38 @@ const char* VolatilityWord(char v) {
 
 int VolatilityRank(char v) { return v == 'i' ? 0 : v == 's' ? 1 : 2; }
 
-// Calls `fn` for every message in the protobuf-c tree under `m` (pre-order),
-// through the descriptors, so no node type is missed. Only the active member
-// of a oneof (PgQuery__Node) is followed.
+// Calls fn(type, body) for every node under `e` (pre-order). Recursive: the
+// statement passed OneStatement's nesting guard.
 template <typename Fn>
-void WalkMessages(const ProtobufCMessage* m, const Fn& fn) {
-  if (!m) return;
-  fn(m);
-  const ProtobufCMessageDescriptor* d = m->descriptor;
-  const char* base = reinterpret_cast<const char*>(m);
-  for (unsigned i = 0; i < d->n_fields; ++i) {
-    const ProtobufCFieldDescriptor& fd = d->fields[i];
-    if (fd.type != PROTOBUF_C_TYPE_MESSAGE) continue;
-    if (fd.label == PROTOBUF_C_LABEL_REPEATED) {
-      size_t n = *reinterpret_cast<const size_t*>(base + fd.quantifier_offset);
-      auto items = *reinterpret_cast<ProtobufCMessage* const* const*>(base + fd.offset);
-      for (size_t k = 0; k < n; ++k) WalkMessages(items[k], fn);
-      continue;
-    }
-    if ((fd.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-        *reinterpret_cast<const uint32_t*>(base + fd.quantifier_offset) != fd.id)
-      continue;
-    WalkMessages(*reinterpret_cast<ProtobufCMessage* const*>(base + fd.offset), fn);
+void WalkNodes(dom::element e, const Fn& fn) {
+  dom::array a;
+  if (e.get(a) == dom::SUCCESS) {
+    for (dom::element x : a) WalkNodes(x, fn);
+    return;
   }
+  dom::object o;
+  if (e.get(o) != dom::SUCCESS) return;
+  std::string_view type;
+  dom::object body;
+  if (e.unwrap(&type, &body)) {
+    fn(type, body);
+    o = body;
+  }
+  for (dom::element c : o.children()) WalkNodes(c, fn);
 }
 
-std::vector<FunctionCall> CallsIn(const PgQuery__Node* expr) {
+std::vector<FunctionCall> CallsIn(dom::element expr) {
   std::vector<FunctionCall> out;
-  WalkMessages(&expr->base, [&](const ProtobufCMessage* m) {
-    if (m->descriptor != &pg_query__func_call__descriptor) return;
-    const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
-    if (fc->n_funcname == 0) return;
+  WalkNodes(expr, [&](std::string_view type, dom::object fc) {
+    if (type != "FuncCall") return;
+    std::string_view name = NameFromEnd(fc, "funcname", 0);
+    if (name.empty()) return;
     FunctionCall call;
-    const char* name = StringOf(fc->funcname[fc->n_funcname - 1]);
-    if (!name) return;
-    call.name = name;
+    call.name = std::string(name);
     // catalog.schema.name: the database part is the current one.
-    if (fc->n_funcname >= 2)
-      if (const char* schema = StringOf(fc->funcname[fc->n_funcname - 2])) call.schema = schema;
-    call.nargs = static_cast<int>(fc->n_args);
-    call.location = fc->location;
+    call.schema = std::string(NameFromEnd(fc, "funcname", 1));
+    call.nargs = static_cast<int>(Count(fc, "args"));
+    call.location = static_cast<int>(Int(fc, "location", 0));
     out.push_back(std::move(call));
   });
   return out;
@@ -124,23 +116,16 @@ bool AcceptsArgCount(const SqlFunction& f, int nargs) {
 
 std::vector<AddColumnDefault> AddColumnDefaults(const std::string& sql) {
   std::vector<AddColumnDefault> out;
-  ForEachColumnCmd(sql, PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn,
-                   [&](const PgQuery__AlterTableCmd&, const PgQuery__ColumnDef& cd) {
-                     AddColumnDefault d;
-                     d.column = cd.colname ? cd.colname : "";
-                     const PgQuery__Node* expr = cd.raw_default;
-                     for (size_t k = 0; !expr && k < cd.n_constraints; ++k) {
-                       const PgQuery__Node* c = cd.constraints[k];
-                       if (c->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
-                           c->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT)
-                         expr = c->constraint->raw_expr;
-                     }
-                     if (expr) {
-                       d.has_default = true;
-                       d.calls = CallsIn(expr);
-                     }
-                     out.push_back(std::move(d));
-                   });
+  ForEachColumnCmd(sql, "AT_AddColumn", [&](dom::object, dom::object cd) {
+    AddColumnDefault d;
+    d.column = std::string(Str(cd, "colname"));
+    dom::element expr;
+    if (ColumnDefault(cd, &expr) && expr.is_object()) {
+      d.has_default = true;
+      d.calls = CallsIn(expr);
+    }
+    out.push_back(std::move(d));
+  });
   return out;
 }
 
@@ -183,18 +168,20 @@ std::string BodyAsQuery(std::string b) {
 
 bool InlinableBodyCalls(const std::string& body, std::vector<FunctionCall>* calls) {
   OneStatement one(BodyAsQuery(body));
-  const PgQuery__Node* s = one.stmt(PG_QUERY__NODE__NODE_SELECT_STMT);
-  if (!s) return false;
-  const PgQuery__SelectStmt* sel = s->select_stmt;
-  bool ok = sel->n_target_list == 1 && sel->n_from_clause == 0 && !sel->where_clause &&
-            sel->n_group_clause == 0 && !sel->having_clause && sel->n_sort_clause == 0 &&
-            !sel->limit_count && !sel->limit_offset && sel->n_distinct_clause == 0 &&
-            !sel->with_clause && sel->n_values_lists == 0 && sel->n_window_clause == 0 &&
-            sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !sel->into_clause;
+  dom::object sel;
+  if (!one.stmt("SelectStmt", &sel)) return false;
+  bool ok = Count(sel, "targetList") == 1;
+  for (const char* absent :
+       {"fromClause", "whereClause", "groupClause", "havingClause", "sortClause", "limitCount",
+        "limitOffset", "distinctClause", "withClause", "valuesLists", "windowClause", "intoClause"})
+    ok = ok && !Has(sel, absent);
+  ok = ok && Str(sel, "op") == "SETOP_NONE";
   if (!ok) return false;
-  const PgQuery__Node* target = sel->target_list[0];
-  WalkMessages(&target->base, [&](const ProtobufCMessage* m) {
-    if (m->descriptor == &pg_query__sub_link__descriptor) ok = false;
+  dom::array targets;
+  Arr(sel, "targetList", &targets);
+  dom::element target = *targets.begin();
+  WalkNodes(target, [&](std::string_view type, dom::object) {
+    if (type == "SubLink") ok = false;
   });
   if (ok) *calls = CallsIn(target);
   return ok;
@@ -303,63 +290,71 @@ std::string CallVolatility::Describe(const FunctionCall& call, const std::string
 
 bool ParseCreateFunction(const std::string& sql, SqlFunction* out) {
   OneStatement one(sql);
-  const PgQuery__Node* s = one.stmt(PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT);
-  if (!s || s->create_function_stmt->is_procedure) return false;
-  const PgQuery__CreateFunctionStmt* cf = s->create_function_stmt;
+  dom::object cf;
+  if (!one.stmt("CreateFunctionStmt", &cf) || Bool(cf, "is_procedure")) return false;
   SqlFunction f;
-  if (cf->n_funcname > 0)
-    if (const char* name = StringOf(cf->funcname[cf->n_funcname - 1])) f.name = name;
-  if (cf->n_funcname > 1)
-    if (const char* schema = StringOf(cf->funcname[cf->n_funcname - 2])) f.schema = schema;
+  f.name = std::string(NameFromEnd(cf, "funcname", 0));
+  f.schema = std::string(NameFromEnd(cf, "funcname", 1));
   f.path_position = 1;  // created where the file's search_path puts it: assume first
-  for (size_t i = 0; i < cf->n_parameters; ++i) {
-    const PgQuery__Node* n = cf->parameters[i];
-    if (n->node_case != PG_QUERY__NODE__NODE_FUNCTION_PARAMETER) continue;
-    const PgQuery__FunctionParameter* p = n->function_parameter;
-    if (p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_OUT ||
-        p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_TABLE)
-      continue;
-    ++f.nargs;
-    if (p->defexpr) ++f.nargdefaults;
-    if (p->mode == PG_QUERY__FUNCTION_PARAMETER_MODE__FUNC_PARAM_VARIADIC) f.variadic = true;
-    // The type's last name (and [] for arrays): enough to tell this
-    // file's overloads apart for CREATE OR REPLACE.
-    std::string type = "?";
-    if (p->arg_type && p->arg_type->n_names > 0)
-      if (const char* t = StringOf(p->arg_type->names[p->arg_type->n_names - 1]))
-        type = std::string(t) + (p->arg_type->n_array_bounds > 0 ? "[]" : "");
-    f.arg_types += (f.arg_types.empty() ? "" : ",") + type;
-    f.identity_args += (f.identity_args.empty() ? "" : ", ") + type;
+  dom::array params;
+  if (Arr(cf, "parameters", &params)) {
+    for (dom::element n : params) {
+      dom::object p;
+      if (!NodeOf(n, "FunctionParameter", &p)) continue;
+      std::string_view mode = Str(p, "mode");
+      if (mode == "FUNC_PARAM_OUT" || mode == "FUNC_PARAM_TABLE") continue;
+      ++f.nargs;
+      if (Has(p, "defexpr")) ++f.nargdefaults;
+      if (mode == "FUNC_PARAM_VARIADIC") f.variadic = true;
+      // The type's last name (and [] for arrays): enough to tell this
+      // file's overloads apart for CREATE OR REPLACE.
+      std::string type = "?";
+      dom::object arg_type;
+      if (Obj(p, "argType", &arg_type)) {
+        std::string_view t = NameFromEnd(arg_type, "names", 0);
+        if (!t.empty()) type = std::string(t) + (Has(arg_type, "arrayBounds") ? "[]" : "");
+      }
+      f.arg_types += (f.arg_types.empty() ? "" : ",") + type;
+      f.identity_args += (f.identity_args.empty() ? "" : ", ") + type;
+    }
   }
-  bool sql_language = false, inline_blocked = cf->return_type && cf->return_type->setof;
-  for (size_t i = 0; i < cf->n_options; ++i) {
-    const PgQuery__Node* n = cf->options[i];
-    if (n->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
-    const PgQuery__DefElem* d = n->def_elem;
-    std::string opt = d->defname ? d->defname : "";
-    const PgQuery__Node* arg = d->arg;
-    bool on = arg && arg->node_case == PG_QUERY__NODE__NODE_BOOLEAN && arg->boolean->boolval;
-    if (opt == "volatility") {
-      const char* v = StringOf(arg);
-      if (v) f.volatility = v[0] == 'i' ? 'i' : v[0] == 's' ? 's' : 'v';
-    } else if (opt == "language") {
-      const char* l = StringOf(arg);
-      sql_language = l && std::string(l) == "sql";
-    } else if ((opt == "strict" || opt == "security") && on) {
-      inline_blocked = true;
-    } else if (opt == "set") {
-      inline_blocked = true;
-    } else if (opt == "as" && arg && arg->node_case == PG_QUERY__NODE__NODE_LIST &&
-               arg->list->n_items > 0) {
-      if (const char* body = StringOf(arg->list->items[0])) f.body = body;
+  dom::object return_type;
+  bool sql_language = false,
+       inline_blocked = Obj(cf, "returnType", &return_type) && Bool(return_type, "setof");
+  dom::array options;
+  if (Arr(cf, "options", &options)) {
+    for (dom::element n : options) {
+      dom::object d;
+      if (!NodeOf(n, "DefElem", &d)) continue;
+      std::string_view opt = Str(d, "defname");
+      dom::element arg;
+      const bool has_arg = Field(d, "arg", &arg);
+      dom::object boolean, list;
+      bool on = has_arg && NodeOf(arg, "Boolean", &boolean) && Bool(boolean, "boolval");
+      if (opt == "volatility") {
+        std::string_view v = has_arg ? StringOf(arg) : std::string_view();
+        if (!v.empty()) f.volatility = v[0] == 'i' ? 'i' : v[0] == 's' ? 's' : 'v';
+      } else if (opt == "language") {
+        sql_language = has_arg && StringOf(arg) == "sql";
+      } else if ((opt == "strict" || opt == "security") && on) {
+        inline_blocked = true;
+      } else if (opt == "set") {
+        inline_blocked = true;
+      } else if (opt == "as" && has_arg && NodeOf(arg, "List", &list)) {
+        dom::array items;
+        if (Arr(list, "items", &items) && items.size() > 0) {
+          std::string_view body = StringOf(*items.begin());
+          if (!body.empty()) f.body = std::string(body);
+        }
+      }
     }
   }
   // A SQL-standard body (RETURN expr / BEGIN ATOMIC ... END): its text
   // from the RETURN or BEGIN keyword on, as pg_get_function_sqlbody
   // would print it.
-  if (f.body.empty() && cf->sql_body) {
-    int at = FindToken(sql, PG_QUERY__TOKEN__RETURN);
-    if (at < 0) at = FindToken(sql, PG_QUERY__TOKEN__BEGIN_P);
+  if (f.body.empty() && Has(cf, "sql_body")) {
+    int at = FindKeyword(sql, "return");
+    if (at < 0) at = FindKeyword(sql, "begin");
     if (at >= 0) f.body = sql.substr(static_cast<size_t>(at));
   }
   f.inlinable_sql = sql_language && !inline_blocked && !f.body.empty();

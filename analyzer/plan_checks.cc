@@ -93,9 +93,9 @@ double MisestimateFactor(const PlanNode& n) {
 }
 
 void RowMisestimate(CheckEnv& env) {
-  const double factor = env.T("factor", 10);
-  const double min_rows = env.T("min_rows", 100);
-  const size_t max_findings = static_cast<size_t>(env.T("max_findings", 3));
+  const double factor = env.T("factor");
+  const double min_rows = env.T("min_rows");
+  const size_t max_findings = static_cast<size_t>(env.T("max_findings"));
   struct Hit {
     const PlanNode* node;
     double factor;
@@ -187,8 +187,8 @@ void RowMisestimate(CheckEnv& env) {
 // ---------------------------------------------------------- sort-spills-to-disk
 
 void SortSpills(CheckEnv& env) {
-  const double min_kb = env.T("min_disk_kb", 1024);
-  const double mem_factor = env.T("memory_per_disk", 2);
+  const double min_kb = env.T("min_disk_kb");
+  const double mem_factor = env.T("memory_per_disk");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.sort_space_type != "Disk" || n.sort_space_kb < min_kb) continue;
@@ -214,7 +214,7 @@ void SortSpills(CheckEnv& env) {
 // ---------------------------------------------------- hash-join-multiple-batches
 
 void HashJoinBatches(CheckEnv& env) {
-  const double min_batches = env.T("min_batches", 2);
+  const double min_batches = env.T("min_batches");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.node_type != "Hash" || n.hash_batches < min_batches) continue;
@@ -289,8 +289,8 @@ void HashAggSpills(CheckEnv& env) {
 // ------------------------------------------------- seq-scan-filters-most-rows
 
 void SeqScanFilter(CheckEnv& env) {
-  const double min_scanned = env.T("min_rows_scanned", 10000);
-  const double min_removed = env.T("min_removed_fraction", 0.95);
+  const double min_scanned = env.T("min_rows_scanned");
+  const double min_removed = env.T("min_removed_fraction");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.node_type != "Seq Scan" && n.node_type != "Parallel Seq Scan") continue;
@@ -340,8 +340,8 @@ void SeqScanFilter(CheckEnv& env) {
 // ----------------------------------------------- nested-loop-many-inner-loops
 
 void NestedLoopLoops(CheckEnv& env) {
-  const double min_loops = env.T("min_loops", 10000);
-  const double min_inner_ms = env.T("min_inner_ms", 10);
+  const double min_loops = env.T("min_loops");
+  const double min_inner_ms = env.T("min_inner_ms");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.node_type != "Nested Loop" || n.children.size() < 2) continue;
@@ -413,8 +413,8 @@ void NestedLoopLoops(CheckEnv& env) {
 // ---------------------------------------------- index-only-scan-heap-fetches
 
 void IndexOnlyHeapFetches(CheckEnv& env) {
-  const double min_fetches = env.T("min_heap_fetches", 1000);
-  const double min_fraction = env.T("min_fetch_fraction", 0.1);
+  const double min_fetches = env.T("min_heap_fetches");
+  const double min_fraction = env.T("min_fetch_fraction");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.node_type != "Index Only Scan" || n.heap_fetches < 0) continue;
@@ -440,7 +440,7 @@ void IndexOnlyHeapFetches(CheckEnv& env) {
 // --------------------------------------------------- bitmap-heap-scan-lossy
 
 void BitmapLossy(CheckEnv& env) {
-  const double min_lossy = env.T("min_lossy_blocks", 1);
+  const double min_lossy = env.T("min_lossy_blocks");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.node_type != "Bitmap Heap Scan" || n.lossy_heap_blocks < min_lossy) continue;
@@ -491,7 +491,7 @@ void ParallelNotLaunched(CheckEnv& env) {
 // --------------------------------------------------- subplan-per-outer-row
 
 void SubplanPerRow(CheckEnv& env) {
-  const double min_loops = env.T("min_loops", 100);
+  const double min_loops = env.T("min_loops");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.parent_relationship != "SubPlan") continue;
@@ -522,8 +522,8 @@ void SubplanPerRow(CheckEnv& env) {
 void JitDominates(CheckEnv& env) {
   const JitInfo& j = env.plan.jit;
   if (!j.present || j.total_ms < 0 || env.plan.execution_ms <= 0) return;
-  const double min_ms = env.T("min_jit_ms", 10);
-  const double min_fraction = env.T("min_fraction", 0.3);
+  const double min_ms = env.T("min_jit_ms");
+  const double min_fraction = env.T("min_fraction");
   double frac = j.total_ms / env.plan.execution_ms;
   if (j.total_ms < min_ms || frac < min_fraction) return;
   double cost = env.plan.root.total_cost;
@@ -566,7 +566,7 @@ std::string PartitionBase(const PlanNode& n) {
 }
 
 void AppendWithoutPruning(CheckEnv& env) {
-  const double min_partitions = env.T("min_partitions", 8);
+  const double min_partitions = env.T("min_partitions");
   for (const auto& ref : env.nodes) {
     const PlanNode& n = *ref.node;
     if (n.node_type != "Append" && n.node_type != "Merge Append" &&
@@ -619,8 +619,8 @@ void AppendWithoutPruning(CheckEnv& env) {
 
 void ReadsFromDisk(CheckEnv& env) {
   const PlanNode& root = env.plan.root;
-  const double min_read = env.T("min_read_blocks", 1000);
-  const double min_fraction = env.T("min_read_fraction", 0.75);
+  const double min_read = env.T("min_read_blocks");
+  const double min_fraction = env.T("min_read_fraction");
   // Counters are cumulative: the root holds the whole query's buffer use.
   const int64_t read = root.buffers.shared_read, hit = root.buffers.shared_hit;
   double total = static_cast<double>(read + hit);
@@ -665,8 +665,8 @@ void ReadsFromDisk(CheckEnv& env) {
 void PlanningDominates(CheckEnv& env) {
   const Plan& p = env.plan;
   if (p.planning_ms < 0 || p.execution_ms < 0) return;
-  const double ratio = env.T("ratio", 10);
-  const double min_ms = env.T("min_planning_ms", 1);
+  const double ratio = env.T("ratio");
+  const double min_ms = env.T("min_planning_ms");
   if (p.planning_ms < min_ms || p.planning_ms < ratio * std::max(p.execution_ms, 0.001)) return;
   int64_t scans = 0;
   for (const auto& ref : env.nodes)

@@ -33,7 +33,8 @@ class CheckEnv {
   const Plan& plan;
   const std::vector<NodeRef>& nodes;  // every node, parents first
 
-  double T(const char* name, double fallback) const { return rule_.Threshold(name, fallback); }
+  // A threshold from the rule's YAML (Rule::Threshold: a missing name is a bug).
+  double T(const char* name) const { return rule_.Threshold(name); }
   // Adds a finding about `node` (path, type and relation filled in).
   Finding& Emit(const PlanNode& node, double impact, std::string message, std::string fix);
 

@@ -5,15 +5,14 @@
 // statistics that would help.
 #include "analyzer/plan_rules.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <set>
+#include <stdexcept>
 
+#include "analyzer/pg_tree.h"
 #include "analyzer/plan_checks.h"
 #include "analyzer/statement.h"
 
@@ -174,22 +173,6 @@ void Flatten(const PlanNode& n, const PlanNode* parent, bool under_limit,
   }
 }
 
-const Rule& DefaultRule(const char* id) {
-  // Rules without a RuleBook: thresholds fall back to the handler defaults.
-  static std::map<std::string, Rule> defaults;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    for (const auto& c : plan_checks::Checks()) {
-      Rule r;
-      r.id = c.id;
-      r.area = "plan";
-      r.severity = c.severity;
-      defaults[c.id] = r;
-    }
-  });
-  return defaults.at(id);
-}
-
 bool CanRun(const plan_checks::PlanCheck& c, const Plan& p) {
   if (c.needs_analyze && !p.analyzed) return false;
   if (c.needs_buffers && !p.has_buffers) return false;
@@ -197,43 +180,70 @@ bool CanRun(const plan_checks::PlanCheck& c, const Plan& p) {
   return true;
 }
 
-// ---- AnalyzeCondition: a walk over libpg_query's JSON parse tree.
+// ---- AnalyzeCondition: a walk over the parse tree (PgTree, analyzer/pg_tree.h).
 
-using simdjson::dom::array;
-using simdjson::dom::element;
-using simdjson::dom::object;
+using pgtree::array;
+using pgtree::element;
+using pgtree::object;
+
+// `e`'s member `key` (a wrapper's key is its node type), in *out.
+bool Member(element e, std::string_view key, element* out) {
+  object o;
+  return e.get(o) == pgtree::SUCCESS && o.at_key(key).get(*out) == pgtree::SUCCESS;
+}
+
+// The text of a String node ({"String": {"sval": ..}}), "" for anything else.
+std::string_view StringValue(element e) {
+  element body;
+  std::string_view sv;
+  if (Member(e, "String", &body) && Member(body, "sval", &body) && body.get(sv) == pgtree::SUCCESS)
+    return sv;
+  return {};
+}
+
+// Parses `sql` into *tree and returns its one statement's member `clause` of
+// the SelectStmt, refusing a tree nested deeper than the analyzer walks
+// (kMaxNestingDepth: the walks below recurse once per level).
+bool SelectClause(const pgtree::PgTree& tree, const std::string& sql, std::string_view clause,
+                  element* out) {
+  if (!tree.ok() || tree.size() != 1) return false;
+  if (sql.size() > kShortStatementBytes && tree.MaxDepth() > kMaxNestingDepth) return false;
+  element stmt;
+  return Member(tree.statement(0), "SelectStmt", &stmt) && Member(stmt, clause, out);
+}
 
 // The column a ColumnRef names (last field), "" if `e` is not one. Casts
 // around a column ("(status)::text") still name the column.
 std::string ColumnName(element e) {
-  object o;
-  if (e.get_object().get(o) != simdjson::SUCCESS) return "";
   element inner;
-  if (o["TypeCast"].get(inner) == simdjson::SUCCESS) {
+  if (Member(e, "TypeCast", &inner)) {
     element arg;
-    return inner["arg"].get(arg) == simdjson::SUCCESS ? ColumnName(arg) : "";
+    return Member(inner, "arg", &arg) ? ColumnName(arg) : "";
   }
-  if (o["ColumnRef"].get(inner) != simdjson::SUCCESS) return "";
+  if (!Member(e, "ColumnRef", &inner)) return "";
+  element fields_el;
   array fields;
-  if (inner["fields"].get_array().get(fields) != simdjson::SUCCESS) return "";
+  if (!Member(inner, "fields", &fields_el) || fields_el.get(fields) != pgtree::SUCCESS) return "";
   std::string name;
   for (element f : fields) {
-    std::string_view sv;
-    if (f["String"]["sval"].get_string().get(sv) == simdjson::SUCCESS ||
-        f["String"]["str"].get_string().get(sv) == simdjson::SUCCESS)
-      name = std::string(sv);
+    std::string_view sv = StringValue(f);
+    if (!sv.empty()) name = std::string(sv);
   }
   return name;
 }
 
 void CollectColumns(element e, std::vector<std::string>* out) {
   array a;
-  if (e.get_array().get(a) == simdjson::SUCCESS) {
+  if (e.get(a) == pgtree::SUCCESS) {
     for (element c : a) CollectColumns(c, out);
     return;
   }
   object o;
-  if (e.get_object().get(o) != simdjson::SUCCESS) return;
+  if (e.get(o) != pgtree::SUCCESS) return;
+  if (!o.is_wrapper()) {
+    for (element c : o.children()) CollectColumns(c, out);
+    return;
+  }
   std::string col = ColumnName(e);
   if (!col.empty()) {
     if (std::find(out->begin(), out->end(), col) == out->end()) out->push_back(col);
@@ -244,9 +254,10 @@ void CollectColumns(element e, std::vector<std::string>* out) {
 
 std::string ConstString(element e) {
   element c;
-  if (e["TypeCast"]["arg"].get(c) == simdjson::SUCCESS) return ConstString(c);
+  if (Member(e, "TypeCast", &c) && Member(c, "arg", &c)) return ConstString(c);
   std::string_view sv;
-  if (e["A_Const"]["sval"]["sval"].get_string().get(sv) == simdjson::SUCCESS)
+  if (Member(e, "A_Const", &c) && Member(c, "sval", &c) && Member(c, "sval", &c) &&
+      c.get(sv) == pgtree::SUCCESS)
     return std::string(sv);
   return "";
 }
@@ -257,22 +268,24 @@ void AddUnique(std::vector<std::string>* v, const std::string& s) {
 
 void ClassifyTerm(element term, ConditionColumns* out) {
   element ae;
-  if (term["NullTest"].get(ae) == simdjson::SUCCESS) {
+  if (Member(term, "NullTest", &ae)) {
     element arg;
-    if (ae["arg"].get(arg) == simdjson::SUCCESS) AddUnique(&out->equality, ColumnName(arg));
+    if (Member(ae, "arg", &arg)) AddUnique(&out->equality, ColumnName(arg));
     return;
   }
-  if (term["A_Expr"].get(ae) != simdjson::SUCCESS) return;
+  if (!Member(term, "A_Expr", &ae)) return;
+  element kind_el;
   std::string_view kind, op;
-  if (ae["kind"].get_string().get(kind) != simdjson::SUCCESS) return;
+  if (!Member(ae, "kind", &kind_el) || kind_el.get(kind) != pgtree::SUCCESS) return;
+  element name_el;
   array name;
-  if (ae["name"].get_array().get(name) == simdjson::SUCCESS)
-    for (element n : name)
-      if (n["String"]["sval"].get_string().get(op) != simdjson::SUCCESS) op = {};
+  if (Member(ae, "name", &name_el) && name_el.get(name) == pgtree::SUCCESS)
+    for (element n : name) op = StringValue(n);
   element l, r;
   std::string lc, rc;
-  if (ae["lexpr"].get(l) == simdjson::SUCCESS) lc = ColumnName(l);
-  if (ae["rexpr"].get(r) == simdjson::SUCCESS) rc = ColumnName(r);
+  const bool has_r = Member(ae, "rexpr", &r);
+  if (Member(ae, "lexpr", &l)) lc = ColumnName(l);
+  if (has_r) rc = ColumnName(r);
   const std::string col = !lc.empty() ? lc : rc;
   if (col.empty()) return;
   if (kind == "AEXPR_IN" || (kind == "AEXPR_OP_ANY" && op == "=")) {
@@ -285,7 +298,7 @@ void ClassifyTerm(element term, ConditionColumns* out) {
     AddUnique(&out->range, col);
   } else if ((kind == "AEXPR_OP" && op == "~~") || kind == "AEXPR_LIKE") {
     // PostgreSQL deparses LIKE as ~~. A constant prefix is a B-tree range.
-    std::string pat = !lc.empty() && r.is_object() ? ConstString(r) : "";
+    std::string pat = !lc.empty() && has_r && r.is_object() ? ConstString(r) : "";
     if (!pat.empty() && pat[0] != '%' && pat[0] != '_') {
       AddUnique(&out->range, col);
       AddUnique(&out->like_prefix, col);
@@ -301,24 +314,25 @@ void ClassifyTerm(element term, ConditionColumns* out) {
 // *unqualified when a column has none.
 void CollectQualifiers(element e, std::set<std::string>* aliases, bool* unqualified) {
   array a;
-  if (e.get_array().get(a) == simdjson::SUCCESS) {
+  if (e.get(a) == pgtree::SUCCESS) {
     for (element c : a) CollectQualifiers(c, aliases, unqualified);
     return;
   }
   object o;
-  if (e.get_object().get(o) != simdjson::SUCCESS) return;
+  if (e.get(o) != pgtree::SUCCESS) return;
+  if (!o.is_wrapper()) {
+    for (element c : o.children()) CollectQualifiers(c, aliases, unqualified);
+    return;
+  }
   element ref;
-  if (o["ColumnRef"].get(ref) == simdjson::SUCCESS) {
+  if (Member(e, "ColumnRef", &ref)) {
+    element fields_el;
     array fields;
-    if (ref["fields"].get_array().get(fields) != simdjson::SUCCESS) return;
+    if (!Member(ref, "fields", &fields_el) || fields_el.get(fields) != pgtree::SUCCESS) return;
     std::vector<std::string> names;
     for (element f : fields) {
-      std::string_view sv;
-      if (f["String"]["sval"].get_string().get(sv) == simdjson::SUCCESS ||
-          f["String"]["str"].get_string().get(sv) == simdjson::SUCCESS)
-        names.emplace_back(sv);
-      else
-        names.emplace_back("*");
+      std::string_view sv = StringValue(f);
+      names.emplace_back(sv.empty() ? std::string_view("*") : sv);
     }
     if (names.size() >= 2)
       aliases->insert(names[names.size() - 2]);
@@ -335,19 +349,11 @@ namespace plan_checks {
 namespace {
 
 bool KeyAliases(const std::vector<std::string>& keys, std::set<std::string>* aliases) {
-  simdjson::dom::parser parser;
   for (const auto& key : keys) {
-    std::string json;
-    size_t pos = 0;
-    if (!ParseSqlToJson("SELECT 1 ORDER BY " + key, &json, &pos).ok()) return false;
-    element doc, sort;
-    if (parser.parse(json).get(doc) != simdjson::SUCCESS) return false;
-    array stmts;
-    element first;
-    if (doc["stmts"].get_array().get(stmts) != simdjson::SUCCESS || stmts.size() != 1 ||
-        stmts.at(0).get(first) != simdjson::SUCCESS ||
-        first["stmt"]["SelectStmt"]["sortClause"].get(sort) != simdjson::SUCCESS)
-      return false;
+    const std::string sql = "SELECT 1 ORDER BY " + key;
+    pgtree::PgTree tree(sql);
+    element sort;
+    if (!SelectClause(tree, sql, "sortClause", &sort)) return false;
     bool unqualified = false;
     CollectQualifiers(sort, aliases, &unqualified);
     if (unqualified) return false;
@@ -358,33 +364,23 @@ bool KeyAliases(const std::vector<std::string>& keys, std::set<std::string>* ali
 }  // namespace
 }  // namespace plan_checks
 
-namespace {}  // namespace
-
 ConditionColumns AnalyzeCondition(const std::string& condition) {
   ConditionColumns out;
   if (condition.empty()) return out;
-  std::string json;
-  size_t pos = 0;
   // The deparsed expression is parsed as the WHERE clause of a query: no
   // pattern matching on SQL. Plan-only notation (SubPlan 1) does not parse.
-  if (!ParseSqlToJson("SELECT WHERE " + condition, &json, &pos).ok()) return out;
-  simdjson::dom::parser parser;
-  element doc, where;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return out;
-  array stmts;
-  if (doc["stmts"].get_array().get(stmts) != simdjson::SUCCESS || stmts.size() != 1) return out;
-  element first;
-  if (stmts.at(0).get(first) != simdjson::SUCCESS ||
-      first["stmt"]["SelectStmt"]["whereClause"].get(where) != simdjson::SUCCESS)
-    return out;
+  const std::string sql = "SELECT WHERE " + condition;
+  pgtree::PgTree tree(sql);
+  element where;
+  if (!SelectClause(tree, sql, "whereClause", &where)) return out;
   out.parsed = true;
   CollectColumns(where, &out.all);
-  element bool_expr;
+  element bool_expr, boolop_el, args_el;
   std::string_view boolop;
   array args;
-  if (where["BoolExpr"].get(bool_expr) == simdjson::SUCCESS &&
-      bool_expr["boolop"].get_string().get(boolop) == simdjson::SUCCESS && boolop == "AND_EXPR" &&
-      bool_expr["args"].get_array().get(args) == simdjson::SUCCESS) {
+  if (Member(where, "BoolExpr", &bool_expr) && Member(bool_expr, "boolop", &boolop_el) &&
+      boolop_el.get(boolop) == pgtree::SUCCESS && boolop == "AND_EXPR" &&
+      Member(bool_expr, "args", &args_el) && args_el.get(args) == pgtree::SUCCESS) {
     out.and_terms = static_cast<int>(args.size());
     for (element t : args) ClassifyTerm(t, &out);
   } else {
@@ -398,13 +394,13 @@ std::vector<Finding> CheckPlan(const Plan& plan, const PlanCheckContext& ctx) {
   std::vector<NodeRef> nodes;
   nodes.reserve(plan.node_count ? plan.node_count : 16);
   Flatten(plan.root, nullptr, false, &nodes);
+  // Thresholds live only in the rules' YAML, so there is nothing to check
+  // with without them: a caller that forgot the rule book is a bug.
+  if (!ctx.rules) throw std::logic_error("CheckPlan: no rule book (thresholds live in the YAML)");
   std::vector<ScoredFinding> scored;
   for (const auto& check : plan_checks::Checks()) {
-    const Rule* rule = &DefaultRule(check.id);
-    if (ctx.rules) {
-      rule = ctx.rules->Enabled(check.id);
-      if (!rule) continue;  // disabled by the user, or its YAML is missing
-    }
+    const Rule* rule = ctx.rules->Enabled(check.id);
+    if (!rule) continue;  // disabled by the user, or its YAML is missing
     if (!CanRun(check, plan)) continue;
     plan_checks::CheckEnv env(plan, nodes, *rule, rule->severity, ctx.file, &scored);
     check.run(env);

@@ -22,8 +22,9 @@
 namespace pgvise {
 
 struct PlanCheckContext {
-  // Rule metadata: enabled flag, severity, thresholds. Null = every rule
-  // enabled with the defaults compiled into its handler (which match the YAML).
+  // Rule metadata: enabled flag, severity, thresholds. Required by CheckPlan
+  // (thresholds live only in the YAML; null throws std::logic_error).
+  // PlanCheckNotes takes null as "every rule enabled".
   const RuleBook* rules = nullptr;
   std::string file;  // for Location.file
   // The text the plan was read from, when it is a file the user gave (not a

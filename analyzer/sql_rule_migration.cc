@@ -24,7 +24,6 @@
 //   column_type_change.h, user_types.h);
 // - sql_rule_migration_constraints.cc: adding or tightening constraints.
 // MigrationHandlers below registers them all, in the order the rules run.
-#include <pg_query/pg_query.pb-c.h>
 
 #include <cctype>
 #include <string>
@@ -58,7 +57,7 @@ void RequireConcurrentIndexCreation(const Call& c, std::vector<Finding>* out) {
   f.Add("lock", d.lock);
   c.AboutTable(d.index_table, &f);
   std::string sql = c.stmt.sql;
-  int at = FindToken(sql, PG_QUERY__TOKEN__INDEX);
+  int at = FindKeyword(sql, "index");
   if (at >= 0) sql.insert(static_cast<size_t>(at) + 5, " CONCURRENTLY");
   f.suggestion = sql +
                  ";  -- SHARE UPDATE EXCLUSIVE: reads and writes go on. Run it outside a "
@@ -190,7 +189,7 @@ void RequireLockTimeout(const Call& c, std::vector<Finding>* out) {
 void ConcurrentlyInTransaction(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (!d.concurrently || !c.facts.in_transaction_block) return;
-  int at = FindToken(c.stmt.sql, PG_QUERY__TOKEN__CONCURRENTLY);
+  int at = FindKeyword(c.stmt.sql, "concurrently");
   std::string what = d.actions.empty() ? "this statement" : ActionWords(d.actions[0]);
   Finding f = c.Make(at, what +
                              " CONCURRENTLY inside BEGIN ... COMMIT fails: \"cannot run "

@@ -16,7 +16,6 @@
 // rewrites table users (38 GB, 120M rows) and rebuilds its indexes under
 // ACCESS EXCLUSIVE (every value is converted by a cast function)"; the
 // suggestion adds a bigint column, backfills it and swaps the names.
-#include <pg_query/pg_query.pb-c.h>
 
 #include <string>
 #include <utility>
@@ -153,33 +152,40 @@ struct AlterTypeClause {
 };
 
 // USING col, or USING col::<the new type>, is what PostgreSQL does anyway.
-bool UsingIsTheColumn(const PgQuery__Node* e, const std::string& column, const ColumnType& to) {
-  if (!e) return true;
-  if (e->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && e->type_cast) {
-    ColumnType cast = FromTypeName(e->type_cast->type_name);
-    if (cast.name != to.name || cast.mods != to.mods || cast.array != to.array) return false;
-    e = e->type_cast->arg;
+bool UsingIsTheColumn(const dom::element* using_expr, const std::string& column,
+                      const ColumnType& to) {
+  if (!using_expr) return true;
+  dom::element e = *using_expr;
+  dom::object cast;
+  if (NodeOf(e, "TypeCast", &cast)) {
+    dom::object type_name;
+    ColumnType to_cast = FromTypeName(Obj(cast, "typeName", &type_name) ? &type_name : nullptr);
+    if (to_cast.name != to.name || to_cast.mods != to.mods || to_cast.array != to.array)
+      return false;
+    if (!Field(cast, "arg", &e)) return false;
   }
-  if (!e || e->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || !e->column_ref ||
-      e->column_ref->n_fields == 0)
-    return false;
-  const char* last = StringOf(e->column_ref->fields[e->column_ref->n_fields - 1]);
-  return last && column == last;
+  dom::object ref;
+  if (!NodeOf(e, "ColumnRef", &ref)) return false;
+  std::string_view last = NameFromEnd(ref, "fields", 0);
+  return !last.empty() && column == last;
 }
 
 std::vector<AlterTypeClause> AlterTypeClauses(const std::string& sql) {
   std::vector<AlterTypeClause> out;
-  ForEachColumnCmd(sql, PG_QUERY__ALTER_TABLE_TYPE__AT_AlterColumnType,
-                   [&](const PgQuery__AlterTableCmd& cmd, const PgQuery__ColumnDef& cd) {
-                     AlterTypeClause c;
-                     c.column = cmd.name ? cmd.name : "";
-                     c.has_to = cd.type_name != nullptr;
-                     c.to = FromTypeName(cd.type_name);
-                     c.to_ref = TypeRefOfName(cd.type_name);
-                     c.using_other = !UsingIsTheColumn(cd.raw_default, c.column, c.to);
-                     c.collate = cd.coll_clause != nullptr;
-                     out.push_back(std::move(c));
-                   });
+  ForEachColumnCmd(sql, "AT_AlterColumnType", [&](dom::object cmd, dom::object cd) {
+    AlterTypeClause c;
+    c.column = std::string(Str(cmd, "name"));
+    dom::object type_name;
+    const dom::object* tn = Obj(cd, "typeName", &type_name) ? &type_name : nullptr;
+    c.has_to = tn != nullptr;
+    c.to = FromTypeName(tn);
+    c.to_ref = TypeRefOfName(tn);
+    dom::element using_expr;
+    c.using_other = !UsingIsTheColumn(Field(cd, "raw_default", &using_expr) ? &using_expr : nullptr,
+                                      c.column, c.to);
+    c.collate = Has(cd, "collClause");
+    out.push_back(std::move(c));
+  });
   return out;
 }
 
@@ -333,60 +339,55 @@ void AddingColumnWithConstrainedDomain(const Call& c, std::vector<Finding>* out)
   bool adds = false;
   for (const DdlAction& a : d.items) adds |= a.action == "add-column";
   if (!adds) return;
-  ForEachColumnCmd(
-      c.stmt.sql, PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn,
-      [&](const PgQuery__AlterTableCmd&, const PgQuery__ColumnDef& cd) {
-        TypeRef ref = TypeRefOfName(cd.type_name);
-        std::string source;
-        const SqlType* t = LookupType(&c.state.created_types, c.ctx.types, ref, &source);
-        // An array of the domain has no constraints of its own: the table is
-        // kept (measured on PG 15).
-        if (!t || t->kind != 'd' || t->constraints.empty() || ref.array) return;
-        std::string column = cd.colname ? cd.colname : "";
-        const DdlAction* action = nullptr;
-        for (const DdlAction& a : d.items)
-          if (a.action == "add-column" && a.column == column) action = &a;
-        bool has_default = cd.raw_default != nullptr || t->has_default;
-        for (size_t k = 0; k < cd.n_constraints; ++k) {
-          const PgQuery__Node* n = cd.constraints[k];
-          has_default |= n->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
-                         n->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT;
-        }
-        std::string message =
-            "ADD COLUMN " + column + " " + ref.Text() + " rewrites table " + c.Describe(d.object) +
-            ": domain " + t->Qualified() + " has constraints (" + t->constraints +
-            "), so PostgreSQL checks the new value of every existing row by rewriting the table "
-            "under ACCESS EXCLUSIVE while all reads and writes wait (even with a constant "
-            "DEFAULT or none)";
-        if (!has_default && t->constraints.find(": NOT NULL") != std::string::npos)
-          message +=
-              "; with no DEFAULT that value is NULL, which the domain's NOT NULL rejects: the "
-              "statement fails on a table with rows";
-        Finding f = c.Make(action ? action->location : cd.location, message);
-        f.Add("lock", "ACCESS EXCLUSIVE").Add("column", column).Add("type", ref.Text());
-        f.Add("base_type", t->base).Add("domain_constraints", t->constraints);
-        f.Add("table_rewrite", "yes").Add("type_source", source);
-        c.AboutTable(d.object, &f);
-        std::string def;
-        if (action && !action->default_expr.empty() && !action->default_volatile)
-          def = " DEFAULT " + action->default_expr;
-        // The table CHECK that stands for the domain's constraints: NOT NULL
-        // is exact; a CHECK's VALUE has to become the column, left to the author.
-        bool only_not_null = true;
-        for (size_t at = 0; (at = t->constraints.find(": ", at)) != std::string::npos; at += 2)
-          only_not_null &= t->constraints.compare(at + 2, 8, "NOT NULL") == 0;
-        std::string check = only_not_null
-                                ? column + " IS NOT NULL"
-                                : "<" + t->constraints + ", with VALUE written as " + column + ">";
-        f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + column + " " + t->base + def +
-                       ";  -- the base type: no rewrite\nALTER TABLE " + d.object +
-                       " ADD CONSTRAINT " + column + "_check CHECK (" + check +
-                       ") NOT VALID;  -- no scan\nALTER TABLE " + d.object +
-                       " VALIDATE CONSTRAINT " + column +
-                       "_check;  -- scans under SHARE UPDATE EXCLUSIVE: reads and writes go on\n"
-                       "-- changing the column to the domain later rewrites the table as well";
-        out->push_back(std::move(f));
-      });
+  ForEachColumnCmd(c.stmt.sql, "AT_AddColumn", [&](dom::object, dom::object cd) {
+    dom::object type_name;
+    TypeRef ref = TypeRefOfName(Obj(cd, "typeName", &type_name) ? &type_name : nullptr);
+    std::string source;
+    const SqlType* t = LookupType(&c.state.created_types, c.ctx.types, ref, &source);
+    // An array of the domain has no constraints of its own: the table is
+    // kept (measured on PG 15).
+    if (!t || t->kind != 'd' || t->constraints.empty() || ref.array) return;
+    std::string column(Str(cd, "colname"));
+    const DdlAction* action = nullptr;
+    for (const DdlAction& a : d.items)
+      if (a.action == "add-column" && a.column == column) action = &a;
+    dom::element default_expr;
+    bool has_default = ColumnDefault(cd, &default_expr) || t->has_default;
+    std::string message =
+        "ADD COLUMN " + column + " " + ref.Text() + " rewrites table " + c.Describe(d.object) +
+        ": domain " + t->Qualified() + " has constraints (" + t->constraints +
+        "), so PostgreSQL checks the new value of every existing row by rewriting the table "
+        "under ACCESS EXCLUSIVE while all reads and writes wait (even with a constant "
+        "DEFAULT or none)";
+    if (!has_default && t->constraints.find(": NOT NULL") != std::string::npos)
+      message +=
+          "; with no DEFAULT that value is NULL, which the domain's NOT NULL rejects: the "
+          "statement fails on a table with rows";
+    Finding f =
+        c.Make(action ? action->location : static_cast<int>(Int(cd, "location", 0)), message);
+    f.Add("lock", "ACCESS EXCLUSIVE").Add("column", column).Add("type", ref.Text());
+    f.Add("base_type", t->base).Add("domain_constraints", t->constraints);
+    f.Add("table_rewrite", "yes").Add("type_source", source);
+    c.AboutTable(d.object, &f);
+    std::string def;
+    if (action && !action->default_expr.empty() && !action->default_volatile)
+      def = " DEFAULT " + action->default_expr;
+    // The table CHECK that stands for the domain's constraints: NOT NULL
+    // is exact; a CHECK's VALUE has to become the column, left to the author.
+    bool only_not_null = true;
+    for (size_t at = 0; (at = t->constraints.find(": ", at)) != std::string::npos; at += 2)
+      only_not_null &= t->constraints.compare(at + 2, 8, "NOT NULL") == 0;
+    std::string check = only_not_null
+                            ? column + " IS NOT NULL"
+                            : "<" + t->constraints + ", with VALUE written as " + column + ">";
+    f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + column + " " + t->base + def +
+                   ";  -- the base type: no rewrite\nALTER TABLE " + d.object + " ADD CONSTRAINT " +
+                   column + "_check CHECK (" + check + ") NOT VALID;  -- no scan\nALTER TABLE " +
+                   d.object + " VALIDATE CONSTRAINT " + column +
+                   "_check;  -- scans under SHARE UPDATE EXCLUSIVE: reads and writes go on\n"
+                   "-- changing the column to the domain later rewrites the table as well";
+    out->push_back(std::move(f));
+  });
 }
 
 }  // namespace pgvise::sqlrules

@@ -12,7 +12,6 @@
 //   serve lower(email); an expression index can.
 // - leading-wildcard-like at "'%@example.com'": no B-tree serves it; a
 //   pg_trgm GIN index can.
-#include <pg_query/pg_query.pb-c.h>
 
 #include <cstdlib>
 
@@ -141,7 +140,7 @@ void FunctionOnIndexedColumn(const Call& c, std::vector<Finding>* out) {
 
 void LargeOffsetPagination(const Call& c, std::vector<Finding>* out) {
   if (!IsQuery(c.facts) || !c.facts.offset) return;
-  double limit = c.rule.Threshold("max_offset", 1000);
+  double limit = c.rule.Threshold("max_offset");
   if (static_cast<double>(*c.facts.offset) < limit) return;
   Finding f = c.Make(c.facts.offset_location,
                      "OFFSET " + std::to_string(*c.facts.offset) + " reads and throws away " +

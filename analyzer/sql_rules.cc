@@ -5,7 +5,6 @@
 #include "analyzer/sql_rules.h"
 
 #include <pg_query.h>
-#include <pg_query/pg_query.pb-c.h>
 
 #include <algorithm>
 #include <cctype>
@@ -212,7 +211,7 @@ void Call::AboutTable(const std::string& table, Finding* f) const {
   if (!t) return;
   f->Add("table_bytes", t->total_bytes);
   f->Add("table_rows", static_cast<int64_t>(std::llround(t->rows)));
-  double limit = rule.Threshold("large_table_bytes", 1024.0 * 1024 * 1024);
+  double limit = rule.Threshold("large_table_bytes");
   if (static_cast<double>(t->total_bytes) >= limit && f->severity == Severity::kWarning) {
     f->severity = Severity::kError;
     f->Add("severity_raised", "table is at least large_table_bytes (" +
@@ -220,21 +219,83 @@ void Call::AboutTable(const std::string& table, Finding* f) const {
   }
 }
 
-int FindToken(const std::string& sql, int token, int from) {
-  PgQueryScanResult scan = pg_query_scan(sql.c_str());
-  int found = -1;
-  if (!scan.error) {
-    PgQuery__ScanResult* r = pg_query__scan_result__unpack(
-        nullptr, scan.pbuf.len, reinterpret_cast<const uint8_t*>(scan.pbuf.data));
-    if (r) {
-      for (size_t i = 0; i < r->n_tokens && found < 0; ++i)
-        if (r->tokens[i]->start >= from && static_cast<int>(r->tokens[i]->token) == token)
-          found = r->tokens[i]->start;
-      pg_query__scan_result__free_unpacked(r, nullptr);
+int FindKeyword(const std::string& sql, std::string_view keyword) {
+  // Just enough of PostgreSQL's lexical rules to see words only where the
+  // scanner would: not in comments (-- and nested /* */), quoted strings
+  // ('..' with '' doubled, E'..' with backslash escapes, $tag$..$tag$),
+  // quoted identifiers, or numbers ("1e5"). A keyword is never written
+  // another way, so the first bare word equal to it is its token.
+  const size_t n = sql.size();
+  auto ident_start = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+  };
+  auto ident_cont = [&](unsigned char c) {
+    return ident_start(c) || (c >= '0' && c <= '9') || c == '$';
+  };
+  auto skip_quoted = [&](size_t i, char q, bool backslash) {
+    for (++i; i < n; ++i) {
+      if (backslash && sql[i] == '\\') {
+        ++i;
+      } else if (sql[i] == q) {
+        if (i + 1 < n && sql[i + 1] == q) {
+          ++i;
+        } else {
+          return i + 1;
+        }
+      }
+    }
+    return n;
+  };
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(sql[i]);
+    if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+      while (i < n && sql[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+      int depth = 0;
+      while (i < n) {
+        if (sql.compare(i, 2, "/*") == 0) {
+          ++depth;
+          i += 2;
+        } else if (sql.compare(i, 2, "*/") == 0) {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+    } else if (c == '\'' || c == '"') {
+      i = skip_quoted(i, static_cast<char>(c), false);
+    } else if (c == '$') {
+      size_t j = i + 1;
+      if (j < n && ident_start(static_cast<unsigned char>(sql[j])))
+        while (j < n && sql[j] != '$' && ident_cont(static_cast<unsigned char>(sql[j]))) ++j;
+      if (j < n && sql[j] == '$') {
+        const size_t close = sql.find(sql.substr(i, j - i + 1), j + 1);
+        i = close == std::string::npos ? n : close + (j - i + 1);
+      } else {
+        i = j;
+      }
+    } else if (ident_start(c)) {
+      const size_t start = i;
+      while (i < n && ident_cont(static_cast<unsigned char>(sql[i]))) ++i;
+      const std::string_view w(sql.data() + start, i - start);
+      if (i < n && sql[i] == '\'' && (w == "e" || w == "E")) {
+        i = skip_quoted(i, '\'', true);
+        continue;
+      }
+      if (w.size() == keyword.size() &&
+          std::equal(w.begin(), w.end(), keyword.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          }))
+        return static_cast<int>(start);
+    } else if (c >= '0' && c <= '9') {
+      while (i < n && (ident_cont(static_cast<unsigned char>(sql[i])) || sql[i] == '.')) ++i;
+    } else {
+      ++i;
     }
   }
-  pg_query_free_scan_result(scan);
-  return found;
+  return -1;
 }
 
 }  // namespace sqlrules

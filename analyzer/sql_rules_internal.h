@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analyzer/query_facts.h"
@@ -83,8 +84,9 @@ struct HandlerEntry {
 const std::vector<HandlerEntry>& MigrationHandlers();  // sql_rule_migration.cc
 const std::vector<HandlerEntry>& QueryHandlers();      // sql_rule_query.cc
 
-// Statement-relative offset of the first token of kind `token` (libpg_query
-// scanner token number) at or after `from`; -1 when absent.
-int FindToken(const std::string& sql, int token, int from = 0);
+// Statement-relative offset of the first keyword `keyword` (lower case:
+// "index", "concurrently") outside comments, strings and quoted
+// identifiers; -1 when absent.
+int FindKeyword(const std::string& sql, std::string_view keyword);
 
 }  // namespace pgvise::sqlrules

@@ -5,10 +5,27 @@
 
 #include <gtest/gtest.h>
 
+#include "analyzer/sql_rules_internal.h"
 #include "analyzer/sql_rules_test_fixture.h"
 
 namespace pgvise {
 namespace {
+
+// The keyword locator the rules place findings with: a bare word, in any
+// case, never inside a comment, a string, a quoted identifier or a number.
+TEST(FindKeyword, SeesOnlyBareWords) {
+  using sqlrules::FindKeyword;
+  EXPECT_EQ(FindKeyword("CREATE INDEX i ON t (a)", "index"), 7);
+  EXPECT_EQ(FindKeyword("create unique index i on t (a)", "index"), 14);
+  EXPECT_EQ(FindKeyword("CREATE /* INDEX */ -- index\n INDEX i ON t (a)", "index"), 29);
+  EXPECT_EQ(
+      FindKeyword("SELECT 'index', \"index\", $$ index $$, $q$index$q$, E'\\' index', 1", "index"),
+      -1);
+  EXPECT_EQ(FindKeyword("SELECT reindex, index_a, a$index FROM t", "index"), -1);
+  EXPECT_EQ(FindKeyword("REINDEX INDEX CONCURRENTLY i", "concurrently"), 14);
+  EXPECT_EQ(FindKeyword("CREATE FUNCTION f() RETURNS int RETURN 1", "return"), 32);
+  EXPECT_EQ(FindKeyword("/* unterminated", "index"), -1);
+}
 
 TEST_F(SqlRulesTest, EveryYamlHasAHandlerAndBack) {
   Status st = book_->CheckHandlers({"migration", "query"}, SqlRuleIds());

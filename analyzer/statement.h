@@ -72,7 +72,9 @@ Status ParseSqlFile(SourceText source, SqlFile* out);
 // the facts walker at ~15,000 (UNION ALL) to ~29,000 (`1+..+1`). 1,000 leaves
 // an 8x margin (statements at the limit still pass review and rewrite with a
 // 1 MB stack, not 512 kB), and keeps libpg_query's JSON (3 levels more) within simdjson's
-// default depth of 1,024, which CountParams reads. PostgreSQL's own grammar
+// default depth of 1,024 for tests that compare PgTree with that JSON. Every
+// recursive analyzer walk (QueryFacts, CountParams, AnalyzeCondition) checks
+// it first. PostgreSQL's own grammar
 // refuses right-nested input (parentheses, NOT, nested CASE or subqueries)
 // past 10,000 parser-stack entries ("memory exhausted"), so only left-nested
 // chains (a+b+.., a||b||.., UNION, JOIN) and nesting up to there reach this.

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include "analyzer/explain_runner.h"
 #include "analyzer/pg_tree.h"
+#include "analyzer/plan_rules.h"
 #include "analyzer/query_facts.h"
 
 namespace pgvise {
@@ -147,8 +149,8 @@ int JsonDepth(const std::string& json) {
 }
 
 // NestingDepth counts what the JSON shows: libpg_query's document adds 3
-// levels ({"stmts": [{"stmt": ...}]}) above the statement. This is what keeps
-// CountParams' simdjson (1,024 levels) working on any statement admitted.
+// levels ({"stmts": [{"stmt": ...}]}) above the statement, so libpg_query's
+// JSON of any statement admitted stays within simdjson's 1,024 levels.
 TEST(NestingDepth, IsTheJsonNestingOfTheStatement) {
   for (const std::string sql :
        {"SELECT 1", "SELECT 1+1+1", "SELECT a FROM t WHERE a = 1 AND b IN (1, 2)",
@@ -255,16 +257,32 @@ TEST(CheckNestingDepth, AdmitsTheLimitAndRefusesOneLevelMore) {
   EXPECT_EQ(pos, 9u);
 }
 
-// The review rules' protobuf second look (a function body from pg_proc never
-// passed the file-level guard) refuses what the guard refuses, instead of
-// letting protobuf-c's recursive unpack overflow the stack.
-TEST(CheckNestingDepth, TheRulesProtobufTreeRefusesTooDeepStatements) {
+// The review rules' second look at a statement (a function body from pg_proc
+// never passed the file-level guard) refuses what the guard refuses, instead
+// of letting the rules' recursive walks overflow the stack.
+TEST(CheckNestingDepth, TheRulesSecondLookRefusesTooDeepStatements) {
   std::string sql = "SELECT 1";
   for (int i = 0; i < 20000; ++i) sql += "+1";
   sqlrules::OneStatement deep(sql);
-  EXPECT_EQ(deep.stmt(PG_QUERY__NODE__NODE_SELECT_STMT), nullptr);
+  pgtree::object body;
+  EXPECT_FALSE(deep.stmt("SelectStmt", &body));
   sqlrules::OneStatement fine("SELECT 1+1");
-  EXPECT_NE(fine.stmt(PG_QUERY__NODE__NODE_SELECT_STMT), nullptr);
+  EXPECT_TRUE(fine.stmt("SelectStmt", &body));
+}
+
+// The other recursive PgTree walks check the depth first too: CountParams
+// refuses (Unsupported) and AnalyzeCondition does not read the condition.
+TEST(CheckNestingDepth, CountParamsAndAnalyzeConditionRefuseTooDeepStatements) {
+  std::string terms;
+  for (int i = 0; i < 20000; ++i) terms += "+$1";
+  int n = -1;
+  Status st = CountParams("SELECT 1" + terms, &n);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("levels deep"), std::string::npos) << st.message();
+  ASSERT_TRUE(CountParams("SELECT 1+$1+$2", &n).ok());
+  EXPECT_EQ(n, 2);
+  EXPECT_FALSE(AnalyzeCondition("(a = 1" + terms + ")").parsed);
+  EXPECT_TRUE(AnalyzeCondition("(a = 1+$1)").parsed);
 }
 
 }  // namespace

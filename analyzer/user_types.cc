@@ -113,12 +113,13 @@ std::string ConstraintText(const std::string& sql, int location) {
   return out;
 }
 
-std::string NameOf(PgQuery__Node** names, size_t n, std::string* schema) {
-  if (n == 0) return "";
-  const char* last = StringOf(names[n - 1]);
-  if (n > 1)
-    if (const char* s = StringOf(names[n - 2])) *schema = s;
-  return last ? last : "";
+// A qualified name (a list of String nodes, member `key` of `o`): its last
+// part, and the one before it in *schema.
+std::string NameOf(dom::object o, std::string_view key, std::string* schema) {
+  if (Count(o, key) == 0) return "";
+  std::string_view s = NameFromEnd(o, key, 1);
+  if (!s.empty()) *schema = std::string(s);
+  return std::string(NameFromEnd(o, key, 0));
 }
 
 void AppendConstraint(SqlType* t, const std::string& what) {
@@ -127,14 +128,12 @@ void AppendConstraint(SqlType* t, const std::string& what) {
 
 }  // namespace
 
-TypeRef TypeRefOfName(const PgQuery__TypeName* tn) {
+TypeRef TypeRefOfName(const pgtree::object* tn) {
   TypeRef r;
-  if (!tn || tn->n_names == 0) return r;
-  const char* last = StringOf(tn->names[tn->n_names - 1]);
-  r.name = last ? last : "";
-  if (tn->n_names > 1)
-    if (const char* schema = StringOf(tn->names[tn->n_names - 2])) r.schema = schema;
-  r.array = tn->n_array_bounds > 0;
+  if (!tn || Count(*tn, "names") == 0) return r;
+  r.name = std::string(NameFromEnd(*tn, "names", 0));
+  r.schema = std::string(NameFromEnd(*tn, "names", 1));
+  r.array = Has(*tn, "arrayBounds");
   if (r.schema.empty() || r.schema == "pg_catalog") {
     r.builtin = ParseColumnType(r.name).known || r.name == "serial" || r.name == "bigserial" ||
                 r.name == "smallserial";
@@ -217,26 +216,26 @@ TypeChangeVerdict ClassifyUserTypeChange(const TypeSide& from, const TypeSide& t
 bool ParseCreateType(const std::string& sql, const SqlTypeCatalog* file, const SqlTypeCatalog* db,
                      SqlType* out) {
   OneStatement one(sql);
-  if (const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_CREATE_ENUM_STMT)) {
-    const PgQuery__CreateEnumStmt* e = n->create_enum_stmt;
+  dom::object e, d;
+  if (one.stmt("CreateEnumStmt", &e)) {
     SqlType t;
-    t.name = NameOf(e->type_name, e->n_type_name, &t.schema);
+    t.name = NameOf(e, "typeName", &t.schema);
     t.kind = 'e';
     if (t.name.empty()) return false;
     *out = std::move(t);
     return true;
   }
-  const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT);
-  if (!n) return false;
-  const PgQuery__CreateDomainStmt* d = n->create_domain_stmt;
+  if (!one.stmt("CreateDomainStmt", &d)) return false;
   SqlType t;
-  t.name = NameOf(d->domainname, d->n_domainname, &t.schema);
+  t.name = NameOf(d, "domainname", &t.schema);
   t.kind = 'd';
   if (t.name.empty()) return false;
-  TypeRef base = TypeRefOfName(d->type_name);
+  dom::object type_name;
+  const dom::object* tn = Obj(d, "typeName", &type_name) ? &type_name : nullptr;
+  TypeRef base = TypeRefOfName(tn);
   // The base with its modifiers and array bounds, built-ins by their
   // internal names ("int4", "varchar(40)"): what ParseColumnType reads.
-  t.base = FromTypeName(d->type_name).text;
+  t.base = FromTypeName(tn).text;
   if (const SqlType* under = LookupType(file, db, base)) {
     if (under->kind == 'd' && !base.array) {
       t.base = under->base;
@@ -244,21 +243,18 @@ bool ParseCreateType(const std::string& sql, const SqlTypeCatalog* file, const S
       t.has_default = under->has_default;
     }
   }
-  for (size_t i = 0; i < d->n_constraints; ++i) {
-    const PgQuery__Node* c = d->constraints[i];
-    if (c->node_case != PG_QUERY__NODE__NODE_CONSTRAINT) continue;
-    switch (c->constraint->contype) {
-      case PG_QUERY__CONSTR_TYPE__CONSTR_CHECK:
-        AppendConstraint(&t, ConstraintText(sql, c->constraint->location));
-        break;
-      case PG_QUERY__CONSTR_TYPE__CONSTR_NOTNULL:
+  dom::array cons;
+  if (Arr(d, "constraints", &cons)) {
+    for (dom::element c : cons) {
+      dom::object con;
+      if (!NodeOf(c, "Constraint", &con)) continue;
+      std::string_view type = Str(con, "contype");
+      if (type == "CONSTR_CHECK")
+        AppendConstraint(&t, ConstraintText(sql, static_cast<int>(Int(con, "location", 0))));
+      else if (type == "CONSTR_NOTNULL")
         AppendConstraint(&t, "NOT NULL");
-        break;
-      case PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT:
+      else if (type == "CONSTR_DEFAULT")
         t.has_default = true;
-        break;
-      default:
-        break;
     }
   }
   *out = std::move(t);
@@ -268,19 +264,20 @@ bool ParseCreateType(const std::string& sql, const SqlTypeCatalog* file, const S
 bool ParseAlterDomain(const std::string& sql, const SqlTypeCatalog* file, const SqlTypeCatalog* db,
                       SqlType* out) {
   OneStatement one(sql);
-  const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_ALTER_DOMAIN_STMT);
-  if (!n || !n->alter_domain_stmt->subtype) return false;
-  const PgQuery__AlterDomainStmt* a = n->alter_domain_stmt;
+  dom::object a;
+  if (!one.stmt("AlterDomainStmt", &a) || Str(a, "subtype").empty()) return false;
   TypeRef ref;
-  ref.name = NameOf(a->type_name, a->n_type_name, &ref.schema);
+  ref.name = NameOf(a, "typeName", &ref.schema);
   const SqlType* known = LookupType(file, db, ref);
   if (!known || known->kind != 'd') return false;
   SqlType t = *known;
-  std::string sub = a->subtype;
+  std::string_view sub = Str(a, "subtype");
+  dom::element def;
+  dom::object con;
   if (sub == "O") {
     AppendConstraint(&t, "NOT NULL");
-  } else if (sub == "C" && a->def && a->def->node_case == PG_QUERY__NODE__NODE_CONSTRAINT) {
-    AppendConstraint(&t, ConstraintText(sql, a->def->constraint->location));
+  } else if (sub == "C" && Field(a, "def", &def) && NodeOf(def, "Constraint", &con)) {
+    AppendConstraint(&t, ConstraintText(sql, static_cast<int>(Int(con, "location", 0))));
   } else {
     return false;  // a dropped constraint may or may not have been the last
   }
@@ -305,12 +302,12 @@ std::set<std::string> SqlTypeNames(const SqlFile& file,
     if (facts.kind == StatementKind::kOtherDdl || facts.kind == StatementKind::kOtherUtility) {
       // A CREATE DOMAIN over a domain of the database, an ALTER DOMAIN of one.
       OneStatement one(stmt.sql);
-      if (const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT))
-        want(TypeRefOfName(n->create_domain_stmt->type_name));
-      if (const PgQuery__Node* n = one.stmt(PG_QUERY__NODE__NODE_ALTER_DOMAIN_STMT)) {
+      dom::object n, type_name;
+      if (one.stmt("CreateDomainStmt", &n))
+        want(TypeRefOfName(Obj(n, "typeName", &type_name) ? &type_name : nullptr));
+      if (one.stmt("AlterDomainStmt", &n)) {
         TypeRef ref;
-        ref.name =
-            NameOf(n->alter_domain_stmt->type_name, n->alter_domain_stmt->n_type_name, &ref.schema);
+        ref.name = NameOf(n, "typeName", &ref.schema);
         want(ref);
       }
       continue;
@@ -330,12 +327,11 @@ std::set<std::string> SqlTypeNames(const SqlFile& file,
       if (col != t->second.column_types.end()) want(TypeRefOf(col->second));
     }
     if (!wanted) continue;
-    for (auto subtype :
-         {PG_QUERY__ALTER_TABLE_TYPE__AT_AddColumn, PG_QUERY__ALTER_TABLE_TYPE__AT_AlterColumnType})
-      ForEachColumnCmd(stmt.sql, subtype,
-                       [&](const PgQuery__AlterTableCmd&, const PgQuery__ColumnDef& cd) {
-                         want(TypeRefOfName(cd.type_name));
-                       });
+    for (std::string_view subtype : {"AT_AddColumn", "AT_AlterColumnType"})
+      ForEachColumnCmd(stmt.sql, subtype, [&](dom::object, dom::object cd) {
+        dom::object type_name;
+        want(TypeRefOfName(Obj(cd, "typeName", &type_name) ? &type_name : nullptr));
+      });
   }
   return names;
 }

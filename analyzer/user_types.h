@@ -35,8 +35,6 @@
 //   later statement names: the path the server will use is not known.
 #pragma once
 
-#include <pg_query/pg_query.pb-c.h>
-
 #include <string>
 
 #include "analyzer/column_type_change.h"
@@ -56,7 +54,7 @@ struct TypeRef {
 TypeRef TypeRefOf(const std::string& text);
 // A type name of the parse tree as a TypeRef; `builtin` for the types the
 // column type model knows, serial types and anything in pg_catalog.
-TypeRef TypeRefOfName(const PgQuery__TypeName* tn);
+TypeRef TypeRefOfName(const pgtree::object* tn);
 
 // The type `ref` names: the file's own CREATE DOMAIN / CREATE TYPE first (the
 // file runs before the statement), else pg_type resolved the way the parser

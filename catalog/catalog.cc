@@ -140,17 +140,6 @@ double TableInfo::Rows() const {
   return static_cast<double>(std::max<int64_t>(n_live_tup, 0));
 }
 
-double TableInfo::IndexWritesPerSecond() const {
-  if (stats_age_s <= 0) return 0;
-  double w = static_cast<double>(n_tup_ins + (n_tup_upd - n_tup_hot_upd) + n_tup_del);
-  return std::max(w, 0.0) / stats_age_s;
-}
-
-bool TableInfo::IsNotNull(const std::string& column) const {
-  const ColumnInfo* c = Column(column);
-  return c && c->not_null;
-}
-
 const TableInfo* Catalog::FindTable(const std::string& schema, const std::string& name) const {
   if (schema.empty()) {
     for (const auto& s : search_path_)

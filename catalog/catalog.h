@@ -140,9 +140,6 @@ struct TableInfo {
   const IndexInfo* Index(const std::string& name) const;
   // Rows the planner believes the table has (reltuples, falling back to live tuples).
   double Rows() const;
-  // Row changes per second that touch indexes (inserts + non-HOT updates + deletes).
-  double IndexWritesPerSecond() const;
-  bool IsNotNull(const std::string& column) const;
 };
 
 // The predicate of a partial index on a locked table (see TableInfo::locked):

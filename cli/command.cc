@@ -141,13 +141,15 @@ void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::stri
   WriteOutput(o, RenderFindings(findings, ro));
 }
 
-int Main(int argc, char** argv) {
+int Main(int argc, char** argv) { return RunCommandLine(Subcommands(), argc, argv); }
+
+int RunCommandLine(const std::vector<Subcommand>& commands, int argc, char** argv) {
   CLI::App app{"pgvise: PostgreSQL review, index advice, rewrites and maintenance"};
   app.require_subcommand(1);
   app.set_version_flag("--version",
                        std::string("pgvise ") + PGVISE_VERSION + " (" + PGVISE_REVISION + ")");
   RunFn run;
-  for (const auto& cmd : Subcommands()) {
+  for (const auto& cmd : commands) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
     auto common = std::make_shared<CommonOptions>();
     common->argv0 = argc > 0 ? argv[0] : "pgvise";
@@ -176,8 +178,10 @@ int Main(int argc, char** argv) {
     std::cerr << "pgvise: " << e.what() << "\n";
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
+    // Not an Error: nothing the user did ends here, so it must not look like
+    // a usage or input error (2) to a script; 5 says "report this bug".
     std::cerr << "pgvise: internal error: " << e.what() << "\n";
-    return static_cast<int>(ExitCode::kInputError);
+    return static_cast<int>(ExitCode::kInternalError);
   }
 }
 

@@ -85,5 +85,9 @@ RunFn SetupRules(CLI::App& app, std::shared_ptr<CommonOptions> common);
 
 // Runs the pgvise command line; returns the process exit code.
 int Main(int argc, char** argv);
+// Main over a given command table (tests drive it with commands that fail on
+// purpose). A usage error or pgvise::Error ends with its own code; any other
+// exception is a bug: "pgvise: internal error: ..." and exit 5.
+int RunCommandLine(const std::vector<Subcommand>& commands, int argc, char** argv);
 
 }  // namespace pgvise

@@ -11,6 +11,7 @@ enum class ExitCode : int {
   kInputError = 2,     // usage or input error: bad flag, unparsable file, malformed JSON
   kDatabaseError = 3,  // connect, permission, timeout
   kApplyFailed = 4,    // --apply ran but some action failed
+  kInternalError = 5,  // a bug in pgvise (an exception that is not pgvise::Error)
 };
 
 }  // namespace pgvise

@@ -21,4 +21,54 @@ std::optional<Severity> ParseSeverity(const std::string& s) {
   return std::nullopt;
 }
 
+const char* RecommendationKindName(RecommendationKind k) {
+  switch (k) {
+    case RecommendationKind::kUnset:
+      return "";
+    case RecommendationKind::kIndex:
+      return "index";
+    case RecommendationKind::kDropIndex:
+      return "drop-index";
+    case RecommendationKind::kVacuum:
+      return "vacuum";
+    case RecommendationKind::kAnalyze:
+      return "analyze";
+    case RecommendationKind::kAutovacuum:
+      return "autovacuum";
+    case RecommendationKind::kRepack:
+      return "repack";
+    case RecommendationKind::kReindex:
+      return "reindex";
+    case RecommendationKind::kConfig:
+      return "config";
+    case RecommendationKind::kSession:
+      return "session";
+    case RecommendationKind::kPreparedTransaction:
+      return "prepared-transaction";
+    case RecommendationKind::kReplicationSlot:
+      return "replication-slot";
+    case RecommendationKind::kSequence:
+      return "sequence";
+  }
+  return "";
+}
+
+const char* ConfidenceName(Confidence c) {
+  switch (c) {
+    case Confidence::kUnset:
+      return "";
+    case Confidence::kHigh:
+      return "high";
+    case Confidence::kMedium:
+      return "medium";
+    case Confidence::kLow:
+      return "low";
+    case Confidence::kUnverified:
+      return "unverified";
+    case Confidence::kMeasured:
+      return "measured";
+  }
+  return "";
+}
+
 }  // namespace pgvise

@@ -65,9 +65,40 @@ struct QueryBenefit {
   double cost_after = 0;
 };
 
+// What a recommendation does: a closed set, printed by RecommendationKindName
+// ("index", "drop-index", ...) in every report format and in JSON.
+enum class RecommendationKind {
+  kUnset,                // "" (not set)
+  kIndex,                // "index": create an index (advise)
+  kDropIndex,            // "drop-index"
+  kVacuum,               // "vacuum"
+  kAnalyze,              // "analyze"
+  kAutovacuum,           // "autovacuum": per-table autovacuum settings
+  kRepack,               // "repack"
+  kReindex,              // "reindex"
+  kConfig,               // "config": a server setting
+  kSession,              // "session": end or fix a backend
+  kPreparedTransaction,  // "prepared-transaction"
+  kReplicationSlot,      // "replication-slot"
+  kSequence,             // "sequence"
+};
+const char* RecommendationKindName(RecommendationKind k);
+
+// How sure pgvise is, with the evidence saying why; printed by
+// ConfidenceName. `unverified` becomes `measured` or `low` once advise
+// --verify built the index for real.
+enum class Confidence {
+  kUnset,       // ""
+  kHigh,        // "high"
+  kMedium,      // "medium"
+  kLow,         // "low"
+  kUnverified,  // "unverified": HypoPG's estimate only, not yet built
+  kMeasured,    // "measured": built and measured by --verify
+};
+const char* ConfidenceName(Confidence c);
+
 struct Recommendation {
-  std::string kind;    // index | drop-index | partition | materialized-view | rewrite |
-                       // autovacuum | vacuum | reindex | analyze | config | ...
+  RecommendationKind kind = RecommendationKind::kUnset;
   std::string sql;     // ready-to-run DDL / SQL
   std::string revert;  // SQL that undoes it, when there is one
   std::string object;  // table or index it is about
@@ -76,7 +107,7 @@ struct Recommendation {
   int64_t size_bytes = 0;     // storage it takes (negative: frees)
   double write_overhead = 0;  // estimated extra cost units per second of writes
   std::string lock;           // lock the SQL takes, e.g. "SHARE UPDATE EXCLUSIVE"
-  std::string confidence;     // high | medium | low, with evidence saying why
+  Confidence confidence = Confidence::kUnset;
   std::vector<Evidence> evidence;
   int priority = 0;  // ordering for plans: higher first
 

@@ -54,7 +54,7 @@ json ToJson(const QueryBenefit& b) {
 
 json ToJson(const Recommendation& r) {
   json j;
-  j["kind"] = r.kind;
+  j["kind"] = RecommendationKindName(r.kind);
   j["sql"] = r.sql;
   if (!r.revert.empty()) j["revert"] = r.revert;
   if (!r.object.empty()) j["object"] = r.object;
@@ -64,7 +64,7 @@ json ToJson(const Recommendation& r) {
   j["benefit"] = benefit;
   j["cost"] = {
       {"size_bytes", r.size_bytes}, {"write_overhead", r.write_overhead}, {"lock", r.lock}};
-  j["confidence"] = r.confidence;
+  j["confidence"] = ConfidenceName(r.confidence);
   j["evidence"] = ToJson(r.evidence);
   return j;
 }

@@ -289,7 +289,8 @@ std::string RenderReportHtml(const Report& r, const ReportRenderOptions&) {
   if (body.empty()) {
     body.push_back(ReportBlock::Findings());
     for (const auto& a : r.actions) {
-      body.push_back(ReportBlock::Heading(a.heading.empty() ? a.rec.kind : a.heading, 3));
+      body.push_back(ReportBlock::Heading(
+          a.heading.empty() ? std::string(RecommendationKindName(a.rec.kind)) : a.heading, 3));
       if (!a.rec.reason.empty()) body.push_back(ReportBlock::Paragraph(a.rec.reason));
       if (!a.rec.sql.empty()) body.push_back(ReportBlock::Code(a.rec.sql));
     }

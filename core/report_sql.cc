@@ -32,8 +32,10 @@ std::string RenderReportSql(const Report& r) {
   int i = 0;
   for (const auto& a : r.actions) {
     out << "\n"
-        << SqlComment(std::to_string(++i) + ". " + (a.heading.empty() ? a.rec.kind : a.heading) +
-                      (a.executable ? "" : " (advice: review before running)"));
+        << SqlComment(
+               std::to_string(++i) + ". " +
+               (a.heading.empty() ? std::string(RecommendationKindName(a.rec.kind)) : a.heading) +
+               (a.executable ? "" : " (advice: review before running)"));
     if (!a.rec.reason.empty()) out << SqlComment(a.rec.reason, "--    ");
     if (!a.rec.lock.empty()) out << SqlComment("lock: " + a.rec.lock, "--    ");
     if (!a.rec.revert.empty()) out << SqlComment("undo: " + a.rec.revert, "--    ");

@@ -134,12 +134,12 @@ TEST(ReportSql, HostileTextStaysInComments) {
   r.notes = {"note\rDROP TABLE canary2;"};
   ReportAction vac;
   vac.heading = "vacuum \"a\nDROP TABLE canary3; --\"";
-  vac.rec.kind = "vacuum";
+  vac.rec.kind = RecommendationKind::kVacuum;
   vac.rec.reason = "dead tuples in\r\nDROP TABLE canary4;";
   vac.rec.sql = "VACUUM (ANALYZE) public.\"a\nb\"";
   ReportAction advice;
   advice.executable = false;
-  advice.rec.kind = "reindex";
+  advice.rec.kind = RecommendationKind::kReindex;
   advice.rec.sql = "SELECT pg_terminate_backend(42);\nDROP TABLE canary5;";
   r.actions = {vac, advice};
   r.sql_prologue = {"SET lock_timeout = '5s'"};

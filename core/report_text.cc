@@ -71,7 +71,8 @@ std::vector<ReportBlock> DefaultBody(const Report& r) {
   if (!r.title.empty()) body.push_back(ReportBlock::Heading(r.title, 1));
   if (!r.findings.empty() || r.actions.empty()) body.push_back(ReportBlock::Findings());
   for (const auto& a : r.actions) {
-    body.push_back(ReportBlock::Heading(a.heading.empty() ? a.rec.kind : a.heading, 3));
+    body.push_back(ReportBlock::Heading(
+        a.heading.empty() ? std::string(RecommendationKindName(a.rec.kind)) : a.heading, 3));
     if (!a.rec.reason.empty()) body.push_back(ReportBlock::Paragraph(a.rec.reason));
     if (!a.rec.sql.empty()) body.push_back(ReportBlock::Code(a.rec.sql));
   }

@@ -6,10 +6,19 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 
 namespace pgvise {
+
+double Rule::Threshold(const std::string& name) const {
+  auto it = thresholds.find(name);
+  if (it == thresholds.end())
+    throw std::logic_error("rule " + id + (path.empty() ? "" : " (" + path + ")") +
+                           ": no threshold '" + name + "' in its YAML");
+  return it->second;
+}
 
 namespace {
 

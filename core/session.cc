@@ -419,13 +419,6 @@ Status Session::QueryRolledBack(std::string_view sql, Rows* out) {
   return st;
 }
 
-Rows Session::MustQuery(std::string_view sql, const Params& params) {
-  Rows rows;
-  Status st = Query(sql, params, &rows);
-  if (!st.ok()) throw Error(ExitCode::kDatabaseError, "database error: " + st.message());
-  return rows;
-}
-
 bool Session::HasExtension(const std::string& name) {
   Rows r;
   if (!Query("SELECT 1 FROM pg_extension WHERE extname = $1", {name}, &r).ok()) return false;

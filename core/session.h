@@ -95,8 +95,6 @@ class Session {
   // functions of constants). Sent pipelined: one round trip. Inside a
   // transaction the caller opened, runs there (the caller owns the rollback).
   Status QueryRolledBack(std::string_view sql, Rows* out);
-  // Query that ends the command on failure (throws Error, exit code 3).
-  Rows MustQuery(std::string_view sql, const Params& params = {});
 
   // SQLSTATE of the last failed statement ("" if none), e.g. "55P03" lock_not_available.
   const std::string& last_sqlstate() const { return last_sqlstate_; }

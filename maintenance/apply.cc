@@ -18,7 +18,8 @@ double Since(std::chrono::steady_clock::time_point t0) {
 }
 
 bool IsReindexConcurrently(const PlanItem& it) {
-  return it.rec.kind == "reindex" && it.rec.sql.rfind("REINDEX INDEX CONCURRENTLY ", 0) == 0;
+  return it.rec.kind == RecommendationKind::kReindex &&
+         it.rec.sql.rfind("REINDEX INDEX CONCURRENTLY ", 0) == 0;
 }
 
 // The (quoted) index a `REINDEX INDEX CONCURRENTLY <name>;` item rebuilds.

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <stdexcept>
 #include <thread>
 
 #include "maintenance/rules_internal.h"
@@ -36,10 +37,15 @@ Status ExactBloat(Session& s, const RuleBook& rules, MaintainRun* run) {
         "--exact: the pgstattuple extension is not installed here; using estimates");
     return Status::Ok();
   }
-  const Rule* tr = rules.Find("table-bloat");
-  const Rule* ir = rules.Find("index-bloat");
-  double tmin = (tr ? tr->Threshold("min_ratio", 0.3) : 0.3) / 2;
-  double imin = (ir ? ir->Threshold("min_ratio", 0.35) : 0.35) / 2;
+  // The bloat rules' own thresholds (their YAML; a rule book without them is
+  // a bug, like any missing threshold).
+  auto min_ratio = [&](const char* id) {
+    const Rule* r = rules.Find(id);
+    if (!r) throw std::logic_error(std::string("rule ") + id + " is not loaded");
+    return r->Threshold("min_ratio");
+  };
+  double tmin = min_ratio("table-bloat") / 2;
+  double imin = min_ratio("index-bloat") / 2;
   const int bs = static_cast<int>(snap.Setting("block_size"));
   std::vector<ExactTarget> tables, indexes;
   for (size_t i = 0; i < snap.tables.size(); ++i) {
@@ -109,7 +115,7 @@ void WindowNote(const HealthSnapshot& snap, const RuleBook& rules, const Maintai
   for (const char* id : {"autovacuum-vacuum-settings", "autovacuum-insert-settings"}) {
     const Rule* r = rules.Enabled(id);
     if (!r || !RuleSelected(opts, id, "autovacuum")) continue;
-    double h = r->Threshold("min_window_hours", 24);
+    double h = r->Threshold("min_window_hours");
     if (snap.stats_age_s >= h * 3600) continue;
     quiet.push_back(id);
     need_h = std::max(need_h, h);
@@ -182,12 +188,12 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
   WindowNote(snap, rules, opts, &run.plan);
   const Rule* unused = rules.Enabled("unused-index");
   if (unused && RuleSelected(opts, "unused-index", "health") &&
-      snap.stats_age_s < unused->Threshold("min_stats_hours", 168) * 3600)
+      snap.stats_age_s < unused->Threshold("min_stats_hours") * 3600)
     run.plan.notes.push_back(
         "unused-index: statistics cover only " +
         std::to_string(static_cast<int>(snap.stats_age_s / 3600)) +
         " h; unused indexes are judged after " +
-        std::to_string(static_cast<int>(unused->Threshold("min_stats_hours", 168))) + " h");
+        std::to_string(static_cast<int>(unused->Threshold("min_stats_hours"))) + " h");
   *out = std::move(run);
   return Status::Ok();
 }

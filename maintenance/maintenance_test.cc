@@ -8,7 +8,7 @@
 #include "maintenance/bloat.h"
 #include "maintenance/plan.h"
 #include "maintenance/report.h"
-#include "maintenance/rule_examples.h"
+#include "maintenance/testing/rule_examples.h"
 #include "maintenance/snapshot.h"
 #include "maintenance/window.h"
 #include "tests/support/pg_test.h"
@@ -226,7 +226,7 @@ TEST(Bloat, BtreeDeduplicationShrinksLowCardinalityIndexes) {
   EXPECT_FALSE(EstimateIndexBloat(x, t, 120000).deduplicated);  // PG 12 has no dedup
 }
 
-PlanItem Item(const char* rule, const char* group, Severity sev, const char* kind,
+PlanItem Item(const char* rule, const char* group, Severity sev, RecommendationKind kind,
               const char* object, const char* sql, bool executable = true) {
   PlanItem it;
   it.rule = rule;
@@ -242,14 +242,14 @@ PlanItem Item(const char* rule, const char* group, Severity sev, const char* kin
 
 TEST(Plan, MostUrgentFirstAndRedundantAnalyzeDropped) {
   std::vector<PlanItem> items = {
-      Item("stale-statistics", "statistics", Severity::kWarning, "analyze", "public.a",
-           "ANALYZE a;"),
-      Item("vacuum-overdue", "vacuum", Severity::kWarning, "vacuum", "public.a",
+      Item("stale-statistics", "statistics", Severity::kWarning, RecommendationKind::kAnalyze,
+           "public.a", "ANALYZE a;"),
+      Item("vacuum-overdue", "vacuum", Severity::kWarning, RecommendationKind::kVacuum, "public.a",
            "VACUUM (ANALYZE) a;"),
-      Item("server-settings", "settings", Severity::kInfo, "config", "work_mem",
+      Item("server-settings", "settings", Severity::kInfo, RecommendationKind::kConfig, "work_mem",
            "ALTER SYSTEM ..."),
-      Item("xid-wraparound", "wraparound", Severity::kError, "vacuum", "public.b",
-           "VACUUM (FREEZE) b;"),
+      Item("xid-wraparound", "wraparound", Severity::kError, RecommendationKind::kVacuum,
+           "public.b", "VACUUM (FREEZE) b;"),
   };
   OrderPlan(&items);
   ASSERT_EQ(items.size(), 3u);
@@ -262,10 +262,11 @@ TEST(Plan, SqlScriptCommentsOutAdvice) {
   MaintenancePlan plan;
   plan.database = "shop";
   plan.server_version = 150018;
-  plan.items = {Item("index-bloat", "bloat", Severity::kWarning, "reindex", "public.i",
-                     "REINDEX INDEX CONCURRENTLY public.i;"),
-                Item("idle-in-transaction", "health", Severity::kWarning, "session", "pid 7",
-                     "SELECT pg_terminate_backend(7);", false)};
+  plan.items = {
+      Item("index-bloat", "bloat", Severity::kWarning, RecommendationKind::kReindex, "public.i",
+           "REINDEX INDEX CONCURRENTLY public.i;"),
+      Item("idle-in-transaction", "health", Severity::kWarning, RecommendationKind::kSession,
+           "pid 7", "SELECT pg_terminate_backend(7);", false)};
   std::string sql = RenderPlanSql(plan, 2000, 60000);
   EXPECT_NE(sql.find("\nREINDEX INDEX CONCURRENTLY public.i;\n"), std::string::npos) << sql;
   EXPECT_NE(sql.find("-- SELECT pg_terminate_backend(7);"), std::string::npos) << sql;
@@ -295,14 +296,14 @@ TEST(Plan, SqlScriptKeepsHostileNamesAndTextInsideComments) {
   plan.database = "shop" + evil;
   plan.server_version = 150018;
   plan.notes = {"note " + evil};
-  PlanItem run = Item("vacuum-overdue", "vacuum", Severity::kWarning, "vacuum", "public.t",
-                      "VACUUM (ANALYZE) public.t;");
+  PlanItem run = Item("vacuum-overdue", "vacuum", Severity::kWarning, RecommendationKind::kVacuum,
+                      "public.t", "VACUUM (ANALYZE) public.t;");
   run.rec.object = "public." + evil;
   run.rec.reason = "why " + evil;
   run.rec.lock = "lock " + evil;
   run.rec.revert = "undo " + evil;
-  PlanItem advice =
-      Item("table-bloat", "bloat", Severity::kWarning, "repack", "public.t", "", false);
+  PlanItem advice = Item("table-bloat", "bloat", Severity::kWarning, RecommendationKind::kRepack,
+                         "public.t", "", false);
   advice.rec.sql = "-- comment " + evil + "\nVACUUM FULL public.t;";
   plan.items = {run, advice};
   std::string sql = RenderPlanSql(plan, 2000, 60000);

@@ -154,15 +154,17 @@ void OrderPlan(std::vector<PlanItem>* items) {
   // one table (overdue and bloat) are one.
   std::set<std::string> vacuumed;
   for (const auto& it : *items)
-    if (it.rec.kind == "vacuum" && it.executable && it.rec.sql.find("ANALYZE") != std::string::npos)
+    if (it.rec.kind == RecommendationKind::kVacuum && it.executable &&
+        it.rec.sql.find("ANALYZE") != std::string::npos)
       vacuumed.insert(it.rec.object);
   std::vector<PlanItem> kept;
   std::set<std::string> seen_sql;
   for (auto& it : *items) {
-    if (it.rec.kind == "analyze" && vacuumed.count(it.rec.object)) continue;
-    if (it.executable && it.rec.kind == "vacuum" && seen_sql.count("vacuum " + it.rec.object))
+    if (it.rec.kind == RecommendationKind::kAnalyze && vacuumed.count(it.rec.object)) continue;
+    if (it.executable && it.rec.kind == RecommendationKind::kVacuum &&
+        seen_sql.count("vacuum " + it.rec.object))
       continue;
-    if (it.rec.kind == "vacuum") seen_sql.insert("vacuum " + it.rec.object);
+    if (it.rec.kind == RecommendationKind::kVacuum) seen_sql.insert("vacuum " + it.rec.object);
     kept.push_back(std::move(it));
   }
   std::stable_sort(kept.begin(), kept.end(), [](const PlanItem& a, const PlanItem& b) {

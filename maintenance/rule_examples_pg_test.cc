@@ -8,9 +8,9 @@
 #include <chrono>
 
 #include "analyzer/statement.h"
-#include "maintenance/rule_examples.h"
 #include "maintenance/snapshot.h"
 #include "maintenance/window.h"
+#include "maintenance/testing/rule_examples.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {

@@ -24,12 +24,12 @@
 
 namespace pgvise::maint {
 
-PlanItem NewItem(const RuleInput& in, const std::string& kind, const std::string& object) {
+PlanItem NewItem(const RuleInput& in, RecommendationKind kind, const std::string& object) {
   PlanItem it;
   it.severity = in.rule.severity;
   it.rec.kind = kind;
   it.rec.object = object;
-  it.rec.confidence = "high";
+  it.rec.confidence = Confidence::kHigh;
   return it;
 }
 
@@ -82,7 +82,7 @@ struct Rates {
 // (`min_window_hours`). Otherwise the rule stays quiet; maintain.cc notes why.
 bool WindowLongEnough(const RuleInput& in) {
   return in.snap.window_chosen ||
-         in.snap.stats_age_s >= in.rule.Threshold("min_window_hours", 24) * 3600;
+         in.snap.stats_age_s >= in.rule.Threshold("min_window_hours") * 3600;
 }
 
 Rates RatesOf(const HealthSnapshot& snap, const TableHealth& t) {
@@ -121,9 +121,9 @@ std::pair<double, double> TriggerSettings(double rows, double ratio, double cap,
 // vacuum-overdue: dead tuples well past the trigger — autovacuum is off for
 // the table, or it fell behind. VACUUM (ANALYZE) now.
 void VacuumOverdue(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_dead = in.rule.Threshold("min_dead_tuples", 10000);
-  const double min_ratio = in.rule.Threshold("min_dead_ratio", 0.1);
-  const double behind = in.rule.Threshold("behind_factor", 2.0);
+  const double min_dead = in.rule.Threshold("min_dead_tuples");
+  const double min_ratio = in.rule.Threshold("min_dead_ratio");
+  const double behind = in.rule.Threshold("behind_factor");
   for (const auto& t : in.snap.tables) {
     if (!t.has_stats || !in.table_selected(t.schema, t.name)) continue;
     double dead = static_cast<double>(t.n_dead_tup);
@@ -137,7 +137,7 @@ void VacuumOverdue(const RuleInput& in, std::vector<PlanItem>* out) {
     // With autovacuum on, a table just over its trigger is picked up at the
     // next naptime: only call it overdue when it is far past.
     if (!off && dead < behind * trigger) continue;
-    PlanItem it = NewItem(in, "vacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kVacuum, t.Display());
     it.rec.sql = "VACUUM (ANALYZE) " + t.Qualified() + ";";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on; blocks DDL and other vacuums)";
     std::ostringstream why;
@@ -170,12 +170,12 @@ void VacuumOverdue(const RuleInput& in, std::vector<PlanItem>* out) {
 // the default 20% trigger lets them bloat. Sets the vacuum (and analyze)
 // scale factor / threshold per table; re-enables autovacuum where it is off.
 void AutovacuumVacuumSettings(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_rows = in.rule.Threshold("min_rows", 10000);
-  const double min_dead_per_hour = in.rule.Threshold("min_dead_per_hour", 1000);
-  const double min_daily_churn = in.rule.Threshold("min_daily_churn", 0.05);
-  const double target = in.rule.Threshold("target_dead_ratio", 0.05);
-  const double cap = in.rule.Threshold("max_dead_tuples", 1000000);
-  const double min_gain = in.rule.Threshold("min_gain", 2.0);
+  const double min_rows = in.rule.Threshold("min_rows");
+  const double min_dead_per_hour = in.rule.Threshold("min_dead_per_hour");
+  const double min_daily_churn = in.rule.Threshold("min_daily_churn");
+  const double target = in.rule.Threshold("target_dead_ratio");
+  const double cap = in.rule.Threshold("max_dead_tuples");
+  const double min_gain = in.rule.Threshold("min_gain");
   if (!WindowLongEnough(in)) return;
   for (const auto& t : in.snap.tables) {
     if (!t.has_stats || !in.table_selected(t.schema, t.name)) continue;
@@ -207,7 +207,7 @@ void AutovacuumVacuumSettings(const RuleInput& in, std::vector<PlanItem>* out) {
         kv.push_back({"autovacuum_analyze_threshold", Num(a_new_thr)});
       }
     }
-    PlanItem it = NewItem(in, "autovacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAutovacuum, t.Display());
     it.rec.sql = "ALTER TABLE " + t.Qualified() + " SET (" + SetClause(kv) + ");";
     it.rec.revert = "ALTER TABLE " + t.Qualified() + " RESET (" + ResetClause(kv) + ");";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (brief; reads and writes go on)";
@@ -240,13 +240,13 @@ void AutovacuumVacuumSettings(const RuleInput& in, std::vector<PlanItem>* out) {
 // autovacuum_freeze_min_age = 0 so those vacuums freeze what they visit and
 // the table never needs a whole-table anti-wraparound scan.
 void AutovacuumInsertSettings(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_rows = in.rule.Threshold("min_rows", 10000);
-  const double min_ins_per_hour = in.rule.Threshold("min_inserts_per_hour", 1000);
-  const double min_share = in.rule.Threshold("min_insert_share", 0.9);
-  const double append_only_share = in.rule.Threshold("append_only_share", 0.999);
-  const double target = in.rule.Threshold("target_insert_ratio", 0.05);
-  const double cap = in.rule.Threshold("max_insert_tuples", 1000000);
-  const double min_gain = in.rule.Threshold("min_gain", 2.0);
+  const double min_rows = in.rule.Threshold("min_rows");
+  const double min_ins_per_hour = in.rule.Threshold("min_inserts_per_hour");
+  const double min_share = in.rule.Threshold("min_insert_share");
+  const double append_only_share = in.rule.Threshold("append_only_share");
+  const double target = in.rule.Threshold("target_insert_ratio");
+  const double cap = in.rule.Threshold("max_insert_tuples");
+  const double min_gain = in.rule.Threshold("min_gain");
   if (in.snap.server_version < 130000) return;  // no insert-driven autovacuum before PG 13
   if (!WindowLongEnough(in)) return;
   for (const auto& t : in.snap.tables) {
@@ -273,7 +273,7 @@ void AutovacuumInsertSettings(const RuleInput& in, std::vector<PlanItem>* out) {
     if (freeze) kv.push_back({"autovacuum_freeze_min_age", "0"});
     // Already tuned: the trigger is near the target and the freeze age is set.
     if (kv.empty()) continue;
-    PlanItem it = NewItem(in, "autovacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAutovacuum, t.Display());
     it.rec.sql = "ALTER TABLE " + t.Qualified() + " SET (" + SetClause(kv) + ");";
     it.rec.revert = "ALTER TABLE " + t.Qualified() + " RESET (" + ResetClause(kv) + ");";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (brief; reads and writes go on)";
@@ -304,11 +304,11 @@ void AutovacuumInsertSettings(const RuleInput& in, std::vector<PlanItem>* out) {
 // the default budget (200 cost units per 2 ms, shared by all workers) takes
 // hours; a per-table cost limit gives its worker its own, larger budget.
 void AutovacuumLargeTableCost(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double large = in.rule.Threshold("large_table_bytes", 10.0 * (1LL << 30));
-  const double ssd_limit = in.rule.Threshold("ssd_cost_limit", 2000);
-  const double hdd_limit = in.rule.Threshold("hdd_cost_limit", 800);
-  const double ssd_delay = in.rule.Threshold("ssd_cost_delay_ms", 1);
-  const double hdd_delay = in.rule.Threshold("hdd_cost_delay_ms", 2);
+  const double large = in.rule.Threshold("large_table_bytes");
+  const double ssd_limit = in.rule.Threshold("ssd_cost_limit");
+  const double hdd_limit = in.rule.Threshold("hdd_cost_limit");
+  const double ssd_delay = in.rule.Threshold("ssd_cost_delay_ms");
+  const double hdd_delay = in.rule.Threshold("hdd_cost_delay_ms");
   bool hdd = in.opts.storage == "hdd";
   double want_limit = hdd ? hdd_limit : ssd_limit;
   double want_delay = hdd ? hdd_delay : ssd_delay;
@@ -328,7 +328,7 @@ void AutovacuumLargeTableCost(const RuleInput& in, std::vector<PlanItem>* out) {
     // Worst case: every page read from disk (2 units) and dirtied (20 units).
     double hours_now = pages * 22 / rate / 3.6e6;
     double hours_new = pages * 22 / (want_limit / want_delay) / 3.6e6;
-    PlanItem it = NewItem(in, "autovacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAutovacuum, t.Display());
     std::vector<std::pair<std::string, std::string>> kv = {
         {"autovacuum_vacuum_cost_limit", Num(want_limit)},
         {"autovacuum_vacuum_cost_delay", Num(want_delay)}};
@@ -359,9 +359,9 @@ void AutovacuumLargeTableCost(const RuleInput& in, std::vector<PlanItem>* out) {
 // stale-statistics: tables never analyzed, or modified far past their
 // analyze trigger (autoanalyze off or behind). ANALYZE.
 void StaleStatistics(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_rows_never = in.rule.Threshold("min_rows_never_analyzed", 1);
-  const double min_mods = in.rule.Threshold("min_modifications", 1000);
-  const double behind = in.rule.Threshold("behind_factor", 2.0);
+  const double min_rows_never = in.rule.Threshold("min_rows_never_analyzed");
+  const double min_mods = in.rule.Threshold("min_modifications");
+  const double behind = in.rule.Threshold("behind_factor");
   for (const auto& t : in.snap.tables) {
     if (!t.has_stats || !in.table_selected(t.schema, t.name)) continue;
     double rows = std::max(t.reltuples, 0.0);
@@ -384,7 +384,7 @@ void StaleStatistics(const RuleInput& in, std::vector<PlanItem>* out) {
           << Count(trigger);
     }
     if (AutovacuumOff(in.snap, t)) why << "; autovacuum (and so autoanalyze) is off for it";
-    PlanItem it = NewItem(in, "analyze", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kAnalyze, t.Display());
     it.rec.sql = "ANALYZE " + t.Qualified() + ";";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on)";
     it.rec.reason = why.str();

@@ -27,7 +27,8 @@ std::string Pct(double r) { return Num(std::round(r * 1000) / 10) + "%"; }
 // measurement, a clean estimate, or an estimate with a caveat), and an
 // urgency that grows with the space a rebuild would return.
 void AddBloatEvidence(const BloatEstimate& e, PlanItem* it) {
-  it->rec.confidence = e.exact ? "high" : (e.why.empty() ? "medium" : "low");
+  it->rec.confidence =
+      e.exact ? Confidence::kHigh : (e.why.empty() ? Confidence::kMedium : Confidence::kLow);
   it->rec.Add("actual_bytes", e.actual_bytes)
       .Add("expected_bytes", e.expected_bytes)
       .Add("wasted_bytes", e.wasted_bytes)
@@ -40,10 +41,10 @@ void AddBloatEvidence(const BloatEstimate& e, PlanItem* it) {
 }  // namespace
 
 void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_ratio = in.rule.Threshold("min_ratio", 0.3);
-  const double min_bytes = in.rule.Threshold("min_wasted_bytes", 16.0 * (1 << 20));
-  const double repack_bytes = in.rule.Threshold("repack_min_wasted_bytes", 1024.0 * (1 << 20));
-  const double dead_share = in.rule.Threshold("dead_share_for_vacuum", 0.5);
+  const double min_ratio = in.rule.Threshold("min_ratio");
+  const double min_bytes = in.rule.Threshold("min_wasted_bytes");
+  const double repack_bytes = in.rule.Threshold("repack_min_wasted_bytes");
+  const double dead_share = in.rule.Threshold("dead_share_for_vacuum");
   for (size_t i = 0; i < in.snap.tables.size(); ++i) {
     const TableHealth& t = in.snap.tables[i];
     const BloatEstimate& e = (*in.table_bloat)[i];
@@ -61,7 +62,7 @@ void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
     if (!e.exact && !e.why.empty()) why << "; " << e.why;
     PlanItem it;
     if (dead_dominates) {
-      it = NewItem(in, "vacuum", t.Display());
+      it = NewItem(in, RecommendationKind::kVacuum, t.Display());
       it.rec.sql = "VACUUM (ANALYZE) " + t.Qualified() + ";";
       it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on)";
       why << "; " << Count(static_cast<double>(t.n_dead_tup))
@@ -71,7 +72,7 @@ void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
       // Free space only a rewrite returns; below the repack threshold the
       // table's own writes will refill it, so say nothing.
       if (static_cast<double>(e.wasted_bytes) < repack_bytes) continue;
-      it = NewItem(in, "repack", t.Display());
+      it = NewItem(in, RecommendationKind::kRepack, t.Display());
       it.executable = false;
       double need = static_cast<double>(e.expected_bytes + t.toast_bytes + t.index_bytes);
       // Names may hold line breaks: the comment lines go through SqlComment.
@@ -98,8 +99,8 @@ void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void IndexBloat(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_ratio = in.rule.Threshold("min_ratio", 0.35);
-  const double min_bytes = in.rule.Threshold("min_wasted_bytes", 16.0 * (1 << 20));
+  const double min_ratio = in.rule.Threshold("min_ratio");
+  const double min_bytes = in.rule.Threshold("min_wasted_bytes");
   for (size_t i = 0; i < in.snap.indexes.size(); ++i) {
     const IndexHealth& x = in.snap.indexes[i];
     const BloatEstimate& e = (*in.index_bloat)[i];
@@ -107,7 +108,7 @@ void IndexBloat(const RuleInput& in, std::vector<PlanItem>* out) {
     // Invalid indexes are the invalid-index rule's business.
     if (!x.valid) continue;
     if (e.ratio < min_ratio || static_cast<double>(e.wasted_bytes) < min_bytes) continue;
-    PlanItem it = NewItem(in, "reindex", x.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kReindex, x.Display());
     it.concurrently = true;
     it.rec.sql = "REINDEX INDEX CONCURRENTLY " + x.Qualified() + ";";
     it.rec.lock =

@@ -51,16 +51,16 @@ std::string Snippet(const std::string& q) {
 }  // namespace
 
 void LongRunningTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_s = in.rule.Threshold("max_transaction_seconds", 3600);
-  const double max_xmin = in.rule.Threshold("max_xmin_age", 10000000);
-  const double error_xmin = in.rule.Threshold("error_xmin_age", 500000000);
+  const double max_s = in.rule.Threshold("max_transaction_seconds");
+  const double max_xmin = in.rule.Threshold("max_xmin_age");
+  const double error_xmin = in.rule.Threshold("error_xmin_age");
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b)) continue;
     // Idle-in-transaction sessions have their own rule.
     if (b.state.rfind("idle in transaction", 0) == 0) continue;
     if (b.xact_age_s < max_s && static_cast<double>(b.xmin_age) < max_xmin) continue;
     if (b.xact_age_s < 0 && b.xmin_age == 0) continue;
-    PlanItem it = NewItem(in, "session", Who(b));
+    PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
     if (static_cast<double>(b.xmin_age) >= error_xmin) it.severity = Severity::kError;
     it.rec.sql = "SELECT pg_cancel_backend(" + std::to_string(b.pid) +
@@ -83,11 +83,11 @@ void LongRunningTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_idle = in.rule.Threshold("max_idle_seconds", 60);
+  const double max_idle = in.rule.Threshold("max_idle_seconds");
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b) || b.state.rfind("idle in transaction", 0) != 0) continue;
     if (b.state_age_s < max_idle) continue;
-    PlanItem it = NewItem(in, "session", Who(b));
+    PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
     it.rec.sql = "SELECT pg_terminate_backend(" + std::to_string(b.pid) + ");";
     if (!b.user.empty()) {
@@ -114,8 +114,8 @@ void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void BlockingLockChain(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_wait = in.rule.Threshold("min_wait_seconds", 5);
-  const double error_waiters = in.rule.Threshold("error_waiters", 10);
+  const double min_wait = in.rule.Threshold("min_wait_seconds");
+  const double error_waiters = in.rule.Threshold("error_waiters");
   std::map<int, const BackendHealth*> by_pid;
   for (const auto& b : in.snap.backends) by_pid[b.pid] = &b;
   // Root blocker of each waiter: follow blocked_by until a pid that waits on nobody.
@@ -149,7 +149,7 @@ void BlockingLockChain(const RuleInput& in, std::vector<PlanItem>* out) {
     BackendHealth unknown;
     unknown.pid = root;
     const BackendHealth& b = it_b == by_pid.end() ? unknown : *it_b->second;
-    PlanItem it = NewItem(in, "session", Who(b));
+    PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
     if (static_cast<double>(c.waiters.size()) >= error_waiters) it.severity = Severity::kError;
     it.rec.sql = "SELECT pg_terminate_backend(" + std::to_string(root) +
@@ -179,11 +179,11 @@ void BlockingLockChain(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void OldPreparedTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_age = in.rule.Threshold("max_age_seconds", 300);
-  const double error_xid = in.rule.Threshold("error_xid_age", 100000000);
+  const double max_age = in.rule.Threshold("max_age_seconds");
+  const double error_xid = in.rule.Threshold("error_xid_age");
   for (const auto& p : in.snap.prepared) {
     if (p.age_s < max_age) continue;
-    PlanItem it = NewItem(in, "prepared-transaction", p.gid);
+    PlanItem it = NewItem(in, RecommendationKind::kPreparedTransaction, p.gid);
     it.executable = false;
     if (static_cast<double>(p.xid_age) >= error_xid) it.severity = Severity::kError;
     it.rec.sql = "ROLLBACK PREPARED " + QuoteLiteral(p.gid) +
@@ -200,14 +200,14 @@ void OldPreparedTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void ReplicationSlotHoldingXmin(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double max_xmin = in.rule.Threshold("max_xmin_age", 50000000);
-  const double max_wal = in.rule.Threshold("max_retained_wal_bytes", 10.0 * (1LL << 30));
+  const double max_xmin = in.rule.Threshold("max_xmin_age");
+  const double max_wal = in.rule.Threshold("max_retained_wal_bytes");
   for (const auto& s : in.snap.slots) {
     double age = static_cast<double>(std::max(s.xmin_age, s.catalog_xmin_age));
     bool holds_xmin = age >= max_xmin;
     bool holds_wal = !s.active && static_cast<double>(s.retained_wal_bytes) >= max_wal;
     if (!holds_xmin && !holds_wal) continue;
-    PlanItem it = NewItem(in, "replication-slot", s.name);
+    PlanItem it = NewItem(in, RecommendationKind::kReplicationSlot, s.name);
     it.executable = false;
     // The slot's name may hold line breaks (inside the literal): comment
     // lines that carry it go through SqlComment.
@@ -243,7 +243,8 @@ void InvalidIndex(const RuleInput& in, std::vector<PlanItem>* out) {
     if (x.building) continue;
     bool leftover =
         x.name.find("_ccnew") != std::string::npos || x.name.find("_ccold") != std::string::npos;
-    PlanItem it = NewItem(in, leftover ? "drop-index" : "reindex", x.Display());
+    PlanItem it = NewItem(
+        in, leftover ? RecommendationKind::kDropIndex : RecommendationKind::kReindex, x.Display());
     it.concurrently = true;
     std::ostringstream why;
     why << "invalid index (" << Bytes(static_cast<double>(x.bytes))
@@ -269,8 +270,8 @@ void InvalidIndex(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_bytes = in.rule.Threshold("min_bytes", 1 << 20);
-  const double min_hours = in.rule.Threshold("min_stats_hours", 168);
+  const double min_bytes = in.rule.Threshold("min_bytes");
+  const double min_hours = in.rule.Threshold("min_stats_hours");
   // Too short a window of statistics proves nothing about weekly jobs.
   if (in.snap.stats_age_s < min_hours * 3600) return;
   for (const auto& x : in.snap.indexes) {
@@ -278,14 +279,14 @@ void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out) {
     // Constraint indexes enforce something even when never scanned.
     if (!x.valid || x.unique || x.primary || x.exclusion || x.backs_constraint) continue;
     if (x.idx_scan > 0 || static_cast<double>(x.bytes) < min_bytes) continue;
-    PlanItem it = NewItem(in, "drop-index", x.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kDropIndex, x.Display());
     it.executable = false;
     it.concurrently = true;
     it.rec.sql = "DROP INDEX CONCURRENTLY " + x.Qualified() + ";";
     it.rec.revert = x.definition.empty() ? "" : x.definition + ";";
     it.rec.lock = "SHARE UPDATE EXCLUSIVE (reads and writes go on)";
     it.rec.size_bytes = -x.bytes;
-    it.rec.confidence = "medium";
+    it.rec.confidence = Confidence::kMedium;
     std::ostringstream why;
     why << "0 scans in " << Num(std::round(in.snap.stats_age_s / 86400)) << " days of statistics; "
         << Bytes(static_cast<double>(x.bytes))
@@ -299,8 +300,8 @@ void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out) {
 }
 
 void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double warn = in.rule.Threshold("warn_ratio", 0.8);
-  const double error = in.rule.Threshold("error_ratio", 0.95);
+  const double warn = in.rule.Threshold("warn_ratio");
+  const double error = in.rule.Threshold("error_ratio");
   for (const auto& q : in.snap.sequences) {
     // Cycling sequences wrap by design; unread ones we cannot judge.
     if (q.cycle || !q.readable || !q.called) continue;
@@ -323,7 +324,7 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
     if (span <= 0) continue;
     double ratio = used / span;
     if (ratio < warn) continue;
-    PlanItem it = NewItem(in, "sequence", q.schema + "." + q.name);
+    PlanItem it = NewItem(in, RecommendationKind::kSequence, q.schema + "." + q.name);
     it.severity = ratio >= error ? Severity::kError : Severity::kWarning;
     bool narrow_column = q.column_type == "integer" || q.column_type == "smallint";
     bool narrow_seq = q.data_type == "integer" || q.data_type == "smallint";
@@ -360,7 +361,7 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
       why << "; no column is tied to it (no OWNED BY / identity / DEFAULT nextval): check what "
              "stores its values before widening it";
     } else if (narrow_seq) {
-      it.rec.kind = "sequence";
+      it.rec.kind = RecommendationKind::kSequence;
       it.rec.sql = "ALTER SEQUENCE " + q.Qualified() + " AS bigint;";
       it.rec.lock = "ROW EXCLUSIVE on the sequence (instant)";
       why << "; the column takes bigint already: widening the sequence is instant";

@@ -34,7 +34,7 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out);
 void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out);
 
 // A new item for `in.rule` with the rule's severity.
-PlanItem NewItem(const RuleInput& in, const std::string& kind, const std::string& object);
+PlanItem NewItem(const RuleInput& in, RecommendationKind kind, const std::string& object);
 // "0.05" / "1000" / "2.5e+06" without trailing zeros.
 std::string Num(double v);
 // Hours the activity counters cover (>= 1 minute).

@@ -33,8 +33,8 @@ const std::set<std::string>& RestartSettings() {
 }  // namespace
 
 void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out) {
-  const double min_change = in.rule.Threshold("min_change", 0.2);
-  const double pooler_above = in.rule.Threshold("max_connections_without_pooler", 200);
+  const double min_change = in.rule.Threshold("min_change");
+  const double pooler_above = in.rule.Threshold("max_connections_without_pooler");
   const MaintainOptions& o = in.opts;
   // Without the machine's memory nothing here can be sized.
   if (o.memory_bytes <= 0) return;
@@ -81,7 +81,7 @@ void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out) {
       if (diff <= min_change) continue;
       cur_text = x.memory ? Bytes(cur) : Num(cur);
     }
-    PlanItem it = NewItem(in, "config", x.name);
+    PlanItem it = NewItem(in, RecommendationKind::kConfig, x.name);
     it.rec.sql = "ALTER SYSTEM SET " + x.name + " = '" + x.text + "';";
     it.rec.revert = "ALTER SYSTEM RESET " + x.name + ";";
     bool restart = RestartSettings().count(x.name) > 0;
@@ -101,7 +101,7 @@ void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out) {
     out->push_back(std::move(it));
   }
   if (conns > pooler_above) {
-    PlanItem it = NewItem(in, "config", "max_connections");
+    PlanItem it = NewItem(in, RecommendationKind::kConfig, "max_connections");
     it.executable = false;
     double active = 0;
     for (const auto& b : in.snap.backends)
@@ -120,7 +120,7 @@ void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out) {
     out->push_back(std::move(it));
   }
   if (reload_needed) {
-    PlanItem it = NewItem(in, "config", "pg_reload_conf");
+    PlanItem it = NewItem(in, RecommendationKind::kConfig, "pg_reload_conf");
     it.rec.sql = "SELECT pg_reload_conf();";
     it.rec.lock = "none";
     it.rec.reason = "applies the reloadable settings above";

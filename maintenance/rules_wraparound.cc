@@ -62,10 +62,10 @@ std::string OldestHolder(const HealthSnapshot& snap) {
 }
 
 void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) {
-  const double warn_factor = in.rule.Threshold("warn_factor", 1.25);
-  const double error_age = in.rule.Threshold("error_age", 1e9);
-  const double proactive_factor = in.rule.Threshold("proactive_factor", 0.85);
-  const double proactive_min_bytes = in.rule.Threshold("proactive_min_bytes", 1073741824);
+  const double warn_factor = in.rule.Threshold("warn_factor");
+  const double error_age = in.rule.Threshold("error_age");
+  const double proactive_factor = in.rule.Threshold("proactive_factor");
+  const double proactive_min_bytes = in.rule.Threshold("proactive_min_bytes");
   const double wrap = 2147483648.0;
   double max_age = in.snap.Setting(k.max_age_param);
   double failsafe = in.snap.Setting(k.failsafe_param);
@@ -82,7 +82,7 @@ void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) 
     double bytes = static_cast<double>(t.heap_bytes + t.toast_bytes);
     bool proactive = age < warn && age >= proactive_factor * limit && bytes >= proactive_min_bytes;
     if (age < warn && !proactive) continue;
-    PlanItem it = NewItem(in, "vacuum", t.Display());
+    PlanItem it = NewItem(in, RecommendationKind::kVacuum, t.Display());
     bool critical = age >= error_age || age >= failsafe;
     it.severity = critical ? Severity::kError : proactive ? Severity::kInfo : Severity::kWarning;
     it.rec.sql = "VACUUM (FREEZE, VERBOSE) " + t.Qualified() + ";";
@@ -114,7 +114,7 @@ void Wraparound(const RuleInput& in, const Kind& k, std::vector<PlanItem>* out) 
     if (age < warn_factor * max_age) continue;
     // This database's own tables are vacuumed above.
     if (d.name == in.snap.database && current_db_covered) continue;
-    PlanItem it = NewItem(in, "vacuum", d.name);
+    PlanItem it = NewItem(in, RecommendationKind::kVacuum, d.name);
     it.executable = false;
     bool critical = age >= error_age || age >= failsafe;
     it.severity = critical ? Severity::kError : Severity::kWarning;

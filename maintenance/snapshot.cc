@@ -224,13 +224,6 @@ const TableHealth* HealthSnapshot::Table(uint32_t oid) const {
   return nullptr;
 }
 
-std::vector<const IndexHealth*> HealthSnapshot::IndexesOf(uint32_t table_oid) const {
-  std::vector<const IndexHealth*> out;
-  for (const auto& i : indexes)
-    if (i.table_oid == table_oid) out.push_back(&i);
-  return out;
-}
-
 Status CollectSnapshot(Session& s, HealthSnapshot* out) {
   HealthSnapshot snap;
   const int64_t q0 = s.query_count();

@@ -96,8 +96,6 @@ struct HealthSnapshot {
   double Setting(const std::string& name) const;
   std::string SettingText(const std::string& name) const;
   const TableHealth* Table(uint32_t oid) const;
-  // Indexes of one table, in snapshot order.
-  std::vector<const IndexHealth*> IndexesOf(uint32_t table_oid) const;
 };
 
 // Reads the snapshot in a fixed number of queries (see snapshot.cc).

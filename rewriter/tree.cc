@@ -132,14 +132,6 @@ Node* Tree::IntConst(int v) {
   return Wrap(PG_QUERY__NODE__NODE_A_CONST, m);
 }
 
-Node* Tree::NullConst() {
-  PgQuery__AConst init = PG_QUERY__A__CONST__INIT;
-  auto* m = New(init);
-  m->isnull = 1;
-  m->location = -1;
-  return Wrap(PG_QUERY__NODE__NODE_A_CONST, m);
-}
-
 Node* Tree::BoolConst(bool v) {
   PgQuery__Boolean binit = PG_QUERY__BOOLEAN__INIT;
   auto* b = New(binit);
@@ -300,12 +292,6 @@ void Tree::Append(size_t* n, Node*** items, Node* item) {
   grown[*n] = item;
   *items = grown;
   ++*n;
-}
-
-void Tree::Remove(size_t* n, Node*** items, size_t index) {
-  for (size_t i = index; i + 1 < *n; ++i) (*items)[i] = (*items)[i + 1];
-  --*n;
-  if (*n == 0) *items = nullptr;
 }
 
 namespace {

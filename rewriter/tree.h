@@ -70,7 +70,6 @@ class Tree {
   Node* String(const std::string& s);
   Node* ColumnRef(const std::vector<std::string>& fields);
   Node* IntConst(int v);
-  Node* NullConst();
   Node* BoolConst(bool v);
   Node* Op(const std::string& op, Node* l, Node* r);
   Node* And(std::vector<Node*> args);  // one arg: returned as is
@@ -89,7 +88,6 @@ class Tree {
 
   // Array helpers: repeated fields are (size_t n, Node** items) pairs.
   void Append(size_t* n, Node*** items, Node* item);
-  void Remove(size_t* n, Node*** items, size_t index);
 
  private:
   Tree() = default;

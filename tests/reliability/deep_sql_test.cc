@@ -183,8 +183,8 @@ class DeepSql : public ::testing::Test {
     EXPECT_EQ(r.out.find("syntax-error"), std::string::npos);
 
     // explain --sql EXPLAINs every statement and stops with exit 2 or 3 and
-    // a line on stderr at the first it cannot (CountParams reading the
-    // statement's JSON parse tree, the server): a clean exit means both were.
+    // a line on stderr at the first it cannot (CountParams walking the
+    // statement's parse tree, the server): a clean exit means both were.
     r = Explain(f);
     NoSignal(r, "explain --sql");
     EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err;
@@ -281,8 +281,8 @@ TEST_F(DeepSql, LongAndOrChainsAndCaseAreListsAndAnalysed) {
   EXPECT_TRUE(r.exit == 0 || r.exit == 1) << r.err.substr(0, 300);
 }
 
-// At the limit everything works (simdjson's 1,024 levels in CountParams
-// included); one level more is refused.
+// At the limit everything works (CountParams' recursive walk included); one
+// level more is refused.
 TEST_F(DeepSql, StatementAtTheLimitIsAnalysedOneMoreIsRefused) {
   for (auto [name, gen] : {std::pair<std::string, std::function<std::string(int)>>{"pw", PlusWhere},
                            {"un", UnionAll}}) {

@@ -1,4 +1,4 @@
-#include "maintenance/rule_examples.h"
+#include "maintenance/testing/rule_examples.h"
 
 #include <sstream>
 

@@ -1,4 +1,5 @@
-// Running a maintenance rule's YAML examples. Every example in
+// Test support (built into maintenance_tests and maintenance_pg_tests only,
+// never into pgvise_maintenance): running a maintenance rule's YAML examples. Every example in
 // rules/maintenance/*.yaml is a test: a bad one must make its rule emit an
 // item, a good one must not. An example is either
 //   - a snapshot fixture: `text` is JSON in HealthSnapshot's shape
