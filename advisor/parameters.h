@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "advisor/workload.h"
-#include "analyzer/catalog.h"
+#include "catalog/catalog.h"
 #include "core/session.h"
 #include "core/status.h"
 
