@@ -10,6 +10,7 @@
 #include <set>
 
 #include "advisor/existing.h"
+#include "catalog/lookups.h"
 #include "core/session.h"
 
 namespace pgvise {
@@ -225,12 +226,21 @@ std::string Fmt(double v) {
   return buf;
 }
 
-// Unique, readable index names: the suggested name, or with _2, _3 ...
+// The n-th choice of name: the suggested one, then with _2, _3 ... kept
+// within PostgreSQL's 63 bytes (the suggested name is plain ASCII).
+constexpr int kNameTries = 9;
+std::string NumberedName(const std::string& base, int n) {
+  if (n == 1) return base;
+  std::string stem = base.substr(0, std::min<size_t>(base.size(), 60));
+  while (!stem.empty() && stem.back() == '_') stem.pop_back();
+  return stem + "_" + std::to_string(n);
+}
+
+// Unique, readable index names, free of every relation name known taken.
 std::string UniqueName(const Catalog& cat, const IndexCandidate& c, std::set<std::string>* taken) {
   std::string base = c.SuggestedName();
   for (int n = 1;; ++n) {
-    std::string name =
-        n == 1 ? base : base.substr(0, std::min<size_t>(base.size(), 59)) + "_" + std::to_string(n);
+    std::string name = NumberedName(base, n);
     bool exists = taken->count(c.schema + "." + name) > 0;
     for (const auto& t : cat.tables())
       for (const auto& i : t.indexes) exists |= (i.schema == c.schema && i.name == name);
@@ -562,6 +572,23 @@ void ExplainRecommendations(AdviseRun& run) {
 }
 
 // GIN candidates: HypoPG can't build them, so they are reported apart.
+// Index names share the schema's namespace with tables, views and
+// sequences, which the catalog snapshot does not list: ask once which of the
+// names UniqueName could pick are taken, so none collides (a collision would
+// make the script's IF NOT EXISTS skip the build with only a NOTICE).
+void ReserveTakenNames(AdviseRun& run) {
+  std::set<std::string> wanted;
+  auto add = [&](const IndexCandidate& c) {
+    std::string base = c.SuggestedName();
+    for (int n = 1; n <= kNameTries; ++n) wanted.insert(c.schema + "." + NumberedName(base, n));
+  };
+  for (int c : run.chosen) add(run.cs.candidates[static_cast<size_t>(c)]);
+  for (const auto& c : run.cs.unverifiable) add(c);
+  std::set<std::string> existing;
+  if (ExistingRelationNames(run.session, wanted, &existing).ok())
+    run.names_taken.insert(existing.begin(), existing.end());
+}
+
 void ReportUnverifiable(AdviseRun& run) {
   const CandidateSet& cs = run.cs;
   for (size_t i = 0; i < cs.unverifiable.size(); ++i) {
@@ -628,6 +655,7 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
   NoteBindingCap(run);
   NoteWriteBlocked(run);
   RecordStatements(run);
+  ReserveTakenNames(run);
   ExplainRecommendations(run);
   ReportUnverifiable(run);
   ReviewExisting(run);

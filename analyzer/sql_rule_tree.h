@@ -109,7 +109,7 @@ void ForEachColumnCmd(const std::string& sql, std::string_view subtype, Fn&& fn)
   dom::array cmds;
   if (!one.stmt("AlterTableStmt", &at) || !Arr(at, "cmds", &cmds)) return;
   for (dom::element n : cmds) {
-    dom::object cmd, def, cd;
+    dom::object cmd, cd;
     if (!NodeOf(n, "AlterTableCmd", &cmd) || Str(cmd, "subtype") != subtype) continue;
     dom::element def_el;
     if (!Field(cmd, "def", &def_el) || !NodeOf(def_el, "ColumnDef", &cd)) continue;

@@ -1,5 +1,7 @@
 #include "catalog/lookups.h"
 
+#include "catalog/functions.h"
+
 namespace pgvise {
 
 Status LoadQualConstants(Session& s, std::vector<QualConstant>* out) {
@@ -51,6 +53,21 @@ Status InvalidIndexCopies(Session& s, const std::string& index,
   if (!st.ok()) return st;
   out->clear();
   for (size_t i = 0; i < r.size(); ++i) (*out)[r.Text(i, "oid")] = r.Text(i, "name");
+  return Status::Ok();
+}
+
+Status ExistingRelationNames(Session& s, const std::set<std::string>& qualified,
+                             std::set<std::string>* existing) {
+  existing->clear();
+  if (qualified.empty()) return Status::Ok();
+  Rows r;
+  Status st = s.Query(
+      "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname || '.' || c.relname = ANY($1::text[])",
+      {TextArrayLiteral(qualified)}, &r);
+  if (!st.ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) existing->insert(r.Text(i, 0));
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,13 @@ Status InvalidIndexCopies(Session& session, const std::string& index,
 // look-up above failed.
 inline constexpr const char* kListInvalidIndexesSql =
     "SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid;";
+
+// Which of `qualified` ("schema.name", unquoted parts) already name a
+// relation — tables, views, sequences, indexes share one namespace per
+// schema — in one query. The advisor checks the names it is about to print,
+// so `CREATE INDEX ... IF NOT EXISTS` never silently skips a build because a
+// table or view holds the name.
+Status ExistingRelationNames(Session& s, const std::set<std::string>& qualified,
+                             std::set<std::string>* existing);
 
 }  // namespace pgvise

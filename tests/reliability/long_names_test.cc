@@ -51,8 +51,7 @@ std::vector<std::string> CreatedNames(const std::string& script) {
   return out;
 }
 
-// Enabled with the fix (advisor names checked against every relation of the schema).
-TEST(LongNames, DISABLED_IndexNamesFitAndNeverCollideWithAnyRelation) {
+TEST(LongNames, IndexNamesFitAndNeverCollideWithAnyRelation) {
   // 63 bytes: the longest name PostgreSQL keeps.
   const std::string table = "orders_belonging_to_tenants_in_the_european_region_archive_2026";
   ASSERT_EQ(table.size(), 63u);
