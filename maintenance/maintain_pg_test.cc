@@ -130,6 +130,12 @@ TEST_F(MaintainTest, ChurnedTableWithAutovacuumOffGetsVacuumAndTunedSettings) {
   const PlanItem* av = Find(run, "autovacuum-vacuum-settings", "public.churn");
   ASSERT_NE(av, nullptr) << RenderPlanText(run.plan);
   EXPECT_NE(av->rec.sql.find("autovacuum_enabled = true"), std::string::npos) << av->rec.sql;
+  // One ALTER re-enables it: vacuum-overdue's bare one gives way to the tuned one.
+  int alters = 0;
+  for (const auto& it : run.plan.items)
+    alters += it.rec.object == "public.churn" &&
+              it.rec.sql.find("autovacuum_enabled = true") != std::string::npos;
+  EXPECT_EQ(alters, 1) << RenderPlanText(run.plan);
   EXPECT_NE(av->rec.sql.find("autovacuum_vacuum_scale_factor = 0.05"), std::string::npos)
       << av->rec.sql;
   // The numbers that led there are in the reason: 150k dead-tuple updates, no HOT.
@@ -159,6 +165,12 @@ TEST_F(MaintainTest, FreshCountersGiveNoRateAdviceAndSaySo) {
   EXPECT_EQ(Find(run, "autovacuum-insert-settings", "public.events"), nullptr)
       << RenderPlanText(run.plan);
   EXPECT_NE(Find(run, "vacuum-overdue", "public.churn"), nullptr) << RenderPlanText(run.plan);
+  // Its autovacuum is off: turned back on, even without rates to size it by.
+  bool reenabled = false;
+  for (const auto& it : run.plan.items)
+    reenabled |= it.rec.object == "public.churn" &&
+                 it.rec.sql == "ALTER TABLE public.churn SET (autovacuum_enabled = true);";
+  EXPECT_TRUE(reenabled) << RenderPlanText(run.plan);
   int notes = 0;
   for (const auto& n : run.plan.notes)
     if (n.find("write rates not judged") != std::string::npos) {

@@ -157,10 +157,23 @@ void OrderPlan(std::vector<PlanItem>* items) {
     if (it.rec.kind == RecommendationKind::kVacuum && it.executable &&
         it.rec.sql.find("ANALYZE") != std::string::npos)
       vacuumed.insert(it.rec.object);
+  // vacuum-overdue's bare re-enable of a table's autovacuum is one with the
+  // settings rules' ALTER that re-enables it and sizes its triggers.
+  auto reenables = [](const PlanItem& it) {
+    for (const auto& e : it.rec.evidence)
+      if (e.key == "reenable_autovacuum") return true;
+    return false;
+  };
+  std::set<std::string> tuned;
+  for (const auto& it : *items)
+    if (it.rec.kind == RecommendationKind::kAutovacuum && !reenables(it) &&
+        it.rec.sql.find("autovacuum_enabled = true") != std::string::npos)
+      tuned.insert(it.rec.object);
   std::vector<PlanItem> kept;
   std::set<std::string> seen_sql;
   for (auto& it : *items) {
     if (it.rec.kind == RecommendationKind::kAnalyze && vacuumed.count(it.rec.object)) continue;
+    if (reenables(it) && tuned.count(it.rec.object)) continue;
     if (it.executable && it.rec.kind == RecommendationKind::kVacuum &&
         seen_sql.count("vacuum " + it.rec.object))
       continue;

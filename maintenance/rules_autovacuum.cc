@@ -162,7 +162,28 @@ void VacuumOverdue(const RuleInput& in, std::vector<PlanItem>* out) {
         .Add("autovacuum_enabled", !off)
         .Add("autovacuum_count", t.autovacuum_count);
     it.rec.priority = static_cast<int>(std::min(999.0, 100 * dead / std::max(1.0, live + dead)));
+    const int it_priority = it.rec.priority;
     out->push_back(std::move(it));
+    // Never leave a disabled autovacuum behind a manual VACUUM: the dead
+    // tuples would pile up again. Turned off on the table (the server's
+    // setting is a DBA's decision, said above), it is turned back on here; the
+    // insert and churn rules size its triggers when they can judge the rates,
+    // and OrderPlan keeps their ALTER instead of this one then.
+    if (off && TableOff(t) && in.snap.Setting("autovacuum") != 0) {
+      PlanItem on = NewItem(in, RecommendationKind::kAutovacuum, t.Display());
+      on.rec.sql = "ALTER TABLE " + t.Qualified() + " SET (autovacuum_enabled = true);";
+      on.rec.revert = "ALTER TABLE " + t.Qualified() + " SET (autovacuum_enabled = false);";
+      on.rec.lock = "SHARE UPDATE EXCLUSIVE (brief; reads and writes go on)";
+      on.rec.reason =
+          "autovacuum is disabled on this table (autovacuum_enabled = false) and it "
+          "holds " +
+          Count(dead) +
+          " dead tuples: a VACUUM now does not keep them from "
+          "piling up again. If it was turned off for a bulk load, the load is over";
+      on.rec.Add("reenable_autovacuum", true).Add("n_dead_tup", t.n_dead_tup);
+      on.rec.priority = it_priority;
+      out->push_back(std::move(on));
+    }
   }
 }
 
