@@ -72,22 +72,12 @@ void TryAll(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const 
   if (!sl->testexpr || sl->testexpr->node_case == PG_QUERY__NODE__NODE_ROW_EXPR ||
       sl->testexpr->node_case == PG_QUERY__NODE__NODE_LIST)
     return refuse("a row-valued comparison");
-  if (sub->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-    return refuse("the subquery is a UNION/INTERSECT/EXCEPT");
-  if (sub->n_target_list != 1 || !sub->target_list[0]->res_target->val)
-    return refuse("the subquery does not return exactly one column");
+  std::string f = ValueListRefusal(ctx, *sl);
+  if (!f.empty()) return refuse(f);
   if (SelectHasAggregate(sub, ctx.cat) || sub->n_group_clause || sub->having_clause ||
       sub->n_distinct_clause)
     return refuse("the subquery aggregates, groups or uses DISTINCT");
-  if (sub->limit_count || sub->limit_offset)
-    return refuse("LIMIT/OFFSET choose which values are compared");
-  if (sub->with_clause || sub->n_locking_clause || sub->n_from_clause == 0)
-    return refuse("the subquery has a WITH clause, FOR UPDATE or no FROM clause");
   Node* y = sub->target_list[0]->res_target->val;
-  std::string f = FindSetReturning(y, ctx.cat);
-  if (!f.empty()) return refuse("set-returning function " + f + " in the subquery");
-  f = FindVolatile(sl->subselect, ctx.cat);
-  if (!f.empty()) return refuse("volatile function " + f + " in the subquery");
   f = FindVolatile(sl->testexpr, ctx.cat);
   if (!f.empty()) return refuse("volatile function " + f + " in the compared value");
   Scope scope = BuildScope(s, stack, ctx.cat);
@@ -100,18 +90,8 @@ void TryAll(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, const 
   const bool greater = op[0] == '>';
   // > ALL needs the largest value, < ALL the smallest.
   const char* agg = greater ? "max" : "min";
-  // A copy of the subquery with another select list (and maybe one more
-  // WHERE conjunct): the aggregate and the probes are built from it.
-  auto variant = [&](Node* value, Node* extra) {
-    Node* copy = t.Clone(sl->subselect);
-    PgQuery__SelectStmt* c = copy->select_stmt;
-    if (extra) c->where_clause = t.And({c->where_clause, extra});
-    c->n_target_list = 0;
-    c->target_list = nullptr;
-    t.Append(&c->n_target_list, &c->target_list, t.ResTarget(value, ""));
-    c->n_sort_clause = 0;
-    return c;
-  };
+  // The aggregate and the probes are copies of the subquery.
+  auto variant = [&](Node* value, Node* extra) { return SubqueryVariant(t, *sl, value, extra); };
   Node* bound = t.SubLink(PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK,
                           variant(t.FuncCall(agg, {t.Clone(y)}), nullptr));
   Node* compare = t.Op(op, t.Clone(sl->testexpr), bound);

@@ -93,22 +93,12 @@ void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, cons
   if (sl->testexpr && (sl->testexpr->node_case == PG_QUERY__NODE__NODE_ROW_EXPR ||
                        sl->testexpr->node_case == PG_QUERY__NODE__NODE_LIST))
     return refuse("a row-valued NOT IN");
-  if (sub->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-    return refuse("NOT IN over a UNION/INTERSECT/EXCEPT");
-  if (sub->n_target_list != 1 || !sub->target_list[0]->res_target->val)
-    return refuse("the subquery does not return exactly one column");
+  std::string f = ValueListRefusal(ctx, *sl);
+  if (!f.empty()) return refuse(f);
   if (SelectHasAggregate(sub, ctx.cat) || sub->n_group_clause || sub->having_clause)
     return refuse(
         "the subquery aggregates: its values can be NULL whatever the columns' constraints");
-  if (sub->limit_count || sub->limit_offset)
-    return refuse("LIMIT/OFFSET choose which values are in the list");
-  if (sub->with_clause || sub->n_locking_clause || sub->n_from_clause == 0)
-    return refuse("the subquery has a WITH clause, FOR UPDATE or no FROM clause");
   Node* y = sub->target_list[0]->res_target->val;
-  std::string f = FindSetReturning(y, ctx.cat);
-  if (!f.empty()) return refuse("set-returning function " + f + " in the subquery");
-  f = FindVolatile(sl->subselect, ctx.cat);
-  if (!f.empty()) return refuse("volatile function " + f + " in the subquery");
   Scope scope = BuildScope(s, stack, ctx.cat);
   Stack outer = stack;
   outer.push_back(&scope);
@@ -136,15 +126,8 @@ void TryNotIn(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, cons
   // the anti-join below) and placed beside it at the top of the outer WHERE.
   std::vector<Node*> checks;
   auto probe = [&](Node* extra) {
-    Node* copy = t.Clone(sl->subselect);
-    PgQuery__SelectStmt* c = copy->select_stmt;
-    if (extra) c->where_clause = t.And({c->where_clause, extra});
-    c->n_target_list = 0;
-    c->target_list = nullptr;
-    t.Append(&c->n_target_list, &c->target_list, t.ResTarget(t.IntConst(1), ""));
-    c->n_distinct_clause = 0;
-    c->n_sort_clause = 0;
-    return t.SubLink(PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK, c);
+    return t.SubLink(PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK,
+                     SubqueryVariant(t, *sl, t.IntConst(1), extra));
   };
   if (!y_null.empty()) checks.push_back(t.Not(probe(t.NullTest(t.Clone(y), true))));
   if (!x_null.empty())
@@ -187,6 +170,35 @@ bool NamesOuterQuery(PassContext& ctx, PgQuery__SelectStmt* sub, const Stack& ou
   for (const auto& r : refs)
     if (r.res.unknown || r.res.level < static_cast<int>(outer.size())) return true;
   return false;
+}
+
+std::string ValueListRefusal(PassContext& ctx, const PgQuery__SubLink& sl) {
+  const PgQuery__SelectStmt* sub = sl.subselect->select_stmt;
+  if (sub->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+    return "the subquery is a UNION/INTERSECT/EXCEPT";
+  if (sub->n_target_list != 1 || !sub->target_list[0]->res_target->val)
+    return "the subquery does not return exactly one column";
+  if (sub->limit_count || sub->limit_offset)
+    return "LIMIT/OFFSET choose which values are in the list";
+  if (sub->with_clause || sub->n_locking_clause || sub->n_from_clause == 0)
+    return "the subquery has a WITH clause, FOR UPDATE or no FROM clause";
+  std::string f = FindSetReturning(sub->target_list[0]->res_target->val, ctx.cat);
+  if (!f.empty()) return "set-returning function " + f + " in the subquery";
+  f = FindVolatile(sl.subselect, ctx.cat);
+  if (!f.empty()) return "volatile function " + f + " in the subquery";
+  return "";
+}
+
+PgQuery__SelectStmt* SubqueryVariant(Tree& t, const PgQuery__SubLink& sl, Node* value,
+                                     Node* extra) {
+  PgQuery__SelectStmt* c = t.Clone(sl.subselect)->select_stmt;
+  if (extra) c->where_clause = t.And({c->where_clause, extra});
+  c->n_target_list = 0;
+  c->target_list = nullptr;
+  t.Append(&c->n_target_list, &c->target_list, t.ResTarget(value, ""));
+  c->n_distinct_clause = 0;
+  c->n_sort_clause = 0;
+  return c;
 }
 
 // NOT IN (`= ANY` under NOT) or its spelled-out twin `<> ALL`.

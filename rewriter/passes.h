@@ -29,6 +29,17 @@ void PassAllToAggregate(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& s
 // outer row instead of once (pass_not_in.cc).
 bool NamesOuterQuery(PassContext& ctx, PgQuery__SelectStmt* sub, const Stack& outer);
 
+// Why a list-of-values subquery (`x op ALL/ANY (SELECT y ...)`) cannot be
+// copied into the checks the NOT IN and ALL passes build from it: a set
+// operation, not one column, LIMIT/OFFSET, WITH, FOR UPDATE, no FROM, a
+// set-returning or volatile function. "" when it can (pass_not_in.cc).
+std::string ValueListRefusal(PassContext& ctx, const PgQuery__SubLink& sl);
+
+// A copy of the SubLink's subquery selecting `value` instead, with `extra`
+// (may be null) added to its WHERE and no ORDER BY / DISTINCT: the probes
+// and aggregates those passes place beside the original (pass_not_in.cc).
+PgQuery__SelectStmt* SubqueryVariant(Tree& t, const PgQuery__SubLink& sl, Node* value, Node* extra);
+
 // Shared by the EXISTS / IN passes: a SubLink that is a top-level WHERE
 // conjunct, possibly under one NOT; *negated tells which.
 bool TopLevelWhere(const Site& site, bool* negated);
