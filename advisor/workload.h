@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/query_facts.h"
 #include "catalog/catalog.h"
 #include "catalog/lookups.h"
-#include "analyzer/query_facts.h"
 #include "core/session.h"
 #include "core/status.h"
 

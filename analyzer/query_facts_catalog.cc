@@ -16,8 +16,8 @@
 // relation's columns are unknown and might hold the name. A subquery's column
 // that none of its own relations has belongs to an outer level (a
 // correlation) and stays as it is.
-#include "catalog/catalog.h"
 #include "analyzer/query_facts.h"
+#include "catalog/catalog.h"
 
 namespace pgvise {
 namespace {

@@ -2,8 +2,8 @@
 // and only when exactly one relation of the level can own them.
 #include <gtest/gtest.h>
 
-#include "catalog/catalog.h"
 #include "analyzer/query_facts.h"
+#include "catalog/catalog.h"
 
 namespace pgvise {
 namespace {

@@ -11,10 +11,10 @@
 #include <cmath>
 #include <cstdio>
 
-#include "catalog/catalog.h"
 #include "analyzer/function_volatility.h"
 #include "analyzer/sql_rules_internal.h"
 #include "analyzer/user_types.h"
+#include "catalog/catalog.h"
 
 namespace pgvise {
 

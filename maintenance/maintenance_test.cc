@@ -8,8 +8,8 @@
 #include "maintenance/bloat.h"
 #include "maintenance/plan.h"
 #include "maintenance/report.h"
-#include "maintenance/testing/rule_examples.h"
 #include "maintenance/snapshot.h"
+#include "maintenance/testing/rule_examples.h"
 #include "maintenance/window.h"
 #include "tests/support/pg_test.h"
 

@@ -9,8 +9,8 @@
 
 #include "analyzer/statement.h"
 #include "maintenance/snapshot.h"
-#include "maintenance/window.h"
 #include "maintenance/testing/rule_examples.h"
+#include "maintenance/window.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {

@@ -79,7 +79,7 @@ struct HealthSnapshot {
   // rate rules then trust whatever its length.
   std::string window_source = "since the statistics reset";
   bool window_chosen = false;
-  bool in_recovery = false;   // pg_is_in_recovery(): a (hot) standby
+  bool in_recovery = false;  // pg_is_in_recovery(): a (hot) standby
   bool has_pgstattuple = false;
   std::string pgstattuple_schema;
   std::map<std::string, std::string> settings;  // memory in bytes, time in ms
