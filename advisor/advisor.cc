@@ -1,5 +1,10 @@
 #include "advisor/advisor.h"
 
+#include "advisor/ext_statistics.h"
+#include "advisor/matview.h"
+#include "advisor/partition.h"
+#include "advisor/patterns.h"
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -660,6 +665,12 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
   ReportUnverifiable(run);
   ReviewExisting(run);
   Finish(run);
+  // Beyond indexes: each advisor reads the workload and the catalog again and
+  // adds its own kind of recommendation (their files say how).
+  if (opts.partitions.enabled) AdvisePartitions(session, catalog, run.workload, opts, &run.rep);
+  if (opts.views.enabled) AdviseViews(session, catalog, run.workload, opts, &run.rep);
+  if (opts.statistics.enabled) AdviseStatistics(session, catalog, run.workload, opts, &run.rep);
+  if (opts.patterns.enabled) AdvisePatterns(session, catalog, run.workload, opts, &run.rep);
   run.rep.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   *out = std::move(run.rep);
   return Status::Ok();

@@ -32,6 +32,23 @@
 
 namespace pgvise {
 
+// Beyond indexes: each advisor below runs after the index selection (see
+// RunAdvisor) and owns its own file; these are their command-line knobs.
+struct PartitionOptions {               // advisor/partition.h
+  bool enabled = true;                  // --no-partitions turns it off
+  int64_t min_size_bytes = 20LL << 30;  // --partition-min-size (docs/advise-partitions.md)
+};
+struct ViewOptions {              // advisor/matview.h
+  bool enabled = true;            // --no-views
+  double max_staleness_s = 3600;  // --mv-max-staleness
+};
+struct StatisticsOptions {  // advisor/ext_statistics.h
+  bool enabled = true;      // --no-statistics
+};
+struct PatternOptions {  // advisor/patterns.h
+  bool enabled = true;   // --no-patterns
+};
+
 struct AdviseOptions {
   // The selection's own options, set directly: --budget in bytes
   // (budget_bytes), --max-indexes (unset: the budget governs), --time-limit,
@@ -50,6 +67,11 @@ struct AdviseOptions {
   std::string write_source = "auto";            // auto | workload | stats | none
   double unused_min_stats_age_s = 7 * 86400.0;  // "unused" needs counters this old
   CandidateOptions candidates;
+  PartitionOptions partitions;
+  ViewOptions views;
+  StatisticsOptions statistics;
+  PatternOptions patterns;
+  bool verbose = false;  // -v: also say why a table or statement got nothing
 };
 
 // One value set of a statement costed with custom plans.
@@ -81,6 +103,10 @@ struct AdviseReport {
   std::vector<Recommendation> indexes;     // kind "index", ranked by benefit
   std::vector<Recommendation> drops;       // kind "drop-index"
   std::vector<Recommendation> unverified;  // GIN: HypoPG can't cost them
+  std::vector<Recommendation> partitions;  // kind "partition" (advisor/partition.h)
+  std::vector<Recommendation> views;       // kind "materialized-view" (advisor/matview.h)
+  std::vector<Recommendation> statistics;  // kind "statistics" (advisor/ext_statistics.h)
+  std::vector<Finding> patterns;           // workload patterns (advisor/patterns.h)
   std::vector<StatementOutcome> statements;
   double workload_cost_before = 0;  // sum calls * cost, as the database is now
   double workload_cost_after = 0;   // with recommendations (and drops)

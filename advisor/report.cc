@@ -1,5 +1,10 @@
 #include "advisor/report.h"
 
+#include "advisor/ext_statistics.h"
+#include "advisor/matview.h"
+#include "advisor/partition.h"
+#include "advisor/patterns.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -247,7 +252,8 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
   // The body: summary, the statements, each recommendation with its evidence.
   auto& b = rep.body;
   b.push_back(ReportBlock::Heading(rep.title, 1));
-  const bool changes = !r.indexes.empty() || !r.drops.empty() || !r.unverified.empty();
+  const bool changes = !r.indexes.empty() || !r.drops.empty() || !r.unverified.empty() ||
+                       !r.partitions.empty() || !r.views.empty() || !r.statistics.empty();
   b.push_back(ReportBlock::Paragraph(
       changes
           ? "Workload cost " + Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) +
@@ -330,6 +336,11 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
     b.push_back(ReportBlock::Code(rec.sql + ";"));
     b.push_back(ReportBlock::Paragraph("Frees " + HumanBytes(-rec.size_bytes) + ". " + rec.reason));
   }
+  // Beyond indexes: each advisor renders its own section and script steps.
+  AddPartitionReport(r, &rep);
+  AddViewReport(r, &rep);
+  AddStatisticsReport(r, &rep);
+  AddPatternReport(r, &rep);
   if (!r.statements.empty()) {
     b.push_back(ReportBlock::Heading("Statements"));
     b.push_back(ReportBlock::Table(StatementTable(r), "cost per statement, before and after"));
@@ -421,7 +432,12 @@ json AdviceToJson(const AdviseReport& r) {
   j["summary"] = sum;
   json recs = json::array();
   for (const auto& x : r.indexes) recs.push_back(ToJson(x));
+  for (const auto* kind : {&r.partitions, &r.views, &r.statistics})
+    for (const auto& x : *kind) recs.push_back(ToJson(x));
   j["recommendations"] = recs;
+  json patterns = json::array();
+  for (const auto& f : r.patterns) patterns.push_back(ToJson(f));
+  j["patterns"] = patterns;
   json unv = json::array();
   for (const auto& x : r.unverified) unv.push_back(ToJson(x));
   j["unverified"] = unv;
@@ -439,6 +455,9 @@ std::string RenderRevertSql(const AdviseReport& r, const AdviceRenderOptions& o)
   std::ostringstream s;
   s << "-- pgvise advise: revert script (undoes the index changes, newest first)\n";
   s << "SET lock_timeout = '" << o.lock_timeout_ms << "ms';\nSET statement_timeout = 0;\n\n";
+  for (const auto* kind : {&r.statistics, &r.views, &r.partitions})
+    for (auto it = kind->rbegin(); it != kind->rend(); ++it)
+      if (!it->revert.empty()) s << SqlComment("undo " + it->object) << it->revert << "\n\n";
   for (auto it = r.drops.rbegin(); it != r.drops.rend(); ++it)
     s << SqlComment("re-create " + it->object) << it->revert << ";\n\n";
   for (auto it = r.unverified.rbegin(); it != r.unverified.rend(); ++it) s << it->revert << ";\n";

@@ -20,11 +20,15 @@
 #include <iostream>
 
 #include "advisor/advisor.h"
+#include "advisor/ext_statistics.h"
+#include "advisor/matview.h"
+#include "advisor/partition.h"
 #include "advisor/report.h"
 #include "advisor/verify.h"
 #include "advisor/workload.h"
 #include "catalog/catalog.h"
 #include "cli/command.h"
+#include "maintenance/window.h"
 
 namespace pgvise {
 
@@ -48,6 +52,9 @@ struct AdviseCliOptions {
   int verify_top = 5;
   int script_lock_timeout_ms = 5000;
   bool quiet = false;
+  bool no_partitions = false, no_views = false, no_statistics = false, no_patterns = false;
+  std::string partition_min_size;  // parsed into ao.partitions.min_size_bytes
+  std::string mv_max_staleness;    // parsed into ao.views.max_staleness_s
 };
 
 // Progress on stderr only when a person is watching and the run is long.
@@ -88,6 +95,24 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
   ao.selection.local_search = !o.no_local_search;
   ao.selection.min_gain = o.min_gain_percent / 100.0;
   ao.review_existing = !o.no_drops;
+  ao.verbose = common.verbose;
+  ao.partitions.enabled = !o.no_partitions;
+  ao.views.enabled = !o.no_views;
+  ao.statistics.enabled = !o.no_statistics;
+  ao.patterns.enabled = !o.no_patterns;
+  if (!o.partition_min_size.empty()) {
+    double percent = -1;
+    st = ParseBudget(o.partition_min_size, &ao.partitions.min_size_bytes, &percent);
+    if (!st.ok() || percent >= 0)
+      throw Error(ExitCode::kInputError, "--partition-min-size " + o.partition_min_size +
+                                             ": expected a size such as 50GB, 500MB or 123456");
+  }
+  if (!o.mv_max_staleness.empty()) {
+    ao.views.max_staleness_s = ParseDuration(o.mv_max_staleness);
+    if (ao.views.max_staleness_s <= 0)
+      throw Error(ExitCode::kInputError, "--mv-max-staleness " + o.mv_max_staleness +
+                                             ": expected a duration such as 30m, 6h or 1d");
+  }
 
   // Connect + SnapshotCatalog.
   std::unique_ptr<Session> session = OpenSession(common);
@@ -150,6 +175,10 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
     vo.query_timeout_ms = common.statement_timeout_ms;
     st = VerifyRecommendations(*writable, vo, &report);
     if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
+    for (auto verify : {VerifyPartitions, VerifyViews, VerifyStatistics}) {
+      st = verify(*writable, ao, &report);
+      if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
+    }
   }
 
   // Report.
@@ -223,6 +252,18 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_option("--verify-top", o->verify_top, "how many recommendations --verify builds")
       ->capture_default_str();
   app.add_flag("-q,--quiet", o->quiet, "no progress on stderr");
+  app.add_flag("--no-partitions", o->no_partitions, "do not advise partitioning");
+  app.add_option(
+      "--partition-min-size", o->partition_min_size,
+      "partition only tables at least this large (default 20GB; docs/advise-partitions.md)");
+  app.add_flag("--no-views", o->no_views, "do not advise materialized views");
+  app.add_option(
+      "--mv-max-staleness", o->mv_max_staleness,
+      "how stale a materialized view may get between refreshes (default 1h): 30m, 6h, 1d");
+  app.add_flag("--no-statistics", o->no_statistics,
+               "do not advise extended statistics (CREATE STATISTICS)");
+  app.add_flag("--no-patterns", o->no_patterns,
+               "do not report workload patterns (N+1, single-row INSERTs, ...)");
   return [common, o, ao]() -> int { return RunAdvise(*common, *o, *ao); };
 }
 

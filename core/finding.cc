@@ -49,6 +49,12 @@ const char* RecommendationKindName(RecommendationKind k) {
       return "replication-slot";
     case RecommendationKind::kSequence:
       return "sequence";
+    case RecommendationKind::kPartition:
+      return "partition";
+    case RecommendationKind::kMaterializedView:
+      return "materialized-view";
+    case RecommendationKind::kStatistics:
+      return "statistics";
   }
   return "";
 }

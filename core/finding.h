@@ -81,6 +81,9 @@ enum class RecommendationKind {
   kPreparedTransaction,  // "prepared-transaction"
   kReplicationSlot,      // "replication-slot"
   kSequence,             // "sequence"
+  kPartition,            // "partition": partition a table (advise)
+  kMaterializedView,     // "materialized-view" (advise)
+  kStatistics,           // "statistics": CREATE STATISTICS (advise)
 };
 const char* RecommendationKindName(RecommendationKind k);
 

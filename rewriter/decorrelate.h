@@ -22,7 +22,7 @@
 
 #include "rewriter/rewriter.h"
 #include "rewriter/scope.h"
-#include "rewriter/tree.h"
+#include "analyzer/edit_tree.h"
 
 namespace pgvise::rw {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "rewriter/rewriter.h"
-#include "rewriter/tree.h"
+#include "analyzer/edit_tree.h"
 
 namespace pgvise {
 

@@ -9,7 +9,7 @@
 #include "analyzer/statement.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/scope.h"
-#include "rewriter/tree.h"
+#include "analyzer/edit_tree.h"
 
 namespace pgvise {
 namespace {

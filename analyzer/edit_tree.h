@@ -1,5 +1,7 @@
-// Tree: libpg_query's protobuf parse tree of one SQL statement, held so the
-// rewriter can reshape it freely and deparse it back to SQL.
+// Tree (analyzer/edit_tree): libpg_query's protobuf parse tree of one SQL statement,
+// held so a caller (the rewriter, the view advisor) can reshape it freely and deparse
+// it back to SQL. Namespace `rw` for the rewriting tree; it sits in analyzer so
+// both advisor and rewriter can build on it.
 //
 // Ownership is one arena. The tree is unpacked with an allocator that hands
 // out arena memory and never frees, so nodes the passes build (with the

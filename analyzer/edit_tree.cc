@@ -1,4 +1,4 @@
-#include "rewriter/tree.h"
+#include "analyzer/edit_tree.h"
 
 #include <cstdlib>
 #include <cstring>
