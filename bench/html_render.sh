@@ -12,7 +12,7 @@
 # is not in that figure; the whole `chromium --dump-dom` wall time is shown
 # beside it.
 #
-#   bench/html_render.sh [RUNS=3] [PGVISE_BIN=build/pgvise]
+#   bench/html_render.sh [RUNS=3] [PGVISE_BIN=build/pgvise] [ONLY=advise|maintain]
 # Prints one table; bench/README.md keeps the latest figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,10 @@ port=$(cat "$pgdir/port")
 psql_() { "$pgbin/psql" -X -q -At -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 psql_ -d postgres -c "CREATE DATABASE html_advise" -c "CREATE DATABASE html_maintain"
 
+only=${ONLY:-}
+adv_run=0
+mnt_run=0
+if [ "$only" != maintain ]; then
 # --- advise: 2,000 distinct statement shapes ---------------------------------
 psql_ -d html_advise <<'SQL'
 CREATE EXTENSION IF NOT EXISTS hypopg;
@@ -66,7 +70,9 @@ t0=$(date +%s.%N)
   -w "$dir/workload.sql" >"$dir/advise.html"
 t1=$(date +%s.%N)
 adv_run=$(echo "$t1 - $t0" | bc)
+fi
 
+if [ "$only" != advise ]; then
 # --- maintain: 10,000 tables --------------------------------------------------
 psql_ -d html_maintain <<'SQL'
 DO $$
@@ -92,6 +98,7 @@ t0=$(date +%s.%N)
 "$bin" maintain --db "$mnt_db" --format html >"$dir/maintain.html" || [ $? -eq 1 ]
 t1=$(date +%s.%N)
 mnt_run=$(echo "$t1 - $t0" | bc)
+fi
 
 # --- render -------------------------------------------------------------------
 render() {  # render FILE -> "in-page-ms wall-s" for one browser launch
@@ -122,6 +129,7 @@ printf '| report | statements / tables | HTML size | pgvise run | render in page
 printf '|---|---|---|---|---|---|\n'
 for r in advise maintain; do
   f="$dir/$r.html"
+  [ -s "$f" ] || continue
   ms=(); walls=()
   for _ in $(seq "$runs"); do
     read -r m w < <(render "$f")

@@ -7,6 +7,7 @@
 //   Plan: 3 items, most urgent first (2 run by --apply, 1 advice)         heading
 //   [#, urgency, area, rule, object, lock, --apply]                        table (HTML only)
 //   1. [error] xid-wraparound  public.events                               heading per item
+//      (each rule's first 20 items; the rest of a rule share one section)
 //       VACUUM (FREEZE, VERBOSE) public.events;                            code
 //     why   relfrozenxid age 1.6B ... / lock ... / undo ...                key/values
 //     [the rule's evidence in human units]                                 key/values (HTML only)
@@ -29,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "core/json.h"
@@ -341,10 +343,18 @@ Report MaintenanceReport(const MaintenancePlan& plan, const MaintainReportOption
         "Plan: " + std::to_string(plan.items.size()) + " items, most urgent first (" +
         std::to_string(runnable) + " run by --apply, " +
         std::to_string(static_cast<int>(plan.items.size()) - runnable) + " advice)"));
+    // A fresh restore can flag every table (never analyzed): the plan then
+    // has one item per table. The overview shows the first kOverviewRows and
+    // each rule's first kDetailPerRule items get their own section; the rest
+    // of a rule share one (their SQL in one block) — a 10,000-item plan stays
+    // a page a browser lays out in a second, and the JSON and SQL formats
+    // still carry every item.
+    constexpr size_t kOverviewRows = 200;
+    constexpr int kDetailPerRule = 20;
     ReportTable overview;
     overview.header = {"#", "urgency", "area", "rule", "object", "lock", "--apply"};
     overview.numeric = {true};
-    for (size_t i = 0; i < plan.items.size(); ++i) {
+    for (size_t i = 0; i < plan.items.size() && i < kOverviewRows; ++i) {
       const PlanItem& it = plan.items[i];
       overview.rows.push_back(
           {{std::to_string(i + 1), {}},
@@ -355,11 +365,29 @@ Report MaintenanceReport(const MaintenancePlan& plan, const MaintainReportOption
            {it.rec.lock.empty() ? "-" : it.rec.lock.substr(0, it.rec.lock.find(" (")), {}},
            {it.executable ? "runs" : "advice", {}}});
     }
+    if (plan.items.size() > kOverviewRows)
+      overview.rows.push_back({{"", {}},
+                               {"", {}},
+                               {"", {}},
+                               {"...", {}},
+                               {Thousands(static_cast<double>(plan.items.size() - kOverviewRows)) +
+                                    " more (every item is in --format json and sql)",
+                                {}},
+                               {"", {}},
+                               {"", {}}});
     ReportBlock ob = ReportBlock::Table(std::move(overview), "the plan at a glance");
     ob.html_only = true;
     b.push_back(std::move(ob));
+    std::map<std::string, int> shown;                    // rule -> items given a section
+    std::map<std::string, std::vector<size_t>> grouped;  // rule -> the rest, in plan order
+    std::vector<std::string> grouped_order;
     for (size_t i = 0; i < plan.items.size(); ++i) {
       const PlanItem& it = plan.items[i];
+      if (++shown[it.rule] > kDetailPerRule) {
+        if (grouped[it.rule].empty()) grouped_order.push_back(it.rule);
+        grouped[it.rule].push_back(i);
+        continue;
+      }
       ReportBlock h = ReportBlock::Heading(ItemHeading(i, it), 3);
       h.tone = SeverityTone(it.severity);
       b.push_back(std::move(h));
@@ -383,6 +411,26 @@ Report MaintenanceReport(const MaintenancePlan& plan, const MaintainReportOption
         eb.html_only = true;
         b.push_back(std::move(eb));
       }
+    }
+    for (const auto& rule : grouped_order) {
+      const std::vector<size_t>& rest = grouped[rule];
+      const PlanItem& first = plan.items[rest.front()];
+      ReportBlock h = ReportBlock::Heading(
+          Thousands(static_cast<double>(rest.size())) + " more " + rule + " items (#" +
+              std::to_string(rest.front() + 1) + " onwards), the same check as above",
+          3);
+      h.tone = SeverityTone(first.severity);
+      b.push_back(std::move(h));
+      std::string sql, why;
+      for (size_t i : rest) {
+        const PlanItem& it = plan.items[i];
+        if (!it.rec.sql.empty()) sql += it.rec.sql + "\n";
+        why += it.rec.object + ": " + it.rec.reason + "\n";
+      }
+      if (!sql.empty())
+        b.push_back(ReportBlock::Code(
+            sql, first.executable ? "run with --apply" : "advice: shown, never run"));
+      b.push_back(ReportBlock::Paragraph(why));
     }
   }
   if (o.snapshot) AddHealth(*o.snapshot, o.table_bloat, o.health_rows, &b);
