@@ -340,10 +340,9 @@ bool Deparse(dom::element e, bool strip, std::string* out) {
     Node an = Unwrap(arg);
     // `x AT TIME ZONE z` is a FuncCall written as an operator: `::` would
     // bind to z without the parentheses.
-    bool simple = an.ok && (an.type == "ColumnRef" || an.type == "A_Const" ||
-                            an.type == "ParamRef" ||
-                            (an.type == "FuncCall" &&
-                             Str(an.body, "funcformat") != "COERCE_SQL_SYNTAX"));
+    bool simple =
+        an.ok && (an.type == "ColumnRef" || an.type == "A_Const" || an.type == "ParamRef" ||
+                  (an.type == "FuncCall" && Str(an.body, "funcformat") != "COERCE_SQL_SYNTAX"));
     if (!simple) out->push_back('(');
     if (!Deparse(arg, strip, out)) return false;
     if (!simple) out->push_back(')');
