@@ -503,6 +503,48 @@ std::vector<ParamStatement> ParamWorkload() {
   };
 }
 
+// (d) The expert set: what a careful DBA who knows this workload would build
+// by hand, one index per access path, written before pgvise's new candidate
+// shapes ran on this workload and committed unchanged (its size, as pgvise
+// estimates it, is the middle budget). The DBA's reasoning, per index:
+//   jobs (tenant_id, state, priority DESC, enqueued_at): the hot queue poll
+//     (2000 calls) walks the tenant's rows of one state in order and stops at
+//     50; the same index serves the per-tenant state counts, the
+//     `priority >= $2` lookup and the priority UPDATE;
+//   jobs (tenant_id, enqueued_at): "this tenant's jobs since ..." (count,
+//     per-kind window, the join from one tenant);
+//   jobs (tenant_id, kind, enqueued_at): latest jobs of a kind for a tenant
+//     (ORDER BY enqueued_at DESC LIMIT, and max(enqueued_at));
+//   jobs (state, enqueued_at): the rare states in a time window, the state
+//     GROUP BY tenant and the cleanup DELETE;
+//   jobs (kind, enqueued_at): per-kind recent counts;
+//   invoices (tenant_id, status, issued_at): the tenant's open invoices,
+//     newest first (1500 calls), and the due-date filter by tenant/status;
+//   invoices (tenant_id, issued_at): the tenant's revenue since a date;
+//   invoices (status, due_at): overdue/open by due date, the status filter of
+//     the join with tenants;
+//   invoices (issued_at): invoices of a period;
+//   tenants (plan, region): the plan/region lookups and the plan filter of
+//     the join with jobs.
+struct ExpertIndex {
+  const char* table;
+  const char* keys;  // "a, b DESC, c"
+};
+[[maybe_unused]] std::vector<ExpertIndex> ExpertSet() {
+  return {
+      {"bp_jobs", "tenant_id, state, priority DESC, enqueued_at"},
+      {"bp_jobs", "tenant_id, enqueued_at"},
+      {"bp_jobs", "tenant_id, kind, enqueued_at"},
+      {"bp_jobs", "state, enqueued_at"},
+      {"bp_jobs", "kind, enqueued_at"},
+      {"bp_invoices", "tenant_id, status, issued_at"},
+      {"bp_invoices", "tenant_id, issued_at"},
+      {"bp_invoices", "status, due_at"},
+      {"bp_invoices", "issued_at"},
+      {"bp_tenants", "plan, region"},
+  };
+}
+
 // A real value of `kind`, as the application sends it (the judge's values).
 std::string RealValue(const std::string& kind, std::mt19937& rng) {
   auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
