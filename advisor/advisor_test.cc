@@ -3,6 +3,7 @@
 // budgets, deduplication-corrected sizes, workload parsing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -465,6 +466,220 @@ TEST(GenerateCandidates, SubqueryPredicatesGiveCandidatesOnTheirTable) {
   CandidateSet cs = GenerateCandidates(w, cat, {});
   EXPECT_TRUE(HasDdl(cs, "CREATE INDEX ON public.orders (user_id)"));
   EXPECT_FALSE(cs.relevant[0].empty());
+}
+
+// --- Candidate shapes (issue 10) --------------------------------------------
+// A multi-tenant job queue: tenant_id 10k values, state with one common and
+// three rare values (and 'stuck', rarer than pg_stats' MCV list keeps), a
+// timestamptz, and a link table of labels joined to the items it labels.
+TableInfo JobsTable() {
+  TableInfo t;
+  t.schema = "public";
+  t.name = "jobs";
+  t.reltuples = 1e6;
+  auto col = [](const char* name, const char* type, double nd, int width) {
+    ColumnInfo c;
+    c.name = name;
+    c.type = type;
+    c.n_distinct = nd;
+    c.avg_width = width;
+    return c;
+  };
+  ColumnInfo state = col("state", "text", 5, 5);
+  state.most_common_vals = {"done", "failed", "queued", "running"};
+  state.most_common_freqs = {0.9, 0.06, 0.02, 0.019};
+  t.columns = {col("id", "bigint", -1, 8),
+               col("tenant_id", "integer", 10000, 4),
+               state,
+               col("priority", "integer", 10, 4),
+               col("kind", "integer", 50, 4),
+               col("enqueued_at", "timestamp with time zone", -0.9, 8),
+               col("payload", "text", -1, 60)};
+  ConstraintInfo pkc;
+  pkc.type = 'p';
+  pkc.columns = {"id"};
+  t.constraints = {pkc};
+  return t;
+}
+
+Catalog ShapesCatalog() {
+  Catalog cat;
+  cat.AddTable(JobsTable());
+  TableInfo items;
+  items.schema = "public";
+  items.name = "items";
+  items.reltuples = 1e6;
+  ColumnInfo id;
+  id.name = "id";
+  id.type = "bigint";
+  id.n_distinct = -1;
+  ColumnInfo title;
+  title.name = "title";
+  title.type = "text";
+  items.columns = {id, title};
+  IndexInfo pk;
+  pk.schema = "public";
+  pk.name = "items_pkey";
+  pk.method = "btree";
+  pk.primary = true;
+  IndexKey k;
+  k.column = "id";
+  k.expression = "id";
+  pk.keys = {k};
+  items.indexes = {pk};
+  cat.AddTable(items);
+  TableInfo labels;
+  labels.schema = "public";
+  labels.name = "item_labels";
+  labels.reltuples = 3e6;
+  ColumnInfo item_id;
+  item_id.name = "item_id";
+  item_id.type = "bigint";
+  item_id.n_distinct = -0.3;
+  ColumnInfo label;
+  label.name = "label";
+  label.type = "text";
+  label.n_distinct = 500;
+  labels.columns = {item_id, label};
+  cat.AddTable(labels);
+  cat.set_search_path({"public"});
+  return cat;
+}
+
+int FindDdl(const CandidateSet& cs, const std::string& ddl) {
+  for (size_t i = 0; i < cs.candidates.size(); ++i)
+    if (cs.candidates[i].Ddl("", false, false) == ddl) return static_cast<int>(i);
+  return -1;
+}
+
+bool Relevant(const CandidateSet& cs, size_t s, int c) {
+  return c >= 0 &&
+         std::find(cs.relevant[s].begin(), cs.relevant[s].end(), c) != cs.relevant[s].end();
+}
+
+std::string AllDdl(const CandidateSet& cs) {
+  std::string out;
+  for (const auto& c : cs.candidates) out += c.Ddl("", false, false) + "\n";
+  return out;
+}
+
+TEST(CandidateShapes, PartialOnTheConstantKeyedOnTheParameterThenTheSort) {
+  Catalog cat = ShapesCatalog();
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "SELECT id FROM jobs WHERE tenant_id = $1 AND state = 'queued' ORDER BY "
+                         "priority DESC, enqueued_at LIMIT 50;\n"
+                         "SELECT id FROM jobs WHERE tenant_id = $1 AND state = 'stuck' ORDER BY "
+                         "enqueued_at DESC LIMIT 10;\n"
+                         "SELECT id FROM jobs WHERE tenant_id = $1 AND state = 'done' ORDER BY "
+                         "enqueued_at LIMIT 10;",
+                         &w)
+                  .ok());
+  ASSERT_EQ(w.statements.size(), 3u);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  int a = FindDdl(cs,
+                  "CREATE INDEX ON public.jobs (tenant_id, priority DESC, enqueued_at) WHERE "
+                  "state = 'queued'");
+  EXPECT_GE(a, 0) << AllDdl(cs);
+  EXPECT_TRUE(Relevant(cs, 0, a));
+  EXPECT_FALSE(Relevant(cs, 1, a));  // 'stuck' does not imply 'queued'
+  // A value rarer than the MCV list keeps (not in it) is rare too.
+  int stuck = FindDdl(
+      cs, "CREATE INDEX ON public.jobs (tenant_id, enqueued_at DESC) WHERE state = 'stuck'");
+  EXPECT_GE(stuck, 0) << AllDdl(cs);
+  EXPECT_TRUE(Relevant(cs, 1, stuck));
+  // The common value: no partial index, the full composite instead.
+  EXPECT_LT(
+      FindDdl(cs, "CREATE INDEX ON public.jobs (tenant_id, enqueued_at) WHERE state = 'done'"), 0);
+  EXPECT_GE(FindDdl(cs, "CREATE INDEX ON public.jobs (tenant_id, state, enqueued_at)"), 0);
+}
+
+TEST(CandidateShapes, PartialFromAnInListOfRareValues) {
+  Catalog cat = ShapesCatalog();
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "SELECT id FROM jobs WHERE state IN ('running', 'queued') AND tenant_id = "
+                         "$1;\n"
+                         "SELECT id FROM jobs WHERE state = 'queued' AND tenant_id = $1 AND kind = "
+                         "$2;\n"
+                         "SELECT id FROM jobs WHERE state IN ('queued', 'done') AND tenant_id = $1 "
+                         "AND priority = $2;",
+                         &w)
+                  .ok());
+  ASSERT_EQ(w.statements.size(), 3u);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  // Constants sorted: one predicate whatever order the statement lists them in.
+  int in =
+      FindDdl(cs, "CREATE INDEX ON public.jobs (tenant_id) WHERE state IN ('queued', 'running')");
+  EXPECT_GE(in, 0) << AllDdl(cs);
+  EXPECT_TRUE(Relevant(cs, 0, in));
+  // state = 'queued' implies state IN ('queued', 'running'): the planner can use it.
+  EXPECT_TRUE(Relevant(cs, 1, in));
+  EXPECT_FALSE(Relevant(cs, 2, in));
+  // 'done' is 90% of the rows: IN ('queued', 'done') is not rare.
+  for (const auto& c : cs.candidates) EXPECT_EQ(c.predicate.find("done"), std::string::npos);
+}
+
+TEST(CandidateShapes, ExpressionKeyAsWrittenAfterTheEqualityColumn) {
+  Catalog cat = ShapesCatalog();
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND date_trunc('week', "
+                         "enqueued_at AT TIME ZONE 'UTC') = $2;\n"
+                         "SELECT count(*) FROM jobs WHERE kind = $1 AND date_trunc('week', "
+                         "enqueued_at) = $2;",
+                         &w)
+                  .ok());
+  ASSERT_EQ(w.statements.size(), 2u);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  int e = FindDdl(cs,
+                  "CREATE INDEX ON public.jobs (tenant_id, (date_trunc('week', enqueued_at AT "
+                  "TIME ZONE 'UTC')))");
+  EXPECT_GE(e, 0) << AllDdl(cs);
+  EXPECT_TRUE(Relevant(cs, 0, e));
+  // date_trunc of a timestamptz is STABLE (it reads TimeZone): no index can
+  // have it as a key, so no candidate does.
+  for (const auto& c : cs.candidates)
+    for (const auto& k : c.keys)
+      EXPECT_NE(k.expression, "date_trunc('week', enqueued_at)") << c.Ddl("", false, false);
+}
+
+TEST(CandidateShapes, FilterColumnOfTheOtherTableOfAJoin) {
+  Catalog cat = ShapesCatalog();
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "SELECT i.id, i.title FROM items i JOIN item_labels l ON l.item_id = i.id "
+                         "WHERE l.label = $1;",
+                         &w)
+                  .ok());
+  ASSERT_EQ(w.statements.size(), 1u);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  // The link table: its filter column, then the join column, so the scan
+  // returns the item ids for a label without visiting the heap.
+  int l = FindDdl(cs, "CREATE INDEX ON public.item_labels (label, item_id)");
+  EXPECT_GE(l, 0) << AllDdl(cs);
+  EXPECT_TRUE(Relevant(cs, 0, l));
+  EXPECT_GE(FindDdl(cs, "CREATE INDEX ON public.item_labels (label)"), 0);
+}
+
+TEST(CandidateShapes, PrefixCompatibleCandidatesMergeIntoOneServingBoth) {
+  Catalog cat = ShapesCatalog();
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql",
+                         "SELECT id FROM jobs WHERE tenant_id = $1 AND kind = $2;\n"
+                         "SELECT priority FROM jobs WHERE tenant_id = $1 AND kind = $2 AND "
+                         "enqueued_at >= $3;",
+                         &w)
+                  .ok());
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  // (tenant_id, kind) INCLUDE (id) and (tenant_id, kind, enqueued_at)
+  // INCLUDE (priority): one index covers both statements.
+  int m = FindDdl(
+      cs, "CREATE INDEX ON public.jobs (tenant_id, kind, enqueued_at) INCLUDE (id, priority)");
+  EXPECT_GE(m, 0) << AllDdl(cs);
+  EXPECT_TRUE(Relevant(cs, 0, m));
+  EXPECT_TRUE(Relevant(cs, 1, m));
+  EXPECT_NE(cs.candidates[static_cast<size_t>(m)].origin.find("merged"), std::string::npos);
 }
 
 TEST(DedupCorrectedSize, LowCardinalityShrinksUniqueDoesNot) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <deque>
+#include <optional>
 
 #include "core/session.h"
 
@@ -178,6 +179,63 @@ std::string Unquote(const std::string& lit) {
   return lit;
 }
 
+// Share of rows holding `value`: its MCV frequency, else what the planner
+// assumes of a value not in the list, the rows the MCVs leave spread over the
+// distinct values they leave. A value rarer than pg_stats keeps in the list
+// is the rarest of all, not an unknown. nullopt without statistics.
+std::optional<double> RowShare(const ColumnInfo& col, const std::string& value, double rows) {
+  if (auto f = col.ValueFrequency(value)) return f;
+  if (col.most_common_vals.empty()) return std::nullopt;
+  double mcv = 0;
+  for (double f : col.most_common_freqs) mcv += f;
+  double rest = std::max(0.0, 1.0 - mcv - col.null_frac);
+  double others = col.DistinctValues(rows) - static_cast<double>(col.most_common_vals.size());
+  return others >= 1 ? rest / others : rest;
+}
+
+// Expressions PostgreSQL refuses as index keys ("functions in index
+// expression must be marked IMMUTABLE"): anything computed from a
+// timestamptz without AT TIME ZONE reads the session's TimeZone
+// (date_trunc('week', ts), ts::date, EXTRACT(... FROM ts), ts + interval),
+// so it is STABLE. `date_trunc('week', ts AT TIME ZONE 'UTC')` is not.
+// (A word test over the table's timestamptz columns: ORDER BY expressions
+// don't name their column.)
+bool ExpressionIndexable(const std::string& expression, const TableInfo& t) {
+  if (expression.empty() || expression.find("AT TIME ZONE") != std::string::npos) return true;
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (const auto& col : t.columns) {
+    if (col.type != "timestamp with time zone") continue;
+    for (size_t at = expression.find(col.name); at != std::string::npos;
+         at = expression.find(col.name, at + 1)) {
+      size_t end = at + col.name.size();
+      if ((at == 0 || !word(expression[at - 1])) &&
+          (end >= expression.size() || !word(expression[end])))
+        return false;
+    }
+  }
+  return true;
+}
+
+// A partial-index predicate the generator wrote: `column = c`, `column IN
+// (c1, c2)` (constants sorted, so the order a statement lists them in does
+// not make two candidates) or `column IS NULL`.
+struct PartialPredicate {
+  std::string column;
+  std::set<std::string> constants;  // empty for IS NULL
+  bool is_null = false;
+  std::string Sql() const {
+    if (is_null) return QuoteIdent(column) + " IS NULL";
+    if (constants.size() == 1) return QuoteIdent(column) + " = " + *constants.begin();
+    std::string s = QuoteIdent(column) + " IN (";
+    bool first = true;
+    for (const auto& c : constants) {
+      s += (first ? "" : ", ") + c;
+      first = false;
+    }
+    return s + ")";
+  }
+};
+
 // Everything the generator knows about one table reference in one statement.
 struct TableUse {
   const TableInfo* table = nullptr;
@@ -187,6 +245,7 @@ struct TableUse {
   bool order_complete = false;      // every ORDER BY key is on this table
   std::vector<const Predicate*> gin;
   std::vector<const Predicate*> is_null, rare_eq;
+  std::vector<const Predicate*> rare_in;  // `col IN ('a', 'b')` of rare constants
 };
 
 bool HasKey(const std::vector<CandidateKey>& keys, const CandidateKey& k) {
@@ -237,6 +296,7 @@ class Generator {
     }
     // Relevance is decided after every statement contributed candidates:
     // statement A's candidate may serve statement B.
+    Merge();
     for (const auto& [s, u] : uses_) MarkRelevant(s, u);
     // Subqueries: their predicates are not in the outer facts, so any
     // candidate on a table a subquery reads may change the plan (the
@@ -289,14 +349,33 @@ class Generator {
           }
           if (p.kind == PredicateKind::kInList)
             k.selectivity *= std::max<size_t>(1, p.constants.size());
+          if (!ExpressionIndexable(p.expression, t)) {
+            ++out_->skipped_unusable;
+            break;
+          }
           u.eq.push_back(k);
+          if (p.kind == PredicateKind::kInList && p.value_kind == ValueKind::kConstant &&
+              p.constants.size() >= 2 && col && p.expression.empty() &&
+              col->DistinctValues(rows) <= o_.partial_max_distinct) {
+            // `state IN ('queued', 'running')`: a partial index on the list
+            // when the values together are rare (the planner proves `state
+            // IN (...)` and `state = 'queued'` imply it).
+            double share = 0;
+            bool known = true;
+            for (const auto& c : p.constants) {
+              auto f = RowShare(*col, Unquote(c), rows);
+              known &= f.has_value();
+              share += f.value_or(1);
+            }
+            if (known && share < o_.rare_value_frequency) u.rare_in.push_back(&p);
+          }
           if (p.kind == PredicateKind::kEquality && p.value_kind == ValueKind::kConstant &&
               p.constants.size() == 1 && col && p.expression.empty()) {
             // A partial index pays off for a status-like column (few values)
             // queried for one of its rare values; on a column of many even
             // values every constant is "rare" and a partial index per value
             // is the wrong tool.
-            auto freq = col->ValueFrequency(Unquote(p.constants[0]));
+            auto freq = RowShare(*col, Unquote(p.constants[0]), rows);
             if (freq && *freq < o_.rare_value_frequency &&
                 col->DistinctValues(rows) <= o_.partial_max_distinct)
               u.rare_eq.push_back(&p);
@@ -309,6 +388,10 @@ class Generator {
           break;
         case PredicateKind::kRange:
           k.selectivity = 0.33;
+          if (!ExpressionIndexable(p.expression, t)) {
+            ++out_->skipped_unusable;
+            break;
+          }
           u.range.push_back(k);
           break;
         case PredicateKind::kLikePrefix:
@@ -356,7 +439,8 @@ class Generator {
         u.order_complete = false;
         continue;
       }
-      if (!sk.expression.empty() && sk.expression.find("random") != std::string::npos) {
+      if (!sk.expression.empty() && (sk.expression.find("random") != std::string::npos ||
+                                     !ExpressionIndexable(sk.expression, t))) {
         u.order_complete = false;
         continue;
       }
@@ -474,46 +558,102 @@ class Generator {
       for (const auto& k : eq) Append(&c.keys, k, max);
       c.origin = "join+equality";
       if (c.keys.size() >= 2) composites.push_back(c);
+      // ... and by its own range after the constants: the jobs of the
+      // tenants a filter on the *other* table picked, in the last week.
+      if (!u.range.empty()) {
+        c.keys = {u.join[0].key};
+        for (const auto& k : eq) Append(&c.keys, k, max);
+        Append(&c.keys, u.range[0].key, max);
+        c.origin = "join+equality+range";
+        if (c.keys.size() >= 2) composites.push_back(c);
+      }
+      // The table the filter is on, when it is the other side of the join
+      // (a label filter on a link table joined to the main table): the
+      // filter columns, then the join column as a key. The scan returns the
+      // join keys of the matching rows without the heap, in order for a
+      // merge join, and the main table is reached by its own key.
+      if (!eq.empty()) {
+        c.keys = eq;
+        Append(&c.keys, u.join[0].key, max);
+        c.origin = "equality+join";
+        if (c.keys.size() >= 2) composites.push_back(c);
+      }
     }
     for (auto& c : composites) {
       if (c.keys.size() >= 2) Emit(c);
       EmitCovering(u, c, f);
     }
 
-    // Partial: a rare constant or IS NULL becomes the predicate; the other
-    // keys (or the ORDER BY) index the rows that remain.
+    // Partial: a rare constant, a rare IN list or IS NULL becomes the
+    // predicate; the parameter (and other) columns, then the range or the
+    // ORDER BY with its directions, key the rows that remain. `tenant_id =
+    // $1 AND state = 'queued' ORDER BY priority DESC, enqueued_at LIMIT 50`
+    // gives (tenant_id, priority DESC, enqueued_at) WHERE state = 'queued':
+    // the queued rows of one tenant, already in the order asked, the first
+    // 50 read and nothing else. With both a range and an ORDER BY, both
+    // variants (the selection decides).
     auto partial_keys = [&](const std::string& skip_col) {
+      std::vector<std::vector<CandidateKey>> variants;
       std::vector<CandidateKey> keys;
       for (const auto& k : u.eq)
         if (k.key.column != skip_col || !k.key.expression.empty()) Append(&keys, k.key, max);
-      if (!u.range.empty())
-        Append(&keys, u.range[0].key, max);
-      else if (u.order_complete)
-        for (const auto& k : u.order) Append(&keys, k, max);
-      return keys;
+      if (!u.range.empty()) {
+        std::vector<CandidateKey> v = keys;
+        Append(&v, u.range[0].key, max);
+        variants.push_back(v);
+      }
+      if (u.order_complete && !u.order.empty()) {
+        std::vector<CandidateKey> v = keys;
+        for (const auto& k : u.order) Append(&v, k, max);
+        variants.push_back(v);
+      }
+      if (variants.empty()) variants.push_back(keys);
+      return variants;
+    };
+    auto emit_partial = [&](const PartialPredicate& pp, const char* origin, bool pk_fallback) {
+      for (auto& keys : partial_keys(pp.column)) {
+        IndexCandidate c = proto;
+        c.keys = keys;
+        if (c.keys.empty()) {
+          if (!pk_fallback) continue;
+          // Nothing else to key on: key the primary key so the index is
+          // small and still returns the rare rows.
+          for (const auto& con : u.table->constraints)
+            if (con.type == 'p' && !con.columns.empty()) c.keys = {CandidateKey{con.columns[0]}};
+          if (c.keys.empty()) c.keys = {CandidateKey{pp.column}};
+        }
+        c.predicate = pp.Sql();
+        c.origin = origin;
+        partials_[c.predicate] = pp;
+        Emit(c);
+        EmitCovering(u, c, f);
+      }
     };
     for (const Predicate* p : u.rare_eq) {
-      IndexCandidate c = proto;
-      c.keys = partial_keys(p->column);
-      if (c.keys.empty()) {
-        // Nothing else to key on: key the primary key so the index is small
-        // and still returns the rare rows.
-        for (const auto& con : u.table->constraints)
-          if (con.type == 'p' && !con.columns.empty()) c.keys = {CandidateKey{con.columns[0]}};
-        if (c.keys.empty()) c.keys = {CandidateKey{p->column}};
-      }
-      c.predicate = QuoteIdent(p->column) + " = " + p->constants[0];
-      c.origin = "partial (rare value)";
-      Emit(c);
-      EmitCovering(u, c, f);
+      PartialPredicate pp;
+      pp.column = p->column;
+      pp.constants = {p->constants[0]};
+      emit_partial(pp, "partial (rare value)", true);
+    }
+    for (const Predicate* p : u.rare_in) {
+      PartialPredicate pp;
+      pp.column = p->column;
+      pp.constants.insert(p->constants.begin(), p->constants.end());
+      emit_partial(pp, "partial (rare IN list)", true);
     }
     for (const Predicate* p : u.is_null) {
-      IndexCandidate c = proto;
-      c.keys = partial_keys(p->column);
-      if (c.keys.empty()) continue;
-      c.predicate = QuoteIdent(p->column) + " IS NULL";
-      c.origin = "partial (IS NULL)";
-      Emit(c);
+      PartialPredicate pp;
+      pp.column = p->column;
+      pp.is_null = true;
+      for (auto& keys : partial_keys(p->column)) {
+        if (keys.empty()) continue;
+        IndexCandidate c = proto;
+        c.keys = keys;
+        c.predicate = pp.Sql();
+        c.origin = "partial (IS NULL)";
+        partials_[c.predicate] = pp;
+        Emit(c);
+      }
     }
 
     // BRIN: tiny, and as good as a B-tree for range scans when the table is
@@ -567,6 +707,113 @@ class Generator {
     }
   }
 
+  // Candidate merging (Chaudhuri & Narasayya's index merging, kept to what
+  // the planner can use as written). Two B-tree candidates on one table with
+  // the same partial predicate, generated for different statements:
+  //   - prefix-compatible (A's keys are B's first keys, directions equal):
+  //     B with INCLUDE of both, when either covers — one index serving both
+  //     statements index-only, where two would hold the same keys twice;
+  //   - same leading key, neither a prefix of the other: A's keys then B's
+  //     missing ones (at most max_key_columns), INCLUDE of both — serves A's
+  //     statement as A does and B's through the leading key.
+  // Example: (tenant_id, kind) INCLUDE (id) for `... WHERE tenant_id = $1
+  // AND kind = $2` and (tenant_id, kind, enqueued_at) INCLUDE (priority) for
+  // the same with `enqueued_at >= $3` give (tenant_id, kind, enqueued_at)
+  // INCLUDE (id, priority). Merged candidates are candidates like the
+  // others: relevance by leading key, and the selection keeps one only when
+  // it wins per byte. At most max_merges_per_table per table, in generation
+  // order, so a wide workload does not square its candidate count.
+  void Merge() {
+    const size_t n = out_->candidates.size();
+    const size_t max = static_cast<size_t>(o_.max_key_columns);
+    std::map<std::string, int> per_table;
+    auto mergeable = [&](const IndexCandidate& c) {
+      return c.method == "btree" && c.whatif_supported &&
+             (c.keys.size() >= 2 || !c.include.empty());
+    };
+    auto same_key = [](const CandidateKey& a, const CandidateKey& b) { return a == b; };
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        if (i == j) continue;
+        const IndexCandidate a = out_->candidates[i];
+        const IndexCandidate b = out_->candidates[j];
+        if (!mergeable(a) || !mergeable(b) || a.schema != b.schema || a.table != b.table ||
+            a.predicate != b.predicate || a.keys.empty() || b.keys.empty() ||
+            !same_key(a.keys[0], b.keys[0]))
+          continue;
+        const std::string table = a.schema + "." + a.table;
+        if (per_table[table] >= o_.max_merges_per_table) continue;
+        bool prefix = a.keys.size() <= b.keys.size();
+        for (size_t k = 0; prefix && k < a.keys.size(); ++k)
+          prefix = same_key(a.keys[k], b.keys[k]);
+        IndexCandidate m = a;
+        if (prefix) {
+          if (a.include.empty()) continue;  // B alone already serves A's statement
+          m.keys = b.keys;
+        } else {
+          if (i > j) continue;  // the unordered pair once: A is the earlier
+          for (const auto& k : b.keys)
+            if (!HasKey(m.keys, k)) {
+              if (m.keys.size() >= max) {
+                m.keys.clear();
+                break;
+              }
+              m.keys.push_back(k);
+            }
+          if (m.keys.empty()) continue;
+        }
+        // INCLUDE: both lists, minus what became a key.
+        std::vector<std::string> inc;
+        for (const auto* list : {&a.include, &b.include})
+          for (const auto& col : *list) {
+            bool key = false;
+            for (const auto& k : m.keys) key |= k.expression.empty() && k.column == col;
+            if (!key && std::find(inc.begin(), inc.end(), col) == inc.end()) inc.push_back(col);
+          }
+        const TableInfo* t = cat_.FindTable(a.schema, a.table);
+        double width = 0;
+        for (const auto& col : inc) {
+          const ColumnInfo* ci = t ? t->Column(col) : nullptr;
+          width += ci && ci->avg_width > 0 ? ci->avg_width : 8;
+        }
+        if (static_cast<int>(inc.size()) > o_.covering_max_columns + 1 ||
+            width > o_.covering_max_width * 1.5)
+          continue;
+        m.include = inc;
+        m.origin = "merged (" + a.origin + " + " + b.origin + ")";
+        if (out_->Find(m.Id()) >= 0) continue;
+        if (t && ExistingIndexProvides(*t, m)) continue;
+        out_->Add(std::move(m));
+        ++per_table[table];
+        ++out_->merged;
+      }
+    }
+  }
+
+  // True when the statement's own predicates on this table imply the
+  // partial predicate the way PostgreSQL's predicate prover sees it: the same
+  // IS NULL, an equality with one of the listed constants, or an IN list of
+  // a subset of them.
+  bool Implies(const TableUse& u, const std::string& predicate) const {
+    auto it = partials_.find(predicate);
+    if (it == partials_.end()) return false;
+    const PartialPredicate& pp = it->second;
+    for (const auto& k : u.eq) {
+      const Predicate* p = k.pred;
+      if (!p || !p->expression.empty() || p->column != pp.column) continue;
+      if (pp.is_null) {
+        if (p->kind == PredicateKind::kIsNull) return true;
+        continue;
+      }
+      if (p->value_kind != ValueKind::kConstant || p->constants.empty()) continue;
+      if (p->kind != PredicateKind::kEquality && p->kind != PredicateKind::kInList) continue;
+      bool subset = true;
+      for (const auto& c : p->constants) subset &= pp.constants.count(c) > 0;
+      if (subset) return true;
+    }
+    return false;
+  }
+
   void MarkRelevant(int s, const TableUse& u) {
     std::set<std::string> leading;  // keys the statement can use to enter an index
     std::set<std::string> pred_cols;
@@ -585,19 +832,8 @@ class Generator {
       bool usable = leading.count(id(cand.keys[0])) > 0;
       // A partial index needs the statement to imply its predicate.
       if (!cand.predicate.empty()) {
-        bool implied = false;
-        for (const auto& k : u.eq)
-          if (k.pred && k.key.expression.empty()) {
-            std::string p =
-                k.kind == PredicateKind::kIsNull
-                    ? QuoteIdent(k.key.column) + " IS NULL"
-                    : (k.pred->constants.size() == 1 && k.pred->value_kind == ValueKind::kConstant
-                           ? QuoteIdent(k.key.column) + " = " + k.pred->constants[0]
-                           : "");
-            implied |= p == cand.predicate;
-          }
-        if (!implied) continue;
-        usable = usable || true;  // the predicate alone lets the planner scan it
+        if (!Implies(u, cand.predicate)) continue;
+        usable = true;  // the predicate alone lets the planner scan it
       }
       if (usable && std::find(rel.begin(), rel.end(), static_cast<int>(c)) == rel.end())
         rel.push_back(static_cast<int>(c));
@@ -609,7 +845,8 @@ class Generator {
   const CandidateOptions& o_;
   CandidateSet* out_;
   std::vector<std::pair<int, TableUse>> uses_;
-  std::deque<QueryFacts> subs_;  // subquery facts the TableUses point into
+  std::deque<QueryFacts> subs_;                       // subquery facts the TableUses point into
+  std::map<std::string, PartialPredicate> partials_;  // by Sql(): what each predicate means
 };
 
 }  // namespace

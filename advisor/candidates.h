@@ -14,9 +14,25 @@
 //   - covering: the same keys with INCLUDE of the other columns the
 //     statement reads, when that makes an index-only scan possible and they
 //     are narrow;
-//   - partial: keys WHERE col = 'rare constant' (rare per pg_stats MCVs or
-//     pg_qualstats), and WHERE col IS NULL (the soft-delete shape);
-//   - expression: the exact expression the query wraps the column in;
+//   - partial: keys WHERE col = 'rare constant' (rare per pg_stats MCVs, a
+//     value rarer than the MCV list keeps counting as rarest, or
+//     pg_qualstats), WHERE col IN ('a', 'b') when the values together are
+//     rare, and WHERE col IS NULL (the soft-delete shape); keyed on the
+//     parameter columns, then the range or the ORDER BY with its directions:
+//     `tenant_id = $1 AND state = 'queued' ORDER BY priority DESC,
+//     enqueued_at LIMIT 50` -> (tenant_id, priority DESC, enqueued_at)
+//     WHERE state = 'queued';
+//   - expression: the exact expression the query wraps the column in
+//     (`date_trunc('week', ts AT TIME ZONE 'UTC')`, after the equality
+//     columns); never one PostgreSQL refuses as a key (a timestamptz
+//     expression without AT TIME ZONE is STABLE);
+//   - joins: the join column then the constants (and the range) for the
+//     inner side of a nested loop; the filter columns then the join column
+//     for the other table (a label filter on a link table joined to the
+//     main table);
+//   - merged: two candidates on one table whose keys are prefix-compatible
+//     become one serving both (see Merge() in candidates.cc); the selection
+//     keeps it only when it wins per byte;
 //   - GIN for jsonb containment/key existence, array operators and full
 //     text (HypoPG cannot cost them: they are reported unverified);
 //   - BRIN for a large table whose range-filtered column has physical
@@ -88,6 +104,7 @@ struct CandidateSet {
   std::vector<std::vector<int>> unverifiable_for;  // per unverifiable: statements
   int skipped_existing = 0;                        // already provided by an existing index
   int skipped_unusable = 0;                        // predicates no index can serve as written
+  int merged = 0;  // candidates made by merging two others (see candidates.cc)
   std::vector<std::string> notes;
 
   // Adds (or finds) a candidate; returns its id.
@@ -106,6 +123,7 @@ struct CandidateOptions {
   double partial_max_distinct = 20;   // ... of a column with at most this many values
   double brin_min_rows = 100000;
   double brin_min_correlation = 0.9;
+  int max_merges_per_table = 24;  // merged candidates per table (candidate merging)
 };
 
 // Generates candidates for every statement of the workload.

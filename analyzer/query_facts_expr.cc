@@ -144,8 +144,19 @@ bool DeparseFunc(dom::object f, bool strip, std::string* out) {
       out->push_back(')');
       return true;
     }
-    // Other SQL-syntax functions (position, substring, overlay, AT TIME ZONE
-    // = timezone()) are ordinary catalog functions under their own names.
+    if (name == "timezone" && has_args && args.size() == 2) {
+      // `ts AT TIME ZONE 'UTC'` is timezone('UTC', ts) in the tree; written
+      // back as the user wrote it, so an index expression reads like the
+      // query's (the planner matches either: same function).
+      auto it = args.begin();
+      dom::element zone = *it;
+      ++it;
+      if (!Deparse(*it, strip, out)) return false;
+      out->append(" AT TIME ZONE ");
+      return Deparse(zone, strip, out);
+    }
+    // Other SQL-syntax functions (position, substring, overlay) are ordinary
+    // catalog functions under their own names.
     out->append("pg_catalog.\"").append(name).append("\"(");
   } else {
     out->append(name).push_back('(');
@@ -327,8 +338,11 @@ bool Deparse(dom::element e, bool strip, std::string* out) {
     dom::object tn;
     if (!Field(n.body, "arg", &arg) || !Obj(n.body, "typeName", &tn)) return false;
     Node an = Unwrap(arg);
-    bool simple = an.ok && (an.type == "ColumnRef" || an.type == "A_Const" ||
-                            an.type == "ParamRef" || an.type == "FuncCall");
+    // `x AT TIME ZONE z` is a FuncCall written as an operator: `::` would
+    // bind to z without the parentheses.
+    bool simple =
+        an.ok && (an.type == "ColumnRef" || an.type == "A_Const" || an.type == "ParamRef" ||
+                  (an.type == "FuncCall" && Str(an.body, "funcformat") != "COERCE_SQL_SYNTAX"));
     if (!simple) out->push_back('(');
     if (!Deparse(arg, strip, out)) return false;
     if (!simple) out->push_back(')');

@@ -503,6 +503,48 @@ std::vector<ParamStatement> ParamWorkload() {
   };
 }
 
+// (d) The expert set: what a careful DBA who knows this workload would build
+// by hand, one index per access path, written before pgvise's new candidate
+// shapes ran on this workload and committed unchanged (its size, as pgvise
+// estimates it, is the middle budget). The DBA's reasoning, per index:
+//   jobs (tenant_id, state, priority DESC, enqueued_at): the hot queue poll
+//     (2000 calls) walks the tenant's rows of one state in order and stops at
+//     50; the same index serves the per-tenant state counts, the
+//     `priority >= $2` lookup and the priority UPDATE;
+//   jobs (tenant_id, enqueued_at): "this tenant's jobs since ..." (count,
+//     per-kind window, the join from one tenant);
+//   jobs (tenant_id, kind, enqueued_at): latest jobs of a kind for a tenant
+//     (ORDER BY enqueued_at DESC LIMIT, and max(enqueued_at));
+//   jobs (state, enqueued_at): the rare states in a time window, the state
+//     GROUP BY tenant and the cleanup DELETE;
+//   jobs (kind, enqueued_at): per-kind recent counts;
+//   invoices (tenant_id, status, issued_at): the tenant's open invoices,
+//     newest first (1500 calls), and the due-date filter by tenant/status;
+//   invoices (tenant_id, issued_at): the tenant's revenue since a date;
+//   invoices (status, due_at): overdue/open by due date, the status filter of
+//     the join with tenants;
+//   invoices (issued_at): invoices of a period;
+//   tenants (plan, region): the plan/region lookups and the plan filter of
+//     the join with jobs.
+struct ExpertIndex {
+  const char* table;
+  const char* keys;  // "a, b DESC, c"
+};
+std::vector<ExpertIndex> ExpertSet() {
+  return {
+      {"bp_jobs", "tenant_id, state, priority DESC, enqueued_at"},
+      {"bp_jobs", "tenant_id, enqueued_at"},
+      {"bp_jobs", "tenant_id, kind, enqueued_at"},
+      {"bp_jobs", "state, enqueued_at"},
+      {"bp_jobs", "kind, enqueued_at"},
+      {"bp_invoices", "tenant_id, status, issued_at"},
+      {"bp_invoices", "tenant_id, issued_at"},
+      {"bp_invoices", "status, due_at"},
+      {"bp_invoices", "issued_at"},
+      {"bp_tenants", "plan, region"},
+  };
+}
+
 // A real value of `kind`, as the application sends it (the judge's values).
 std::string RealValue(const std::string& kind, std::mt19937& rng) {
   auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
@@ -576,14 +618,75 @@ void CompareParameterized() {
       w.statements.size(), static_cast<double>(cat.TotalTableBytes()) / 1048576.0,
       load_s > 0 ? (", loaded in " + std::to_string(static_cast<int>(load_s)) + " s").c_str() : "",
       none);
+  // (d) the expert set, sized the way pgvise sizes its own candidates
+  // (HypoPG, corrected for B-tree deduplication): its size is the middle
+  // budget, the others 0.4x and 2.5x of it.
+  CandidateSet expert_cs;
+  for (const auto& e : ExpertSet()) {
+    IndexCandidate c;
+    c.schema = "public";
+    c.table = e.table;
+    std::string keys = e.keys;
+    for (size_t at = 0; at < keys.size();) {
+      size_t comma = keys.find(',', at);
+      std::string k = keys.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      while (!k.empty() && k.front() == ' ') k.erase(0, 1);
+      CandidateKey key;
+      if (k.size() > 5 && k.substr(k.size() - 5) == " DESC") {
+        key.descending = true;
+        key.nulls_first = true;  // DESC's default
+        k.resize(k.size() - 5);
+      }
+      key.column = k;
+      c.keys.push_back(key);
+      at = comma == std::string::npos ? keys.size() : comma + 1;
+    }
+    c.origin = "expert";
+    expert_cs.Add(c);
+  }
+  expert_cs.relevant.assign(w.statements.size(), {});
+  std::vector<std::string> expert_ddl;
+  int64_t expert_bytes = 0;
+  {
+    WhatIf ewi(*s, w, &expert_cs, cat);
+    ewi.Init();
+    for (int c = 0; c < static_cast<int>(expert_cs.candidates.size()); ++c) {
+      expert_bytes += ewi.Size(c);
+      expert_ddl.push_back(expert_cs.candidates[static_cast<size_t>(c)].Ddl("", false, false));
+    }
+    ewi.Reset();
+  }
+  const double expert_mb = static_cast<double>(expert_bytes) / 1048576.0;
+  const double jd = testing::JudgeCost(*s, expert_ddl, judge);
   std::printf(
-      "\n| budget | pgvise (custom plans) | pgvise --generic-plans | (a) single-column | custom "
-      "vs generic |\n|---:|---:|---:|---:|---:|\n");
+      "(d) expert set: %zu indexes, %.1f MB as pgvise estimates them (the middle budget); judged "
+      "%.3f\n",
+      expert_ddl.size(), expert_mb, jd / none);
+  std::printf(
+      "\n| budget | pgvise (custom plans) | (c) pgvise --generic-plans | (a) single-column | (b) "
+      "best index per query | (d) expert | pgvise below (a), (b), (c)%s |\n"
+      "|---:|---:|---:|---:|---:|---:|---:|\n",
+      " / at or below (d)");
   struct Totals {
     int64_t calls = 0;
     double secs = 0;
   } tc, tg;
-  for (double mb : {25.0, 60.0, 150.0}) {
+  // (a) and (b) are picked on the same custom-plan costs pgvise uses, with
+  // one candidate set and what-if cache for the three budgets.
+  AdviseOptions base_opts;
+  CandidateSet cs = GenerateCandidates(w, cat, base_opts.candidates);
+  WhatIf wi(*s, w, &cs, cat);
+  wi.Init();
+  {
+    std::vector<StatementParams> params;
+    for (const auto& ws : w.statements)
+      params.push_back(DeriveParameters(ws, cat, {}, ParameterOptions{}));
+    wi.SetParameters(std::move(params));
+  }
+  WhatIfOracle oracle(wi, base_opts);
+  int met = 0, rows_total = 0;
+  for (double factor : {0.4, 1.0, 2.5}) {
+    const double mb = expert_mb * factor;
     AdviseOptions custom;
     custom.selection.budget_bytes = static_cast<int64_t>(mb * 1048576.0);
     AdviseOptions generic = custom;
@@ -600,51 +703,49 @@ void CompareParameterized() {
       std::vector<std::string> ddl;
       for (const auto& x : rep->indexes) ddl.push_back(x.sql);
       if (std::getenv("ADVISE_BENCH_VERBOSE"))
-        for (const auto& d : ddl)
-          std::fprintf(stderr, "  %.0f MB %s: %s\n", mb, o.generic_plans ? "generic" : "custom",
-                       d.c_str());
+        for (const auto& x : rep->indexes)
+          std::fprintf(stderr, "  %.0f MB %s: %s  [%s]\n", mb,
+                       o.generic_plans ? "generic" : "custom", x.sql.c_str(), x.reason.c_str());
       return testing::JudgeCost(*s, ddl, judge);
     };
     AdviseReport rc, rg;
     const double jc = run(custom, &tc, &rc);
     const double jg = run(generic, &tg, &rg);
-    // (a): single-column indexes, picked on the same custom-plan costs.
-    CandidateSet cs = GenerateCandidates(w, cat, {});
-    WhatIf wi(*s, w, &cs, cat);
-    wi.Init();
-    std::vector<StatementParams> params;
-    for (const auto& ws : w.statements)
-      params.push_back(DeriveParameters(ws, cat, {}, ParameterOptions{}));
-    wi.SetParameters(std::move(params));
-    WhatIfOracle oracle(wi, custom);
+    auto chosen = [&](const SelectionResult& r, const char* what, int64_t* bytes) {
+      std::vector<std::string> ddl;
+      *bytes = 0;
+      for (int c : r.chosen) {
+        ddl.push_back(cs.candidates[static_cast<size_t>(c)].Ddl("", false, false));
+        *bytes += oracle.Size(c);
+        if (std::getenv("ADVISE_BENCH_VERBOSE"))
+          std::fprintf(stderr, "  %.0f MB %s: %s\n", mb, what, ddl.back().c_str());
+      }
+      return ddl;
+    };
     SelectionResult a = SelectSingleColumn(oracle, custom.selection);
-    if (std::getenv("ADVISE_BENCH_VERBOSE")) {
-      SelectionResult e = SelectExtend(oracle, custom.selection);
-      std::vector<std::string> e_ddl;
-      for (int c : e.chosen)
-        e_ddl.push_back(cs.candidates[static_cast<size_t>(c)].Ddl("", false, false));
-      std::fprintf(stderr, "  %.0f MB model: extend %.4f, single %.4f; judged extend %.4f\n", mb,
-                   e.final_cost / e.base_cost, a.final_cost / a.base_cost,
-                   testing::JudgeCost(*s, e_ddl, judge) / none);
-      for (int c : a.chosen)
-        std::fprintf(stderr, "  %.0f MB single: %s\n", mb,
-                     cs.candidates[static_cast<size_t>(c)].Ddl("", false, false).c_str());
-    }
-    std::vector<std::string> a_ddl;
-    int64_t a_bytes = 0;
-    for (int c : a.chosen) {
-      a_ddl.push_back(cs.candidates[static_cast<size_t>(c)].Ddl("", false, false));
-      a_bytes += oracle.Size(c);
-    }
+    SelectionResult b = SelectBestPerQuery(oracle, custom.selection);
+    int64_t a_bytes = 0, b_bytes = 0;
+    std::vector<std::string> a_ddl = chosen(a, "single", &a_bytes);
+    std::vector<std::string> b_ddl = chosen(b, "best-per-query", &b_bytes);
     wi.Reset();
     const double ja = testing::JudgeCost(*s, a_ddl, judge);
+    const double jb = testing::JudgeCost(*s, b_ddl, judge);
+    const bool below = jc < ja && jc < jb && jc < jg;
+    const bool vs_expert = factor != 1.0 || jc <= jd;
+    char expert_cell[64];
+    std::snprintf(expert_cell, sizeof expert_cell, "%.3f (%zu idx)", jd / none, expert_ddl.size());
+    ++rows_total;
+    met += below && vs_expert;
     std::printf(
-        "| %.0f MB | %.3f (%zu idx, %.0f MB) | %.3f (%zu idx, %.0f MB) | %.3f (%zu idx, %.0f MB) "
-        "| %.2fx |\n",
-        mb, jc / none, rc.indexes.size(), static_cast<double>(rc.bytes_added) / 1048576.0,
-        jg / none, rg.indexes.size(), static_cast<double>(rg.bytes_added) / 1048576.0, ja / none,
-        a.chosen.size(), static_cast<double>(a_bytes) / 1048576.0, jc / jg);
-    if (mb == 25.0 && std::getenv("ADVISE_BENCH_VERBOSE")) {
+        "| %.0f MB%s | %.3f (%zu idx, %.0f MB) | %.3f (%zu idx, %.0f MB) | %.3f (%zu idx, %.0f "
+        "MB) | %.3f (%zu idx, %.0f MB) | %s | %s%s |\n",
+        mb, factor == 1.0 ? " (= d)" : "", jc / none, rc.indexes.size(),
+        static_cast<double>(rc.bytes_added) / 1048576.0, jg / none, rg.indexes.size(),
+        static_cast<double>(rg.bytes_added) / 1048576.0, ja / none, a.chosen.size(),
+        static_cast<double>(a_bytes) / 1048576.0, jb / none, b.chosen.size(),
+        static_cast<double>(b_bytes) / 1048576.0, factor == 1.0 ? expert_cell : "",
+        below ? "yes" : "**no**", factor == 1.0 ? (jc <= jd ? " / yes" : " / **no**") : "");
+    if (factor == 0.4 && std::getenv("ADVISE_BENCH_VERBOSE")) {
       std::fprintf(stderr, "  costing: %d custom, %d generic of %zu\n", rc.statements_custom,
                    rc.statements_generic, rc.statements.size());
       for (const auto& st : rc.statements)
@@ -653,10 +754,11 @@ void CompareParameterized() {
     }
   }
   std::printf(
-      "\nrelative judged cost (with / without new indexes), lower is better. Advise time over the "
-      "three budgets: custom plans %.1f s, %lld what-if EXPLAINs; generic plans %.1f s, %lld "
-      "what-if EXPLAINs\n\n",
-      tc.secs, static_cast<long long>(tc.calls), tg.secs, static_cast<long long>(tg.calls));
+      "\nrelative judged cost (with / without new indexes), lower is better; goal met at %d of %d "
+      "budgets. Advise time over the three budgets: custom plans %.1f s, %lld what-if EXPLAINs; "
+      "generic plans %.1f s, %lld what-if EXPLAINs\n\n",
+      met, rows_total, tc.secs, static_cast<long long>(tc.calls), tg.secs,
+      static_cast<long long>(tg.calls));
   std::fflush(stdout);
 }
 
