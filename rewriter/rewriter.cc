@@ -32,6 +32,10 @@ const std::vector<PassEntry>& PassTable() {
         "correlated aggregate subquery in the select list -> LEFT JOIN with a grouped derived "
         "table"},
        rw::PassScalarSelect},
+      {{"unique-lookup-to-left-join",
+        "correlated scalar lookup by a unique key (catalog-proven, --db) -> LEFT JOIN (never "
+        "INNER: rows with a NULL or dangling key keep their NULL)"},
+       rw::PassUniqueLookup},
       {{"decorrelate-exists-grouped",
         "EXISTS over GROUP BY / HAVING / aggregates -> EXISTS over a grouped derived table (a "
         "semi-join)"},

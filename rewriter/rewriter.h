@@ -36,6 +36,11 @@ class RewriteCatalog {
   struct Table {
     std::map<std::string, bool> not_null;      // column -> attnotnull, every column listed
     std::map<std::string, std::string> types;  // column -> format_type() ("integer", "numeric")
+    // Column sets no two rows of a scan of this table share (NULLs aside):
+    // each valid, non-partial, non-deferrable unique index over plain columns
+    // with default operator classes. Empty for a table with inheritance
+    // children (a scan reads them too, and the index covers the parent only).
+    std::vector<std::vector<std::string>> unique_keys;
   };
   struct Function {
     bool known = false;
