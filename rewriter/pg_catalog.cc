@@ -87,6 +87,9 @@ const RewriteCatalog::Table* SessionCatalog::FindTable(const std::string& schema
       t->not_null[c.name] = c.not_null;
       t->types[c.name] = WithoutTypmod(c.type);
     }
+    for (const auto& idx : info->indexes)
+      if (idx.primary)
+        for (const auto& k : idx.keys) t->primary_key.push_back(k.column);
     if (info->kind == 'p' || !info->has_children)
       for (const auto& idx : info->indexes)
         if (std::vector<std::string> cols; UniqueColumns(*info, idx, &cols))

@@ -41,6 +41,9 @@ class RewriteCatalog {
     // with default operator classes. Empty for a table with inheritance
     // children (a scan reads them too, and the index covers the parent only).
     std::vector<std::vector<std::string>> unique_keys;
+    // The primary key's columns (empty: none). GROUP BY them lets a query
+    // select every other column of the table (functional dependency).
+    std::vector<std::string> primary_key;
   };
   struct Function {
     bool known = false;
