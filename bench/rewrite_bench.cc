@@ -59,6 +59,13 @@ const Shape kShapes[] = {
     // has 1% NULLs and keys up to 120000 (dangling past 100000).
     {"unique lookup in select list",
      "SELECT o.id, (SELECT u.name FROM users u WHERE u.id = o.user_id) AS name FROM orders o"},
+    // join-aggregate-non-equality: users.id is the primary key to group by.
+    {"non-equality: count = 0",
+     "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+     "o.total > u.score * 4) = 0"},
+    {"non-equality: sum > x",
+     "SELECT u.id, u.name FROM users u WHERE (SELECT sum(o.total) FROM orders o WHERE o.user_id "
+     "= u.id AND o.total > u.score * 4) > 1500"},
     {"unique lookup in WHERE",
      "SELECT o.id, o.total FROM orders o WHERE (SELECT u.region_id FROM users u WHERE u.id = "
      "o.user_id) = 7"},

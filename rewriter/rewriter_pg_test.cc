@@ -422,6 +422,45 @@ const std::vector<Case>& Cases() {
       {"lookup_inheritance_parent", Expect::kRefused,
        "SELECT p.pid, (SELECT i.price FROM iparent i WHERE i.id = p.uid) FROM people p",
        "unique-lookup-to-left-join"},
+      // join-aggregate-non-equality: users.score has NULLs (the comparison
+      // is then NULL, nothing matches), users 201..300 have no orders,
+      // orders.total has NULLs.
+      {"nonequi_count_eq_0_count_bug", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty > u.score) = 0",
+       "join-aggregate-non-equality"},
+      {"nonequi_sum_gt", Expect::kApplied,
+       "SELECT u.id, u.name FROM users u WHERE u.region_id IS NOT NULL AND (SELECT sum(o.total) "
+       "FROM orders o WHERE o.user_id = u.id AND o.total > u.score * 10) > 100",
+       "join-aggregate-non-equality"},
+      {"nonequi_max_is_null_under_or_star", Expect::kApplied,
+       "SELECT * FROM users u WHERE (SELECT max(o.qty) FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty < u.score AND o.status <> 'void') IS NULL OR u.score = 2",
+       "join-aggregate-non-equality"},
+      {"nonequi_non_strict_count_arg", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT count(coalesce(o.total, 0)) FROM orders o WHERE "
+       "o.user_id = u.id AND o.id > u.id * 5) = 0",
+       "join-aggregate-non-equality"},
+      {"nonequi_expression_of_avg", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE u.score * 10 > (SELECT 0.5 * avg(o.total) FROM orders o "
+       "WHERE o.user_id = u.id AND o.qty >= u.score) ORDER BY u.id",
+       "join-aggregate-non-equality"},
+      {"nonequi_no_primary_key", Expect::kRefused,
+       "SELECT p.pid FROM people p WHERE (SELECT count(*) FROM orders o WHERE o.user_id = p.uid "
+       "AND o.qty > p.q) > 1",
+       "join-aggregate-non-equality"},
+      {"nonequi_no_equality", Expect::kRefused,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.qty > u.score) > "
+       "1000",
+       "join-aggregate-non-equality"},
+      {"nonequi_unqualified_capture", Expect::kRefused,
+       "SELECT id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty > u.score) = 0",
+       "join-aggregate-non-equality"},
+      {"nonequi_in_select_list", Expect::kRefused,
+       "SELECT u.id, (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND o.qty > u.score) "
+       "FROM users u",
+       "decorrelate-scalar-select"},
       {"lookup_outer_limit", Expect::kRefused,
        "SELECT p.pid, (SELECT u.name FROM users u WHERE u.id = p.uid) FROM people p ORDER BY "
        "p.pid LIMIT 10",
@@ -557,6 +596,27 @@ TEST_F(RewriterPgTest, NaiveLookupRewritesWouldBeWrongOnThisData) {
   // A scan of the inheritance parent reads its child's rows, which the
   // parent's primary key does not cover.
   EXPECT_EQ(Run("SELECT id FROM iparent WHERE id >= 500").size(), 11u);
+}
+
+// The non-equality join's naive forms are wrong on this data: count(*) over
+// the LEFT JOIN counts the NULL-extended row (1, not 0), and an INNER JOIN
+// loses the users without a match.
+TEST_F(RewriterPgTest, NaiveNonEqualityRewritesWouldBeWrongOnThisData) {
+  const std::string orig =
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+      "o.qty > u.score) = 0";
+  EXPECT_FALSE(Run(orig).empty());
+  EXPECT_TRUE(Run("SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id AND o.qty > "
+                  "u.score GROUP BY u.id HAVING count(*) = 0")
+                  .empty());
+  EXPECT_TRUE(Run("SELECT u.id FROM users u JOIN orders o ON o.user_id = u.id AND o.qty > "
+                  "u.score GROUP BY u.id HAVING count(*) = 0")
+                  .empty());
+  // count(coalesce(x, 0)) without the FILTER counts the missing row too.
+  EXPECT_NE(Run("SELECT u.id FROM users u WHERE (SELECT count(coalesce(o.total, 0)) FROM orders o "
+                "WHERE o.user_id = u.id AND o.id > u.id * 5) < 1"),
+            Run("SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id AND o.id > u.id "
+                "* 5 GROUP BY u.id HAVING count(coalesce(o.total, 0)) < 1"));
 }
 
 TEST_F(RewriterPgTest, NaiveRewritesWouldBeWrongOnThisData) {
