@@ -110,29 +110,23 @@ void TryLookup(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack, con
         "in a JOIN ... ON condition: a derived table joined to the query is not visible there");
   if (site.clause != SiteClause::kTarget && site.clause != SiteClause::kWhere)
     return refuse("outside the select list and WHERE: not rewritten");
-  if (sub->n_target_list != 1 || !sub->target_list[0]->res_target->val)
-    return refuse("the subquery does not return exactly one column");
-  if (sub->n_group_clause || sub->having_clause || sub->n_distinct_clause)
-    return refuse("GROUP BY / HAVING / DISTINCT in the subquery");
-  if (sub->n_sort_clause || sub->limit_count || sub->limit_offset)
-    return refuse(
-        "ORDER BY / LIMIT / OFFSET in the subquery (LIMIT 0 or OFFSET 1 make it NULL; an ORDER "
-        "BY ... LIMIT 1 lookup over a non-unique key picks one row, which a join does not)");
+  // Only a plain one-table lookup is this pass's shape; anything else (ORDER
+  // BY ... LIMIT 1, GROUP BY, DISTINCT, a join, a window or set-returning
+  // function) is left without a word: the scalar passes' refusal ("not an
+  // aggregate", "an ORDER BY ... LIMIT lookup") already says why.
+  Scope sc = BuildScope(sub, outer, ctx.cat);
+  if (sub->n_target_list != 1 || !sub->target_list[0]->res_target->val || sub->n_group_clause ||
+      sub->having_clause || sub->n_distinct_clause || sub->n_sort_clause || sub->limit_count ||
+      sub->limit_offset || sub->n_window_clause || sub->n_from_clause != 1 || sc.rels.size() != 1 ||
+      !sc.rels[0].base_table || sub->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+    return;
   Node* value = sub->target_list[0]->res_target->val;
-  if (HasWindow(value)) return refuse("a window function in the subquery");
-  std::string f = FindSetReturning(value, ctx.cat);
-  if (!f.empty()) return refuse("set-returning function " + f + " in the subquery");
-  f = FindVolatile(sl->subselect, ctx.cat);
+  if (HasWindow(value) || !FindSetReturning(value, ctx.cat).empty()) return;
+  std::string f = FindVolatile(sl->subselect, ctx.cat);
   if (!f.empty())
     return refuse("volatile function " + f + ": it would run per row of the table joined");
 
   // The subquery reads one table, whose unique key the correlation covers.
-  Scope sc = BuildScope(sub, outer, ctx.cat);
-  if (sub->n_from_clause != 1 || sc.rels.size() != 1 || !sc.rels[0].base_table ||
-      sub->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
-    return refuse(
-        "the subquery reads more than one table (or not a table): a unique key of one table does "
-        "not prove it returns at most one row");
   const Relation& rel = sc.rels[0];
   if (!ctx.cat)
     return refuse(
