@@ -213,7 +213,7 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
   std::string q1 =
       std::string(kLockedCte) +
       "SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, c.relpages,"
-      " lk.oid IS NOT NULL AS locked,"
+      " c.relhassubclass, lk.oid IS NOT NULL AS locked,"
       " CASE WHEN lk.oid IS NULL THEN pg_total_relation_size(c.oid) ELSE " +
       PagesBytes("c.oid") + " + " + index_pages + " + " + PagesBytes("c.reltoastrelid") +
       " END AS total_bytes,"
@@ -279,6 +279,7 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
     t.reloptions = JsonTextArray(r.Text(i, "reloptions"));
     t.stats_age_s = r.Double(i, "stats_age");
     t.locked = r.Bool(i, "locked");
+    t.has_children = r.Bool(i, "relhassubclass");
     if (t.locked)
       cat.notes_.push_back(t.QualifiedName() +
                            " is locked ACCESS EXCLUSIVE by another session: sizes from pg_class "

@@ -113,6 +113,10 @@ struct TableInfo {
   char kind = 'r';       // 'r' table, 'p' partitioned, 'm' materialized view
   double reltuples = 0;  // planner's row estimate (-1 never analysed on PG14+, stored as 0)
   int64_t relpages = 0;
+  // relhassubclass: inheritance children or partitions (may stay true after
+  // the last child is dropped). A scan of the table reads its children too,
+  // so a unique index on the parent alone does not make its rows unique.
+  bool has_children = false;
   int64_t total_bytes = 0, heap_bytes = 0, index_bytes = 0, toast_bytes = 0;
   // pg_stat_user_tables counters since the last stats reset.
   int64_t n_tup_ins = 0, n_tup_upd = 0, n_tup_del = 0, n_tup_hot_upd = 0;

@@ -3,8 +3,10 @@
 // Steps: read and split the file (analyzer/statement.h) -> open the
 // read-only session when --db is given (its catalog resolves columns, NOT
 // NULL and function volatility) -> RewriteSql per statement -> with --db, EXPLAIN both forms
-// (rewriter/verify.h) and keep a rewrite only when its estimated cost is lower; with --verify also
-// run both and keep it only when the results match -> RewriteReport (rewriter/report.h) ->
+// (rewriter/verify.h) and keep a rewrite only when its estimated cost is lower (the estimate
+// gate); with --verify also run both, keep it only when the results match and it is not
+// measured slower beyond the noise margin (the measurement gate: a warm-up, then --verify-runs
+// interleaved timed runs each, medians compared) -> RewriteReport (rewriter/report.h) ->
 // WriteReport: sql | text | json | markdown | html. Unparsable statements
 // are reported with file:line:col and make the exit code 2; the others are
 // still rewritten.
@@ -29,6 +31,7 @@ struct RewriteArgs {
   std::string format = "sql";
   std::vector<std::string> disable;
   bool verify = false;
+  int verify_runs = MeasureOptions().runs;
   bool no_pretty = false;
   bool list_passes = false;
 };
@@ -110,6 +113,7 @@ int Run(const RewriteArgs& a, const CommonOptions& common) {
       r.check = a.verify ? RewriteCheck::kMeasured : RewriteCheck::kEstimate;
       VerifyOptions vo;
       vo.execute = a.verify;
+      vo.measure.runs = a.verify_runs;
       Status vs = VerifyRewrite(*session, stmt.sql, r.result.sql, vo, &r.verify);
       if (!vs.ok()) throw Error(ExitCode::kDatabaseError, vs.message());
       r.proposed = r.verify.proposed;
@@ -146,8 +150,14 @@ RunFn SetupRewrite(CLI::App& app, std::shared_ptr<CommonOptions> common) {
       ->capture_default_str();
   app.add_option("--disable", a->disable, "disable a pass by name (repeatable)");
   app.add_flag("--verify", a->verify,
-               "run both forms on --db too (read-only) and compare results; without it --db "
-               "still compares EXPLAIN costs and proposes only cheaper rewrites");
+               "run both forms on --db too (read-only): compare results and time them; a "
+               "rewrite measured slower is withheld; without it --db still compares EXPLAIN "
+               "costs and proposes only cheaper rewrites");
+  app.add_option("--verify-runs", a->verify_runs,
+                 "timed runs of each form after a warm-up under --verify (medians compared; "
+                 "fewer when they would take over 10 s)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_flag("--no-pretty", a->no_pretty, "print the rewrite on one line");
   app.add_flag("--list-passes", a->list_passes, "list the passes in the order they run");
   return [a, common]() -> int { return Run(*a, *common); };

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/edit_tree.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/scope.h"
-#include "analyzer/edit_tree.h"
 
 namespace pgvise::rw {
 

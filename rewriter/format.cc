@@ -14,8 +14,8 @@
 
 #include <vector>
 
-#include "rewriter/rewriter.h"
 #include "analyzer/edit_tree.h"
+#include "rewriter/rewriter.h"
 
 namespace pgvise {
 

@@ -15,6 +15,10 @@ void PassInAggregateToScalar(PassContext& ctx, PgQuery__SelectStmt* s, const Sta
 // pass_scalar.cc
 void PassScalarWhere(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 void PassScalarSelect(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_lookup.cc
+void PassUniqueLookup(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_nonequi.cc
+void PassJoinAggregateNonEquality(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_exists.cc
 void PassExistsGrouped(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_in.cc

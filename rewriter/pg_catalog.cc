@@ -25,6 +25,31 @@ std::string WithoutTypmod(const std::string& type) {
   return out;
 }
 
+// The columns of a unique index that proves "at most one row per key
+// value": valid and ready, no predicate (a partial index says nothing of the
+// rows outside it), plain columns (no expression) with their default
+// operator class (whose equality is the type's `=`), and not backing a
+// DEFERRABLE constraint (which may hold duplicates until commit). A
+// partitioned table's unique index covers every partition (it must include
+// the partition key); a plain inheritance parent's does not (caller).
+bool UniqueColumns(const TableInfo& t, const IndexInfo& idx, std::vector<std::string>* cols) {
+  if (!idx.unique || !idx.valid || !idx.ready || !idx.predicate.empty() || idx.keys.empty())
+    return false;
+  if (!idx.constraint.empty()) {
+    const ConstraintInfo* con = nullptr;
+    for (const auto& c : t.constraints)
+      if (c.name == idx.constraint) con = &c;
+    // Unread (a locked table) counts as possibly deferrable.
+    if (!con || con->definition.empty() || con->definition.find("DEFERRABLE") != std::string::npos)
+      return false;
+  }
+  for (const auto& k : idx.keys) {
+    if (k.column.empty() || !k.default_opclass) return false;
+    cols->push_back(k.column);
+  }
+  return true;
+}
+
 }  // namespace
 
 SessionCatalog::SessionCatalog(Session* session, const Catalog* snapshot)
@@ -62,6 +87,13 @@ const RewriteCatalog::Table* SessionCatalog::FindTable(const std::string& schema
       t->not_null[c.name] = c.not_null;
       t->types[c.name] = WithoutTypmod(c.type);
     }
+    for (const auto& idx : info->indexes)
+      if (idx.primary)
+        for (const auto& k : idx.keys) t->primary_key.push_back(k.column);
+    if (info->kind == 'p' || !info->has_children)
+      for (const auto& idx : info->indexes)
+        if (std::vector<std::string> cols; UniqueColumns(*info, idx, &cols))
+          t->unique_keys.push_back(std::move(cols));
   }
   const Table* out = t.get();
   tables_[key] = std::move(t);

@@ -145,9 +145,19 @@ std::string JsonDocument(const SqlFile& file, const std::vector<StatementRewrite
                      {"results_equal", v.results_equal},
                      {"ms_before", v.ms_before},
                      {"ms_after", v.ms_after},
+                     {"runs_ms_before", v.runs_before},
+                     {"runs_ms_after", v.runs_after},
+                     {"speed",
+                      {{"verdict", SpeedVerdictName(v.speed.verdict)},
+                       {"median_ms_before", v.speed.median_before},
+                       {"median_ms_after", v.speed.median_after},
+                       {"margin_ms", v.speed.margin_ms},
+                       {"runs", v.speed.runs}}},
                      {"original_timed_out", v.before_timed_out},
+                     {"rewrite_timed_out", v.after_timed_out},
                      {"rows", v.rows_before},
                      {"proposed", v.proposed},
+                     {"decided_by", v.decided_by},
                      {"note", v.note}};
     }
     stmts.push_back(j);
@@ -171,6 +181,13 @@ std::string Ms(double ms) {
   return ms >= 1000 ? Fixed(ms / 1000, 2) + " s" : Fixed(ms, ms < 10 ? 2 : 0) + " ms";
 }
 
+// " (8.8-18 ms)" over several timed runs, "" for one.
+std::string Range(const std::vector<double>& runs) {
+  if (runs.size() < 2) return "";
+  auto [lo, hi] = std::minmax_element(runs.begin(), runs.end());
+  return " (" + Fixed(*lo, 1) + "-" + Fixed(*hi, 1) + " ms)";
+}
+
 const PassInfo* PassNamed(const std::string& name) {
   for (const auto& p : Passes())
     if (name == p.name) return &p;
@@ -185,6 +202,7 @@ void StatementBlocks(const SqlFile& file, const StatementRewrite& r, std::vector
   b->push_back(std::move(h));
   std::vector<std::pair<std::string, std::string>> kv;
   if (std::string check = CheckSummary(r); !check.empty()) kv.push_back({"cost", check});
+  if (std::string by = DecidedBy(r); !by.empty()) kv.push_back({"decided by", by});
   if (!r.result.timings.empty()) {
     double ms = 0;
     for (const auto& t : r.result.timings) ms += t.ms;
@@ -208,8 +226,11 @@ void StatementBlocks(const SqlFile& file, const StatementRewrite& r, std::vector
                                      {Cost(v.cost_after), v.cost_after},
                                      {std::to_string(v.subplans_after), {}}};
     if (ran) {
-      before.push_back({v.before_timed_out ? "> statement_timeout" : Ms(v.ms_before), {}});
-      after.push_back({v.after_timed_out ? "> statement_timeout" : Ms(v.ms_after), {}});
+      before.push_back(
+          {v.before_timed_out ? "> statement_timeout" : Ms(v.ms_before) + Range(v.runs_before),
+           {}});
+      after.push_back(
+          {v.after_timed_out ? "> statement_timeout" : Ms(v.ms_after) + Range(v.runs_after), {}});
       before.push_back({v.executed ? std::to_string(v.rows_before) : "", {}});
       after.push_back(
           {v.executed ? std::to_string(v.rows_after) + (v.results_equal ? " (same)" : " (DIFFER)")
@@ -218,7 +239,8 @@ void StatementBlocks(const SqlFile& file, const StatementRewrite& r, std::vector
     }
     t.rows = {std::move(before), std::move(after)};
     b->push_back(ReportBlock::Table(
-        std::move(t), ran ? "both forms planned and run, read-only, rolled back"
+        std::move(t), ran ? "both forms planned and run, read-only, rolled back; ran: median "
+                            "(fastest-slowest) of the timed runs"
                           : "both forms planned (EXPLAIN, read-only, rolled back), not run"));
   }
 
@@ -254,23 +276,25 @@ std::string CheckSummary(const StatementRewrite& r) {
                ? "unchecked: costs not compared without --db (with --db the rewrite is proposed "
                  "only when cheaper by estimate; --verify also runs both forms)"
                : "";
+  // One shape for both gates: what was checked, then "decided by <method>:"
+  // and the decision with its numbers (VerifyResult::note).
   std::ostringstream line;
   if (r.check == RewriteCheck::kMeasured) {
     line << "verify: cost " << Fixed(v.cost_before) << " -> " << Fixed(v.cost_after)
          << ", SubPlans " << v.subplans_before << " -> " << v.subplans_after;
     if (v.executed)
-      line << ", ran " << Fixed(v.ms_before) << " ms -> " << Fixed(v.ms_after) << " ms, "
+      line << ", ran " << Fixed(v.ms_before) << " ms -> " << Fixed(v.ms_after) << " ms"
+           << (v.speed.runs > 0 ? " (median of " + std::to_string(v.speed.runs) + ")" : "") << ", "
            << v.rows_before << " rows, results " << (v.results_equal ? "identical" : "DIFFER");
     else if (v.before_timed_out)
       line << ", original > statement_timeout, rewrite " << Fixed(v.ms_after) << " ms";
-    if (!v.note.empty()) line << "; " << v.note;
-    return line.str();
+  } else {
+    line << "cost by estimate (EXPLAIN, not run): " << Fixed(v.cost_before) << " -> "
+         << Fixed(v.cost_after) << ", SubPlans " << v.subplans_before << " -> " << v.subplans_after;
   }
-  line << "cost by estimate (EXPLAIN, not run): " << Fixed(v.cost_before) << " -> "
-       << Fixed(v.cost_after) << ", SubPlans " << v.subplans_before << " -> " << v.subplans_after;
-  if (!v.note.empty()) line << "; " << v.note;
-  if (v.proposed) line << "; proposed: cheaper by estimate";
-  if (v.subplan_index_before)
+  if (!v.note.empty())
+    line << "; decided by " << (v.decided_by.empty() ? "estimate" : v.decided_by) << ": " << v.note;
+  if (v.subplan_index_before && r.check == RewriteCheck::kEstimate)
     line << (v.proposed
                  ? "; the estimate may mislead here: the original's SubPlan looks up an index "
                    "once per outer row and the planner prices every lookup as a cold read, so "
@@ -278,6 +302,31 @@ std::string CheckSummary(const StatementRewrite& r) {
                  : "; the original's per-row SubPlan over an index is, if anything, faster "
                    "than its estimate");
   return line.str();
+}
+
+// The method that settled one statement, for the page: "estimate (EXPLAIN
+// costs, not run)" or "measurement (5 timed runs each, ...)".
+std::string DecidedBy(const StatementRewrite& r) {
+  const VerifyResult& v = r.verify;
+  if (r.check == RewriteCheck::kNone || v.decided_by.empty()) return "";
+  if (v.decided_by == "estimate")
+    return r.check == RewriteCheck::kMeasured
+               ? "estimate: not cheaper by EXPLAIN cost (the measurement cannot overrule a "
+                 "costlier estimate)"
+               : "estimate: EXPLAIN costs of both forms, not run (--verify adds the "
+                 "measurement)";
+  if (v.decided_by == "measurement") {
+    if (v.speed.runs == 0) return "measurement: the original timed out";
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "measurement: %d timed run%s each after a warm-up, interleaved, medians "
+                  "compared with a noise margin of %.1f ms; rewrite %s",
+                  v.speed.runs, v.speed.runs == 1 ? "" : "s", v.speed.margin_ms,
+                  SpeedVerdictName(v.speed.verdict));
+    return buf;
+  }
+  if (v.decided_by == "results") return "results: both forms run and their rows compared";
+  return v.decided_by + ": a form could not be planned";
 }
 
 Report RewriteReport(const SqlFile& file, const std::vector<StatementRewrite>& reps,
@@ -310,9 +359,12 @@ Report RewriteReport(const SqlFile& file, const std::vector<StatementRewrite>& r
        {"subqueries refused", std::to_string(refused)},
        {"check", o.database.empty() ? "none: no --db, rewrites are proposed unchecked"
                  : check == RewriteCheck::kMeasured
-                     ? "--verify: both forms planned and run read-only, results compared"
-                     : "EXPLAIN costs of both forms (read-only, not run); proposed only when "
-                       "cheaper"}}));
+                     ? "estimate and measurement (--verify): both forms planned and run "
+                       "read-only, results compared, timed (a warm-up, then interleaved runs); "
+                       "proposed only when cheaper by estimate and not measured slower beyond "
+                       "the noise margin"
+                     : "estimate: EXPLAIN costs of both forms (read-only, not run); proposed "
+                       "only when cheaper"}}));
   for (const auto& s : reps) StatementBlocks(file, s, &b);
   if (reps.empty()) b.push_back(ReportBlock::Paragraph("No statement to rewrite."));
   return r;

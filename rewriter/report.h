@@ -52,4 +52,8 @@ Report RewriteReport(const SqlFile& file, const std::vector<StatementRewrite>& s
 // estimate is known to mislead (a per-row SubPlan over an index).
 std::string CheckSummary(const StatementRewrite& s);
 
+// The method that settled the statement ("estimate: ...", "measurement:
+// ...", "results: ..."), "" when nothing was checked.
+std::string DecidedBy(const StatementRewrite& s);
+
 }  // namespace pgvise

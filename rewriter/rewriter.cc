@@ -32,6 +32,15 @@ const std::vector<PassEntry>& PassTable() {
         "correlated aggregate subquery in the select list -> LEFT JOIN with a grouped derived "
         "table"},
        rw::PassScalarSelect},
+      {{"unique-lookup-to-left-join",
+        "correlated scalar lookup by a unique key (catalog-proven, --db) -> LEFT JOIN (never "
+        "INNER: rows with a NULL or dangling key keep their NULL)"},
+       rw::PassUniqueLookup},
+      {{"join-aggregate-non-equality",
+        "correlated aggregate in WHERE whose correlation has a non-equality (o.amount > "
+        "c.limit) -> LEFT JOIN on it, GROUP BY the outer primary key, HAVING with FILTERed "
+        "aggregates (COUNT-bug safe; --db)"},
+       rw::PassJoinAggregateNonEquality},
       {{"decorrelate-exists-grouped",
         "EXISTS over GROUP BY / HAVING / aggregates -> EXISTS over a grouped derived table (a "
         "semi-join)"},

@@ -36,6 +36,14 @@ class RewriteCatalog {
   struct Table {
     std::map<std::string, bool> not_null;      // column -> attnotnull, every column listed
     std::map<std::string, std::string> types;  // column -> format_type() ("integer", "numeric")
+    // Column sets no two rows of a scan of this table share (NULLs aside):
+    // each valid, non-partial, non-deferrable unique index over plain columns
+    // with default operator classes. Empty for a table with inheritance
+    // children (a scan reads them too, and the index covers the parent only).
+    std::vector<std::vector<std::string>> unique_keys;
+    // The primary key's columns (empty: none). GROUP BY them lets a query
+    // select every other column of the table (functional dependency).
+    std::vector<std::string> primary_key;
   };
   struct Function {
     bool known = false;

@@ -43,6 +43,22 @@ INSERT INTO fkeys VALUES (1.00000000000000001, 1), (1, 2), (2, 3);
 CREATE TABLE fouter (x float8);
 INSERT INTO fouter VALUES (1), (2), (3);
 INSERT INTO orders_nn SELECT g, g % 150 + 1 FROM generate_series(1, 1000) g;
+-- Unique lookups: a composite unique key with NULLs in it (a unique index
+-- allows several), and unique keys that prove nothing: deferrable, partial,
+-- and on an inheritance parent whose child repeats the parent's key.
+CREATE TABLE prices (region_id int, code text, price numeric, UNIQUE (region_id, code));
+INSERT INTO prices SELECT CASE WHEN g % 9 = 0 THEN NULL ELSE g % 6 END, 't' || (g / 6 % 3),
+  CASE WHEN g % 4 = 0 THEN NULL ELSE g END FROM generate_series(1, 17) g
+  ON CONFLICT DO NOTHING;
+CREATE TABLE dprices (id int, price int, UNIQUE (id) DEFERRABLE);
+INSERT INTO dprices SELECT g, g * 10 FROM generate_series(1, 100) g;
+CREATE TABLE pprices (id int, price int, active bool);
+CREATE UNIQUE INDEX ON pprices (id) WHERE active;
+INSERT INTO pprices SELECT g, g * 10, true FROM generate_series(1, 100) g;
+CREATE TABLE iparent (id int PRIMARY KEY, price int);
+CREATE TABLE ichild () INHERITS (iparent);
+INSERT INTO iparent SELECT g, g FROM generate_series(1, 100) g;
+INSERT INTO ichild SELECT g, -g FROM generate_series(500, 510) g;
 ANALYZE;
 )SQL";
 
@@ -358,8 +374,97 @@ const std::vector<Case>& Cases() {
        "1000",
        "decorrelate-scalar-where"},
       {"non_aggregate_scalar", Expect::kRefused,
-       "SELECT u.id FROM users u WHERE (SELECT o.total FROM orders o WHERE o.id = u.id) > 5",
+       "SELECT u.id FROM users u WHERE (SELECT o.total FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty = 99) > 5",
        "decorrelate-scalar-where"},
+      // unique-lookup-to-left-join: people.uid has NULLs and dangling keys
+      // (uid 0, no such user); users.score and region_id have NULLs.
+      {"lookup_select_list_pk", Expect::kApplied,
+       "SELECT p.pid, (SELECT u.name FROM users u WHERE u.id = p.uid) AS name FROM people p",
+       "unique-lookup-to-left-join"},
+      {"lookup_where_pk", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT o.total FROM orders o WHERE o.id = u.id) > 5",
+       "unique-lookup-to-left-join"},
+      {"lookup_non_strict_value", Expect::kApplied,
+       "SELECT p.pid, (SELECT coalesce(u.score, -1) FROM users u WHERE u.id = p.uid) FROM people "
+       "p",
+       "unique-lookup-to-left-join"},
+      {"lookup_is_null_under_or", Expect::kApplied,
+       "SELECT p.pid FROM people p WHERE (SELECT u.region_id FROM users u WHERE u.id = p.uid) IS "
+       "NULL OR p.q = 1",
+       "unique-lookup-to-left-join"},
+      {"lookup_local_filter_two_lookups", Expect::kApplied,
+       "SELECT p.pid, (SELECT u.email FROM users u WHERE u.id = p.uid AND u.score > 1) AS e, "
+       "(SELECT r.name FROM regions r WHERE r.id = p.q) AS r FROM people p",
+       "unique-lookup-to-left-join"},
+      {"lookup_composite_unique_with_nulls", Expect::kApplied,
+       "SELECT p.pid, (SELECT pr.price FROM prices pr WHERE pr.region_id = p.q AND pr.code = "
+       "p.tag) FROM people p",
+       "unique-lookup-to-left-join"},
+      {"lookup_star_outer_join", Expect::kApplied,
+       "SELECT * FROM people p LEFT JOIN regions r ON r.id = p.q WHERE (SELECT u.name FROM users u "
+       "WHERE u.id = p.uid) LIKE 'u1%' OR r.id IS NULL",
+       "unique-lookup-to-left-join"},
+      {"lookup_key_not_unique", Expect::kRefused,
+       "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id AND o.qty = 99) FROM "
+       "users u",
+       "unique-lookup-to-left-join"},
+      {"lookup_composite_half_key", Expect::kRefused,
+       "SELECT p.pid, (SELECT pr.price FROM prices pr WHERE pr.region_id = p.q AND pr.code = 't9') "
+       "FROM people p WHERE p.q = 5",
+       "unique-lookup-to-left-join"},
+      {"lookup_deferrable_unique", Expect::kRefused,
+       "SELECT p.pid, (SELECT d.price FROM dprices d WHERE d.id = p.uid) FROM people p",
+       "unique-lookup-to-left-join"},
+      {"lookup_partial_unique", Expect::kRefused,
+       "SELECT p.pid, (SELECT x.price FROM pprices x WHERE x.id = p.uid) FROM people p",
+       "unique-lookup-to-left-join"},
+      {"lookup_inheritance_parent", Expect::kRefused,
+       "SELECT p.pid, (SELECT i.price FROM iparent i WHERE i.id = p.uid) FROM people p",
+       "unique-lookup-to-left-join"},
+      // join-aggregate-non-equality: users.score has NULLs (the comparison
+      // is then NULL, nothing matches), users 201..300 have no orders,
+      // orders.total has NULLs.
+      {"nonequi_count_eq_0_count_bug", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty > u.score) = 0",
+       "join-aggregate-non-equality"},
+      {"nonequi_sum_gt", Expect::kApplied,
+       "SELECT u.id, u.name FROM users u WHERE u.region_id IS NOT NULL AND (SELECT sum(o.total) "
+       "FROM orders o WHERE o.user_id = u.id AND o.total > u.score * 10) > 100",
+       "join-aggregate-non-equality"},
+      {"nonequi_max_is_null_under_or_star", Expect::kApplied,
+       "SELECT * FROM users u WHERE (SELECT max(o.qty) FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty < u.score AND o.status <> 'void') IS NULL OR u.score = 2",
+       "join-aggregate-non-equality"},
+      {"nonequi_non_strict_count_arg", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT count(coalesce(o.total, 0)) FROM orders o WHERE "
+       "o.user_id = u.id AND o.id > u.id * 5) = 0",
+       "join-aggregate-non-equality"},
+      {"nonequi_expression_of_avg", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE u.score * 10 > (SELECT 0.5 * avg(o.total) FROM orders o "
+       "WHERE o.user_id = u.id AND o.qty >= u.score) ORDER BY u.id",
+       "join-aggregate-non-equality"},
+      {"nonequi_no_primary_key", Expect::kRefused,
+       "SELECT p.pid FROM people p WHERE (SELECT count(*) FROM orders o WHERE o.user_id = p.uid "
+       "AND o.qty > p.q) > 1",
+       "join-aggregate-non-equality"},
+      {"nonequi_no_equality", Expect::kRefused,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.qty > u.score) > "
+       "1000",
+       "join-aggregate-non-equality"},
+      {"nonequi_unqualified_capture", Expect::kRefused,
+       "SELECT id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty > u.score) = 0",
+       "join-aggregate-non-equality"},
+      {"nonequi_in_select_list", Expect::kRefused,
+       "SELECT u.id, (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND o.qty > u.score) "
+       "FROM users u",
+       "decorrelate-scalar-select"},
+      {"lookup_outer_limit", Expect::kRefused,
+       "SELECT p.pid, (SELECT u.name FROM users u WHERE u.id = p.uid) FROM people p ORDER BY "
+       "p.pid LIMIT 10",
+       "unique-lookup-to-left-join"},
   };
   return k;
 }
@@ -470,6 +575,48 @@ TEST_F(RewriterPgTest, WithoutCatalogEveryRewriteStillKeepsTheResult) {
     EXPECT_TRUE(Run(c.sql) == Run(r.sql)) << r.sql;
   }
   EXPECT_GE(applied, 35);
+}
+
+// The unique lookup's wrong rewrites return other rows on this data: an
+// INNER JOIN drops the NULL and dangling keys, a non-strict value applied
+// after a LEFT JOIN turns their NULL into a value, and a LEFT JOIN on a key
+// that is not unique repeats outer rows.
+TEST_F(RewriterPgTest, NaiveLookupRewritesWouldBeWrongOnThisData) {
+  const auto orig =
+      Run("SELECT p.pid, (SELECT u.name FROM users u WHERE u.id = p.uid) FROM people p");
+  const auto inner = Run("SELECT p.pid, u.name FROM people p JOIN users u ON u.id = p.uid");
+  EXPECT_EQ(orig.size(), 400u);
+  EXPECT_LT(inner.size(), orig.size());
+  EXPECT_NE(Run("SELECT p.pid, (SELECT coalesce(u.score, -1) FROM users u WHERE u.id = p.uid) "
+                "FROM people p"),
+            Run("SELECT p.pid, coalesce(u.score, -1) FROM people p LEFT JOIN users u ON u.id = "
+                "p.uid"));
+  EXPECT_GT(Run("SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id").size(),
+            Run("SELECT u.id FROM users u").size());
+  // A scan of the inheritance parent reads its child's rows, which the
+  // parent's primary key does not cover.
+  EXPECT_EQ(Run("SELECT id FROM iparent WHERE id >= 500").size(), 11u);
+}
+
+// The non-equality join's naive forms are wrong on this data: count(*) over
+// the LEFT JOIN counts the NULL-extended row (1, not 0), and an INNER JOIN
+// loses the users without a match.
+TEST_F(RewriterPgTest, NaiveNonEqualityRewritesWouldBeWrongOnThisData) {
+  const std::string orig =
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+      "o.qty > u.score) = 0";
+  EXPECT_FALSE(Run(orig).empty());
+  EXPECT_TRUE(Run("SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id AND o.qty > "
+                  "u.score GROUP BY u.id HAVING count(*) = 0")
+                  .empty());
+  EXPECT_TRUE(Run("SELECT u.id FROM users u JOIN orders o ON o.user_id = u.id AND o.qty > "
+                  "u.score GROUP BY u.id HAVING count(*) = 0")
+                  .empty());
+  // count(coalesce(x, 0)) without the FILTER counts the missing row too.
+  EXPECT_NE(Run("SELECT u.id FROM users u WHERE (SELECT count(coalesce(o.total, 0)) FROM orders o "
+                "WHERE o.user_id = u.id AND o.id > u.id * 5) < 1"),
+            Run("SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id AND o.id > u.id "
+                "* 5 GROUP BY u.id HAVING count(coalesce(o.total, 0)) < 1"));
 }
 
 TEST_F(RewriterPgTest, NaiveRewritesWouldBeWrongOnThisData) {

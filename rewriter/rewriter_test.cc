@@ -6,10 +6,10 @@
 
 #include <filesystem>
 
+#include "analyzer/edit_tree.h"
 #include "analyzer/statement.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/scope.h"
-#include "analyzer/edit_tree.h"
 
 namespace pgvise {
 namespace {

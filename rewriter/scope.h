@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "rewriter/rewriter.h"
 #include "analyzer/edit_tree.h"
+#include "rewriter/rewriter.h"
 
 namespace pgvise::rw {
 

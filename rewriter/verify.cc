@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -56,7 +57,8 @@ using Multiset = std::vector<std::vector<std::optional<std::string>>>;
 // Runs `sql` in its own READ ONLY transaction, always rolled back (so no
 // setting it changes reaches the next statement); false with *timed_out when
 // statement_timeout cancelled it. A lost connection ends the command in
-// Session (exit 3) instead of becoming a "failed to run" note.
+// Session (exit 3) instead of becoming a "failed to run" note. `rows` null:
+// timed only (the rows still cross the wire, as they do for the original).
 bool Run(Session& s, const std::string& sql, Multiset* rows, double* ms, bool* timed_out,
          std::string* err) {
   Rows r;
@@ -68,12 +70,144 @@ bool Run(Session& s, const std::string& sql, Multiset* rows, double* ms, bool* t
     *err = st.message();
     return false;
   }
-  *rows = std::move(r.rows_);
-  std::sort(rows->begin(), rows->end());
+  if (rows) {
+    *rows = std::move(r.rows_);
+    std::sort(rows->begin(), rows->end());
+  }
   return true;
 }
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Median absolute deviation: the typical distance of a run from its median,
+// robust to the one run a busy machine stalls.
+double Mad(const std::vector<double>& v) {
+  double m = Median(v);
+  std::vector<double> d;
+  d.reserve(v.size());
+  for (double x : v) d.push_back(std::fabs(x - m));
+  return Median(d);
+}
+
+std::string Fmt(const char* f, double a, double b) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, f, a, b);
+  return buf;
+}
+
+// "median 12.1 ms -> 31.8 ms over 5 runs each (noise margin 3.2 ms)"
+std::string Timings(const SpeedCheck& s) {
+  return Fmt("median %.1f ms -> %.1f ms", s.median_before, s.median_after) + " over " +
+         std::to_string(s.runs) + (s.runs == 1 ? " run" : " runs") +
+         " each after a warm-up, interleaved" + Fmt(" (noise margin %.1f ms)", s.margin_ms, 0);
+}
+
+std::string Costs(const VerifyResult& v) {
+  return Fmt("cost %.1f -> %.1f", v.cost_before, v.cost_after);
+}
+
 }  // namespace
+
+const char* SpeedVerdictName(SpeedVerdict v) {
+  switch (v) {
+    case SpeedVerdict::kUnmeasured:
+      return "unmeasured";
+    case SpeedVerdict::kFaster:
+      return "faster";
+    case SpeedVerdict::kWithinNoise:
+      return "within noise";
+    case SpeedVerdict::kSlower:
+      return "slower";
+  }
+  return "unmeasured";
+}
+
+SpeedCheck DecideSpeed(const std::vector<double>& before_ms, const std::vector<double>& after_ms,
+                       const MeasureOptions& o) {
+  SpeedCheck s;
+  if (before_ms.empty() || after_ms.empty()) return s;
+  s.runs = static_cast<int>(std::min(before_ms.size(), after_ms.size()));
+  s.median_before = Median(before_ms);
+  s.median_after = Median(after_ms);
+  s.margin_ms = std::max({o.margin_ratio * s.median_before, o.margin_min_ms,
+                          o.spread_factor * std::max(Mad(before_ms), Mad(after_ms))});
+  if (s.median_after > s.median_before + s.margin_ms)
+    s.verdict = SpeedVerdict::kSlower;
+  else if (s.median_after < s.median_before - s.margin_ms)
+    s.verdict = SpeedVerdict::kFaster;
+  else
+    s.verdict = SpeedVerdict::kWithinNoise;
+  return s;
+}
+
+void DecideProposal(bool measured, VerifyResult* v) {
+  v->proposed = false;
+  if (!v->explained) {
+    v->decided_by = "explain";
+    v->note = v->failure;
+    return;
+  }
+  if (measured) {
+    v->decided_by = "results";
+    if (v->results_failed) {
+      v->note = v->failure;
+      return;
+    }
+    if (v->after_timed_out) {
+      v->note = "the rewrite timed out (> statement_timeout): not proposed";
+      return;
+    }
+    if (v->executed && !v->results_equal) {
+      v->note = "results differ (" + std::to_string(v->rows_before) + " vs " +
+                std::to_string(v->rows_after) + " rows): not proposed";
+      return;
+    }
+  }
+  const bool cheaper = v->cost_after < v->cost_before;
+  const SpeedCheck& s = v->speed;
+  std::string measured_part;
+  if (measured && s.verdict != SpeedVerdict::kUnmeasured)
+    measured_part = std::string("measured ") + SpeedVerdictName(s.verdict) + ": " + Timings(s);
+  if (!cheaper) {
+    v->decided_by = "estimate";
+    v->note = "not cheaper by estimate (" + Costs(*v) + "): not proposed" +
+              (measured_part.empty() ? "" : "; " + measured_part);
+    return;
+  }
+  if (!measured) {
+    v->decided_by = "estimate";
+    v->proposed = true;
+    v->note = "proposed: cheaper by estimate";
+    return;
+  }
+  v->decided_by = "measurement";
+  if (v->before_timed_out) {
+    // The rewrite finished where the original hit statement_timeout: faster
+    // beyond any margin, but its rows could not be compared.
+    v->proposed = true;
+    v->note = "the original timed out (> statement_timeout), the rewrite ran in " +
+              Fmt("%.1f ms", v->ms_after, 0) +
+              ", so results could not be compared; proposed: cheaper by estimate";
+    return;
+  }
+  if (s.verdict == SpeedVerdict::kSlower) {
+    v->note = measured_part + ": not proposed (cheaper by estimate, " + Costs(*v) +
+              ", but the measurement overrules it)";
+    return;
+  }
+  if (s.verdict == SpeedVerdict::kUnmeasured) {
+    v->decided_by = "results";
+    v->note = "the forms could not be timed: not proposed";
+    return;
+  }
+  v->proposed = true;
+  v->note = "proposed: cheaper by estimate (" + Costs(*v) + ") and " + measured_part;
+}
 
 Status VerifyRewrite(Session& session, const std::string& original, const std::string& rewritten,
                      const VerifyOptions& o, VerifyResult* out) {
@@ -83,53 +217,68 @@ Status VerifyRewrite(Session& session, const std::string& original, const std::s
   if (!Explain(session, original, &out->cost_before, &out->subplans_before,
                &out->subplan_index_before, &err)
            .ok()) {
-    out->note = "EXPLAIN of the original failed: " + err;
-    return Status::Ok();
+    out->failure = "EXPLAIN of the original failed: " + err;
+  } else if (!Explain(session, rewritten, &out->cost_after, &out->subplans_after, &after_index,
+                      &err)
+                  .ok()) {
+    out->failure = "EXPLAIN of the rewrite failed: " + err;
+  } else {
+    out->explained = true;
   }
-  if (!Explain(session, rewritten, &out->cost_after, &out->subplans_after, &after_index, &err)
-           .ok()) {
-    out->note = "EXPLAIN of the rewrite failed: " + err;
-    return Status::Ok();
-  }
-  bool cheaper = out->cost_after < out->cost_before;
-  if (o.execute) {
+  if (out->explained && o.execute) {
+    // Warm-up: one run of each, whose rows are the ones compared.
     Multiset a, b;
     std::string e1, e2;
     bool ok1 = Run(session, original, &a, &out->ms_before, &out->before_timed_out, &e1);
+    bool ok2 = ok1 || out->before_timed_out
+                   ? Run(session, rewritten, &b, &out->ms_after, &out->after_timed_out, &e2)
+                   : false;
     if (!ok1 && !out->before_timed_out) {
-      out->note = "the original failed to run: " + e1;
-      return Status::Ok();
-    }
-    bool ok2 = Run(session, rewritten, &b, &out->ms_after, &out->after_timed_out, &e2);
-    if (!ok2 && !out->after_timed_out) {
-      out->note = "the rewrite failed to run: " + e2;
-      return Status::Ok();
+      out->results_failed = true;
+      out->failure = "the original failed to run: " + e1 + ": not proposed";
+    } else if (!ok2 && !out->after_timed_out) {
+      out->results_failed = true;
+      out->failure = "the rewrite failed to run: " + e2 + ": not proposed";
     }
     out->executed = ok1 && ok2;
     out->rows_before = static_cast<int64_t>(a.size());
     out->rows_after = static_cast<int64_t>(b.size());
-    if (out->executed) {
-      out->results_equal = a == b;
-      if (!out->results_equal) {
-        out->note = "results differ (" + std::to_string(a.size()) + " vs " +
-                    std::to_string(b.size()) + " rows): not proposed";
-        return Status::Ok();
+    out->results_equal = out->executed && a == b;
+    if (out->results_equal) {
+      // Timed runs, interleaved and alternating which form goes first, as
+      // many as fit the budget (the warm-ups say how long a pair takes).
+      const MeasureOptions& m = o.measure;
+      const double pair = out->ms_before + out->ms_after;
+      // A pair slower than the whole budget gets no timed run: the warm-ups
+      // decide (one sample each, the margin still applies).
+      int n = std::max(1, m.runs);
+      if (pair > 0 && m.budget_ms > 0) n = std::clamp(static_cast<int>(m.budget_ms / pair), 0, n);
+      for (int i = 0; i < n; ++i) {
+        double tb = 0, ta = 0;
+        bool tob = false, toa = false;
+        std::string e;
+        bool ok;
+        if (i % 2 == 0) {
+          ok = Run(session, original, nullptr, &tb, &tob, &e) &&
+               Run(session, rewritten, nullptr, &ta, &toa, &e);
+        } else {
+          ok = Run(session, rewritten, nullptr, &ta, &toa, &e) &&
+               Run(session, original, nullptr, &tb, &tob, &e);
+        }
+        if (!ok) break;  // a run that timed out this time: decide on the pairs so far
+        out->runs_before.push_back(tb);
+        out->runs_after.push_back(ta);
       }
-    } else if (out->after_timed_out) {
-      out->note = "the rewrite timed out: not proposed";
-      return Status::Ok();
-    } else {
-      out->note = "the original timed out, so results could not be compared";
+      if (out->runs_before.empty()) {  // decide on the warm-up alone
+        out->runs_before.push_back(out->ms_before);
+        out->runs_after.push_back(out->ms_after);
+      }
+      out->speed = DecideSpeed(out->runs_before, out->runs_after, m);
+      out->ms_before = out->speed.median_before;
+      out->ms_after = out->speed.median_after;
     }
   }
-  if (!cheaper) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "not cheaper by estimate (cost %.1f -> %.1f): not proposed",
-                  out->cost_before, out->cost_after);
-    out->note = (out->note.empty() ? "" : out->note + "; ") + buf;
-    return Status::Ok();
-  }
-  out->proposed = true;
+  DecideProposal(o.execute, out);
   return Status::Ok();
 }
 
