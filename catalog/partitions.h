@@ -54,8 +54,8 @@ struct PartitionInfo {
   bool stats_numbers = false;
   double stats_min_num = 0, stats_max_num = 0;
   std::string stats_values_sql;
-  double relpages = 0;     // pg_class, as of the last VACUUM/ANALYZE
-  double reltuples = -1;   // -1: never vacuumed or analyzed
+  double relpages = 0;    // pg_class, as of the last VACUUM/ANALYZE
+  double reltuples = -1;  // -1: never vacuumed or analyzed
 
   std::string Qualified() const;  // quoted schema.name
   std::string Display() const { return schema + "." + name; }
@@ -93,7 +93,7 @@ struct PartmanConfig {
   std::string control;       // the partition key column
   std::string partition_interval;
   int premake = 4;
-  std::string retention;  // "" = none; an interval ("3 months") or a number
+  std::string retention;     // "" = none; an interval ("3 months") or a number
   double retention_num = 0;  // the retention as seconds (interval) or as a number
   bool retention_keep_table = true;
   bool automatic_maintenance = true;  // 'on': run_maintenance() handles this parent
