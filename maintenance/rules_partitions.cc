@@ -330,20 +330,25 @@ void PartitionFutureMissing(const RuleInput& in, std::vector<PlanItem>* out) {
     // A default partition holding rows of a range blocks creating that
     // range (the CREATE fails); those ranges are partition-default-filling's.
     const PartitionInfo* def = t.Default();
-    double default_max = -1e300;
-    if (def && def->has_key_stats && def->stats_numbers && PartitionRows(snap, *def) > 0)
+    double default_min = 1e300, default_max = -1e300;
+    if (def && def->has_key_stats && def->stats_numbers && PartitionRows(snap, *def) > 0) {
+      default_min = def->stats_min_num;
       default_max = def->stats_max_num;
+    }
     std::vector<NewRange> ranges;
     int have_future = future;
     // A table far behind starts at the interval holding now(): the past
     // intervals in between hold no rows (or their rows sit in the default),
     // and making them all would be a long list of empty tables.
-    int skipped_past = 0;
+    int skipped_past = 0, held_by_default = 0;
     for (int i = 1;
          i <= 100000 && static_cast<int>(ranges.size()) < max_create && have_future < create; ++i) {
       NewRange r;
       if (!RangeAt(t, newest, step, i, &r)) break;
-      if (r.lower_num <= default_max) continue;
+      if (r.upper_num > default_min && r.lower_num <= default_max) {
+        ++held_by_default;
+        continue;
+      }
       if (t.TimeKey() && r.upper_num <= frontier) {
         ++skipped_past;
         continue;
@@ -377,6 +382,10 @@ void PartitionFutureMissing(const RuleInput& in, std::vector<PlanItem>* out) {
                     "row");
     why << ". Creating the next " << ranges.size() << " (" << ranges.front().lower << " to "
         << ranges.back().upper << ")";
+    if (held_by_default > 0)
+      why << "; " << held_by_default
+          << " interval(s) whose rows sit in the default partition are left out (creating them "
+             "would fail: see partition-default-filling)";
     if (skipped_past > 0)
       why << "; the " << skipped_past << " interval(s) between " << newest.upper << " and "
           << ranges.front().lower << " are left out (past: inserts for them still fail"
