@@ -9,12 +9,12 @@
 #include <set>
 
 #include "analyzer/explain_runner.h"
-#include "catalog/partitions.h"
 #include "analyzer/plan.h"
 #include "analyzer/plan_rules.h"
 #include "analyzer/query_facts.h"
 #include "analyzer/sql_rules.h"
 #include "catalog/functions.h"
+#include "catalog/partitions.h"
 #include "core/source.h"
 #include "core/status.h"
 

@@ -126,7 +126,7 @@ bool Contains(const std::vector<std::string>& v, const std::string& x) {
 
 // The bound of an ATTACH / PARTITION OF, as written.
 struct Bound {
-  char strategy = 0;  // 'r' | 'l' | 'h', 0 = DEFAULT
+  char strategy = 0;                   // 'r' | 'l' | 'h', 0 = DEFAULT
   std::vector<std::string> constants;  // every constant (MINVALUE/MAXVALUE left out)
   // RANGE on one column / LIST: the SQL of the constants as written.
   std::string lower_sql, upper_sql, list_sql;
@@ -216,8 +216,7 @@ void UpdatePartitionState(const Statement& stmt, const QueryFacts& f, FileState*
   // rows or CHECKs are parsed again.
   if (f.kind != StatementKind::kCreateTable && f.kind != StatementKind::kAlterTable &&
       f.kind != StatementKind::kInsert && f.kind != StatementKind::kCopy &&
-      f.kind != StatementKind::kOtherUtility &&
-      f.kind != StatementKind::kOtherDdl)
+      f.kind != StatementKind::kOtherUtility && f.kind != StatementKind::kOtherDdl)
     return;
   OneStatement one(stmt.sql);
   dom::object body, rv;
@@ -237,7 +236,8 @@ void UpdatePartitionState(const Statement& stmt, const QueryFacts& f, FileState*
     if (Has(body, "partbound") && Arr(body, "inhRelations", &parents))
       for (dom::element p : parents) {
         dom::object prv;
-        if (NodeOf(p, "RangeVar", &prv)) s->partitioned.emplace(Bare(RangeVarName(prv)), std::vector<std::string>{});
+        if (NodeOf(p, "RangeVar", &prv))
+          s->partitioned.emplace(Bare(RangeVarName(prv)), std::vector<std::string>{});
       }
     // CREATE TABLE ... (..., CHECK (...)): a new table's CHECKs hold for
     // every row it will get.
@@ -278,8 +278,8 @@ void UpdatePartitionState(const Statement& stmt, const QueryFacts& f, FileState*
       s->partitioned.emplace(table, std::vector<std::string>{});
     } else if (sub == "AT_AddConstraint" && Field(cmd, "def", &def) &&
                NodeOf(def, "Constraint", &con) && Str(con, "contype") == "CONSTR_CHECK") {
-      FileState::Check ck{table, std::string(Str(con, "conname")), {}, {},
-                          !Bool(con, "skip_validation")};
+      FileState::Check ck{
+          table, std::string(Str(con, "conname")), {}, {}, !Bool(con, "skip_validation")};
       dom::element expr;
       if (Field(con, "raw_expr", &expr)) ConstantsAndColumns(expr, &ck.constants, &ck.columns);
       s->checks.push_back(std::move(ck));

@@ -48,10 +48,10 @@ struct SqlTableInfo {
   std::set<std::string> indexed_columns;
   int64_t block_size = kDefaultBlockSize;  // the server's page size
   // Partitioning (create-index-on-partitioned-table, attach-partition-without-check):
-  bool partitioned = false;                 // relkind 'p'
-  std::vector<std::string> partition_key;   // its key columns ("" for an expression)
-  std::vector<std::string> partitions;      // direct partitions, "schema.table"
-  std::string default_partition;            // "schema.table", "" when none
+  bool partitioned = false;                // relkind 'p'
+  std::vector<std::string> partition_key;  // its key columns ("" for an expression)
+  std::vector<std::string> partitions;     // direct partitions, "schema.table"
+  std::string default_partition;           // "schema.table", "" when none
   // Validated CHECK constraints, as pg_get_constraintdef prints them.
   std::vector<std::string> checks;
 };
