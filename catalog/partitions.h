@@ -104,8 +104,9 @@ struct PartitionCatalog {
   bool has_partman = false;
   std::string partman_schema;
   std::vector<PartmanConfig> partman;
-  double now_epoch = 0;  // the server's now() as epoch seconds
-  int64_t queries = 0;   // round trips taken
+  std::string partman_error;  // part_config could not be read: why
+  double now_epoch = 0;       // the server's now() as epoch seconds
+  int64_t queries = 0;        // round trips taken
 };
 
 // Reads every partitioned table outside pg_catalog / information_schema.

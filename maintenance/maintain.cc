@@ -204,6 +204,10 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
         std::to_string(snap.partitions.tables.size()) +
         " partitioned table(s); old partitions are not judged (drop them with DETACH PARTITION "
         "... CONCURRENTLY, then DROP TABLE)");
+  if (!snap.partitions.partman_error.empty())
+    run.plan.notes.push_back(
+        "partition-retention-due: pg_partman's part_config could not be read (" +
+        snap.partitions.partman_error + "); retention is not judged");
   *out = std::move(run);
   return Status::Ok();
 }
