@@ -14,6 +14,7 @@
 #include "analyzer/query_facts.h"
 #include "analyzer/sql_rules.h"
 #include "catalog/functions.h"
+#include "catalog/partitions.h"
 #include "core/source.h"
 #include "core/status.h"
 
@@ -258,6 +259,25 @@ void ReadTables(Database* db) {
     throw Error(ExitCode::kDatabaseError,
                 "reading the catalog of " + db->session->masked_conninfo() + ": " + st.message());
   db->tables = SqlTablesFromCatalog(db->catalog);
+  // Partitioned tables: their partitions, default partition and key (one
+  // more query, only when the database has any).
+  bool any = false;
+  for (const TableInfo& t : db->catalog.tables()) any = any || t.kind == 'p';
+  if (!any) return;
+  PartitionCatalog parts;
+  st = LoadPartitions(*db->session, &parts);
+  if (!st.ok())
+    throw Error(ExitCode::kDatabaseError, "reading the partitions of " +
+                                              db->session->masked_conninfo() + ": " + st.message());
+  for (auto& [name, info] : db->tables)
+    for (const PartitionedTable& p : parts.tables) {
+      if (info.name != p.schema + "." + p.name) continue;
+      info.partition_key = p.key_columns;
+      for (const PartitionInfo& k : p.partitions) {
+        info.partitions.push_back(k.schema + "." + k.name);
+        if (k.is_default) info.default_partition = k.schema + "." + k.name;
+      }
+    }
 }
 
 void ReviewFile(const SqlFile& file, const RuleBook& book, Database* db, RewriteProposer* rewrites,

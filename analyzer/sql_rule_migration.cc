@@ -22,7 +22,9 @@
 // - sql_rule_migration_rewrites.cc: column changes that may rewrite the
 //   table, each backed by an analyzer model (function_volatility.h,
 //   column_type_change.h, user_types.h);
-// - sql_rule_migration_constraints.cc: adding or tightening constraints.
+// - sql_rule_migration_constraints.cc: adding or tightening constraints;
+// - sql_rule_migration_partitions.cc: partitioned tables (indexing the
+//   parent, attaching a partition).
 // MigrationHandlers below registers them all, in the order the rules run.
 
 #include <cctype>
@@ -51,6 +53,9 @@ void RequireConcurrentIndexCreation(const Call& c, std::vector<Finding>* out) {
   // A table created earlier in this file is empty and unseen by the
   // application: a plain CREATE INDEX on it blocks nobody.
   if (c.state.IsNew(d.index_table)) return;
+  // A partitioned table cannot be indexed CONCURRENTLY at all:
+  // create-index-on-partitioned-table gives the per-partition recipe.
+  if (KnownPartitioned(c, d.index_table)) return;
   Finding f = c.Make(0, "CREATE INDEX on " + c.Describe(d.index_table) +
                             " without CONCURRENTLY takes a SHARE lock: every INSERT, UPDATE "
                             "and DELETE on the table waits until the index is built");
@@ -223,6 +228,8 @@ const std::vector<HandlerEntry>& MigrationHandlers() {
       {"ban-cluster", BanCluster},
       {"require-lock-timeout", RequireLockTimeout},
       {"concurrently-in-transaction", ConcurrentlyInTransaction},
+      {"create-index-on-partitioned-table", CreateIndexOnPartitionedTable},
+      {"attach-partition-without-check", AttachPartitionWithoutCheck},
   };
   return kHandlers;
 }

@@ -23,4 +23,10 @@ void AddingCheckWithoutNotValid(const Call& c, std::vector<Finding>* out);
 void AddingUniqueWithoutIndex(const Call& c, std::vector<Finding>* out);
 void AddingNotNullColumnWithoutDefault(const Call& c, std::vector<Finding>* out);
 
+// sql_rule_migration_partitions.cc: partitioned tables.
+void CreateIndexOnPartitionedTable(const Call& c, std::vector<Finding>* out);
+void AttachPartitionWithoutCheck(const Call& c, std::vector<Finding>* out);
+// Whether `table` is partitioned: the catalog (--db) or this file says so.
+bool KnownPartitioned(const Call& c, const std::string& table);
+
 }  // namespace pgvise::sqlrules

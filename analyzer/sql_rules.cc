@@ -84,6 +84,7 @@ Catalog OnPath(const Catalog& c, const std::vector<std::string>& path) {
 void Update(const Statement& stmt, const QueryFacts& f, const SqlTypeCatalog* db_types,
             FileState* s) {
   const DdlFacts& d = f.ddl;
+  UpdatePartitionState(stmt, f, s);  // sql_rule_migration_partitions.cc
   for (const auto& t : d.created_tables) s->created_tables.insert(t);
   if (f.kind == StatementKind::kSet && d.setting == "lock_timeout") {
     // 0 means "wait forever": the protection is gone.
@@ -359,6 +360,9 @@ SqlTableInfo FromCatalogTable(const TableInfo& t) {
   out.total_bytes = t.total_bytes;
   out.rows = t.Rows();
   for (const ColumnInfo& c : t.columns) out.column_types[c.name] = c.type;
+  out.partitioned = t.kind == 'p';
+  for (const ConstraintInfo& k : t.constraints)
+    if (k.type == 'c' && k.validated && !k.definition.empty()) out.checks.push_back(k.definition);
   for (const IndexInfo& ix : t.indexes) {
     for (const IndexKey& k : ix.keys)
       if (!k.column.empty()) out.indexed_columns.insert(k.column);

@@ -47,6 +47,13 @@ struct SqlTableInfo {
   // Columns that are a key or INCLUDE column of some index of the table.
   std::set<std::string> indexed_columns;
   int64_t block_size = kDefaultBlockSize;  // the server's page size
+  // Partitioning (create-index-on-partitioned-table, attach-partition-without-check):
+  bool partitioned = false;                // relkind 'p'
+  std::vector<std::string> partition_key;  // its key columns ("" for an expression)
+  std::vector<std::string> partitions;     // direct partitions, "schema.table"
+  std::string default_partition;           // "schema.table", "" when none
+  // Validated CHECK constraints, as pg_get_constraintdef prints them.
+  std::vector<std::string> checks;
 };
 // Functions and types from a live database, when --db is given
 // (catalog/functions.h reads them: one pg_proc and one pg_type query per

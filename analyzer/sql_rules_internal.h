@@ -48,6 +48,20 @@ struct FileState {
   bool search_path_set = false;
   bool search_path_local = false;
 
+  // Partitioning (sql_rule_migration_partitions.cc keeps these): tables
+  // this file made partitioned (CREATE TABLE ... PARTITION BY, or the parent
+  // of a PARTITION OF / ATTACH PARTITION) with their key columns when known,
+  // tables it wrote rows into (INSERT, COPY FROM), and the CHECK
+  // constraints it added: the constants and columns of each.
+  std::map<std::string, std::vector<std::string>> partitioned;  // bare name -> key columns
+  std::set<std::string> filled;                                 // bare names
+  struct Check {
+    std::string table, name;
+    std::vector<std::string> constants, columns;
+    bool validated = false;
+  };
+  std::vector<Check> checks;
+
   bool IsNew(const std::string& table) const;
   bool HasValidatedNotNullCheck(const std::string& table, const std::string& column) const;
 };
@@ -74,6 +88,10 @@ struct Call {
 };
 
 using Handler = void (*)(const Call&, std::vector<Finding>*);
+
+// Keeps FileState's partitioning facts (sql_rule_migration_partitions.cc);
+// the driver calls it after each statement.
+void UpdatePartitionState(const Statement& stmt, const QueryFacts& facts, FileState* state);
 
 struct HandlerEntry {
   const char* id;

@@ -185,9 +185,10 @@ RunFn SetupMaintain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_option("--format", common->format,
                  "text | json | markdown | html | sql (a reviewable script)")
       ->capture_default_str();
-  app.add_option("--only", f->only,
-                 "only these areas (autovacuum,vacuum,bloat,wraparound,statistics,health,settings) "
-                 "or rule ids; comma-separated");
+  app.add_option(
+      "--only", f->only,
+      "only these areas (autovacuum,vacuum,bloat,wraparound,statistics,health,settings,partitions) "
+      "or rule ids; comma-separated");
   app.add_option("--exclude", f->exclude, "skip these areas or rule ids; comma-separated");
   app.add_option("--tables", f->tables, "only tables matching these globs (schema.table or table)");
   app.add_flag("--exact", f->exact,

@@ -194,6 +194,20 @@ Status BuildMaintenancePlan(Session& s, const RuleBook& rules, const MaintainOpt
         std::to_string(static_cast<int>(snap.stats_age_s / 3600)) +
         " h; unused indexes are judged after " +
         std::to_string(static_cast<int>(unused->Threshold("min_stats_hours"))) + " h");
+  // Retention is a choice pgvise cannot guess: only pg_partman's records it.
+  if (!snap.partitions.tables.empty() && !snap.partitions.has_partman &&
+      rules.Enabled("partition-retention-due") &&
+      RuleSelected(opts, "partition-retention-due", "partitions"))
+    run.plan.notes.push_back(
+        "partition-retention-due: pg_partman is not installed, so no retention is recorded for "
+        "the " +
+        std::to_string(snap.partitions.tables.size()) +
+        " partitioned table(s); old partitions are not judged (drop them with DETACH PARTITION "
+        "... CONCURRENTLY, then DROP TABLE)");
+  if (!snap.partitions.partman_error.empty())
+    run.plan.notes.push_back(
+        "partition-retention-due: pg_partman's part_config could not be read (" +
+        snap.partitions.partman_error + "); retention is not judged");
   *out = std::move(run);
   return Status::Ok();
 }

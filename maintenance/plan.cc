@@ -34,6 +34,10 @@ const std::vector<MaintenanceHandler>& MaintenanceHandlers() {
       {"autovacuum-insert-settings", "autovacuum", AutovacuumInsertSettings},
       {"autovacuum-large-table-cost", "autovacuum", AutovacuumLargeTableCost},
       {"server-settings", "settings", ServerSettings},
+      {"partition-future-missing", "partitions", PartitionFutureMissing},
+      {"partition-default-filling", "partitions", PartitionDefaultFilling},
+      {"partitioned-parent-not-analyzed", "partitions", PartitionedParentNotAnalyzed},
+      {"partition-retention-due", "partitions", PartitionRetentionDue},
   };
   return kHandlers;
 }
@@ -45,8 +49,8 @@ std::set<std::string> MaintenanceHandlerIds() {
 }
 
 const std::set<std::string>& MaintenanceGroups() {
-  static const std::set<std::string> kGroups = {"autovacuum", "vacuum", "bloat",   "wraparound",
-                                                "statistics", "health", "settings"};
+  static const std::set<std::string> kGroups = {"autovacuum", "vacuum", "bloat",    "wraparound",
+                                                "statistics", "health", "settings", "partitions"};
   return kGroups;
 }
 
@@ -141,8 +145,8 @@ namespace {
 // Group urgency when severities tie: what can stop the database first.
 int GroupRank(const std::string& g) {
   static const std::map<std::string, int> kRank = {
-      {"wraparound", 7}, {"health", 6},     {"vacuum", 5},  {"statistics", 4},
-      {"bloat", 3},      {"autovacuum", 2}, {"settings", 1}};
+      {"wraparound", 7}, {"health", 6}, {"vacuum", 5},     {"partitions", 5},
+      {"statistics", 4}, {"bloat", 3},  {"autovacuum", 2}, {"settings", 1}};
   auto it = kRank.find(g);
   return it == kRank.end() ? 0 : it->second;
 }

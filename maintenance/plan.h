@@ -24,7 +24,7 @@ namespace pgvise {
 // What the operator asked for. Plain struct; defaults documented per field.
 struct MaintainOptions {
   // --only / --exclude: groups (autovacuum, vacuum, bloat, wraparound,
-  // statistics, health, settings) or rule ids. Empty `only` = everything.
+  // statistics, health, settings, partitions) or rule ids. Empty `only` = everything.
   std::set<std::string> only, exclude;
   // --tables: glob patterns on "schema.table" or "table"; empty = all.
   // Table and index items are filtered; cluster-wide items are not.
@@ -43,6 +43,7 @@ struct MaintainOptions {
 struct PlanItem {
   std::string rule;   // rule id (also the handler id)
   std::string group;  // autovacuum | vacuum | bloat | wraparound | statistics | health | settings
+                      // | partitions
   Severity severity = Severity::kWarning;
   bool executable = true;     // false: advice, rendered commented, never run
   bool concurrently = false;  // must run outside a transaction block

@@ -32,6 +32,11 @@ void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out);
 void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out);
 // settings (rules_settings.cc)
 void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out);
+// partitioned tables (rules_partitions.cc)
+void PartitionFutureMissing(const RuleInput& in, std::vector<PlanItem>* out);
+void PartitionDefaultFilling(const RuleInput& in, std::vector<PlanItem>* out);
+void PartitionedParentNotAnalyzed(const RuleInput& in, std::vector<PlanItem>* out);
+void PartitionRetentionDue(const RuleInput& in, std::vector<PlanItem>* out);
 
 // A new item for `in.rule` with the rule's severity.
 PlanItem NewItem(const RuleInput& in, RecommendationKind kind, const std::string& object);

@@ -4,6 +4,8 @@
 //   1 settings  2 database facts  3 databases  4 tables  5 columns
 //   6 indexes   7 backends        8 ungranted locks  9 prepared xacts
 //   10 replication slots          11 sequences
+//   12 partitioned tables and their partitions (13: pg_partman's part_config,
+//      only where the extension is installed)
 #include "maintenance/snapshot.h"
 
 #include "catalog/catalog.h"
@@ -352,6 +354,9 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     snap.sequences.push_back(std::move(q));
   }
 
+  // 12 (+13). partitioned tables, their partitions, pg_partman: the catalog module.
+  if (!(st = LoadPartitions(s, &snap.partitions)).ok()) return st;
+
   snap.queries = s.query_count() - q0;
   *out = std::move(snap);
   return Status::Ok();
@@ -599,6 +604,64 @@ Status Read(const json& j, const std::string& path, SequenceHealth* q) {
   return r.Done();
 }
 
+Status Read(const json& j, const std::string& path, PartitionInfo* p) {
+  Reader r{j, path, {}, {}};
+  r.Field("oid", &p->oid);
+  r.Field("schema", &p->schema);
+  r.Field("name", &p->name);
+  r.Field("relkind", &p->relkind);
+  r.Field("is_default", &p->is_default);
+  r.Field("locked", &p->locked);
+  r.Field("bound", &p->bound);
+  r.Field("lower", &p->lower);
+  r.Field("upper", &p->upper);
+  r.Field("lower_num", &p->lower_num);
+  r.Field("upper_num", &p->upper_num);
+  r.Field("span", &p->span);
+  r.Field("relpages", &p->relpages);
+  r.Field("reltuples", &p->reltuples);
+  if (p->schema.empty()) p->schema = "public";
+  p->has_numbers = j.contains("lower_num") && j.contains("upper_num");
+  if (p->is_default && p->bound.empty()) p->bound = "DEFAULT";
+  return r.Done();
+}
+
+Status Read(const json& j, const std::string& path, PartitionedTable* t) {
+  Reader r{j, path, {}, {}};
+  r.Field("oid", &t->oid);
+  r.Field("schema", &t->schema);
+  r.Field("name", &t->name);
+  r.Field("strategy", &t->strategy);
+  r.Field("key_columns", &t->key_columns);
+  r.Field("key_type", &t->key_type);
+  r.Field("is_partition", &t->is_partition);
+  r.Field("locked", &t->locked);
+  r.Field("reltuples", &t->reltuples);
+  r.Field("since_analyze_s", &t->since_analyze_s);
+  r.known.push_back("partitions");
+  Status st = r.Done();
+  if (!st.ok()) return st;
+  if (t->schema.empty()) t->schema = "public";
+  if (j.contains("partitions"))
+    return ReadList<PartitionInfo>(
+        j["partitions"], path + ".partitions", &t->partitions,
+        [](const json& x, const std::string& p, PartitionInfo* v) { return Read(x, p, v); });
+  return Status::Ok();
+}
+
+Status Read(const json& j, const std::string& path, PartmanConfig* c) {
+  Reader r{j, path, {}, {}};
+  r.Field("parent_table", &c->parent_table);
+  r.Field("control", &c->control);
+  r.Field("partition_interval", &c->partition_interval);
+  r.Field("premake", &c->premake);
+  r.Field("retention", &c->retention);
+  r.Field("retention_num", &c->retention_num);
+  r.Field("retention_keep_table", &c->retention_keep_table);
+  r.Field("automatic_maintenance", &c->automatic_maintenance);
+  return r.Done();
+}
+
 }  // namespace
 
 Status SnapshotFromJson(const json& j, HealthSnapshot* out) {
@@ -610,8 +673,11 @@ Status SnapshotFromJson(const json& j, HealthSnapshot* out) {
   r.Field("in_recovery", &snap.in_recovery);
   r.Field("has_pgstattuple", &snap.has_pgstattuple);
   r.Field("settings", &snap.settings);
-  for (const char* k :
-       {"tables", "indexes", "backends", "prepared", "slots", "databases", "sequences"})
+  r.Field("now_epoch", &snap.partitions.now_epoch);
+  r.Field("has_partman", &snap.partitions.has_partman);
+  r.Field("partman_schema", &snap.partitions.partman_schema);
+  for (const char* k : {"tables", "indexes", "backends", "prepared", "slots", "databases",
+                        "sequences", "partitioned", "partman"})
     r.known.push_back(k);
   Status st = r.Done();
   if (!st.ok()) return st;
@@ -628,6 +694,10 @@ Status SnapshotFromJson(const json& j, HealthSnapshot* out) {
   if (!(st = list("slots", &snap.slots)).ok()) return st;
   if (!(st = list("databases", &snap.databases)).ok()) return st;
   if (!(st = list("sequences", &snap.sequences)).ok()) return st;
+  if (!(st = list("partitioned", &snap.partitions.tables)).ok()) return st;
+  if (!(st = list("partman", &snap.partitions.partman)).ok()) return st;
+  if (!snap.partitions.partman.empty() && snap.partitions.partman_schema.empty())
+    snap.partitions.partman_schema = "partman";
   // Fixture conveniences: oids and names default so examples stay short.
   uint32_t next = 16384;
   for (auto& t : snap.tables)
@@ -642,6 +712,17 @@ Status SnapshotFromJson(const json& j, HealthSnapshot* out) {
       if (x.table.empty()) x.table = t->name;
     }
   }
+  // Partitions are tables too: a fixture partition named like a fixture
+  // table takes its oid, so its size and rows come from there.
+  for (auto& pt : snap.partitions.tables) {
+    if (pt.oid == 0) pt.oid = next++;
+    for (auto& p : pt.partitions) {
+      for (const auto& t : snap.tables)
+        if (p.oid == 0 && t.name == p.name && t.schema == p.schema) p.oid = t.oid;
+      if (p.oid == 0) p.oid = next++;
+    }
+  }
+  if (!snap.partitions.partman.empty()) snap.partitions.has_partman = true;
   std::sort(snap.tables.begin(), snap.tables.end(),
             [](const TableHealth& a, const TableHealth& b) { return a.oid < b.oid; });
   *out = std::move(snap);

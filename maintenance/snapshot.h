@@ -3,12 +3,14 @@
 // their columns and indexes come from the catalog module (catalog/storage.h);
 // what is read here is health-only: settings, databases (wraparound),
 // sessions and locks, prepared transactions, replication slots, sequences.
+// Partitioned tables, their partitions and bounds and pg_partman's
+// configuration come from the catalog module too (catalog/partitions.h).
 //
 // It is the first step of a maintenance run (snapshot -> rules -> plan ->
 // apply). Every decision in maintenance/ reads only this struct, never the
 // database, so a rule can be tested on a live cluster or on a JSON fixture of
 // the same shape (SnapshotFromJson), and a database with 10,000 tables costs
-// the same eleven round trips as one with ten.
+// the same twelve round trips as one with ten (thirteen with pg_partman).
 //
 // Units: sizes in bytes, ages in transactions (XID / MultiXact) or seconds,
 // settings normalised to bytes (memory) and milliseconds (time).
@@ -21,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "catalog/partitions.h"
 #include "catalog/storage.h"
 #include "core/session.h"
 #include "core/status.h"
@@ -90,6 +93,9 @@ struct HealthSnapshot {
   std::vector<SlotHealth> slots;
   std::vector<DatabaseHealth> databases;
   std::vector<SequenceHealth> sequences;
+  // Partitioned tables with their partitions (leaf partitions are also in
+  // `tables`, by oid), pg_partman's part_config, and the server's now().
+  PartitionCatalog partitions;
   int64_t queries = 0;  // statements the snapshot took
 
   // A setting as a number (bytes / ms / plain); PG 15's default when absent.
