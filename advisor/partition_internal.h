@@ -112,6 +112,9 @@ struct MigrationInput {
   TableDependents deps;
   PartitionSettings settings;
   int retention_intervals = 0;  // pg_partman retention (0: none known)
+  // CREATE INDEX statements recommended for the table by this run: made on
+  // the parent as well, so new partitions get them.
+  std::vector<std::string> extra_indexes;
 };
 
 struct Migration {

@@ -213,6 +213,7 @@ Migration BuildMigration(const MigrationInput& in) {
   // 4. indexes on the parent (empty: instant), matching the old table's so
   // ATTACH attaches them instead of building.
   std::vector<std::string> added_indexes, added_constraints;
+  std::vector<std::string> must_exist;  // quoted index names the swap checks first
   {
     std::string sql;
     std::string old_steps;
@@ -232,6 +233,7 @@ Migration BuildMigration(const MigrationInput& in) {
         with.push_back(key);
         const std::string twin = Trim63(ix.name + "_" + key + "_key");
         added_indexes.push_back(twin);
+        must_exist.push_back(QuoteIdent(twin));
         old_steps += "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS " + QuoteIdent(twin) +
                      " ON " + qt + " (" + ColumnList(with) + ");\n";
         if (constraint) {
@@ -260,6 +262,18 @@ Migration BuildMigration(const MigrationInput& in) {
       sql += std::string(head.rfind("CREATE UNIQUE", 0) == 0 ? "CREATE UNIQUE INDEX" : "CREATE INDEX") +
              " ON " + qp + " " + ix.definition.substr(at + on.size()) + ";\n";
     }
+    // Indexes this run recommends for the table: built here on the old
+    // table (CONCURRENTLY, IF NOT EXISTS: the index section may have built
+    // them already) so the parent can have them and ATTACH still builds none.
+    for (const auto& ddl : in.extra_indexes) {
+      const std::string on = " ON " + qt + " ";
+      const std::string ine = "IF NOT EXISTS ";
+      const size_t at = ddl.find(on), n = ddl.find(ine);
+      if (at == std::string::npos || n == std::string::npos || n > at) continue;
+      must_exist.push_back(ddl.substr(n + ine.size(), at - n - ine.size()));
+      old_steps += ddl + ";\n";
+      sql += "CREATE INDEX ON " + qp + " " + ddl.substr(at + on.size()) + ";\n";
+    }
     // 5-7 on the old table, then the parent's indexes.
     const ColumnInfo* kc = t.Column(key);
     const bool nullable = kc && !kc->not_null;
@@ -279,7 +293,8 @@ Migration BuildMigration(const MigrationInput& in) {
            "ALTER TABLE " + qt + " ALTER COLUMN " + QuoteIdent(key) + " SET NOT NULL;");
     if (!old_steps.empty()) {
       old_steps.pop_back();
-      step("unique indexes with the key appended, built without blocking writes",
+      step("indexes built on the old table without blocking writes: unique ones with the key "
+           "appended, and the ones this run recommends for it",
            "SHARE UPDATE EXCLUSIVE on " + t.name +
                " while each builds (writes go on); ADD CONSTRAINT USING INDEX: ACCESS EXCLUSIVE, "
                "instant",
@@ -295,6 +310,27 @@ Migration BuildMigration(const MigrationInput& in) {
   // 8. the swap
   {
     std::string sql = "BEGIN;\nSET LOCAL lock_timeout = '2s';\n";
+    // Every earlier step must have worked, or ATTACH would scan the table
+    // (no validated CHECK) or build an index under its lock: check, and
+    // end the transaction with nothing changed.
+    std::string names;
+    for (const auto& n : must_exist)
+      names += (names.empty() ? "" : ", ") + QuoteLiteral(t.schema + "." + n);
+    sql += "DO $pgvise$ BEGIN\n"
+           "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = " +
+           QuoteLiteral(qt) + "::regclass AND conname = " + QuoteLiteral(bound_name) +
+           " AND convalidated) THEN\n"
+           "    RAISE EXCEPTION 'pgvise: constraint % is missing or not validated; run the steps "
+           "before the swap again', " +
+           QuoteLiteral(bound_name) + ";\n  END IF;\n";
+    if (!names.empty())
+      sql += "  IF (SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid IN (SELECT "
+             "to_regclass(n) FROM unnest(ARRAY[" +
+             names + "]) n)) < " + std::to_string(must_exist.size()) +
+             " THEN\n    RAISE EXCEPTION 'pgvise: an index built before the swap is missing or "
+             "invalid (drop an INVALID one and run the steps before the swap again)';\n  END "
+             "IF;\n";
+    sql += "END $pgvise$;\n";
     sql += "ALTER TABLE " + qt + " RENAME TO " + QuoteIdent(m.history_name) + ";\n";
     sql += "ALTER TABLE " + qp + " ATTACH PARTITION " + qh + " FOR VALUES FROM (MINVALUE) TO (" +
            B + ");\n";
