@@ -301,10 +301,9 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
       }
       nlohmann::json arr = bounds;
       Rows hr;
-      Status st = session.Query(
-          "SELECT " + ToNumberSql("v #>> '{}'", type, time) +
-              " FROM json_array_elements($1::json) v",
-          {arr.dump()}, &hr);
+      Status st = session.Query("SELECT " + ToNumberSql("v #>> '{}'", type, time) +
+                                    " FROM json_array_elements($1::json) v",
+                                {arr.dump()}, &hr);
       if (!st.ok()) {
         rep->notes.push_back("partitioning " + t.QualifiedName() + ": " + st.message());
         continue;
@@ -333,8 +332,8 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
         const std::string unit = QuoteLiteral(ic.trunc_unit);
         const std::string iv = "interval " + QuoteLiteral(ic.interval);
         st = session.QueryRolledBack(
-            "WITH b AS (SELECT date_trunc(" + unit + ", " + QuoteLiteral(bounds.front()) + "::" +
-                type + ") AS first, (SELECT g FROM generate_series(date_trunc(" + unit +
+            "WITH b AS (SELECT date_trunc(" + unit + ", " + QuoteLiteral(bounds.front()) +
+                "::" + type + ") AS first, (SELECT g FROM generate_series(date_trunc(" + unit +
                 ", greatest(" + QuoteLiteral(bounds.back()) + "::" + type + ", now()::" + type +
                 ")) + " + iv + ", date_trunc(" + unit + ", greatest(" +
                 QuoteLiteral(bounds.back()) + "::" + type + ", now()::" + type + ")) + 1000 * " +
@@ -344,8 +343,8 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
                 std::to_string(ic.premake) + ") k ORDER BY k",
             &br);
         if (!st.ok() || br.empty()) {
-          rep->notes.push_back("partitioning " + t.QualifiedName() + ": bounds not computed: " +
-                               st.message());
+          rep->notes.push_back("partitioning " + t.QualifiedName() +
+                               ": bounds not computed: " + st.message());
           continue;
         }
         first_bound = br.Text(0, 0);
@@ -518,26 +517,28 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
     Migration m = BuildMigration(mi);
     r.sql = m.sql;
     r.revert = m.revert;
-    r.lock = "ACCESS EXCLUSIVE for milliseconds (catalog steps and the swap, each with "
-             "lock_timeout); SHARE UPDATE EXCLUSIVE while VALIDATE scans (reads and writes go "
-             "on)";
+    r.lock =
+        "ACCESS EXCLUSIVE for milliseconds (catalog steps and the swap, each with "
+        "lock_timeout); SHARE UPDATE EXCLUSIVE while VALIDATE scans (reads and writes go "
+        "on)";
     std::string cons, steps, blockers;
     for (const auto& c : m.constraints) cons += (cons.empty() ? "" : "\n") + c;
     for (size_t i = 0; i < m.steps.size(); ++i)
       steps += (i ? "\n" : "") + std::to_string(i + 1) + ". " + m.steps[i].first + " [" +
                m.steps[i].second + "]";
     for (const auto& b : m.blockers) blockers += (blockers.empty() ? "" : "\n") + b;
-    r.Add("constraints", cons).Add("migration_steps", steps).Add("migration_executable",
-                                                                  m.executable);
+    r.Add("constraints", cons)
+        .Add("migration_steps", steps)
+        .Add("migration_executable", m.executable);
     if (!blockers.empty()) r.Add("migration_blockers", blockers);
     if (!m.partman.empty()) r.Add("pg_partman", m.partman);
     r.Add("partitioned_name", m.partitioned_name).Add("history_name", m.history_name);
     r.confidence = m.executable ? Confidence::kMedium : Confidence::kLow;
-    r.reason = std::string(PartitionStrategyName(cand->strategy)) == std::string("range")
-                   ? "partition " + t.QualifiedName() + " by RANGE (" + cand->key + ") every " +
-                         ic.interval + ": " + cand->reason
-                   : "partition " + t.QualifiedName() + " by LIST (" + cand->key +
-                         "): " + cand->reason;
+    r.reason =
+        std::string(PartitionStrategyName(cand->strategy)) == std::string("range")
+            ? "partition " + t.QualifiedName() + " by RANGE (" + cand->key + ") every " +
+                  ic.interval + ": " + cand->reason
+            : "partition " + t.QualifiedName() + " by LIST (" + cand->key + "): " + cand->reason;
     r.priority = static_cast<int>(rep->partitions.size()) + 1;
     rep->partitions.push_back(std::move(r));
   }
@@ -569,8 +570,7 @@ void AddPartitionReport(const AdviseReport& r, Report* report) {
     if (EvString(rec, "retention_delete") == "yes")
       kv.push_back({"retention", "the DELETE (cost " + EvString(rec, "retention_delete_cost") +
                                      ", ~" + EvString(rec, "retention_rows_per_run") +
-                                     " rows a run) becomes " +
-                                     EvString(rec, "retention_after")});
+                                     " rows a run) becomes " + EvString(rec, "retention_after")});
     if (!EvString(rec, "measured_ratio").empty())
       kv.push_back({"--verify", EvString(rec, "verify_summary")});
     kv.push_back({"lock", rec.lock});
@@ -584,19 +584,18 @@ void AddPartitionReport(const AdviseReport& r, Report* report) {
     const auto scanned = Split(EvString(rec, "partitions_scanned"), ',');
     for (size_t i = 0; i < rec.benefit.size(); ++i) {
       const auto& q = rec.benefit[i];
-      t.rows.push_back({{OneLine(q.query, 120), {}},
-                        {Fmt(q.calls, 0), {}},
-                        {Fmt(q.cost_before, 1), q.cost_before},
-                        {Fmt(q.cost_after, 1), q.cost_after},
-                        {(i < scanned.size() ? scanned[i] : "?") + " of " +
-                             EvString(rec, "partitions"),
-                         {}}});
+      t.rows.push_back(
+          {{OneLine(q.query, 120), {}},
+           {Fmt(q.calls, 0), {}},
+           {Fmt(q.cost_before, 1), q.cost_before},
+           {Fmt(q.cost_after, 1), q.cost_after},
+           {(i < scanned.size() ? scanned[i] : "?") + " of " + EvString(rec, "partitions"), {}}});
     }
-    b.push_back(ReportBlock::Table(std::move(t), "statements on " + rec.object +
-                                                     " (dry-run estimate)"));
-    b.push_back(ReportBlock::Paragraph("What changes:\n" + EvString(rec, "constraints") +
-                                       "\nStatements whose plans change: " +
-                                       EvString(rec, "statements_changing_plans")));
+    b.push_back(
+        ReportBlock::Table(std::move(t), "statements on " + rec.object + " (dry-run estimate)"));
+    b.push_back(ReportBlock::Paragraph(
+        "What changes:\n" + EvString(rec, "constraints") +
+        "\nStatements whose plans change: " + EvString(rec, "statements_changing_plans")));
     if (!EvString(rec, "migration_blockers").empty())
       b.push_back(ReportBlock::Paragraph(
           "The migration is advice, not run as is:\n" + EvString(rec, "migration_blockers"),

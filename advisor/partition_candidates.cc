@@ -120,8 +120,8 @@ std::vector<TableUse> GroupByTable(const Catalog& catalog, const Workload& workl
     const int s = static_cast<int>(i);
     CollectLevel(f.relations, f.predicates, f.kind, ws.calls, s, catalog, &uses, &seen);
     for (const auto& sq : f.subqueries)
-      CollectLevel(sq.relations, sq.predicates, StatementKind::kSelect, ws.calls, s, catalog,
-                   &uses, &seen);
+      CollectLevel(sq.relations, sq.predicates, StatementKind::kSelect, ws.calls, s, catalog, &uses,
+                   &seen);
   }
   std::vector<TableUse> out;
   for (auto& [t, u] : uses) out.push_back(std::move(u));
@@ -157,12 +157,12 @@ std::optional<PartitionCandidate> ChooseCandidate(const TableUse& use, const Par
     const double range_share = cu.range_calls / use.filtered_calls;
     const double eq_share = cu.equality_calls / use.filtered_calls;
     const bool time = IsTimeType(col->type);
-    const bool monotonic = IsIntegerType(col->type) && col->correlation.has_value() &&
-                           *col->correlation >= 0.9;
+    const bool monotonic =
+        IsIntegerType(col->type) && col->correlation.has_value() && *col->correlation >= 0.9;
     if (cu.range_calls > 0 || cu.retention_calls > 0) {
       if (!time && !monotonic) {
-        rejected.push_back(name + ": range in " + Pct(range_share) + " of calls, but " +
-                           col->type + " is neither a date/time nor an integer in insert order");
+        rejected.push_back(name + ": range in " + Pct(range_share) + " of calls, but " + col->type +
+                           " is neither a date/time nor an integer in insert order");
       } else if (range_share >= o.min_key_share || cu.retention_calls > 0) {
         const double score = cu.range_calls + cu.retention_calls;
         if (!range || score > range_score) {
@@ -174,8 +174,8 @@ std::optional<PartitionCandidate> ChooseCandidate(const TableUse& use, const Par
           c.time_key = time;
           c.share = range_share;
           c.retention = cu.retention_calls > 0;
-          c.reason = Pct(range_share) + " of the calls reading " + t.QualifiedName() +
-                     " filter " + name + " by range";
+          c.reason = Pct(range_share) + " of the calls reading " + t.QualifiedName() + " filter " +
+                     name + " by range";
           if (c.retention) c.reason += ", and the workload deletes old rows by it (retention)";
           range = c;
         }
@@ -211,8 +211,8 @@ std::optional<PartitionCandidate> ChooseCandidate(const TableUse& use, const Par
         c.list_values = col->most_common_vals;
         c.reason = Pct(eq_share) + " of the calls reading " + t.QualifiedName() + " filter " +
                    name + " by equality, and it has " +
-                   std::to_string(col->most_common_vals.size()) +
-                   " values covering " + Pct(covered / std::max(non_null, 1e-9)) + " of the rows";
+                   std::to_string(col->most_common_vals.size()) + " values covering " +
+                   Pct(covered / std::max(non_null, 1e-9)) + " of the rows";
         list = c;
       }
     }
@@ -220,8 +220,9 @@ std::optional<PartitionCandidate> ChooseCandidate(const TableUse& use, const Par
   if (range && (range->retention || !list || range->share >= list->share)) return range;
   if (list) return list;
   if (rejected.empty())
-    *why = "its statements filter no column by range or equality (primary-key lookups through "
-           "joins, or full scans): partitions would not prune";
+    *why =
+        "its statements filter no column by range or equality (primary-key lookups through "
+        "joins, or full scans): partitions would not prune";
   else {
     *why = "no key would prune: ";
     for (size_t i = 0; i < rejected.size(); ++i) *why += (i ? "; " : "") + rejected[i];

@@ -25,9 +25,9 @@ namespace pgvise {
 // How the workload filters one column of one table.
 struct ColumnUse {
   std::string column;
-  double range_calls = 0;     // calls of statements with a range predicate on it
-  double equality_calls = 0;  // = / IN / = ANY
-  double retention_calls = 0;  // DELETE ... WHERE col < x (or <=)
+  double range_calls = 0;       // calls of statements with a range predicate on it
+  double equality_calls = 0;    // = / IN / = ANY
+  double retention_calls = 0;   // DELETE ... WHERE col < x (or <=)
   std::vector<int> statements;  // workload indices filtering it
 };
 
@@ -51,9 +51,9 @@ struct PartitionCandidate {
   const TableInfo* table = nullptr;
   PartitionStrategy strategy = PartitionStrategy::kRange;
   std::string key;
-  bool time_key = false;  // date / timestamp / timestamptz (else a number)
-  double share = 0;       // of the table's filtered calls, those that filter the key
-  bool retention = false;  // the workload deletes old rows by the key
+  bool time_key = false;                 // date / timestamp / timestamptz (else a number)
+  double share = 0;                      // of the table's filtered calls, those that filter the key
+  bool retention = false;                // the workload deletes old rows by the key
   std::vector<std::string> list_values;  // LIST: the values (from pg_stats MCVs)
   std::string reason;
 };
@@ -67,7 +67,7 @@ std::optional<PartitionCandidate> ChooseCandidate(const TableUse& use, const Par
 
 struct IntervalInput {
   bool time_key = true;
-  double lo = 0, hi = 0;  // the key's data span (histogram first and last bound; epoch seconds)
+  double lo = 0, hi = 0;    // the key's data span (histogram first and last bound; epoch seconds)
   int64_t table_bytes = 0;  // heap + toast
   int64_t index_bytes = 0;  // all indexes of the table
   int64_t shared_buffers_bytes = 128LL << 20;
@@ -76,11 +76,11 @@ struct IntervalInput {
 };
 
 struct IntervalChoice {
-  std::string interval;  // "1 day" (time) or "100000" (number)
-  std::string trunc_unit;  // date_trunc unit: hour | day | week | month | year ("" for numbers)
-  double step = 0;          // seconds (time) or key units
-  int partitions = 0;       // over the data span
-  int premake = 0;          // future partitions made ahead
+  std::string interval;        // "1 day" (time) or "100000" (number)
+  std::string trunc_unit;      // date_trunc unit: hour | day | week | month | year ("" for numbers)
+  double step = 0;             // seconds (time) or key units
+  int partitions = 0;          // over the data span
+  int premake = 0;             // future partitions made ahead
   double partition_bytes = 0;  // table + index bytes of one partition, on average
   std::vector<std::string> why;  // each rule that decided, in words
 };
@@ -106,8 +106,8 @@ struct MigrationInput {
   const TableInfo* table = nullptr;
   PartitionCandidate cand;
   IntervalChoice interval;
-  std::string key_type;         // format_type of the key column
-  std::string history_bound;    // literal (key type): the old table holds keys below it
+  std::string key_type;                    // format_type of the key column
+  std::string history_bound;               // literal (key type): the old table holds keys below it
   std::vector<std::string> future_bounds;  // literals: future partitions' lower bounds, + 1 end
   TableDependents deps;
   PartitionSettings settings;
@@ -118,9 +118,9 @@ struct MigrationInput {
 };
 
 struct Migration {
-  std::string sql;     // the script, statements separated by ";\n"
-  std::string revert;  // its undo
-  bool executable = true;  // false: advice to read (blockers listed)
+  std::string sql;                       // the script, statements separated by ";\n"
+  std::string revert;                    // its undo
+  bool executable = true;                // false: advice to read (blockers listed)
   std::vector<std::string> blockers;     // why it is not executable as is
   std::vector<std::string> constraints;  // what changes: PK/unique, FKs, indexes, ANALYZE
   std::vector<std::pair<std::string, std::string>> steps;  // step -> lock and duration

@@ -25,8 +25,8 @@
 // Worked example: 30 GB of heap with 9 GB of indexes over 365 days,
 // shared_buffers 8 GB. Size: 365 d x 0.25 x 8 GB / 9 GB = 81 days. Pruning:
 // 365 / 8 = 45.6 days. Count: 365 / 200 = 1.8 days at least. Largest ladder
-// step <= 45.6 days and >= 1.8 days: 1 month (30.4 days). -> 1 month, 13
-// partitions over the data (365 / 30.4, rounded up) + 4 made ahead.
+// step <= 45.6 days and >= 1.8 days: 1 month (30.44 days). -> 1 month, 12
+// partitions over the data (365 / 30.44, rounded up) + 4 made ahead.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -135,8 +135,7 @@ IntervalChoice ChooseInterval(const IntervalInput& in, const PartitionOptions& o
       " index(es)); 16 fit a backend's fast-path slots, the rest take the shared lock table (" +
       std::to_string(in.max_locks_per_transaction) + " max_locks_per_transaction per connection)");
   out.why.push_back("chosen: " + out.interval + " (" + std::to_string(out.partitions) +
-                    " partitions over the data, " + std::to_string(out.premake) +
-                    " made ahead)");
+                    " partitions over the data, " + std::to_string(out.premake) + " made ahead)");
   return out;
 }
 

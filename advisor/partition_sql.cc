@@ -116,7 +116,8 @@ Migration BuildMigration(const MigrationInput& in) {
                          t.QualifiedName() + " (" + fk.definition +
                          "): PostgreSQL 12+ allows foreign keys to a partitioned table, but only "
                          "to a unique key that includes the partition key, which this one does "
-                         "not; add " + key + " to the referencing table and its key first");
+                         "not; add " +
+                         key + " to the referencing table and its key first");
   for (const auto& v : in.deps.views)
     m.blockers.push_back("view " + v + " reads " + t.QualifiedName() +
                          ": after the swap it would still read the old table (now one "
@@ -136,17 +137,18 @@ Migration BuildMigration(const MigrationInput& in) {
         "LIST: the existing rows hold every value, so the old table cannot become one value's "
         "partition; moving rows into per-value partitions is a batched copy (hours on a large "
         "table, twice the space) — review and schedule it, not run as is");
-  m.constraints.push_back("indexes become partitioned indexes: each index of " +
-                          t.QualifiedName() +
+  m.constraints.push_back("indexes become partitioned indexes: each index of " + t.QualifiedName() +
                           " is created on the partitioned table (instantly, while its partitions "
                           "are empty) and the old table's index is attached to it");
   m.constraints.push_back(
       "autovacuum never ANALYZEs a partitioned parent (it has no rows of its own): the script "
-      "ends with ANALYZE " + t.QualifiedName() +
+      "ends with ANALYZE " +
+      t.QualifiedName() +
       ", and it should be repeated after large changes (pgvise maintain says when)");
   if (in.deps.in_publication)
-    m.constraints.push_back("the table is published: add the partitioned table to the "
-                            "publication (publish_via_partition_root = true keeps one name)");
+    m.constraints.push_back(
+        "the table is published: add the partitioned table to the "
+        "publication (publish_via_partition_root = true keeps one name)");
   m.executable = m.blockers.empty();
 
   std::string s;
@@ -156,8 +158,8 @@ Migration BuildMigration(const MigrationInput& in) {
   };
   // 1. guard
   {
-    std::string cond = time ? "now() >= " + B
-                            : "(SELECT max(" + QuoteIdent(key) + ") FROM " + qt + ") >= " + B;
+    std::string cond =
+        time ? "now() >= " + B : "(SELECT max(" + QuoteIdent(key) + ") FROM " + qt + ") >= " + B;
     step("guard: the bound B must still be ahead of the data",
          time ? "no lock" : "ACCESS SHARE; max() reads the key's index when there is one",
          "DO $pgvise$ BEGIN IF " + cond +
@@ -166,8 +168,7 @@ Migration BuildMigration(const MigrationInput& in) {
              QuoteLiteral(in.history_bound) + "; END IF; END $pgvise$;");
   }
   // 2. the parent
-  step("the partitioned table, shaped like " + t.name,
-       "ACCESS SHARE on " + t.name + ", instant",
+  step("the partitioned table, shaped like " + t.name, "ACCESS SHARE on " + t.name + ", instant",
        "CREATE TABLE " + qp + " (LIKE " + qt +
            " INCLUDING ALL EXCLUDING INDEXES EXCLUDING IDENTITY) PARTITION BY " +
            (in.cand.strategy == PartitionStrategy::kRange ? "RANGE" : "LIST") + " (" +
@@ -178,8 +179,8 @@ Migration BuildMigration(const MigrationInput& in) {
     if (in.cand.strategy == PartitionStrategy::kRange) {
       for (size_t i = 0; i + 1 < in.future_bounds.size(); ++i)
         sql += "CREATE TABLE " +
-               Q(t.schema, Trim63(t.name + "_p" +
-                                  Suffix(in.future_bounds[i], in.interval.trunc_unit))) +
+               Q(t.schema,
+                 Trim63(t.name + "_p" + Suffix(in.future_bounds[i], in.interval.trunc_unit))) +
                " PARTITION OF " + qp + " FOR VALUES FROM (" +
                Lit(in.future_bounds[i], in.key_type, time) + ") TO (" +
                Lit(in.future_bounds[i + 1], in.key_type, time) + ");\n";
@@ -234,8 +235,8 @@ Migration BuildMigration(const MigrationInput& in) {
         const std::string twin = Trim63(ix.name + "_" + key + "_key");
         added_indexes.push_back(twin);
         must_exist.push_back(QuoteIdent(twin));
-        old_steps += "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS " + QuoteIdent(twin) +
-                     " ON " + qt + " (" + ColumnList(with) + ");\n";
+        old_steps += "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS " + QuoteIdent(twin) + " ON " +
+                     qt + " (" + ColumnList(with) + ");\n";
         if (constraint) {
           added_constraints.push_back(twin);
           old_steps += "ALTER TABLE " + qt + " ADD CONSTRAINT " + QuoteIdent(twin) +
@@ -259,7 +260,8 @@ Migration BuildMigration(const MigrationInput& in) {
       const size_t at = ix.definition.find(on);
       if (at == std::string::npos) continue;
       const std::string head = ix.definition.substr(0, at);
-      sql += std::string(head.rfind("CREATE UNIQUE", 0) == 0 ? "CREATE UNIQUE INDEX" : "CREATE INDEX") +
+      sql += std::string(head.rfind("CREATE UNIQUE", 0) == 0 ? "CREATE UNIQUE INDEX"
+                                                             : "CREATE INDEX") +
              " ON " + qp + " " + ix.definition.substr(at + on.size()) + ";\n";
     }
     // Indexes this run recommends for the table: built here on the old
@@ -293,12 +295,13 @@ Migration BuildMigration(const MigrationInput& in) {
            "ALTER TABLE " + qt + " ALTER COLUMN " + QuoteIdent(key) + " SET NOT NULL;");
     if (!old_steps.empty()) {
       old_steps.pop_back();
-      step("indexes built on the old table without blocking writes: unique ones with the key "
-           "appended, and the ones this run recommends for it",
-           "SHARE UPDATE EXCLUSIVE on " + t.name +
-               " while each builds (writes go on); ADD CONSTRAINT USING INDEX: ACCESS EXCLUSIVE, "
-               "instant",
-           old_steps);
+      step(
+          "indexes built on the old table without blocking writes: unique ones with the key "
+          "appended, and the ones this run recommends for it",
+          "SHARE UPDATE EXCLUSIVE on " + t.name +
+              " while each builds (writes go on); ADD CONSTRAINT USING INDEX: ACCESS EXCLUSIVE, "
+              "instant",
+          old_steps);
     }
     if (!sql.empty()) {
       sql.pop_back();
@@ -316,20 +319,22 @@ Migration BuildMigration(const MigrationInput& in) {
     std::string names;
     for (const auto& n : must_exist)
       names += (names.empty() ? "" : ", ") + QuoteLiteral(t.schema + "." + n);
-    sql += "DO $pgvise$ BEGIN\n"
-           "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = " +
-           QuoteLiteral(qt) + "::regclass AND conname = " + QuoteLiteral(bound_name) +
-           " AND convalidated) THEN\n"
-           "    RAISE EXCEPTION 'pgvise: constraint % is missing or not validated; run the steps "
-           "before the swap again', " +
-           QuoteLiteral(bound_name) + ";\n  END IF;\n";
+    sql +=
+        "DO $pgvise$ BEGIN\n"
+        "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = " +
+        QuoteLiteral(qt) + "::regclass AND conname = " + QuoteLiteral(bound_name) +
+        " AND convalidated) THEN\n"
+        "    RAISE EXCEPTION 'pgvise: constraint % is missing or not validated; run the steps "
+        "before the swap again', " +
+        QuoteLiteral(bound_name) + ";\n  END IF;\n";
     if (!names.empty())
-      sql += "  IF (SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid IN (SELECT "
-             "to_regclass(n) FROM unnest(ARRAY[" +
-             names + "]) n)) < " + std::to_string(must_exist.size()) +
-             " THEN\n    RAISE EXCEPTION 'pgvise: an index built before the swap is missing or "
-             "invalid (drop an INVALID one and run the steps before the swap again)';\n  END "
-             "IF;\n";
+      sql +=
+          "  IF (SELECT count(*) FROM pg_index WHERE indisvalid AND indexrelid IN (SELECT "
+          "to_regclass(n) FROM unnest(ARRAY[" +
+          names + "]) n)) < " + std::to_string(must_exist.size()) +
+          " THEN\n    RAISE EXCEPTION 'pgvise: an index built before the swap is missing or "
+          "invalid (drop an INVALID one and run the steps before the swap again)';\n  END "
+          "IF;\n";
     sql += "END $pgvise$;\n";
     sql += "ALTER TABLE " + qt + " RENAME TO " + QuoteIdent(m.history_name) + ";\n";
     sql += "ALTER TABLE " + qp + " ATTACH PARTITION " + qh + " FOR VALUES FROM (MINVALUE) TO (" +
@@ -344,11 +349,12 @@ Migration BuildMigration(const MigrationInput& in) {
       sql += g + ";\n";
     }
     sql += "COMMIT;";
-    step("swap: the old table becomes the partition of keys below B, the partitioned table "
-         "takes its name",
-         "ACCESS EXCLUSIVE on both for milliseconds (ATTACH skips its scan: the CHECK implies "
-         "the bound); lock_timeout 2s: if it fails, nothing changed — run this step again",
-         sql);
+    step(
+        "swap: the old table becomes the partition of keys below B, the partitioned table "
+        "takes its name",
+        "ACCESS EXCLUSIVE on both for milliseconds (ATTACH skips its scan: the CHECK implies "
+        "the bound); lock_timeout 2s: if it fails, nothing changed — run this step again",
+        sql);
   }
   step("statistics for the parent", "SHARE UPDATE EXCLUSIVE, a sample of every partition",
        "ANALYZE " + qt + ";");

@@ -51,8 +51,8 @@ struct PartitionSettings {
   int64_t shared_buffers_bytes = 128LL << 20;
   int max_locks_per_transaction = 64;
   int max_connections = 100;
-  bool pg_partman = false;      // CREATE EXTENSION pg_partman done in this database
-  std::string partman_schema;   // its schema when installed
+  bool pg_partman = false;         // CREATE EXTENSION pg_partman done in this database
+  std::string partman_schema;      // its schema when installed
   bool partman_available = false;  // in pg_available_extensions (installable)
 };
 
