@@ -391,7 +391,6 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
     double before_sum = 0, after_sum = 0;
     double retention_cost = 0, retention_rows = 0;
     int unplanned = 0;
-    double insert_calls = 0;
     int inserts = 0;
     for (int si : use.statements) {
       const WorkloadStatement& ws = workload.statements[static_cast<size_t>(si)];
@@ -399,7 +398,6 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
         // Routed to one partition: neither pruned nor slower in a way the
         // cost model sees (tuple routing is a few comparisons).
         ++inserts;
-        insert_calls += ws.calls;
         continue;
       }
       StatementParams params;
@@ -477,10 +475,17 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
                    " — reads every partition (an Append over " + std::to_string(total) + ")";
     }
     if (r.benefit.empty()) continue;
-    if (inserts > 0)
-      r.Add("inserts",
-            std::to_string(inserts) + " INSERT statement(s), " + Fmt(insert_calls, 0) +
-                " calls: each row is routed to the one partition of its key (the newest)");
+    // Writes: the workload's INSERT/UPDATE/DELETE rows (INSERT ... VALUES
+    // statements are not planned by the advisor; their rows are counted).
+    double written = 0;
+    for (const auto& [name, rows] : workload.table_writes)
+      if (catalog.FindTable(name) == &t) written += rows;
+    if (inserts > 0 || written > 0)
+      r.Add("rows_written", written)
+          .Add("writes",
+               Fmt(written, 0) +
+                   " row change(s) in the workload: each inserted row is routed to the one "
+                   "partition of its key (the newest); routing costs a few comparisons");
     r.Add("partitions_scanned", scanned_list);
     r.Add("cost_method",
           std::string("estimate: each Seq Scan of the table scaled by the share of rows in the "
