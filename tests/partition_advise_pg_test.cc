@@ -184,5 +184,29 @@ TEST_F(PartitionAdvise, MigrationRunsAsIsAndTheWorkloadReturnsTheSameRows) {
   Exec(ClusterUri(), "DROP DATABASE IF EXISTS partition_advise_copy");
 }
 
+TEST_F(PartitionAdvise, VerifyMeasuresASampledCopyAndDropsIt) {
+  CmdResult r = Advise("--format json --verify");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  nlohmann::json p;
+  for (const auto& rec : doc["recommendations"])
+    if (rec["kind"] == "partition") p = rec;
+  ASSERT_FALSE(p.is_null()) << r.out;
+  const auto& ev = p["evidence"];
+  ASSERT_TRUE(ev.contains("measured_ratio")) << ev.dump(1);
+  EXPECT_GT(ev["measured_ratio"].get<double>(), 0);
+  EXPECT_NE(ev["verify_summary"].get<std::string>().find("TABLESAMPLE"), std::string::npos);
+  // Retention measured both ways: the DELETE, and DETACH + DROP of the
+  // partitions it empties (the oldest of 60 days' data, 50 days kept).
+  ASSERT_TRUE(ev.contains("verify_detach_drop_ms")) << ev["verify_statements"];
+  EXPECT_GT(ev["verify_delete_ms"].get<double>(), 0);
+  EXPECT_TRUE(p["confidence"] == "measured" || p["confidence"] == "low");
+  // The scratch schemas are gone.
+  EXPECT_EQ(Psql(*uri_,
+                 "-c \"SELECT count(*) FROM pg_namespace WHERE nspname LIKE "
+                 "'pgvise_pv_%'\""),
+            "0\n");
+}
+
 }  // namespace
 }  // namespace pgvise::testing
