@@ -213,6 +213,14 @@ std::string EvString(const Recommendation& r, const std::string& key) {
   return "";
 }
 
+double EvDouble(const Recommendation& r, const std::string& key) {
+  const EvidenceValue* v = FindEv(r, key);
+  if (!v) return 0;
+  if (auto d = std::get_if<double>(v)) return *d;
+  if (auto i = std::get_if<int64_t>(v)) return static_cast<double>(*i);
+  return 0;
+}
+
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::string cur;
@@ -568,13 +576,14 @@ void AddPartitionReport(const AdviseReport& r, Report* report) {
     else
       kv.push_back({"values", EvString(rec, "values") + " + a default partition"});
     for (const auto& w : Split(EvString(rec, "interval_reasoning"), '\n'))
-      kv.push_back({"  sizing", w});
-    kv.push_back({"workload cost", EvString(rec, "workload_cost_before") + " -> " +
-                                       EvString(rec, "workload_cost_after") + " (" +
+      kv.push_back({"sizing", w});
+    kv.push_back({"workload cost", Fmt(EvDouble(rec, "workload_cost_before"), 0) + " -> " +
+                                       Fmt(EvDouble(rec, "workload_cost_after"), 0) + " (" +
                                        EvString(rec, "cost_method") + ")"});
     if (EvString(rec, "retention_delete") == "yes")
-      kv.push_back({"retention", "the DELETE (cost " + EvString(rec, "retention_delete_cost") +
-                                     ", ~" + EvString(rec, "retention_rows_per_run") +
+      kv.push_back({"retention", "the DELETE (cost " +
+                                     Fmt(EvDouble(rec, "retention_delete_cost"), 0) + ", ~" +
+                                     Fmt(EvDouble(rec, "retention_rows_per_run"), 0) +
                                      " rows a run) becomes " + EvString(rec, "retention_after")});
     if (!EvString(rec, "measured_ratio").empty())
       kv.push_back({"--verify", EvString(rec, "verify_summary")});
