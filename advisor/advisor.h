@@ -37,6 +37,15 @@ namespace pgvise {
 struct PartitionOptions {               // advisor/partition.h
   bool enabled = true;                  // --no-partitions turns it off
   int64_t min_size_bytes = 20LL << 30;  // --partition-min-size (docs/advise-partitions.md)
+  // The decision's thresholds (docs/advise-partitions.md says why each).
+  double min_key_share = 0.5;       // of the table's read calls that must filter the key
+  int list_max_values = 32;         // LIST: at most this many distinct values ...
+  double list_min_coverage = 0.99;  // ... whose MCVs cover this share of the rows
+  double buffer_fraction = 0.25;  // the active partition's indexes in this share of shared_buffers
+  int min_partitions = 8;         // over the data span, so pruning has something to prune
+  int max_partitions = 200;       // over the data span: planning and lock cost
+  int premake = 4;                // future partitions made ahead
+  int64_t verify_sample_rows = 1000000;  // --verify: rows of the TABLESAMPLE copy
 };
 struct ViewOptions {              // advisor/matview.h
   bool enabled = true;            // --no-views
