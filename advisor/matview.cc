@@ -41,6 +41,7 @@
 
 #include "advisor/matview_match.h"
 #include "advisor/report.h"
+#include "analyzer/edit_tree.h"
 #include "core/sql_text.h"
 
 namespace pgvise {
@@ -506,6 +507,59 @@ bool HasParams(const std::string& sql) {
   return false;
 }
 
+// Values for a statement's `$n`, read from the view: each `$n` must be
+// compared with a view column in the rewrite (`mv.region = $1`); the values
+// are one row of the view, so the statement returns rows. Text literals:
+// EXECUTE coerces them to the parameters' types.
+bool ParamValues(Session& w, const std::string& rewritten, const std::string& view,
+                 std::vector<std::string>* values) {
+  std::unique_ptr<rw::Tree> t;
+  if (!rw::Tree::Parse(rewritten, &t).ok()) return false;
+  std::map<int, std::string> column_of;
+  int max_param = 0;
+  rw::VisitSlots(reinterpret_cast<ProtobufCMessage*>(t->root()), [&](rw::Node** slot) {
+    rw::Node* n = *slot;
+    if (n->node_case == PG_QUERY__NODE__NODE_PARAM_REF)
+      max_param = std::max(max_param, n->param_ref->number);
+    if (n->node_case != PG_QUERY__NODE__NODE_A_EXPR ||
+        n->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || !n->a_expr->lexpr ||
+        !n->a_expr->rexpr)
+      return true;
+    rw::Node* l = n->a_expr->lexpr;
+    rw::Node* r = n->a_expr->rexpr;
+    if (l->node_case == PG_QUERY__NODE__NODE_PARAM_REF) std::swap(l, r);
+    if (l->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && l->column_ref->n_fields == 2 &&
+        r->node_case == PG_QUERY__NODE__NODE_PARAM_REF)
+      column_of[r->param_ref->number] = rw::StrVal(l->column_ref->fields[1]);
+    return true;
+  });
+  if (max_param == 0 || static_cast<int>(column_of.size()) != max_param) return false;
+  std::string sel, where;
+  for (const auto& [k, col] : column_of) {
+    sel += (sel.empty() ? "" : ", ") + QuoteIdent(col) + "::text";
+    where += (where.empty() ? " WHERE " : " AND ") + QuoteIdent(col) + " IS NOT NULL";
+  }
+  Rows r;
+  if (!w.Query("SELECT " + sel + " FROM " + view + where + " LIMIT 1", &r).ok() || r.size() != 1)
+    return false;
+  values->clear();
+  for (size_t i = 0; i < r.columns(); ++i) values->push_back(QuoteLiteral(r.Text(0, i)));
+  return true;
+}
+
+// PREPAREs `sql`, measures EXECUTE with `values`, DEALLOCATEs.
+Status RunPrepared(Session& s, const std::string& name, const std::string& sql,
+                   const std::vector<std::string>& values, std::vector<std::string>* rows,
+                   double* ms) {
+  Status st = s.Exec("PREPARE " + name + " AS " + sql);
+  if (!st.ok()) return st;
+  std::string args;
+  for (const auto& v : values) args += (args.empty() ? "" : ", ") + v;
+  st = RunMeasured(s, "EXECUTE " + name + "(" + args + ")", 3, rows, ms);
+  s.Exec("DEALLOCATE " + name);
+  return st;
+}
+
 void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
   for (size_t at = s->find(from); at != std::string::npos; at = s->find(from, at + to.size()))
     s->replace(at, from.size(), to);
@@ -548,16 +602,25 @@ Status VerifyOne(Session& w, const std::string& scratch, Recommendation* rec,
     const std::string query = x.value("query", "");
     std::string rewritten = x.value("rewritten", "");
     ReplaceAll(&rewritten, view, tmp);
-    if (HasParams(query)) {
-      x["verified"] = false;
-      x["not_verified_because"] = "the statement has $n parameters";
-      kept.push_back(x);
-      continue;
-    }
-    std::vector<std::string> a, b;
+    std::vector<std::string> a, b, values;
     double ma = 0, mb = 0;
-    st = RunMeasured(w, query, 3, &a, &ma);
-    if (st.ok()) st = RunMeasured(w, rewritten, 3, &b, &mb);
+    if (HasParams(query)) {
+      if (!ParamValues(w, rewritten, tmp, &values)) {
+        x["verified"] = false;
+        x["not_verified_because"] =
+            "a $n parameter is not compared with a view column (no value to run it with)";
+        kept.push_back(x);
+        continue;
+      }
+      st = RunPrepared(w, "pgvise_mv_original", query, values, &a, &ma);
+      if (st.ok()) st = RunPrepared(w, "pgvise_mv_rewrite", rewritten, values, &b, &mb);
+      std::string v;
+      for (const auto& s : values) v += (v.empty() ? "" : ", ") + s;
+      x["parameters"] = v;
+    } else {
+      st = RunMeasured(w, query, 3, &a, &ma);
+      if (st.ok()) st = RunMeasured(w, rewritten, 3, &b, &mb);
+    }
     if (!st.ok()) return st;
     if (a != b) {
       notes->push_back("--verify: the rewrite of statement " +

@@ -189,6 +189,33 @@ TEST_F(MatviewPg, VerifyDropsAViewWhoseRewriteReturnsOtherRows) {
   EXPECT_NE(Notes(r).find("not proposed"), std::string::npos) << Notes(r);
 }
 
+TEST_F(MatviewPg, ParameterizedStatementIsVerifiedWithAValueReadFromTheView) {
+  // A `$1` compared with a key: --verify runs statement and rewrite with a
+  // value one row of the view holds.
+  const std::string sql =
+      Dashboard("sales", 5, 0) +
+      "-- pgvise: calls=5\n"
+      "SELECT p.category, sum(s.amount) AS revenue FROM sales s JOIN customers c ON c.id = "
+      "s.customer_id JOIN products p ON p.id = s.product_id WHERE s.status = 'paid' AND "
+      "c.region = $1 GROUP BY p.category;\n";
+  AdviseReport r = Advise(sql);
+  ASSERT_EQ(r.views.size(), 1u) << Notes(r);
+  ASSERT_EQ(r.views[0].benefit.size(), 3u) << Notes(r);
+  auto w = Connect(false);
+  ASSERT_TRUE(VerifyViews(*w, {}, &r).ok());
+  ASSERT_EQ(r.views.size(), 1u) << Notes(r);
+  std::string rewrites;
+  for (const auto& e : r.views[0].evidence)
+    if (e.key == "rewrites") rewrites = std::get<std::string>(e.value);
+  auto j = nlohmann::json::parse(rewrites);
+  int with_params = 0;
+  for (const auto& x : j) {
+    EXPECT_TRUE(x.value("verified", false)) << x.dump();
+    with_params += x.contains("parameters");
+  }
+  EXPECT_EQ(with_params, 1) << j.dump(1);
+}
+
 TEST_F(MatviewPg, NoViewsWhenTurnedOffOrOverTheBudget) {
   AdviseOptions off;
   off.views.enabled = false;
