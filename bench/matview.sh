@@ -26,8 +26,8 @@ psql -q "$BASE" -c "DROP DATABASE IF EXISTS pgvise_matview_bench" -c "CREATE DAT
 
 echo "loading $ROWS fact rows ..." >&2
 t0=$(date +%s)
-psql -q "$DB" <<SQL
-CREATE EXTENSION hypopg;
+psql -q -v ON_ERROR_STOP=1 "$DB" <<SQL
+CREATE EXTENSION IF NOT EXISTS hypopg;
 CREATE TABLE customers (id int PRIMARY KEY, region text NOT NULL, segment text NOT NULL, name text);
 INSERT INTO customers SELECT g, (ARRAY['EU','US','APAC','LATAM','MEA'])[1 + g % 5],
        (ARRAY['retail','smb','enterprise'])[1 + (g / 7) % 3], 'customer ' || g
@@ -38,9 +38,9 @@ CREATE TABLE sales (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES c
                     product_id int NOT NULL REFERENCES products, amount numeric(12,2) NOT NULL,
                     quantity int NOT NULL, status text NOT NULL, sold_at timestamp NOT NULL);
 INSERT INTO sales
-SELECT g, 1 + (g * 7919) % 50000, 1 + (g * 104729) % 5000, ((g * 31) % 100000) / 100.0, 1 + g % 5,
+SELECT g, 1 + (g::bigint * 7919) % 50000, 1 + (g::bigint * 104729) % 5000, ((g::bigint * 31) % 100000) / 100.0, 1 + g % 5,
        CASE WHEN g % 20 = 0 THEN 'refunded' WHEN g % 50 = 1 THEN 'pending' ELSE 'paid' END,
-       '2023-01-01'::timestamp + ((g * 2654435761) % (730 * 86400)) * interval '1 second'
+       '2023-01-01'::timestamp + ((g::bigint * 2654435761) % (730 * 86400)) * interval '1 second'
   FROM generate_series(1, $ROWS) g;
 VACUUM ANALYZE;
 SQL
