@@ -668,7 +668,7 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
   // Beyond indexes: each advisor reads the workload and the catalog again and
   // adds its own kind of recommendation (their files say how).
   if (opts.partitions.enabled) AdvisePartitions(session, catalog, run.workload, opts, &run.rep);
-  if (opts.views.enabled) AdviseViews(session, catalog, run.workload, opts, &run.rep);
+  if (opts.views.enabled) AdviseViews(session, catalog, run.workload, opts, *run.oracle, &run.rep);
   if (opts.statistics.enabled) AdviseStatistics(session, catalog, run.workload, opts, &run.rep);
   if (opts.patterns.enabled) AdvisePatterns(session, catalog, run.workload, opts, &run.rep);
   run.rep.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -47,9 +47,15 @@ struct PartitionOptions {               // advisor/partition.h
   int premake = 4;                // future partitions made ahead
   int64_t verify_sample_rows = 1000000;  // --verify: rows of the TABLESAMPLE copy
 };
-struct ViewOptions {              // advisor/matview.h
+struct ViewOptions {              // advisor/matview.h, docs/advise-views.md
   bool enabled = true;            // --no-views
-  double max_staleness_s = 3600;  // --mv-max-staleness
+  double max_staleness_s = 3600;  // --mv-max-staleness: a view is refreshed at least this often
+                                  // while its base tables change
+  // The period a SQL file's calls and writes cover (pg_stat_statements
+  // says its own): refreshes are counted over it.
+  double file_period_s = 86400;
+  // Statements below this share of the workload's cost seed no view.
+  double min_statement_share = 0.01;
 };
 struct StatisticsOptions {  // advisor/ext_statistics.h
   bool enabled = true;      // --no-statistics

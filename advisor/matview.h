@@ -16,9 +16,11 @@
 
 namespace pgvise {
 
-// The RunAdvisor step: reads only (dry run); fills its part of *rep.
+// The RunAdvisor step: reads only (dry run); fills its part of *rep. The
+// oracle says how many rows the workload writes to each base table (the
+// index advisor's own count, see WhatIfOracle::TableWrites).
 void AdviseViews(Session& session, const Catalog& catalog, const Workload& workload,
-                 const AdviseOptions& opts, AdviseReport* rep);
+                 const AdviseOptions& opts, const WhatIfOracle& writes, AdviseReport* rep);
 
 // Its part of the advise report (body blocks and script actions).
 void AddViewReport(const AdviseReport& r, Report* report);
