@@ -4,8 +4,12 @@
 //
 // Where it sits: a step of RunAdvisor (advisor.cc) after the index selection;
 // its recommendations land in AdviseReport and are rendered by advisor/report.cc
-// through AddStatisticsReport.
+// through AddStatisticsReport. Existing statistics objects come from
+// catalog/ext_stats.h. The method and the JSON contract: docs/advise-statistics.md.
 #pragma once
+
+#include <string>
+#include <vector>
 
 #include "advisor/advisor.h"
 #include "advisor/workload.h"
@@ -26,5 +30,44 @@ void AddStatisticsReport(const AdviseReport& r, Report* report);
 // advise --verify on a writable test database: measures what the dry run
 // estimated, replacing the estimates in *rep.
 Status VerifyStatistics(Session& writable, const AdviseOptions& opts, AdviseReport* rep);
+
+// ---- The pieces, exposed for tests (advisor/ext_statistics_test.cc).
+
+// A set of columns of one table that the workload filters or groups on together.
+struct ColumnGroup {
+  std::string schema, table;
+  std::vector<std::string> columns;  // catalogued names, in attnum order (at most 8)
+  bool filter = false;               // ANDed in a WHERE/ON (equality, IN, range)
+  bool group_by = false;             // GROUP BY together
+  bool equality = false;             // some filter on it is equality / IN (dependencies help)
+  double calls = 0;                  // calls of the statements that use it
+  std::vector<int> statements;       // workload statement indices
+  // The combined predicate to probe with: the heaviest statement's own
+  // conditions on these columns, `$n` replaced by representative values
+  // ("city = 'Paris' AND zip = '75001'"); empty when no statement gave values.
+  std::string probe;
+  std::vector<std::string> probe_terms;  // per column, its part of `probe`
+  int probe_statement = -1;
+  bool covered = false;  // an existing statistics object covers it
+  std::string covered_by;
+};
+
+// Column groups of the workload (one per table and column set). Reads no
+// database: values come from the statements and their parameters
+// (advisor/parameters.h).
+std::vector<ColumnGroup> FindColumnGroups(const Catalog& catalog, const Workload& workload,
+                                          const ParameterOptions& params);
+
+// q-error of an estimate against an actual row count, both floored at one
+// row: max(est/act, act/est) >= 1.
+double QError(double estimated_rows, double actual_rows);
+
+// PostgreSQL's own ndistinct estimator (Haas & Stokes' Duj1, as ANALYZE
+// uses): n sampled rows, d distinct values in them, f1 seen exactly once,
+// total_rows in the table.
+double Duj1Distinct(double n, double d, double f1, double total_rows);
+
+// "CREATE STATISTICS s.name (dependencies, mcv) ON a, b FROM s.t" for a group.
+std::string StatisticsKinds(const ColumnGroup& g);  // "dependencies, mcv"
 
 }  // namespace pgvise
