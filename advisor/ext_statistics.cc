@@ -243,13 +243,16 @@ struct Builder {
       if (!t) continue;
       // Filters: column -> its usable predicates.
       std::map<std::string, std::vector<const Predicate*>> by_col;
-      bool equality = false;
+      bool equality = false, range = false;
       for (const auto& p : *lv.predicates) {
         if (p.relation != rel.alias || !UsableFilter(p)) continue;
         const ColumnInfo* ci = t->Column(p.column);
         if (!ci) continue;
         by_col[ci->name].push_back(&p);
-        equality |= p.kind != PredicateKind::kRange;
+        if (p.kind == PredicateKind::kRange)
+          range = true;
+        else
+          equality = true;
       }
       if (by_col.size() >= 2) {
         std::set<std::string> names;
@@ -258,6 +261,7 @@ struct Builder {
         ColumnGroup& g = Group(*t, cols);
         g.filter = true;
         g.equality |= equality;
+        g.has_range |= range;
         AddStatement(g, s, ws.calls);
         // The probe from the heaviest statement that yields values for all.
         const bool heavier =
@@ -336,6 +340,7 @@ struct Measure {
   double table_rows = 0;  // the planner's reltuples (the scale of both numbers)
   // Filter.
   double est_rows = 0, act_rows = 0, sampled = 0, matched = 0, q = 1, dependence = 1;
+  double combinations = 0;  // distinct value combinations in the sample (a lower bound)
   bool exact = false;
   // GROUP BY.
   double est_groups = 0, act_groups = 0, q_groups = 1;
@@ -356,12 +361,14 @@ Status MeasureFilter(Session& s, const ColumnGroup& g, const StatisticsOptions& 
   const std::vector<std::string>& terms = g.probe_terms;
   std::string sql = "SELECT count(*), count(*) FILTER (WHERE " + g.probe + ")";
   for (const auto& term : terms) sql += ", count(*) FILTER (WHERE " + term + ")";
+  sql += ", count(DISTINCT ROW(" + ColumnsSql(g.columns) + "))";
   sql += " FROM " + SampleFrom(t, m->table_rows, o.sample_rows, &m->exact);
   Rows r;
   st = s.Query(sql, &r);
   if (!st.ok()) return st;
   m->sampled = r.Double(0, 0);
   m->matched = r.Double(0, 1);
+  m->combinations = r.Double(0, terms.size() + 2);
   if (m->sampled <= 0) return Status::Database("the sample of " + t + " is empty");
   const double scale = m->table_rows / m->sampled;
   // No match in the sample: the true count is below about one sampled row's
@@ -470,7 +477,7 @@ std::string StatisticsKinds(const ColumnGroup& g) {
   std::vector<std::string> k;
   if (g.group_by) k.push_back("ndistinct");
   if (g.filter && g.equality) k.push_back("dependencies");
-  if (g.filter) k.push_back("mcv");
+  if (g.filter && (g.mcv_fits || !g.equality || g.has_range)) k.push_back("mcv");
   return Join(k);
 }
 
@@ -509,6 +516,11 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
                          "); groups they cover may be proposed again");
   std::set<std::string> taken;
   for (const auto& e : existing) taken.insert(e.schema + "." + e.name);
+  double mcv_items = 100;  // default_statistics_target: the MCV list's length
+  Rows target;
+  if (session.Query("SELECT current_setting('default_statistics_target')", &target).ok() &&
+      !target.empty())
+    mcv_items = target.Double(0, 0, 100);
 
   say("extended statistics: " + std::to_string(groups.size()) + " column group(s)");
   int probed = 0, covered = 0, small = 0;
@@ -534,6 +546,11 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
               " rows; a misestimate costs little there");
       continue;
     }
+    double combos = 1;
+    for (const auto& c : g.columns)
+      if (const ColumnInfo* ci = t->Column(c))
+        combos *= std::max(1.0, ci->DistinctValues(t->Rows()));
+    g.mcv_fits = std::min(combos, t->Rows()) <= mcv_items;
     if (probed >= o.max_groups) {
       verbose(what + ": not probed (max " + std::to_string(o.max_groups) + " groups per run)");
       continue;
@@ -553,9 +570,11 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
                 Fmt(mf.dependence) + "x): stale column statistics? ANALYZE " + g.schema + "." +
                 g.table);
       } else {
-        verbose(what + ": no statistics needed: estimate " + RowCount(mf.est_rows) + " rows vs " +
-                RowCount(mf.act_rows) + " in the sample (q-error " + Fmt(mf.q) + " < " +
-                Fmt(o.min_q_error) + ")");
+        verbose(what + ": no statistics needed for " + g.probe + ": estimate " +
+                RowCount(mf.est_rows) + " rows vs " +
+                (mf.matched == 0 ? "fewer than " + RowCount(mf.act_rows) + " (none in the sample)"
+                                 : RowCount(mf.act_rows) + " in the sample") +
+                " (q-error " + Fmt(mf.q) + " < " + Fmt(o.min_q_error) + ")");
       }
     } else if (g.filter) {
       verbose(what + ": no values to probe the filter with (generic `$n` statement)");
@@ -568,12 +587,16 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
         want_groups = true;
       } else {
         verbose(what + ": GROUP BY estimate " + RowCount(mg.est_groups) + " groups vs about " +
-                RowCount(mg.act_groups) + " (q-error " + Fmt(mg.q_groups) + " < " + Fmt(o.min_q_error) +
-                ")");
+                RowCount(mg.act_groups) + " (q-error " + Fmt(mg.q_groups) + " < " +
+                Fmt(o.min_q_error) + ")");
       }
     }
     if (!want_filter && !want_groups) continue;
     ColumnGroup cg = g;
+    // The sample's distinct combinations are a lower bound: more than one
+    // MCV list holds in the sample means more in the table.
+    if (want_filter) cg.mcv_fits = cg.mcv_fits || mf.combinations <= mcv_items;
+    if (want_filter && mf.combinations > mcv_items) cg.mcv_fits = false;
     cg.filter = want_filter;
     cg.group_by = want_groups;
     const std::string name = StatisticsName(cg, &taken);
@@ -589,14 +612,16 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
     const double q = std::max(want_filter ? mf.q : 1.0, want_groups ? mg.q_groups : 1.0);
     std::string reason = Join(g.columns) + " of " + r.object + " are ";
     if (want_filter)
-      reason += "filtered together (" + g.probe + "): the planner estimates " + RowCount(mf.est_rows) +
-                " rows, " + (mf.exact ? "the table has " : "a sample says ") + RowCount(mf.act_rows) +
+      reason += "filtered together (" + g.probe + "): the planner estimates " +
+                RowCount(mf.est_rows) + " rows, " +
+                (mf.exact ? "the table has " : "a sample says ") + RowCount(mf.act_rows) +
                 " (q-error " + Fmt(q) + "x; the columns are dependent: the combination is " +
                 Fmt(mf.dependence) + "x off what independence predicts)";
     if (want_groups)
       reason += std::string(want_filter ? "; and " : "") +
-                "grouped together: the planner expects " + RowCount(mg.est_groups) + " groups, about " +
-                RowCount(mg.act_groups) + " exist (q-error " + Fmt(mg.q_groups) + "x)";
+                "grouped together: the planner expects " + RowCount(mg.est_groups) +
+                " groups, about " + RowCount(mg.act_groups) + " exist (q-error " +
+                Fmt(mg.q_groups) + "x)";
     r.reason = reason;
     r.Add("columns", g.columns).Add("kinds", StatisticsKinds(cg)).Add("q_error_before", Round2(q));
     if (want_filter)

@@ -40,6 +40,7 @@ struct ColumnGroup {
   bool filter = false;               // ANDed in a WHERE/ON (equality, IN, range)
   bool group_by = false;             // GROUP BY together
   bool equality = false;             // some filter on it is equality / IN (dependencies help)
+  bool has_range = false;            // some filter on it is a range (only an MCV list helps)
   double calls = 0;                  // calls of the statements that use it
   std::vector<int> statements;       // workload statement indices
   // The combined predicate to probe with: the heaviest statement's own
@@ -48,6 +49,12 @@ struct ColumnGroup {
   std::string probe;
   std::vector<std::string> probe_terms;  // per column, its part of `probe`
   int probe_statement = -1;
+  // The distinct combinations fit in one MCV list (default_statistics_target
+  // items): only then does an MCV list estimate any value. A value missing
+  // from the list falls back to independence, and the planner does not apply
+  // dependencies to clauses the MCV list already estimated, so an MCV list on
+  // many combinations would undo the dependencies.
+  bool mcv_fits = false;
   bool covered = false;  // an existing statistics object covers it
   std::string covered_by;
 };
@@ -67,7 +74,9 @@ double QError(double estimated_rows, double actual_rows);
 // total_rows in the table.
 double Duj1Distinct(double n, double d, double f1, double total_rows);
 
-// "CREATE STATISTICS s.name (dependencies, mcv) ON a, b FROM s.t" for a group.
+// The kinds a group needs: ndistinct for GROUP BY; for filters dependencies
+// (equality) and an MCV list when the combinations fit in one (mcv_fits) or
+// the filter has ranges (dependencies do not serve ranges).
 std::string StatisticsKinds(const ColumnGroup& g);  // "dependencies, mcv"
 
 }  // namespace pgvise
