@@ -273,7 +273,15 @@ struct Builder {
           bool ok = true;
           for (const auto& c : cols) {
             std::vector<std::string> terms;
-            for (const Predicate* p : by_col[c]) {
+            // `col = $n`: the value comes from the data (FillFromData), so
+            // that the columns' values are a combination that exists.
+            const auto& ps = by_col[c];
+            if (ps.size() == 1 && ps[0]->kind == PredicateKind::kEquality &&
+                ps[0]->value_kind == ValueKind::kParameter) {
+              per_column.push_back("");
+              continue;
+            }
+            for (const Predicate* p : ps) {
               std::string term;
               if (!RenderPredicate(*p, c, set, &term)) {
                 ok = false;
@@ -285,7 +293,10 @@ struct Builder {
             per_column.push_back(Join(terms, " AND "));
           }
           if (ok) {
-            g.probe = Join(per_column, " AND ");
+            const bool complete =
+                std::none_of(per_column.begin(), per_column.end(),
+                             [](const std::string& term) { return term.empty(); });
+            g.probe = complete ? Join(per_column, " AND ") : "";
             g.probe_terms = per_column;
             g.probe_statement = s;
           }
@@ -331,6 +342,38 @@ std::string SampleFrom(const std::string& table_sql, double rows, int64_t sample
   double pct = 100.0 * static_cast<double>(sample_rows) / rows;
   pct = std::clamp(pct, 0.0001, 100.0);
   return table_sql + " TABLESAMPLE SYSTEM (" + Fmt(pct, 4) + ") REPEATABLE (1)";
+}
+
+// Gives the `col = $n` columns of a probe (empty terms) the most frequent
+// combination of values in a sample of the table among the rows the rest of
+// the probe selects: independent representative values per parameter would
+// pair a zip with another city's name, a combination no call asks for.
+Status FillFromData(Session& s, ColumnGroup* g, double table_rows, int64_t sample_rows) {
+  std::vector<std::string> cols, fixed;
+  for (size_t i = 0; i < g->columns.size(); ++i)
+    (g->probe_terms[i].empty() ? cols : fixed)
+        .push_back(g->probe_terms[i].empty() ? QuoteIdent(g->columns[i]) : g->probe_terms[i]);
+  bool exact = false;
+  const std::string list = Join(cols);
+  Rows r;
+  Status st =
+      s.Query("SELECT " + list + " FROM " +
+                  SampleFrom(QualifiedSql(g->schema, g->table), table_rows, sample_rows, &exact) +
+                  (fixed.empty() ? "" : " WHERE " + Join(fixed, " AND ")) + " GROUP BY " + list +
+                  " ORDER BY count(*) DESC LIMIT 1",
+              &r);
+  if (!st.ok()) return st;
+  if (r.empty()) return Status::NotFound("no sampled row matches " + Join(fixed, " AND "));
+  size_t k = 0;
+  for (size_t i = 0; i < g->columns.size(); ++i) {
+    if (!g->probe_terms[i].empty()) continue;
+    g->probe_terms[i] = QuoteIdent(g->columns[i]) +
+                        (r.IsNull(0, k) ? " IS NULL" : " = " + QuoteLiteral(r.Text(0, k)));
+    ++k;
+  }
+  g->probe = Join(g->probe_terms, " AND ");
+  g->probe_from_data = true;
+  return Status::Ok();
 }
 
 // What one probe measured.
@@ -558,6 +601,10 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
     ++probed;
     Measure mf, mg;
     bool want_filter = false, want_groups = false;
+    if (g.filter && g.probe.empty() && !g.probe_terms.empty()) {
+      st = FillFromData(session, &g, t->Rows(), o.sample_rows);
+      if (!st.ok()) verbose(what + ": no values to probe with (" + st.message() + ")");
+    }
     if (g.filter && !g.probe.empty()) {
       st = MeasureFilter(session, g, o, &mf);
       if (!st.ok()) {
@@ -626,6 +673,7 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
     r.Add("columns", g.columns).Add("kinds", StatisticsKinds(cg)).Add("q_error_before", Round2(q));
     if (want_filter)
       r.Add("probe", g.probe)
+          .Add("probe_values", std::string(g.probe_from_data ? "sample" : "statement"))
           .Add("estimated_rows", mf.est_rows)
           .Add("sampled_rows", Round2(mf.act_rows))
           .Add("sample_size", mf.sampled)

@@ -47,7 +47,11 @@ struct ColumnGroup {
   // conditions on these columns, `$n` replaced by representative values
   // ("city = 'Paris' AND zip = '75001'"); empty when no statement gave values.
   std::string probe;
-  std::vector<std::string> probe_terms;  // per column, its part of `probe`
+  // Per column, its part of `probe`; "" for `col = $n`, whose value
+  // AdviseStatistics takes from the data (the most frequent combination in
+  // a sample), so `probe` is empty until then.
+  std::vector<std::string> probe_terms;
+  bool probe_from_data = false;
   int probe_statement = -1;
   // The distinct combinations fit in one MCV list (default_statistics_target
   // items): only then does an MCV list estimate any value. A value missing
