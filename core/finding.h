@@ -35,8 +35,10 @@ struct Location {
   std::string object;     // schema-qualified table / index the finding is about
 };
 
-// One number (or word) behind a finding, in the order it was added.
-using EvidenceValue = std::variant<int64_t, double, std::string, bool>;
+// One number (or word, or list of names) behind a finding, in the order it
+// was added. A list is a JSON array of strings (e.g. a statistics object's
+// "columns").
+using EvidenceValue = std::variant<int64_t, double, std::string, bool, std::vector<std::string>>;
 struct Evidence {
   std::string key;
   EvidenceValue value;

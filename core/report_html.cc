@@ -211,6 +211,10 @@ void HtmlFinding(const Report& r, const Finding& f, std::ostream& out) {
               return x;
             } else if constexpr (std::is_same_v<T, bool>) {
               return x ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+              std::string joined;
+              for (const auto& item : x) joined += (joined.empty() ? "" : ", ") + item;
+              return joined;
             } else {
               std::ostringstream s;
               s << x;
