@@ -103,6 +103,22 @@ bool CallsVolatile(const std::string& sql) {
   return false;
 }
 
+// An OFFSET clause of any form: the facts know a constant and a plain `$n`;
+// `OFFSET $2 * $3` (a page number times a page size) is neither. In
+// pg_stat_statements' text every literal is a `$n`, so the keyword can only be
+// the clause (or a quoted identifier, which the quote before it tells apart).
+bool OffsetKeyword(const std::string& sql) {
+  const std::string s = Lower(sql);
+  for (size_t at = s.find("offset"); at != std::string::npos; at = s.find("offset", at + 1)) {
+    const char before = at == 0 ? ' ' : s[at - 1];
+    const char after = at + 6 < s.size() ? s[at + 6] : ' ';
+    if ((std::isspace(static_cast<unsigned char>(before)) || before == ')') &&
+        (std::isspace(static_cast<unsigned char>(after)) || after == '$' || after == '('))
+      return true;
+  }
+  return false;
+}
+
 // ------------------------------------------------------ the handler context
 
 struct Call {
@@ -197,11 +213,12 @@ void NPlusOne(const Call& c, std::vector<Finding>* out) {
     const Predicate* key = SingleEqualityKey(f);
     if (!key || s.tables.empty()) continue;
     const std::string& table = s.tables.front();
-    // Siblings: the other statements on this table or a table linked to it.
+    // Siblings: the other reads of this table or of a table linked to it
+    // (the list driving a loop is a read; a bulk load or a backfill is not).
     const std::set<std::string> linked = LinkedTables(*c.in.catalog, table);
     const PatternStatement* busiest = nullptr;
     for (const auto& o : c.in.statements)
-      if (&o != &s && o.parsed && Touches(o, linked) &&
+      if (&o != &s && o.parsed && o.facts.kind == StatementKind::kSelect && Touches(o, linked) &&
           (!busiest || o.counters.calls > busiest->counters.calls))
         busiest = &o;
     if (!busiest) continue;  // nothing drives it: a frequent lookup, not a loop
@@ -290,7 +307,6 @@ void SingleRowInsert(const Call& c, std::vector<Finding>* out) {
                                " row per call, " + Num(Round(rate, 1)) + " calls a second over " +
                                Duration(c.Window()) + " into " + table);
     fd.Add("calls_per_second", Round(rate, 2));
-    fd.Add("per_call_ms", Round(s.counters.mean_exec_ms, 4));
     fd.Add("batch_rows", batch);
     fd.Add("batched_calls_estimate", calls_after);
     fd.Add("calls_saved_estimate", calls_saved);
@@ -327,7 +343,7 @@ void DeepOffset(const Call& c, std::vector<Finding>* out) {
   for (const auto& s : c.in.statements) {
     const QueryFacts& f = s.facts;
     if (!s.parsed || f.kind != StatementKind::kSelect) continue;
-    if (!f.offset && !f.offset_param) continue;
+    if (!f.offset && !f.offset_param && !OffsetKeyword(s.counters.query)) continue;
     if (s.counters.calls < min_calls) continue;
     const double bpc = s.counters.BuffersPerCall();
     const double bpr = bpc / std::max(s.counters.RowsPerCall(), 1.0);
