@@ -21,7 +21,10 @@
 #include <map>
 #include <sstream>
 
+#include "advisor/parameters.h"
 #include "analyzer/explain_runner.h"
+#include "analyzer/plan.h"
+#include "core/source.h"
 
 namespace pgvise {
 
@@ -448,46 +451,80 @@ void CacheableRead(const Call& c, std::vector<Finding>* out) {
 }
 
 // ------------------------------------------------------- generic-plan-trap
+//
+// PostgreSQL plans a prepared statement with its values five times, then
+// keeps one generic plan when its cost is below the average of the custom
+// plans so far (plancache.c, choose_custom_plan). Calls dominated by one value
+// make that average about that value's custom cost, so the generic plan is
+// kept whenever it costs no more than the dearest value set's custom plan
+// (times max_generic_to_average). The trap is a value whose own plan has
+// another shape and is min_cost_ratio times cheaper: those calls then run a
+// plan made for the others. Only a shape difference counts: the same plan
+// costed at two selectivities is not a different plan.
+
+// Whether the costs alone point at a trap (AdvisePatterns then asks for the
+// plans). Returns the value set to look at, or -1.
+int TrapCandidate(const StatementOutcome& st, const Rule& rule) {
+  if (!st.costed || !st.custom_plans || st.generic_cost_before < 0 || st.value_sets.empty())
+    return -1;
+  if (st.calls < rule.Threshold("min_calls")) return -1;
+  double dearest = 0;
+  for (const auto& v : st.value_sets) dearest = std::max(dearest, v.cost_before);
+  if (st.generic_cost_before > dearest * rule.Threshold("max_generic_to_average")) return -1;
+  int best = -1;
+  for (size_t i = 0; i < st.value_sets.size(); ++i) {
+    const double c = std::max(st.value_sets[i].cost_before, 1e-9);
+    if (st.generic_cost_before >= c * rule.Threshold("min_cost_ratio") &&
+        (best < 0 || c < st.value_sets[static_cast<size_t>(best)].cost_before))
+      best = static_cast<int>(i);
+  }
+  return best;
+}
 
 void GenericPlanTrap(const Call& c, std::vector<Finding>* out) {
   if (!c.in.advice) return;
-  const double min_calls = c.rule.Threshold("min_calls");
-  const double min_ratio = c.rule.Threshold("min_cost_ratio");
-  const double max_to_avg = c.rule.Threshold("max_generic_to_average");
   for (const StatementOutcome& st : c.in.advice->statements) {
-    if (!st.costed || !st.custom_plans || st.generic_cost_before < 0 || st.value_sets.empty())
-      continue;
-    if (st.calls < min_calls) continue;
-    double wsum = 0, avg = 0;
-    const ValueSetOutcome* cheapest = nullptr;
-    for (const auto& v : st.value_sets) {
-      wsum += v.weight;
-      avg += v.weight * v.cost_before;
-      if (!cheapest || v.cost_before < cheapest->cost_before) cheapest = &v;
-    }
-    if (wsum <= 0 || !cheapest) continue;
-    avg /= wsum;
+    if (TrapCandidate(st, c.rule) < 0) continue;
+    auto sh = c.in.shapes.find(st.index);
+    if (sh == c.in.shapes.end() || sh->second.custom.size() != st.value_sets.size()) continue;
+    // Among the sets cheap enough, the cheapest whose plan differs.
     const double generic = st.generic_cost_before;
-    // PostgreSQL keeps the generic plan when it is not dearer than the average
-    // custom plan; the trap is a value whose own plan is much cheaper.
-    if (generic > avg * max_to_avg) continue;
-    const double ratio = generic / std::max(cheapest->cost_before, 1e-9);
-    if (ratio < min_ratio) continue;
+    const ValueSetOutcome* trapped = nullptr;
+    const ValueSetOutcome* dearest = nullptr;
+    size_t at = 0;
+    for (size_t i = 0; i < st.value_sets.size(); ++i) {
+      const auto& v = st.value_sets[i];
+      if (!dearest || v.cost_before > dearest->cost_before) dearest = &v;
+      if (sh->second.custom[i] == sh->second.generic) continue;
+      if (generic < std::max(v.cost_before, 1e-9) * c.rule.Threshold("min_cost_ratio")) continue;
+      if (!trapped || v.cost_before < trapped->cost_before) {
+        trapped = &v;
+        at = i;
+      }
+    }
+    if (!trapped) continue;
+    const double ratio = generic / std::max(trapped->cost_before, 1e-9);
     Finding fd;
     fd.rule = c.rule.id;
     fd.severity = c.rule.severity;
     fd.location.file = st.source;
-    fd.message = "`" + st.sql + "`: once prepared, its generic plan (cost " + Num(generic) +
-                 ", not above the average custom plan's " + Num(Round(avg, 0)) +
-                 ") is what PostgreSQL keeps; for " + cheapest->label + " it costs " +
-                 Num(Round(ratio, 0)) + "x the custom plan's " + Num(cheapest->cost_before);
+    fd.message = "`" + st.sql + "`: once prepared, PostgreSQL can keep its generic plan (" +
+                 sh->second.generic + ", cost " + Num(Round(generic, 0)) +
+                 ", not above the custom plan of " + dearest->label +
+                 ", so kept when most calls carry that value); for " + trapped->label +
+                 " the custom plan is " + sh->second.custom[at] + " at cost " +
+                 Num(Round(trapped->cost_before, 0)) + " (" + Num(Round(ratio, 0)) +
+                 "x cheaper by the planner's estimate)";
     fd.Add("query", st.sql);
     fd.Add("calls", Round(st.calls, 0));
+    fd.Add("generic_plan", sh->second.generic);
     fd.Add("generic_cost", Round(generic, 2));
-    fd.Add("average_custom_cost", Round(avg, 2));
-    fd.Add("cheapest_value_set", cheapest->label);
-    fd.Add("cheapest_custom_cost", Round(cheapest->cost_before, 2));
-    fd.Add("cost_ratio", Round(ratio, 1));
+    fd.Add("dearest_value_set", dearest->label);
+    fd.Add("dearest_custom_cost", Round(dearest->cost_before, 2));
+    fd.Add("trapped_value_set", trapped->label);
+    fd.Add("trapped_custom_plan", sh->second.custom[at]);
+    fd.Add("trapped_custom_cost", Round(trapped->cost_before, 2));
+    fd.Add("cost_ratio_estimate", Round(ratio, 1));
     fd.Add("costing", st.costing);
     fd.suggestion =
         "SET plan_cache_mode = force_custom_plan for the sessions (or the function or role) "
@@ -599,6 +636,46 @@ void FindPatterns(const PatternInput& in, const RuleBook& rules, std::vector<Fin
   for (auto& f : found) out->push_back(std::move(f));
 }
 
+namespace {
+
+std::string Shape(const std::string& plan_json) {
+  Plan plan;
+  if (!ReadPlan(SourceText("plan", plan_json), &plan).ok()) return "";
+  std::string out;
+  ForEachNode(plan.root, [&](const PlanNode& n) {
+    out += (out.empty() ? "" : ", ") + n.node_type;
+    if (!n.index_name.empty()) out += " using " + n.index_name;
+    if (!n.relation.empty()) out += " on " + n.relation;
+  });
+  return out;
+}
+
+// The plans behind the statements whose costs suggest a generic-plan trap:
+// the generic plan and each value set's custom plan, asked as the advise
+// run asked for their costs (no hypothetical index exists any more).
+void AskPlanShapes(Session& session, const Catalog& catalog, const Workload& workload,
+                   const AdviseOptions& opts, const Rule& rule, const AdviseReport& rep,
+                   std::map<int, PlanShapes>* out) {
+  for (const StatementOutcome& st : rep.statements) {
+    if (TrapCandidate(st, rule) < 0) continue;
+    if (st.index < 0 || static_cast<size_t>(st.index) >= workload.statements.size()) continue;
+    const WorkloadStatement& ws = workload.statements[static_cast<size_t>(st.index)];
+    const StatementParams params =
+        DeriveParameters(ws, catalog, workload.qual_constants, opts.parameters);
+    if (params.sets.size() != st.value_sets.size()) continue;
+    std::string generic;
+    std::vector<std::string> plans;
+    if (!ExplainStatement(session, ws.sql, ExplainOptions{}, &generic).ok()) continue;
+    if (!ExplainCustomPlans(session, ws.sql, params.sets, &plans).ok()) continue;
+    PlanShapes sh;
+    sh.generic = Shape(generic);
+    for (const auto& p : plans) sh.custom.push_back(Shape(p));
+    if (!sh.generic.empty()) (*out)[st.index] = std::move(sh);
+  }
+}
+
+}  // namespace
+
 void AdvisePatterns(Session& session, const Catalog& catalog, const Workload& workload,
                     const AdviseOptions& opts, AdviseReport* rep) {
   RuleBook own;
@@ -641,6 +718,8 @@ void AdvisePatterns(Session& session, const Catalog& catalog, const Workload& wo
         "workload patterns read pg_stat_statements; this workload came from SQL files "
         "(--from both adds it), so only generic-plan traps were looked for");
   }
+  if (const Rule* trap = rules->Enabled("generic-plan-trap"))
+    AskPlanShapes(session, catalog, workload, opts, *trap, *rep, &in.shapes);
   std::vector<std::string> notes;
   FindPatterns(in, *rules, &rep->patterns, &notes);
   for (auto& n : notes) rep->notes.push_back(std::move(n));

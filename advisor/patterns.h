@@ -37,6 +37,7 @@
 // 0.6 s at the assumed 0.3 ms each, named as an estimate in the evidence.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -71,6 +72,14 @@ struct PatternStatement {
   int params = 0;  // highest $n in the text (0: every call is the same statement)
 };
 
+// The plans of one `$n` statement of the advise run: its generic plan and
+// the custom plan of each of its value sets, each as a shape ("Aggregate,
+// Seq Scan on tickets"): node types with the relation and index they read.
+struct PlanShapes {
+  std::string generic;
+  std::vector<std::string> custom;  // [i]: StatementOutcome::value_sets[i]
+};
+
 // What the rules judge.
 struct PatternInput {
   std::vector<PatternStatement> statements;
@@ -78,6 +87,9 @@ struct PatternInput {
   std::string window_source;  // "pg_stat_statements_info.stats_reset ..." or "given"
   const Catalog* catalog = nullptr;
   const AdviseReport* advice = nullptr;  // the advise run's costing (may be null)
+  // By StatementOutcome::index: the plan shapes AdvisePatterns asked for
+  // where the costs alone suggest a generic-plan trap.
+  std::map<int, PlanShapes> shapes;
 };
 
 // Parses each entry and resolves its tables; statements on system catalogs

@@ -119,13 +119,22 @@ TEST(Patterns, GenericPlanTrapComparesGenericWithCustomCosts) {
   PatternInput in;
   in.catalog = &cat;
   in.advice = &rep;
+  in.shapes[0].generic = "Seq Scan on tickets";
+  in.shapes[0].custom = {"Seq Scan on tickets", "Index Scan using tickets_status on tickets"};
   std::vector<Finding> out;
   std::vector<std::string> notes;
   FindPatterns(in, book, &out, &notes);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].rule, "generic-plan-trap");
   EXPECT_NE(out[0].message.find("status = 'stuck'"), std::string::npos) << out[0].message;
-  // A generic plan dearer than the average custom plan is never chosen.
+  EXPECT_NE(out[0].message.find("Index Scan using tickets_status"), std::string::npos);
+  // The same plan costed at another selectivity is not another plan.
+  in.shapes[0].custom[1] = "Seq Scan on tickets";
+  out.clear();
+  FindPatterns(in, book, &out, &notes);
+  EXPECT_TRUE(out.empty());
+  in.shapes[0].custom[1] = "Index Scan using tickets_status on tickets";
+  // A generic plan dearer than every custom plan is never kept.
   rep.statements[0].generic_cost_before = 9000;
   out.clear();
   FindPatterns(in, book, &out, &notes);
