@@ -28,6 +28,7 @@
 #include "advisor/workload.h"
 #include "catalog/catalog.h"
 #include "core/finding.h"
+#include "core/rule.h"
 #include "core/session.h"
 
 namespace pgvise {
@@ -68,6 +69,14 @@ struct StatisticsOptions {  // advisor/ext_statistics.h (docs/advise-statistics.
 };
 struct PatternOptions {  // advisor/patterns.h
   bool enabled = true;   // --no-patterns
+  // The rules of area `workload` with the user's .pgvise.yaml applied (the
+  // command's LoadRules); null: loaded from the default place, unconfigured.
+  const RuleBook* rules = nullptr;
+  // Seconds pg_stat_statements' counters cover, when the caller knows better
+  // than pg_stat_statements_info (it reset this database's entries itself);
+  // <= 0: now() - stats_reset.
+  double window_s = -1;
+  int limit = 500;  // most-called and most time-consuming statements read, each
 };
 
 struct AdviseOptions {

@@ -100,6 +100,9 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
   ao.views.enabled = !o.no_views;
   ao.statistics.enabled = !o.no_statistics;
   ao.patterns.enabled = !o.no_patterns;
+  // The workload-pattern rules, with --rules and .pgvise.yaml applied.
+  const RuleBook pattern_rules = o.no_patterns ? RuleBook() : LoadRules(common);
+  ao.patterns.rules = o.no_patterns ? nullptr : &pattern_rules;
   if (!o.partition_min_size.empty()) {
     double percent = -1;
     st = ParseBudget(o.partition_min_size, &ao.partitions.min_size_bytes, &percent);

@@ -169,6 +169,11 @@ std::string ReferenceMarkdown(const RuleBook& book) {
       out << "\n" << when << " " << Trimmed(e.text) << ":\n\n" << Fenced(setup->second, "sql");
       if (auto obs = e.context.find("observe"); obs != e.context.end())
         out << "\nthen, observed (`--observe`):\n\n" << Fenced(obs->second, "sql");
+      // Workload rules: the statements pg_stat_statements then records.
+      if (auto wl = e.context.find("workload"); wl != e.context.end())
+        out << "\nthen, the workload pg_stat_statements records (`-- pgvise: calls=N` runs the "
+               "statement N times, each `$n` bound to the call's number):\n\n"
+            << Fenced(wl->second, "sql");
     }
   }
   return out.str();

@@ -2,10 +2,11 @@
 // `rules/<area>/<id>.yaml` (id, area, severity, summary, rationale, fix,
 // thresholds, examples); its logic is a C++ handler registered under the same
 // id in its area's handler table (analyzer/sql_rules.cc, analyzer/plan_rules.cc,
-// maintenance/..., each a plain table like ninja's kTools[]). The RuleBook
-// loads every YAML file, applies the user's `.pgvise.yaml` (disable a rule,
-// change its severity or thresholds), and checks that YAML and handlers match
-// one to one: start-up fails if either lacks the other.
+// maintenance/..., advisor/patterns.cc for `workload`, each a plain table like
+// ninja's kTools[]). The RuleBook loads every YAML file, applies the user's
+// `.pgvise.yaml` (disable a rule, change its severity or thresholds), and
+// checks that YAML and handlers match one to one: start-up fails if either
+// lacks the other.
 //
 // Rules are found at run time by: --rules DIR, then $PGVISE_RULES, then
 // <exe>/../share/pgvise/rules, then the source tree; when none loads, the
@@ -32,7 +33,7 @@ struct RuleExample {
 
 struct Rule {
   std::string id;
-  std::string area;  // migration | query | plan | maintenance | advisor | ...
+  std::string area;  // migration | query | plan | maintenance | workload | ...
   Severity severity = Severity::kWarning;
   bool enabled = true;
   std::string summary;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the documentation that is output of pgvise itself, so it cannot
 # go stale (a test compares each file with a fresh run):
-#   docs/rules-reference.md   `pgvise rules --format markdown` over rules/
+#   docs/rules-reference.md   `pgvise rules --format markdown` over rules/ (every
+#                             area: migration, query, plan, maintenance, workload)
 #   docs/man/*.1              not committed: packaging/make-man.sh builds them
 # Usage: scripts/gen-docs.sh [BUILD_DIR=build]
 set -euo pipefail
