@@ -167,8 +167,9 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
   if (o.verify) {
     std::fprintf(
         stderr,
-        "pgvise advise --verify: building up to %d recommended indexes on %s to measure them "
-        "(they are dropped afterwards)\n",
+        "pgvise advise --verify: building up to %d recommended indexes, and each recommended "
+        "partitioning (sampled copy), materialized view and statistics object in scratch "
+        "schemas or a rolled-back transaction, on %s to measure them (all dropped afterwards)\n",
         o.verify_top, session->masked_conninfo().c_str());
     CommonOptions wc = common;
     wc.statement_timeout_ms = std::max(common.statement_timeout_ms, 600000);
