@@ -10,6 +10,7 @@
 
 #include "analyzer/statement.h"
 #include "maintenance/maintain.h"
+#include "maintenance/report.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {
@@ -183,6 +184,37 @@ INSERT INTO metrics SELECT g, date_trunc('month', now()) + g * interval '1 secon
     ADD_FAILURE() << "healthy partitioned table got " << it.rule << " " << it.rec.object << ": "
                   << it.rec.reason;
   testing::Exec(testing::ClusterUri(), "DROP DATABASE maintain_parts_ok WITH (FORCE)");
+}
+
+// pg_partman for real (Debian's postgresql-15-partman, installed by
+// scripts/install-deps.sh): a daily table it manages, with 3 days'
+// retention and ten days of partitions still attached because its
+// maintenance never ran. The rule reads part_config and names them; once
+// run_maintenance() has run, it is quiet.
+TEST(MaintainPartitions, PartmanRetentionDueIsFoundOnARealPartmanTable) {
+  const std::string uri = testing::FreshDatabase("maintain_partman");
+  Script(uri, R"SQL(
+CREATE SCHEMA partman;
+CREATE EXTENSION pg_partman SCHEMA partman;
+CREATE TABLE ev (id bigint NOT NULL, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
+SELECT partman.create_parent(p_parent_table => 'public.ev', p_control => 'ts', p_type => 'native',
+                             p_interval => 'daily', p_premake => 2,
+                             p_start_partition => (now() - interval '10 days')::text);
+UPDATE partman.part_config SET retention = '3 days', retention_keep_table = false
+ WHERE parent_table = 'public.ev';
+INSERT INTO ev SELECT g, now() - (g % 9) * interval '1 day' FROM generate_series(1, 900) g;
+ANALYZE ev;
+)SQL");
+  MaintainRun run = Plan(uri);
+  const PlanItem* due = Find(run, "partition-retention-due", "public.ev");
+  ASSERT_NE(due, nullptr) << RenderPlanText(run.plan);
+  EXPECT_NE(due->rec.reason.find("3 days"), std::string::npos) << due->rec.reason;
+
+  Script(uri, "SELECT partman.run_maintenance('public.ev')");
+  MaintainRun after = Plan(uri);
+  EXPECT_EQ(Find(after, "partition-retention-due", "public.ev"), nullptr)
+      << RenderPlanText(after.plan);
+  testing::Exec(testing::ClusterUri(), "DROP DATABASE maintain_partman WITH (FORCE)");
 }
 
 }  // namespace

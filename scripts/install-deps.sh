@@ -8,7 +8,7 @@ PKGS=(
   libpq-dev libpqxx-dev libpg-query-dev libprotobuf-c-dev postgresql-server-dev-15 python3
   libyaml-cpp-dev libspdlog-dev libcli11-dev libsimdjson-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-15-pg-qualstats
+  postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-15-pg-qualstats postgresql-15-partman
   chromium fonts-dejavu-core help2man
 )
 
