@@ -63,9 +63,9 @@ struct StatisticsOptions {  // advisor/ext_statistics.h (docs/advise-statistics.
   // Recommend only when the planner's estimate for the group is off by this
   // factor (q-error) AND the sample shows the columns are dependent by it.
   double min_q_error = 4;
-  int64_t sample_rows = 30000;     // rows read from a TABLESAMPLE per probe (capped)
-  double min_table_rows = 10000;   // smaller tables: a misestimate costs little
-  int max_groups = 20;             // probes per run, heaviest groups first
+  int64_t sample_rows = 30000;    // rows read from a TABLESAMPLE per probe (capped)
+  double min_table_rows = 10000;  // smaller tables: a misestimate costs little
+  int max_groups = 20;            // probes per run, heaviest groups first
 };
 struct PatternOptions {  // advisor/patterns.h
   bool enabled = true;   // --no-patterns

@@ -30,6 +30,7 @@
 #include "analyzer/explain_runner.h"
 #include "analyzer/plan.h"
 #include "core/source.h"
+#include "core/sql_text.h"
 
 namespace pgvise {
 
@@ -233,22 +234,6 @@ std::vector<std::string> Split(const std::string& s, char sep) {
     }
   }
   if (!cur.empty()) out.push_back(cur);
-  return out;
-}
-
-std::string OneLine(const std::string& sql, size_t max = 120) {
-  std::string out;
-  bool space = false;
-  for (char c : sql) {
-    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += c;
-  }
-  if (out.size() > max) out = out.substr(0, max - 3) + "...";
   return out;
 }
 
@@ -479,7 +464,7 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
       before_sum += ws.calls * before;
       after_sum += ws.calls * after;
       if (!is_insert && !is_retention && !pruned_any)
-        changed += (changed.empty() ? "" : "\n") + OneLine(ws.sql, 100) +
+        changed += (changed.empty() ? "" : "\n") + ShortSql(ws.sql, 100) +
                    " — reads every partition (an Append over " + std::to_string(total) + ")";
     }
     if (r.benefit.empty()) continue;
@@ -599,7 +584,7 @@ void AddPartitionReport(const AdviseReport& r, Report* report) {
     for (size_t i = 0; i < rec.benefit.size(); ++i) {
       const auto& q = rec.benefit[i];
       t.rows.push_back(
-          {{OneLine(q.query, 120), {}},
+          {{ShortSql(q.query, 120), {}},
            {Fmt(q.calls, 0), {}},
            {Fmt(q.cost_before, 1), q.cost_before},
            {Fmt(q.cost_after, 1), q.cost_after},

@@ -36,22 +36,6 @@ std::string Num(double v, int prec = 2) {
   return buf;
 }
 
-std::string OneLine(const std::string& sql, size_t max = 100) {
-  std::string out;
-  bool space = false;
-  for (char c : sql) {
-    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += c;
-  }
-  if (out.size() > max) out = out.substr(0, max - 3) + "...";
-  return out;
-}
-
 const EvidenceValue* Find(const Recommendation& r, const std::string& key) {
   for (const auto& e : r.evidence)
     if (e.key == key) return &e.value;
@@ -165,7 +149,7 @@ ReportTable BenefitTable(const Recommendation& rec) {
   t.log_scale = true;
   for (const auto& b : rec.benefit) {
     const double x = b.cost_after > 0 ? b.cost_before / b.cost_after : 0;
-    t.rows.push_back({{OneLine(b.query, 160), {}},
+    t.rows.push_back({{ShortSql(b.query, 160), {}},
                       {Num(b.calls, 0), {}},
                       {Cost(b.cost_before), b.cost_before},
                       {Cost(b.cost_after), b.cost_after},
@@ -191,7 +175,7 @@ ReportTable StatementTable(const AdviseReport& r) {
   for (const StatementOutcome* st : order) {
     const double wb = st->calls * st->cost_before, wa = st->calls * st->cost_after;
     std::vector<ReportCell> row = {
-        {std::to_string(st->index + 1), {}}, {OneLine(st->sql, 160), {}}, {Num(st->calls, 0), {}}};
+        {std::to_string(st->index + 1), {}}, {ShortSql(st->sql, 160), {}}, {Num(st->calls, 0), {}}};
     if (st->costed) {
       row.push_back({Cost(st->cost_before), st->cost_before});
       row.push_back({Cost(st->cost_after), st->cost_after});

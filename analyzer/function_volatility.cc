@@ -66,26 +66,6 @@ const char* VolatilityWord(char v) {
 
 int VolatilityRank(char v) { return v == 'i' ? 0 : v == 's' ? 1 : 2; }
 
-// Calls fn(type, body) for every node under `e` (pre-order). Recursive: the
-// statement passed OneStatement's nesting guard.
-template <typename Fn>
-void WalkNodes(dom::element e, const Fn& fn) {
-  dom::array a;
-  if (e.get(a) == dom::SUCCESS) {
-    for (dom::element x : a) WalkNodes(x, fn);
-    return;
-  }
-  dom::object o;
-  if (e.get(o) != dom::SUCCESS) return;
-  std::string_view type;
-  dom::object body;
-  if (e.unwrap(&type, &body)) {
-    fn(type, body);
-    o = body;
-  }
-  for (dom::element c : o.children()) WalkNodes(c, fn);
-}
-
 std::vector<FunctionCall> CallsIn(dom::element expr) {
   std::vector<FunctionCall> out;
   WalkNodes(expr, [&](std::string_view type, dom::object fc) {

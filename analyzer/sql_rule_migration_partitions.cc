@@ -59,25 +59,6 @@ std::string RangeVarName(dom::object rv) {
   return schema.empty() ? name : schema + "." + name;
 }
 
-// Calls fn(type, body) for every node under `e`.
-template <typename Fn>
-void Walk(dom::element e, const Fn& fn) {
-  dom::array a;
-  if (e.get(a) == dom::SUCCESS) {
-    for (dom::element x : a) Walk(x, fn);
-    return;
-  }
-  dom::object o;
-  if (e.get(o) != dom::SUCCESS) return;
-  std::string_view type;
-  dom::object body;
-  if (e.unwrap(&type, &body)) {
-    fn(type, body);
-    o = body;
-  }
-  for (dom::element c : o.children()) Walk(c, fn);
-}
-
 // "2026-12-01 00:00:00+00" and "2026-12-01" are the same bound.
 std::string Normal(std::string v) {
   for (const char* tail : {"+00:00", "+00", "Z"})
@@ -94,7 +75,7 @@ std::string Normal(std::string v) {
 // The constants (A_Const values, as text) and column names under `e`.
 void ConstantsAndColumns(dom::element e, std::vector<std::string>* constants,
                          std::vector<std::string>* columns) {
-  Walk(e, [&](std::string_view type, dom::object body) {
+  WalkNodes(e, [&](std::string_view type, dom::object body) {
     if (type == "A_Const") {
       dom::object v;
       if (Obj(body, "sval", &v)) constants->push_back(Normal(std::string(Str(v, "sval"))));

@@ -133,4 +133,24 @@ inline bool ColumnDefault(dom::object cd, dom::element* expr) {
   return false;
 }
 
+// Calls fn(type, body) for every node under `e`, pre-order. Recursive: the
+// statements reaching the rules passed OneStatement's nesting guard.
+template <typename Fn>
+void WalkNodes(dom::element e, const Fn& fn) {
+  dom::array a;
+  if (e.get(a) == dom::SUCCESS) {
+    for (dom::element x : a) WalkNodes(x, fn);
+    return;
+  }
+  dom::object o;
+  if (e.get(o) != dom::SUCCESS) return;
+  std::string_view type;
+  dom::object body;
+  if (e.unwrap(&type, &body)) {
+    fn(type, body);
+    o = body;
+  }
+  for (dom::element c : o.children()) WalkNodes(c, fn);
+}
+
 }  // namespace pgvise::sqlrules

@@ -20,4 +20,20 @@ std::string SqlComment(std::string_view text, std::string_view prefix) {
   return out;
 }
 
+std::string ShortSql(std::string_view sql, size_t max) {
+  std::string out;
+  bool space = false;
+  for (char c : sql) {
+    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  if (out.size() > max) out = out.substr(0, max - 3) + "...";
+  return out;
+}
+
 }  // namespace pgvise

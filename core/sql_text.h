@@ -23,4 +23,8 @@ namespace pgvise {
 // `prefix` must itself start a comment (e.g. "-- ", "--    why: ").
 std::string SqlComment(std::string_view text, std::string_view prefix = "-- ");
 
+// `sql` on one line for a report cell: runs of whitespace (newlines too)
+// become one space, and past `max` bytes it ends in "...".
+std::string ShortSql(std::string_view sql, size_t max);
+
 }  // namespace pgvise
