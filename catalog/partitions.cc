@@ -196,17 +196,10 @@ Status LoadPartitions(Session& s, PartitionCatalog* out) {
     p.lower_num = r.Double(i, "lo_num");
     p.upper_num = r.Double(i, "hi_num");
     p.span = r.Text(i, "span");
-    if (p.is_default && !r.IsNull(i, "def_vals")) {
+    // The default partition's key range: from its pg_stats (min_v), or its
+    // values list alone when it has no statistics yet.
+    if (p.is_default && (!r.IsNull(i, "def_vals") || !r.IsNull(i, "min_v"))) {
       p.has_key_stats = !r.IsNull(i, "min_v");
-      p.stats_min = r.Text(i, "min_v");
-      p.stats_max = r.Text(i, "max_v");
-      p.stats_numbers = !r.IsNull(i, "sort_min");
-      p.stats_min_num = r.Double(i, "sort_min");
-      p.stats_max_num = r.Double(i, "sort_max");
-      p.stats_values_sql = r.Text(i, "def_values_sql");
-    }
-    if (p.is_default && !r.IsNull(i, "min_v")) {
-      p.has_key_stats = true;
       p.stats_min = r.Text(i, "min_v");
       p.stats_max = r.Text(i, "max_v");
       p.stats_numbers = !r.IsNull(i, "sort_min");
