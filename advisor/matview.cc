@@ -41,7 +41,7 @@
 
 #include "advisor/matview_match.h"
 #include "advisor/report.h"
-#include "analyzer/edit_tree.h"
+#include "analyzer/sql/edit_tree.h"
 #include "core/sql_text.h"
 
 namespace pgvise {

@@ -71,7 +71,7 @@
 #include <memory>
 #include <set>
 
-#include "analyzer/edit_tree.h"
+#include "analyzer/sql/edit_tree.h"
 #include "core/session.h"
 
 namespace pgvise::mv {

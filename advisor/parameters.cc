@@ -81,8 +81,8 @@
 #include <cstdlib>
 #include <map>
 
-#include "analyzer/explain_runner.h"
-#include "analyzer/statement.h"
+#include "analyzer/plan/explain_runner.h"
+#include "analyzer/sql/statement.h"
 
 namespace pgvise {
 
@@ -558,7 +558,7 @@ Status ExplainCustomPlans(Session& s, const std::string& sql, const std::vector<
     plans->push_back(std::move(json));
   }
   const std::string sqlstate = s.last_sqlstate();
-  // Always undo, even after a failure (see analyzer/explain_runner.h).
+  // Always undo, even after a failure (see analyzer/plan/explain_runner.h).
   Status restore =
       s.Exec("SELECT set_config('plan_cache_mode', " + QuoteLiteral(old_mode) + ", false)");
   Status dealloc = s.Exec("DEALLOCATE " + name);

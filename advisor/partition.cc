@@ -27,8 +27,8 @@
 
 #include "advisor/parameters.h"
 #include "advisor/partition_internal.h"
-#include "analyzer/explain_runner.h"
-#include "analyzer/plan.h"
+#include "analyzer/plan/explain_runner.h"
+#include "analyzer/plan/plan.h"
 #include "core/source.h"
 #include "core/sql_text.h"
 

@@ -33,8 +33,8 @@
 #include <nlohmann/json.hpp>
 
 #include "advisor/partition.h"
-#include "analyzer/explain_runner.h"
-#include "analyzer/query_facts.h"
+#include "analyzer/plan/explain_runner.h"
+#include "analyzer/sql/query_facts.h"
 
 namespace pgvise {
 

@@ -22,8 +22,8 @@
 #include <sstream>
 
 #include "advisor/parameters.h"
-#include "analyzer/explain_runner.h"
-#include "analyzer/plan.h"
+#include "analyzer/plan/explain_runner.h"
+#include "analyzer/plan/plan.h"
 #include "core/source.h"
 
 namespace pgvise {

@@ -44,7 +44,7 @@
 
 #include "advisor/advisor.h"
 #include "advisor/workload.h"
-#include "analyzer/query_facts.h"
+#include "analyzer/sql/query_facts.h"
 #include "catalog/catalog.h"
 #include "catalog/stat_statements.h"
 #include "core/report.h"

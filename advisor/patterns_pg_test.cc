@@ -16,8 +16,8 @@
 #include <chrono>
 
 #include "advisor/report.h"
-#include "analyzer/explain_runner.h"
-#include "analyzer/statement.h"
+#include "analyzer/plan/explain_runner.h"
+#include "analyzer/sql/statement.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {

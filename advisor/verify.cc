@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "analyzer/explain_runner.h"
+#include "analyzer/plan/explain_runner.h"
 
 namespace pgvise {
 

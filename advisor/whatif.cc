@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "analyzer/explain_runner.h"
+#include "analyzer/plan/explain_runner.h"
 
 namespace pgvise {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "analyzer/explain_runner.h"
+#include "analyzer/plan/explain_runner.h"
 #include "core/source.h"
 
 namespace pgvise {
@@ -123,7 +123,7 @@ bool AddStatement(const Statement& stmt, const std::string& source, double calls
                   double rows_per_call) {
   if (!stmt.parsed) {
     ++w->skipped_unparsable;
-    // Valid SQL left out: say why (analyzer/statement.h, kMaxNestingDepth).
+    // Valid SQL left out: say why (analyzer/sql/statement.h, kMaxNestingDepth).
     if (stmt.too_deep) w->notes.push_back(source + ": skipped: " + stmt.error);
     return false;
   }

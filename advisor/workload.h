@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/query_facts.h"
+#include "analyzer/sql/query_facts.h"
 #include "catalog/catalog.h"
 #include "catalog/lookups.h"
 #include "core/session.h"

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "analyzer/plan.h"
-#include "analyzer/plan_rules.h"
+#include "analyzer/plan/plan.h"
+#include "analyzer/plan/plan_rules.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {

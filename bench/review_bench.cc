@@ -5,7 +5,7 @@
 //   BM_ParseAndFacts       ParseSqlFile + reading every statement's facts: what review does
 //                          before rules (the goal: at most 1.30x BM_RawParse)
 //   BM_ParseViaJson        pg_query_parse's JSON read back by simdjson, no walk: the floor
-//                          of the JSON route facts took before analyzer/pg_tree.h
+//                          of the JSON route facts took before analyzer/sql/pg_tree.h
 //   BM_ParseFactsRules     ... + ReviewSqlFile (every static rule)
 //   BM_ReviewCommand       the `pgvise review` binary on a 10,000-statement file, wall time
 //
@@ -30,9 +30,9 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/query_facts.h"
-#include "analyzer/sql_rules.h"
-#include "analyzer/statement.h"
+#include "analyzer/review/sql_rules.h"
+#include "analyzer/sql/query_facts.h"
+#include "analyzer/sql/statement.h"
 #include "core/rule.h"
 
 namespace pgvise {

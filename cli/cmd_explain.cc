@@ -6,17 +6,17 @@
 //                                       EXPLAIN each statement of q.sql itself, in a
 //                                       READ ONLY session, each statement in its own
 //                                       READ ONLY transaction that is rolled back
-//                                       (analyzer/explain_runner.h), and check those plans
+//                                       (analyzer/plan/explain_runner.h), and check those plans
 //
 // Here: options, rules (rules/plan/*.yaml + .pgvise.yaml), the session, the
 // render and the exit code from --fail-on; the pipeline between (read the
 // plan or EXPLAIN each statement, run the checks, build the report) is
-// analyzer/explain_check.h.
+// analyzer/plan/explain_check.h.
 
 #include <CLI/CLI.hpp>
 
-#include "analyzer/explain_check.h"
-#include "analyzer/plan_rules.h"
+#include "analyzer/plan/explain_check.h"
+#include "analyzer/plan/plan_rules.h"
 #include "cli/command.h"
 #include "core/report.h"
 

@@ -1,5 +1,5 @@
 // pgvise review [FILES | DIRS | -] — lint SQL files and migrations before they
-// deploy. The pipeline is analyzer/review.h's RunReview; this file wires it:
+// deploy. The pipeline is analyzer/review/review.h's RunReview; this file wires it:
 //
 //   LoadRules          rule YAML + .pgvise.yaml; YAML and handlers must agree
 //   OpenSession        --db: READ ONLY session, statement and lock timeouts
@@ -12,7 +12,7 @@
 
 #include <memory>
 
-#include "analyzer/review.h"
+#include "analyzer/review/review.h"
 #include "cli/command.h"
 #include "core/render.h"
 #include "rewriter/review_rewrites.h"

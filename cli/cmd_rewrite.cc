@@ -1,6 +1,6 @@
 // pgvise rewrite FILE|- : rewrites slow subquery shapes into equivalent joins.
 //
-// Steps: read and split the file (analyzer/statement.h) -> open the
+// Steps: read and split the file (analyzer/sql/statement.h) -> open the
 // read-only session when --db is given (its catalog resolves columns, NOT
 // NULL and function volatility) -> RewriteSql per statement -> with --db, EXPLAIN both forms
 // (rewriter/verify.h) and keep a rewrite only when its estimated cost is lower (the estimate
@@ -15,7 +15,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "cli/command.h"
 #include "rewriter/pg_catalog.h"
 #include "rewriter/report.h"

@@ -1,7 +1,7 @@
 // Rule and RuleBook: the metadata half of every check. A rule is one YAML file
 // `rules/<area>/<id>.yaml` (id, area, severity, summary, rationale, fix,
 // thresholds, examples); its logic is a C++ handler registered under the same
-// id in its area's handler table (analyzer/sql_rules.cc, analyzer/plan_rules.cc,
+// id in its area's handler table (analyzer/review/sql_rules.cc, analyzer/plan/plan_rules.cc,
 // maintenance/..., advisor/patterns.cc for `workload`, each a plain table like
 // ninja's kTools[]). The RuleBook loads every YAML file, applies the user's
 // `.pgvise.yaml` (disable a rule, change its severity or thresholds), and

@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "analyzer/plan.h"
-#include "analyzer/plan_rules.h"
+#include "analyzer/plan/plan.h"
+#include "analyzer/plan/plan_rules.h"
 #include "core/rule.h"
 #include "core/source.h"
 

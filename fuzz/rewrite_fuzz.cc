@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "core/source.h"
 #include "rewriter/rewriter.h"
 

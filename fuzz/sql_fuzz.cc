@@ -14,9 +14,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "analyzer/query_facts.h"
-#include "analyzer/sql_rules.h"
-#include "analyzer/statement.h"
+#include "analyzer/review/sql_rules.h"
+#include "analyzer/sql/query_facts.h"
+#include "analyzer/sql/statement.h"
 #include "core/render.h"
 #include "core/rule.h"
 #include "core/source.h"

@@ -8,7 +8,7 @@
 
 #include <sstream>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "maintenance/maintain.h"
 #include "maintenance/report.h"
 #include "tests/support/pg_test.h"

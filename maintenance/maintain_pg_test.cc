@@ -10,7 +10,7 @@
 #include <ctime>
 #include <thread>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "maintenance/apply.h"
 #include "maintenance/maintain.h"
 #include "maintenance/report.h"

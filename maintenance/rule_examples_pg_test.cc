@@ -7,7 +7,7 @@
 
 #include <chrono>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "maintenance/snapshot.h"
 #include "maintenance/testing/rule_examples.h"
 #include "maintenance/window.h"

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/edit_tree.h"
+#include "analyzer/sql/edit_tree.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/scope.h"
 

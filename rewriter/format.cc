@@ -14,7 +14,7 @@
 
 #include <vector>
 
-#include "analyzer/edit_tree.h"
+#include "analyzer/sql/edit_tree.h"
 #include "rewriter/rewriter.h"
 
 namespace pgvise {

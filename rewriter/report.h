@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "core/report.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/verify.h"

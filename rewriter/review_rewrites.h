@@ -1,4 +1,4 @@
-// ReviewRewrites: `pgvise review`'s RewriteProposer (analyzer/review.h).
+// ReviewRewrites: `pgvise review`'s RewriteProposer (analyzer/review/review.h).
 //
 // A correlated subquery (static rule) or a SubPlan run per outer row (plan
 // check) is exactly what `pgvise rewrite` decorrelates, so the finding carries
@@ -15,7 +15,7 @@
 
 #include <memory>
 
-#include "analyzer/review.h"
+#include "analyzer/review/review.h"
 #include "core/session.h"
 #include "rewriter/pg_catalog.h"
 

@@ -4,7 +4,7 @@
 // optimizer: one list of named passes, each timed and checked.
 #include <chrono>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "rewriter/passes.h"
 #include "rewriter/rewriter.h"
 
@@ -80,7 +80,7 @@ std::set<std::string> CallNames(PgQuery__ParseResult* root) {
 
 Status FunctionNames(const std::string& sql, std::set<std::string>* out) {
   // libpg_query's protobuf printer and protobuf-c's unpack recurse: refuse a
-  // tree too deep for them before they see it (analyzer/statement.h).
+  // tree too deep for them before they see it (analyzer/sql/statement.h).
   Status st = CheckNestingDepth(sql);
   if (!st.ok()) return st;
   std::unique_ptr<rw::Tree> tree;

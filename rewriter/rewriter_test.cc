@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "analyzer/edit_tree.h"
-#include "analyzer/statement.h"
+#include "analyzer/sql/edit_tree.h"
+#include "analyzer/sql/statement.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/scope.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "analyzer/query_facts.h"
+#include "analyzer/sql/query_facts.h"
 #include "catalog/builtin_functions.h"
 
 namespace pgvise::rw {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates analyzer's field tables for PostgreSQL's raw parse-tree nodes.
 
-QueryFacts reads the parse tree libpg_query builds in C (analyzer/pg_tree.h)
+QueryFacts reads the parse tree libpg_query builds in C (analyzer/sql/pg_tree.h)
 instead of the JSON text libpg_query can print: the JSON costs more than the
 parse itself. The walker still asks for fields by the names that JSON uses,
 which are PostgreSQL's own C member names, so all it needs is, per node type,

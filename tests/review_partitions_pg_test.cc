@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "analyzer/statement.h"
+#include "analyzer/sql/statement.h"
 #include "tests/review_cli.h"
 
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 // advise -w and (from 5,000 terms) rewrite. The contract: exit 2 and one
 // located line, or a correct result; never a signal. ParseStatementFacts
 // measures each statement's depth once, without recursion, and refuses one
-// deeper than kMaxNestingDepth (analyzer/statement.h) as unparsed.
+// deeper than kMaxNestingDepth (analyzer/sql/statement.h) as unparsed.
 //
 // Each pathological statement is written to a file as its second line (after
 // an ordinary one, so the location is checked to be the statement's own) and
@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/pg_tree.h"
-#include "analyzer/statement.h"
+#include "analyzer/sql/pg_tree.h"
+#include "analyzer/sql/statement.h"
 #include "tests/review_cli.h"
 
 namespace fs = std::filesystem;

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "analyzer/explain_runner.h"
+#include "analyzer/plan/explain_runner.h"
 #include "tests/review_cli.h"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
--- Statements covering node types the other corpora rarely reach; analyzer/pg_tree_test.cc
+-- Statements covering node types the other corpora rarely reach; analyzer/sql/pg_tree_test.cc
 -- checks that PgTree's view of each equals libpg_query's JSON.
 SELECT a, sum(b) OVER (PARTITION BY c ORDER BY d ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t;
 SELECT * FROM t ORDER BY a FETCH FIRST 5 ROWS WITH TIES;

@@ -1,0 +1,77 @@
+// Internal to the plan checks (analyzer/plan/plan_rules.cc runs them,
+// analyzer/plan/plan_checks.cc holds them): the handler table and what a handler
+// sees. Not for other modules: they call CheckPlan (analyzer/plan/plan_rules.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analyzer/plan/plan.h"
+#include "core/finding.h"
+#include "core/rule.h"
+
+namespace pgvise::plan_checks {
+
+// A node with what its handlers need to know about where it sits.
+struct NodeRef {
+  const PlanNode* node = nullptr;
+  const PlanNode* parent = nullptr;
+  bool under_limit = false;  // a Limit above stops this node early, by design
+};
+
+struct ScoredFinding {
+  Finding finding;
+  double impact = 0;  // ms or rows at stake: orders findings of one severity
+};
+
+class CheckEnv {
+ public:
+  CheckEnv(const Plan& plan, const std::vector<NodeRef>& nodes, const Rule& rule, Severity severity,
+           const std::string& file, std::vector<ScoredFinding>* out)
+      : plan(plan), nodes(nodes), rule_(rule), severity_(severity), file_(file), out_(out) {}
+
+  const Plan& plan;
+  const std::vector<NodeRef>& nodes;  // every node, parents first
+
+  // A threshold from the rule's YAML (Rule::Threshold: a missing name is a bug).
+  double T(const char* name) const { return rule_.Threshold(name); }
+  // Adds a finding about `node` (path, type and relation filled in).
+  Finding& Emit(const PlanNode& node, double impact, std::string message, std::string fix);
+
+ private:
+  const Rule& rule_;
+  Severity severity_;
+  const std::string& file_;
+  std::vector<ScoredFinding>* out_;
+};
+
+struct PlanCheck {
+  const char* id;
+  Severity severity;   // default; the YAML's severity wins when a RuleBook is given
+  bool needs_analyze;  // false: estimates alone support the check
+  bool needs_buffers;
+  bool needs_timing;
+  void (*run)(CheckEnv& env);
+};
+
+const std::vector<PlanCheck>& Checks();
+
+// The relation a node is about, or "" when it is about none in particular:
+// a scan's own relation; for any other node, the one relation every scan
+// below it reads (a Hash over one Seq Scan), else the one relation its sort
+// or group keys name (a Sort by o.note above a join is about o's table);
+// else "" (a join, a Sort by columns of two tables).
+std::string RelationOf(const PlanNode& n);
+
+// Every relation scanned below `n` (itself included), first seen first.
+std::vector<std::string> RelationsBelow(const PlanNode& n);
+
+// Number formatting for messages: 1234567 -> "1,234,567"; ms -> "12.3 ms";
+// kB -> "9.1 MB"; a work_mem value that holds `kb` -> "16MB".
+std::string Count(double v);
+std::string Ms(double ms);
+std::string Kb(double kb);
+std::string Percent(double fraction);  // 0.986 -> "99%", 0.999 -> "99.90%"
+std::string WorkMemFor(double kb);
+
+}  // namespace pgvise::plan_checks
