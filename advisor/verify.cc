@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "advisor/ext_statistics.h"
+#include "advisor/matview.h"
+#include "advisor/partition.h"
 #include "analyzer/plan/explain_runner.h"
 
 namespace pgvise {
@@ -165,6 +168,17 @@ Status VerifyRecommendations(Session& s, const VerifyOptions& o, AdviseReport* r
   }
   for (auto& r : rep->unverified) {
     Status st = VerifyOne(s, o, &r, &rep->notes);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status VerifyAdvice(Session& writable, const AdviseOptions& ao, const VerifyOptions& o,
+                    AdviseReport* rep) {
+  Status st = VerifyRecommendations(writable, o, rep);
+  if (!st.ok()) return st;
+  for (auto verify : {VerifyPartitions, VerifyViews, VerifyStatistics}) {
+    st = verify(writable, ao, rep);
     if (!st.ok()) return st;
   }
   return Status::Ok();

@@ -31,4 +31,10 @@ struct VerifyOptions {
 // measured_speedup, used_by_plan) to the recommendations it verified.
 Status VerifyRecommendations(Session& writable, const VerifyOptions& o, AdviseReport* rep);
 
+// The whole --verify step of `pgvise advise`: the top index recommendations
+// (above), then each partitioning, materialized view and statistics object
+// through its own advisor's Verify hook.
+Status VerifyAdvice(Session& writable, const AdviseOptions& ao, const VerifyOptions& o,
+                    AdviseReport* rep);
+
 }  // namespace pgvise

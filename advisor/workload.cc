@@ -253,4 +253,23 @@ Status AddQualstats(Session& s, Workload* w) {
   return Status::Ok();
 }
 
+Status CollectWorkload(Session& s, const WorkloadSource& src, Workload* w) {
+  for (const auto& f : src.files) {
+    Status st = AddSqlFile(f, w);
+    if (!st.ok()) return st;
+  }
+  bool use_pgss = src.from == "pg_stat_statements" || src.from == "both" ||
+                  (src.from == "auto" && src.files.empty());
+  if (use_pgss) {
+    Status st = AddPgStatStatements(s, src.options, w);
+    if (!st.ok()) return st;
+  }
+  if (src.options.use_qualstats) AddQualstats(s, w);
+  if (w->statements.empty())
+    return Status::InvalidInput("no plannable statements in the workload (" +
+                                std::to_string(w->skipped_utility) + " utility/DDL, " +
+                                std::to_string(w->skipped_unparsable) + " unparsable skipped)");
+  return Status::Ok();
+}
+
 }  // namespace pgvise

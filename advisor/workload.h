@@ -74,6 +74,20 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w);
 // Reads pg_qualstats constants when the extension is installed (no-op otherwise).
 Status AddQualstats(Session& s, Workload* w);
 
+// Where `pgvise advise` reads its workload: SQL files and/or
+// pg_stat_statements (`from`: auto = the files when there are any, else
+// pg_stat_statements; files | pg_stat_statements | both), then the
+// pg_qualstats constants when the extension is installed.
+struct WorkloadSource {
+  std::vector<std::string> files;
+  std::string from = "auto";
+  WorkloadOptions options;
+};
+// Collects the whole workload. kInvalidInput when a file can't be read or
+// nothing plannable is left (the message counts what was skipped);
+// pg_stat_statements' own errors keep their code (kDatabase when unreadable).
+Status CollectWorkload(Session& s, const WorkloadSource& src, Workload* w);
+
 // Gives normalised statements (pg_stat_statements' `status = $1`) back the
 // rare constant pg_qualstats saw for that qual, so partial-index candidates
 // can be generated and costed: a generic plan for `$1` never uses a partial

@@ -14,20 +14,17 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "advisor/advisor.h"
-#include "advisor/ext_statistics.h"
-#include "advisor/matview.h"
-#include "advisor/partition.h"
 #include "advisor/report.h"
 #include "advisor/verify.h"
 #include "advisor/workload.h"
 #include "catalog/catalog.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "maintenance/window.h"
 
 namespace pgvise {
@@ -37,47 +34,24 @@ namespace {
 // What only the command line has; the advisor's own options (AdviseOptions,
 // SelectionOptions inside it) are bound to their flags directly.
 struct AdviseCliOptions {
-  std::vector<std::string> files;
+  WorkloadSource source;  // files, --from, --top, --min-calls
   std::vector<std::string> workload_files;
-  std::string from = "auto";  // auto | files | pg_stat_statements | both
-  std::string budget;         // parsed into bytes or a percentage
-  int max_indexes = 0;        // 0: unset, the budget governs
-  bool no_local_search = false;
+  std::string budget;   // parsed into bytes or a percentage
+  int max_indexes = 0;  // 0: unset, the budget governs
   double min_gain_percent = 0.5;
-  bool no_drops = false;
-  int pgss_limit = 200;
-  double min_calls = 1;
   std::string revert_file;
   bool verify = false;
   int verify_top = 5;
   int script_lock_timeout_ms = 5000;
   bool quiet = false;
-  bool no_partitions = false, no_views = false, no_statistics = false, no_patterns = false;
-  std::string partition_min_size;  // parsed into ao.partitions.min_size_bytes
-  std::string mv_max_staleness;    // parsed into ao.views.max_staleness_s
 };
 
-// Progress on stderr only when a person is watching and the run is long.
-class Progress {
- public:
-  Progress(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
-  void operator()(const std::string& msg) {
-    if (!enabled_) return;
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    if (s < 2.0) return;  // short runs stay silent
-    std::fprintf(stderr, "\r\033[K[%5.1fs] %s", s, msg.substr(0, 100).c_str());
-    std::fflush(stderr);
-    shown_ = true;
-  }
-  ~Progress() {
-    if (shown_) std::fprintf(stderr, "\r\033[K");
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point start_;
-};
+// A module's Status as the command's end: bad input exits 2, the rest 3.
+[[noreturn]] void Fail(const Status& st) {
+  throw Error(
+      st.code() == Status::Code::kInvalidInput ? ExitCode::kInputError : ExitCode::kDatabaseError,
+      st.message());
+}
 
 int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOptions ao) {
   static const std::set<std::string> kFormats = {"text", "json", "markdown", "html", "sql"};
@@ -92,63 +66,22 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
                                            ": expected a positive number (leave it out to let "
                                            "the storage budget govern)");
   if (o.max_indexes > 0) ao.selection.max_indexes = o.max_indexes;
-  ao.selection.local_search = !o.no_local_search;
   ao.selection.min_gain = o.min_gain_percent / 100.0;
-  ao.review_existing = !o.no_drops;
   ao.verbose = common.verbose;
-  ao.partitions.enabled = !o.no_partitions;
-  ao.views.enabled = !o.no_views;
-  ao.statistics.enabled = !o.no_statistics;
-  ao.patterns.enabled = !o.no_patterns;
   // The workload-pattern rules, with --rules and .pgvise.yaml applied.
-  const RuleBook pattern_rules = o.no_patterns ? RuleBook() : LoadRules(common);
-  ao.patterns.rules = o.no_patterns ? nullptr : &pattern_rules;
-  if (!o.partition_min_size.empty()) {
-    double percent = -1;
-    st = ParseBudget(o.partition_min_size, &ao.partitions.min_size_bytes, &percent);
-    if (!st.ok() || percent >= 0)
-      throw Error(ExitCode::kInputError, "--partition-min-size " + o.partition_min_size +
-                                             ": expected a size such as 50GB, 500MB or 123456");
-  }
-  if (!o.mv_max_staleness.empty()) {
-    ao.views.max_staleness_s = ParseDuration(o.mv_max_staleness);
-    if (ao.views.max_staleness_s <= 0)
-      throw Error(ExitCode::kInputError, "--mv-max-staleness " + o.mv_max_staleness +
-                                             ": expected a duration such as 30m, 6h or 1d");
-  }
+  const RuleBook pattern_rules = ao.patterns.enabled ? LoadRules(common) : RuleBook();
+  ao.patterns.rules = ao.patterns.enabled ? &pattern_rules : nullptr;
 
-  // Connect + SnapshotCatalog.
+  // Connect + SnapshotCatalog + CollectWorkload.
   std::unique_ptr<Session> session = OpenSession(common);
   Catalog catalog;
   st = Catalog::Load(*session, {}, &catalog);
   if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
-
-  // CollectWorkload.
+  WorkloadSource source = o.source;
+  source.files.insert(source.files.end(), o.workload_files.begin(), o.workload_files.end());
   Workload w;
-  std::vector<std::string> files = o.files;
-  files.insert(files.end(), o.workload_files.begin(), o.workload_files.end());
-  for (const auto& f : files) {
-    st = AddSqlFile(f, &w);
-    if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
-  }
-  bool use_pgss =
-      o.from == "pg_stat_statements" || o.from == "both" || (o.from == "auto" && files.empty());
-  if (use_pgss) {
-    WorkloadOptions wo;
-    wo.pgss_limit = o.pgss_limit;
-    wo.pgss_min_calls = o.min_calls;
-    st = AddPgStatStatements(*session, wo, &w);
-    if (!st.ok())
-      throw Error(
-          st.code() == Status::Code::kDatabase ? ExitCode::kDatabaseError : ExitCode::kInputError,
-          st.message());
-  }
-  AddQualstats(*session, &w);
-  if (w.statements.empty())
-    throw Error(ExitCode::kInputError, "no plannable statements in the workload (" +
-                                           std::to_string(w.skipped_utility) + " utility/DDL, " +
-                                           std::to_string(w.skipped_unparsable) +
-                                           " unparsable skipped)");
+  st = CollectWorkload(*session, source, &w);
+  if (!st.ok()) Fail(st);
 
   // RunAdvisor.
   Progress progress(!o.quiet && isatty(2));
@@ -158,10 +91,7 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
   };
   AdviseReport report;
   st = RunAdvisor(*session, catalog, w, ao, &report);
-  if (!st.ok())
-    throw Error(
-        st.code() == Status::Code::kInvalidInput ? ExitCode::kInputError : ExitCode::kDatabaseError,
-        st.message());
+  if (!st.ok()) Fail(st);
 
   // Verify: the one writable step, only when asked.
   if (o.verify) {
@@ -177,12 +107,8 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
     VerifyOptions vo;
     vo.top = o.verify_top;
     vo.query_timeout_ms = common.statement_timeout_ms;
-    st = VerifyRecommendations(*writable, vo, &report);
+    st = VerifyAdvice(*writable, ao, vo, &report);
     if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
-    for (auto verify : {VerifyPartitions, VerifyViews, VerifyStatistics}) {
-      st = verify(*writable, ao, &report);
-      if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
-    }
   }
 
   // Report.
@@ -206,13 +132,13 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   AddCommonOptions(app, common.get(), true, false);
   auto o = std::make_shared<AdviseCliOptions>();
   auto ao = std::make_shared<AdviseOptions>();
-  app.add_option("files", o->files,
+  app.add_option("files", o->source.files,
                  "SQL files with the workload (-- pgvise: calls=N weights a statement)");
   app.add_option("-w,--workload", o->workload_files,
                  "a workload SQL file (repeatable; same as a positional file)");
   app.add_option("--format", common->format, "text | json | markdown | html | sql")
       ->capture_default_str();
-  app.add_option("--from", o->from,
+  app.add_option("--from", o->source.from,
                  "workload source: auto (files if given, else pg_stat_statements) | files | "
                  "pg_stat_statements | both")
       ->check(CLI::IsMember({"auto", "files", "pg_stat_statements", "both"}))
@@ -227,17 +153,18 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_option("--time-limit", ao->selection.time_limit_s,
                  "seconds for the selection (returns the best so far)")
       ->capture_default_str();
-  app.add_flag("--no-local-search", o->no_local_search,
-               "greedy selection only: fewer what-if EXPLAINs, can land further from the optimum");
+  AddOffFlag(app, "--no-local-search", &ao->selection.local_search,
+             "greedy selection only: fewer what-if EXPLAINs, can land further from the optimum");
   app.add_option("--min-gain", o->min_gain_percent,
                  "a new index must save this % of the workload cost")
       ->capture_default_str();
-  app.add_option("--top", o->pgss_limit, "pg_stat_statements: the top N statements by total time")
+  app.add_option("--top", o->source.options.pgss_limit,
+                 "pg_stat_statements: the top N statements by total time")
       ->capture_default_str();
-  app.add_option("--min-calls", o->min_calls,
+  app.add_option("--min-calls", o->source.options.pgss_min_calls,
                  "pg_stat_statements: ignore statements called fewer times")
       ->capture_default_str();
-  app.add_flag("--no-drops", o->no_drops, "do not review existing indexes");
+  AddOffFlag(app, "--no-drops", &ao->review_existing, "do not review existing indexes");
   app.add_option(
          "--write-source", ao->write_source,
          "where write rates come from: auto | workload | stats (pg_stat_user_tables) | none")
@@ -256,18 +183,18 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_option("--verify-top", o->verify_top, "how many recommendations --verify builds")
       ->capture_default_str();
   app.add_flag("-q,--quiet", o->quiet, "no progress on stderr");
-  app.add_flag("--no-partitions", o->no_partitions, "do not advise partitioning");
-  app.add_option(
-      "--partition-min-size", o->partition_min_size,
+  AddOffFlag(app, "--no-partitions", &ao->partitions.enabled, "do not advise partitioning");
+  AddSizeOption(
+      app, "--partition-min-size", &ao->partitions.min_size_bytes,
       "partition only tables at least this large (default 20GB; docs/advise-partitions.md)");
-  app.add_flag("--no-views", o->no_views, "do not advise materialized views");
-  app.add_option(
-      "--mv-max-staleness", o->mv_max_staleness,
+  AddOffFlag(app, "--no-views", &ao->views.enabled, "do not advise materialized views");
+  AddDurationOption(
+      app, "--mv-max-staleness", &ao->views.max_staleness_s,
       "how stale a materialized view may get between refreshes (default 1h): 30m, 6h, 1d");
-  app.add_flag("--no-statistics", o->no_statistics,
-               "do not advise extended statistics (CREATE STATISTICS)");
-  app.add_flag("--no-patterns", o->no_patterns,
-               "do not report workload patterns (N+1, single-row INSERTs, ...)");
+  AddOffFlag(app, "--no-statistics", &ao->statistics.enabled,
+             "do not advise extended statistics (CREATE STATISTICS)");
+  AddOffFlag(app, "--no-patterns", &ao->patterns.enabled,
+             "do not report workload patterns (N+1, single-row INSERTs, ...)");
   return [common, o, ao]() -> int { return RunAdvise(*common, *o, *ao); };
 }
 

@@ -2,6 +2,9 @@
 
 #include "core/render.h"
 
+#include "advisor/advisor.h"
+#include "maintenance/window.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -142,6 +145,38 @@ void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::stri
 }
 
 int Main(int argc, char** argv) { return RunCommandLine(Subcommands(), argc, argv); }
+
+void AddSizeOption(CLI::App& app, const std::string& name, int64_t* bytes,
+                   const std::string& help) {
+  app.add_option_function<std::string>(
+      name,
+      [name, bytes](const std::string& v) {
+        double percent = -1;
+        if (!ParseBudget(v, bytes, &percent).ok() || percent >= 0)
+          throw CLI::ValidationError(name + " " + v,
+                                     "expected a size such as 50GB, 500MB or 123456");
+      },
+      help);
+}
+
+void AddDurationOption(CLI::App& app, const std::string& name, double* seconds,
+                       const std::string& help) {
+  app.add_option_function<std::string>(
+      name,
+      [name, seconds](const std::string& v) {
+        double s = ParseDuration(v);
+        if (s <= 0)
+          throw CLI::ValidationError(name + " " + v,
+                                     "expected a duration such as 90s, 30m, 6h or 1d");
+        *seconds = s;
+      },
+      help);
+}
+
+void AddOffFlag(CLI::App& app, const std::string& name, bool* target, const std::string& help) {
+  app.add_flag_callback(
+      name, [target] { *target = false; }, help);
+}
 
 int RunCommandLine(const std::vector<Subcommand>& commands, int argc, char** argv) {
   CLI::App app{"pgvise: PostgreSQL review, index advice, rewrites and maintenance"};

@@ -75,6 +75,15 @@ void WriteFindings(const CommonOptions& o, const RuleBook& book, const std::stri
 void WriteReport(const CommonOptions& o, const RuleBook* rules, const Report& report);
 bool UseColor(const CommonOptions& o);
 
+// Flags whose text is a quantity: a size (500MB, 2GB, 123456 bytes) or a
+// duration (90s, 10min, 6h, 1d), read into the option's own unit. A bad value
+// is a usage error naming the flag, like every other parse error.
+void AddSizeOption(CLI::App& app, const std::string& name, int64_t* bytes, const std::string& help);
+void AddDurationOption(CLI::App& app, const std::string& name, double* seconds,
+                       const std::string& help);
+// A flag that sets *target to false (--no-views and the like).
+void AddOffFlag(CLI::App& app, const std::string& name, bool* target, const std::string& help);
+
 // Subcommand setup functions, one per cli/cmd_<name>.cc.
 RunFn SetupReview(CLI::App& app, std::shared_ptr<CommonOptions> common);
 RunFn SetupExplain(CLI::App& app, std::shared_ptr<CommonOptions> common);
