@@ -262,6 +262,9 @@ Status CollectWorkload(Session& s, const WorkloadSource& src, Workload* w) {
                   (src.from == "auto" && src.files.empty());
   if (use_pgss) {
     Status st = AddPgStatStatements(s, src.options, w);
+    // The extension missing is the user's input to fix (exit 2); only an
+    // unreadable view is a database error.
+    if (!st.ok() && st.code() != Status::Code::kDatabase) return Status::InvalidInput(st.message());
     if (!st.ok()) return st;
   }
   if (src.options.use_qualstats) AddQualstats(s, w);

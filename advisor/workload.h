@@ -85,7 +85,7 @@ struct WorkloadSource {
 };
 // Collects the whole workload. kInvalidInput when a file can't be read or
 // nothing plannable is left (the message counts what was skipped);
-// pg_stat_statements' own errors keep their code (kDatabase when unreadable).
+// kDatabase only when pg_stat_statements is installed but can't be read.
 Status CollectWorkload(Session& s, const WorkloadSource& src, Workload* w);
 
 // Gives normalised statements (pg_stat_statements' `status = $1`) back the
