@@ -318,7 +318,7 @@ Migration BuildMigration(const MigrationInput& in) {
     // end the transaction with nothing changed.
     std::string names;
     for (const auto& n : must_exist)
-      names += (names.empty() ? "" : ", ") + QuoteLiteral(t.schema + "." + n);
+      names += (names.empty() ? "" : ", ") + QuoteLiteral(QuoteIdent(t.schema) + "." + n);
     sql +=
         "DO $pgvise$ BEGIN\n"
         "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = " +

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/review_cli.h"
 
@@ -47,6 +49,30 @@ class ReadOnlyRole : public ::testing::Test {
       CREATE MATERIALIZED VIEW shop.daily AS
         SELECT date_trunc('day', created_at) d, count(*) n FROM shop.orders GROUP BY 1;
       CREATE STATISTICS shop.orders_st (dependencies) ON customer_id, status FROM shop.orders;
+      -- For the schema advisors: a time series trimmed by a retention DELETE
+      -- (partitioning), a dashboard aggregate over a never-written fact table
+      -- (materialized view), and two correlated columns (statistics).
+      CREATE TABLE shop.readings (id bigint PRIMARY KEY, ts timestamptz NOT NULL, device int NOT NULL,
+                                  value float8 NOT NULL) WITH (autovacuum_enabled = off);
+      INSERT INTO shop.readings SELECT g, now() - interval '60 days' + g * interval '26 seconds',
+        g % 40, (g % 1000) / 10.0 FROM generate_series(1, 200000) g;
+      CREATE INDEX readings_ts ON shop.readings (ts);
+      CREATE TABLE shop.products (id int PRIMARY KEY, category text NOT NULL)
+        WITH (autovacuum_enabled = off);
+      INSERT INTO shop.products SELECT g, 'cat' || (g % 20) FROM generate_series(1, 200) g;
+      CREATE TABLE shop.sales (id bigint PRIMARY KEY, customer_id int NOT NULL,
+                               product_id int NOT NULL, amount numeric(12,2), status text NOT NULL)
+        WITH (autovacuum_enabled = off);
+      INSERT INTO shop.sales SELECT g, 1 + g % 20000, 1 + (g * 7) % 200, (g % 1000) / 10.0,
+        CASE WHEN g % 10 = 0 THEN 'refunded' ELSE 'paid' END FROM generate_series(1, 200000) g;
+      CREATE TABLE shop.addr (id bigint PRIMARY KEY, city text NOT NULL, zip text NOT NULL)
+        WITH (autovacuum_enabled = off);
+      INSERT INTO shop.addr SELECT g, 'c' || ((g * 7919 % 1000) % 100), 'z' || (g * 7919 % 1000)
+        FROM generate_series(1, 200000) g;
+      ANALYZE shop.readings;
+      ANALYZE shop.products;
+      ANALYZE shop.sales;
+      ANALYZE shop.addr;
     )sql");
     // The role pgvise runs as: it can read everything, write nothing.
     Exec(*admin_uri_, std::string("DROP ROLE IF EXISTS ") + kRole);
@@ -71,6 +97,18 @@ class ReadOnlyRole : public ::testing::Test {
          "-- pgvise: calls=50\n"
          "SELECT o.id FROM shop.orders o JOIN shop.customers c ON c.id = o.customer_id "
          "WHERE c.country = 'DE' AND o.status = 'open';\n");
+    File(
+        "schema_workload.sql",
+        "-- pgvise: calls=500\n"
+        "SELECT avg(value) FROM shop.readings WHERE ts >= now() - interval '1 day';\n"
+        "-- pgvise: calls=1\n"
+        "DELETE FROM shop.readings WHERE ts < now() - interval '50 days';\n"
+        "-- pgvise: calls=300\n"
+        "SELECT c.country, p.category, sum(s.amount), count(*) FROM shop.sales s "
+        "JOIN shop.customers c ON c.id = s.customer_id JOIN shop.products p ON p.id = s.product_id "
+        "WHERE s.status = 'paid' GROUP BY c.country, p.category;\n"
+        "-- pgvise: calls=200\n"
+        "SELECT id FROM shop.addr WHERE city = 'c7' AND zip = 'z7';\n");
     File("queries.sql",
          "SELECT c.id FROM shop.customers c\n"
          "WHERE (SELECT count(*) FROM shop.orders o WHERE o.customer_id = c.id) > 12;\n"
@@ -173,6 +211,24 @@ TEST_F(ReadOnlyRole, AdviseFromPgStatStatements) {
     ASSERT_TRUE(
         s->Exec("SELECT id FROM shop.orders WHERE customer_id = " + std::to_string(i)).ok());
   RunsReadOnly("advise " + Db() + " --budget 50MB --format json");
+}
+
+// The schema advisors (partitioning with a small --partition-min-size,
+// materialized views, extended statistics) read as much as the index advisor
+// and must write as little: each of them proposes something here (so each
+// ran its what-ifs and estimates), and pg_class, pg_statistic_ext and
+// pg_matviews are as they were.
+TEST_F(ReadOnlyRole, AdviseWithTheSchemaAdvisors) {
+  const std::string args =
+      "advise " + Db() + " -w schema_workload.sql --partition-min-size 1MB --format json";
+  RunsReadOnly(args);
+  CmdResult r = RunPgvise(args, *dir_);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::set<std::string> kinds;
+  const auto doc = nlohmann::json::parse(r.out);
+  for (const auto& rec : doc["recommendations"]) kinds.insert(rec["kind"].get<std::string>());
+  for (const char* kind : {"partition", "materialized-view", "statistics"})
+    EXPECT_TRUE(kinds.count(kind)) << kind << " missing from\n" << r.out.substr(0, 3000) << r.err;
 }
 
 TEST_F(ReadOnlyRole, RewriteVerify) {
