@@ -98,6 +98,10 @@ void WalkSelects(PgQuery__SelectStmt* s, Stack* stack, const RewriteCatalog* cat
 
 // The output column name PostgreSQL gives an expression (FigureColname).
 std::string FigureColname(const Node* n);
+
+// The names of the columns a SELECT outputs; false when any is unknown
+// (a * or a VALUES list).
+bool OutputColumns(PgQuery__SelectStmt* s, std::vector<std::string>* out);
 // SQL text shortened for messages.
 std::string Shorten(const std::string& sql, size_t max = 160);
 // AND conjuncts of a WHERE clause (the clause itself when not an AND).
