@@ -516,6 +516,7 @@ void IndexOnlyHeapFetches(CheckEnv& env) {
         " SET (autovacuum_vacuum_insert_scale_factor = 0.02, "
         "autovacuum_vacuum_scale_factor = 0.02);";
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : fetches / 1e3, msg, fix);
+    env.GradeByShare(f, n);
     f.Add("heap_fetches", fetches).Add("rows", rows).Add("index", n.index_name);
   }
 }
@@ -543,6 +544,7 @@ void BitmapLossy(CheckEnv& env) {
                       "';  -- for this query, so the bitmap stays exact (about " + Kb(need_kb) +
                       " needed)\n-- or a more selective index so fewer pages match";
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : pages / 1e3, msg, fix);
+    env.GradeByShare(f, n);
     f.Add("lossy_blocks", n.lossy_heap_blocks)
         .Add("exact_blocks", n.exact_heap_blocks)
         .Add("rows_removed_by_recheck", n.rows_removed_by_index_recheck);
@@ -567,6 +569,7 @@ void ParallelNotLaunched(CheckEnv& env) {
         "what concurrent queries use,\n-- or lower max_parallel_workers_per_gather so plans "
         "assume what they will get";
     Finding& f = env.Emit(n, n.has_timing ? NodeTotalMs(n) : 0, msg, fix);
+    env.GradeByShare(f, n);
     f.Add("workers_planned", n.workers_planned).Add("workers_launched", n.workers_launched);
   }
 }
@@ -739,6 +742,7 @@ void ReadsFromDisk(CheckEnv& env) {
       "\n-- if this data is the hot working set, shared_buffers may be too small for it;\n"
       "-- measure what the reads cost with track_io_timing = on";
   Finding& f = env.Emit(*worst, static_cast<double>(read) / 100, msg, fix);
+  env.GradeByShare(f, *worst);
   f.Add("shared_read_blocks", read).Add("shared_hit_blocks", hit).Add("read_mb", read * 8.0 / 1024);
   if (root.buffers.io_read_ms > 0) f.Add("io_read_ms", root.buffers.io_read_ms);
 }

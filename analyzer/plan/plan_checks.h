@@ -37,6 +37,11 @@ class CheckEnv {
   double T(const char* name) const { return rule_.Threshold(name); }
   // Adds a finding about `node` (path, type and relation filled in).
   Finding& Emit(const PlanNode& node, double impact, std::string message, std::string fix);
+  // Grades `f` by the share of the query `node` accounts for (pgMustard-style):
+  // its time over the execution time with ANALYZE timing, else its total cost
+  // over the root's. At or above the YAML's `warning_share` it is a warning,
+  // below it info; the message and evidence say the share.
+  void GradeByShare(Finding& f, const PlanNode& node) const;
 
  private:
   const Rule& rule_;

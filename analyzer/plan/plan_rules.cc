@@ -39,6 +39,23 @@ Finding& CheckEnv::Emit(const PlanNode& node, double impact, std::string message
   return out_->back().finding;
 }
 
+void CheckEnv::GradeByShare(Finding& f, const PlanNode& node) const {
+  double share = -1;
+  const char* of = "";
+  if (plan.has_timing && plan.execution_ms > 0 && node.has_timing) {
+    share = node.actual_total_ms * std::max(1.0, node.actual_loops) / plan.execution_ms;
+    of = "of the query's time";
+  } else if (plan.root.total_cost > 0) {
+    share = node.total_cost / plan.root.total_cost;
+    of = "of the plan's total cost";
+  }
+  if (share < 0) return;  // nothing to weigh it against: the YAML's severity stands
+  share = std::min(share, 1.0);
+  f.severity = share >= T("warning_share") ? Severity::kWarning : Severity::kInfo;
+  f.message += " (" + std::to_string(static_cast<int>(share * 100 + 0.5)) + "% " + of + ")";
+  f.Add("share", share);
+}
+
 namespace {
 
 // Relation scans under `n` (itself included), in tree order: the scans whose

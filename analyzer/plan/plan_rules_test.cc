@@ -69,6 +69,33 @@ TEST_F(PlanRules, EveryYamlHasAHandlerAndBack) {
   EXPECT_GE(PlanRuleIds().size(), 14u);
 }
 
+// Issue 13 item 6: the same heap-fetching index-only scan is a warning when it
+// is most of the query's time and info when it is a fifth of it.
+TEST_F(PlanRules, IndexOnlyHeapFetchesIsGradedByItsShareOfTheQuery) {
+  auto plan = [](double execution_ms, bool analyzed) {
+    std::string node = R"("Node Type": "Index Only Scan", "Relation Name": "readings",
+      "Alias": "readings", "Index Name": "readings_sensor_val", "Heap Fetches": 6667,
+      "Startup Cost": 0.0, "Total Cost": 100.0, "Plan Rows": 7244, "Plan Width": 8)";
+    std::string timing = R"(, "Actual Startup Time": 0.01, "Actual Total Time": 10.0,
+      "Actual Rows": 5000, "Actual Loops": 1)";
+    std::string inner = "{" + node + (analyzed ? timing : "") + "}";
+    std::string top = "[{\"Plan\": " + inner + ", \"Planning Time\": 0.1" +
+                      (analyzed ? ", \"Execution Time\": " + std::to_string(execution_ms) : "") +
+                      "}]";
+    return top;
+  };
+  const Finding* f = nullptr;
+  auto most = Check(ReadText(plan(12.0, true)));
+  ASSERT_NE(f = FindRule(most, "index-only-scan-heap-fetches"), nullptr) << Rules(most);
+  EXPECT_EQ(f->severity, Severity::kWarning);
+  EXPECT_NE(f->message.find("83% of the query's time"), std::string::npos) << f->message;
+
+  auto little = Check(ReadText(plan(50.0, true)));
+  ASSERT_NE(f = FindRule(little, "index-only-scan-heap-fetches"), nullptr) << Rules(little);
+  EXPECT_EQ(f->severity, Severity::kInfo);
+  EXPECT_NE(f->message.find("20% of the query's time"), std::string::npos) << f->message;
+}
+
 TEST_F(PlanRules, RuleExamplesBadFiresGoodDoesNot) {
   for (const Rule* r : book_->InArea("plan")) {
     ASSERT_FALSE(r->examples.empty()) << r->id;
