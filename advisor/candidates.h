@@ -31,7 +31,7 @@
 //     for the other table (a label filter on a link table joined to the
 //     main table);
 //   - merged: two candidates on one table whose keys are prefix-compatible
-//     become one serving both (see Merge() in candidates.cc); the selection
+//     become one serving both (see Merge() in candidates_merge.cc); the selection
 //     keeps it only when it wins per byte;
 //   - GIN for jsonb containment/key existence, array operators and full
 //     text (HypoPG cannot cost them: they are reported unverified);
@@ -104,7 +104,7 @@ struct CandidateSet {
   std::vector<std::vector<int>> unverifiable_for;  // per unverifiable: statements
   int skipped_existing = 0;                        // already provided by an existing index
   int skipped_unusable = 0;                        // predicates no index can serve as written
-  int merged = 0;  // candidates made by merging two others (see candidates.cc)
+  int merged = 0;  // candidates made by merging two others (candidates_merge.cc)
   std::vector<std::string> notes;
 
   // Adds (or finds) a candidate; returns its id.

@@ -52,7 +52,7 @@ std::vector<double> JsonDoubleArray(const std::string& text) {
 // pg_get_indexdef, pg_get_expr and pg_get_constraintdef all open the table
 // (or index) and would wait behind that lock until lock_timeout failed the
 // snapshot, so for these tables the queries below read pg_class only. Same
-// approach as maintenance/snapshot.cc's kTablesSql. MATERIALIZED: evaluated
+// approach as catalog/storage.cc's kTablesSql. MATERIALIZED: evaluated
 // once, before any size function runs.
 const char* kLockedCte =
     "WITH xl AS MATERIALIZED (SELECT DISTINCT relation FROM pg_locks"

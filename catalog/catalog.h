@@ -14,7 +14,8 @@
 // and pg_get_indexdef/pg_get_expr/pg_get_constraintdef open the relation and
 // would queue behind it until lock_timeout failed the whole command. A locked
 // table is read from pg_class alone and noted (TableInfo::locked) — the same
-// approach as maintenance/snapshot.cc.
+// approach as LoadStorage (catalog/storage.h, which says why it is a second
+// reader of the same catalogs and not a second copy).
 //
 // Names are stored as PostgreSQL spells them (unquoted, case preserved), the
 // way QueryFacts resolves them. FindTable() accepts "schema.table" or a bare

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "catalog/functions.h"
+#include "catalog/storage.h"
 
 #include <gtest/gtest.h>
 
@@ -172,6 +173,101 @@ TEST_F(CatalogTest, IndexesAndConstraints) {
   EXPECT_EQ(fk->columns, std::vector<std::string>{"user_id"});
   EXPECT_EQ(fk->referenced_table, "app.users");
   EXPECT_EQ(fk->referenced_columns, std::vector<std::string>{"id"});
+}
+
+// Catalog::Load (the planner's view: statistics, index keys, constraints)
+// and LoadStorage (maintenance's view: physical layout, dropped columns,
+// index attributes) are two readers of the same catalogs, each tuned for its
+// command (see catalog/storage.h). Where their facts overlap they must say
+// the same thing, or advise and maintain would disagree about one database:
+// the same tables and oids, the same sizes (LoadStorage's relpages shortcut
+// for a table unmodified since ANALYZE included), counters, columns and
+// indexes. Read in one REPEATABLE READ transaction after a VACUUM ANALYZE, so
+// autovacuum has nothing to change between the two reads.
+TEST_F(CatalogTest, CatalogAndStorageAgreeOnTheFactsTheyShare) {
+  testing::Exec(*uri_, "VACUUM ANALYZE");
+  SessionOptions o;
+  o.conninfo = *uri_;
+  std::unique_ptr<Session> s;
+  ASSERT_TRUE(Session::Connect(o, &s).ok());
+  ASSERT_TRUE(s->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok());
+  Catalog c;
+  Status st = Catalog::Load(*s, {}, &c);
+  ASSERT_TRUE(st.ok()) << st.message();
+  std::vector<TableHealth> tables;
+  std::vector<IndexHealth> indexes;
+  st = LoadStorage(*s, {}, &tables, &indexes);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_TRUE(s->Exec("COMMIT").ok());
+
+  // The same plain tables on both sides (Catalog also lists partitioned
+  // parents, which have no storage of their own).
+  size_t plain = 0;
+  for (const auto& t : c.tables())
+    if (t.kind == 'r' || t.kind == 'm') ++plain;
+  ASSERT_EQ(tables.size(), plain);
+  ASSERT_GE(tables.size(), 4u);
+  for (const TableHealth& h : tables) {
+    SCOPED_TRACE(h.Display());
+    const TableInfo* t = c.FindTable(h.schema, h.name);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->oid, h.oid);
+    EXPECT_EQ(t->kind, h.relkind);
+    EXPECT_EQ(t->relpages, h.relpages);
+    EXPECT_DOUBLE_EQ(t->reltuples, h.reltuples);
+    EXPECT_EQ(t->heap_bytes, h.heap_bytes);
+    if (h.n_live_tup > 0) {  // the empty events tables have no pages
+      EXPECT_GT(t->heap_bytes, 0);
+    }
+    EXPECT_EQ(t->xid_age, h.xid_age);
+    EXPECT_EQ(t->n_tup_ins, h.n_tup_ins);
+    EXPECT_EQ(t->n_tup_upd, h.n_tup_upd);
+    EXPECT_EQ(t->n_tup_del, h.n_tup_del);
+    EXPECT_EQ(t->n_live_tup, h.n_live_tup);
+    EXPECT_EQ(t->n_dead_tup, h.n_dead_tup);
+    EXPECT_EQ(t->n_mod_since_analyze, h.n_mod_since_analyze);
+    EXPECT_EQ(t->vacuum_count, h.vacuum_count);
+    EXPECT_EQ(t->analyze_count, h.analyze_count);
+
+    // Columns: LoadStorage keeps dropped ones (they still take room in the
+    // rows); the live ones are Catalog's, in the same order, with the same
+    // statistics.
+    std::vector<const ColumnHealth*> live;
+    for (const auto& col : h.columns)
+      if (!col.dropped) live.push_back(&col);
+    ASSERT_EQ(t->columns.size(), live.size());
+    for (size_t i = 0; i < live.size(); ++i) {
+      const ColumnInfo& a = t->columns[i];
+      const ColumnHealth& b = *live[i];
+      EXPECT_EQ(a.name, b.name);
+      EXPECT_EQ(a.attnum, b.attnum);
+      EXPECT_EQ(a.not_null, b.notnull) << a.name;
+      EXPECT_EQ(a.has_stats, b.has_stats) << a.name;
+      EXPECT_DOUBLE_EQ(a.avg_width, b.avg_width) << a.name;
+      EXPECT_DOUBLE_EQ(a.null_frac, b.null_frac) << a.name;
+      EXPECT_DOUBLE_EQ(a.n_distinct, b.n_distinct) << a.name;
+    }
+
+    // Indexes: the same ones, with the same flags, sizes and usage.
+    size_t n = 0;
+    for (const IndexHealth& x : indexes) {
+      if (x.table_oid != h.oid) continue;
+      ++n;
+      const IndexInfo* i = t->Index(x.name);
+      ASSERT_NE(i, nullptr) << x.name;
+      EXPECT_EQ(i->oid, x.oid);
+      EXPECT_EQ(i->method, x.am);
+      EXPECT_EQ(i->unique, x.unique);
+      EXPECT_EQ(i->primary, x.primary);
+      EXPECT_EQ(i->valid, x.valid);
+      EXPECT_EQ(!i->constraint.empty(), x.backs_constraint) << x.name;
+      EXPECT_EQ(!i->predicate.empty(), x.partial) << x.name;
+      EXPECT_EQ(i->size_bytes, x.bytes) << x.name;
+      EXPECT_EQ(i->idx_scan, x.idx_scan) << x.name;
+      EXPECT_EQ(static_cast<int>(i->keys.size() + i->include.size()), x.natts) << x.name;
+    }
+    EXPECT_EQ(t->indexes.size(), n);
+  }
 }
 
 TEST(SplitQualifiedName, QuotesAndCase) {

@@ -9,6 +9,23 @@
 // lock: a locked relation's sizes come from pg_class and its definition is
 // not read. Unlike Catalog it keeps dropped columns (they still take room in
 // the rows, which bloat estimates need) and each index's own attributes.
+//
+// Why two readers of pg_class / pg_attribute / pg_index and not one query
+// set: they overlap in the relations but not in what each column of the
+// answer costs. Catalog (catalog.h) is the planner's view, for a command that
+// plans statements on a few tables: pg_stats MCV lists and histograms,
+// format_type names, index keys with direction and operator class,
+// predicates, constraints, partitioned parents, exact sizes
+// (pg_total_relation_size). Storage is maintenance's view of the whole
+// database, which must stay fast at 10,000 tables: no MCVs, sizes from
+// relpages when the table is unmodified since ANALYZE (pg_relation_size
+// locks each relation, ~70 us each), counters from pg_stat_get_* rather than
+// the views (which aggregate over indexes per row), attlen/attalign and
+// dropped columns, pg_statistic for a superuser. One merged query would make
+// maintain pay for MCVs and definitions or advise read sizes from relpages.
+// Where they overlap they must agree: CatalogTest.
+// CatalogAndStorageAgreeOnTheFactsTheyShare (catalog_pg_test.cc) checks
+// tables, oids, sizes, counters, columns and indexes side by side.
 #pragma once
 
 #include <cstdint>

@@ -1,12 +1,15 @@
 // Internal to the plan checks (analyzer/plan/plan_rules.cc runs them,
-// analyzer/plan/plan_checks.cc holds them): the handler table and what a handler
-// sees. Not for other modules: they call CheckPlan (analyzer/plan/plan_rules.h).
+// analyzer/plan/plan_checks.cc holds their table and shared helpers, and
+// plan_checks_{estimates,memory,access,overhead}.cc the handlers): the handler
+// table and what a handler sees. Not for other modules: they call CheckPlan
+// (analyzer/plan/plan_rules.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "analyzer/plan/plan.h"
+#include "analyzer/plan/plan_rules.h"
 #include "core/finding.h"
 #include "core/rule.h"
 
@@ -78,5 +81,41 @@ std::string Ms(double ms);
 std::string Kb(double kb);
 std::string Percent(double fraction);  // 0.986 -> "99%", 0.999 -> "99.90%"
 std::string WorkMemFor(double kb);
+
+// Shared by the handlers (plan_checks.cc).
+bool IsScan(const PlanNode& n);
+// Time a node took over all its loops (EXPLAIN's times are per loop).
+double NodeTotalMs(const PlanNode& n);
+// "Seq Scan on orders", or the node type alone when it is about no relation.
+std::string NodeLabel(const PlanNode& n);
+std::string Join(const std::vector<std::string>& v, const char* sep = ", ");
+// " (now 4MB)" when the plan's SETTINGS name `setting`, else "".
+std::string Current(const Plan& p, const char* setting);
+// A relation as RelationOf names it ("orders", "shop.orders") written as SQL.
+std::string SqlRelation(const std::string& rel);
+std::string SqlColumns(const std::vector<std::string>& cols);
+std::string SqlRelations(const std::vector<std::string>& rels);
+// The CREATE INDEX that would serve `cc` on `rel`, or "" when none would.
+std::string IndexFor(const std::string& rel, const ConditionColumns& cc);
+
+// The handlers, one per rule id, by the file that holds them.
+// plan_checks_estimates.cc
+void RowMisestimate(CheckEnv& env);
+// plan_checks_memory.cc
+void SortSpills(CheckEnv& env);
+void HashJoinBatches(CheckEnv& env);
+void HashAggSpills(CheckEnv& env);
+void BitmapLossy(CheckEnv& env);
+// plan_checks_access.cc
+void SeqScanFilter(CheckEnv& env);
+void NestedLoopLoops(CheckEnv& env);
+void IndexOnlyHeapFetches(CheckEnv& env);
+void AppendWithoutPruning(CheckEnv& env);
+void ReadsFromDisk(CheckEnv& env);
+// plan_checks_overhead.cc
+void ParallelNotLaunched(CheckEnv& env);
+void SubplanPerRow(CheckEnv& env);
+void JitDominates(CheckEnv& env);
+void PlanningDominates(CheckEnv& env);
 
 }  // namespace pgvise::plan_checks
