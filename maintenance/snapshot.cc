@@ -52,6 +52,8 @@ const std::map<std::string, std::string>& Defaults() {
       {"seq_page_cost", "1"},
       {"effective_io_concurrency", "1"},
       {"max_connections", "100"},
+      {"superuser_reserved_connections", "3"},
+      {"log_min_duration_statement", "-1"},
       {"max_worker_processes", "8"},
       {"max_parallel_workers", "8"},
       {"max_parallel_workers_per_gather", "2"},
@@ -102,7 +104,9 @@ SELECT current_database() AS db,
          WHERE extname = 'pgstattuple') AS pgstattuple_schema,
        has_table_privilege('pg_catalog.pg_statistic', 'SELECT') AS read_statistic,
        current_setting('track_counts')::bool AS track_counts,
-       pg_is_in_recovery() AS in_recovery
+       pg_is_in_recovery() AS in_recovery,
+       (SELECT xact_commit + xact_rollback FROM pg_stat_database
+         WHERE datname = current_database()) AS xact_total
 )SQL";
 
 const char* kDatabasesSql = R"SQL(
@@ -113,6 +117,7 @@ FROM pg_database WHERE NOT datistemplate OR datallowconn
 const char* kBackendsSql = R"SQL(
 SELECT pid, datname, usename, application_name, backend_type, state,
        CASE WHEN backend_xmin IS NULL THEN 0 ELSE age(backend_xmin) END AS xmin_age,
+       CASE WHEN backend_xid IS NULL THEN 0 ELSE age(backend_xid) END AS xid_age,
        extract(epoch FROM now() - xact_start) AS xact_age_s,
        extract(epoch FROM now() - state_change) AS state_age_s,
        extract(epoch FROM now() - query_start) AS query_age_s,
@@ -122,12 +127,27 @@ FROM pg_stat_activity
 WHERE pid <> pg_backend_pid()
 )SQL";
 
+// Every lock of every other session, one row per (pid, granted, mode,
+// object): the waiters' target and each holder's count, strongest mode and
+// the relations whose VACUUM it holds up.
 const char* kLocksSql = R"SQL(
-SELECT l.pid, l.mode,
+SELECT l.pid, l.granted, l.mode,
        CASE WHEN l.relation IS NOT NULL THEN l.relation::regclass::text
-            ELSE l.locktype END AS what
-FROM pg_locks l WHERE NOT l.granted
+            ELSE l.locktype END AS what,
+       l.relation IS NOT NULL AS is_relation, count(*) AS n
+FROM pg_locks l WHERE l.pid IS NOT NULL AND l.pid <> pg_backend_pid()
+GROUP BY 1, 2, 3, 4, 5
 )SQL";
+
+// Table-lock modes, weakest first (the lock manager's order).
+int LockStrength(const std::string& mode) {
+  static const char* kModes[] = {
+      "AccessShareLock", "RowShareLock",          "RowExclusiveLock", "ShareUpdateExclusiveLock",
+      "ShareLock",       "ShareRowExclusiveLock", "ExclusiveLock",    "AccessExclusiveLock"};
+  for (int i = 0; i < 8; ++i)
+    if (mode == kModes[i]) return i + 1;
+  return 0;
+}
 
 const char* kPreparedSql = R"SQL(
 SELECT gid, database, owner, age(transaction) AS xid_age,
@@ -256,6 +276,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
   snap.database = r.Text(0, "db");
   snap.stats_age_s = std::max(60.0, r.Double(0, "stats_age_s", 3600));
   snap.in_recovery = r.Bool(0, "in_recovery");
+  snap.xact_total = r.Int(0, "xact_total");
   snap.has_pgstattuple = !r.IsNull(0, "pgstattuple_schema");
   snap.pgstattuple_schema = r.Text(0, "pgstattuple_schema");
   const bool read_statistic = r.Bool(0, "read_statistic");
@@ -289,6 +310,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     b.backend_type = r.Text(i, "backend_type");
     b.state = r.Text(i, "state");
     b.xmin_age = r.Int(i, "xmin_age");
+    b.xid_age = r.Int(i, "xid_age");
     b.xact_age_s = Secs(r, i, "xact_age_s");
     b.state_age_s = Secs(r, i, "state_age_s");
     b.query_age_s = Secs(r, i, "query_age_s");
@@ -299,13 +321,27 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     snap.backends.push_back(std::move(b));
   }
   if (!(st = s.Query(kLocksSql, &r)).ok()) return st;
+  std::map<int, BackendHealth*> by_pid;
+  for (auto& b : snap.backends) by_pid[b.pid] = &b;
   for (size_t i = 0; i < r.size(); ++i) {
-    int pid = static_cast<int>(r.Int(i, "pid"));
-    for (auto& b : snap.backends)
-      if (b.pid == pid && b.waiting_for.empty()) {
+    auto it = by_pid.find(static_cast<int>(r.Int(i, "pid")));
+    if (it == by_pid.end()) continue;
+    BackendHealth& b = *it->second;
+    const std::string& mode = r.Text(i, "mode");
+    if (!r.Bool(i, "granted")) {
+      if (b.waiting_for.empty()) {
         b.waiting_for = r.Text(i, "what");
-        b.waiting_mode = r.Text(i, "mode");
+        b.waiting_mode = mode;
       }
+      continue;
+    }
+    b.locks_held += static_cast<int>(r.Int(i, "n"));
+    if (!r.Bool(i, "is_relation")) continue;
+    const int strength = LockStrength(mode);
+    if (strength > LockStrength(b.strongest_lock)) b.strongest_lock = mode;
+    // VACUUM takes SHARE UPDATE EXCLUSIVE: it waits behind that mode and stronger.
+    if (strength >= LockStrength("ShareUpdateExclusiveLock"))
+      b.vacuum_blocked_on.push_back(r.Text(i, "what"));
   }
 
   // 9. prepared transactions.

@@ -87,6 +87,7 @@ Status Read(const json& j, const std::string& path, TableHealth* t) {
   r.Field("name", &t->name);
   r.Field("relkind", &t->relkind);
   r.Field("relpages", &t->relpages);
+  r.Field("relallvisible", &t->relallvisible);
   r.Field("reltuples", &t->reltuples);
   r.Field("heap_bytes", &t->heap_bytes);
   r.Field("toast_bytes", &t->toast_bytes);
@@ -155,6 +156,7 @@ Status Read(const json& j, const std::string& path, IndexHealth* x) {
   r.Field("reloptions", &x->reloptions);
   r.Field("idx_scan", &x->idx_scan);
   r.Field("idx_tup_read", &x->idx_tup_read);
+  r.Field("idx_tup_fetch", &x->idx_tup_fetch);
   r.Field("idx_blks_read", &x->idx_blks_read);
   r.Field("idx_blks_hit", &x->idx_blks_hit);
   r.Field("definition", &x->definition);
@@ -181,6 +183,7 @@ Status Read(const json& j, const std::string& path, BackendHealth* b) {
   r.Field("backend_type", &b->backend_type);
   r.Field("state", &b->state);
   r.Field("xmin_age", &b->xmin_age);
+  r.Field("xid_age", &b->xid_age);
   r.Field("xact_age_s", &b->xact_age_s);
   r.Field("state_age_s", &b->state_age_s);
   r.Field("query_age_s", &b->query_age_s);
@@ -190,6 +193,9 @@ Status Read(const json& j, const std::string& path, BackendHealth* b) {
   r.Field("blocked_by", &b->blocked_by);
   r.Field("waiting_for", &b->waiting_for);
   r.Field("waiting_mode", &b->waiting_mode);
+  r.Field("locks_held", &b->locks_held);
+  r.Field("strongest_lock", &b->strongest_lock);
+  r.Field("vacuum_blocked_on", &b->vacuum_blocked_on);
   if (b->backend_type.empty()) b->backend_type = "client backend";
   return r.Done();
 }
@@ -316,6 +322,7 @@ Status SnapshotFromJson(const json& j, HealthSnapshot* out) {
   r.Field("server_version", &snap.server_version);
   r.Field("database", &snap.database);
   r.Field("stats_age_s", &snap.stats_age_s);
+  r.Field("xact_total", &snap.xact_total);
   r.Field("in_recovery", &snap.in_recovery);
   r.Field("has_pgstattuple", &snap.has_pgstattuple);
   r.Field("settings", &snap.settings);
