@@ -170,7 +170,7 @@ void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
   const double error_dead = in.rule.Threshold("error_blocked_dead_tuples");
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b) || b.state.rfind("idle in transaction", 0) != 0) continue;
-    if (b.state_age_s < min_idle) continue;
+    if (b.state_age_s < std::min(min_idle, max_idle)) continue;
     const HeldBack h = WhatItHolds(in.snap, b, min_dead);
     // Past max_idle_seconds it is reported whatever it holds; sooner only
     // when it already holds something back that matters.
