@@ -47,7 +47,7 @@ WITH xl AS MATERIALIZED (
   SELECT DISTINCT relation FROM pg_locks
   WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpages, c.reltuples, c.reloptions,
+SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpages, c.relallvisible, c.reltuples, c.reloptions,
        xl.relation IS NOT NULL AS locked,
        CASE WHEN xl.relation IS NULL AND NOT (c.reltuples >= 0 AND pg_stat_get_mod_since_analyze(c.oid) = 0)
             THEN pg_relation_size(c.oid)
@@ -145,6 +145,7 @@ SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, tc.relname AS table_name
        ic.reloptions, i.indexrelid IN (SELECT index_relid FROM building) AS building,
        pg_stat_get_numscans(i.indexrelid) AS idx_scan,
        pg_stat_get_tuples_returned(i.indexrelid) AS idx_tup_read,
+       pg_stat_get_tuples_fetched(i.indexrelid) AS idx_tup_fetch,
        pg_stat_get_blocks_fetched(i.indexrelid) - pg_stat_get_blocks_hit(i.indexrelid) AS idx_blks_read,
        pg_stat_get_blocks_hit(i.indexrelid) AS idx_blks_hit,
        CASE WHEN (NOT i.indisvalid OR (pg_stat_get_numscans(i.indexrelid) = 0 AND NOT i.indisunique))
@@ -234,6 +235,7 @@ Status LoadStorage(Session& s, const StorageOptions& o, std::vector<TableHealth>
     t.name = r.Text(i, "relname");
     t.relkind = r.Text(i, "relkind").empty() ? 'r' : r.Text(i, "relkind")[0];
     t.relpages = r.Int(i, "relpages");
+    t.relallvisible = r.Int(i, "relallvisible");
     t.reltuples = r.Double(i, "reltuples", -1);
     t.reloptions = ParseOptions(r.Text(i, "reloptions"));
     t.heap_bytes = r.Int(i, "heap_bytes");
@@ -296,6 +298,7 @@ Status LoadStorage(Session& s, const StorageOptions& o, std::vector<TableHealth>
     x.reloptions = ParseOptions(r.Text(i, "reloptions"));
     x.idx_scan = r.Int(i, "idx_scan");
     x.idx_tup_read = r.Int(i, "idx_tup_read");
+    x.idx_tup_fetch = r.Int(i, "idx_tup_fetch");
     x.idx_blks_read = r.Int(i, "idx_blks_read");
     x.idx_blks_hit = r.Int(i, "idx_blks_hit");
     x.definition = r.Text(i, "definition");

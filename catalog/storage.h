@@ -59,6 +59,9 @@ struct TableHealth {
   std::string name;
   char relkind = 'r';
   int64_t relpages = 0;
+  // Pages the visibility map marks all-visible, as of the last VACUUM or
+  // ANALYZE (like relpages): index-only scans skip the heap only on those.
+  int64_t relallvisible = 0;
   double reltuples = -1;  // -1: never vacuumed or analyzed
   // Main fork, now: pg_relation_size, or relpages when that is provably
   // current (no modification since ANALYZE/VACUUM) or when `locked`.
@@ -109,7 +112,9 @@ struct IndexHealth {
   double reltuples = -1;
   int64_t bytes = 0;
   std::map<std::string, std::string> reloptions;
-  int64_t idx_scan = 0, idx_tup_read = 0;
+  // idx_tup_read: entries the scans returned; idx_tup_fetch: heap rows they
+  // then fetched (for an index-only scan, its heap visits).
+  int64_t idx_scan = 0, idx_tup_read = 0, idx_tup_fetch = 0;
   int64_t idx_blks_read = 0, idx_blks_hit = 0;
   std::vector<ColumnHealth> columns;  // the index's own attributes (types of expressions)
   std::string definition;             // pg_get_indexdef

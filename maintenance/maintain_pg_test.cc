@@ -554,5 +554,44 @@ TEST(MaintainApply, DryRunIsDefaultAndAnalysisSessionIsReadOnly) {
   EXPECT_EQ(ro->last_sqlstate(), "25006");
 }
 
+// Issue 13 item 5: an idle-in-transaction session is judged by what it holds
+// back. A REPEATABLE READ snapshot is held while another session updates a
+// table and vacuums it: the dead rows stay, and the item names that table,
+// the horizon and the locks, with the shipped thresholds (min_idle_seconds).
+TEST_F(MaintainTest, IdleTransactionHoldingASnapshotNamesTheTableItBlocks) {
+  auto admin = testing::AdminSession(*uri_);
+  ASSERT_TRUE(admin->Exec("CREATE TABLE held_back (id int PRIMARY KEY, v int)").ok());
+  ASSERT_TRUE(
+      admin->Exec("INSERT INTO held_back SELECT g, 0 FROM generate_series(1, 20000) g").ok());
+  auto holder = testing::AdminSession(*uri_);
+  Rows r;
+  ASSERT_TRUE(holder->Query("SELECT pg_backend_pid()", &r).ok());
+  const std::string pid = r.Text(0, 0);
+  ASSERT_TRUE(holder->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ").ok());
+  ASSERT_TRUE(holder->Exec("SELECT count(*) FROM held_back").ok());
+  ASSERT_TRUE(admin->Exec("UPDATE held_back SET v = v + 1").ok());
+  ASSERT_TRUE(admin->Exec("VACUUM held_back").ok());
+  ASSERT_TRUE(admin->Exec("SELECT pg_stat_force_next_flush()").ok());
+  ASSERT_TRUE(admin->Exec("SELECT 1").ok());
+  // Past min_idle_seconds (5), well under max_idle_seconds (60).
+  std::this_thread::sleep_for(std::chrono::milliseconds(6000));
+  MaintainRun run = Plan(*uri_, Book());
+  const PlanItem* item = nullptr;
+  for (const auto& it : run.plan.items)
+    if (it.rule == "idle-in-transaction" && it.rec.sql.find("(" + pid + ")") != std::string::npos)
+      item = &it;
+  ASSERT_NE(item, nullptr) << RenderPlanText(run.plan);
+  EXPECT_NE(item->rec.reason.find("public.held_back"), std::string::npos) << item->rec.reason;
+  EXPECT_NE(item->rec.reason.find("xmin horizon"), std::string::npos) << item->rec.reason;
+  EXPECT_NE(item->rec.reason.find("AccessShareLock"), std::string::npos) << item->rec.reason;
+  // After it ends, the same plan says nothing about it.
+  ASSERT_TRUE(holder->Exec("COMMIT").ok());
+  MaintainRun after = Plan(*uri_, Book());
+  for (const auto& it : after.plan.items)
+    EXPECT_FALSE(it.rule == "idle-in-transaction" &&
+                 it.rec.sql.find("(" + pid + ")") != std::string::npos);
+  ASSERT_TRUE(admin->Exec("DROP TABLE held_back").ok());
+}
+
 }  // namespace
 }  // namespace pgvise

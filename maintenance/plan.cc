@@ -27,6 +27,7 @@ const std::vector<MaintenanceHandler>& MaintenanceHandlers() {
       {"invalid-index", "health", InvalidIndex},
       {"unused-index", "health", UnusedIndex},
       {"vacuum-overdue", "vacuum", VacuumOverdue},
+      {"visibility-map-stale", "vacuum", VisibilityMapStale},
       {"stale-statistics", "statistics", StaleStatistics},
       {"table-bloat", "bloat", TableBloat},
       {"index-bloat", "bloat", IndexBloat},
@@ -34,6 +35,9 @@ const std::vector<MaintenanceHandler>& MaintenanceHandlers() {
       {"autovacuum-insert-settings", "autovacuum", AutovacuumInsertSettings},
       {"autovacuum-large-table-cost", "autovacuum", AutovacuumLargeTableCost},
       {"server-settings", "settings", ServerSettings},
+      {"cache-hit-ratio", "health", CacheHitRatio},
+      {"connection-usage", "health", ConnectionUsage},
+      {"slow-query-logging", "settings", SlowQueryLogging},
       {"partition-future-missing", "partitions", PartitionFutureMissing},
       {"partition-default-filling", "partitions", PartitionDefaultFilling},
       {"partitioned-parent-not-analyzed", "partitions", PartitionedParentNotAnalyzed},
@@ -178,6 +182,9 @@ void OrderPlan(std::vector<PlanItem>* items) {
   for (auto& it : *items) {
     if (it.rec.kind == RecommendationKind::kAnalyze && vacuumed.count(it.rec.object)) continue;
     if (reenables(it) && tuned.count(it.rec.object)) continue;
+    // vacuum-overdue and visibility-map-stale may both turn one table's
+    // autovacuum back on: one ALTER is enough.
+    if (reenables(it) && !seen_sql.insert("reenable " + it.rec.object).second) continue;
     if (it.executable && it.rec.kind == RecommendationKind::kVacuum &&
         seen_sql.count("vacuum " + it.rec.object))
       continue;

@@ -50,45 +50,139 @@ std::string Snippet(const std::string& q) {
 
 }  // namespace
 
+namespace {
+
+// What a session's open transaction holds back, beyond its duration: the
+// xmin horizon (its snapshot or its own XID; no dead row younger than that
+// can be removed anywhere in the cluster), the tables a VACUUM has visited
+// since the transaction began and still left dead rows in (the horizon is why:
+// PostgreSQL 15 counts the rows VACUUM found dead but not yet removable as
+// n_dead_tup), and the tables it locks at a mode VACUUM must wait behind.
+struct HeldBack {
+  int64_t horizon_age = 0;
+  double blocked_dead = 0;                  // dead rows in the tables below
+  std::vector<std::string> blocked_tables;  // most dead rows first
+  std::vector<std::string> vacuum_locked;   // SHARE UPDATE EXCLUSIVE or stronger
+};
+
+HeldBack WhatItHolds(const HealthSnapshot& snap, const BackendHealth& b, double min_dead) {
+  HeldBack h;
+  h.horizon_age = b.HorizonAge();
+  h.vacuum_locked = b.vacuum_blocked_on;
+  if (h.horizon_age <= 0 || b.xact_age_s < 0) return h;
+  std::vector<std::pair<double, std::string>> blocked;
+  for (const auto& t : snap.tables) {
+    // Vacuumed after the transaction began, and still holding dead rows.
+    if (t.since_vacuum_s < 0 || t.since_vacuum_s > b.xact_age_s) continue;
+    const double dead = static_cast<double>(t.n_dead_tup);
+    if (dead < min_dead) continue;
+    blocked.emplace_back(dead, t.Display());
+    h.blocked_dead += dead;
+  }
+  std::sort(blocked.rbegin(), blocked.rend());
+  for (const auto& [dead, name] : blocked)
+    h.blocked_tables.push_back(name + " (" + Count(dead) + " dead)");
+  return h;
+}
+
+// The common evidence and the held-back part of the reason.
+void DescribeHeld(const BackendHealth& b, const HeldBack& h, std::ostringstream& why,
+                  PlanItem* it) {
+  if (h.horizon_age > 0)
+    why << ", holding the xmin horizon " << Count(static_cast<double>(h.horizon_age))
+        << " XIDs back (vacuum cannot remove rows that died since, in any table)";
+  if (!h.blocked_tables.empty()) {
+    why << "; VACUUM ran since it began and left " << Count(h.blocked_dead) << " dead rows in ";
+    for (size_t i = 0; i < h.blocked_tables.size() && i < 3; ++i)
+      why << (i ? ", " : "") << h.blocked_tables[i];
+    if (h.blocked_tables.size() > 3) why << " and " << h.blocked_tables.size() - 3 << " more";
+  }
+  if (b.locks_held > 0) {
+    why << "; holds " << b.locks_held << " lock" << (b.locks_held == 1 ? "" : "s");
+    if (!b.strongest_lock.empty()) why << " (strongest " << b.strongest_lock << ")";
+  }
+  if (!h.vacuum_locked.empty()) {
+    why << "; VACUUM of ";
+    for (size_t i = 0; i < h.vacuum_locked.size() && i < 3; ++i)
+      why << (i ? ", " : "") << h.vacuum_locked[i];
+    why << " waits behind its locks";
+  }
+  it->rec.Add("xmin_age", b.xmin_age)
+      .Add("xid_age", b.xid_age)
+      .Add("blocked_dead_tuples", std::round(h.blocked_dead))
+      .Add("blocked_tables", h.blocked_tables)
+      .Add("locks_held", static_cast<int64_t>(b.locks_held))
+      .Add("strongest_lock", b.strongest_lock)
+      .Add("vacuum_blocked_on", h.vacuum_locked);
+}
+
+// Priority follows what it holds back first, its age second.
+int HeldPriority(const HeldBack& h, double age_s) {
+  double p = age_s / 60 + h.blocked_dead / 1e4 + static_cast<double>(h.horizon_age) / 1e6 +
+             50.0 * static_cast<double>(h.vacuum_locked.size());
+  return static_cast<int>(std::min(999.0, p));
+}
+
+}  // namespace
+
 void LongRunningTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
   const double max_s = in.rule.Threshold("max_transaction_seconds");
   const double max_xmin = in.rule.Threshold("max_xmin_age");
   const double error_xmin = in.rule.Threshold("error_xmin_age");
+  const double min_dead = in.rule.Threshold("min_blocked_dead_tuples");
+  const double error_dead = in.rule.Threshold("error_blocked_dead_tuples");
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b)) continue;
     // Idle-in-transaction sessions have their own rule.
     if (b.state.rfind("idle in transaction", 0) == 0) continue;
-    if (b.xact_age_s < max_s && static_cast<double>(b.xmin_age) < max_xmin) continue;
-    if (b.xact_age_s < 0 && b.xmin_age == 0) continue;
+    if (b.xact_age_s < 0 && b.HorizonAge() == 0) continue;
+    const HeldBack h = WhatItHolds(in.snap, b, min_dead);
+    // Judged by what it holds back as well as by how long it has run.
+    if (b.xact_age_s < max_s && static_cast<double>(h.horizon_age) < max_xmin &&
+        h.blocked_dead < error_dead)
+      continue;
     PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
-    if (static_cast<double>(b.xmin_age) >= error_xmin) it.severity = Severity::kError;
+    if (static_cast<double>(h.horizon_age) >= error_xmin || h.blocked_dead >= error_dead)
+      it.severity = Severity::kError;
     it.rec.sql = "SELECT pg_cancel_backend(" + std::to_string(b.pid) +
                  ");  -- stops the query\n-- SELECT pg_terminate_backend(" + std::to_string(b.pid) +
                  ");  -- ends the session";
     std::ostringstream why;
     why << "transaction open " << Duration(std::max(0.0, b.xact_age_s)) << " (" << b.state << ")";
-    if (b.xmin_age > 0)
-      why << ", holding the xmin horizon " << Count(static_cast<double>(b.xmin_age))
-          << " XIDs back: vacuum cannot remove rows that died since, in any table";
+    DescribeHeld(b, h, why, &it);
     if (!b.query.empty()) why << "; query: " << Snippet(b.query);
     it.rec.reason = why.str();
     it.rec.Add("pid", static_cast<int64_t>(b.pid))
         .Add("xact_age_s", std::round(b.xact_age_s))
-        .Add("xmin_age", b.xmin_age)
         .Add("state", b.state);
-    it.rec.priority = static_cast<int>(std::min(999.0, b.xact_age_s / 60));
+    it.rec.priority = HeldPriority(h, b.xact_age_s);
     out->push_back(std::move(it));
   }
 }
 
 void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
   const double max_idle = in.rule.Threshold("max_idle_seconds");
+  const double min_idle = in.rule.Threshold("min_idle_seconds");
+  const double max_xmin = in.rule.Threshold("max_xmin_age");
+  const double error_xmin = in.rule.Threshold("error_xmin_age");
+  const double min_dead = in.rule.Threshold("min_blocked_dead_tuples");
+  const double error_dead = in.rule.Threshold("error_blocked_dead_tuples");
   for (const auto& b : in.snap.backends) {
     if (!ClientBackend(b) || b.state.rfind("idle in transaction", 0) != 0) continue;
-    if (b.state_age_s < max_idle) continue;
+    if (b.state_age_s < std::min(min_idle, max_idle)) continue;
+    const HeldBack h = WhatItHolds(in.snap, b, min_dead);
+    // Past max_idle_seconds it is reported whatever it holds; sooner only
+    // when it already holds something back that matters.
+    const bool holds_much = static_cast<double>(h.horizon_age) >= max_xmin ||
+                            !h.blocked_tables.empty() || !h.vacuum_locked.empty();
+    if (b.state_age_s < max_idle && !holds_much) continue;
     PlanItem it = NewItem(in, RecommendationKind::kSession, Who(b));
     it.executable = false;
+    if (static_cast<double>(h.horizon_age) >= error_xmin || h.blocked_dead >= error_dead)
+      it.severity = Severity::kError;
+    else if (h.horizon_age == 0 && b.strongest_lock.empty())
+      it.severity = Severity::kInfo;  // no snapshot, no XID, no table lock: a held connection
     it.rec.sql = "SELECT pg_terminate_backend(" + std::to_string(b.pid) + ");";
     if (!b.user.empty()) {
       // A role name may hold line breaks: the comment goes through SqlComment.
@@ -99,16 +193,12 @@ void IdleInTransaction(const RuleInput& in, std::vector<PlanItem>* out) {
     std::ostringstream why;
     why << b.state << " for " << Duration(b.state_age_s) << " (transaction open "
         << Duration(std::max(b.xact_age_s, b.state_age_s)) << ")";
-    if (b.xmin_age > 0)
-      why << ", holding the xmin horizon " << Count(static_cast<double>(b.xmin_age))
-          << " XIDs back so vacuum cannot remove newer dead rows";
-    why << "; its locks stay held until it ends";
+    DescribeHeld(b, h, why, &it);
+    if (b.locks_held > 0) why << "; its locks stay held until it ends";
     if (!b.query.empty()) why << "; last query: " << Snippet(b.query);
     it.rec.reason = why.str();
-    it.rec.Add("pid", static_cast<int64_t>(b.pid))
-        .Add("idle_s", std::round(b.state_age_s))
-        .Add("xmin_age", b.xmin_age);
-    it.rec.priority = static_cast<int>(std::min(999.0, b.state_age_s / 60));
+    it.rec.Add("pid", static_cast<int64_t>(b.pid)).Add("idle_s", std::round(b.state_age_s));
+    it.rec.priority = HeldPriority(h, b.state_age_s);
     out->push_back(std::move(it));
   }
 }

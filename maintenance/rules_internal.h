@@ -15,6 +15,8 @@ void AutovacuumVacuumSettings(const RuleInput& in, std::vector<PlanItem>* out);
 void AutovacuumInsertSettings(const RuleInput& in, std::vector<PlanItem>* out);
 void AutovacuumLargeTableCost(const RuleInput& in, std::vector<PlanItem>* out);
 void StaleStatistics(const RuleInput& in, std::vector<PlanItem>* out);
+// visibility map (rules_visibility.cc)
+void VisibilityMapStale(const RuleInput& in, std::vector<PlanItem>* out);
 // bloat (rules_bloat.cc)
 void TableBloat(const RuleInput& in, std::vector<PlanItem>* out);
 void IndexBloat(const RuleInput& in, std::vector<PlanItem>* out);
@@ -30,6 +32,10 @@ void ReplicationSlotHoldingXmin(const RuleInput& in, std::vector<PlanItem>* out)
 void InvalidIndex(const RuleInput& in, std::vector<PlanItem>* out);
 void UnusedIndex(const RuleInput& in, std::vector<PlanItem>* out);
 void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out);
+// usage (rules_usage.cc)
+void CacheHitRatio(const RuleInput& in, std::vector<PlanItem>* out);
+void ConnectionUsage(const RuleInput& in, std::vector<PlanItem>* out);
+void SlowQueryLogging(const RuleInput& in, std::vector<PlanItem>* out);
 // settings (rules_settings.cc)
 void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out);
 // partitioned tables (rules_partitions.cc)

@@ -34,11 +34,21 @@ struct BackendHealth {
   int pid = 0;
   std::string database, user, application, backend_type, state;
   int64_t xmin_age = 0;  // age(backend_xmin); 0 = holds none
+  int64_t xid_age = 0;   // age(backend_xid): its own XID once it wrote; 0 = none
   double xact_age_s = -1, state_age_s = -1, query_age_s = -1;
   std::string wait_event_type, wait_event, query;
   std::vector<int> blocked_by;  // pg_blocking_pids
   std::string waiting_for;      // relation named by its ungranted lock, if any
   std::string waiting_mode;
+  // Locks it holds (granted): how many, the strongest relation lock mode, and
+  // the relations it holds at SHARE UPDATE EXCLUSIVE or stronger — the modes
+  // VACUUM (and autovacuum) must wait behind.
+  int locks_held = 0;
+  std::string strongest_lock;                  // e.g. "RowExclusiveLock"; empty = none
+  std::vector<std::string> vacuum_blocked_on;  // relation names
+
+  // How far back it holds the xmin horizon: its snapshot or its own XID.
+  int64_t HorizonAge() const { return xmin_age > xid_age ? xmin_age : xid_age; }
 };
 
 struct PreparedXactHealth {
@@ -77,6 +87,9 @@ struct HealthSnapshot {
   int server_version = 150000;
   std::string database;
   double stats_age_s = 3600;  // seconds the activity counters cover
+  // This database's committed + rolled back transactions since the reset
+  // (pg_stat_database): the traffic rules need before judging logging.
+  int64_t xact_total = 0;
   // Where that window comes from (maintenance/window.h): the statistics
   // reset, or a span the operator chose (--observe, --baseline), which the
   // rate rules then trust whatever its length.
