@@ -4,6 +4,7 @@
 //
 //   partition_candidates.cc  which table, which strategy, which key
 //   partition_interval.cc    the interval and count, and pruning per statement
+//   partition_report.cc      its section of the advise report
 //   partition_cost.cc        the dry run's cost of a plan after pruning
 //   partition_sql.cc         the migration script, its revert, pg_partman's config
 //   partition_verify.cc      --verify: a sampled copy, measured
