@@ -8,15 +8,17 @@
 //     `now() - interval '7 days'` evaluated by the server, or the
 //     representative values) give the key range it asks for, hence the
 //     partitions that survive pruning (Prune);
-//   - the estimate after: each Seq Scan of the table in its plan costs the
-//     share of the rows its surviving partitions hold (from the key's
-//     histogram); index scans keep their cost (an index descent per surviving
-//     partition costs about what one descent of the big index did). This is
-//     an estimate, named so in the report; --verify measures it.
+//   - the estimate after (CostAfterPruning, partition_cost.cc): each Seq
+//     Scan of the table in its plan costs the share of the rows its
+//     surviving partitions hold (from the key's histogram); each index scan
+//     pays one descent per surviving partition, and scales by that share
+//     only when the key is not in its index condition. This is an estimate,
+//     named so in the report; --verify measures it.
 //   - a retention DELETE (`DELETE ... WHERE ts < x`) becomes DETACH
 //     PARTITION CONCURRENTLY + DROP TABLE: catalog work, no dead tuples, no
 //     vacuum; its cost after is 0 and the rows it no longer deletes are said.
-// Then the migration (partition_sql.cc). Nothing here writes.
+// Then the migration (partition_sql.cc). Nothing here writes. The report
+// section is partition_report.cc.
 #include "advisor/partition.h"
 
 #include <algorithm>
@@ -143,14 +145,6 @@ KeyRange RangeOf(Session& s, const WorkloadStatement& ws, const TableInfo& t,
   return kr;
 }
 
-// Sum of the Seq Scan costs on table `name` in a plan (its own cost: a
-// scan is a leaf), and the plan's total.
-void ScanCosts(const PlanNode& root, const std::string& name, double* seq) {
-  ForEachNode(root, [&](const PlanNode& n) {
-    if (n.relation == name && n.node_type == "Seq Scan") *seq += n.total_cost;
-  });
-}
-
 struct Planned {
   bool ok = false;
   std::string error;
@@ -198,45 +192,6 @@ Planned PlanStatement(Session& s, const WorkloadStatement& ws, const Catalog& ca
   return out;
 }
 
-const EvidenceValue* FindEv(const Recommendation& r, const std::string& key) {
-  for (const auto& e : r.evidence)
-    if (e.key == key) return &e.value;
-  return nullptr;
-}
-
-std::string EvString(const Recommendation& r, const std::string& key) {
-  const EvidenceValue* v = FindEv(r, key);
-  if (!v) return "";
-  if (auto s = std::get_if<std::string>(v)) return *s;
-  if (auto i = std::get_if<int64_t>(v)) return std::to_string(*i);
-  if (auto d = std::get_if<double>(v)) return Fmt(*d, 2);
-  if (auto b = std::get_if<bool>(v)) return *b ? "yes" : "no";
-  return "";
-}
-
-double EvDouble(const Recommendation& r, const std::string& key) {
-  const EvidenceValue* v = FindEv(r, key);
-  if (!v) return 0;
-  if (auto d = std::get_if<double>(v)) return *d;
-  if (auto i = std::get_if<int64_t>(v)) return static_cast<double>(*i);
-  return 0;
-}
-
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
-}
-
 }  // namespace
 
 void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& workload,
@@ -271,7 +226,8 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
     r.kind = RecommendationKind::kPartition;
     r.object = t.QualifiedName();
     r.Add("strategy", std::string(PartitionStrategyName(cand->strategy)))
-        .Add("key", cand->key)
+        .Add("key",
+             std::vector<std::string>{cand->key})  // a list: the contract allows multi-column keys
         .Add("key_type", type)
         .Add("key_share_of_calls", cand->share)
         .Add("retention_delete", cand->retention)
@@ -384,6 +340,7 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
     double before_sum = 0, after_sum = 0;
     double retention_cost = 0, retention_rows = 0;
     int unplanned = 0;
+    std::string unplanned_error;  // the first, for the note when none was planned
     int inserts = 0;
     for (int si : use.statements) {
       const WorkloadStatement& ws = workload.statements[static_cast<size_t>(si)];
@@ -397,6 +354,7 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
       Planned pl = PlanStatement(session, ws, catalog, workload, opts, &params);
       if (!pl.ok) {
         ++unplanned;
+        if (unplanned_error.empty()) unplanned_error = pl.error;
         continue;
       }
       double before = 0, after = 0, scanned = 0;
@@ -406,8 +364,6 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
       for (size_t i = 0; i < pl.plans.size(); ++i) {
         const double w = pl.weights[i];
         const double cb = pl.plans[i].root.total_cost;
-        double seq = 0;
-        ScanCosts(pl.plans[i].root, t.name, &seq);
         double ca = cb, sc = total;
         if (is_insert) {
           sc = 1;
@@ -419,7 +375,8 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
             // worth is a guess, so only constants and representative values count.
             if (kr.lo || kr.hi) {
               sc = pr.scanned;
-              ca = cb - seq * (1 - pr.row_fraction);
+              ca = CostAfterPruning(pl.plans[i].root, t.name, cand->key, pr.scanned,
+                                    pr.row_fraction);
               pruned_any = true;
             }
           }
@@ -435,7 +392,7 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
                 if (auto f = c->ValueFrequency(v)) share = *f;
               }
               sc = 1;
-              ca = cb - seq * (1 - share);
+              ca = CostAfterPruning(pl.plans[i].root, t.name, cand->key, 1, share);
               pruned_any = true;
               break;
             }
@@ -467,7 +424,13 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
         changed += (changed.empty() ? "" : "\n") + ShortSql(ws.sql, 100) +
                    " — reads every partition (an Append over " + std::to_string(total) + ")";
     }
-    if (r.benefit.empty()) continue;
+    if (r.benefit.empty()) {
+      if (unplanned > 0)
+        rep->notes.push_back("partitioning " + t.QualifiedName() +
+                             ": no recommendation — none of " + std::to_string(unplanned) +
+                             " statement(s) reading it could be planned: " + unplanned_error);
+      continue;
+    }
     // Writes: the workload's INSERT/UPDATE/DELETE rows (INSERT ... VALUES
     // statements are not planned by the advisor; their rows are counted).
     double written = 0;
@@ -482,7 +445,9 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
     r.Add("partitions_scanned", scanned_list);
     r.Add("cost_method",
           std::string("estimate: each Seq Scan of the table scaled by the share of rows in the "
-                      "partitions that survive pruning (key histogram); index scans unchanged; a "
+                      "partitions that survive pruning (key histogram); each index scan pays one "
+                      "index descent per surviving partition, and scales by that share only "
+                      "when the key is not in its index condition; an Append over them; a "
                       "retention DELETE becomes DETACH PARTITION CONCURRENTLY + DROP TABLE"));
     r.Add("workload_cost_before", before_sum).Add("workload_cost_after", after_sum);
     if (unplanned > 0) r.Add("statements_not_planned", static_cast<int64_t>(unplanned));
@@ -539,74 +504,6 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
             : "partition " + t.QualifiedName() + " by LIST (" + cand->key + "): " + cand->reason;
     r.priority = static_cast<int>(rep->partitions.size()) + 1;
     rep->partitions.push_back(std::move(r));
-  }
-}
-
-void AddPartitionReport(const AdviseReport& r, Report* report) {
-  if (r.partitions.empty()) return;
-  auto& b = report->body;
-  b.push_back(ReportBlock::Heading("Partitioning"));
-  int n = 0;
-  for (const auto& rec : r.partitions) {
-    const bool executable = EvString(rec, "migration_executable") == "yes";
-    b.push_back(ReportBlock::Heading(std::to_string(++n) + ". " + rec.object, 3));
-    b.push_back(ReportBlock::Paragraph(rec.reason, "good"));
-    std::vector<std::pair<std::string, std::string>> kv = {
-        {"strategy", EvString(rec, "strategy") + " (" + EvString(rec, "key") + ")"}};
-    if (!EvString(rec, "interval").empty())
-      kv.push_back({"interval", EvString(rec, "interval") + ", " + EvString(rec, "partitions") +
-                                    " partitions (" + EvString(rec, "partitions_over_data") +
-                                    " over the data, " + EvString(rec, "premake") +
-                                    " ahead); no default partition"});
-    else
-      kv.push_back({"values", EvString(rec, "values") + " + a default partition"});
-    for (const auto& w : Split(EvString(rec, "interval_reasoning"), '\n'))
-      kv.push_back({"sizing", w});
-    kv.push_back({"workload cost", Fmt(EvDouble(rec, "workload_cost_before"), 0) + " -> " +
-                                       Fmt(EvDouble(rec, "workload_cost_after"), 0) + " (" +
-                                       EvString(rec, "cost_method") + ")"});
-    if (EvString(rec, "retention_delete") == "yes")
-      kv.push_back({"retention", "the DELETE (cost " +
-                                     Fmt(EvDouble(rec, "retention_delete_cost"), 0) + ", ~" +
-                                     Fmt(EvDouble(rec, "retention_rows_per_run"), 0) +
-                                     " rows a run) becomes " + EvString(rec, "retention_after")});
-    if (!EvString(rec, "measured_ratio").empty())
-      kv.push_back({"--verify", EvString(rec, "verify_summary")});
-    kv.push_back({"lock", rec.lock});
-    kv.push_back({"confidence", ConfidenceName(rec.confidence)});
-    b.push_back(ReportBlock::KeyValues(std::move(kv)));
-
-    ReportTable t;
-    t.header = {"statement", "calls", "cost before", "cost after", "partitions scanned"};
-    t.numeric = {false, true, true, true, true};
-    t.log_scale = true;
-    const auto scanned = Split(EvString(rec, "partitions_scanned"), ',');
-    for (size_t i = 0; i < rec.benefit.size(); ++i) {
-      const auto& q = rec.benefit[i];
-      t.rows.push_back(
-          {{ShortSql(q.query, 120), {}},
-           {Fmt(q.calls, 0), {}},
-           {Fmt(q.cost_before, 1), q.cost_before},
-           {Fmt(q.cost_after, 1), q.cost_after},
-           {(i < scanned.size() ? scanned[i] : "?") + " of " + EvString(rec, "partitions"), {}}});
-    }
-    b.push_back(
-        ReportBlock::Table(std::move(t), "statements on " + rec.object + " (dry-run estimate)"));
-    b.push_back(ReportBlock::Paragraph(
-        "What changes:\n" + EvString(rec, "constraints") +
-        "\nStatements whose plans change: " + EvString(rec, "statements_changing_plans")));
-    if (!EvString(rec, "migration_blockers").empty())
-      b.push_back(ReportBlock::Paragraph(
-          "The migration is advice, not run as is:\n" + EvString(rec, "migration_blockers"),
-          "warn"));
-    b.push_back(ReportBlock::Paragraph("Migration steps and their locks:\n" +
-                                       EvString(rec, "migration_steps")));
-    b.push_back(ReportBlock::Code(rec.sql, "migration (in --format sql)"));
-    if (!EvString(rec, "pg_partman").empty())
-      b.push_back(ReportBlock::Code(EvString(rec, "pg_partman"), "pg_partman alternative"));
-
-    ReportAction a{rec, executable, "partition " + rec.object};
-    report->actions.push_back(std::move(a));
   }
 }
 

@@ -4,6 +4,8 @@
 //
 //   partition_candidates.cc  which table, which strategy, which key
 //   partition_interval.cc    the interval and count, and pruning per statement
+//   partition_report.cc      its section of the advise report
+//   partition_cost.cc        the dry run's cost of a plan after pruning
 //   partition_sql.cc         the migration script, its revert, pg_partman's config
 //   partition_verify.cc      --verify: a sampled copy, measured
 #pragma once
@@ -15,6 +17,7 @@
 
 #include "advisor/advisor.h"
 #include "advisor/workload.h"
+#include "analyzer/plan/plan.h"
 #include "catalog/catalog.h"
 #include "catalog/table_dependents.h"
 
@@ -99,6 +102,16 @@ PruneResult Prune(std::optional<double> lo, std::optional<double> hi, double fir
 
 // Share of the rows with key in [lo, hi) from equal-frequency bounds.
 double HistogramFraction(const std::vector<double>& bounds, double lo, double hi);
+
+// --- the dry-run cost after partitioning ----------------------------------
+
+// The total cost of `root` (a plan of the table unpartitioned) with `table`
+// partitioned by `key`, `scanned` partitions surviving pruning and holding
+// `row_fraction` of the rows: Seq Scans scale by the fraction, index scans
+// pay a descent per surviving partition and scale only when the key is not
+// in their condition (partition_cost.cc says why).
+double CostAfterPruning(const PlanNode& root, const std::string& table, const std::string& key,
+                        int scanned, double row_fraction);
 
 // --- migration -------------------------------------------------------------
 

@@ -21,7 +21,7 @@
 //   1  DO guard: now() < B, or re-run advise        -- no lock
 //   2  CREATE TABLE events_partitioned (LIKE events INCLUDING ALL EXCLUDING
 //      INDEXES) PARTITION BY RANGE (ts)              -- ACCESS SHARE, instant
-//   3  CREATE TABLE events_p20261207 PARTITION OF ... (x premake)
+//   3  CREATE TABLE events_p2026_12_07 PARTITION OF ... (x premake; pg_partman's names)
 //   4  CREATE INDEX ... ON events_partitioned (ts)   -- empty: instant
 //   5  ALTER TABLE events ADD CONSTRAINT events_partition_bound
 //      CHECK (ts IS NOT NULL AND ts < B) NOT VALID   -- ACCESS EXCLUSIVE, instant
@@ -53,16 +53,30 @@ std::string Q(const std::string& schema, const std::string& name) {
   return QuoteIdent(schema) + "." + QuoteIdent(name);
 }
 
-// "2026-12-07 00:00:00+00" -> "20261207" (hourly: "2026120700"); numbers as is.
+// A partition's name suffix, spelled the way pg_partman 4.x spells it
+// (create_parent's datetime_string: YYYY, YYYY_MM, YYYY_MM_DD for days and
+// weeks given as '1 week', YYYY_MM_DD_HH24MI for hours; the bound itself for
+// integers): "2026-12-07 00:00:00+00" -> "2026_12_07". pg_partman skips a
+// child whose name it would give itself, so partitions this script makes
+// ahead are the ones its create_parent would premake, not overlapping twins
+// (which fail: "partition ... would overlap partition ...").
 std::string Suffix(const std::string& literal, const std::string& unit) {
   std::string digits;
   for (char c : literal)
     if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
-  if (unit == "hour") return digits.substr(0, 10);
-  if (unit == "month") return digits.substr(0, 6);
-  if (unit == "year") return digits.substr(0, 4);
-  if (unit.empty()) return digits;
-  return digits.substr(0, 8);
+  if (unit.empty()) return literal;  // an integer bound, as pg_partman names it
+  if (digits.size() < 12) digits.resize(12, '0');
+  const std::string y = digits.substr(0, 4), mo = digits.substr(4, 2), d = digits.substr(6, 2);
+  if (unit == "year") return y;
+  if (unit == "month") return y + "_" + mo;
+  if (unit == "hour") return y + "_" + mo + "_" + d + "_" + digits.substr(8, 4);
+  return y + "_" + mo + "_" + d;
+}
+
+// pg_partman's check_name_length: the table name is cut, never the suffix.
+std::string ChildName(const std::string& table, const std::string& suffix) {
+  const std::string tail = "_p" + suffix;
+  return (tail.size() < 63 ? table.substr(0, 63 - tail.size()) : std::string()) + tail;
 }
 
 std::string Lit(const std::string& v, const std::string& type, bool time) {
@@ -179,8 +193,7 @@ Migration BuildMigration(const MigrationInput& in) {
     if (in.cand.strategy == PartitionStrategy::kRange) {
       for (size_t i = 0; i + 1 < in.future_bounds.size(); ++i)
         sql += "CREATE TABLE " +
-               Q(t.schema,
-                 Trim63(t.name + "_p" + Suffix(in.future_bounds[i], in.interval.trunc_unit))) +
+               Q(t.schema, ChildName(t.name, Suffix(in.future_bounds[i], in.interval.trunc_unit))) +
                " PARTITION OF " + qp + " FOR VALUES FROM (" +
                Lit(in.future_bounds[i], in.key_type, time) + ") TO (" +
                Lit(in.future_bounds[i + 1], in.key_type, time) + ");\n";
@@ -386,13 +399,21 @@ Migration BuildMigration(const MigrationInput& in) {
 
   if (in.settings.pg_partman && in.cand.strategy == PartitionStrategy::kRange) {
     const std::string ps = QuoteIdent(in.settings.partman_schema);
+    // After the swap the table already has partitions: the old table below
+    // B, and step 3's from B on. create_parent premakes from
+    // p_start_partition (default: premake intervals behind now), so without
+    // it its first partitions overlap the old table and the call fails;
+    // from B it meets step 3's partitions, which carry the names it would
+    // give them (Suffix), and skips them.
     std::string p = "-- pg_partman (" + in.settings.partman_schema +
-                    ") instead of steps 3 and later partitions: after the swap, let it make "
-                    "partitions ahead and drop old ones\n";
+                    "), after the swap: it takes over making partitions ahead (and dropping "
+                    "old ones); it starts at B, the old table's upper bound, and skips the "
+                    "partitions step 3 made (same names)\n";
     p += "SELECT " + ps + ".create_parent(p_parent_table => " +
          QuoteLiteral(t.schema + "." + t.name) + ", p_control => " + QuoteLiteral(key) +
          ", p_type => 'native', p_interval => " + QuoteLiteral(in.interval.interval) +
-         ", p_premake => " + std::to_string(in.interval.premake) + ");\n";
+         ", p_premake => " + std::to_string(in.interval.premake) + ", p_start_partition => " +
+         QuoteLiteral(in.history_bound) + ");\n";
     if (in.retention_intervals > 0)
       p += "UPDATE " + ps + ".part_config SET retention = " +
            QuoteLiteral(std::to_string(in.retention_intervals) + " " +

@@ -142,7 +142,7 @@ before, after, steady = parts
 dry = [r for r in json.load(open(d + '/dry.json'))['recommendations'] if r['kind'] == 'partition'][0]
 ver = [r for r in json.load(open(d + '/verify.json'))['recommendations'] if r['kind'] == 'partition'][0]
 ev = dry['evidence']
-print(f"advice: {ev['strategy']} ({ev['key']}) every {ev['interval']}, {ev['partitions']} partitions "
+print(f"advice: {ev['strategy']} ({', '.join(ev['key'])}) every {ev['interval']}, {ev['partitions']} partitions "
       f"({ev['partitions_over_data']} over the data), sample {ver['evidence'].get('verify_sample_percent', 0):.0f}%")
 vlines = ver['evidence'].get('verify_statements', '').split('\n')
 scanned = ev['partitions_scanned'].split(',')
