@@ -116,5 +116,113 @@ TEST(LongNames, IndexNamesFitAndNeverCollideWithAnyRelation) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// Names pgvise derives from a table name by appending a suffix
+// (<t>_partitioned, <t>_history, <t>_p20261201, ...). Cut to 63 bytes from
+// the end, a 63-byte table name loses the whole suffix: every derived name
+// is the table's own name, and the migration's first CREATE TABLE fails with
+// "already exists". PostgreSQL's own choice of names (ChooseRelationName)
+// shortens the base and keeps the suffix; the script must do the same.
+// DISABLED_ until the lead applies /work/wt/fuzz15.lead.diff (advisor/partition_sql.cc Fit63);
+// it fails on main: every derived name equals the table name.
+TEST(LongNames, DISABLED_PartitionMigrationOfA63ByteTableRunsAsPrinted) {
+  const std::string table = "sensor_readings_from_the_north_sea_platforms_kept_for_ten_years";
+  ASSERT_EQ(table.size(), 63u);
+  const std::string uri = testing::FreshDatabase("rel_long_partition");
+  const std::string dir = testing::TempDir("long-partition");
+  const std::string qt = QuoteIdent(table);
+  testing::Exec(uri, "CREATE TABLE " + qt +
+                         " (id bigint PRIMARY KEY, ts timestamptz NOT NULL, value float8 NOT NULL);"
+                         "INSERT INTO " +
+                         qt +
+                         " SELECT g, now() - interval '60 days' + g * interval '26 seconds', "
+                         "g % 1000 FROM generate_series(1, 200000) g;"
+                         "CREATE INDEX ON " +
+                         qt + " (ts); ANALYZE " + qt + ";");
+  testing::WriteWhole(
+      dir + "/workload.sql",
+      "-- pgvise: calls=500\nSELECT avg(value) FROM " + qt +
+          " WHERE ts >= now() - interval '1 day';\n-- pgvise: calls=1\nDELETE FROM " + qt +
+          " WHERE ts < now() - interval '50 days';\n");
+  testing::CmdResult r = testing::RunPgvise(
+      "advise --db '" + uri +
+          "' -w workload.sql --partition-min-size 1MB --no-views --no-statistics --no-patterns "
+          "--format sql",
+      dir);
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  ASSERT_NE(r.out.find("PARTITION BY RANGE"), std::string::npos) << "no migration\n" << r.out;
+  // Every relation the script creates: at most 63 bytes, all distinct.
+  static const std::regex create(R"(CREATE TABLE (?:[^ ]+\.)?("(?:[^"]|"")+"|[a-z0-9_]+) )");
+  std::set<std::string> created;
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), create), end; it != end; ++it) {
+    std::string n = (*it)[1];
+    if (n.front() == '"') n = n.substr(1, n.size() - 2);
+    EXPECT_LE(n.size(), 63u) << n;
+    EXPECT_NE(n, table) << "a derived name lost its suffix\n" << r.out;
+    EXPECT_TRUE(created.insert(n).second) << "created twice: " << n << "\n" << r.out;
+  }
+  testing::WriteWhole(dir + "/advice.sql", r.out);
+  std::string out;
+  const int rc = testing::RunCommand(
+      "'" + Psql() + "' -X -v ON_ERROR_STOP=1 -d '" + uri + "' -f '" + dir + "/advice.sql'", &out,
+      true);
+  EXPECT_EQ(rc, 0) << out << "\n--- script ---\n" << r.out;
+  auto s = testing::AdminSession(uri);
+  Rows rows;
+  ASSERT_TRUE(s->Query("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)",
+                       {QuoteIdent(table)}, &rows)
+                  .ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.Text(0, 0), "p") << "the table was not partitioned\n" << r.out;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// maintain names the partitions it proposes <parent>_p<lower bound>, cut to
+// 63 bytes from the front so the bound survives. A cut must fall between
+// characters: half a UTF-8 character makes the statement fail in psql
+// ("invalid byte sequence for encoding UTF8"). PostgreSQL itself never cuts
+// inside a character (pg_mbcliplen).
+// DISABLED_ until the lead applies /work/wt/fuzz15.lead.diff (maintenance/rules_partitions.cc
+// Clip63); it fails on main: 4 CREATE TABLE fail with invalid byte sequence.
+TEST(LongNames, DISABLED_MaintainPartitionNamesFromANonAsciiParentRunAsPrinted) {
+  std::string parent = "a";
+  for (int i = 0; i < 31; ++i) parent += "\xc3\xbc";  // ü: characters start at odd offsets
+  ASSERT_EQ(parent.size(), 63u);
+  const std::string uri = testing::FreshDatabase("rel_long_maintain");
+  const std::string dir = testing::TempDir("long-maintain");
+  const std::string qp = QuoteIdent(parent);
+  // Integer RANGE, partitions not named after their bounds: maintain falls
+  // back to <parent>_p<lower>; rows in the newest partition make the next
+  // ones due.
+  testing::Exec(uri, "CREATE TABLE " + qp +
+                         " (id bigint NOT NULL, v int) PARTITION BY RANGE (id);"
+                         "CREATE TABLE part_a PARTITION OF " +
+                         qp +
+                         " FOR VALUES FROM (0) TO (1000);"
+                         "CREATE TABLE part_b PARTITION OF " +
+                         qp +
+                         " FOR VALUES FROM (1000) TO (2000);"
+                         "INSERT INTO " +
+                         qp + " SELECT g, 0 FROM generate_series(1, 1500) g; ANALYZE " + qp + ";");
+  testing::CmdResult r =
+      testing::RunPgvise("maintain --db '" + uri + "' --fail-on never --format sql", dir);
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  ASSERT_NE(r.out.find("PARTITION OF"), std::string::npos) << "no partition proposed\n" << r.out;
+  testing::WriteWhole(dir + "/plan.sql", r.out);
+  std::string out;
+  const int rc = testing::RunCommand(
+      "'" + Psql() + "' -X -v ON_ERROR_STOP=1 -d '" + uri + "' -f '" + dir + "/plan.sql'", &out,
+      true);
+  EXPECT_EQ(rc, 0) << out << "\n--- script ---\n" << r.out;
+  auto s = testing::AdminSession(uri);
+  Rows rows;
+  ASSERT_TRUE(
+      s->Query("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass($1)", {qp}, &rows)
+          .ok());
+  EXPECT_GT(rows.Int(0, 0), 2) << "no partition was created\n" << out << "\n" << r.out;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace
 }  // namespace pgvise
