@@ -44,9 +44,16 @@ namespace pgvise {
 
 namespace {
 
-std::string Trim63(std::string s) {
-  if (s.size() > 63) s.resize(63);
-  return s;
+// <base><suffix> in at most 63 bytes (NAMEDATALEN - 1). The base is
+// shortened, never the suffix, as PostgreSQL's ChooseRelationName does:
+// cutting the joined name instead turns every name derived from a 63-byte
+// table name into the table's own name. The cut falls between UTF-8
+// characters, as pg_mbcliplen's does.
+std::string Fit63(const std::string& base, const std::string& suffix) {
+  if (base.size() + suffix.size() <= 63) return base + suffix;
+  size_t keep = suffix.size() < 63 ? 63 - suffix.size() : 0;
+  while (keep > 0 && (static_cast<unsigned char>(base[keep]) & 0xC0) == 0x80) --keep;
+  return base.substr(0, keep) + suffix;
 }
 
 std::string Q(const std::string& schema, const std::string& name) {
@@ -75,8 +82,7 @@ std::string Suffix(const std::string& literal, const std::string& unit) {
 
 // pg_partman's check_name_length: the table name is cut, never the suffix.
 std::string ChildName(const std::string& table, const std::string& suffix) {
-  const std::string tail = "_p" + suffix;
-  return (tail.size() < 63 ? table.substr(0, 63 - tail.size()) : std::string()) + tail;
+  return Fit63(table, "_p" + suffix);
 }
 
 std::string Lit(const std::string& v, const std::string& type, bool time) {
@@ -101,11 +107,11 @@ Migration BuildMigration(const MigrationInput& in) {
   const std::string& key = in.cand.key;
   const bool time = in.cand.time_key;
   const std::string qt = Q(t.schema, t.name);
-  m.partitioned_name = Trim63(t.name + "_partitioned");
-  m.history_name = Trim63(t.name + "_history");
+  m.partitioned_name = Fit63(t.name, "_partitioned");
+  m.history_name = Fit63(t.name, "_history");
   const std::string qp = Q(t.schema, m.partitioned_name);
   const std::string qh = Q(t.schema, m.history_name);
-  const std::string bound_name = Trim63(t.name + "_partition_bound");
+  const std::string bound_name = Fit63(t.name, "_partition_bound");
   const std::string B = Lit(in.history_bound, in.key_type, time);
 
   // What the change does to the table's definition (said whether or not the
@@ -200,9 +206,9 @@ Migration BuildMigration(const MigrationInput& in) {
     } else {
       int n = 0;
       for (const auto& v : in.cand.list_values)
-        sql += "CREATE TABLE " + Q(t.schema, Trim63(t.name + "_p" + std::to_string(++n))) +
+        sql += "CREATE TABLE " + Q(t.schema, Fit63(t.name, "_p" + std::to_string(++n))) +
                " PARTITION OF " + qp + " FOR VALUES IN (" + QuoteLiteral(v) + ");\n";
-      sql += "CREATE TABLE " + Q(t.schema, Trim63(t.name + "_default")) + " PARTITION OF " + qp +
+      sql += "CREATE TABLE " + Q(t.schema, Fit63(t.name, "_default")) + " PARTITION OF " + qp +
              " DEFAULT;  -- a value not seen yet must not fail the insert\n";
     }
     if (!sql.empty()) sql.pop_back();
@@ -245,7 +251,7 @@ Migration BuildMigration(const MigrationInput& in) {
         }
         std::vector<std::string> with = cols;
         with.push_back(key);
-        const std::string twin = Trim63(ix.name + "_" + key + "_key");
+        const std::string twin = Fit63(ix.name, "_" + key + "_key");
         added_indexes.push_back(twin);
         must_exist.push_back(QuoteIdent(twin));
         old_steps += "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS " + QuoteIdent(twin) + " ON " +

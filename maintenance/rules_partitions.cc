@@ -184,8 +184,12 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 }
 
 std::string Clip63(std::string name) {
-  if (name.size() > 63) name.erase(0, name.size() - 63);  // keep the distinguishing suffix
-  return name;
+  if (name.size() <= 63) return name;
+  // Keep the distinguishing suffix; cut between UTF-8 characters (half a
+  // character makes the statement fail: invalid byte sequence for UTF8).
+  size_t cut = name.size() - 63;
+  while (cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) ++cut;
+  return name.substr(cut);
 }
 
 // The name of a new partition starting at `lower`: the newest partition's

@@ -122,9 +122,8 @@ TEST(LongNames, IndexNamesFitAndNeverCollideWithAnyRelation) {
 // is the table's own name, and the migration's first CREATE TABLE fails with
 // "already exists". PostgreSQL's own choice of names (ChooseRelationName)
 // shortens the base and keeps the suffix; the script must do the same.
-// DISABLED_ until the lead applies /work/wt/fuzz15.lead.diff (advisor/partition_sql.cc Fit63);
-// it fails on main: every derived name equals the table name.
-TEST(LongNames, DISABLED_PartitionMigrationOfA63ByteTableRunsAsPrinted) {
+// Before Fit63 this failed: every derived name equalled the table name.
+TEST(LongNames, PartitionMigrationOfA63ByteTableRunsAsPrinted) {
   const std::string table = "sensor_readings_from_the_north_sea_platforms_kept_for_ten_years";
   ASSERT_EQ(table.size(), 63u);
   const std::string uri = testing::FreshDatabase("rel_long_partition");
@@ -182,9 +181,9 @@ TEST(LongNames, DISABLED_PartitionMigrationOfA63ByteTableRunsAsPrinted) {
 // characters: half a UTF-8 character makes the statement fail in psql
 // ("invalid byte sequence for encoding UTF8"). PostgreSQL itself never cuts
 // inside a character (pg_mbcliplen).
-// DISABLED_ until the lead applies /work/wt/fuzz15.lead.diff (maintenance/rules_partitions.cc
-// Clip63); it fails on main: 4 CREATE TABLE fail with invalid byte sequence.
-TEST(LongNames, DISABLED_MaintainPartitionNamesFromANonAsciiParentRunAsPrinted) {
+// Before the UTF-8-aware Clip63 this failed: 4 CREATE TABLE failed with
+// invalid byte sequence.
+TEST(LongNames, MaintainPartitionNamesFromANonAsciiParentRunAsPrinted) {
   std::string parent = "a";
   for (int i = 0; i < 31; ++i) parent += "\xc3\xbc";  // ü: characters start at odd offsets
   ASSERT_EQ(parent.size(), 63u);
