@@ -54,6 +54,15 @@ const Shape kShapes[] = {
      "0.5 * sum(l.l_quantity) FROM lineitem l WHERE l.l_partkey = ps.ps_partkey AND l.l_suppkey = "
      "ps.ps_suppkey AND "
      "l.l_shipdate >= date '1994-01-01' AND l.l_shipdate < date '1995-01-01')) ORDER BY s.s_name"},
+    // limit-one-to-lateral: the latest order per user (orders.id unique,
+    // so the picked row is decided); LATERAL or DISTINCT ON by the costs.
+    {"latest row per key (ORDER BY ... LIMIT 1)",
+     "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT "
+     "1) AS last_total FROM users u"},
+    {"latest row, two columns of it",
+     "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT "
+     "1) AS t, (SELECT o.status FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT 1) "
+     "AS s FROM users u"},
     // unique-lookup-to-left-join: users.id is the primary key (indexed in
     // both modes; the index toggled is on orders.user_id). orders.user_id
     // has 1% NULLs and keys up to 120000 (dangling past 100000).

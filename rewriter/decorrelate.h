@@ -37,6 +37,7 @@ struct PassContext {
   // them (they are uncorrelated by construction), so reports name only
   // subqueries the user wrote.
   bool applied_any = false;
+  int alternatives = 0;  // subqueries that had a second correct form (RewriteResult)
 
   std::string FreshName(const std::string& prefix);
   void Report(const std::string& pass, const PgQuery__SubLink* sl, bool applied,
@@ -57,7 +58,7 @@ enum class CorrelationResult { kCorrelated, kUncorrelated, kRefused };
 CorrelationResult AnalyzeCorrelation(PgQuery__SelectStmt* sub, const Stack& outer,
                                      const RewriteCatalog* cat, Correlation* c, std::string* why);
 
-// Value of an aggregate expression over no rows, as far as can be told:
+// empty_value.cc: value of an aggregate expression over no rows, as far as can be told:
 // kNull for SUM/AVG/MIN/MAX... (and strict expressions of them), kZero for a
 // bare COUNT, kOther otherwise.
 enum class EmptyValue { kNull, kZero, kOther };

@@ -109,7 +109,7 @@ void TryScalar(PassContext& ctx, const char* pass, PgQuery__SelectStmt* s, const
       return refuse(
           "an ORDER BY ... LIMIT lookup: it picks one row per outer row, which no grouped join "
           "expresses "
-          "(a LATERAL join written by hand keeps it)");
+          "(limit-one-to-lateral makes it a LATERAL join)");
     return refuse(
         "not an aggregate: a join could return several rows per outer row where the subquery "
         "raises an "

@@ -17,6 +17,8 @@ void PassScalarWhere(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stac
 void PassScalarSelect(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_lookup.cc
 void PassUniqueLookup(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_lateral.cc
+void PassLimitOneToLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_nonequi.cc
 void PassJoinAggregateNonEquality(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_exists.cc

@@ -1,6 +1,7 @@
 #include "rewriter/pg_catalog.h"
 
 #include "catalog/functions.h"
+#include "rewriter/verify.h"
 
 namespace pgvise {
 
@@ -129,6 +130,12 @@ void SessionCatalog::PrefetchFunctions(const std::vector<std::string>& sqls) con
     if (FunctionNames(sql, &one).ok()) names.insert(one.begin(), one.end());
   }
   Prefetch(names);
+}
+
+double SessionCatalog::EstimateCost(const std::string& sql) const {
+  double cost = -1;
+  if (!session_ || !ExplainCost(*session_, sql, &cost).ok()) return -1;
+  return cost;
 }
 
 RewriteCatalog::Function SessionCatalog::FindFunction(const std::string& name) const {

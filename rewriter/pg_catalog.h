@@ -37,6 +37,9 @@ class SessionCatalog : public RewriteCatalog {
   // Prefetch for the function names of several statements at once (e.g. a
   // whole file before it is rewritten statement by statement).
   void PrefetchFunctions(const std::vector<std::string>& sqls) const;
+  // EXPLAIN of `sql`, read-only and rolled back; -1 when it does not plan.
+  // Not counted in queries(): it is a cost question, not a catalog read.
+  double EstimateCost(const std::string& sql) const override;
   // Catalog queries sent so far (snapshot + function batches).
   int queries() const { return queries_; }
 

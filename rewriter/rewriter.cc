@@ -3,6 +3,7 @@
 // again (undoing the pass if not), then deparse and format. Like DuckDB's
 // optimizer: one list of named passes, each timed and checked.
 #include <chrono>
+#include <cstdio>
 
 #include "analyzer/sql/statement.h"
 #include "rewriter/passes.h"
@@ -36,6 +37,11 @@ const std::vector<PassEntry>& PassTable() {
         "correlated scalar lookup by a unique key (catalog-proven, --db) -> LEFT JOIN (never "
         "INNER: rows with a NULL or dangling key keep their NULL)"},
        rw::PassUniqueLookup},
+      {{"limit-one-to-lateral",
+        "correlated scalar ORDER BY ... LIMIT 1 lookup -> LEFT JOIN LATERAL (never INNER; "
+        "ORDER BY and NULLS FIRST/LAST kept), or a LEFT JOIN to a DISTINCT ON derived table "
+        "when the correlation is key equalities and the server's costs say it is cheaper"},
+       rw::PassLimitOneToLateral},
       {{"join-aggregate-non-equality",
         "correlated aggregate in WHERE whose correlation has a non-equality (o.amount > "
         "c.limit) -> LEFT JOIN on it, GROUP BY the outer primary key, HAVING with FILTERed "
@@ -99,8 +105,11 @@ const std::vector<PassInfo>& Passes() {
   return k;
 }
 
-Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
-                  size_t* error_pos) {
+namespace {
+
+// One run of the pass list with the forms fixed by `o`.
+Status RewriteOnce(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
+                   size_t* error_pos) {
   *out = RewriteResult();
   // The protobuf tree is built and unpacked recursively, and so are the
   // passes: a statement nested past kMaxNestingDepth is refused before (the
@@ -158,6 +167,7 @@ Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult
     out->timings.push_back(timing);
   }
   out->changed = changed;
+  out->alternatives = ctx.alternatives;
   if (!changed) {
     out->sql = sql;
     return Status::Ok();
@@ -167,6 +177,39 @@ Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult
   if (!st.ok()) return st;
   out->sql = o.pretty ? FormatSql(text) : text;
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
+                  size_t* error_pos) {
+  RewriteOptions lateral = o;
+  if (o.top_one_form == TopOneForm::kCheapest) lateral.top_one_form = TopOneForm::kLateral;
+  Status st = RewriteOnce(sql, lateral, out, error_pos);
+  if (!st.ok() || o.top_one_form != TopOneForm::kCheapest || !o.catalog || !out->changed ||
+      out->alternatives == 0)
+    return st;
+  // Two correct forms of the same lookups: the LATERAL probe per outer row
+  // wins when few outer rows are read or an index serves the probe; the
+  // DISTINCT ON pass over the inner table wins when most are. The planner's
+  // costs of the whole statement decide (EXPLAIN, never run); every lookup of
+  // the statement takes the same form.
+  RewriteOptions distinct = o;
+  distinct.top_one_form = TopOneForm::kDistinctOn;
+  RewriteResult other;
+  if (!RewriteOnce(sql, distinct, &other, nullptr).ok() || !other.changed) return st;
+  const double c_lateral = o.catalog->EstimateCost(out->sql);
+  const double c_distinct = o.catalog->EstimateCost(other.sql);
+  if (c_lateral < 0 || c_distinct < 0) return st;
+  const bool pick_distinct = c_distinct < c_lateral;
+  if (pick_distinct) *out = std::move(other);
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "; form chosen on the server's costs: LATERAL %.1f, DISTINCT ON %.1f", c_lateral,
+                c_distinct);
+  for (auto& oc : out->outcomes)
+    if (oc.applied && oc.pass == "limit-one-to-lateral") oc.reason += buf;
+  return st;
 }
 
 }  // namespace pgvise

@@ -58,12 +58,24 @@ class RewriteCatalog {
   // RewriteSql announces every function name the statement calls before any
   // pass asks, so a database-backed catalog can read them in one query.
   virtual void Prefetch(const std::set<std::string>& /*function_names*/) const {}
+  // The planner's total cost of `sql` (EXPLAIN, never run), or < 0 when it
+  // cannot tell (no server, or the statement does not plan). Passes with two
+  // correct forms keep the cheaper one (see TopOneForm).
+  virtual double EstimateCost(const std::string& /*sql*/) const { return -1; }
+};
+
+// Which form limit-one-to-lateral writes (rewriter/pass_lateral.cc).
+enum class TopOneForm {
+  kCheapest,    // the cheaper by the catalog's EstimateCost; LATERAL when it cannot tell
+  kLateral,     // LEFT JOIN LATERAL (... ORDER BY ... LIMIT 1): one probe per outer row
+  kDistinctOn,  // LEFT JOIN a DISTINCT ON derived table, where it applies: one pass over all
 };
 
 struct RewriteOptions {
   std::set<std::string> disabled_passes;  // pass names (see Passes())
   const RewriteCatalog* catalog = nullptr;
   bool pretty = true;  // line breaks at major clauses (meaning checked unchanged)
+  TopOneForm top_one_form = TopOneForm::kCheapest;
 };
 
 struct PassOutcome {
@@ -85,6 +97,9 @@ struct RewriteResult {
   bool changed = false;
   std::vector<PassOutcome> outcomes;
   std::vector<PassTiming> timings;
+  // Rewrites that had a second correct form (LATERAL vs DISTINCT ON); with
+  // TopOneForm::kCheapest RewriteSql costed both and kept the cheaper.
+  int alternatives = 0;
 };
 
 struct PassInfo {

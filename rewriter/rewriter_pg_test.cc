@@ -347,10 +347,55 @@ const std::vector<Case>& Cases() {
       {"cross_type_key", Expect::kRefused,
        "SELECT f.x FROM fouter f WHERE (SELECT count(*) FROM fkeys k WHERE k.k = f.x) > 0",
        "decorrelate-scalar-where", true},
-      {"limit_1_lookup", Expect::kRefused,
+      // limit-one-to-lateral: users 201..300 have no orders, orders.total
+      // has NULLs (DESC puts them first), people.uid has NULLs and
+      // duplicates. Each case's ORDER BY decides the value (a unique key, or
+      // the value is the sort key itself), so the multisets must be equal.
+      {"limit_1_lookup", Expect::kApplied,
        "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT "
        "1) FROM users u",
-       "decorrelate-scalar-select"},
+       "limit-one-to-lateral"},
+      {"top1_desc_nulls_first", Expect::kApplied,
+       "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.total DESC "
+       "LIMIT 1) AS top FROM users u",
+       "limit-one-to-lateral"},
+      {"top1_asc_nulls_first_tiebreak", Expect::kApplied,
+       "SELECT u.id, (SELECT o.id FROM orders o WHERE o.user_id = u.id AND o.status <> 'void' "
+       "ORDER BY o.total NULLS FIRST, o.id LIMIT 1) FROM users u",
+       "limit-one-to-lateral"},
+      {"top1_in_where_under_or", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT o.status FROM orders o WHERE o.user_id = u.id "
+       "ORDER BY o.id DESC LIMIT 1) = 'paid' OR u.score IS NULL",
+       "limit-one-to-lateral"},
+      {"top1_two_lookups_share_one_row", Expect::kApplied,
+       "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC "
+       "LIMIT 1) AS t, (SELECT o.status FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC "
+       "LIMIT 1) AS s FROM users u",
+       "limit-one-to-lateral"},
+      {"top1_outer_null_duplicate_keys", Expect::kApplied,
+       "SELECT p.pid, (SELECT o.qty FROM orders o WHERE o.user_id = p.uid AND o.total > 10 ORDER "
+       "BY o.id LIMIT 1) FROM people p",
+       "limit-one-to-lateral"},
+      {"top1_non_equality_correlation", Expect::kApplied,
+       "SELECT u.id, (SELECT o.id FROM orders o WHERE o.user_id = u.id AND o.qty > u.score ORDER "
+       "BY o.id DESC LIMIT 1) FROM users u",
+       "limit-one-to-lateral"},
+      {"top1_star_selective_outer", Expect::kApplied,
+       "SELECT * FROM users u WHERE u.region_id = 3 AND (SELECT o.qty FROM orders o WHERE "
+       "o.user_id = u.id ORDER BY o.total DESC NULLS LAST, o.id LIMIT 1) > 2",
+       "limit-one-to-lateral"},
+      {"top1_volatile", Expect::kRefused,
+       "SELECT u.id, (SELECT o.id FROM orders o WHERE o.user_id = u.id AND random() < 2 ORDER BY "
+       "o.id LIMIT 1) FROM users u",
+       "limit-one-to-lateral"},
+      {"top1_outer_limit", Expect::kRefused,
+       "SELECT u.id, (SELECT o.id FROM orders o WHERE o.user_id = u.id ORDER BY o.id LIMIT 1) "
+       "FROM users u ORDER BY u.id LIMIT 5",
+       "limit-one-to-lateral"},
+      {"top1_outer_groups", Expect::kRefused,
+       "SELECT u.region_id, count(*) FROM users u WHERE (SELECT o.qty FROM orders o WHERE "
+       "o.user_id = u.id ORDER BY o.id LIMIT 1) > 2 GROUP BY u.region_id",
+       "limit-one-to-lateral"},
       {"volatile", Expect::kRefused,
        "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
        "random() < 2) > 5",
@@ -596,6 +641,46 @@ TEST_F(RewriterPgTest, NaiveLookupRewritesWouldBeWrongOnThisData) {
   // A scan of the inheritance parent reads its child's rows, which the
   // parent's primary key does not cover.
   EXPECT_EQ(Run("SELECT id FROM iparent WHERE id >= 500").size(), 11u);
+}
+
+// Both forms of every limit-one-to-lateral case return the original's rows,
+// whichever the costs would pick; and the naive forms do not: max() ignores
+// the NULLs ORDER BY ... DESC puts first, an INNER JOIN LATERAL drops the
+// users without orders, rank() = 1 repeats users whose top rows tie.
+TEST_F(RewriterPgTest, TopOneBothFormsKeepTheResultAndNaiveFormsDoNot) {
+  int distinct_on = 0;
+  for (const auto& c : Cases()) {
+    if (std::string(c.pass) != "limit-one-to-lateral" || c.expect != Expect::kApplied) continue;
+    SCOPED_TRACE(c.name);
+    for (TopOneForm form : {TopOneForm::kLateral, TopOneForm::kDistinctOn}) {
+      RewriteOptions o;
+      o.catalog = catalog_.get();
+      o.top_one_form = form;
+      RewriteResult r;
+      ASSERT_TRUE(RewriteSql(c.sql, o, &r).ok());
+      ASSERT_TRUE(r.changed);
+      const bool is_distinct = r.sql.find("DISTINCT ON") != std::string::npos;
+      EXPECT_EQ(r.sql.find("LATERAL") != std::string::npos, !is_distinct) << r.sql;
+      if (is_distinct) ++distinct_on;
+      EXPECT_TRUE(Run(c.sql) == Run(r.sql)) << r.sql;
+      EXPECT_EQ(SubPlans(r.sql), 0) << r.sql;
+    }
+  }
+  EXPECT_GE(distinct_on, 4);  // the equality-keyed cases have the set form too
+  const std::string orig =
+      "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.total DESC "
+      "LIMIT 1) FROM users u";
+  EXPECT_NE(Run(orig), Run("SELECT u.id, (SELECT max(o.total) FROM orders o WHERE o.user_id = "
+                           "u.id) FROM users u"));
+  EXPECT_LT(Run("SELECT u.id, l.total FROM users u JOIN LATERAL (SELECT o.total FROM orders o "
+                "WHERE o.user_id = u.id ORDER BY o.total DESC LIMIT 1) l ON true")
+                .size(),
+            Run(orig).size());
+  EXPECT_GT(Run("SELECT u.id, x.qty FROM users u LEFT JOIN (SELECT o.user_id, o.qty, rank() OVER "
+                "(PARTITION BY o.user_id ORDER BY o.status) AS r FROM orders o) x ON x.user_id = "
+                "u.id AND x.r = 1")
+                .size(),
+            Run(orig).size());
 }
 
 // The non-equality join's naive forms are wrong on this data: count(*) over

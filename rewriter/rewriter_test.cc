@@ -168,6 +168,60 @@ struct Refusal {
   const char* reason;  // substring of the reason
 };
 
+// limit-one-to-lateral, without a server: the LATERAL form (the subquery
+// itself, ORDER BY and NULLS FIRST/LAST as written, never INNER).
+TEST(LimitOneToLateral, LookupBecomesLeftJoinLateralKeepingOrderBy) {
+  auto r = Rewrite(
+      "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.total DESC "
+      "NULLS LAST, o.id LIMIT 1) AS top FROM users u");
+  ASSERT_TRUE(r.changed);
+  const auto* o = Find(r, "limit-one-to-lateral");
+  ASSERT_NE(o, nullptr);
+  EXPECT_TRUE(o->applied) << o->reason;
+  EXPECT_TRUE(Has(o->reason, "never INNER")) << o->reason;
+  EXPECT_TRUE(Has(r.sql, "LEFT JOIN LATERAL")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "pgv_l1(pgv_v) ON true")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "ORDER BY o.total DESC NULLS LAST, o.id\n    LIMIT 1")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "pgv_l1.pgv_v AS top")) << r.sql;
+  EXPECT_EQ(Find(r, "decorrelate-scalar-select"), nullptr);  // its refusal is answered
+  ExpectStable(r);
+}
+
+TEST(LimitOneToLateral, SameRowLookupsShareOneLateralItem) {
+  auto r = Rewrite(
+      "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT "
+      "1), (SELECT o.status FROM orders o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT 1), "
+      "(SELECT o.status FROM orders o WHERE o.user_id = u.id ORDER BY o.id LIMIT 1) FROM users u");
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "pgv_l1(pgv_v, pgv_v2)")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "pgv_l2(pgv_v)")) << r.sql;  // another ORDER BY: another row
+  EXPECT_TRUE(Has(r.sql, "pgv_l1.pgv_v2 AS status")) << r.sql;
+  ExpectStable(r);
+}
+
+TEST(LimitOneToLateral, DistinctOnFormGroupsOnTheKeysThenTheSubquerysOrder) {
+  RewriteOptions o;
+  o.top_one_form = TopOneForm::kDistinctOn;
+  auto r = Rewrite(
+      "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id AND o.qty > 1 ORDER BY "
+      "o.id DESC LIMIT 1) FROM users u",
+      o);
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "SELECT DISTINCT ON (o.user_id) o.user_id AS pgv_k1, o.total AS pgv_v"))
+      << r.sql;
+  EXPECT_TRUE(Has(r.sql, "ORDER BY o.user_id, o.id DESC")) << r.sql;
+  EXPECT_TRUE(Has(r.sql, "LEFT JOIN")) << r.sql;
+  EXPECT_FALSE(Has(r.sql, "LATERAL")) << r.sql;
+  // A non-equality correlation has only the LATERAL form, and says why.
+  r = Rewrite(
+      "SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id AND o.qty > u.score "
+      "ORDER BY o.id DESC LIMIT 1) FROM users u",
+      o);
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "LATERAL")) << r.sql;
+  EXPECT_TRUE(Has(Find(r, "limit-one-to-lateral")->reason, "not as a DISTINCT ON join"));
+}
+
 class Refuses : public ::testing::TestWithParam<Refusal> {};
 
 TEST_P(Refuses, LeavesQueryUntouchedAndSaysWhy) {
@@ -184,9 +238,21 @@ TEST_P(Refuses, LeavesQueryUntouchedAndSaysWhy) {
 INSTANTIATE_TEST_SUITE_P(
     Guards, Refuses,
     ::testing::Values(
-        Refusal{"SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY o.id "
-                "DESC LIMIT 1) FROM users u",
+        Refusal{"SELECT u.id, (SELECT o.total FROM orders o WHERE o.id = u.id ORDER BY o.id "
+                "DESC LIMIT 2) FROM users u",
                 "decorrelate-scalar-select", "ORDER BY ... LIMIT lookup"},
+        Refusal{"SELECT u.id, (SELECT o.total FROM orders o WHERE o.id = u.id ORDER BY o.id "
+                "DESC LIMIT 2) FROM users u",
+                "limit-one-to-lateral", "LIMIT other than 1"},
+        Refusal{"SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id ORDER BY "
+                "o.total FETCH FIRST 1 ROW WITH TIES) FROM users u",
+                "limit-one-to-lateral", "WITH TIES"},
+        Refusal{"SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id AND random() > "
+                "0.5 ORDER BY o.id LIMIT 1) FROM users u",
+                "limit-one-to-lateral", "volatile function random()"},
+        Refusal{"SELECT u.id FROM users u JOIN regions r ON r.id = (SELECT o.qty FROM orders o "
+                "WHERE o.user_id = u.id ORDER BY o.id LIMIT 1)",
+                "limit-one-to-lateral", "JOIN ... ON"},
         Refusal{"SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = "
                 "u.id AND random() < 0.5) > 1",
                 "decorrelate-scalar-where", "volatile function random()"},

@@ -209,6 +209,13 @@ void DecideProposal(bool measured, VerifyResult* v) {
   v->note = "proposed: cheaper by estimate (" + Costs(*v) + ") and " + measured_part;
 }
 
+Status ExplainCost(Session& session, const std::string& sql, double* cost) {
+  int subplans = 0;
+  bool index_path = false;
+  std::string err;
+  return Explain(session, sql, cost, &subplans, &index_path, &err);
+}
+
 Status VerifyRewrite(Session& session, const std::string& original, const std::string& rewritten,
                      const VerifyOptions& o, VerifyResult* out) {
   *out = VerifyResult();

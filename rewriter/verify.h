@@ -107,6 +107,10 @@ struct VerifyResult {
 // `measured`: the measurement gate ran (--verify).
 void DecideProposal(bool measured, VerifyResult* v);
 
+// The planner's total cost of `sql`: EXPLAIN (FORMAT JSON) in a rolled-back
+// READ ONLY transaction, never run (what the estimate gate reads).
+Status ExplainCost(Session& session, const std::string& sql, double* cost);
+
 // Errors only for a broken session; query failures are reported in `out`.
 Status VerifyRewrite(Session& session, const std::string& original, const std::string& rewritten,
                      const VerifyOptions& o, VerifyResult* out);
