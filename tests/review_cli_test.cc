@@ -302,10 +302,12 @@ TEST_F(ReviewCli, CorrelatedSubqueryFindingCarriesTheRewriteOrTheRefusal) {
   EXPECT_EQ(json::parse(again.out)["statements"][0]["changed"], false) << again.out;
 
   const std::string l = (*lookup)["suggestion"];
-  EXPECT_NE(l.find("pgvise rewrite refused (decorrelate-scalar-select)"), std::string::npos) << l;
-  EXPECT_NE(l.find("LIMIT"), std::string::npos) << l;
-  EXPECT_EQ(l.find("rewritten by"), std::string::npos) << l;
-  EXPECT_EQ((*lookup)["evidence"]["rewrite_refused_by"], "decorrelate-scalar-select");
+  // An ORDER BY ... LIMIT 1 lookup picks one row per outer row: no grouped
+  // join expresses it, a LATERAL join does (limit-one-to-lateral).
+  EXPECT_NE(l.find("rewritten by pgvise rewrite (limit-one-to-lateral)"), std::string::npos) << l;
+  EXPECT_NE(l.find("LEFT JOIN LATERAL"), std::string::npos) << l;
+  EXPECT_NE(l.find("LIMIT 1"), std::string::npos) << l;
+  EXPECT_EQ((*lookup)["evidence"]["rewrite_passes"], "limit-one-to-lateral");
 }
 
 }  // namespace
