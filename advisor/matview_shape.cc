@@ -176,8 +176,11 @@ bool Analyze(const Catalog& catalog, const std::string& sql, Shape* out, std::st
   };
   for (size_t i = 0; i < s->n_target_list; ++i) {
     auto* rt = s->target_list[i]->res_target;
-    out->output_names.insert(rt->name ? rt->name : FigureColname(rt->val));
-    if (!rt->name) rt->name = out->tree->arena().Strdup(FigureColname(rt->val));
+    // protobuf-c leaves an absent name "" (not null): an output written
+    // without AS gets the name PostgreSQL gives it, which the rewrite keeps.
+    const bool named = rt->name && *rt->name;
+    out->output_names.insert(named ? rt->name : FigureColname(rt->val));
+    if (!named) rt->name = out->tree->arena().Strdup(FigureColname(rt->val));
     if (!canon(&rt->val)) return false;
   }
   FlattenAnd(s->where_clause, &conjuncts);

@@ -266,10 +266,8 @@ TEST(MatviewMatch, GrandTotalsAloneGetAOneRowView) {
   bool rollup = true;
   ASSERT_TRUE(Rewrite(cat, total, def, "v", &out, &rollup).ok());
   EXPECT_FALSE(rollup) << out;  // the view's one row is the answer
-  EXPECT_EQ(out.rfind("SELECT mv.sum_amount", 0), 0u) << out;
-  EXPECT_NE(out.find("mv.row_count"), std::string::npos) << out;
-  EXPECT_EQ(out.find("sum(mv."), std::string::npos) << out;
-  EXPECT_EQ(out.find("WHERE"), std::string::npos) << out;
+  // Outputs keep the names PostgreSQL gave them (sum, count).
+  EXPECT_EQ(out, "SELECT mv.sum_amount AS sum, mv.row_count AS count FROM v mv");
 }
 
 TEST(MatviewMatch, HavingIsAppliedToTheViewsAggregates) {
@@ -280,8 +278,8 @@ TEST(MatviewMatch, HavingIsAppliedToTheViewsAggregates) {
   ASSERT_EQ(m.plans.size(), 1u) << (m.refused.empty() ? "" : m.refused[0]);
   std::string out;
   ASSERT_TRUE(Rewrite(cat, having, m.plans[0].def, "v", &out).ok());
-  EXPECT_NE(out.find("FROM v mv WHERE mv.row_count > 3"), std::string::npos) << out;
-  EXPECT_EQ(out.find("HAVING"), std::string::npos) << out;
+  EXPECT_EQ(out,
+            "SELECT mv.status AS status, mv.row_count AS count FROM v mv WHERE mv.row_count > 3");
   // Over a finer view: HAVING on the re-aggregated count.
   m = PlanViews(cat, {{0,
                        "SELECT status, sold_at, sum(amount), count(*) FROM sales GROUP BY status, "
@@ -307,8 +305,7 @@ TEST(MatviewMatch, RewriteKeepsLimitAndOffset) {
   ASSERT_EQ(m.plans.size(), 1u) << (m.refused.empty() ? "" : m.refused[0]);
   std::string out;
   ASSERT_TRUE(Rewrite(cat, page, m.plans[0].def, "v", &out).ok());
-  EXPECT_NE(out.find("ORDER BY mv.status, mv.sold_at LIMIT 20 OFFSET 40"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("ORDER BY status, sold_at LIMIT 20 OFFSET 40"), std::string::npos) << out;
   // Without ORDER BY, which rows OFFSET skips is not defined: refused.
   m = PlanViews(cat, {{0, "SELECT status, count(*) FROM sales GROUP BY status OFFSET 2", 1}});
   EXPECT_TRUE(m.plans.empty());
