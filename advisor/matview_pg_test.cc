@@ -278,17 +278,19 @@ TEST_F(MatviewPg, GrandTotalHavingAndAnExtraTableShareOneViewWithTheSameRows) {
   for (const auto& x : rewrites) {
     const std::string q = x["query"], w = x["rewritten"];
     EXPECT_EQ(w.find("JOIN"), std::string::npos) << w;  // reads the view alone
-    if (q.find("HAVING c.region") != std::string::npos)
+    if (q.find("HAVING c.region") != std::string::npos) {
       EXPECT_NE(w.find("WHERE mv.region <> 'EU' AND mv.row_count > 100"), std::string::npos) << w;
+    }
   }
   // --verify agrees: every rewrite verified on data.
   auto w = Connect(false);
   ASSERT_TRUE(VerifyViews(*w, {}, &r).ok());
   ASSERT_EQ(r.views.size(), 1u) << Notes(r);
-  for (const auto& e : r.views[0].evidence)
-    if (e.key == "rewrites")
-      for (const auto& x : nlohmann::json::parse(std::get<std::string>(e.value)))
-        EXPECT_TRUE(x.value("verified", false)) << x.dump();
+  for (const auto& e : r.views[0].evidence) {
+    if (e.key != "rewrites") continue;
+    for (const auto& x : nlohmann::json::parse(std::get<std::string>(e.value)))
+      EXPECT_TRUE(x.value("verified", false)) << x.dump();
+  }
 }
 
 TEST_F(MatviewPg, GrandTotalAloneGetsAOneRowViewThatRefreshesConcurrently) {
