@@ -36,14 +36,23 @@ struct ViewColumn {
   std::string type;  // pg_typeof of the column, once the database said (matview.cc)
 };
 
+// The one column of a grand-total view's unique index (a view with no
+// grouping key holds one row: `SELECT 1 AS pgvise_total, sum(...) FROM ...`).
+inline constexpr const char* kGrandTotalKey = "pgvise_total";
+
+// The view: its tables are the union of what its statements read (a
+// statement may read fewer, when each extra table is joined through a key:
+// matview_extra.cc).
 struct ViewDefinition {
   std::vector<ViewTable> tables;
   std::vector<std::string> joins;    // "t1.customer_id = t2.id"
   std::vector<std::string> filters;  // conjuncts every served statement has
   std::vector<ViewColumn> keys, aggs;
-  // SELECT <keys>, <aggs> FROM <tables> WHERE <joins, filters> GROUP BY <keys>
+  // SELECT <keys>, <aggs> FROM <tables> WHERE <joins, filters> GROUP BY <keys>;
+  // with no keys: SELECT 1 AS pgvise_total, <aggs> FROM ... (one row).
   std::string Sql() const;
-  // The view's columns that the unique index covers (every key).
+  // The view's columns that the unique index covers (every key, or
+  // kGrandTotalKey).
   std::vector<std::string> KeyNames() const;
   // Base tables as schema.table.
   std::vector<std::string> QualifiedTables() const;

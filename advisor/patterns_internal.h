@@ -95,22 +95,6 @@ inline bool CallsVolatile(const std::string& sql) {
   return false;
 }
 
-// An OFFSET clause of any form: the facts know a constant and a plain `$n`;
-// `OFFSET $2 * $3` (a page number times a page size) is neither. In
-// pg_stat_statements' text every literal is a `$n`, so the keyword can only be
-// the clause (or a quoted identifier, which the quote before it tells apart).
-inline bool OffsetKeyword(const std::string& sql) {
-  const std::string s = Lower(sql);
-  for (size_t at = s.find("offset"); at != std::string::npos; at = s.find("offset", at + 1)) {
-    const char before = at == 0 ? ' ' : s[at - 1];
-    const char after = at + 6 < s.size() ? s[at + 6] : ' ';
-    if ((std::isspace(static_cast<unsigned char>(before)) || before == ')') &&
-        (std::isspace(static_cast<unsigned char>(after)) || after == '$' || after == '('))
-      return true;
-  }
-  return false;
-}
-
 // ------------------------------------------------------ the handler context
 
 struct Call {

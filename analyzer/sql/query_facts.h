@@ -224,10 +224,14 @@ struct QueryFacts {
   std::vector<JoinCondition> joins;
   std::vector<SortKey> group_by;
   std::vector<SortKey> order_by;
-  std::optional<int64_t> limit;  // constant LIMIT
-  bool limit_param = false;      // LIMIT $n
-  std::optional<int64_t> offset;
-  bool offset_param = false;
+  std::optional<int64_t> limit;   // constant LIMIT
+  bool limit_param = false;       // LIMIT $n
+  std::optional<int64_t> offset;  // constant OFFSET
+  bool offset_param = false;      // OFFSET $n
+  // An OFFSET clause of any form: a constant, a `$n`, or an expression
+  // (`OFFSET $2 * $3`, a page number times a page size), which neither
+  // field above records.
+  bool has_offset = false;
   bool distinct = false;
   bool has_aggregate = false;
   bool has_where = false;

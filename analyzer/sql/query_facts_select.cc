@@ -388,6 +388,8 @@ void Extractor::Limit(dom::object s) {
   };
   read("limitCount", &out_->limit, &out_->limit_param);
   read("limitOffset", &out_->offset, &out_->offset_param);
+  dom::element off;
+  out_->has_offset = Field(s, "limitOffset", &off);
   if (out_->offset) out_->offset_location = Loc(Unwrap(s.at_key("limitOffset").value()).body);
 }
 

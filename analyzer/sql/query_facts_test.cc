@@ -343,5 +343,28 @@ TEST(QueryFacts, TransactionBlocksAcrossAFile) {
   EXPECT_FALSE(q[4].in_transaction_block);
 }
 
+TEST(QueryFacts, OffsetOfAnyFormIsRecorded) {
+  // A constant and a plain `$n` have their own fields; an expression (a page
+  // number times a page size) only has_offset.
+  struct Case {
+    const char* sql;
+    bool has_offset, param;
+    int64_t value;
+  };
+  for (const Case& c :
+       {Case{"SELECT id FROM t ORDER BY id LIMIT 20 OFFSET 40", true, false, 40},
+        Case{"SELECT id FROM t ORDER BY id LIMIT 20 OFFSET $1", true, true, -1},
+        Case{"SELECT id FROM t ORDER BY id LIMIT $1 OFFSET $2 * $1", true, false, -1},
+        Case{"SELECT id FROM t ORDER BY id LIMIT 20", false, false, -1}}) {
+    SqlFile f;
+    ASSERT_TRUE(ParseSqlFile(SourceText("o.sql", c.sql), &f).ok());
+    QueryFacts q;
+    ASSERT_TRUE(ExtractFacts(f.statements[0], &q).ok()) << c.sql;
+    EXPECT_EQ(q.has_offset, c.has_offset) << c.sql;
+    EXPECT_EQ(q.offset_param, c.param) << c.sql;
+    EXPECT_EQ(q.offset.value_or(-1), c.value) << c.sql;
+  }
+}
+
 }  // namespace
 }  // namespace pgvise
