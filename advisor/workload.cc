@@ -268,7 +268,9 @@ Status CollectWorkload(Session& s, const WorkloadSource& src, Workload* w) {
     if (!st.ok()) return st;
   }
   if (src.options.use_qualstats) AddQualstats(s, w);
-  if (w->statements.empty())
+  // A workload that only writes is still a workload: it has nothing to
+  // speed up, and every index would slow it (said in the report, exit 0).
+  if (w->statements.empty() && w->table_writes.empty())
     return Status::InvalidInput("no plannable statements in the workload (" +
                                 std::to_string(w->skipped_utility) + " utility/DDL, " +
                                 std::to_string(w->skipped_unparsable) + " unparsable skipped)");

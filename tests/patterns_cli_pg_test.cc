@@ -74,6 +74,20 @@ TEST_F(PatternsCli, NPlusOneIsAFindingWithItsRuleId) {
       << t.out;
 }
 
+// A workload file of INSERTs only is a workload (every index would slow it),
+// not "no plannable statements": exit 0, nothing recommended. It used to be
+// an input error (exit 2) before the advisor saw the writes.
+TEST_F(PatternsCli, InsertOnlyWorkloadFileIsAdvisedNotRefused) {
+  WriteWhole(*dir_ + "/inserts.sql",
+             "INSERT INTO books (id, author_id, title) VALUES ($1, $2, $3);\n");
+  CmdResult r = RunPgvise(
+      "advise -q --format json --no-patterns --db '" + *uri_ + "' inserts.sql", *dir_);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["recommendations"].empty()) << r.out;
+  EXPECT_TRUE(j["drops"].empty()) << r.out;
+}
+
 TEST_F(PatternsCli, NoPatternsTurnsTheStepOff) {
   CmdResult r = RunPgvise(
       "advise -q --format json --no-patterns --config short.yaml --db '" + *uri_ + "'", *dir_);
