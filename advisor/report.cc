@@ -80,6 +80,25 @@ std::string Cost(double v) {
 
 std::string Percent(double fraction) { return Num(100 * fraction, 1) + "%"; }
 
+// "2 new indexes, 1 partitioning and 1 drop": each kind of change the report
+// makes, counted, the kinds it does not make left out.
+std::string ChangeCounts(const AdviseReport& r) {
+  std::vector<std::string> parts;
+  auto add = [&](size_t n, const char* one, const char* many) {
+    if (n > 0) parts.push_back(std::to_string(n) + " " + (n == 1 ? one : many));
+  };
+  add(r.indexes.size(), "new index", "new indexes");
+  add(r.unverified.size(), "unverified index", "unverified indexes");
+  add(r.partitions.size(), "partitioning", "partitionings");
+  add(r.views.size(), "materialized view", "materialized views");
+  add(r.statistics.size(), "statistics object", "statistics objects");
+  add(r.drops.size(), "drop", "drops");
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  return out;
+}
+
 std::string Summary(const AdviseReport& r) {
   std::ostringstream s;
   s << r.statements.size() << " statements (" << r.statements_costed << " costed";
@@ -196,7 +215,7 @@ ReportTable StatementTable(const AdviseReport& r) {
 Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
   Report rep;
   rep.command = "advise";
-  rep.title = "pgvise advise: index changes for the workload";
+  rep.title = "pgvise advise: schema changes for the workload";
   rep.database = o.database;
   rep.notes = r.notes;
   rep.stats = Stats(r);
@@ -239,11 +258,10 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
   const bool changes = !r.indexes.empty() || !r.drops.empty() || !r.unverified.empty() ||
                        !r.partitions.empty() || !r.views.empty() || !r.statistics.empty();
   b.push_back(ReportBlock::Paragraph(
-      changes
-          ? "Workload cost " + Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) +
-                " (" + Percent(Reduction(r)) + " lower) with " + std::to_string(r.indexes.size()) +
-                " new index(es) and " + std::to_string(r.drops.size()) + " drop(s)."
-          : "No new index would lower the workload's cost enough.",
+      changes ? "Workload cost " + Cost(r.workload_cost_before) + " -> " +
+                    Cost(r.workload_cost_after) + " (" + Percent(Reduction(r)) + " lower) with " +
+                    ChangeCounts(r) + "."
+              : "No change would lower the workload's cost enough.",
       changes ? "good" : ""));
   std::vector<std::pair<std::string, std::string>> kv = {
       {"workload cost", Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) + " (" +
@@ -413,6 +431,13 @@ json AdviceToJson(const AdviseReport& r) {
   sum["statements_generic_plans"] = r.statements_generic;
   sum["max_indexes"] = r.max_indexes >= 0 ? json(r.max_indexes) : json(nullptr);
   sum["max_indexes_binding"] = r.max_indexes_binding;
+  // How many of each kind of change the report makes (the lists themselves
+  // are below; these are for dashboards that read the summary only).
+  sum["indexes"] = r.indexes.size();
+  sum["drops"] = r.drops.size();
+  sum["partitions"] = r.partitions.size();
+  sum["views"] = r.views.size();
+  sum["statistics"] = r.statistics.size();
   j["summary"] = sum;
   json recs = json::array();
   for (const auto& x : r.indexes) recs.push_back(ToJson(x));

@@ -4,7 +4,7 @@
 //
 // Text, for a body of [heading, key/values, table, code]:
 //
-//   pgvise advise: index changes for the workload
+//   pgvise advise: schema changes for the workload
 //
 //   Summary
 //   -------

@@ -138,6 +138,13 @@ TEST_F(PartitionAdvise, RangeOnTheTimeColumnAndNothingElse) {
       << notes;
   EXPECT_NE(notes.find("partitioning public.ticks: none"), std::string::npos) << notes;
   EXPECT_NE(notes.find("below --partition-min-size"), std::string::npos) << notes;
+  // The summary counts the partitioning with the other kinds of change, in
+  // the JSON and in the text report's opening line.
+  EXPECT_EQ(doc["summary"]["partitions"], 1) << doc["summary"].dump(1);
+  EXPECT_EQ(doc["summary"]["views"], 0);  // --no-views
+  CmdResult text = Advise("");
+  ASSERT_EQ(text.exit, 0) << text.err;
+  EXPECT_NE(text.out.find("1 partitioning"), std::string::npos) << text.out;
 }
 
 TEST_F(PartitionAdvise, DefaultThresholdRecommendsNothing) {
