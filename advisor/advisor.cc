@@ -322,7 +322,10 @@ void GenerateCandidatesStep(AdviseRun& run) {
 
 // HypoPG, checked and cleared; fails the run when it is missing.
 Status StartWhatIf(AdviseRun& run) {
-  run.wi = std::make_unique<WhatIf>(run.session, run.workload, &run.cs, run.catalog);
+  const auto& more = run.opts.whatif_sessions;
+  run.wi = std::make_unique<WhatIf>(more.empty() ? run.session : *more[0], run.workload, &run.cs,
+                                    run.catalog);
+  run.wi->AddWorkers(more);
   Status st = run.wi->Init();
   if (!st.ok()) return st;
   run.rep.hypopg_version = run.wi->hypopg_version();
@@ -351,6 +354,7 @@ void DeriveValues(AdviseRun& run) {
 void CostBaseline(AdviseRun& run) {
   WhatIf& wi = *run.wi;
   int fell_back = 0;
+  wi.PrefetchBaseline();  // --jobs: over every connection
   for (int s = 0; s < static_cast<int>(run.workload.statements.size()); ++s) {
     if (!wi.parameters(s).custom()) continue;
     const PlanCost& pc = wi.Cost(s, {});
@@ -362,6 +366,7 @@ void CostBaseline(AdviseRun& run) {
     run.rep.notes.push_back(std::to_string(fell_back) +
                             " statement(s) fell back to a generic plan: planning them with "
                             "representative values failed (see the statements section)");
+  wi.PrefetchMatrix();  // --jobs: every statement under each single candidate
   run.oracle = std::make_unique<WhatIfOracle>(wi, run.opts);
 }
 

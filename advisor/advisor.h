@@ -102,6 +102,10 @@ struct AdviseOptions {
   StatisticsOptions statistics;
   PatternOptions patterns;
   bool verbose = false;  // -v: also say why a table or statement got nothing
+  // --jobs N / --replica URI: the connections HypoPG what-if costing runs on
+  // (advisor/whatif.h), opened and owned by the caller; the first one also
+  // takes the selection's sequential EXPLAINs. Empty: the main session.
+  std::vector<Session*> whatif_sessions;
 };
 
 // One value set of a statement costed with custom plans.

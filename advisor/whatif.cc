@@ -1,8 +1,12 @@
 #include "advisor/whatif.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
+#include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "analyzer/plan/explain_runner.h"
 
@@ -53,9 +57,45 @@ Status ReadPlanCost(const std::string& plan_json, double* total_cost,
 }
 
 WhatIf::WhatIf(Session& s, const Workload& w, CandidateSet* cs, const Catalog& cat)
-    : s_(s), w_(w), cs_(cs), cat_(cat) {}
+    : s_(s), w_(w), cs_(cs), cat_(cat) {
+  backends_.emplace_back();
+  backends_[0].session = &s_;
+}
 
 WhatIf::~WhatIf() { Reset(); }
+
+void WhatIf::AddWorkers(const std::vector<Session*>& sessions) {
+  for (Session* s : sessions) {
+    if (s == nullptr || s == &s_) continue;
+    backends_.emplace_back();
+    backends_.back().session = s;
+  }
+}
+
+const WhatIfStats& WhatIf::stats() const {
+  merged_ = stats_;
+  merged_.whatif_calls = merged_.hypo_creates = merged_.hypo_drops = 0;
+  merged_.explain_ms = merged_.hypo_ms = 0;
+  for (const auto& b : backends_) {
+    merged_.whatif_calls += b.stats.whatif_calls;
+    merged_.hypo_creates += b.stats.hypo_creates;
+    merged_.hypo_drops += b.stats.hypo_drops;
+    merged_.explain_ms += b.stats.explain_ms;
+    merged_.hypo_ms += b.stats.hypo_ms;
+  }
+  return merged_;
+}
+
+// Every connection starts with no hypothetical index, and without
+// pg_qualstats recording the values pgvise plans with: they must not come
+// back as "the application's constants" on the next run (a user-level
+// setting; harmless when it is not loaded).
+Status WhatIf::StartBackend(Backend& b) {
+  Status st = b.session->Exec("SELECT hypopg_reset()");
+  if (!st.ok()) return st;
+  b.session->Exec("SELECT set_config('pg_qualstats.enabled', 'off', false)");
+  return Status::Ok();
+}
 
 Status WhatIf::Init() {
   Rows r;
@@ -67,12 +107,10 @@ Status WhatIf::Init() {
         "postgresql-15-hypopg on Debian); pgvise needs it to cost indexes without building them");
   hypopg_version_ = r.Text(0, 0);
   can_hide_ = VersionNumber(hypopg_version_) >= 10400;
-  st = s_.Exec("SELECT hypopg_reset()");
-  if (!st.ok()) return st;
-  // pg_qualstats records the quals of EXPLAINed statements too: the values
-  // pgvise plans with must not come back as "the application's constants"
-  // on the next run. A user-level setting; harmless when it is not loaded.
-  s_.Exec("SELECT set_config('pg_qualstats.enabled', 'off', false)");
+  for (auto& b : backends_) {
+    st = StartBackend(b);
+    if (!st.ok()) return Status::Database(b.session->masked_conninfo() + ": " + st.message());
+  }
   relevant_.assign(w_.statements.size(), {});
   for (size_t i = 0; i < cs_->relevant.size() && i < relevant_.size(); ++i)
     relevant_[i] = std::set<int>(cs_->relevant[i].begin(), cs_->relevant[i].end());
@@ -82,9 +120,11 @@ Status WhatIf::Init() {
 
 void WhatIf::Reset() {
   if (!ready_) return;
-  s_.Exec("SELECT hypopg_reset()");
-  live_.clear();
-  oid_to_candidate_.clear();
+  for (auto& b : backends_) {
+    b.session->Exec("SELECT hypopg_reset()");
+    b.live.clear();
+    b.oid_to_candidate.clear();
+  }
 }
 
 std::vector<int> WhatIf::Relevant(int s, const std::vector<int>& config) const {
@@ -99,58 +139,65 @@ std::vector<int> WhatIf::Relevant(int s, const std::vector<int>& config) const {
   return out;
 }
 
-Status WhatIf::CreateHypo(int c) {
+std::string WhatIf::Key(int s, const std::vector<int>& relevant) const {
+  std::string key = std::to_string(s) + ":";
+  for (int c : relevant) key += std::to_string(c) + ",";
+  return key;
+}
+
+Status WhatIf::CreateHypo(Backend& b, int c) {
   const IndexCandidate& cand = cs_->candidates[static_cast<size_t>(c)];
   if (!cand.whatif_supported) return Status::Unsupported("HypoPG cannot simulate " + cand.method);
   auto t0 = Clock::now();
   Rows r;
-  Status st =
-      s_.Query("SELECT indexrelid FROM hypopg_create_index($1)", {cand.Ddl("", false, false)}, &r);
-  stats_.hypo_ms += MsSince(t0);
+  Status st = b.session->Query("SELECT indexrelid FROM hypopg_create_index($1)",
+                               {cand.Ddl("", false, false)}, &r);
+  b.stats.hypo_ms += MsSince(t0);
   if (!st.ok()) return st;
   if (r.empty()) return Status::Internal("hypopg_create_index returned nothing");
   uint32_t oid = static_cast<uint32_t>(r.Int(0, 0));
-  live_[c] = oid;
-  oid_to_candidate_[oid] = c;
-  ++stats_.hypo_creates;
+  b.live[c] = oid;
+  b.oid_to_candidate[oid] = c;
+  ++b.stats.hypo_creates;
   return Status::Ok();
 }
 
-Status WhatIf::DropHypo(int c) {
-  auto it = live_.find(c);
-  if (it == live_.end()) return Status::Ok();
+Status WhatIf::DropHypo(Backend& b, int c) {
+  auto it = b.live.find(c);
+  if (it == b.live.end()) return Status::Ok();
   auto t0 = Clock::now();
   Rows ignored;
-  Status st = s_.Query("SELECT hypopg_drop_index($1)", {std::to_string(it->second)}, &ignored);
-  stats_.hypo_ms += MsSince(t0);
-  oid_to_candidate_.erase(it->second);
-  live_.erase(it);
-  ++stats_.hypo_drops;
+  Status st =
+      b.session->Query("SELECT hypopg_drop_index($1)", {std::to_string(it->second)}, &ignored);
+  b.stats.hypo_ms += MsSince(t0);
+  b.oid_to_candidate.erase(it->second);
+  b.live.erase(it);
+  ++b.stats.hypo_drops;
   return st;
 }
 
-Status WhatIf::Materialize(const std::vector<int>& config) {
+Status WhatIf::Materialize(Backend& b, const std::vector<int>& config) {
   std::vector<int> drop;
-  for (const auto& [c, oid] : live_)
+  for (const auto& [c, oid] : b.live)
     if (std::find(config.begin(), config.end(), c) == config.end()) drop.push_back(c);
   for (int c : drop) {
-    Status st = DropHypo(c);
+    Status st = DropHypo(b, c);
     if (!st.ok()) return st;
   }
   for (int c : config) {
-    if (live_.count(c)) continue;
-    Status st = CreateHypo(c);
+    if (b.live.count(c)) continue;
+    Status st = CreateHypo(b, c);
     if (!st.ok()) return st;
   }
   return Status::Ok();
 }
 
-void WhatIf::ReadNames(const std::set<std::string>& names, PlanCost* pc) const {
+void WhatIf::ReadNames(const Backend& b, const std::set<std::string>& names, PlanCost* pc) const {
   for (const auto& n : names) {
     // HypoPG names its indexes "<oid>btree_table_col".
     if (n.size() > 2 && n[0] == '<') {
       uint32_t oid = static_cast<uint32_t>(std::strtoul(n.c_str() + 1, nullptr, 10));
-      if (auto it = oid_to_candidate_.find(oid); it != oid_to_candidate_.end())
+      if (auto it = b.oid_to_candidate.find(oid); it != b.oid_to_candidate.end())
         pc->candidates.insert(it->second);
     } else {
       pc->indexes.insert(n);
@@ -158,25 +205,25 @@ void WhatIf::ReadNames(const std::set<std::string>& names, PlanCost* pc) const {
   }
 }
 
-PlanCost WhatIf::Explain(int s) {
-  if (parameters(s).custom()) return ExplainCustom(s);
-  return ExplainGeneric(s);
+PlanCost WhatIf::Explain(Backend& b, int s) {
+  if (parameters(s).custom()) return ExplainCustom(b, s);
+  return ExplainGeneric(b, s);
 }
 
-PlanCost WhatIf::ExplainGeneric(int s) {
+PlanCost WhatIf::ExplainGeneric(Backend& b, int s) {
   PlanCost pc;
   std::string json;
   auto t0 = Clock::now();
-  Status st =
-      ExplainStatement(s_, w_.statements[static_cast<size_t>(s)].sql, ExplainOptions{}, &json);
-  stats_.explain_ms += MsSince(t0);
-  ++stats_.whatif_calls;
+  Status st = ExplainStatement(*b.session, w_.statements[static_cast<size_t>(s)].sql,
+                               ExplainOptions{}, &json);
+  b.stats.explain_ms += MsSince(t0);
+  ++b.stats.whatif_calls;
   if (!st.ok()) {
     // Not a lost connection (Session ends the command for that): this one
     // statement could not be planned, e.g. statement_timeout (57014) or a
     // table locked past lock_timeout (55P03). The run goes on without it.
     pc.error = st.message();
-    pc.sqlstate = s_.last_sqlstate();
+    pc.sqlstate = b.session->last_sqlstate();
     return pc;
   }
   std::set<std::string> names;
@@ -185,24 +232,25 @@ PlanCost WhatIf::ExplainGeneric(int s) {
     pc.error = st.message();
     return pc;
   }
-  ReadNames(names, &pc);
+  ReadNames(b, names, &pc);
   pc.ok = true;
   return pc;
 }
 
 // The weighted mean of the custom plans over the statement's value sets;
 // the indexes any of them uses count as used (the index serves those calls).
-PlanCost WhatIf::ExplainCustom(int s) {
+PlanCost WhatIf::ExplainCustom(Backend& b, int s) {
   PlanCost pc;
   const auto& sets = parameters(s).sets;
   std::vector<std::string> plans;
   auto t0 = Clock::now();
-  Status st = ExplainCustomPlans(s_, w_.statements[static_cast<size_t>(s)].sql, sets, &plans);
-  stats_.explain_ms += MsSince(t0);
-  stats_.whatif_calls += static_cast<int64_t>(std::max<size_t>(plans.size(), 1));
+  Status st =
+      ExplainCustomPlans(*b.session, w_.statements[static_cast<size_t>(s)].sql, sets, &plans);
+  b.stats.explain_ms += MsSince(t0);
+  b.stats.whatif_calls += static_cast<int64_t>(std::max<size_t>(plans.size(), 1));
   if (!st.ok()) {
     pc.error = st.message();
-    pc.sqlstate = s_.last_sqlstate();
+    pc.sqlstate = b.session->last_sqlstate();
     return pc;
   }
   for (size_t i = 0; i < plans.size(); ++i) {
@@ -215,7 +263,7 @@ PlanCost WhatIf::ExplainCustom(int s) {
     }
     pc.set_costs.push_back(cost);
     pc.cost += sets[i].weight * cost;
-    ReadNames(names, &pc);
+    ReadNames(b, names, &pc);
   }
   pc.ok = true;
   return pc;
@@ -240,35 +288,126 @@ void WhatIf::UseGenericPlan(int s, const std::string& why) {
 
 PlanCost WhatIf::GenericBaseline(int s) {
   PlanCost pc;
-  Status st = Materialize({});
+  Status st = Materialize(main(), {});
   if (!st.ok()) {
     pc.error = st.message();
     return pc;
   }
-  return ExplainGeneric(s);
+  return ExplainGeneric(main(), s);
 }
 
 const PlanCost& WhatIf::Cost(int s, const std::vector<int>& config) {
   std::vector<int> rel = Relevant(s, config);
-  std::string key = std::to_string(s) + ":";
-  for (int c : rel) key += std::to_string(c) + ",";
+  std::string key = Key(s, rel);
   if (auto it = cache_.find(key); it != cache_.end()) {
     ++stats_.cache_hits;
     return it->second;
   }
   PlanCost pc;
-  Status st = Materialize(rel);
+  Status st = Materialize(main(), rel);
   if (!st.ok()) {
     pc.error = st.message();
     pc.sqlstate = s_.last_sqlstate();
   } else {
-    pc = Explain(s);
+    pc = Explain(main(), s);
   }
   if (!pc.ok && !rel.empty()) {
     ++stats_.failed_calls;
     if (stats_.first_failure.empty()) stats_.first_failure = pc.error;
   }
   return cache_[key] = pc;
+}
+
+// A worker's unit: materialize the configuration once, then every statement.
+void WhatIf::RunTask(Backend& b, Task& t) {
+  Status st = Materialize(b, t.config);
+  for (int s : t.statements) {
+    PlanCost pc;
+    if (!st.ok()) {
+      pc.error = st.message();
+      pc.sqlstate = b.session->last_sqlstate();
+    } else {
+      pc = Explain(b, s);
+    }
+    t.costs.push_back(std::move(pc));
+  }
+  if (t.size_of >= 0 && st.ok()) t.hypo_size = ReadHypoSize(b, t.size_of);
+}
+
+// Tasks go to the connections as they become free (an atomic cursor); each
+// thread writes only its own Backend and the tasks it took, and the cache is
+// filled on this thread after the join, in task order, so nothing about the
+// result depends on which connection ran what. A lost connection ends the
+// command (Session throws); the first such error is rethrown here.
+void WhatIf::Prefetch(std::vector<Task> tasks) {
+  if (tasks.empty()) return;
+  std::atomic<size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mu;
+  auto work = [&](Backend& b) {
+    try {
+      for (size_t i = next++; i < tasks.size(); i = next++) RunTask(b, tasks[i]);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mu);
+      if (!failure) failure = std::current_exception();
+      next = tasks.size();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t k = 1; k < backends_.size(); ++k) threads.emplace_back(work, std::ref(backends_[k]));
+  work(main());
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+  for (auto& t : tasks) {
+    for (size_t i = 0; i < t.statements.size(); ++i) {
+      const int s = t.statements[i];
+      PlanCost& pc = t.costs[i];
+      if (!pc.ok && !t.config.empty()) {
+        ++stats_.failed_calls;
+        if (stats_.first_failure.empty()) stats_.first_failure = pc.error;
+      }
+      cache_.emplace(Key(s, t.config), std::move(pc));
+    }
+    if (t.size_of >= 0 && !hypo_size_.count(t.size_of)) hypo_size_[t.size_of] = t.hypo_size;
+  }
+}
+
+void WhatIf::PrefetchBaseline() {
+  if (backends_.size() < 2) return;
+  // One task per statement, so the baseline spreads too (a single
+  // configuration, {}, that every connection holds anyway).
+  std::vector<Task> tasks;
+  for (int s = 0; s < static_cast<int>(w_.statements.size()); ++s) {
+    if (cache_.count(Key(s, {}))) continue;
+    Task t;
+    t.statements = {s};
+    tasks.push_back(std::move(t));
+  }
+  Prefetch(std::move(tasks));
+}
+
+void WhatIf::PrefetchMatrix() {
+  if (backends_.size() < 2) return;
+  std::map<int, std::vector<int>> by_candidate;  // candidate -> statements it is relevant to
+  for (int s = 0; s < static_cast<int>(relevant_.size()); ++s) {
+    // A statement that cannot be planned as it is gets no what-if (the
+    // selection leaves it out too).
+    auto base = cache_.find(Key(s, {}));
+    if (base == cache_.end() || !base->second.ok) continue;
+    for (int c : relevant_[static_cast<size_t>(s)]) {
+      if (!cs_->candidates[static_cast<size_t>(c)].whatif_supported) continue;
+      if (!cache_.count(Key(s, {c}))) by_candidate[c].push_back(s);
+    }
+  }
+  std::vector<Task> tasks;
+  for (auto& [c, statements] : by_candidate) {
+    Task t;
+    t.config = {c};
+    t.statements = std::move(statements);
+    if (!hypo_size_.count(c)) t.size_of = c;
+    tasks.push_back(std::move(t));
+  }
+  Prefetch(std::move(tasks));
 }
 
 PlanCost WhatIf::CostHiding(int s, const std::vector<int>& config,
@@ -278,7 +417,7 @@ PlanCost WhatIf::CostHiding(int s, const std::vector<int>& config,
     pc.error = "HypoPG " + hypopg_version_ + " has no hypopg_hide_index (1.4+)";
     return pc;
   }
-  Status st = Materialize(Relevant(s, config));
+  Status st = Materialize(main(), Relevant(s, config));
   if (!st.ok()) {
     pc.error = st.message();
     return pc;
@@ -294,9 +433,23 @@ PlanCost WhatIf::CostHiding(int s, const std::vector<int>& config,
       return pc;
     }
   }
-  pc = Explain(s);
+  pc = Explain(main(), s);
   for (uint32_t oid : hidden) s_.Query("SELECT hypopg_unhide_index($1)", {std::to_string(oid)}, &r);
   return pc;
+}
+
+// hypopg_relation_size of a candidate the backend holds (0 if it does not).
+int64_t WhatIf::ReadHypoSize(Backend& b, int c) {
+  auto it = b.live.find(c);
+  if (it == b.live.end()) return 0;
+  auto t0 = Clock::now();
+  Rows r;
+  int64_t bytes = 0;
+  if (b.session->Query("SELECT hypopg_relation_size($1)", {std::to_string(it->second)}, &r).ok() &&
+      !r.empty())
+    bytes = r.Int(0, 0);
+  b.stats.hypo_ms += MsSince(t0);
+  return bytes;
 }
 
 int64_t WhatIf::HypopgSize(int c) {
@@ -305,18 +458,9 @@ int64_t WhatIf::HypopgSize(int c) {
   int64_t bytes = 0;
   if (cand.whatif_supported) {
     bool created = false;
-    if (!live_.count(c)) {
-      created = CreateHypo(c).ok();
-    }
-    if (auto it = live_.find(c); it != live_.end()) {
-      auto t0 = Clock::now();
-      Rows r;
-      if (s_.Query("SELECT hypopg_relation_size($1)", {std::to_string(it->second)}, &r).ok() &&
-          !r.empty())
-        bytes = r.Int(0, 0);
-      stats_.hypo_ms += MsSince(t0);
-    }
-    if (created) DropHypo(c);
+    if (!main().live.count(c)) created = CreateHypo(main(), c).ok();
+    bytes = ReadHypoSize(main(), c);
+    if (created) DropHypo(main(), c);
   }
   hypo_size_[c] = bytes;
   return bytes;
@@ -329,6 +473,27 @@ int64_t WhatIf::Size(int c) {
   const TableInfo* t = cat_.FindTable(cand.schema, cand.table);
   int64_t bytes = t ? DedupCorrectedSize(*t, cand, raw) : raw;
   return size_[c] = std::max<int64_t>(bytes, cat_.block_size());  // one page: no index is free
+}
+
+Status OpenWhatIfSessions(const SessionOptions& main, int jobs,
+                          const std::vector<std::string>& replicas,
+                          std::vector<std::unique_ptr<Session>>* out) {
+  out->clear();
+  if (jobs < 1)
+    return Status::InvalidInput("--jobs " + std::to_string(jobs) +
+                                ": expected at least 1 connection");
+  const int n = std::max(jobs, static_cast<int>(replicas.size()));
+  if (n == 1 && replicas.empty()) return Status::Ok();
+  for (int i = 0; i < n; ++i) {
+    SessionOptions so = main;
+    so.read_only = true;
+    if (!replicas.empty()) so.conninfo = replicas[static_cast<size_t>(i) % replicas.size()];
+    std::unique_ptr<Session> s;
+    Status st = Session::Connect(so, &s);
+    if (!st.ok()) return st;
+    out->push_back(std::move(s));
+  }
+  return Status::Ok();
 }
 
 }  // namespace pgvise

@@ -16,11 +16,27 @@
 // dropped as soon as the next one doesn't, so a long run holds only a handful
 // (HypoPG's OID pool is finite: dexter#49). Everything here runs in a READ
 // ONLY session; HypoPG keeps its indexes in the backend's memory.
+//
+// Scale-out (--jobs N, --replica URI): HypoPG state is per backend, so each
+// extra connection ("worker") creates its own hypothetical indexes. Workers
+// fill the cost cache ahead of the selection with the what-if matrix, every
+// statement under no index and under each single candidate relevant to it
+// (Prefetch*), one configuration per task, tasks handed out to the
+// connections as they become free. A cached cost is the same number
+// whichever connection computed it (the same planner, statistics and
+// HypoPG size estimate; only one hypothetical index exists during a matrix
+// EXPLAIN, so even equal-cost ties break the same way), so the selection,
+// which then reads the cache sequentially, makes exactly the choices it
+// makes with one connection. The selection's later steps (configurations
+// of several indexes) stay on the first connection. The connections may be
+// hot standbys: HypoPG works there, and a standby's pg_statistic is the
+// primary's, replicated.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -67,6 +83,12 @@ class WhatIf {
   WhatIf(Session& s, const Workload& w, CandidateSet* cs, const Catalog& cat);
   ~WhatIf();
 
+  // More connections for the Prefetch steps (--jobs / --replica), each a
+  // READ ONLY session on the same database or a hot standby of it; call
+  // before Init. The caller owns them and keeps them open for the run.
+  void AddWorkers(const std::vector<Session*>& sessions);
+  int connections() const { return static_cast<int>(backends_.size()); }
+
   // Checks HypoPG (installed, version), clears leftovers. Fails with a clear
   // message when HypoPG is missing.
   Status Init();
@@ -94,25 +116,57 @@ class WhatIf {
   int64_t Size(int c);
   int64_t HypopgSize(int c);  // uncorrected
 
+  // With more than one connection, costs in parallel what the selection will
+  // ask first (no-ops with one: then nothing is costed that the lazy
+  // selection would not ask). Baseline: every statement with no
+  // hypothetical index; call before the fallbacks to generic plans.
+  // Matrix: every statement under each single candidate relevant to it, and
+  // each candidate's size; call once the costing method of every statement
+  // is final (SetParameters / UseGenericPlan).
+  void PrefetchBaseline();
+  void PrefetchMatrix();
+
   // The relevant part of `config` for statement `s`, sorted.
   std::vector<int> Relevant(int s, const std::vector<int>& config) const;
   // Drops every hypothetical index (end of run; the destructor does it too).
   void Reset();
 
-  const WhatIfStats& stats() const { return stats_; }
+  const WhatIfStats& stats() const;
   CandidateSet& candidates() { return *cs_; }
   const Workload& workload() const { return w_; }
   const Catalog& catalog() const { return cat_; }
 
  private:
-  Status Materialize(const std::vector<int>& config);
-  Status CreateHypo(int c);
-  Status DropHypo(int c);
-  PlanCost Explain(int s);
-  PlanCost ExplainGeneric(int s);
-  PlanCost ExplainCustom(int s);
-  void ReadNames(const std::set<std::string>& names, PlanCost* pc) const;
+  // One server connection and the hypothetical indexes it holds.
+  struct Backend {
+    Session* session = nullptr;
+    std::map<int, uint32_t> live;  // candidate -> hypothetical oid
+    std::map<uint32_t, int> oid_to_candidate;
+    WhatIfStats stats;
+  };
+  // One unit of prefetch work: a configuration, the statements to cost
+  // under it, and whether to read its (single) candidate's size.
+  struct Task {
+    std::vector<int> config;
+    std::vector<int> statements;
+    int size_of = -1;
+    std::vector<PlanCost> costs;  // filled by the worker, per statement
+    int64_t hypo_size = 0;
+  };
+  Status StartBackend(Backend& b);
+  void Prefetch(std::vector<Task> tasks);
+  void RunTask(Backend& b, Task& t);
+  std::string Key(int s, const std::vector<int>& relevant) const;
+  Status Materialize(Backend& b, const std::vector<int>& config);
+  Status CreateHypo(Backend& b, int c);
+  Status DropHypo(Backend& b, int c);
+  int64_t ReadHypoSize(Backend& b, int c);
+  PlanCost Explain(Backend& b, int s);
+  PlanCost ExplainGeneric(Backend& b, int s);
+  PlanCost ExplainCustom(Backend& b, int s);
+  void ReadNames(const Backend& b, const std::set<std::string>& names, PlanCost* pc) const;
 
+  Backend& main() { return backends_[0]; }
   Session& s_;
   const Workload& w_;
   CandidateSet* cs_;
@@ -121,12 +175,20 @@ class WhatIf {
   bool can_hide_ = false;
   bool ready_ = false;
   std::map<std::string, PlanCost> cache_;
-  std::map<int, uint32_t> live_;  // candidate -> hypothetical oid
-  std::map<uint32_t, int> oid_to_candidate_;
+  std::vector<Backend> backends_;  // [0]: `s_`; then the workers
   std::map<int, int64_t> size_, hypo_size_;
   std::vector<std::set<int>> relevant_;  // per statement
   std::vector<StatementParams> params_;  // per statement; empty: all generic
-  WhatIfStats stats_;
+  WhatIfStats stats_;                    // cache hits and failures; the rest per backend
+  mutable WhatIfStats merged_;           // stats(): every connection's, summed
 };
+
+// --jobs N / --replica URI: opens the what-if connections, like `main`
+// (read-only, its timeouts) but N of them (at least one per replica), round
+// robin over the replicas, or on main's server without replicas. Leaves
+// `out` empty when one connection to the main server does it all.
+Status OpenWhatIfSessions(const SessionOptions& main, int jobs,
+                          const std::vector<std::string>& replicas,
+                          std::vector<std::unique_ptr<Session>>* out);
 
 }  // namespace pgvise

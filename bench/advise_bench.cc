@@ -764,8 +764,15 @@ void CompareParameterized() {
 
 std::string* g_uri = nullptr;
 
+// Arg: --jobs, the what-if connections (advisor/whatif.h); the same
+// recommendations are expected at every value (counter `same_as_jobs1`).
+std::vector<std::string>* g_jobs1_choice = nullptr;
+
 void Advise200(benchmark::State& state) {
   auto s = ReadOnly(*g_uri);
+  std::vector<std::unique_ptr<Session>> more;
+  const int jobs = static_cast<int>(state.range(0));
+  for (int i = 0; i < jobs && jobs > 1; ++i) more.push_back(ReadOnly(*g_uri));
   Workload w;
   AddSqlText("workload200.sql", GenerateWorkload(200, 11), &w);
   for (auto _ : state) {
@@ -774,6 +781,7 @@ void Advise200(benchmark::State& state) {
     Catalog::Load(*s, {}, &cat);
     AdviseOptions ao;
     ao.selection.max_indexes = 15;
+    for (auto& m : more) ao.whatif_sessions.push_back(m.get());
     AdviseReport rep;
     Status st = RunAdvisor(*s, cat, w, ao, &rep);
     if (!st.ok()) state.SkipWithError(st.message().c_str());
@@ -788,9 +796,22 @@ void Advise200(benchmark::State& state) {
     state.counters["relative_cost_pct"] =
         100.0 * rep.workload_cost_after / std::max(rep.workload_cost_before, 1.0);
     state.counters["wall_s"] = secs;
+    std::vector<std::string> choice;
+    for (const auto& r : rep.indexes) choice.push_back(r.sql);
+    if (jobs == 1) {
+      delete g_jobs1_choice;
+      g_jobs1_choice = new std::vector<std::string>(choice);
+    }
+    if (g_jobs1_choice) state.counters["same_as_jobs1"] = choice == *g_jobs1_choice ? 1 : 0;
   }
 }
-BENCHMARK(Advise200)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(Advise200)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(4)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace pgvise

@@ -44,6 +44,8 @@ struct AdviseCliOptions {
   int verify_top = 5;
   int script_lock_timeout_ms = 5000;
   bool quiet = false;
+  int jobs = 1;                       // --jobs: what-if connections
+  std::vector<std::string> replicas;  // --replica: hot standbys they go to
 };
 
 // A module's Status as the command's end: bad input exits 2, the rest 3.
@@ -89,6 +91,10 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
     progress(m);
     if (common.verbose) std::fprintf(stderr, "pgvise advise: %s\n", m.c_str());
   };
+  std::vector<std::unique_ptr<Session>> whatif;  // --jobs, --replica
+  st = OpenWhatIfSessions(session->options(), o.jobs, o.replicas, &whatif);
+  if (!st.ok()) Fail(st);
+  for (auto& w : whatif) ao.whatif_sessions.push_back(w.get());
   AdviseReport report;
   st = RunAdvisor(*session, catalog, w, ao, &report);
   if (!st.ok()) Fail(st);
@@ -183,6 +189,13 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_option("--verify-top", o->verify_top, "how many recommendations --verify builds")
       ->capture_default_str();
   app.add_flag("-q,--quiet", o->quiet, "no progress on stderr");
+  app.add_option("--jobs", o->jobs,
+                 "what-if connections: cost the workload under each candidate over N server "
+                 "connections in parallel (same result as 1)")
+      ->capture_default_str();
+  app.add_option("--replica", o->replicas,
+                 "URI of a hot standby to run the what-if costing on (repeatable; the workload "
+                 "and catalog are still read from --db)");
   AddOffFlag(app, "--no-partitions", &ao->partitions.enabled, "do not advise partitioning");
   AddSizeOption(
       app, "--partition-min-size", &ao->partitions.min_size_bytes,

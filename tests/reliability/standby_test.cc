@@ -170,5 +170,67 @@ TEST_F(Standby, ApplyIsRefusedWithExit3AndOneLine) {
   EXPECT_TRUE(a.out.empty()) << a.out;
 }
 
+// `advise --replica`: the workload (pg_stat_statements) and catalog come
+// from the primary, every HypoPG what-if runs on the standby — the
+// standby's pg_stat_statements records the hypothetical indexes and the
+// primary's does not — and the advice is the one the primary alone gives
+// (the planner statistics a standby plans with are the primary's,
+// replicated). --jobs 2 puts both connections on the standby.
+TEST_F(Standby, AdviseReplicaCostsOnTheStandbyAndReadsTheWorkloadFromThePrimary) {
+  ASSERT_NE(standby_uri_, nullptr);
+  auto primary = testing::AdminSession(*primary_uri_);
+  auto standby = testing::AdminSession(*standby_uri_);
+  Rows r;
+  ASSERT_TRUE(primary->Query("SELECT pg_stat_statements_reset()", &r).ok());
+  for (int i = 0; i < 60; ++i)
+    ASSERT_TRUE(primary
+                    ->Query("SELECT id, price FROM items WHERE cat = $1 AND price < $2",
+                            {std::to_string(i % 500), "40"}, &r)
+                    .ok());
+  // The standby has replayed everything the primary did (ANALYZE included).
+  ASSERT_TRUE(primary->Query("SELECT pg_current_wal_lsn()::text", &r).ok());
+  const std::string lsn = r.Text(0, 0);
+  bool caught_up = false;
+  for (int i = 0; i < 100 && !caught_up; ++i) {
+    ASSERT_TRUE(standby->Query("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", {lsn}, &r).ok());
+    caught_up = r.Bool(0, 0);
+    if (!caught_up) standby->Exec("SELECT pg_sleep(0.1)");
+  }
+  ASSERT_TRUE(caught_up);
+  ASSERT_TRUE(standby->Query("SELECT pg_stat_statements_reset()", &r).ok());
+
+  const std::string common =
+      "advise -q --format json --from pg_stat_statements --min-calls 10 --no-patterns "
+      "--no-partitions --no-views --no-statistics --no-drops --write-source none --db '" +
+      *primary_uri_ + "'";
+  CmdResult a = RunPgvise(common + " --replica '" + *standby_uri_ + "' --jobs 2", *dir_);
+  ASSERT_EQ(a.exit, 0) << a.err;
+  auto doc = nlohmann::json::parse(a.out);
+  ASSERT_FALSE(doc["recommendations"].empty()) << a.out;
+  EXPECT_NE(doc["recommendations"][0]["sql"].get<std::string>().find("(cat"), std::string::npos)
+      << a.out;
+
+  const char* kHypo =
+      "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE "
+      "'%hypopg_create_index%' AND query NOT LIKE '%pg_stat_statements%'";
+  ASSERT_TRUE(standby->Query(kHypo, &r).ok());
+  EXPECT_GT(r.Int(0, 0), 0) << "no what-if ran on the standby";
+  ASSERT_TRUE(primary->Query(kHypo, &r).ok());
+  EXPECT_EQ(r.Int(0, 0), 0) << "a what-if ran on the primary";
+
+  // The same advice as the primary's own what-ifs (write overhead is off:
+  // its rate is over pg_stat_statements' window, which grows between runs).
+  CmdResult p = RunPgvise(common, *dir_);
+  ASSERT_EQ(p.exit, 0) << p.err;
+  auto on_primary = nlohmann::json::parse(p.out);
+  EXPECT_EQ(doc["recommendations"], on_primary["recommendations"]);
+  EXPECT_EQ(doc["summary"]["workload_cost_before"], on_primary["summary"]["workload_cost_before"]);
+
+  // A replica that is not there is a database error (exit 3), not silence.
+  CmdResult bad =
+      RunPgvise(common + " --replica 'postgresql://postgres@127.0.0.1:1/postgres'", *dir_);
+  EXPECT_EQ(bad.exit, 3) << bad.err;
+}
+
 }  // namespace
 }  // namespace pgvise
