@@ -72,8 +72,8 @@ RunFn SetupExplain(CLI::App& app, std::shared_ptr<CommonOptions> common) {
       "JSON) itself in a READ ONLY session. Exit: 0 clean, 1 findings at or above --fail-on, "
       "2 bad input, 3 database error.");
   AddCommonOptions(app, common.get(), true, true);
-  app.add_option("--format", common->format, "text | json | sarif | markdown | html")
-      ->check(CLI::IsMember({"text", "json", "sarif", "markdown", "html"}))
+  app.add_option("--format", common->format, "text | json | sarif | gitlab | markdown | html")
+      ->check(CLI::IsMember({"text", "json", "sarif", "gitlab", "markdown", "html"}))
       ->capture_default_str();
   app.add_option("plan", opts->plan_file, "EXPLAIN (FORMAT JSON) output file, or - for stdin");
   app.add_option("--sql", opts->sql_file,

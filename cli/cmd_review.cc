@@ -69,8 +69,8 @@ int Review(const CommonOptions& c, const std::vector<std::string>& inputs) {
 RunFn SetupReview(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   auto inputs = std::make_shared<std::vector<std::string>>();
   AddCommonOptions(app, common.get(), true, true);
-  app.add_option("--format", common->format, "text | json | sarif | markdown | html")
-      ->check(CLI::IsMember({"text", "json", "sarif", "markdown", "html"}))
+  app.add_option("--format", common->format, "text | json | sarif | gitlab | markdown | html")
+      ->check(CLI::IsMember({"text", "json", "sarif", "gitlab", "markdown", "html"}))
       ->capture_default_str();
   app.add_option("inputs", *inputs, "SQL files, directories of *.sql files, or - for stdin");
   return [common, inputs]() -> int { return Review(*common, *inputs); };

@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -343,6 +345,68 @@ std::string RenderSarif(const std::vector<Finding>& findings, const RenderOption
   return doc.dump(2) + "\n";
 }
 
+// ------------------------------------------------------- GitLab Code Quality
+//
+// GitLab's merge-request widget reads the Code Climate issue format: a JSON
+// array of {description, check_name, fingerprint, severity, location}. The
+// fingerprint tells GitLab that a finding on the target branch and one on
+// the merge request are the same issue (so only new ones are shown as new):
+// it is a hash of what identifies the finding but not of its line, so that
+// a finding moved by an edit above it is not reported as new. Two identical
+// findings in one file get their occurrence number hashed in as well.
+
+// FNV-1a, 64 bits: stable across platforms and builds (std::hash is not).
+std::string Fingerprint(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+const char* CodeQualitySeverity(Severity s) {
+  switch (s) {
+    case Severity::kError:
+      return "critical";
+    case Severity::kWarning:
+      return "major";
+    case Severity::kInfo:
+      break;
+  }
+  return "info";
+}
+
+std::string RenderCodeQuality(const std::vector<Finding>& findings) {
+  json issues = json::array();
+  std::map<std::string, int> seen;
+  for (const auto& f : findings) {
+    const std::string path =
+        f.location.file.empty() ? "" : (f.location.file == "-" ? "stdin" : f.location.file);
+    std::string text = f.message;
+    if (const std::string node = PlanNodeLabel(f.location); !node.empty())
+      text = node + ": " + text;
+    const std::string identity = f.rule + '\x1f' + path + '\x1f' + f.location.object + '\x1f' +
+                                 f.location.plan_path + '\x1f' + text;
+    const int occurrence = seen[identity]++;
+    json issue;
+    issue["type"] = "issue";
+    issue["check_name"] = f.rule;
+    issue["description"] = text;
+    issue["severity"] = CodeQualitySeverity(f.severity);
+    issue["fingerprint"] = Fingerprint(identity + '\x1f' + std::to_string(occurrence));
+    json loc;
+    loc["path"] = path;
+    loc["lines"] = {{"begin", std::max(f.location.line, 1)}};
+    issue["location"] = std::move(loc);
+    if (!f.suggestion.empty()) issue["content"] = {{"body", f.suggestion}};
+    issues.push_back(std::move(issue));
+  }
+  return issues.dump(2) + "\n";
+}
+
 // ---------------------------------------------------------------- markdown
 
 // Table cells: a '|' would end the cell and a newline the row.
@@ -420,6 +484,7 @@ std::string RenderMarkdown(const std::vector<Finding>& findings, const RenderOpt
 std::string RenderFindings(const std::vector<Finding>& findings, const RenderOptions& opts) {
   if (opts.format == "json") return RenderJson(findings, opts);
   if (opts.format == "sarif") return RenderSarif(findings, opts);
+  if (opts.format == "gitlab") return RenderCodeQuality(findings);
   if (opts.format == "markdown") return RenderMarkdown(findings, opts);
   return RenderText(findings, opts);
 }

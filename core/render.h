@@ -1,5 +1,5 @@
 // Renderers for findings: the one place that turns Findings into text,
-// JSON, SARIF 2.1.0 or Markdown. `pgvise review` and `pgvise explain` (and any
+// JSON, SARIF 2.1.0, GitLab Code Quality (Code Climate JSON) or Markdown. `pgvise review` and `pgvise explain` (and any
 // command that reports findings) call RenderFindings; analysis never prints.
 #pragma once
 
@@ -12,7 +12,7 @@
 namespace pgvise {
 
 struct RenderOptions {
-  std::string format = "text";      // text | json | sarif | markdown
+  std::string format = "text";      // text | json | sarif | gitlab | markdown
   std::string command;              // "review", "explain" — named in JSON/SARIF/Markdown output
   const RuleBook* rules = nullptr;  // rule metadata for SARIF and Markdown (may be null)
   bool color = false;               // ANSI colour in text (cli decides: TTY and no NO_COLOR)

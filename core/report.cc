@@ -17,7 +17,8 @@ constexpr struct {
   const char* name;
 } kFormats[] = {
     {ReportFormat::kText, "text"},   {ReportFormat::kJson, "json"},
-    {ReportFormat::kSarif, "sarif"}, {ReportFormat::kMarkdown, "markdown"},
+    {ReportFormat::kSarif, "sarif"}, {ReportFormat::kGitlab, "gitlab"},
+    {ReportFormat::kMarkdown, "markdown"},
     {ReportFormat::kHtml, "html"},   {ReportFormat::kSql, "sql"},
 };
 }  // namespace
@@ -142,9 +143,10 @@ std::string RenderReport(const Report& r, const ReportRenderOptions& o) {
       return RenderReportSql(r);
     case ReportFormat::kJson:
       return RenderReportJson(r);
-    case ReportFormat::kSarif: {
+    case ReportFormat::kSarif:
+    case ReportFormat::kGitlab: {
       RenderOptions ro;
-      ro.format = "sarif";
+      ro.format = ReportFormatName(o.format);
       ro.command = r.command;
       ro.rules = o.rules;
       ro.notes = r.notes;

@@ -33,9 +33,9 @@
 
 namespace pgvise {
 
-enum class ReportFormat { kText, kJson, kSarif, kMarkdown, kHtml, kSql };
+enum class ReportFormat { kText, kJson, kSarif, kGitlab, kMarkdown, kHtml, kSql };
 
-// "text" | "json" | "sarif" | "markdown" | "html" | "sql"
+// "text" | "json" | "sarif" | "gitlab" | "markdown" | "html" | "sql"
 const char* ReportFormatName(ReportFormat f);
 std::optional<ReportFormat> ParseReportFormat(std::string_view name);
 

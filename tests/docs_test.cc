@@ -53,14 +53,24 @@ std::vector<std::string> Lines(const std::string& text) {
 
 std::vector<DemoBlock> DemoBlocks() {
   std::vector<DemoBlock> blocks;
-  static const std::regex block(
-      R"(<!-- demo-output: ([a-z0-9-]+)(?:#([^>]*?))? -->\n([\s\S]*?)<!-- /demo-output -->)");
+  // Scanned by hand: std::regex recurses once per character of a lazy
+  // `[\s\S]*?`, and the advise page's block overflowed the stack under ASan.
+  static const std::string kOpen = "<!-- demo-output: ", kEnd = "<!-- /demo-output -->";
   for (const auto& e : std::filesystem::directory_iterator(SourceDir() + "/docs")) {
     if (e.path().extension() != ".md") continue;
     const std::string text = ReadWhole(e.path().string());
-    for (std::sregex_iterator it(text.begin(), text.end(), block), end; it != end; ++it) {
-      DemoBlock b{e.path().filename().string(), (*it)[1], (*it)[2], {}};
-      const std::string body = (*it)[3];
+    for (size_t at = text.find(kOpen); at != std::string::npos; at = text.find(kOpen, at + 1)) {
+      const size_t marker_end = text.find(" -->\n", at);
+      const size_t end =
+          marker_end == std::string::npos ? marker_end : text.find(kEnd, marker_end);
+      if (end == std::string::npos) break;
+      std::string id = text.substr(at + kOpen.size(), marker_end - at - kOpen.size()), anchor;
+      if (const size_t hash = id.find('#'); hash != std::string::npos) {
+        anchor = id.substr(hash + 1);
+        id.resize(hash);
+      }
+      DemoBlock b{e.path().filename().string(), id, anchor, {}};
+      const std::string body = text.substr(marker_end + 5, end - marker_end - 5);
       const size_t open = body.find("```text\n");
       const size_t close = body.rfind("\n```\n");
       if (open != std::string::npos && close != std::string::npos && close > open)
