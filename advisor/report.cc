@@ -258,10 +258,10 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
   const bool changes = !r.indexes.empty() || !r.drops.empty() || !r.unverified.empty() ||
                        !r.partitions.empty() || !r.views.empty() || !r.statistics.empty();
   b.push_back(ReportBlock::Paragraph(
-      changes ? "Workload cost " + Cost(r.workload_cost_before) + " -> " +
-                    Cost(r.workload_cost_after) + " (" + Percent(Reduction(r)) + " lower) with " +
-                    ChangeCounts(r) + "."
-              : "No change would lower the workload's cost enough.",
+      changes
+          ? "Workload cost " + Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) +
+                " (" + Percent(Reduction(r)) + " lower) with " + ChangeCounts(r) + "."
+          : "No change would lower the workload's cost enough.",
       changes ? "good" : ""));
   std::vector<std::pair<std::string, std::string>> kv = {
       {"workload cost", Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) + " (" +

@@ -361,6 +361,27 @@ struct SarifChecker {
   }
 };
 
+// GitLab Code Quality: one issue per finding with GitLab's required fields;
+// fingerprints ignore the line (a finding moved by an edit is the same
+// issue) but tell two identical findings in one file apart.
+TEST(RenderGitlab, IssuesHaveRequiredFieldsAndLineIndependentFingerprints) {
+  RenderOptions o;
+  o.format = "gitlab";
+  std::vector<Finding> a = {FileFinding("m.sql", 3, 1, Severity::kError, "r1", "same"),
+                            FileFinding("m.sql", 9, 1, Severity::kError, "r1", "same")};
+  json doc = json::parse(RenderFindings(a, o));
+  ASSERT_EQ(doc.size(), 2u);
+  for (const auto& i : doc) {
+    for (const char* k : {"description", "check_name", "fingerprint", "severity", "location"})
+      EXPECT_TRUE(i.contains(k)) << k;
+    EXPECT_EQ(i["severity"], "critical");
+  }
+  EXPECT_EQ(doc[0]["location"]["lines"]["begin"], 3);
+  EXPECT_NE(doc[0]["fingerprint"], doc[1]["fingerprint"]);
+  a[0].location.line = 40;  // moved by an edit above it
+  EXPECT_EQ(json::parse(RenderFindings(a, o))[0]["fingerprint"], doc[0]["fingerprint"]);
+}
+
 TEST(RenderSarif, OutputHasTheSchemasRequiredStructure) {
   RuleBook book = Book();
   RenderOptions o;

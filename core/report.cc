@@ -16,10 +16,10 @@ constexpr struct {
   ReportFormat format;
   const char* name;
 } kFormats[] = {
-    {ReportFormat::kText, "text"},   {ReportFormat::kJson, "json"},
-    {ReportFormat::kSarif, "sarif"}, {ReportFormat::kGitlab, "gitlab"},
-    {ReportFormat::kMarkdown, "markdown"},
-    {ReportFormat::kHtml, "html"},   {ReportFormat::kSql, "sql"},
+    {ReportFormat::kText, "text"},         {ReportFormat::kJson, "json"},
+    {ReportFormat::kSarif, "sarif"},       {ReportFormat::kGitlab, "gitlab"},
+    {ReportFormat::kMarkdown, "markdown"}, {ReportFormat::kHtml, "html"},
+    {ReportFormat::kSql, "sql"},
 };
 }  // namespace
 

@@ -61,8 +61,7 @@ std::vector<DemoBlock> DemoBlocks() {
     const std::string text = ReadWhole(e.path().string());
     for (size_t at = text.find(kOpen); at != std::string::npos; at = text.find(kOpen, at + 1)) {
       const size_t marker_end = text.find(" -->\n", at);
-      const size_t end =
-          marker_end == std::string::npos ? marker_end : text.find(kEnd, marker_end);
+      const size_t end = marker_end == std::string::npos ? marker_end : text.find(kEnd, marker_end);
       if (end == std::string::npos) break;
       std::string id = text.substr(at + kOpen.size(), marker_end - at - kOpen.size()), anchor;
       if (const size_t hash = id.find('#'); hash != std::string::npos) {
