@@ -38,12 +38,6 @@ namespace pgvise {
 
 namespace {
 
-std::string Fmt(double v, int prec = 1) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
-
 std::string HumanSize(int64_t b) {
   double v = static_cast<double>(b);
   const char* u[] = {"B", "kB", "MB", "GB", "TB"};

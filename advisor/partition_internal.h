@@ -10,6 +10,7 @@
 //   partition_verify.cc      --verify: a sampled copy, measured
 #pragma once
 
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@
 #include "catalog/table_dependents.h"
 
 namespace pgvise {
+
+// A number for the partition reports and notes: "%.1f" unless told.
+inline std::string Fmt(double v, int prec = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+  return buf;
+}
 
 // --- candidates ------------------------------------------------------------
 

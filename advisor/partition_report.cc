@@ -7,17 +7,12 @@
 #include <cstdio>
 
 #include "advisor/partition.h"
+#include "advisor/partition_internal.h"
 #include "core/sql_text.h"
 
 namespace pgvise {
 
 namespace {
-
-std::string Fmt(double v, int prec = 1) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
 
 const EvidenceValue* FindEv(const Recommendation& r, const std::string& key) {
   for (const auto& e : r.evidence)

@@ -19,7 +19,8 @@ inline constexpr Query kQueries[] = {
   avg(l_extendedprice) AS avg_price, avg(l_discount) AS avg_disc, count(*) AS count_order
 FROM lineitem WHERE l_shipdate <= date '1998-12-01' - interval '90 days'
 GROUP BY l_returnflag, l_linestatus ORDER BY l_returnflag, l_linestatus)sql"},
-    {3, R"sql(SELECT l_orderkey, sum(l_extendedprice * (1 - l_discount)) AS revenue, o_orderdate, o_shippriority
+    {3,
+     R"sql(SELECT l_orderkey, sum(l_extendedprice * (1 - l_discount)) AS revenue, o_orderdate, o_shippriority
 FROM customer, orders, lineitem
 WHERE c_mktsegment = 'BUILDING' AND c_custkey = o_custkey AND l_orderkey = o_orderkey
   AND o_orderdate < date '1995-03-15' AND l_shipdate > date '1995-03-15'
@@ -48,7 +49,8 @@ FROM (SELECT n1.n_name AS supp_nation, n2.n_name AS cust_nation,
           OR (n1.n_name = 'GERMANY' AND n2.n_name = 'FRANCE'))
         AND l_shipdate BETWEEN date '1995-01-01' AND date '1996-12-31') AS shipping
 GROUP BY supp_nation, cust_nation, l_year ORDER BY supp_nation, cust_nation, l_year)sql"},
-    {8, R"sql(SELECT o_year, sum(CASE WHEN nation = 'BRAZIL' THEN volume ELSE 0 END) / sum(volume) AS mkt_share
+    {8,
+     R"sql(SELECT o_year, sum(CASE WHEN nation = 'BRAZIL' THEN volume ELSE 0 END) / sum(volume) AS mkt_share
 FROM (SELECT extract(year FROM o_orderdate) AS o_year, l_extendedprice * (1 - l_discount) AS volume,
              n2.n_name AS nation
       FROM part, supplier, lineitem, orders, customer, nation n1, nation n2, region
@@ -66,7 +68,8 @@ FROM (SELECT n_name AS nation, extract(year FROM o_orderdate) AS o_year,
         AND p_partkey = l_partkey AND o_orderkey = l_orderkey AND s_nationkey = n_nationkey
         AND p_name LIKE '%green%') AS profit
 GROUP BY nation, o_year ORDER BY nation, o_year DESC)sql"},
-    {10, R"sql(SELECT c_custkey, c_name, sum(l_extendedprice * (1 - l_discount)) AS revenue, c_acctbal,
+    {10,
+     R"sql(SELECT c_custkey, c_name, sum(l_extendedprice * (1 - l_discount)) AS revenue, c_acctbal,
   n_name, c_address, c_phone, c_comment
 FROM customer, orders, lineitem, nation
 WHERE c_custkey = o_custkey AND l_orderkey = o_orderkey AND o_orderdate >= date '1993-10-01'
@@ -96,7 +99,8 @@ FROM (SELECT c_custkey, count(o_orderkey)
         AND o_comment NOT LIKE '%special%requests%'
       GROUP BY c_custkey) AS c_orders (c_custkey, c_count)
 GROUP BY c_count ORDER BY custdist DESC, c_count DESC)sql"},
-    {14, R"sql(SELECT 100.00 * sum(CASE WHEN p_type LIKE 'PROMO%' THEN l_extendedprice * (1 - l_discount) ELSE 0 END)
+    {14,
+     R"sql(SELECT 100.00 * sum(CASE WHEN p_type LIKE 'PROMO%' THEN l_extendedprice * (1 - l_discount) ELSE 0 END)
   / sum(l_extendedprice * (1 - l_discount)) AS promo_revenue
 FROM lineitem, part
 WHERE l_partkey = p_partkey AND l_shipdate >= date '1995-09-01'

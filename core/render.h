@@ -1,6 +1,7 @@
 // Renderers for findings: the one place that turns Findings into text,
-// JSON, SARIF 2.1.0, GitLab Code Quality (Code Climate JSON) or Markdown. `pgvise review` and `pgvise explain` (and any
-// command that reports findings) call RenderFindings; analysis never prints.
+// JSON, SARIF 2.1.0, GitLab Code Quality (Code Climate JSON) or Markdown. `pgvise review` and
+// `pgvise explain` (and any command that reports findings) call RenderFindings; analysis never
+// prints.
 #pragma once
 
 #include <string>

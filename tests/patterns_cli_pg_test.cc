@@ -80,8 +80,8 @@ TEST_F(PatternsCli, NPlusOneIsAFindingWithItsRuleId) {
 TEST_F(PatternsCli, InsertOnlyWorkloadFileIsAdvisedNotRefused) {
   WriteWhole(*dir_ + "/inserts.sql",
              "INSERT INTO books (id, author_id, title) VALUES ($1, $2, $3);\n");
-  CmdResult r = RunPgvise(
-      "advise -q --format json --no-patterns --db '" + *uri_ + "' inserts.sql", *dir_);
+  CmdResult r =
+      RunPgvise("advise -q --format json --no-patterns --db '" + *uri_ + "' inserts.sql", *dir_);
   ASSERT_EQ(r.exit, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_TRUE(j["recommendations"].empty()) << r.out;
