@@ -1,16 +1,24 @@
 // The index advisor: `pgvise advise` from workload to recommendations.
 //
-// The run is a pipeline of named steps (advisor.cc, RunAdvisor):
+// The run is a list of named steps (advisor.cc, RunAdvisor; the steps by
+// concept in advisor_select.cc and advisor_explain.cc, advisor_internal.h):
 //   PrepareWorkload      columns resolved, pg_qualstats' rare constants applied
 //   GenerateCandidates   QueryFacts + Catalog -> candidate indexes
+//   StartWhatIf          HypoPG checked (the run fails without it)
 //   DeriveValues         representative `$n` values (advisor/parameters.h)
 //   CostBaseline         every statement planned as the database is now:
 //                        custom plans over its value sets, or a generic plan
 //   SelectUnderBudget    Extend-style greedy over HypoPG what-if costs
+//                        (WhatIfOracle, whatif_oracle.cc), then notes on a
+//                        binding --max-indexes or write overhead
+//   RecordStatements     per statement: cost before -> after, how costed
+//   Explain              per recommendation: the queries it helps with cost
+//                        before -> after, its size, its write overhead, a
+//                        name no relation holds; GIN candidates apart
 //   ReviewExisting       unused / duplicate / redundant / invalid indexes,
 //                        each drop shown not to raise the workload cost
-//   Explain              per recommendation: the queries it helps with cost
-//                        before -> after, its size, its write overhead
+//   BeyondIndexes        partitions, materialized views, extended
+//                        statistics, workload patterns
 // Nothing here writes to the database: hypothetical indexes live in the
 // session's memory. `--verify` (advisor/verify.h) is the only part that
 // builds real indexes, on a database the user says is a test copy.
@@ -194,7 +202,22 @@ class WhatIfOracle : public CostOracle {
 Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& workload,
                   const AdviseOptions& opts, AdviseReport* out);
 
-// Parses "500MB", "2GB", "123456" (bytes) or "20%" for --budget.
+// Parses "500MB", "2GB", "123456" (bytes) or "20%" for --budget
+// (advise_options.cc).
 Status ParseBudget(const std::string& text, int64_t* bytes, double* percent);
+
+// The selection's limits as the command line gives them: --budget text
+// (ParseBudget), --max-indexes (0: unset, the budget governs; negative is
+// refused), --min-gain in percent. InvalidInput names the flag.
+Status SetSelectionLimits(const std::string& budget, int max_indexes, double min_gain_percent,
+                          AdviseOptions* opts);
+
+// --format: advise writes text, json, markdown, html or sql; InvalidInput
+// for the others.
+Status CheckAdviseFormat(const std::string& format);
+
+// What --verify tells the user before it writes to `database` (masked
+// conninfo): one line, newline-terminated.
+std::string VerifyNotice(int top, const std::string& database);
 
 }  // namespace pgvise

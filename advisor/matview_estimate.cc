@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "advisor/matview_internal.h"
+#include "catalog/lookups.h"
 
 namespace pgvise::mv::advice {
 
@@ -95,14 +96,10 @@ double KeyDistinct(Session& session, const Catalog& catalog, const ViewDefinitio
   if (!trunc) return d;
   const double unit_s = UnitSeconds(unit);
   if (unit_s <= 0) return d;
-  Rows r;
-  Status st = session.Query(
-      "SELECT extract(epoch FROM h[array_upper(h, 1)] - h[1])::float8 FROM (SELECT "
-      "histogram_bounds::text::timestamp[] AS h FROM pg_stats WHERE schemaname = $1 AND "
-      "tablename = $2 AND attname = $3 AND histogram_bounds IS NOT NULL) s",
-      {ti->schema, ti->name, col}, &r);
-  if (st.ok() && r.size() == 1 && !r.IsNull(0, 0))
-    d = std::min(d, std::floor(r.Double(0, 0) / unit_s) + 2);  // partial units at both ends
+  // A column that is not a date/time makes the look-up fail: d stands.
+  double span_s = -1;
+  if (HistogramSpanSeconds(session, ti->schema, ti->name, col, &span_s).ok() && span_s >= 0)
+    d = std::min(d, std::floor(span_s / unit_s) + 2);  // partial units at both ends
   return d;
 }
 

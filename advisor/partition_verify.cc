@@ -35,6 +35,7 @@
 #include "advisor/partition.h"
 #include "analyzer/plan/explain_runner.h"
 #include "analyzer/sql/query_facts.h"
+#include "catalog/lookups.h"
 
 namespace pgvise {
 
@@ -219,15 +220,12 @@ Status VerifyPartitions(Session& s, const AdviseOptions& opts, AdviseReport* rep
       rep->notes.push_back("--verify did not measure the partitioning of " + rec.object + ": " +
                            (why.empty() ? step + ": " + st.message() : why));
     };
-    Rows rows;
-    Status st = s.Query("SELECT greatest(reltuples, 1)::float8 FROM pg_class WHERE oid = " +
-                            QuoteLiteral(qt) + "::regclass",
-                        &rows);
-    if (!st.ok() || rows.empty()) {
+    double reltuples = 1;
+    Status st = RelationRowEstimate(s, qt, &reltuples);
+    if (!st.ok()) {
       fail("reading its size", st);
       continue;
     }
-    const double reltuples = rows.Double(0, 0);
     const double pct = std::min(
         100.0, 100.0 * static_cast<double>(opts.partitions.verify_sample_rows) / reltuples);
     const std::string fq = QuoteIdent(flat) + "." + QuoteIdent(table);
@@ -269,17 +267,15 @@ Status VerifyPartitions(Session& s, const AdviseOptions& opts, AdviseReport* rep
     }
     if (!ok) continue;
     // The same indexes on both.
-    Rows ix;
-    st = s.Query("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = " +
-                     QuoteLiteral(qt) + "::regclass AND indisvalid",
-                 &ix);
+    std::vector<std::string> index_defs;
+    st = ValidIndexDefinitions(s, qt, &index_defs);
     if (!st.ok()) {
       fail("reading its indexes", st);
       continue;
     }
     int n = 0;
-    for (size_t i = 0; i < ix.size() && ok; ++i) {
-      std::string def = ix.Text(i, 0);
+    for (size_t i = 0; i < index_defs.size() && ok; ++i) {
+      const std::string& def = index_defs[i];
       const std::string on = " ON " + qt + " ";
       const size_t at = def.find(on);
       if (at == std::string::npos) continue;

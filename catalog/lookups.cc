@@ -71,4 +71,42 @@ Status ExistingRelationNames(Session& s, const std::set<std::string>& qualified,
   return Status::Ok();
 }
 
+Status HistogramSpanSeconds(Session& s, const std::string& schema, const std::string& table,
+                            const std::string& column, double* seconds) {
+  *seconds = -1;
+  Rows r;
+  Status st = s.Query(
+      "SELECT extract(epoch FROM h[array_upper(h, 1)] - h[1])::float8 FROM (SELECT "
+      "histogram_bounds::text::timestamp[] AS h FROM pg_stats WHERE schemaname = $1 AND "
+      "tablename = $2 AND attname = $3 AND histogram_bounds IS NOT NULL) s",
+      {schema, table, column}, &r);
+  if (!st.ok()) return st;
+  if (r.size() == 1 && !r.IsNull(0, 0)) *seconds = r.Double(0, 0);
+  return Status::Ok();
+}
+
+Status RelationRowEstimate(Session& s, const std::string& relation, double* rows) {
+  Rows r;
+  Status st =
+      s.Query("SELECT greatest(reltuples, 1)::float8 FROM pg_class WHERE oid = $1::regclass",
+              {relation}, &r);
+  if (!st.ok()) return st;
+  if (r.empty()) return Status::NotFound("no pg_class row for " + relation);
+  *rows = r.Double(0, 0);
+  return Status::Ok();
+}
+
+Status ValidIndexDefinitions(Session& s, const std::string& relation,
+                             std::vector<std::string>* defs) {
+  defs->clear();
+  Rows r;
+  Status st = s.Query(
+      "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = $1::regclass AND "
+      "indisvalid",
+      {relation}, &r);
+  if (!st.ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) defs->push_back(r.Text(i, 0));
+  return Status::Ok();
+}
+
 }  // namespace pgvise

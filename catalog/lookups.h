@@ -6,6 +6,11 @@
 //                       `column op constant` predicates (partial indexes)
 //   InvalidIndexCopies  maintain --apply: the invalid copies a failed
 //                       REINDEX CONCURRENTLY left beside an index
+//   ExistingRelationNames  advise: which index names it may print are taken
+//   HistogramSpanSeconds   advise (views): a time column's span in pg_stats
+//   RelationRowEstimate    advise --verify (partitions): pg_class.reltuples
+//   ValidIndexDefinitions  advise --verify (partitions): a table's indexes
+//                          as CREATE INDEX statements
 #pragma once
 
 #include <map>
@@ -49,5 +54,22 @@ inline constexpr const char* kListInvalidIndexesSql =
 // table or view holds the name.
 Status ExistingRelationNames(Session& s, const std::set<std::string>& qualified,
                              std::set<std::string>* existing);
+
+// The seconds between the lowest and the highest histogram bound ANALYZE
+// recorded for a date/time column (pg_stats.histogram_bounds read as
+// timestamps): the view advisor bounds how many date_trunc units a key can
+// take with it. *seconds is -1 when there is no histogram.
+Status HistogramSpanSeconds(Session& s, const std::string& schema, const std::string& table,
+                            const std::string& column, double* seconds);
+
+// pg_class.reltuples of `relation` (a regclass text, quoted as needed), at
+// least 1: the size partition --verify samples a fixed number of rows from.
+Status RelationRowEstimate(Session& s, const std::string& relation, double* rows);
+
+// pg_get_indexdef of every valid index on `relation` (a regclass text),
+// which partition --verify builds again on its sampled copies. Run on the
+// caller's session, inside its transaction and lock_timeout.
+Status ValidIndexDefinitions(Session& s, const std::string& relation,
+                             std::vector<std::string>* defs);
 
 }  // namespace pgvise

@@ -56,19 +56,10 @@ struct AdviseCliOptions {
 }
 
 int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOptions ao) {
-  static const std::set<std::string> kFormats = {"text", "json", "markdown", "html", "sql"};
-  if (!kFormats.count(common.format))
-    throw Error(ExitCode::kInputError,
-                "--format " + common.format + ": advise writes text, json, markdown, html or sql");
-  // The flags whose command-line form differs from the option's.
-  Status st = ParseBudget(o.budget, &ao.selection.budget_bytes, &ao.budget_percent);
-  if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
-  if (o.max_indexes < 0)
-    throw Error(ExitCode::kInputError, "--max-indexes " + std::to_string(o.max_indexes) +
-                                           ": expected a positive number (leave it out to let "
-                                           "the storage budget govern)");
-  if (o.max_indexes > 0) ao.selection.max_indexes = o.max_indexes;
-  ao.selection.min_gain = o.min_gain_percent / 100.0;
+  // --format, and the flags whose command-line form differs from the option's.
+  Status st = CheckAdviseFormat(common.format);
+  if (st.ok()) st = SetSelectionLimits(o.budget, o.max_indexes, o.min_gain_percent, &ao);
+  if (!st.ok()) Fail(st);
   ao.verbose = common.verbose;
   // The workload-pattern rules, with --rules and .pgvise.yaml applied.
   const RuleBook pattern_rules = ao.patterns.enabled ? LoadRules(common) : RuleBook();
@@ -101,12 +92,7 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
 
   // Verify: the one writable step, only when asked.
   if (o.verify) {
-    std::fprintf(
-        stderr,
-        "pgvise advise --verify: building up to %d recommended indexes, and each recommended "
-        "partitioning (sampled copy), materialized view and statistics object in scratch "
-        "schemas or a rolled-back transaction, on %s to measure them (all dropped afterwards)\n",
-        o.verify_top, session->masked_conninfo().c_str());
+    std::fputs(VerifyNotice(o.verify_top, session->masked_conninfo()).c_str(), stderr);
     CommonOptions wc = common;
     wc.statement_timeout_ms = std::max(common.statement_timeout_ms, 600000);
     std::unique_ptr<Session> writable = OpenSession(wc, /*read_only=*/false);

@@ -38,7 +38,7 @@ void ConnectionUsage(const RuleInput& in, std::vector<PlanItem>* out);
 void SlowQueryLogging(const RuleInput& in, std::vector<PlanItem>* out);
 // settings (rules_settings.cc)
 void ServerSettings(const RuleInput& in, std::vector<PlanItem>* out);
-// partitioned tables (rules_partitions.cc)
+// partitioned tables (rules_partitions.cc, rules_partitions_upkeep.cc)
 void PartitionFutureMissing(const RuleInput& in, std::vector<PlanItem>* out);
 void PartitionDefaultFilling(const RuleInput& in, std::vector<PlanItem>* out);
 void PartitionedParentNotAnalyzed(const RuleInput& in, std::vector<PlanItem>* out);

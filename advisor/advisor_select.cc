@@ -1,0 +1,112 @@
+// The steps of an advise run that decide with the what-if costs
+// (advisor_internal.h lists where the others live):
+//
+//   CostBaseline       every statement planned as the database is now,
+//                      then under each single candidate (--jobs: in
+//                      parallel); the CostOracle the selection asks
+//   SelectUnderBudget  Extend over the whole workload (advisor/selection.h)
+//   NoteBindingCap     --max-indexes, not the budget, kept a paying index out
+//   NoteWriteBlocked   write overhead, not the budget, kept candidates out
+//   ReviewExisting     drops of existing indexes, each shown not to raise the
+//                      workload cost (advisor/existing.h)
+//
+// The notes exist because a short list of recommendations reads as "nothing
+// more would help" unless the report says which limit cut it.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "advisor/advisor_internal.h"
+#include "advisor/existing.h"
+
+namespace pgvise::advise_steps {
+
+// Every statement as the database is now. A statement whose custom plans
+// fail falls back to its generic plan; beside custom plans the generic plan
+// is asked once too, as a check the report shows.
+void CostBaseline(AdviseRun& run) {
+  WhatIf& wi = *run.wi;
+  int fell_back = 0;
+  wi.PrefetchBaseline();  // --jobs: over every connection
+  for (int s = 0; s < static_cast<int>(run.workload.statements.size()); ++s) {
+    if (!wi.parameters(s).custom()) continue;
+    const PlanCost& pc = wi.Cost(s, {});
+    if (pc.ok) continue;
+    wi.UseGenericPlan(s, "custom plans failed: " + pc.error);
+    ++fell_back;
+  }
+  if (fell_back > 0)
+    run.rep.notes.push_back(std::to_string(fell_back) +
+                            " statement(s) fell back to a generic plan: planning them with "
+                            "representative values failed (see the statements section)");
+  wi.PrefetchMatrix();  // --jobs: every statement under each single candidate
+  run.oracle = std::make_unique<WhatIfOracle>(wi, run.opts);
+}
+
+// Extend over the whole workload, weighted by calls, within the budget.
+void SelectUnderBudget(AdviseRun& run) {
+  SelectionResult sel = SelectExtend(*run.oracle, run.selection);
+  AdviseReport& rep = run.rep;
+  rep.selection_steps = sel.steps;
+  rep.local_moves = sel.local_moves;
+  rep.timed_out = sel.timed_out;
+  rep.selection_log = sel.log;
+  if (sel.timed_out)
+    rep.notes.push_back("--time-limit reached: the recommendations are the best found so far");
+  run.chosen = sel.chosen;
+}
+
+// --max-indexes is a cap the user chose; when it, and not the budget, kept
+// out an index that would still have paid for itself, say so.
+void NoteBindingCap(AdviseRun& run) {
+  const int cap = run.selection.max_indexes;
+  if (cap == SelectionOptions::kNoLimit || static_cast<int>(run.chosen.size()) < cap) return;
+  WhatIfOracle& o = *run.oracle;
+  int64_t used = 0;
+  for (int c : run.chosen) used += o.Size(c);
+  const double base = WorkloadCost(o, {});
+  const double now = WorkloadCost(o, run.chosen);
+  for (int c = 0; c < o.num_candidates(); ++c) {
+    if (std::find(run.chosen.begin(), run.chosen.end(), c) != run.chosen.end()) continue;
+    if (run.selection.budget_bytes >= 0 && used + o.Size(c) > run.selection.budget_bytes) continue;
+    std::vector<int> more = run.chosen;
+    more.push_back(c);
+    if (now - WorkloadCost(o, more) >= run.selection.min_gain * base) {
+      run.rep.max_indexes_binding = true;
+      run.rep.notes.push_back("--max-indexes " + std::to_string(cap) +
+                              " is binding: more indexes would fit the storage budget and still "
+                              "lower the workload cost; without the cap the budget governs");
+      return;
+    }
+  }
+}
+
+// Say when write overhead is what kept candidates out: right after a bulk
+// load the table counters make every table look write-hot.
+void NoteWriteBlocked(AdviseRun& run) {
+  WhatIfOracle& o = *run.oracle;
+  int blocked = 0;
+  for (int c = 0; c < o.num_candidates(); ++c) {
+    if (std::find(run.chosen.begin(), run.chosen.end(), c) != run.chosen.end()) continue;
+    double gain = 0;
+    for (int s : o.StatementsFor(c)) gain += o.Calls(s) * (o.Cost(s, {}) - o.Cost(s, {c}));
+    double w = o.WriteOverhead(c);
+    if (gain > 0 && w > 0 && gain <= w) ++blocked;
+  }
+  if (blocked > 0)
+    run.rep.notes.push_back(
+        std::to_string(blocked) +
+        " candidate(s) would lower read cost but less than their write overhead "
+        "(--write-source " +
+        run.opts.write_source + ", --write-cost " + Fmt2(run.opts.write_cost_per_row) +
+        "); after a bulk load, --write-source none ignores the load's writes");
+}
+
+// Drops, each shown not to raise the workload cost.
+void ReviewExisting(AdviseRun& run) {
+  if (!run.opts.review_existing) return;
+  run.Say("reviewing existing indexes");
+  ReviewExistingIndexes(*run.wi, *run.oracle, run.chosen, run.opts, &run.rep);
+}
+
+}  // namespace pgvise::advise_steps
