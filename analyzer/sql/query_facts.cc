@@ -197,8 +197,13 @@ void Extractor::Statement(Node n) {
     out_->kind = ddl ? StatementKind::kOtherDdl : StatementKind::kOtherUtility;
   }
   stack_.pop_back();
-  out_->relations.insert(out_->relations.end(), std::make_move_iterator(top.relations.begin()),
-                         std::make_move_iterator(top.relations.end()));
+  // Usually nothing is there yet: take the level's vector whole instead of
+  // allocating a second one and moving each relation over.
+  if (out_->relations.empty())
+    out_->relations = std::move(top.relations);
+  else
+    out_->relations.insert(out_->relations.end(), std::make_move_iterator(top.relations.begin()),
+                           std::make_move_iterator(top.relations.end()));
   out_->predicates = std::move(top.predicates);
   out_->joins = std::move(top.joins);
 }
