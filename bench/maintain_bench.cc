@@ -95,6 +95,87 @@ void Scale(int ntables) {
       last["plan"].size());
 }
 
+// --- False advice on healthy tables ---------------------------------------
+//
+// Every object here needs nothing: a table bulk-loaded moments ago (and
+// analyzed, as a load script does), a sequence far from its limit, a primary
+// key never scanned, a small lookup table, an append-only table with
+// autovacuum on and its visibility map set by VACUUM, a table with a few
+// updates well under autovacuum's thresholds, an empty table, a foreign key
+// with its index, a materialized view just refreshed. Every plan item is
+// false advice about these tables; server-wide items (settings, the cluster's
+// own configuration) are listed separately, since the throwaway cluster runs
+// with fsync off on purpose.
+void FalseAdvice() {
+  std::string uri = testing::FreshDatabase("maintain_bench_healthy");
+  auto admin = testing::AdminSession(uri);
+  const char* setup[] = {
+      // The test cluster commits asynchronously (scripts/pgcluster.sh); VACUUM
+      // marks a page all-visible only once its rows' commit is flushed, so
+      // without this the map stays empty after VACUUM and the advice to
+      // VACUUM again would be right. A production default, synchronous_commit on.
+      "SET synchronous_commit = on",
+      "CREATE TABLE loaded (id bigint PRIMARY KEY, customer int, amount numeric, at timestamptz)",
+      "INSERT INTO loaded SELECT g, g % 5000, g % 977, now() - g * interval '1 s' FROM "
+      "generate_series(1, 300000) g",
+      "ANALYZE loaded",
+      "CREATE TABLE orders (id bigserial PRIMARY KEY, customer int NOT NULL, note text)",
+      "INSERT INTO orders (customer, note) SELECT g % 100, 'n' FROM generate_series(1, 1000) g",
+      "CREATE TABLE unscanned (id int PRIMARY KEY, v text)",
+      "INSERT INTO unscanned SELECT g, md5(g::text) FROM generate_series(1, 20000) g",
+      "CREATE TABLE country (code char(2) PRIMARY KEY, name text NOT NULL)",
+      "INSERT INTO country VALUES ('de', 'Germany'), ('fr', 'France'), ('nl', 'Netherlands'), "
+      "('it', 'Italy'), ('es', 'Spain')",
+      "CREATE TABLE customer (id int PRIMARY KEY, country char(2) REFERENCES country)",
+      "CREATE INDEX ON customer (country)",
+      "INSERT INTO customer SELECT g, (ARRAY['de','fr','nl','it','es'])[1 + g % 5] FROM "
+      "generate_series(1, 5000) g",
+      "CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz DEFAULT now(), payload "
+      "text) WITH (autovacuum_enabled = true)",
+      "INSERT INTO events (payload) SELECT 'e' || g FROM generate_series(1, 200000) g",
+      "CREATE TABLE accounts (id int PRIMARY KEY, balance int)",
+      "INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 50000) g",
+      "CREATE TABLE empty_now (id int PRIMARY KEY, v text)",
+      "CREATE MATERIALIZED VIEW daily AS SELECT customer, count(*) FROM loaded GROUP BY customer",
+      "VACUUM ANALYZE",
+      // A few updates, far under autovacuum's 20% + 50 rows.
+      "UPDATE accounts SET balance = balance + 1 WHERE id <= 500",
+      // Reads that use the lookup, the FK index and the loaded table.
+      "SELECT count(*) FROM customer c JOIN country k ON k.code = c.country WHERE c.id < 100",
+      "SELECT * FROM loaded WHERE id = 42",
+  };
+  for (const char* sql : setup) {
+    Must(*admin, sql);
+    Must(*admin, "SELECT pg_stat_force_next_flush()");
+  }
+  Rows vm;
+  if (admin
+          ->Query("SELECT relallvisible, relpages FROM pg_class WHERE oid = 'events'::regclass",
+                  &vm)
+          .ok() &&
+      vm.size() == 1)
+    std::printf("false-advice: events all-visible %s of %s pages\n",
+                vm.Text(0, "relallvisible").c_str(), vm.Text(0, "relpages").c_str());
+  std::string cmd = Binary() + " maintain --db '" + uri + "' --format json";
+  std::string out;
+  int rc = testing::RunCommand(cmd, &out);
+  if (rc != 0 && rc != 1) {
+    std::fprintf(stderr, "pgvise maintain exited %d\n%s\n", rc, out.c_str());
+    std::exit(1);
+  }
+  nlohmann::json j = nlohmann::json::parse(out);
+  int on_tables = 0, server = 0;
+  for (const auto& it : j["plan"]) {
+    std::string object = it["recommendation"].value("object", "");
+    bool ours = object.rfind("public.", 0) == 0;
+    (ours ? on_tables : server) += 1;
+    std::printf("false-advice: %s %s %s\n", ours ? "TABLE " : "SERVER",
+                it.value("rule", "").c_str(), object.c_str());
+  }
+  std::printf("false-advice: %d plan items on the healthy tables, %d server-wide (exit %d)\n",
+              on_tables, server, rc);
+}
+
 // --- Bloat accuracy -------------------------------------------------------
 
 struct Shape {
@@ -103,6 +184,12 @@ struct Shape {
   const char* select;  // row g
   int rows;
   std::vector<const char*> indexes;
+  // Issue 13 item 4's shapes. The "updated" levels' SET list (default: the
+  // first column to itself); the deletion's WHERE (default: a random 25%);
+  // whether the indexes exist before the load (so random keys split pages).
+  const char* update_set = nullptr;
+  const char* delete_where = nullptr;
+  bool index_first = false;
 };
 
 // ioguix's table estimate: one header (23 + null bitmap when any column has
@@ -167,6 +254,9 @@ struct Row {
   bool dedup = false;
 };
 
+// --first-shape N: load and measure only shapes N.. (1-based), e.g. the new ones.
+int g_first_shape = 1;
+
 void Bloat(double scale, bool reuse) {
   const std::vector<Shape> shapes = {
       {"narrow (int, int)", "id int, v int", "g, g % 1000", 1000000, {"id", "v"}},
@@ -201,18 +291,42 @@ void Bloat(double scale, bool reuse) {
        "THEN NULL ELSE 'x' END, g",
        400000,
        {"id", "a"}},
+      // An index on an updated timestamp: each update moves the entry to the
+      // right end; the old ones stay dead until VACUUM.
+      {"updated timestamp (index on at)",
+       "at timestamptz, id int, v int",
+       "now() - g * interval '1 s', g, g % 1000",
+       1000000,
+       {"at"},
+       "at = at + interval '30 days'"},
+      // Random keys inserted into an existing B-tree: 50/50 page splits leave
+      // leaves about 70% full even before any delete.
+      {"random-key inserts (page splits)",
+       "k uuid, v int",
+       "md5(g::text || random()::text)::uuid, g",
+       1000000,
+       {"k"},
+       nullptr,
+       nullptr,
+       true},
+      // Deleted ranges: whole runs of keys gone, so VACUUM empties whole leaves.
+      {"deleted ranges (25% in runs of 25,000)",
+       "id int, v int",
+       "g, g % 1000",
+       1000000,
+       {"id"},
+       nullptr,
+       "id % 100000 < 25000"},
   };
   struct Level {
     const char* name;
-    const char* sql;  // %T = table, %C = first column
+    const char* sql;  // %T = table, %U = the SET list, %W = the deletion's WHERE
   };
   const std::vector<Level> levels = {
       {"fresh", ""},
-      {"25% deleted + VACUUM",
-       "DELETE FROM %T WHERE ctid IN (SELECT ctid FROM %T TABLESAMPLE BERNOULLI (25)); VACUUM %T"},
-      {"every row updated", "UPDATE %T SET %C = %C"},
-      {"updated 3x + VACUUM",
-       "UPDATE %T SET %C = %C; UPDATE %T SET %C = %C; UPDATE %T SET %C = %C; VACUUM %T"},
+      {"25% deleted + VACUUM", "DELETE FROM %T WHERE %W; VACUUM %T"},
+      {"every row updated", "UPDATE %T SET %U"},
+      {"updated 3x + VACUUM", "UPDATE %T SET %U; UPDATE %T SET %U; UPDATE %T SET %U; VACUUM %T"},
   };
   std::string uri = reuse ? testing::DatabaseUri("maintain_bench_bloat")
                           : testing::FreshDatabase("maintain_bench_bloat");
@@ -226,7 +340,7 @@ void Bloat(double scale, bool reuse) {
   double t0 = Now();
   int si = 0;
   for (const auto& sh : shapes) {
-    ++si;
+    if (++si < g_first_shape) continue;
     int li = 0;
     for (const auto& lv : levels) {
       std::string t = "s" + std::to_string(si) + "_l" + std::to_string(++li);
@@ -239,20 +353,29 @@ void Bloat(double scale, bool reuse) {
       }
       Must(*admin, std::string("CREATE TABLE ") + t + " (" + sh.columns +
                        ") WITH (autovacuum_enabled = false)");
-      Must(*admin, "INSERT INTO " + t + " SELECT " + sh.select + " FROM generate_series(1, " +
-                       std::to_string(rows) + ") g");
+      auto load = [&] {
+        Must(*admin, "INSERT INTO " + t + " SELECT " + sh.select + " FROM generate_series(1, " +
+                         std::to_string(rows) + ") g");
+      };
+      if (!sh.index_first) load();
       int k = 0;
       for (const char* cols : sh.indexes) {
         std::string iname = t + "_i" + std::to_string(k++);
         Must(*admin, "CREATE INDEX " + iname + " ON " + t + " (" + cols + ")");
         index_cols[iname] = {t, cols};
       }
+      if (sh.index_first) load();
       std::string first = std::string(sh.columns).substr(0, std::string(sh.columns).find(' '));
+      std::string set = sh.update_set ? sh.update_set : first + " = " + first;
+      std::string where = sh.delete_where
+                              ? sh.delete_where
+                              : "ctid IN (SELECT ctid FROM " + t + " TABLESAMPLE BERNOULLI (25))";
       std::string sql = lv.sql;
       std::string stmt;
       for (size_t p = 0; p < sql.size(); ++p) {
-        if (sql[p] == '%' && p + 1 < sql.size() && (sql[p + 1] == 'T' || sql[p + 1] == 'C')) {
-          stmt += sql[p + 1] == 'T' ? t : first;
+        if (sql[p] == '%' && p + 1 < sql.size() &&
+            (sql[p + 1] == 'T' || sql[p + 1] == 'U' || sql[p + 1] == 'W')) {
+          stmt += sql[p + 1] == 'T' ? t : sql[p + 1] == 'U' ? set : where;
           ++p;
         } else if (sql[p] == ';') {
           Must(*admin, stmt);
@@ -398,7 +521,7 @@ void Bloat(double scale, bool reuse) {
 int main(int argc, char** argv) {
   int ntables = 10000;
   double scale = 1.0;
-  bool do_scale = true, do_bloat = true, reuse = false;
+  bool do_scale = true, do_bloat = true, do_false = true, reuse = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--tables") && i + 1 < argc)
       ntables = std::atoi(argv[++i]);
@@ -406,8 +529,12 @@ int main(int argc, char** argv) {
       scale = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--skip-scale"))
       do_scale = false;
+    else if (!std::strcmp(argv[i], "--first-shape") && i + 1 < argc)
+      g_first_shape = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--skip-bloat"))
       do_bloat = false;
+    else if (!std::strcmp(argv[i], "--skip-false-advice"))
+      do_false = false;
     else if (!std::strcmp(argv[i], "--reuse"))
       reuse = true;
   }
@@ -415,6 +542,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no PostgreSQL cluster\n");
     return 1;
   }
+  if (do_false) FalseAdvice();
   if (do_scale) Scale(ntables);
   if (do_bloat) Bloat(scale, reuse);
   return 0;

@@ -6,9 +6,6 @@
 //   --apply: a second, writable session -> ApplyPlan -> outcomes; exit 4 if any failed
 #include <CLI/CLI.hpp>
 
-#include <cctype>
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -53,13 +50,6 @@ std::set<std::string> Selectors(const std::vector<std::string>& in, const char* 
     }
   }
   return out;
-}
-
-std::string Timestamp() {
-  std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
 }
 
 int Run(const CommonOptions& common, const MaintainFlags& f) {
@@ -121,21 +111,16 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
     st = WriteBaseline(f.save_baseline, run.counters);
     if (!st.ok()) throw Error(ExitCode::kInputError, st.message());
   }
-  if (common.verbose)
-    std::cerr << "pgvise: snapshot " << plan.snapshot_queries << " queries, "
-              << static_cast<int>(plan.snapshot_ms) << " ms; rules "
-              << static_cast<int>(plan.rules_ms) << " ms; " << plan.total_queries
-              << " queries in all\n";
+  if (common.verbose) std::cerr << RunCostLine(plan) << "\n";
 
-  nlohmann::ordered_json apply_json;
-  ApplyResult applied;
-  bool did_apply = false;
   if (f.apply && plan.standby)
     // Every write would fail there; say why once instead of once per item.
     throw Error(ExitCode::kDatabaseError,
                 "--apply: database \"" + plan.database +
                     "\" is on a hot standby (in recovery) and read-only; run maintain --apply "
                     "on the primary");
+  ApplyResult applied;
+  bool did_apply = false;
   if (f.apply) {
     // --apply: a separate, writable session; only the plan's items run on it.
     auto writer = OpenSession(common, /*read_only=*/false);
@@ -144,37 +129,19 @@ int Run(const CommonOptions& common, const MaintainFlags& f) {
     ao.statement_timeout_ms = f.item_timeout_ms;
     ao.retries = f.retries;
     ao.cleanup_lock_timeout_ms = f.cleanup_lock_timeout_ms;
-    ao.log = [](const std::string& line) {
-      std::cerr << Timestamp() << " pgvise apply: " << line << "\n";
-    };
-    std::cerr << Timestamp() << " pgvise apply: " << plan.items.size() << " plan items on "
-              << writer->masked_conninfo() << "\n";
+    ao.log = StampedApplyLog([](const std::string& line) { std::cerr << line << "\n"; });
+    ao.log(ApplyStartLine(plan, writer->masked_conninfo()));
     applied = ApplyPlan(*writer, plan, ao);
-    apply_json = applied.ToJson(plan);
     did_apply = true;
-    std::cerr << Timestamp() << " pgvise apply: done: " << applied.applied << " applied, "
-              << applied.failed << " failed, " << applied.advice << " advice (not run)\n";
+    ao.log(ApplyDoneLine(applied));
   }
 
-  MaintainReportOptions ro;
-  ro.lock_timeout_ms = f.item_lock_timeout_ms;
-  ro.statement_timeout_ms = f.item_timeout_ms;
-  ro.snapshot = &run.snapshot;
-  ro.table_bloat = &run.table_bloat;
-  if (did_apply) {
-    ro.applied = &applied;
-    ro.apply_json = &apply_json;
-  }
-  WriteReport(common, &rules, MaintenanceReport(plan, ro));
+  WriteReport(common, &rules,
+              MaintainRunReport(run, did_apply ? &applied : nullptr, f.item_lock_timeout_ms,
+                                f.item_timeout_ms));
 
   if (did_apply && !applied.ok()) return static_cast<int>(ExitCode::kApplyFailed);
-  std::vector<Finding> severities;
-  for (const auto& it : plan.items) {
-    Finding fd;
-    fd.severity = it.severity;
-    severities.push_back(fd);
-  }
-  return static_cast<int>(ExitFor(severities, common.fail_on));
+  return static_cast<int>(ExitFor(PlanItemSeverities(plan), common.fail_on));
 }
 
 }  // namespace

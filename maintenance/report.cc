@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <sstream>
 
@@ -460,6 +461,61 @@ std::string RenderPlanSql(const MaintenancePlan& plan, int lock_timeout_ms,
   ReportRenderOptions ro;
   ro.format = ReportFormat::kSql;
   return RenderReport(MaintenanceReport(plan, o), ro);
+}
+
+Report MaintainRunReport(const MaintainRun& run, const ApplyResult* applied, int lock_timeout_ms,
+                         int statement_timeout_ms) {
+  MaintainReportOptions ro;
+  ro.lock_timeout_ms = lock_timeout_ms;
+  ro.statement_timeout_ms = statement_timeout_ms;
+  ro.snapshot = &run.snapshot;
+  ro.table_bloat = &run.table_bloat;
+  // MaintenanceReport copies everything it shows, so these locals may go.
+  nlohmann::ordered_json apply_json;
+  if (applied) {
+    apply_json = applied->ToJson(run.plan);
+    ro.applied = applied;
+    ro.apply_json = &apply_json;
+  }
+  return MaintenanceReport(run.plan, ro);
+}
+
+std::string RunCostLine(const MaintenancePlan& plan) {
+  std::ostringstream out;
+  out << "pgvise: snapshot " << plan.snapshot_queries << " queries, "
+      << static_cast<int>(plan.snapshot_ms) << " ms; rules " << static_cast<int>(plan.rules_ms)
+      << " ms; " << plan.total_queries << " queries in all";
+  return out.str();
+}
+
+std::function<void(const std::string&)> StampedApplyLog(
+    std::function<void(const std::string&)> sink) {
+  return [sink = std::move(sink)](const std::string& line) {
+    std::time_t now = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    sink(std::string(buf) + " pgvise apply: " + line);
+  };
+}
+
+std::string ApplyStartLine(const MaintenancePlan& plan, const std::string& masked_conninfo) {
+  return std::to_string(plan.items.size()) + " plan items on " + masked_conninfo;
+}
+
+std::string ApplyDoneLine(const ApplyResult& applied) {
+  return "done: " + std::to_string(applied.applied) + " applied, " +
+         std::to_string(applied.failed) + " failed, " + std::to_string(applied.advice) +
+         " advice (not run)";
+}
+
+std::vector<Finding> PlanItemSeverities(const MaintenancePlan& plan) {
+  std::vector<Finding> out;
+  for (const auto& it : plan.items) {
+    Finding fd;
+    fd.severity = it.severity;
+    out.push_back(fd);
+  }
+  return out;
 }
 
 }  // namespace pgvise

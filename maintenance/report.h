@@ -14,14 +14,17 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/finding.h"
 #include "core/report.h"
 #include "maintenance/apply.h"
 #include "maintenance/bloat.h"
+#include "maintenance/maintain.h"
 #include "maintenance/plan.h"
 #include "maintenance/snapshot.h"
 
@@ -42,6 +45,24 @@ struct MaintainReportOptions {
 };
 
 Report MaintenanceReport(const MaintenancePlan& plan, const MaintainReportOptions& o);
+
+// The report of one `pgvise maintain` run: its plan with table health, and
+// --apply's outcomes when `applied` is given. The CLI wires, this renders.
+Report MaintainRunReport(const MaintainRun& run, const ApplyResult* applied, int lock_timeout_ms,
+                         int statement_timeout_ms);
+
+// -v's cost line: snapshot queries and time, rule time, queries in all.
+std::string RunCostLine(const MaintenancePlan& plan);
+
+// --apply's progress on stderr: each line stamped with the UTC time, so a
+// cron log shows when each item ran. `sink` receives whole lines.
+std::function<void(const std::string&)> StampedApplyLog(
+    std::function<void(const std::string&)> sink);
+std::string ApplyStartLine(const MaintenancePlan& plan, const std::string& masked_conninfo);
+std::string ApplyDoneLine(const ApplyResult& applied);
+
+// One severity per plan item, for the exit code (--fail-on).
+std::vector<Finding> PlanItemSeverities(const MaintenancePlan& plan);
 
 // The maintain JSON document (docs/contracts.md); `apply` may be null.
 nlohmann::ordered_json PlanToJson(const MaintenancePlan& plan, const nlohmann::ordered_json* apply);

@@ -56,5 +56,29 @@ TEST(MaintainReport, APlanOfFewItemsIsNotGrouped) {
   EXPECT_EQ(text.find(" more stale-statistics items"), std::string::npos);
 }
 
+// The lines the CLI used to compose itself (cli/cmd_maintain.cc now only
+// wires): the run's report carries --apply's outcomes in its JSON, the apply
+// log is stamped, and the exit code sees one severity per item.
+TEST(MaintainReport, RunReportAndApplyLinesAreRenderedHere) {
+  MaintainRun run;
+  run.plan = ManyItems(2, 1);
+  run.plan.items[2].severity = Severity::kWarning;
+  EXPECT_FALSE(MaintainRunReport(run, nullptr, 2000, 60000).json.contains("apply"));
+  ApplyResult applied;
+  applied.applied = 2;
+  applied.failed = 1;
+  Report r = MaintainRunReport(run, &applied, 2000, 60000);
+  ASSERT_TRUE(r.json.contains("apply"));
+  EXPECT_EQ(ApplyDoneLine(applied), "done: 2 applied, 1 failed, 0 advice (not run)");
+  EXPECT_EQ(ApplyStartLine(run.plan, "host=x"), "3 plan items on host=x");
+  std::string logged;
+  StampedApplyLog([&](const std::string& l) { logged = l; })("hello");
+  EXPECT_EQ(logged.size(), std::string("2026-12-06T01:00:00Z pgvise apply: hello").size());
+  EXPECT_NE(logged.find(" pgvise apply: hello"), std::string::npos);
+  std::vector<Finding> sev = PlanItemSeverities(run.plan);
+  ASSERT_EQ(sev.size(), 3u);
+  EXPECT_EQ(sev[2].severity, Severity::kWarning);
+}
+
 }  // namespace
 }  // namespace pgvise
