@@ -111,11 +111,14 @@ ApplyResult ApplyPlan(Session& s, const MaintenancePlan& plan, const ApplyOption
       const bool rebuild = IsReindexConcurrently(it);
       std::map<std::string, std::string> before;
       if (rebuild) (void)InvalidIndexCopies(s, ReindexTarget(it), &before);
+      const std::string prefix =
+          "item " + std::to_string(idx + 1) + " [" + it.rule + "] " + it.rec.object;
+      // Said before it runs: if the connection dies during a long VACUUM or
+      // REINDEX, the last line on stderr names the item that was running.
+      log(prefix + ": running: " + it.rec.sql);
       Status st = s.Exec(set_timeouts);
       if (st.ok()) st = s.Exec(it.rec.sql);
       o.seconds += Since(t0);
-      std::string prefix =
-          "item " + std::to_string(idx + 1) + " [" + it.rule + "] " + it.rec.object;
       if (st.ok()) {
         o.status = "applied";
         o.sqlstate.clear();

@@ -46,6 +46,10 @@ class Background {
       waitpid(pid_, nullptr, 0);
     }
   }
+  // Sends `sig` to the pgvise process this test started (the shell exec'd it).
+  void Signal(int sig) {
+    if (pid_ > 0 && !done_) kill(pid_, sig);
+  }
   bool running() {
     if (done_ || pid_ <= 0) return false;
     int status = 0;
@@ -102,8 +106,24 @@ class Faults : public ::testing::Test {
       INSERT INTO f_users SELECT g, 'u' || g FROM generate_series(1, 3000) g;
       CREATE TABLE f_orders (id int PRIMARY KEY, user_id int, total int);
       INSERT INTO f_orders SELECT g, g % 3000, g % 50 FROM generate_series(1, 200000) g;
+      -- explain --analyze: a read that sleeps, then writes. Only the
+      -- statement's own READ ONLY transaction (rolled back) keeps the write
+      -- out once the first statement of the file has turned the session's
+      -- read-only default off.
+      CREATE TABLE f_log (x int);
+      CREATE FUNCTION slow_then_write() RETURNS int LANGUAGE plpgsql
+        AS $$ BEGIN PERFORM pg_sleep(2); INSERT INTO f_log VALUES (1); RETURN 1; END $$;
+      -- maintain --apply: dead tuples with autovacuum off, so the plan has
+      -- a VACUUM to run, long enough to be killed in.
+      CREATE TABLE f_churn (id int PRIMARY KEY, v int, pad text) WITH (autovacuum_enabled = false);
+      INSERT INTO f_churn SELECT g, 0, repeat('c', 200) FROM generate_series(1, 300000) g;
+      UPDATE f_churn SET v = 1;
       ANALYZE;
     )sql");
+    WriteWhole(*dir_ + "/explain.sql",
+               "SELECT set_config('default_transaction_read_only', 'off', false);\n"
+               "SELECT slow_then_write();\n");
+    WriteWhole(*dir_ + "/review.sql", "SELECT * FROM f_items WHERE b = slow_plan(3);\n");
     WriteWhole(*dir_ + "/workload.sql",
                "SELECT * FROM f_items WHERE a = 5;\n"
                "SELECT id FROM f_items WHERE b = 7 AND a = 9;\n"
@@ -137,6 +157,54 @@ class Faults : public ::testing::Test {
     return false;
   }
 
+  // Waits (bounded) until `like` runs in a pgvise backend. False if not.
+  static bool WaitActive(Background* bg, const std::string& like) {
+    auto admin = AdminSession(*uri_);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (bg->running() && std::chrono::steady_clock::now() < until) {
+      Rows r;
+      Status st = admin->Query(
+          "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvise' AND datname = "
+          "current_database() AND state = 'active' AND query LIKE $1",
+          {like}, &r);
+      if (st.ok() && r.Int(0, 0, 0) > 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  // What a run leaves on the server once its backends are gone: pgvise
+  // backends still there after `limit_s` (an open transaction would hold
+  // locks), and a count from `sql`.
+  static int PgviseBackendsAfter(int limit_s) {
+    auto admin = AdminSession(*uri_);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(limit_s);
+    for (;;) {
+      Rows r;
+      Status st = admin->Query(
+          "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvise' AND datname = "
+          "current_database()",
+          &r);
+      int n = st.ok() ? static_cast<int>(r.Int(0, 0, -1)) : -1;
+      if (n == 0 || std::chrono::steady_clock::now() >= until) return n;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  static long Count(const std::string& sql) {
+    auto admin = AdminSession(*uri_);
+    Rows r;
+    if (!admin->Query(sql, &r).ok() || r.empty()) return -1;
+    return r.Int(0, 0, -1);
+  }
+
+  // maintain --apply whose connection is terminated while it VACUUMs.
+  static CmdResult MaintainApplyKilledMidRun() {
+    Background bg("maintain --db '" + *uri_ + "' --apply --only vacuum --format json", *dir_);
+    if (!TerminateWhenActive(&bg, "VACUUM%f_churn%"))
+      ADD_FAILURE() << "no VACUUM of f_churn to terminate: " << bg.Wait().err;
+    return bg.Wait();
+  }
+
   static std::string* uri_;
   static std::string* dir_;
 };
@@ -166,6 +234,87 @@ TEST_F(Faults, RewriteVerifyKilledMidRunExits3WithoutReport) {
   EXPECT_EQ(r.ErrLines(), 1) << r.err;
   EXPECT_NE(r.err.find("lost the connection"), std::string::npos) << r.err;
   EXPECT_TRUE(r.out.empty()) << "a report after a lost connection:\n" << r.out;
+}
+
+// explain --analyze whose connection is terminated while the statement
+// runs: exit 3, one line, no report, and the write the statement would have
+// made after its sleep is not there.
+TEST_F(Faults, ExplainAnalyzeKilledMidRunExits3WithoutReport) {
+  Background bg("explain --db '" + *uri_ + "' --analyze --sql explain.sql --fail-on never", *dir_);
+  ASSERT_TRUE(TerminateWhenActive(&bg, "%slow_then_write%")) << bg.Wait().err;
+  CmdResult r = bg.Wait();
+  EXPECT_EQ(r.exit, 3) << r.out << r.err;
+  EXPECT_EQ(r.ErrLines(), 1) << r.err;
+  EXPECT_NE(r.err.find("lost the connection"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "a report after a lost connection:\n" << r.out;
+  EXPECT_EQ(PgviseBackendsAfter(30), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM f_log"), 0);
+}
+
+// pgvise itself killed (SIGTERM, then SIGKILL) while EXPLAIN ANALYZE runs a
+// statement that writes after a sleep, in a session whose read-only default
+// the file's first statement turned off. The server finishes the statement
+// after the client is gone; the write must still not be committed (the
+// statement's READ ONLY transaction and its ROLLBACK went in the same round
+// trip), no pgvise backend may stay (no open transaction), and nothing may
+// be on stdout.
+TEST_F(Faults, PgviseKilledDuringExplainAnalyzeLeavesNoWriteAndNoTransaction) {
+  for (int sig : {SIGTERM, SIGKILL}) {
+    Background bg("explain --db '" + *uri_ + "' --analyze --sql explain.sql --fail-on never",
+                  *dir_);
+    ASSERT_TRUE(WaitActive(&bg, "%slow_then_write%")) << sig << bg.Wait().err;
+    bg.Signal(sig);
+    CmdResult r = bg.Wait();
+    EXPECT_NE(r.exit, 0) << sig;
+    EXPECT_TRUE(r.out.empty()) << sig << " a report from a killed run:\n" << r.out;
+    // The backend ends once the 2 s sleep is over and it reads the EOF.
+    EXPECT_EQ(PgviseBackendsAfter(30), 0) << sig;
+    EXPECT_EQ(Count("SELECT count(*) FROM f_log"), 0) << sig << ": the write was committed";
+    EXPECT_EQ(Count("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = 'f_log'"),
+              0)
+        << sig;
+  }
+}
+
+// review --db whose connection is terminated while it EXPLAINs a statement
+// (slow to plan): exit 3, one line, no findings report presented as complete.
+TEST_F(Faults, ReviewDbKilledMidRunExits3WithoutReport) {
+  Background bg("review --db '" + *uri_ + "' --format json --fail-on never review.sql", *dir_);
+  ASSERT_TRUE(TerminateWhenActive(&bg, "%slow_plan%")) << bg.Wait().err;
+  CmdResult r = bg.Wait();
+  EXPECT_EQ(r.exit, 3) << r.out << r.err;
+  EXPECT_EQ(r.ErrLines(), 1) << r.err;
+  EXPECT_NE(r.err.find("lost the connection"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "a report after a lost connection:\n" << r.out;
+  EXPECT_EQ(PgviseBackendsAfter(30), 0);
+}
+
+// Exit 3, the last stderr line says the connection was lost and the command
+// stopped there, no report on stdout, no pgvise backend stays, and nothing
+// half-built (no INVALID index) is left.
+TEST_F(Faults, MaintainApplyKilledMidRunExits3AndLeavesNothing) {
+  CmdResult r = MaintainApplyKilledMidRun();
+  EXPECT_EQ(r.exit, 3) << r.out << r.err;
+  std::string last = r.err;
+  while (!last.empty() && last.back() == '\n') last.pop_back();
+  last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
+  EXPECT_NE(last.find("lost the connection"), std::string::npos) << r.err;
+  EXPECT_NE(last.find("stopped here"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "a report after a lost connection:\n" << r.out;
+  EXPECT_EQ(PgviseBackendsAfter(30), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
+}
+
+// The log must also say which item was running when the connection went:
+// today it logs an item only once it has ended, so a run killed during its
+// first item shows "2 plan items" and then the lost connection, nothing on
+// where it stopped. Disabled until maintenance/apply.cc logs each item as it
+// starts (the one-line diff is in the issue-15 notes of this round).
+TEST_F(Faults, MaintainApplyKilledMidRunNamesTheItemItWasOn) {
+  CmdResult r = MaintainApplyKilledMidRun();
+  EXPECT_EQ(r.exit, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("f_churn"), std::string::npos) << "which item it was on:\n" << r.err;
 }
 
 // statement_timeout is not a lost connection: the slow-to-plan statement is

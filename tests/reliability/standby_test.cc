@@ -156,6 +156,10 @@ TEST_F(Standby, AnalysisCommandsWorkOnAStandby) {
   EXPECT_EQ(r.exit, 0) << r.err;
   CmdResult e = RunPgvise("explain " + db + " --analyze --sql q.sql --fail-on never", *dir_);
   EXPECT_EQ(e.exit, 0) << e.err;
+  // explain without --analyze: plans only, on the standby's catalog.
+  CmdResult p = RunPgvise("explain " + db + " --sql q.sql --format json --fail-on never", *dir_);
+  EXPECT_EQ(p.exit, 0) << p.err;
+  EXPECT_FALSE(p.out.empty()) << p.err;
   CmdResult w = RunPgvise("rewrite " + db + " --verify q.sql --format json", *dir_);
   EXPECT_EQ(w.exit, 0) << w.err;
 }

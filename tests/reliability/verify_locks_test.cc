@@ -87,5 +87,58 @@ TEST(VerifyLocks, AHeldTableIsNotedAndTheRestIsMeasured) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// Statistics and materialized views beside a session that holds SHARE
+// UPDATE EXCLUSIVE on their table (a VACUUM, ANALYZE or DDL in progress):
+// --verify's ANALYZE and CREATE STATISTICS wait lock_timeout and give up.
+// The statistics recommendation must say "not verified: lock timeout" in its
+// evidence (not only a raw error in the notes), the run exits 0, and nothing
+// is left: no statistics object, no materialized view, no scratch schema.
+// (The view itself reads under ACCESS SHARE, which that lock does not block,
+// so it is still measured; a lock that blocks it blocks planning too.)
+TEST(VerifyLocks, StatisticsUnderAHeldLockSaysNotVerifiedAndLeavesNothing) {
+  std::string uri = testing::FreshDatabase("rel_verify_locks_stats");
+  testing::Exec(uri,
+                "CREATE EXTENSION IF NOT EXISTS hypopg; CREATE TABLE fact (id bigint PRIMARY KEY, "
+                "city text NOT NULL, zip text NOT NULL, amount int NOT NULL); INSERT INTO fact "
+                "SELECT g, 'c' || ((g * 7919 % 1000) % 100), 'z' || (g * 7919 % 1000), g % 1000 "
+                "FROM generate_series(1, 200000) g; ANALYZE fact;");
+  std::string dir = testing::TempDir("verify-locks-stats");
+  testing::WriteWhole(dir + "/w.sql",
+                      "-- pgvise: calls=300\nSELECT city, sum(amount), count(*) FROM fact GROUP "
+                      "BY city;\n-- pgvise: calls=200\nSELECT id FROM fact WHERE city = 'c7' AND "
+                      "zip = 'z7';\n");
+  auto holder = testing::AdminSession(uri);
+  ASSERT_TRUE(holder->Exec("BEGIN").ok());
+  ASSERT_TRUE(holder->Exec("LOCK TABLE fact IN SHARE UPDATE EXCLUSIVE MODE").ok());
+  auto r = RunPgvise("advise --db '" + uri + "' -w '" + dir +
+                     "/w.sql' --verify --lock-timeout 300 --format json");
+  ASSERT_TRUE(holder->Exec("ROLLBACK").ok());
+  ASSERT_EQ(r.exit, 0) << r.err << r.out;
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  bool stats_seen = false;
+  for (const auto& rec : j["recommendations"]) {
+    if (rec.value("kind", "") != "statistics") continue;
+    stats_seen = true;
+    std::string ev = rec["evidence"].dump();
+    EXPECT_NE(ev.find("\"verify_skipped\":\"lock_timeout\""), std::string::npos) << ev;
+    EXPECT_NE(ev.find("not verified: lock timeout"), std::string::npos) << ev;
+    EXPECT_NE(ev.find("300 ms"), std::string::npos) << ev;
+  }
+  EXPECT_TRUE(stats_seen) << r.out;
+  auto admin = testing::AdminSession(uri);
+  Rows rows;
+  ASSERT_TRUE(admin
+                  ->Query("SELECT (SELECT count(*) FROM pg_statistic_ext) + (SELECT count(*) FROM "
+                          "pg_matviews) + (SELECT count(*) FROM pg_namespace WHERE nspname LIKE "
+                          "'pgvise%') + (SELECT count(*) FROM pg_class WHERE relname LIKE "
+                          "'pgvise%')",
+                          &rows)
+                  .ok());
+  EXPECT_EQ(rows.Int(0, 0, -1), 0) << "left behind";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace
 }  // namespace pgvise
