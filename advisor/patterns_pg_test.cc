@@ -264,16 +264,27 @@ TEST(PatternsPg, ShortWindowGivesOneNoteInsteadOfFindings) {
   EXPECT_EQ(notes, 1) << Dump(o);
 }
 
-// DISABLED: the rule does not fire on this live set-up yet (not understood; see the mv12 report).
-TEST(PatternsPg, DISABLED_GenericPlanTrapOnASkewedColumnIsFound) {
-  // 200,000 tickets, 99.8% 'done' and 400 'stuck' stored together. The
-  // generic plan of `status = $1` assumes half the table and scans it; the
-  // custom plan for 'stuck' reads 400 rows through the index.
+TEST(PatternsPg, GenericPlanTrapOnASkewedColumnIsFound) {
+  // 50,000 wide tickets: 'open' and 'done' at random (about 49.9% each) and
+  // 100 'stuck' (0.2%) scattered through the table. The generic plan of
+  // `status = $1` assumes a third of the table and reads it with a bitmap
+  // scan; the custom plan for 'stuck' reads 100 rows through the index.
+  //
+  // Why not 99.8% 'done' and 0.2% 'stuck' (this test's first form, which
+  // found nothing): with one value holding almost every row, the column's
+  // physical correlation in pg_stats is about 1 wherever the rare rows sit
+  // (ANALYZE ranks ties by position), so the generic plan is an index scan as
+  // well, cheaper than a scan even at half the table. The rare value's custom
+  // plan then has the generic plan's shape: no trap of this kind. What is
+  // left is the opposite trap (the common value kept on an index scan), which
+  // needs timings and which the rule does not judge (see its rationale).
   const RuleBook rules = Rules(true);
   const char* setup = R"sql(
     CREATE TABLE tickets (id int PRIMARY KEY, status text NOT NULL, body text NOT NULL);
-    INSERT INTO tickets SELECT g, CASE WHEN g > 199600 THEN 'stuck' ELSE 'done' END,
-                               repeat('x', 40) FROM generate_series(1, 200000) g;
+    SELECT setseed(0.5);
+    INSERT INTO tickets
+    SELECT g, CASE WHEN g % 500 = 0 THEN 'stuck' WHEN random() < 0.5 THEN 'open' ELSE 'done' END,
+           repeat('x', 900) FROM generate_series(1, 50000) g;
     CREATE INDEX tickets_status ON tickets (status);
     VACUUM ANALYZE tickets;
   )sql";
@@ -285,7 +296,10 @@ TEST(PatternsPg, DISABLED_GenericPlanTrapOnASkewedColumnIsFound) {
   const Finding* f = Find(o.rep, "generic-plan-trap");
   ASSERT_NE(f, nullptr) << Dump(o);
   EXPECT_NE(f->message.find("stuck"), std::string::npos) << f->message;
-  EXPECT_NE(EvText(*f, "generic_plan").find("Seq Scan on"), std::string::npos) << Dump(o);
+  // The generic plan reads a third of the table (a bitmap scan, with this data):
+  // another shape than the rare value's own plan.
+  EXPECT_NE(EvText(*f, "generic_plan").find("on tickets"), std::string::npos) << Dump(o);
+  EXPECT_NE(EvText(*f, "generic_plan"), EvText(*f, "trapped_custom_plan")) << Dump(o);
   EXPECT_NE(EvText(*f, "trapped_value_set").find("stuck"), std::string::npos) << Dump(o);
   EXPECT_NE(EvText(*f, "trapped_custom_plan").find("tickets_status"), std::string::npos) << Dump(o);
   EXPECT_GE(EvNum(*f, "cost_ratio_estimate"), 10) << Dump(o);  // min_cost_ratio
@@ -295,7 +309,7 @@ TEST(PatternsPg, DISABLED_GenericPlanTrapOnASkewedColumnIsFound) {
   const Outcome even = Advise("patterns_generic_even", R"sql(
     CREATE TABLE tickets (id int PRIMARY KEY, status text NOT NULL, body text NOT NULL);
     INSERT INTO tickets SELECT g, CASE WHEN g % 2 = 0 THEN 'stuck' ELSE 'done' END,
-                               repeat('x', 40) FROM generate_series(1, 200000) g;
+                               repeat('x', 900) FROM generate_series(1, 50000) g;
     CREATE INDEX tickets_status ON tickets (status);
     VACUUM ANALYZE tickets;
   )sql",

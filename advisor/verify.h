@@ -25,6 +25,11 @@ struct VerifyOptions {
   int runs = 2;  // EXPLAIN ANALYZE runs per query; the fastest counts (warm cache)
   int query_timeout_ms =
       30000;  // a slower query counts as this long (the speed-up is then a lower bound)
+  // The workload's statements as written (the caller passes every one; the
+  // report keeps only the reads). An INSERT into a recommended index's table
+  // with no $n is timed before and after the build, rolled back, for the
+  // write cost the index adds (insert_overhead_us_per_row).
+  std::vector<std::string> workload_sql;
 };
 
 // Adds measured evidence (measured_ms_before, measured_ms_after,

@@ -99,6 +99,7 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
     VerifyOptions vo;
     vo.top = o.verify_top;
     vo.query_timeout_ms = common.statement_timeout_ms;
+    for (const auto& ws : w.statements) vo.workload_sql.push_back(ws.sql);
     st = VerifyAdvice(*writable, ao, vo, &report);
     if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
   }
