@@ -848,9 +848,6 @@ TEST_F(RewriterPgTest, CommandVerifiesAndReportsLocatedErrors) {
   EXPECT_NE(out.find("rewrite_cli.sql:2:10: syntax error"), std::string::npos) << out;
 }
 
-}  // namespace
-}  // namespace pgvise
-
 // INSERT ... SELECT: the SELECT is decorrelated like a query, the statement
 // still writes the same rows (both forms run into scratch tables, compared
 // as multisets), the naive inner-join form writes other rows on this data,
@@ -904,3 +901,6 @@ TEST_F(RewriterPgTest, InsertSelectWritesTheSameRowsAndVerifyNeverWrites) {
   EXPECT_NE(a, Run("SELECT * FROM ins_naive"));  // drops the users without orders
   testing::Exec(*uri_, "DROP TABLE ins_orig, ins_rw, ins_naive");
 }
+
+}  // namespace
+}  // namespace pgvise
