@@ -121,6 +121,26 @@ namespace {
 //    but not in the statement-level scope the passes start from.
 // UPDATE ... SET and DELETE ... WHERE are not walked (see docs/rewrite.md).
 PgQuery__SelectStmt* InsertSelect(rw::Node* stmt, rw::PassContext* ctx) {
+  if (stmt && ctx &&
+      (stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ||
+       stmt->node_case == PG_QUERY__NODE__NODE_DELETE_STMT)) {
+    // Said rather than silently skipped: a user who asked for a rewrite of a
+    // DML statement with a subquery learns it was not attempted.
+    bool sublink = false;
+    rw::VisitSlots(&stmt, [&](rw::Node** slot) {
+      if ((*slot)->node_case == PG_QUERY__NODE__NODE_SUB_LINK) sublink = true;
+      return !sublink;
+    });
+    if (sublink) {
+      PassOutcome oc;
+      oc.pass = "dml";
+      oc.reason =
+          "subqueries in UPDATE and DELETE are not rewritten yet (only the SELECT of "
+          "INSERT ... SELECT is)";
+      ctx->outcomes->push_back(oc);
+    }
+    return nullptr;
+  }
   if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_INSERT_STMT) return nullptr;
   PgQuery__InsertStmt* ins = stmt->insert_stmt;
   if (!ins->select_stmt || ins->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)

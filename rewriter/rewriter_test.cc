@@ -499,6 +499,13 @@ TEST(DecorrelateDml, InsertSelectIsRewrittenUnlessOnConflictOrWith) {
       "FROM orders o WHERE o.user_id = u.id) > 10");
   EXPECT_FALSE(w.changed);
   ASSERT_NE(Find(w, "insert-select"), nullptr);
+  // UPDATE / DELETE with a subquery: left as written, and said so.
+  auto u =
+      Rewrite("UPDATE users u SET score = (SELECT count(*) FROM orders o WHERE o.user_id = u.id)");
+  EXPECT_FALSE(u.changed);
+  ASSERT_NE(Find(u, "dml"), nullptr);
+  EXPECT_FALSE(Find(u, "dml")->applied);
+  EXPECT_EQ(Find(Rewrite("DELETE FROM users WHERE id = 1"), "dml"), nullptr);
 }
 
 }  // namespace

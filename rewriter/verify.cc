@@ -90,6 +90,12 @@ std::string ReadOnlyForm(const std::string& sql, bool* dml) {
   std::unique_ptr<rw::Tree> t;
   if (!rw::Tree::Parse(sql, &t).ok() || t->root()->n_stmts != 1) return sql;
   PgQuery__Node* stmt = t->root()->stmts[0]->stmt;
+  if (stmt && (stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ||
+               stmt->node_case == PG_QUERY__NODE__NODE_DELETE_STMT ||
+               stmt->node_case == PG_QUERY__NODE__NODE_MERGE_STMT)) {
+    *dml = true;  // no read-only form built yet: never run (the READ ONLY
+    return {};    // transaction would refuse it anyway; this says why)
+  }
   if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_INSERT_STMT) return sql;
   PgQuery__Node* sel = stmt->insert_stmt->select_stmt;
   *dml = true;
