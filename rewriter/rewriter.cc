@@ -107,6 +107,61 @@ const std::vector<PassInfo>& Passes() {
 
 namespace {
 
+// The SELECT of `INSERT ... SELECT`, which the passes may rewrite like a
+// top-level query. Safety: INSERT ... SELECT inserts exactly the rows its
+// SELECT returns, and the SELECT cannot see the target table's new rows (the
+// command's snapshot is taken before any insert), so a multiset-equivalent
+// SELECT inserts the same rows. Row order is not part of that promise in
+// either form (no ORDER BY: unspecified; an ORDER BY is kept by every pass).
+// Left alone, with the reason recorded once in `ctx` when given:
+//  - ON CONFLICT: DO NOTHING keeps whichever duplicate arrives first and
+//    DO UPDATE fails on a second hit of the same row, so arrival order can
+//    change what is written;
+//  - a WITH clause on the INSERT: its CTE names are in scope for the SELECT
+//    but not in the statement-level scope the passes start from.
+// UPDATE ... SET and DELETE ... WHERE are not walked (see docs/rewrite.md).
+PgQuery__SelectStmt* InsertSelect(rw::Node* stmt, rw::PassContext* ctx) {
+  if (stmt && ctx &&
+      (stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ||
+       stmt->node_case == PG_QUERY__NODE__NODE_DELETE_STMT)) {
+    // Said rather than silently skipped: a user who asked for a rewrite of a
+    // DML statement with a subquery learns it was not attempted.
+    bool sublink = false;
+    rw::VisitSlots(&stmt, [&](rw::Node** slot) {
+      if ((*slot)->node_case == PG_QUERY__NODE__NODE_SUB_LINK) sublink = true;
+      return !sublink;
+    });
+    if (sublink) {
+      PassOutcome oc;
+      oc.pass = "dml";
+      oc.reason =
+          "subqueries in UPDATE and DELETE are not rewritten yet (only the SELECT of "
+          "INSERT ... SELECT is)";
+      ctx->outcomes->push_back(oc);
+    }
+    return nullptr;
+  }
+  if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_INSERT_STMT) return nullptr;
+  PgQuery__InsertStmt* ins = stmt->insert_stmt;
+  if (!ins->select_stmt || ins->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+    return nullptr;
+  const char* why = nullptr;
+  if (ins->on_conflict_clause)
+    why =
+        "INSERT ... SELECT with ON CONFLICT: the order rows arrive in decides what is written, "
+        "and a rewrite may change it";
+  else if (ins->with_clause)
+    why = "INSERT with a WITH clause: its CTEs are not in the scope the passes resolve names in";
+  if (!why) return ins->select_stmt->select_stmt;
+  if (ctx) {
+    PassOutcome oc;
+    oc.pass = "insert-select";
+    oc.reason = why;
+    ctx->outcomes->push_back(oc);
+  }
+  return nullptr;
+}
+
 // One run of the pass list with the forms fixed by `o`.
 Status RewriteOnce(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
                    size_t* error_pos) {
@@ -128,8 +183,10 @@ Status RewriteOnce(const std::string& sql, const RewriteOptions& o, RewriteResul
   ctx.outcomes = &out->outcomes;
   ctx.used_names = rw::UsedNames(reinterpret_cast<ProtobufCMessage*>(tree->root()));
   bool changed = false;
+  size_t pass_index = 0;
   for (const auto& pass : PassTable()) {
     if (o.disabled_passes.count(pass.info.name)) continue;
+    const size_t this_pass = pass_index++;
     std::string snapshot = tree->Pack();
     size_t first_outcome = out->outcomes.size();
     ctx.applied_any = false;
@@ -138,9 +195,12 @@ Status RewriteOnce(const std::string& sql, const RewriteOptions& o, RewriteResul
     auto* root = tree->root();
     for (size_t i = 0; i < root->n_stmts; ++i) {
       rw::Node* stmt = root->stmts[i]->stmt;
-      if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) continue;
+      PgQuery__SelectStmt* top = InsertSelect(stmt, this_pass == 0 ? &ctx : nullptr);
+      if (!top && stmt && stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
+        top = stmt->select_stmt;
+      if (!top) continue;
       rw::Stack stack;
-      rw::WalkSelects(stmt->select_stmt, &stack, o.catalog,
+      rw::WalkSelects(top, &stack, o.catalog,
                       [&](PgQuery__SelectStmt* s, const rw::Stack& st) { pass.fn(ctx, s, st); });
     }
     PassTiming timing;

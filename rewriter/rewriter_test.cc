@@ -476,5 +476,37 @@ TEST(RewriteSql, SyntaxErrorIsLocated) {
   EXPECT_EQ(pos, 9u);
 }
 
+// INSERT ... SELECT: its SELECT is rewritten like a query; with ON CONFLICT
+// or a WITH clause it is left alone and the reason is given.
+TEST(DecorrelateDml, InsertSelectIsRewrittenUnlessOnConflictOrWith) {
+  auto r = Rewrite(
+      "INSERT INTO hot (id) SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE "
+      "o.user_id = u.id) > 10");
+  ASSERT_TRUE(r.changed);
+  EXPECT_TRUE(Has(r.sql, "INSERT INTO hot"));
+  EXPECT_TRUE(Has(r.sql, "GROUP BY o.user_id"));
+  ExpectStable(r);
+  auto c = Rewrite(
+      "INSERT INTO hot (id) SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE "
+      "o.user_id = u.id) > 10 ON CONFLICT DO NOTHING");
+  EXPECT_FALSE(c.changed);
+  const auto* oc = Find(c, "insert-select");
+  ASSERT_NE(oc, nullptr);
+  EXPECT_FALSE(oc->applied);
+  EXPECT_TRUE(Has(oc->reason, "ON CONFLICT"));
+  auto w = Rewrite(
+      "WITH k AS (SELECT 1) INSERT INTO hot (id) SELECT u.id FROM users u WHERE (SELECT count(*) "
+      "FROM orders o WHERE o.user_id = u.id) > 10");
+  EXPECT_FALSE(w.changed);
+  ASSERT_NE(Find(w, "insert-select"), nullptr);
+  // UPDATE / DELETE with a subquery: left as written, and said so.
+  auto u =
+      Rewrite("UPDATE users u SET score = (SELECT count(*) FROM orders o WHERE o.user_id = u.id)");
+  EXPECT_FALSE(u.changed);
+  ASSERT_NE(Find(u, "dml"), nullptr);
+  EXPECT_FALSE(Find(u, "dml")->applied);
+  EXPECT_EQ(Find(Rewrite("DELETE FROM users WHERE id = 1"), "dml"), nullptr);
+}
+
 }  // namespace
 }  // namespace pgvise

@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
+
+#include "analyzer/sql/edit_tree.h"
 
 namespace pgvise {
 
@@ -75,6 +78,32 @@ bool Run(Session& s, const std::string& sql, Multiset* rows, double* ms, bool* t
     std::sort(rows->begin(), rows->end());
   }
   return true;
+}
+
+// What --verify runs for `sql`. A DML statement is never run, not even in a
+// rolled-back transaction (triggers, sequences and foreign writes escape a
+// rollback): for INSERT ... SELECT the rows it would insert are exactly its
+// SELECT's rows, so the SELECT alone is run read-only and compared. Anything
+// else is returned as given. *dml: the statement was an INSERT.
+std::string ReadOnlyForm(const std::string& sql, bool* dml) {
+  *dml = false;
+  std::unique_ptr<rw::Tree> t;
+  if (!rw::Tree::Parse(sql, &t).ok() || t->root()->n_stmts != 1) return sql;
+  PgQuery__Node* stmt = t->root()->stmts[0]->stmt;
+  if (stmt && (stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ||
+               stmt->node_case == PG_QUERY__NODE__NODE_DELETE_STMT ||
+               stmt->node_case == PG_QUERY__NODE__NODE_MERGE_STMT)) {
+    *dml = true;  // no read-only form built yet: never run (the READ ONLY
+    return {};    // transaction would refuse it anyway; this says why)
+  }
+  if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_INSERT_STMT) return sql;
+  PgQuery__Node* sel = stmt->insert_stmt->select_stmt;
+  *dml = true;
+  if (!sel || sel->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) return std::string();
+  t->root()->stmts[0]->stmt = sel;
+  std::string out;
+  if (!t->Deparse(&out).ok()) return std::string();
+  return out;
 }
 
 double Median(std::vector<double> v) {
@@ -216,21 +245,33 @@ Status ExplainCost(Session& session, const std::string& sql, double* cost) {
   return Explain(session, sql, cost, &subplans, &index_path, &err);
 }
 
-Status VerifyRewrite(Session& session, const std::string& original, const std::string& rewritten,
-                     const VerifyOptions& o, VerifyResult* out) {
+Status VerifyRewrite(Session& session, const std::string& original_sql,
+                     const std::string& rewritten_sql, const VerifyOptions& o, VerifyResult* out) {
   *out = VerifyResult();
   std::string err;
   bool after_index = false;
-  if (!Explain(session, original, &out->cost_before, &out->subplans_before,
+  if (!Explain(session, original_sql, &out->cost_before, &out->subplans_before,
                &out->subplan_index_before, &err)
            .ok()) {
     out->failure = "EXPLAIN of the original failed: " + err;
-  } else if (!Explain(session, rewritten, &out->cost_after, &out->subplans_after, &after_index,
+  } else if (!Explain(session, rewritten_sql, &out->cost_after, &out->subplans_after, &after_index,
                       &err)
                   .ok()) {
     out->failure = "EXPLAIN of the rewrite failed: " + err;
   } else {
     out->explained = true;
+  }
+  // EXPLAIN (never run) costs the statements as written; the runs below use
+  // their read-only forms.
+  bool dml_before = false, dml_after = false;
+  const std::string original_ro = ReadOnlyForm(original_sql, &dml_before);
+  const std::string rewritten_ro = ReadOnlyForm(rewritten_sql, &dml_after);
+  const std::string& original = original_ro;
+  const std::string& rewritten = rewritten_ro;
+  if (out->explained && o.execute && (original.empty() || rewritten.empty())) {
+    out->failure =
+        "a data-changing statement without a SELECT to compare is never run: not verified";
+    out->explained = false;
   }
   if (out->explained && o.execute) {
     // Warm-up: one run of each, whose rows are the ones compared.
@@ -286,6 +327,10 @@ Status VerifyRewrite(Session& session, const std::string& original, const std::s
     }
   }
   DecideProposal(o.execute, out);
+  if (o.execute && (dml_before || dml_after) && out->executed)
+    out->note +=
+        " (INSERT ... SELECT: its SELECT, the rows it would insert, was run read-only "
+        "and compared; the INSERT itself was only EXPLAINed)";
   return Status::Ok();
 }
 
