@@ -82,13 +82,22 @@ class LocalSearch {
     for (const auto& [s, g] : Alone(c)) b += std::min(g, o_.Calls(s) * Res(res, s));
     return b;
   }
+  // The gain of adding c to `config`. Only the statements c helps on its
+  // own are costed: under the diminishing-returns assumption the bound above
+  // already makes, c saves nothing on top of more indexes where it saves
+  // nothing alone, and a what-if for those statements would be spent to
+  // confirm a zero. Adding an index never raises a plan's cost (the planner
+  // keeps the cheapest path), so a statement left out can only make the gain
+  // an underestimate, and a kept move still strictly lowers the cost. Apply
+  // re-costs every affected statement exactly once a move is taken.
   Pick Exact(const std::vector<int>& config, int c, const Residual& res) {
     Pick p;
     p.c = c;
     std::vector<int> next = With(config, c);
     p.after = res;
     p.gain = -o_.WriteOverhead(c);
-    for (int s : o_.StatementsFor(c)) {
+    for (const auto& [s, alone] : Alone(c)) {
+      if (alone <= 0) continue;
       double cost = o_.Cost(s, next);
       p.gain += o_.Calls(s) * (Res(res, s) - cost);
       p.after[s] = cost;
