@@ -3,6 +3,8 @@
 // --version names the build's revision.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -38,6 +40,44 @@ TEST(Packaging, BashCompletionKnowsEveryOption) {
     for (const auto& o : opts)
       EXPECT_TRUE(std::regex_search(bash, std::regex("[\" ]" + o + "[\" ]")))
           << "bash completion lacks " << cmd << " " << o;
+  }
+}
+
+// What bash completes after `pgvise CMD --format ` (the script sourced in a
+// real bash, as a shell would run it).
+std::set<std::string> CompletedFormats(const std::string& cmd) {
+  const std::string file = ::testing::TempDir() + "pgvise_complete_" + cmd + ".sh";
+  {
+    std::ofstream f(file);
+    f << "source '" << SourceDir() << "/packaging/completions/pgvise.bash'\n"
+      << "COMP_WORDS=(pgvise " << cmd << " --format '')\nCOMP_CWORD=3\n_pgvise\n"
+      << "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
+  }
+  std::set<std::string> out;
+  FILE* p = popen(("bash '" + file + "'").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) {
+    std::string w(buf);
+    while (!w.empty() && (w.back() == '\n' || w.back() == '\r')) w.pop_back();
+    if (!w.empty()) out.insert(w);
+  }
+  pclose(p);
+  return out;
+}
+
+// Each command's completion offers exactly the formats the command accepts:
+// a format the command refuses names --format in its error; one it accepts
+// fails later, for another reason (no input, no database).
+TEST(Packaging, BashCompletionOffersEachCommandsFormats) {
+  for (const char* cmd : {"review", "explain", "advise", "rewrite", "maintain", "rules"}) {
+    std::set<std::string> accepted;
+    for (const char* f : {"text", "json", "sarif", "gitlab", "markdown", "html", "sql"}) {
+      CmdResult r = RunPgvise(std::string(cmd) + " --format " + f + " --db 'host=/nonexistent'");
+      if (r.err.find("--format") == std::string::npos) accepted.insert(f);
+    }
+    EXPECT_GE(accepted.size(), 3u) << cmd;
+    EXPECT_EQ(CompletedFormats(cmd), accepted) << cmd;
   }
 }
 

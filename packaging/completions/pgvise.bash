@@ -14,7 +14,15 @@ _pgvise() {
     return
   fi
   case "$prev" in
-    --format) COMPREPLY=($(compgen -W "text json sarif markdown html sql" -- "$cur")); return ;;
+    --format)
+      local formats
+      case "$cmd" in
+        review|explain) formats="text json sarif gitlab markdown html" ;;
+        advise|maintain) formats="text json markdown html sql" ;;
+        rewrite) formats="sql text json markdown html" ;;
+        rules) formats="text json markdown" ;;
+      esac
+      COMPREPLY=($(compgen -W "$formats" -- "$cur")); return ;;
     --fail-on) COMPREPLY=($(compgen -W "error warning info never" -- "$cur")); return ;;
     --config|-o|--output|--sql|-w|--revert-file)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
