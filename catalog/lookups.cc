@@ -109,4 +109,12 @@ Status ValidIndexDefinitions(Session& s, const std::string& relation,
   return Status::Ok();
 }
 
+Status InRecovery(Session& s, bool* in_recovery) {
+  Rows r;
+  Status st = s.Query("SELECT pg_is_in_recovery()", {}, &r);
+  if (!st.ok()) return st;
+  *in_recovery = !r.empty() && r.Bool(0, 0);
+  return Status::Ok();
+}
+
 }  // namespace pgvise

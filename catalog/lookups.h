@@ -11,6 +11,7 @@
 //   RelationRowEstimate    advise --verify (partitions): pg_class.reltuples
 //   ValidIndexDefinitions  advise --verify (partitions): a table's indexes
 //                          as CREATE INDEX statements
+//   InRecovery          advise --verify: is the server a hot standby
 #pragma once
 
 #include <map>
@@ -71,5 +72,9 @@ Status RelationRowEstimate(Session& s, const std::string& relation, double* rows
 // caller's session, inside its transaction and lock_timeout.
 Status ValidIndexDefinitions(Session& s, const std::string& relation,
                              std::vector<std::string>* defs);
+
+// pg_is_in_recovery(): true on a hot standby, where nothing can be built.
+// (maintain reads the same fact as part of its snapshot.)
+Status InRecovery(Session& s, bool* in_recovery);
 
 }  // namespace pgvise

@@ -174,6 +174,21 @@ TEST_F(Standby, ApplyIsRefusedWithExit3AndOneLine) {
   EXPECT_TRUE(a.out.empty()) << a.out;
 }
 
+// advise --verify builds real indexes, views and partitioned copies: a
+// standby cannot, so it is refused before anything runs, in one line that
+// says why, with exit 3 and no report; the dry run above is what works here.
+TEST_F(Standby, AdviseVerifyIsRefusedWithExit3AndOneLine) {
+  ASSERT_NE(standby_uri_, nullptr);
+  testing::WriteWhole(*dir_ + "/wv.sql",
+                      "-- pgvise: calls=1000\nSELECT id, price FROM items WHERE cat = 7;\n");
+  CmdResult a =
+      RunPgvise("advise --db '" + *standby_uri_ + "' -w wv.sql --verify --format json", *dir_);
+  EXPECT_EQ(a.exit, 3) << a.out << a.err;
+  EXPECT_EQ(a.ErrLines(), 1) << a.err;
+  EXPECT_NE(a.err.find("standby"), std::string::npos) << a.err;
+  EXPECT_TRUE(a.out.empty()) << a.out;
+}
+
 // `advise --replica`: the workload (pg_stat_statements) and catalog come
 // from the primary, every HypoPG what-if runs on the standby — the
 // standby's pg_stat_statements records the hypothetical indexes and the
