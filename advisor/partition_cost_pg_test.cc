@@ -29,7 +29,7 @@
 
 #include "advisor/partition_internal.h"
 #include "analyzer/plan/explain_runner.h"
-#include "core/source_text.h"
+#include "core/source.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {
@@ -51,6 +51,9 @@ struct Case {
   const char* settings;   // planner settings for both sides
   const char* scan_type;  // the flat plan's scan of readings, and each partition's
   bool key_in_index_cond;
+  // Set when EXPLAIN's cost on the partitioned copy is known not to follow
+  // the pages read, and why; the model is then held to the pages instead.
+  const char* cost_follows_pages_not_explain = nullptr;
 };
 
 const Case kCases[] = {
@@ -73,6 +76,26 @@ const Case kCases[] = {
     {"key filtered after the index, 6 of 12",
      "SELECT id, value FROM readings WHERE sensor = 11 AND ts >= '2026-01-31 00:00+00'",
      "SET enable_bitmapscan = off; SET enable_seqscan = off", "Index Scan", false},
+    // The inner side of a Nested Loop: a descent per partition per outer row.
+    {"inner of a nested loop, key in the index condition, 2 of 12",
+     "SELECT d.id, r.value FROM devices d JOIN readings r ON r.device = d.id AND r.ts >= "
+     "'2026-02-20 00:00+00' AND r.ts < '2026-02-27 00:00+00' WHERE d.id < 4",
+     "SET enable_bitmapscan = off; SET enable_seqscan = off; SET enable_hashjoin = off; SET "
+     "enable_mergejoin = off",
+     "Index Scan", true},
+    // A bitmap on the key: its index part as above, its heap part already
+    // only the surviving rows (the key is in the recheck condition).
+    {"bitmap on the key, 2 of 12",
+     "SELECT count(*) FROM readings WHERE ts >= '2026-02-20 00:00+00' AND ts < '2026-02-27 "
+     "00:00+00' AND value > 10",
+     "SET enable_indexscan = off; SET enable_seqscan = off", "Bitmap Heap Scan", true,
+     // PostgreSQL costs a bitmap's heap pages without the index's correlation
+     // (Mackert-Lohman, capped at the relation's pages): 23,000 rows of a
+     // 2,654-page table are priced as nearly every page, the same rows in two
+     // 222-page partitions as ~435. Both read the same 311 heap pages (the
+     // rows are in time order), so the planner's 2.4x drop is not work saved;
+     // the model keeps the heap part, as the pages do.
+     "bitmap heap cost ignores correlation"},
     // A Seq Scan reads only the surviving partitions.
     {"seq scan, 2 of 12",
      "SELECT count(*) FROM readings WHERE ts >= '2026-02-20 00:00+00' AND ts < '2026-02-27 "
@@ -112,6 +135,11 @@ class PartitionCostLive : public ::testing::Test {
                        timestamptz '2026-01-01 00:00+00' + (i + 1) * interval '5 days');
       END LOOP; END $$;
       INSERT INTO part.readings SELECT * FROM flat.readings;
+      CREATE TABLE flat.devices (id int PRIMARY KEY, name text);
+      INSERT INTO flat.devices SELECT g, 'd' || g FROM generate_series(0, 39) g;
+      CREATE TABLE part.devices AS SELECT * FROM flat.devices;
+      ALTER TABLE part.devices ADD PRIMARY KEY (id);
+      ANALYZE flat.devices; ANALYZE part.devices;
     )sql";
     for (const char* schema : {"flat", "part"})
       for (const char* cols : {"ts", "device, ts", "sensor"})
@@ -193,11 +221,14 @@ TEST_F(PartitionCostLive, ModelMatchesExplainOnAPartitionedCopy) {
     // The shape the case is about, on both sides (else it tests the planner).
     ASSERT_EQ(scan->node_type, c.scan_type);
     ForEachNode(m.part.root, [&](const PlanNode& n) {
-      if (n.relation.rfind("readings_p", 0) == 0) EXPECT_EQ(n.node_type, c.scan_type);
+      if (n.relation.rfind("readings_p", 0) == 0) {
+        EXPECT_EQ(n.node_type, c.scan_type);
+      }
     });
-    if (std::string(c.scan_type) != "Seq Scan")
+    if (std::string(c.scan_type) == "Index Scan") {
       EXPECT_EQ(scan->index_cond.find("ts >=") != std::string::npos, c.key_in_index_cond)
           << scan->index_cond;
+    }
     ASSERT_GT(m.scanned, 0);
     ASSERT_LT(m.scanned, kPartitions);  // pruning happened
 
@@ -209,13 +240,24 @@ TEST_F(PartitionCostLive, ModelMatchesExplainOnAPartitionedCopy) {
     const bool index = std::string(c.scan_type) != "Seq Scan";
     const double share = c.key_in_index_cond ? 1.0 : m.row_fraction;
     const double model_pages = static_cast<double>(m.flat_pages) * share;
-    const double descents = index ? kDescentPages * (m.scanned - 1) : 0;
+    // (A Nested Loop's inner scan descends once per outer row.)
+    const double descents =
+        index ? kDescentPages * (m.scanned - 1) * std::max(1.0, scan->actual_loops) : 0;
     std::printf("| %s | %d of %d | %.3f | %.2f | %.2f | %.2f | %.1f%% | %lld | %.0f | %lld |\n",
                 c.name, m.scanned, kPartitions, m.row_fraction, m.flat.root.total_cost, model,
                 measured, 100 * Off(model, measured), static_cast<long long>(m.flat_pages),
                 model_pages + descents, static_cast<long long>(m.part_pages));
-    EXPECT_LE(Off(model, measured), kCostTolerance)
-        << "model " << model << ", EXPLAIN on the partitioned copy " << measured;
+    if (c.cost_follows_pages_not_explain) {
+      // The cost moves as the pages move: model / flat cost against
+      // partitioned / flat pages.
+      const double page_ratio =
+          static_cast<double>(m.part_pages) / static_cast<double>(m.flat_pages);
+      EXPECT_LE(Off(model / m.flat.root.total_cost, page_ratio), kCostTolerance)
+          << c.cost_follows_pages_not_explain;
+    } else {
+      EXPECT_LE(Off(model, measured), kCostTolerance)
+          << "model " << model << ", EXPLAIN on the partitioned copy " << measured;
+    }
     EXPECT_LE(std::fabs(static_cast<double>(m.part_pages) - model_pages),
               kPageTolerance * model_pages + descents + kDescentPages)
         << "pages: model " << model_pages << " (+" << descents << " descents), measured "
@@ -230,6 +272,7 @@ TEST_F(PartitionCostLive, BrokenModelsAreCaught) {
   for (const Case& c : kCases) {
     Measured m = Measure(c);
     ASSERT_GT(m.scanned, 0) << c.name;
+    if (c.cost_follows_pages_not_explain) continue;
     const double measured = m.part.root.total_cost;
     // Ignores pruning: every partition scanned, every row.
     const double ignores = CostAfterPruning(m.flat.root, "readings", "ts", kPartitions, 1.0);
