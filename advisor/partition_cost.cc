@@ -23,6 +23,16 @@
 // Planning time (pruning, more relations to lock) is not a plan cost and is
 // not in it; --verify reports it.
 //
+// Checked against a real partitioned copy (partition_cost_pg_test.cc): on
+// index scans with and without the key in their condition, a Nested Loop's
+// inner index scan and a Seq Scan, the model is within 4% of the cost EXPLAIN
+// gives the partitioned table, and the pages EXPLAIN (ANALYZE, BUFFERS)
+// counts are the ones assumed above. One known difference: for a Bitmap Heap
+// Scan on the key, PostgreSQL prices the heap pages without the index's
+// correlation, bounded by the relation's size, so the same rows in a smaller
+// partition look cheaper (2.4x there) while the same pages are read. The
+// model keeps the heap part, as the pages do.
+//
 // Example: `WHERE device = 7 AND ts >= now() - '3 days'` planned as an Index
 // Scan on (device, ts), cost 0.42..812; 2 of 12 partitions survive: 812 +
 // 1 x 0.42 + Append 0.005 x rows — a little more, not 2/12 of it, which is

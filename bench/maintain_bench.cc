@@ -252,6 +252,10 @@ struct Row {
   bool index = false;
   double truth = 0, ours = 0, ioguix = 0, exact = -1;
   bool dedup = false;
+  // Indexes: the plan's `index-bloat` item for it, against the truth.
+  int64_t truth_wasted = 0;   // bytes a rebuild returns (pgstatindex, table vs packed copy)
+  bool listed = false;        // the default plan (the rule's YAML thresholds) lists it
+  bool concurrently = false;  // ... as REINDEX INDEX CONCURRENTLY, outside a transaction
 };
 
 // --first-shape N: load and measure only shapes N.. (1-based), e.g. the new ones.
@@ -477,6 +481,13 @@ void Bloat(double scale, bool reuse) {
       ir.dedup = run.index_bloat[j].deduplicated;
       ir.exact = exact.index_bloat[j].exact ? exact.index_bloat[j].ratio : -1;
       ir.ioguix = io_i[x.name];
+      ir.truth_wasted = r.Int(0, "a") - r.Int(0, "b");
+      for (const PlanItem& it : run.plan.items)
+        if (it.rule == "index-bloat" && it.rec.object == x.Display()) {
+          ir.listed = true;
+          ir.concurrently =
+              it.concurrently && it.rec.sql.rfind("REINDEX INDEX CONCURRENTLY ", 0) == 0;
+        }
       out.push_back(ir);
     }
   }
@@ -508,6 +519,36 @@ void Bloat(double scale, bool reuse) {
       "|\n|---|---:|---:|\n");
   for (const auto& [k, v] : worst)
     std::printf("| %s | %.1f | %.1f |\n", k.c_str(), v.first, v.second);
+  // What the plan does with the estimate: the `index-bloat` rule must list
+  // exactly the indexes whose true bloat is above its YAML thresholds (ratio
+  // and wasted bytes), each as REINDEX INDEX CONCURRENTLY, and none below.
+  const Rule* ib = book.Find("index-bloat");
+  if (!ib) Die("no index-bloat rule");
+  const double min_ratio = ib->Threshold("min_ratio");
+  const double min_bytes = ib->Threshold("min_wasted_bytes");
+  std::printf(
+      "\nindex-bloat items (thresholds min_ratio %.2f, min_wasted_bytes %.0f)\n"
+      "| shape | bloat level | index | truth | wasted (truth) | above threshold | pgvise estimate "
+      "| listed | REINDEX CONCURRENTLY | verdict |\n|---|---|---|---:|---:|---|---:|---|---|---|\n",
+      min_ratio, min_bytes);
+  int wrong = 0, listed = 0, indexes = 0;
+  for (const auto& x : out) {
+    if (!x.index) continue;
+    ++indexes;
+    const bool above = x.truth >= min_ratio && static_cast<double>(x.truth_wasted) >= min_bytes;
+    const bool ok = above == x.listed && (!x.listed || x.concurrently);
+    wrong += ok ? 0 : 1;
+    listed += x.listed ? 1 : 0;
+    std::printf("| %s | %s | %s | %.1f%% | %.1f MB | %s | %.1f%% | %s | %s | %s |\n",
+                x.shape.c_str(), x.level.c_str(), x.relation.c_str(), 100 * x.truth,
+                static_cast<double>(x.truth_wasted) / 1048576.0, above ? "yes" : "no", 100 * x.ours,
+                x.listed ? "yes" : "no", x.listed ? (x.concurrently ? "yes" : "NO") : "-",
+                ok ? "right" : "WRONG");
+  }
+  std::printf(
+      "index-bloat: %d of %d indexes listed, %d wrong (listed below the thresholds, "
+      "missed above them, or not CONCURRENTLY)\n",
+      listed, indexes, wrong);
   std::printf(
       "\ntimes: pgvise whole plan (snapshot + estimates + rules) %.0f ms; ioguix-style queries "
       "%.0f ms; "
