@@ -229,6 +229,18 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
                 "grouped together: the planner expects " + RowCount(mg.est_groups) +
                 " groups, about " + RowCount(mg.act_groups) + " exist (q-error " +
                 Fmt(mg.q_groups) + "x)";
+    // The attribution: which pairs of the filter are correlated (an
+    // independent column ANDed to them is in none), and which way the
+    // estimate is off (independence underestimates values that go together
+    // and overestimates combinations that never occur).
+    std::vector<std::string> correlated, pairs;
+    if (want_filter) {
+      extstats::CorrelatedColumns(g, mf, o.min_q_error, &correlated, &pairs);
+      if (!pairs.empty())
+        reason += "; the correlated column pair" + std::string(pairs.size() > 1 ? "s: " : ": ") +
+                  Join(pairs, "; ") + " (each pair's joint fraction in the sample against " +
+                  "the product of its single fractions)";
+    }
     r.reason = reason;
     r.Add("columns", g.columns).Add("kinds", StatisticsKinds(cg)).Add("q_error_before", Round2(q));
     if (want_filter)
@@ -239,7 +251,10 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
           .Add("sample_size", mf.sampled)
           .Add("sample_exact", mf.exact)
           .Add("dependence", Round2(mf.dependence))
-          .Add("q_error_filter", Round2(mf.q));
+          .Add("q_error_filter", Round2(mf.q))
+          .Add("misestimate", std::string(mf.est_rows > mf.act_rows ? "over" : "under"))
+          .Add("correlated_columns", correlated)
+          .Add("correlated_pairs", pairs);
     if (want_groups)
       r.Add("group_by", true)
           .Add("estimated_groups", mg.est_groups)
@@ -314,6 +329,9 @@ void AddStatisticsReport(const AdviseReport& r, Report* report) {
     if (const auto* p = EvidenceAs<std::string>(rec, "probe"))
       kv.push_back({"probe", *p + ": estimated " + RowCount(EvidenceNumber(rec, "estimated_rows")) +
                                  " rows, sample " + RowCount(EvidenceNumber(rec, "sampled_rows"))});
+    if (const auto* c = EvidenceAs<std::vector<std::string>>(rec, "correlated_pairs");
+        c && !c->empty())
+      kv.push_back({"correlated", Join(*c, "; ")});
     if (FindEvidence(rec, "estimated_groups"))
       kv.push_back({"GROUP BY", "estimated " + RowCount(EvidenceNumber(rec, "estimated_groups")) +
                                     " groups, sample " +
