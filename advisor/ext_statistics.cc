@@ -36,6 +36,13 @@
 //      (default 4): `CREATE STATISTICS (dependencies, mcv)` for equality
 //      filters (dependencies need equality; the MCV list also serves IN and
 //      ranges), `(mcv)` for range-only filters, `(ndistinct)` for GROUP BY.
+//   5. Attribution: the same sample counts each pair of the probe's
+//      conditions together; the pairs whose joint fraction is min_q_error off
+//      the product of their single fractions are the correlated columns that
+//      cause the misestimate (evidence `correlated_columns`/`_pairs`). For
+//      `city = .. AND zip = .. AND kind = ..` with kind independent, the
+//      pair is (city, zip), and a filter-only group's object covers just
+//      that pair: kind's own selectivity already multiplies in correctly.
 //
 // Worked example (tests/ext_statistics_pg_test.cc): 200,000 addresses, 1,000
 // zips each in one of 100 cities; `WHERE city = 'c7' AND zip = 'z7'`. The
