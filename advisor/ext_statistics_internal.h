@@ -105,13 +105,28 @@ struct Measure {
   // Filter.
   double est_rows = 0, act_rows = 0, sampled = 0, matched = 0, q = 1, dependence = 1;
   double combinations = 0;  // distinct value combinations in the sample (a lower bound)
+  // The attribution: each pair of the probe's columns, its joint fraction
+  // in the same sample against the product of the two single fractions.
+  // The pairs at min_q_error or more are the correlated columns that cause
+  // the misestimate; an independent column of the filter is in none.
+  struct Pair {
+    size_t a = 0, b = 0;  // indices into ColumnGroup::columns
+    double dependence = 1;
+  };
+  std::vector<Pair> pairs;
   bool exact = false;
   // GROUP BY.
   double est_groups = 0, act_groups = 0, q_groups = 1;
 };
 
-// The probe's combined filter: the planner's rows against the sample's.
+// The probe's combined filter: the planner's rows against the sample's,
+// and each column pair's dependence (Measure::pairs).
 Status MeasureFilter(Session& s, const ColumnGroup& g, const StatisticsOptions& o, Measure* m);
+// The columns of the pairs at `min_dependence` or more, in the group's
+// order, and the pairs themselves ("city, zip: 101.1x"), worst first.
+void CorrelatedColumns(const ColumnGroup& g, const Measure& m, double min_dependence,
+                       std::vector<std::string>* columns, std::vector<std::string>* pairs);
+
 // GROUP BY: the planner's group count against Duj1 over the sample.
 Status MeasureGroups(Session& s, const ColumnGroup& g, const StatisticsOptions& o, Measure* m);
 

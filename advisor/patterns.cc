@@ -124,46 +124,6 @@ void FindPatterns(const PatternInput& in, const RuleBook& rules, std::vector<Fin
   for (auto& f : found) out->push_back(std::move(f));
 }
 
-namespace {
-
-std::string Shape(const std::string& plan_json) {
-  Plan plan;
-  if (!ReadPlan(SourceText("plan", plan_json), &plan).ok()) return "";
-  std::string out;
-  ForEachNode(plan.root, [&](const PlanNode& n) {
-    out += (out.empty() ? "" : ", ") + n.node_type;
-    if (!n.index_name.empty()) out += " using " + n.index_name;
-    if (!n.relation.empty()) out += " on " + n.relation;
-  });
-  return out;
-}
-
-// The plans behind the statements whose costs suggest a generic-plan trap:
-// the generic plan and each value set's custom plan, asked as the advise
-// run asked for their costs (no hypothetical index exists any more).
-void AskPlanShapes(Session& session, const Catalog& catalog, const Workload& workload,
-                   const AdviseOptions& opts, const Rule& rule, const AdviseReport& rep,
-                   std::map<int, PlanShapes>* out) {
-  for (const StatementOutcome& st : rep.statements) {
-    if (TrapCandidate(st, rule) < 0) continue;
-    if (st.index < 0 || static_cast<size_t>(st.index) >= workload.statements.size()) continue;
-    const WorkloadStatement& ws = workload.statements[static_cast<size_t>(st.index)];
-    const StatementParams params =
-        DeriveParameters(ws, catalog, workload.qual_constants, opts.parameters);
-    if (params.sets.size() != st.value_sets.size()) continue;
-    std::string generic;
-    std::vector<std::string> plans;
-    if (!ExplainStatement(session, ws.sql, ExplainOptions{}, &generic).ok()) continue;
-    if (!ExplainCustomPlans(session, ws.sql, params.sets, &plans).ok()) continue;
-    PlanShapes sh;
-    sh.generic = Shape(generic);
-    for (const auto& p : plans) sh.custom.push_back(Shape(p));
-    if (!sh.generic.empty()) (*out)[st.index] = std::move(sh);
-  }
-}
-
-}  // namespace
-
 void AdvisePatterns(Session& session, const Catalog& catalog, const Workload& workload,
                     const AdviseOptions& opts, AdviseReport* rep) {
   RuleBook own;

@@ -78,6 +78,11 @@ struct PatternStatement {
 struct PlanShapes {
   std::string generic;
   std::vector<std::string> custom;  // [i]: StatementOutcome::value_sets[i]
+  // [i]: the generic plan's own shape costed with value set i's values (the
+  // planner kept off the node types that set's custom plan chose instead),
+  // for the common-value side of the trap; -1 when not asked or when that
+  // shape could not be reproduced.
+  std::vector<double> generic_cost_at;
 };
 
 // What the rules judge.

@@ -146,6 +146,37 @@ inline int TrapCandidate(const StatementOutcome& st, const Rule& rule) {
   return best;
 }
 
+// The common-value side (the opposite trap): value sets whose custom cost is
+// min_cost_ratio times the generic plan's, that is values reading far more
+// rows than the average selectivity the generic plan was made for, while the
+// generic plan costs no more than the calls' mean custom cost (times
+// max_generic_to_average), so PostgreSQL keeps it. AdvisePatterns then costs
+// the generic plan's own shape with those values (ForcedGenericCost).
+inline std::vector<size_t> CommonTrapCandidates(const StatementOutcome& st, const Rule& rule) {
+  std::vector<size_t> out;
+  if (!st.costed || !st.custom_plans || st.generic_cost_before < 0 || st.value_sets.empty())
+    return out;
+  if (st.calls < rule.Threshold("min_calls")) return out;
+  // The mean custom cost over the calls (plancache.c averages the custom
+  // plans it made; the value sets' weights are their shares of the calls).
+  double weight = 0, mean = 0;
+  for (const auto& v : st.value_sets) weight += v.weight;
+  for (const auto& v : st.value_sets)
+    mean += v.cost_before * (weight > 0 ? v.weight / weight : 1.0 / st.value_sets.size());
+  if (st.generic_cost_before > mean * rule.Threshold("max_generic_to_average")) return out;
+  for (size_t i = 0; i < st.value_sets.size(); ++i)
+    if (st.value_sets[i].cost_before >=
+        std::max(st.generic_cost_before, 1e-9) * rule.Threshold("min_cost_ratio"))
+      out.push_back(i);
+  return out;
+}
+
+// Asks the plans behind the statements whose costs suggest a generic-plan
+// trap, either side (patterns_plans.cc).
+void AskPlanShapes(Session& session, const Catalog& catalog, const Workload& workload,
+                   const AdviseOptions& opts, const Rule& rule, const AdviseReport& rep,
+                   std::map<int, PlanShapes>* out);
+
 using Handler = void (*)(const Call&, std::vector<Finding>*);
 
 // Rule id -> handler, one per rules/workload/*.yaml (patterns_rules.cc).

@@ -317,6 +317,58 @@ TEST(PatternsPg, GenericPlanTrapOnASkewedColumnIsFound) {
   EXPECT_EQ(Find(even.rep, "generic-plan-trap"), nullptr) << Dump(even);
 }
 
+TEST(PatternsPg, GenericPlanTrapOnACommonValueIsFound) {
+  // The opposite side: 60,000 orders of 800-byte rows, half of them for
+  // customer 0 and the rest spread over 30,000 customers, scattered through
+  // the table. The
+  // generic plan of `customer_id = $1` assumes a few rows (1/n_distinct): an
+  // Index Scan. The other customers' own plans are that Index Scan too, so
+  // PostgreSQL keeps the generic plan, and customer 0 runs it: an index scan
+  // over half the table, where its own plan is a Seq Scan.
+  const RuleBook rules = Rules(true);
+  const char* workload = R"sql(
+    -- pgvise: calls=50
+    SELECT id, body FROM orders WHERE customer_id = $1;
+  )sql";
+  const Outcome o = Advise("patterns_generic_common", R"sql(
+    CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, body text NOT NULL);
+    SELECT setseed(0.5);
+    INSERT INTO orders
+    SELECT g, CASE WHEN random() < 0.5 THEN 0 ELSE 1 + (random() * 30000)::int END, repeat('x', 800)
+      FROM generate_series(1, 60000) g;
+    CREATE INDEX orders_customer ON orders (customer_id);
+    VACUUM ANALYZE orders;
+  )sql",
+                           workload, rules);
+  const Finding* f = nullptr;
+  for (const auto& p : o.rep.patterns)
+    if (p.rule == "generic-plan-trap" && EvText(p, "side") == "common-value") f = &p;
+  ASSERT_NE(f, nullptr) << Dump(o);
+  EXPECT_NE(EvText(*f, "common_value_set").find("customer_id = 0"), std::string::npos) << Dump(o);
+  EXPECT_NE(EvText(*f, "generic_plan").find("Index Scan using orders_customer"), std::string::npos)
+      << Dump(o);
+  EXPECT_NE(EvText(*f, "common_custom_plan").find("Seq Scan on orders"), std::string::npos)
+      << Dump(o);
+  // The generic shape costed with customer 0: dearer than its own plan by
+  // at least min_common_cost_ratio, and far above the generic plan's own
+  // (average-selectivity) cost.
+  EXPECT_GE(EvNum(*f, "cost_ratio_estimate"), 3) << Dump(o);  // min_common_cost_ratio
+  EXPECT_GT(EvNum(*f, "generic_cost_at_common_value"), EvNum(*f, "common_custom_cost")) << Dump(o);
+  EXPECT_GT(EvNum(*f, "generic_cost_at_common_value"), 10 * EvNum(*f, "generic_cost")) << Dump(o);
+  EXPECT_NE(f->suggestion.find("force_custom_plan"), std::string::npos);
+  // Control: customers evenly spread (no common value): every value's plan
+  // is the generic Index Scan, no trap either side.
+  const Outcome even = Advise("patterns_generic_common_even", R"sql(
+    CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, body text NOT NULL);
+    INSERT INTO orders SELECT g, 1 + (g * 7919) % 30000, repeat('x', 800)
+      FROM generate_series(1, 60000) g;
+    CREATE INDEX orders_customer ON orders (customer_id);
+    VACUUM ANALYZE orders;
+  )sql",
+                              workload, rules);
+  EXPECT_EQ(Find(even.rep, "generic-plan-trap"), nullptr) << Dump(even);
+}
+
 TEST(PatternsPg, InsertOnlyWorkloadGetsNothingThatOnlyCostsWrites) {
   // Only INSERTs: nothing reads, so an index, a view or a statistics object
   // would only slow the writes down. The single-row loop is still a pattern.

@@ -314,57 +314,125 @@ void CacheableRead(const Call& c, std::vector<Finding>* out) {
 // another shape and is min_cost_ratio times cheaper: those calls then run a
 // plan made for the others. Only a shape difference counts: the same plan
 // costed at two selectivities is not a different plan.
+//
+// The common-value side is the mirror image: most calls carry rare values,
+// the generic plan (made for the average selectivity, an index scan, say) is
+// as cheap as their custom plans and is kept, and the common value, whose own
+// plan reads the table another way, runs it. Its cost there is not in any
+// EXPLAIN of the generic plan; AdvisePatterns asks for it (the generic shape
+// costed with the common value, patterns_plans.cc), and the rule fires when
+// it is min_common_cost_ratio times the common value's own plan.
+
+// Each side's finding for one statement, if any.
+void RareValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& shapes,
+                   std::vector<Finding>* out);
+void CommonValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& shapes,
+                     std::vector<Finding>* out);
 
 void GenericPlanTrap(const Call& c, std::vector<Finding>* out) {
   if (!c.in.advice) return;
   for (const StatementOutcome& st : c.in.advice->statements) {
-    if (TrapCandidate(st, c.rule) < 0) continue;
     auto sh = c.in.shapes.find(st.index);
     if (sh == c.in.shapes.end() || sh->second.custom.size() != st.value_sets.size()) continue;
-    // Among the sets cheap enough, the cheapest whose plan differs.
-    const double generic = st.generic_cost_before;
-    const ValueSetOutcome* trapped = nullptr;
-    const ValueSetOutcome* dearest = nullptr;
-    size_t at = 0;
-    for (size_t i = 0; i < st.value_sets.size(); ++i) {
-      const auto& v = st.value_sets[i];
-      if (!dearest || v.cost_before > dearest->cost_before) dearest = &v;
-      if (sh->second.custom[i] == sh->second.generic) continue;
-      if (generic < std::max(v.cost_before, 1e-9) * c.rule.Threshold("min_cost_ratio")) continue;
-      if (!trapped || v.cost_before < trapped->cost_before) {
-        trapped = &v;
-        at = i;
-      }
-    }
-    if (!trapped) continue;
-    const double ratio = generic / std::max(trapped->cost_before, 1e-9);
-    Finding fd;
-    fd.rule = c.rule.id;
-    fd.severity = c.rule.severity;
-    fd.location.file = st.source;
-    fd.message = "`" + st.sql + "`: once prepared, PostgreSQL can keep its generic plan (" +
-                 sh->second.generic + ", cost " + Num(Round(generic, 0)) +
-                 ", not above the custom plan of " + dearest->label +
-                 ", so kept when most calls carry that value); for " + trapped->label +
-                 " the custom plan is " + sh->second.custom[at] + " at cost " +
-                 Num(Round(trapped->cost_before, 0)) + " (" + Num(Round(ratio, 0)) +
-                 "x cheaper by the planner's estimate)";
-    fd.Add("query", st.sql);
-    fd.Add("calls", Round(st.calls, 0));
-    fd.Add("generic_plan", sh->second.generic);
-    fd.Add("generic_cost", Round(generic, 2));
-    fd.Add("dearest_value_set", dearest->label);
-    fd.Add("dearest_custom_cost", Round(dearest->cost_before, 2));
-    fd.Add("trapped_value_set", trapped->label);
-    fd.Add("trapped_custom_plan", sh->second.custom[at]);
-    fd.Add("trapped_custom_cost", Round(trapped->cost_before, 2));
-    fd.Add("cost_ratio_estimate", Round(ratio, 1));
-    fd.Add("costing", st.costing);
-    fd.suggestion =
-        "SET plan_cache_mode = force_custom_plan for the sessions (or the function or role) "
-        "that run it, or send the rare value as a literal so its plan is its own";
-    out->push_back(std::move(fd));
+    if (TrapCandidate(st, c.rule) >= 0) RareValueTrap(c, st, sh->second, out);
+    if (!CommonTrapCandidates(st, c.rule).empty()) CommonValueTrap(c, st, sh->second, out);
   }
+}
+
+void CommonValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& shapes,
+                     std::vector<Finding>* out) {
+  // The worst common value: the highest generic-at-value to own-plan ratio.
+  const double min_ratio = c.rule.Threshold("min_common_cost_ratio");
+  size_t at = 0;
+  double worst = 0;
+  for (size_t i : CommonTrapCandidates(st, c.rule)) {
+    if (i >= shapes.generic_cost_at.size() || shapes.generic_cost_at[i] < 0) continue;
+    if (shapes.custom[i] == shapes.generic) continue;  // the same plan: no trap
+    const double ratio = shapes.generic_cost_at[i] / std::max(st.value_sets[i].cost_before, 1e-9);
+    if (ratio >= min_ratio && ratio > worst) {
+      worst = ratio;
+      at = i;
+    }
+  }
+  if (worst <= 0) return;
+  const ValueSetOutcome& v = st.value_sets[at];
+  const double generic = st.generic_cost_before;
+  Finding fd;
+  fd.rule = c.rule.id;
+  fd.severity = c.rule.severity;
+  fd.location.file = st.source;
+  fd.message = "`" + st.sql + "`: once prepared, PostgreSQL can keep its generic plan (" +
+               shapes.generic + ", cost " + Num(Round(generic, 0)) +
+               ", made for an average value and as cheap as the other values' own plans); for " +
+               v.label + " that plan costs " + Num(Round(shapes.generic_cost_at[at], 0)) +
+               " where its own plan (" + shapes.custom[at] + ") costs " +
+               Num(Round(v.cost_before, 0)) + " (" + Num(Round(worst, 1)) +
+               "x by the planner's estimate)";
+  fd.Add("query", st.sql);
+  fd.Add("calls", Round(st.calls, 0));
+  fd.Add("side", std::string("common-value"));
+  fd.Add("generic_plan", shapes.generic);
+  fd.Add("generic_cost", Round(generic, 2));
+  fd.Add("common_value_set", v.label);
+  fd.Add("common_value_share", Round(v.weight, 3));
+  fd.Add("common_custom_plan", shapes.custom[at]);
+  fd.Add("common_custom_cost", Round(v.cost_before, 2));
+  fd.Add("generic_cost_at_common_value", Round(shapes.generic_cost_at[at], 2));
+  fd.Add("cost_ratio_estimate", Round(worst, 1));
+  fd.Add("costing", st.costing);
+  fd.suggestion =
+      "SET plan_cache_mode = force_custom_plan for the sessions (or the function or role) "
+      "that run it, or send the common value as a literal (a statement of its own) so its "
+      "plan is its own";
+  out->push_back(std::move(fd));
+}
+
+void RareValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& shapes,
+                   std::vector<Finding>* out) {
+  // Among the sets cheap enough, the cheapest whose plan differs.
+  const double generic = st.generic_cost_before;
+  const ValueSetOutcome* trapped = nullptr;
+  const ValueSetOutcome* dearest = nullptr;
+  size_t at = 0;
+  for (size_t i = 0; i < st.value_sets.size(); ++i) {
+    const auto& v = st.value_sets[i];
+    if (!dearest || v.cost_before > dearest->cost_before) dearest = &v;
+    if (shapes.custom[i] == shapes.generic) continue;
+    if (generic < std::max(v.cost_before, 1e-9) * c.rule.Threshold("min_cost_ratio")) continue;
+    if (!trapped || v.cost_before < trapped->cost_before) {
+      trapped = &v;
+      at = i;
+    }
+  }
+  if (!trapped) return;
+  const double ratio = generic / std::max(trapped->cost_before, 1e-9);
+  Finding fd;
+  fd.rule = c.rule.id;
+  fd.severity = c.rule.severity;
+  fd.location.file = st.source;
+  fd.message = "`" + st.sql + "`: once prepared, PostgreSQL can keep its generic plan (" +
+               shapes.generic + ", cost " + Num(Round(generic, 0)) +
+               ", not above the custom plan of " + dearest->label +
+               ", so kept when most calls carry that value); for " + trapped->label +
+               " the custom plan is " + shapes.custom[at] + " at cost " +
+               Num(Round(trapped->cost_before, 0)) + " (" + Num(Round(ratio, 0)) +
+               "x cheaper by the planner's estimate)";
+  fd.Add("query", st.sql);
+  fd.Add("calls", Round(st.calls, 0));
+  fd.Add("side", std::string("rare-value"));
+  fd.Add("generic_plan", shapes.generic);
+  fd.Add("generic_cost", Round(generic, 2));
+  fd.Add("dearest_value_set", dearest->label);
+  fd.Add("dearest_custom_cost", Round(dearest->cost_before, 2));
+  fd.Add("trapped_value_set", trapped->label);
+  fd.Add("trapped_custom_plan", shapes.custom[at]);
+  fd.Add("trapped_custom_cost", Round(trapped->cost_before, 2));
+  fd.Add("cost_ratio_estimate", Round(ratio, 1));
+  fd.Add("costing", st.costing);
+  fd.suggestion =
+      "SET plan_cache_mode = force_custom_plan for the sessions (or the function or role) "
+      "that run it, or send the rare value as a literal so its plan is its own";
+  out->push_back(std::move(fd));
 }
 
 }  // namespace

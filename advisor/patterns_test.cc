@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "advisor/patterns_internal.h"
 #include "tests/support/pg_test.h"
 
 namespace pgvise {
@@ -142,6 +143,66 @@ TEST(Patterns, GenericPlanTrapComparesGenericWithCustomCosts) {
   // Values whose plans cost about the same: nothing to fall into.
   rep.statements[0].generic_cost_before = 4000;
   rep.statements[0].value_sets[1].cost_before = 3900;
+  out.clear();
+  FindPatterns(in, book, &out, &notes);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(Patterns, GenericPlanTrapJudgesTheCommonValueOnItsForcedCost) {
+  // Most calls carry rare customers (Index Scan, cost ~12, the generic plan's
+  // shape); customer 0 is half the rows, its own plan a Seq Scan at 7,417.
+  const RuleBook book = Shipped();
+  Catalog cat;
+  AdviseReport rep;
+  StatementOutcome st;
+  st.sql = "SELECT id, body FROM orders WHERE customer_id = $1";
+  st.source = "pg_stat_statements";
+  st.calls = 1000;
+  st.costed = st.custom_plans = true;
+  st.generic_cost_before = 20;
+  auto set = [](const char* label, double weight, double cost) {
+    ValueSetOutcome v;
+    v.label = label;
+    v.weight = weight;
+    v.cost_before = v.cost_after = cost;
+    return v;
+  };
+  st.value_sets = {set("customer_id = 0 (25.0%)", 0.25, 7417),
+                   set("customer_id = 17 (75.0%)", 0.75, 12)};
+  rep.statements.push_back(st);
+  PatternInput in;
+  in.catalog = &cat;
+  in.advice = &rep;
+  in.shapes[0].generic = "Index Scan using orders_customer on orders";
+  in.shapes[0].custom = {"Seq Scan on orders", "Index Scan using orders_customer on orders"};
+  in.shapes[0].generic_cost_at = {25925, -1};
+  std::vector<Finding> out;
+  std::vector<std::string> notes;
+  FindPatterns(in, book, &out, &notes);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].message.find("customer_id = 0"), std::string::npos) << out[0].message;
+  bool side = false;
+  for (const auto& e : out[0].evidence)
+    if (const auto* v = std::get_if<std::string>(&e.value))
+      side |= e.key == "side" && *v == "common-value";
+  EXPECT_TRUE(side);
+  // The generic shape costed with customer 0 under min_common_cost_ratio
+  // (3) times its own plan: not a trap worth a finding.
+  in.shapes[0].generic_cost_at[0] = 2 * 7417;
+  out.clear();
+  FindPatterns(in, book, &out, &notes);
+  EXPECT_TRUE(out.empty());
+  // The shape could not be reproduced: nothing is claimed.
+  in.shapes[0].generic_cost_at[0] = -1;
+  out.clear();
+  FindPatterns(in, book, &out, &notes);
+  EXPECT_TRUE(out.empty());
+  // A generic plan dearer than the calls' mean custom cost is not kept.
+  in.shapes[0].generic_cost_at[0] = 25925;
+  rep.statements[0].generic_cost_before = 5000;
+  EXPECT_TRUE(
+      patterns_detail::CommonTrapCandidates(rep.statements[0], *book.Enabled("generic-plan-trap"))
+          .empty());
   out.clear();
   FindPatterns(in, book, &out, &notes);
   EXPECT_TRUE(out.empty());
