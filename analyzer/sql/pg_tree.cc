@@ -6,6 +6,8 @@
 // walker runs through on every step: what is here is what its speed is.
 #include "analyzer/sql/pg_tree.h"
 
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -86,43 +88,102 @@ error_code element::get(double& out) const {
 
 // --- object ---
 
-result object::at_key(std::string_view key) const {
+namespace {
+
+// The index in t.fields of the member named `key`, or -1 (A_Const's value,
+// named after its content, is not looked for here).
+int FindField(const TypeDesc& t, std::string_view key) {
+  const uint32_t sig = NameSig(key.data(), key.size());
+  if (t.count < TypeDesc::kSlots) {
+    for (int slot = SlotOf(sig); t.slots[slot]; slot = (slot + 1) % TypeDesc::kSlots) {
+      const int i = t.slots[slot] - 1;
+      if (t.fields[i].sig == sig && SameName(t.fields[i].name, key)) return i;
+    }
+    return -1;
+  }
+  for (int i = 0; i < t.count; ++i)
+    if (t.fields[i].sig == sig && SameName(t.fields[i].name, key)) return i;
+  return -1;
+}
+
+[[gnu::always_inline]] inline result Read(const void* node, const FieldDesc& f) {
   result r;
-  if (!node_) return r;
+  bool present;
+  element v = ReadField(node, f, &present);
+  if (present) {
+    r.value_ = v;
+    r.error_ = SUCCESS;
+  }
+  return r;
+}
+
+// Which member a string literal names, per node type: 32 entries (four
+// cache lines; a SelectStmt is read with ~20 different literals) per tag, each the literal's
+// address shifted left by 8 and the member index + 1 in the low byte (0: no such member). An entry
+// is valid only for the address it holds, so two literals that share a slot just evict each other.
+// Relaxed atomics because walkers on several threads (advise --jobs) fill it at once: an entry is
+// one store, read whole or not at all, and any entry read means what it says.
+struct alignas(64) LiteralMembers {
+  std::atomic<uint64_t> entry[32];
+};
+LiteralMembers g_literal_members[kTagLimit];
+
+inline std::atomic<uint64_t>& LiteralSlot(unsigned tag, uintptr_t p) {
+  return g_literal_members[tag].entry[(p * 0x9E3779B97F4A7C15ull) >> 59];  // 5 bits of a hash
+}
+
+}  // namespace
+
+result object::at_key(std::string_view key) const {
+  if (!node_) return result();
   const TypeDesc& t = TypeOf(node_);
   if (wrapper_) {
+    result r;
     if (t.name && key == t.type) {
       r.value_ = element(element::Kind::kBody, node_);
       r.error_ = SUCCESS;
     }
     return r;
   }
-  const FieldDesc* f = nullptr;
-  if (t.const_value >= 0 && FieldName(node_, t.fields[t.const_value]) == key) {
-    f = &t.fields[t.const_value];
-  } else {
-    const uint32_t sig = NameSig(key.data(), key.size());
-    if (t.count < TypeDesc::kSlots) {
-      for (int slot = SlotOf(sig); t.slots[slot]; slot = (slot + 1) % TypeDesc::kSlots) {
-        const FieldDesc& c = t.fields[t.slots[slot] - 1];
-        if (c.sig == sig && SameName(c.name, key)) {
-          f = &c;
-          break;
-        }
+  if (t.const_value >= 0 && FieldName(node_, t.fields[t.const_value]) == key)
+    return Read(node_, t.fields[t.const_value]);
+  const int i = FindField(t, key);
+  return i < 0 ? result() : Read(node_, t.fields[i]);
+}
+
+// A key not yet recalled for this node type: found by name, then remembered.
+[[gnu::noinline]] result object::AtNewLiteralKey(const char* key, size_t len) const {
+  const auto p = reinterpret_cast<uintptr_t>(key);
+  const unsigned tag = node_ ? static_cast<unsigned>(nodeTag(node_)) : kTagLimit;
+  // A wrapper's one key is its type name: compared, not remembered.
+  if (wrapper_ || tag >= kTagLimit || p >> 56) return at_key(std::string_view(key, len));
+  const TypeDesc& t = kTypes[tag];
+  const int found = FindField(t, std::string_view(key, len));
+  // A_Const's value member is named after the value ("ival", "sval"), so a
+  // key that names no other member may still name it on some node: such a
+  // key is looked up by name every time (at_key), never remembered absent.
+  if (found < 0 && t.const_value >= 0) return at_key(std::string_view(key, len));
+  if (found < 0xFF)  // else no room in the low byte: found by name every time
+    LiteralSlot(tag, p).store(static_cast<uint64_t>(p) << 8 | static_cast<uint64_t>(found + 1),
+                              std::memory_order_relaxed);
+  return found < 0 ? result() : Read(node_, t.fields[found]);
+}
+
+// The hit path stays small (no call, no spills): what every literal lookup
+// after the first per type and key runs.
+result object::AtLiteralKey(const char* key, size_t len) const {
+  if (node_ && !wrapper_) {
+    const unsigned tag = static_cast<unsigned>(nodeTag(node_));
+    const auto p = reinterpret_cast<uintptr_t>(key);
+    if (tag < kTagLimit) {
+      const uint64_t e = LiteralSlot(tag, p).load(std::memory_order_relaxed);
+      if (e >> 8 == p) {
+        const int i = static_cast<int>(e & 0xFF) - 1;
+        return i < 0 ? result() : Read(node_, kTypes[tag].fields[i]);
       }
-    } else {
-      for (int i = 0; i < t.count && !f; ++i)
-        if (t.fields[i].sig == sig && SameName(t.fields[i].name, key)) f = &t.fields[i];
     }
   }
-  if (!f) return r;
-  bool present;
-  element v = ReadField(node_, *f, &present);
-  if (present) {
-    r.value_ = v;
-    r.error_ = SUCCESS;
-  }
-  return r;
+  return AtNewLiteralKey(key, len);
 }
 
 bool element::unwrap(std::string_view* type, object* body) const {

@@ -108,6 +108,9 @@ inline bool SameName(const char* name, std::string_view key) {
 
 inline int SlotOf(uint32_t sig) { return static_cast<int>((sig * 2654435761u) >> 26); }
 
+// NodeTags below this have a descriptor (PostgreSQL 15 has ~450).
+constexpr unsigned kTagLimit = 1024;
+
 // Type descriptors by NodeTag (pg_tree_nodes.cc). Built once at start-up
 // (the member tables are constants): TypeOf is on every step of every walk,
 // so no lazy-initialisation guard there.

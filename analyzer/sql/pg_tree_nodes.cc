@@ -109,7 +109,7 @@ const FieldDesc kListFields[] = {
 
 // Type descriptors by NodeTag.
 std::vector<TypeDesc> BuildTypes() {
-  std::vector<TypeDesc> t(1024);
+  std::vector<TypeDesc> t(kTagLimit);
   auto put = [&](int tag, const char* name, const FieldDesc* fields, int count) {
     if (tag < 0 || tag >= static_cast<int>(t.size())) return;
     TypeDesc d{name, std::string_view(name), fields, count, {}};
