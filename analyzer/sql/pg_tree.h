@@ -148,6 +148,17 @@ class object {
 
   object() = default;
   result at_key(std::string_view key) const;
+  // The same for a key written as a string literal (at_key("location")), the
+  // walkers' usual case: a literal never changes and never moves, so which
+  // member it names is found once per node type and then recalled by the
+  // literal's address (pg_tree.cc), not looked up by name on every call. The
+  // name lookup was ~14% of parsing a statement and extracting its facts.
+  // Only for literals: a char array whose address could later hold other
+  // text must go through the string_view overload.
+  template <size_t N>
+  result at_key(const char (&key)[N]) const {
+    return AtLiteralKey(key, N - 1);
+  }
   size_t size() const;  // keys present
   iterator begin() const;
   iterator end() const;
@@ -162,6 +173,8 @@ class object {
 
  private:
   friend class element;
+  result AtLiteralKey(const char* key, size_t len) const;
+  result AtNewLiteralKey(const char* key, size_t len) const;
   const void* node_ = nullptr;
   bool wrapper_ = false;
 };

@@ -35,23 +35,30 @@ inline Node Unwrap(dom::element e) {
   return n;
 }
 
-inline bool Field(dom::object o, std::string_view key, dom::element* out) {
+// The readers below take the key as written: a string literal reaches
+// pgtree's literal overload of at_key (its member found once per node type,
+// not by name on every call), a string_view the lookup by name.
+template <typename Key>
+inline bool Field(dom::object o, const Key& key, dom::element* out) {
   return o.at_key(key).get(*out) == dom::SUCCESS;
 }
 
-inline std::string_view Str(dom::object o, std::string_view key) {
+template <typename Key>
+inline std::string_view Str(dom::object o, const Key& key) {
   std::string_view s;
   if (o.at_key(key).get(s) != dom::SUCCESS) return {};
   return s;
 }
 
-inline int64_t Int(dom::object o, std::string_view key, int64_t fallback = 0) {
+template <typename Key>
+inline int64_t Int(dom::object o, const Key& key, int64_t fallback = 0) {
   int64_t v;
   if (o.at_key(key).get(v) != dom::SUCCESS) return fallback;
   return v;
 }
 
-inline bool Bool(dom::object o, std::string_view key) {
+template <typename Key>
+inline bool Bool(dom::object o, const Key& key) {
   bool v;
   if (o.at_key(key).get(v) != dom::SUCCESS) return false;
   return v;
@@ -59,17 +66,19 @@ inline bool Bool(dom::object o, std::string_view key) {
 
 inline int Loc(dom::object o) { return static_cast<int>(Int(o, "location", -1)); }
 
-inline bool Arr(dom::object o, std::string_view key, dom::array* out) {
+template <typename Key>
+inline bool Arr(dom::object o, const Key& key, dom::array* out) {
   return o.at_key(key).get(*out) == dom::SUCCESS;
 }
 
-inline bool Obj(dom::object o, std::string_view key, dom::object* out) {
+template <typename Key>
+inline bool Obj(dom::object o, const Key& key, dom::object* out) {
   return o.at_key(key).get(*out) == dom::SUCCESS;
 }
 
 // Calls fn(element) for each item of array field `key` (nothing if absent).
-template <typename Fn>
-void Each(dom::object o, std::string_view key, Fn&& fn) {
+template <typename Key, typename Fn>
+void Each(dom::object o, const Key& key, Fn&& fn) {
   dom::array a;
   if (!Arr(o, key, &a)) return;
   for (dom::element e : a) fn(e);
