@@ -105,6 +105,29 @@ bool InsideAggregate(Node** n, const PgQuery__ColumnRef* col, const RewriteCatal
   return hit;
 }
 
+// Names the FROM items under `sl` expose (table names or aliases of every
+// nested level): a reference qualified with one of them would bind there.
+std::set<std::string> ExposedInside(PgQuery__SubLink* sl) {
+  std::set<std::string> out;
+  VisitSlots(&sl->subselect, [&](Node** slot) {
+    const Node* n = *slot;
+    const PgQuery__Alias* a = nullptr;
+    if (n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+      a = n->range_var->alias;
+      if (!a && n->range_var->relname) out.insert(n->range_var->relname);
+    } else if (n->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
+      a = n->range_subselect->alias;
+    } else if (n->node_case == PG_QUERY__NODE__NODE_RANGE_FUNCTION) {
+      a = n->range_function->alias;
+    } else if (n->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
+      a = n->join_expr->alias;
+    }
+    if (a && a->aliasname) out.insert(a->aliasname);
+    return true;
+  });
+  return out;
+}
+
 struct Pin {
   int m_rel = -1;
   std::string m_col;
@@ -193,7 +216,7 @@ void PassTwoLevel(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack) 
         refuse("it is inside an aggregate, which then belongs to the outer query");
         continue;
       }
-      if (UsedNames(reinterpret_cast<ProtobufCMessage*>(sl)).count(mrel.name)) {
+      if (ExposedInside(sl).count(mrel.name)) {
         refuse("the subquery has its own relation named `" + mrel.name +
                "`, which would capture the replacement");
         continue;

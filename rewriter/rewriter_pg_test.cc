@@ -77,6 +77,29 @@ struct Case {
 
 const std::vector<Case>& Cases() {
   static const std::vector<Case> k = {
+      // two-level-through-equality: the innermost subquery names the
+      // outermost table; the middle query pins that column to its own.
+      {"two_level_count_eq_0", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+       "o.total > (SELECT avg(x.total) FROM orders x WHERE x.user_id = u.id)) = 0",
+       "two-level-through-equality"},
+      {"two_level_nullable_duplicate_keys", Expect::kApplied,
+       "SELECT p.pid FROM people p WHERE (SELECT count(*) FROM orders o WHERE o.user_id = p.uid "
+       "AND o.qty >= (SELECT max(x.qty) FROM orders x WHERE x.user_id = p.uid AND x.status <> "
+       "'void')) < 2",
+       "two-level-through-equality"},
+      {"two_level_select_list", Expect::kApplied,
+       "SELECT u.id, (SELECT sum(o.total) FROM orders o WHERE o.user_id = u.id AND EXISTS (SELECT "
+       "1 FROM orders x WHERE x.user_id = u.id AND x.qty = o.qty AND x.id <> o.id)) FROM users u",
+       "two-level-through-equality"},
+      {"two_level_not_pinned", Expect::kRefused,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+       "o.qty > (SELECT count(*) FROM orders x WHERE x.qty = u.region_id)) = 0",
+       "two-level-through-equality"},
+      {"two_level_pinned_under_or", Expect::kRefused,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id OR "
+       "o.total > (SELECT avg(x.total) FROM orders x WHERE x.user_id = u.id)) = 0",
+       "two-level-through-equality"},
       // decorrelate-scalar-where
       {"count_gt", Expect::kApplied,
        "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) > 16",
@@ -949,7 +972,8 @@ TEST_F(RewriterPgTest, UpdateAndDeleteChangeTheSameRowsAndVerifyNeverWrites) {
        "o.qty = u.region_id)"},
       // Correlated IN: PostgreSQL 15 runs it per row; the rewrite is EXISTS in place.
       {"delete_correlated_in",
-       "DELETE FROM dml_u u WHERE u.score IN (SELECT o.qty FROM orders o WHERE o.user_id = u.id)",
+       "DELETE FROM dml_u u WHERE u.score IN (SELECT o.id % 3 FROM orders o WHERE o.user_id = "
+       "u.id)",
        ""},
   };
   RewriteOptions o;
@@ -998,6 +1022,32 @@ TEST_F(RewriterPgTest, UpdateAndDeleteChangeTheSameRowsAndVerifyNeverWrites) {
     }
   }
   testing::Exec(*uri_, "DROP TABLE dml_u");
+}
+
+// Two levels deep: the naive rewrites return other rows on this data. Inner
+// joins at both levels drop the users without orders (exactly what = 0
+// asks for); dropping the deep correlation compares with the average of
+// all orders instead of the user's own.
+TEST_F(RewriterPgTest, NaiveTwoLevelRewritesWouldBeWrongOnThisData) {
+  const std::string sql =
+      "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id AND "
+      "o.total > (SELECT avg(x.total) FROM orders x WHERE x.user_id = u.id)) = 0";
+  const auto orig = Run(sql);
+  ASSERT_FALSE(orig.empty());
+  EXPECT_NE(orig, Run("SELECT u.id FROM users u JOIN (SELECT o.user_id, count(*) AS c FROM orders "
+                      "o JOIN (SELECT x.user_id, avg(x.total) AS a FROM orders x GROUP BY "
+                      "x.user_id) d ON d.user_id = o.user_id WHERE o.total > d.a GROUP BY "
+                      "o.user_id) g ON g.user_id = u.id WHERE g.c = 0"));
+  EXPECT_NE(orig, Run("SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE "
+                      "o.user_id = u.id AND o.total > (SELECT avg(x.total) FROM orders x)) = 0"));
+  // pgvise's rewrite returns the original's rows, with no SubPlan left.
+  RewriteOptions o;
+  o.catalog = catalog_.get();
+  RewriteResult r;
+  ASSERT_TRUE(RewriteSql(sql, o, &r).ok());
+  ASSERT_TRUE(r.changed);
+  EXPECT_EQ(Run(r.sql), orig) << r.sql;
+  EXPECT_EQ(SubPlans(r.sql), 0) << r.sql;
 }
 
 }  // namespace
