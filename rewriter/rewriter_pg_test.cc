@@ -1050,5 +1050,38 @@ TEST_F(RewriterPgTest, NaiveTwoLevelRewritesWouldBeWrongOnThisData) {
   EXPECT_EQ(SubPlans(r.sql), 0) << r.sql;
 }
 
+// End to end through the command: `rewrite --verify` on an UPDATE compares
+// what both forms would write, read-only, and the table is left as it was.
+TEST_F(RewriterPgTest, CommandVerifiesAnUpdateWithoutWriting) {
+  const char* bin = std::getenv("PGVISE_BIN");
+  if (!bin) GTEST_SKIP() << "PGVISE_BIN not set (run under ctest)";
+  testing::Exec(*uri_,
+                "DROP TABLE IF EXISTS cli_u; CREATE TABLE cli_u (id int PRIMARY KEY, n bigint); "
+                "INSERT INTO cli_u SELECT id, -1 FROM users");
+  const Multiset start = Run("SELECT * FROM cli_u");
+  std::string file = ::testing::TempDir() + "/rewrite_dml.sql";
+  {
+    std::ofstream f(file);
+    f << "UPDATE cli_u c SET n = (SELECT count(*) FROM orders o WHERE o.user_id = c.id);\n"
+         "MERGE INTO cli_u c USING users u ON u.id = c.id WHEN MATCHED THEN UPDATE SET n = 0;\n";
+  }
+  std::string out;
+  int rc = testing::RunCommand(
+      std::string(bin) + " rewrite --format json --verify --db '" + *uri_ + "' " + file, &out);
+  EXPECT_EQ(rc, 0) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  ASSERT_EQ(j["statements"].size(), 2u);
+  const auto& v = j["statements"][0]["verify"];
+  EXPECT_EQ(v["results_equal"].dump(), "true") << v.dump();
+  EXPECT_EQ(v["rows"].dump(), "300") << v.dump();
+  EXPECT_NE(v["note"].get<std::string>().find("UPDATE: a SELECT of the rows it would change"),
+            std::string::npos)
+      << v.dump();
+  EXPECT_FALSE(j["statements"][1]["changed"].get<bool>());
+  EXPECT_EQ(Run("SELECT * FROM cli_u"), start) << "--verify wrote";
+  testing::Exec(*uri_, "DROP TABLE cli_u");
+}
+
 }  // namespace
 }  // namespace pgvise
