@@ -127,7 +127,8 @@ namespace {
 //    change what is written;
 //  - a WITH clause on the INSERT: its CTE names are in scope for the SELECT
 //    but not in the statement-level scope the passes start from.
-// A lone UPDATE or DELETE never gets here (RewriteDml, rewriter/dml.cc).
+// A lone UPDATE or DELETE with a subquery never gets here (RewriteDml,
+// rewriter/dml.cc); one of several statements does, and is left as written.
 PgQuery__SelectStmt* InsertSelect(rw::Node* stmt, rw::PassContext* ctx) {
   if (stmt && ctx &&
       (stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ||
