@@ -100,6 +100,16 @@ const std::vector<Case>& Cases() {
        "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id OR "
        "o.total > (SELECT avg(x.total) FROM orders x WHERE x.user_id = u.id)) = 0",
        "two-level-through-equality"},
+      // ORDER BY ... LIMIT over a WHERE subquery (TPC-H Q2's shape): the
+      // SubPlan ran for every row reaching the sort; the order is total here.
+      {"sorted_limit_where", Expect::kApplied,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) < 9 "
+       "ORDER BY u.id DESC LIMIT 20",
+       "decorrelate-scalar-where"},
+      {"unsorted_limit_where", Expect::kRefused,
+       "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) < 9 "
+       "LIMIT 20",
+       "decorrelate-scalar-where"},
       // decorrelate-scalar-where
       {"count_gt", Expect::kApplied,
        "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.user_id = u.id) > 16",
