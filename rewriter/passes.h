@@ -10,6 +10,8 @@ namespace pgvise::rw {
 
 using PassFn = void (*)(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 
+// pass_two_level.cc
+void PassTwoLevel(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_in.cc
 void PassInAggregateToScalar(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_scalar.cc

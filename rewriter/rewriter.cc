@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "analyzer/sql/statement.h"
+#include "rewriter/dml.h"
 #include "rewriter/passes.h"
 #include "rewriter/rewriter.h"
 
@@ -22,6 +23,13 @@ const std::vector<PassEntry>& PassTable() {
   // Order matters: IN over a single-row aggregate becomes a scalar comparison
   // that the scalar passes then unnest.
   static const std::vector<PassEntry> k = {
+      // First: it turns a two-level correlation into a one-level one that
+      // every pass below can take.
+      {{"two-level-through-equality",
+        "an outer column used two subquery levels deep -> the middle query's column it is equal "
+        "to (a top-level WHERE equality, same type, equality is identity), so the correlation is "
+        "one level deep"},
+       rw::PassTwoLevel},
       {{"in-aggregate-to-scalar",
         "x IN (correlated aggregate without GROUP BY) -> x = (scalar subquery)"},
        rw::PassInAggregateToScalar},
@@ -119,7 +127,8 @@ namespace {
 //    change what is written;
 //  - a WITH clause on the INSERT: its CTE names are in scope for the SELECT
 //    but not in the statement-level scope the passes start from.
-// UPDATE ... SET and DELETE ... WHERE are not walked (see docs/rewrite.md).
+// A lone UPDATE or DELETE with a subquery never gets here (RewriteDml,
+// rewriter/dml.cc); one of several statements does, and is left as written.
 PgQuery__SelectStmt* InsertSelect(rw::Node* stmt, rw::PassContext* ctx) {
   if (stmt && ctx &&
       (stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ||
@@ -135,8 +144,8 @@ PgQuery__SelectStmt* InsertSelect(rw::Node* stmt, rw::PassContext* ctx) {
       PassOutcome oc;
       oc.pass = "dml";
       oc.reason =
-          "subqueries in UPDATE and DELETE are not rewritten yet (only the SELECT of "
-          "INSERT ... SELECT is)";
+          "subqueries in UPDATE and DELETE are rewritten only when the statement is given on "
+          "its own";
       ctx->outcomes->push_back(oc);
     }
     return nullptr;
@@ -243,9 +252,14 @@ Status RewriteOnce(const std::string& sql, const RewriteOptions& o, RewriteResul
 
 Status RewriteSql(const std::string& sql, const RewriteOptions& o, RewriteResult* out,
                   size_t* error_pos) {
+  // UPDATE / DELETE: their reading half goes through the passes as a SELECT
+  // (rewriter/dml.cc), which comes back here.
+  bool dml = false;
+  Status st = RewriteDml(sql, o, out, &dml);
+  if (!st.ok() || dml) return st;
   RewriteOptions lateral = o;
   if (o.top_one_form == TopOneForm::kCheapest) lateral.top_one_form = TopOneForm::kLateral;
-  Status st = RewriteOnce(sql, lateral, out, error_pos);
+  st = RewriteOnce(sql, lateral, out, error_pos);
   if (!st.ok() || o.top_one_form != TopOneForm::kCheapest || !o.catalog || !out->changed ||
       out->alternatives == 0)
     return st;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyzer/sql/edit_tree.h"
+#include "rewriter/dml.h"
 
 namespace pgvise {
 
@@ -83,22 +84,28 @@ bool Run(Session& s, const std::string& sql, Multiset* rows, double* ms, bool* t
 // What --verify runs for `sql`. A DML statement is never run, not even in a
 // rolled-back transaction (triggers, sequences and foreign writes escape a
 // rollback): for INSERT ... SELECT the rows it would insert are exactly its
-// SELECT's rows, so the SELECT alone is run read-only and compared. Anything
-// else is returned as given. *dml: the statement was an INSERT.
-std::string ReadOnlyForm(const std::string& sql, bool* dml) {
-  *dml = false;
+// SELECT's rows, so the SELECT alone is run read-only and compared; for
+// UPDATE / DELETE the SELECT of the target rows (tableoid, ctid) and the new
+// values (rewriter/dml.h). "" when a DML statement has no such form (MERGE):
+// never run. Anything else is returned as given. *dml names the kind
+// ("INSERT", "UPDATE", "DELETE", "MERGE"), empty for a query.
+std::string ReadOnlyForm(const std::string& sql, std::string* dml) {
+  dml->clear();
   std::unique_ptr<rw::Tree> t;
   if (!rw::Tree::Parse(sql, &t).ok() || t->root()->n_stmts != 1) return sql;
   PgQuery__Node* stmt = t->root()->stmts[0]->stmt;
   if (stmt && (stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ||
-               stmt->node_case == PG_QUERY__NODE__NODE_DELETE_STMT ||
-               stmt->node_case == PG_QUERY__NODE__NODE_MERGE_STMT)) {
-    *dml = true;  // no read-only form built yet: never run (the READ ONLY
-    return {};    // transaction would refuse it anyway; this says why)
+               stmt->node_case == PG_QUERY__NODE__NODE_DELETE_STMT)) {
+    *dml = stmt->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT ? "UPDATE" : "DELETE";
+    return DmlReadOnlyForm(sql);
+  }
+  if (stmt && stmt->node_case == PG_QUERY__NODE__NODE_MERGE_STMT) {
+    *dml = "MERGE";  // no read-only form built: never run (the READ ONLY
+    return {};       // transaction would refuse it anyway; this says why)
   }
   if (!stmt || stmt->node_case != PG_QUERY__NODE__NODE_INSERT_STMT) return sql;
   PgQuery__Node* sel = stmt->insert_stmt->select_stmt;
-  *dml = true;
+  *dml = "INSERT";
   if (!sel || sel->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) return std::string();
   t->root()->stmts[0]->stmt = sel;
   std::string out;
@@ -263,7 +270,7 @@ Status VerifyRewrite(Session& session, const std::string& original_sql,
   }
   // EXPLAIN (never run) costs the statements as written; the runs below use
   // their read-only forms.
-  bool dml_before = false, dml_after = false;
+  std::string dml_before, dml_after;
   const std::string original_ro = ReadOnlyForm(original_sql, &dml_before);
   const std::string rewritten_ro = ReadOnlyForm(rewritten_sql, &dml_after);
   const std::string& original = original_ro;
@@ -327,10 +334,20 @@ Status VerifyRewrite(Session& session, const std::string& original_sql,
     }
   }
   DecideProposal(o.execute, out);
-  if (o.execute && (dml_before || dml_after) && out->executed)
+  const std::string& kind = dml_before.empty() ? dml_after : dml_before;
+  if (o.execute && out->executed && kind == "INSERT")
     out->note +=
         " (INSERT ... SELECT: its SELECT, the rows it would insert, was run read-only "
         "and compared; the INSERT itself was only EXPLAINed)";
+  else if (o.execute && out->executed && kind == "UPDATE")
+    out->note +=
+        " (UPDATE: a SELECT of the rows it would change (tableoid, ctid) with the new value of "
+        "each SET item was run read-only and compared as a multiset; the UPDATE itself was only "
+        "EXPLAINed)";
+  else if (o.execute && out->executed && kind == "DELETE")
+    out->note +=
+        " (DELETE: a SELECT of the distinct rows it would delete (tableoid, ctid) was run "
+        "read-only and compared as a multiset; the DELETE itself was only EXPLAINed)";
   return Status::Ok();
 }
 
