@@ -30,11 +30,11 @@
 //             at the row count); NULLs are a value of their own;
 //   upper   = one downlink per page below, internal pages filled to 70%,
 //             plus the metapage.
-// Example, 600,000 rows, (shipdate date, suppkey int, discount numeric)
+// Example, 300,000 rows, (shipdate date, suppkey int, discount numeric)
 // INCLUDE (price numeric, qty numeric, partkey int): 8 + 4 + 4 + 4 + 6 + 5,
 // partkey aligned to 32, + 4 = 36 -> 40 with MAXALIGN + 4 = 44 bytes a row,
-// 7,333 bytes a leaf: 3,600 leaves + 13 internal + 1 meta = 29.6 MB (built:
-// 29.8 MB; HypoPG: 77.6 MB).
+// ~7,350 bytes a leaf: 1,796 leaves + 10 internal + 1 meta = 14.8 MB (built:
+// 14.9 MB; HypoPG: 38.8 MB; IndexSizePg.MultiColumnInclude).
 //
 // What it cannot see: correlated key columns (a (partkey, suppkey) pair
 // determined by one another has far fewer distinct pairs than the product;
