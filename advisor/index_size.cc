@@ -187,7 +187,7 @@ int64_t EstimateIndexBytes(const TableInfo& t, const IndexCandidate& c, int64_t 
 
   double not_null = 1;
   for (const auto& s : all_slots) not_null *= 1 - std::clamp(s.null_frac, 0.0, 1.0);
-  // A plain leaf tuple with its line pointer; a NULL anywhere adds the bitmap.
+  // A plain leaf tuple (line pointer apart); a NULL anywhere adds the bitmap.
   const double plain_nn = AlignUp(DataWidth(all_slots, kTupleHeader), kMaxAlign);
   const double plain_null = AlignUp(DataWidth(all_slots, kNullHeader), kMaxAlign);
 
@@ -195,7 +195,9 @@ int64_t EstimateIndexBytes(const TableInfo& t, const IndexCandidate& c, int64_t 
   // posting list when deduplication applies.
   bool dedup = c.include.empty();
   for (const auto& s : key_slots) dedup &= s.equal_image;
-  // A posting-list tuple takes at most half of BTMaxItemSize (nbtsort.c):
+  // A posting-list tuple takes at most half of BTMaxItemSize (a third of
+  // the page after MAXALIGN(header + 3 line pointers) = 40 and the special
+  // space, less one MAXALIGNed TID; nbtsort.c):
   // 1,352 bytes on 8 kB pages, ~220 heap TIDs.
   const double max_item = std::floor((block - 40 - 16) / 3 / kMaxAlign) * kMaxAlign - kMaxAlign;
   const double max_posting = max_item / 2;
