@@ -280,7 +280,7 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
                              Cost(r.write_overhead_saved) + " cost units per second of writes"},
       {"statements", Summary(r)},
       {"method", "each statement EXPLAINed with hypothetical indexes (HypoPG " + r.hypopg_version +
-                     "); sizes corrected for B-tree deduplication from pg_stats"},
+                     "); B-tree sizes as CREATE INDEX builds them (from pg_stats)"},
       {"parameters", Costing(r)}};
   if (r.max_indexes >= 0)
     kv.push_back({"max indexes", std::to_string(r.max_indexes) +
