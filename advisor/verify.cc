@@ -8,6 +8,7 @@
 #include "advisor/matview.h"
 #include "advisor/partition.h"
 #include "analyzer/plan/explain_runner.h"
+#include "catalog/lookups.h"
 
 namespace pgvise {
 
@@ -248,6 +249,16 @@ Status VerifyOne(Session& s, const VerifyOptions& o, Recommendation* r,
 }
 
 }  // namespace
+
+Status CheckCanVerify(Session& s) {
+  bool standby = false;
+  Status st = InRecovery(s, &standby);
+  if (!st.ok()) return st;
+  if (!standby) return Status::Ok();
+  return Status::Database(
+      "--verify builds indexes, views and copies, and this server is a hot standby "
+      "(read-only): point --verify at a test database, or drop it for the dry run");
+}
 
 Status VerifyRecommendations(Session& s, const VerifyOptions& o, AdviseReport* rep) {
   int n = 0;

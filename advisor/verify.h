@@ -36,6 +36,11 @@ struct VerifyOptions {
 // measured_speedup, used_by_plan) to the recommendations it verified.
 Status VerifyRecommendations(Session& writable, const VerifyOptions& o, AdviseReport* rep);
 
+// --verify builds indexes, views and copies: on a hot standby it cannot, so
+// it is refused before minutes of analysis rather than at the first CREATE
+// INDEX. Not ok (a Database status saying why) on a standby.
+Status CheckCanVerify(Session& s);
+
 // The whole --verify step of `pgvise advise`: the top index recommendations
 // (above), then each partitioning, materialized view and statistics object
 // through its own advisor's Verify hook.

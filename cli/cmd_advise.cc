@@ -23,7 +23,6 @@
 #include "advisor/verify.h"
 #include "advisor/workload.h"
 #include "catalog/catalog.h"
-#include "catalog/lookups.h"
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "maintenance/window.h"
@@ -68,17 +67,8 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
 
   // Connect + SnapshotCatalog + CollectWorkload.
   std::unique_ptr<Session> session = OpenSession(common);
-  if (o.verify) {
-    // --verify builds objects: refused on a standby before minutes of
-    // analysis, not at the first CREATE INDEX.
-    bool standby = false;
-    st = InRecovery(*session, &standby);
-    if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
-    if (standby)
-      throw Error(ExitCode::kDatabaseError,
-                  "--verify builds indexes, views and copies, and this server is a hot standby "
-                  "(read-only): point --verify at a test database, or drop it for the dry run");
-  }
+  if (o.verify) st = CheckCanVerify(*session);  // before the analysis, not at the first build
+  if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());
   Catalog catalog;
   st = Catalog::Load(*session, {}, &catalog);
   if (!st.ok()) throw Error(ExitCode::kDatabaseError, st.message());

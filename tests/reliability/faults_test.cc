@@ -277,6 +277,41 @@ TEST_F(Faults, PgviseKilledDuringExplainAnalyzeLeavesNoWriteAndNoTransaction) {
   }
 }
 
+// pgvise itself killed (SIGTERM, then SIGKILL) while `maintain --apply`
+// VACUUMs: the server finishes or abandons the VACUUM on its own (VACUUM is
+// safe to stop anywhere), no pgvise backend stays once it has, nothing
+// half-built (no INVALID index) is left, and stdout holds no report.
+TEST_F(Faults, PgviseKilledDuringMaintainApplyLeavesNothingOpen) {
+  for (int sig : {SIGTERM, SIGKILL}) {
+    {  // dead tuples again, so the plan has a VACUUM to run
+      auto admin = AdminSession(*uri_);
+      ASSERT_TRUE(admin->Exec("UPDATE f_churn SET v = v + 1").ok());
+    }
+    Background bg("maintain --db '" + *uri_ + "' --apply --only vacuum --format json", *dir_);
+    ASSERT_TRUE(WaitActive(&bg, "VACUUM%f_churn%")) << sig << bg.Wait().err;
+    bg.Signal(sig);
+    CmdResult r = bg.Wait();
+    EXPECT_NE(r.exit, 0) << sig;
+    EXPECT_TRUE(r.out.empty()) << sig << " a report from a killed run:\n" << r.out;
+    EXPECT_EQ(PgviseBackendsAfter(60), 0) << sig;
+    EXPECT_EQ(Count("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0) << sig;
+  }
+}
+
+// pgvise itself killed while review --db EXPLAINs a statement that is slow
+// to plan: no report, and its backend goes once the planning is over.
+TEST_F(Faults, PgviseKilledDuringReviewLeavesNoBackendAndNoReport) {
+  for (int sig : {SIGTERM, SIGKILL}) {
+    Background bg("review --db '" + *uri_ + "' --format json --fail-on never review.sql", *dir_);
+    ASSERT_TRUE(WaitActive(&bg, "%slow_plan%")) << sig << bg.Wait().err;
+    bg.Signal(sig);
+    CmdResult r = bg.Wait();
+    EXPECT_NE(r.exit, 0) << sig;
+    EXPECT_TRUE(r.out.empty()) << sig << " a report from a killed run:\n" << r.out;
+    EXPECT_EQ(PgviseBackendsAfter(30), 0) << sig;
+  }
+}
+
 // review --db whose connection is terminated while it EXPLAINs a statement
 // (slow to plan): exit 3, one line, no findings report presented as complete.
 TEST_F(Faults, ReviewDbKilledMidRunExits3WithoutReport) {
