@@ -51,6 +51,22 @@ std::string UniqueName(const Catalog& cat, const IndexCandidate& c, std::set<std
   }
 }
 
+// A new index's recommendation before its evidence: a name nobody holds,
+// the CONCURRENTLY DDL, its revert and its lock (and the name, if asked).
+Recommendation NewIndexRecommendation(AdviseRun& run, const IndexCandidate& cand,
+                                      std::string* name_out = nullptr) {
+  Recommendation r;
+  r.kind = RecommendationKind::kIndex;
+  const std::string name = UniqueName(run.catalog, cand, &run.names_taken);
+  if (name_out != nullptr) *name_out = name;
+  r.sql = cand.Ddl(name, true, true);
+  r.revert =
+      "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
+  r.object = cand.schema + "." + cand.table;
+  r.lock = "SHARE UPDATE EXCLUSIVE";
+  return r;
+}
+
 }  // namespace
 
 // Per statement: cost before and after, and how it was costed.
@@ -159,14 +175,8 @@ void ExplainRecommendations(AdviseRun& run) {
     for (int x : final_config)
       if (x != c) without.push_back(x);
     double marginal = 0, helped_base = 0;
-    Recommendation r;
-    r.kind = RecommendationKind::kIndex;
-    std::string name = UniqueName(run.catalog, cand, &run.names_taken);
-    r.sql = cand.Ddl(name, true, true);
-    r.revert =
-        "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
-    r.object = cand.schema + "." + cand.table;
-    r.lock = "SHARE UPDATE EXCLUSIVE";
+    std::string name;
+    Recommendation r = NewIndexRecommendation(run, cand, &name);
     for (int s : oracle.StatementsFor(c)) {
       marginal += oracle.Calls(s) * (oracle.Cost(s, without) - oracle.Cost(s, final_config));
       const PlanCost& pc = wi.Cost(s, final_config);
@@ -227,14 +237,7 @@ void ReportUnverifiable(AdviseRun& run) {
   const CandidateSet& cs = run.cs;
   for (size_t i = 0; i < cs.unverifiable.size(); ++i) {
     const IndexCandidate& cand = cs.unverifiable[i];
-    Recommendation r;
-    r.kind = RecommendationKind::kIndex;
-    std::string name = UniqueName(run.catalog, cand, &run.names_taken);
-    r.sql = cand.Ddl(name, true, true);
-    r.revert =
-        "DROP INDEX CONCURRENTLY IF EXISTS " + QuoteIdent(cand.schema) + "." + QuoteIdent(name);
-    r.object = cand.schema + "." + cand.table;
-    r.lock = "SHARE UPDATE EXCLUSIVE";
+    Recommendation r = NewIndexRecommendation(run, cand);
     r.confidence = Confidence::kUnverified;
     r.reason = cand.origin + " index on " + r.object +
                ": HypoPG cannot simulate GIN indexes, so its benefit is not costed; --verify "

@@ -205,6 +205,21 @@ class Faults : public ::testing::Test {
     return bg.Wait();
   }
 
+  // pgvise `args` started, `like` seen running in its backend, then `sig`
+  // sent to pgvise itself. The killed run must exit non-zero with nothing on
+  // stdout, and its backend must be gone within `limit_s` (no transaction
+  // left open); the caller checks what is particular to the command.
+  static void ExpectKilledCleanly(const std::string& args, const std::string& like, int sig,
+                                  int limit_s) {
+    Background bg(args, *dir_);
+    ASSERT_TRUE(WaitActive(&bg, like)) << sig << bg.Wait().err;
+    bg.Signal(sig);
+    CmdResult r = bg.Wait();
+    EXPECT_NE(r.exit, 0) << sig;
+    EXPECT_TRUE(r.out.empty()) << sig << " a report from a killed run:\n" << r.out;
+    EXPECT_EQ(PgviseBackendsAfter(limit_s), 0) << sig;
+  }
+
   static std::string* uri_;
   static std::string* dir_;
 };
@@ -260,15 +275,9 @@ TEST_F(Faults, ExplainAnalyzeKilledMidRunExits3WithoutReport) {
 // be on stdout.
 TEST_F(Faults, PgviseKilledDuringExplainAnalyzeLeavesNoWriteAndNoTransaction) {
   for (int sig : {SIGTERM, SIGKILL}) {
-    Background bg("explain --db '" + *uri_ + "' --analyze --sql explain.sql --fail-on never",
-                  *dir_);
-    ASSERT_TRUE(WaitActive(&bg, "%slow_then_write%")) << sig << bg.Wait().err;
-    bg.Signal(sig);
-    CmdResult r = bg.Wait();
-    EXPECT_NE(r.exit, 0) << sig;
-    EXPECT_TRUE(r.out.empty()) << sig << " a report from a killed run:\n" << r.out;
     // The backend ends once the 2 s sleep is over and it reads the EOF.
-    EXPECT_EQ(PgviseBackendsAfter(30), 0) << sig;
+    ExpectKilledCleanly("explain --db '" + *uri_ + "' --analyze --sql explain.sql --fail-on never",
+                        "%slow_then_write%", sig, 30);
     EXPECT_EQ(Count("SELECT count(*) FROM f_log"), 0) << sig << ": the write was committed";
     EXPECT_EQ(Count("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                     "WHERE c.relname = 'f_log'"),
@@ -287,13 +296,8 @@ TEST_F(Faults, PgviseKilledDuringMaintainApplyLeavesNothingOpen) {
       auto admin = AdminSession(*uri_);
       ASSERT_TRUE(admin->Exec("UPDATE f_churn SET v = v + 1").ok());
     }
-    Background bg("maintain --db '" + *uri_ + "' --apply --only vacuum --format json", *dir_);
-    ASSERT_TRUE(WaitActive(&bg, "VACUUM%f_churn%")) << sig << bg.Wait().err;
-    bg.Signal(sig);
-    CmdResult r = bg.Wait();
-    EXPECT_NE(r.exit, 0) << sig;
-    EXPECT_TRUE(r.out.empty()) << sig << " a report from a killed run:\n" << r.out;
-    EXPECT_EQ(PgviseBackendsAfter(60), 0) << sig;
+    ExpectKilledCleanly("maintain --db '" + *uri_ + "' --apply --only vacuum --format json",
+                        "VACUUM%f_churn%", sig, 60);
     EXPECT_EQ(Count("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0) << sig;
   }
 }
@@ -302,13 +306,8 @@ TEST_F(Faults, PgviseKilledDuringMaintainApplyLeavesNothingOpen) {
 // to plan: no report, and its backend goes once the planning is over.
 TEST_F(Faults, PgviseKilledDuringReviewLeavesNoBackendAndNoReport) {
   for (int sig : {SIGTERM, SIGKILL}) {
-    Background bg("review --db '" + *uri_ + "' --format json --fail-on never review.sql", *dir_);
-    ASSERT_TRUE(WaitActive(&bg, "%slow_plan%")) << sig << bg.Wait().err;
-    bg.Signal(sig);
-    CmdResult r = bg.Wait();
-    EXPECT_NE(r.exit, 0) << sig;
-    EXPECT_TRUE(r.out.empty()) << sig << " a report from a killed run:\n" << r.out;
-    EXPECT_EQ(PgviseBackendsAfter(30), 0) << sig;
+    ExpectKilledCleanly("review --db '" + *uri_ + "' --format json --fail-on never review.sql",
+                        "%slow_plan%", sig, 30);
   }
 }
 
