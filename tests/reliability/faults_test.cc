@@ -197,8 +197,17 @@ class Faults : public ::testing::Test {
     return r.Int(0, 0, -1);
   }
 
+  // Dead tuples in f_churn, so the plan has a VACUUM to run: each test that
+  // kills a VACUUM makes its own (the server may have finished the last one
+  // after its client went), whatever order the tests run in.
+  static void DirtyChurn() {
+    auto admin = AdminSession(*uri_);
+    EXPECT_TRUE(admin->Exec("UPDATE f_churn SET v = v + 1").ok());
+  }
+
   // maintain --apply whose connection is terminated while it VACUUMs.
   static CmdResult MaintainApplyKilledMidRun() {
+    DirtyChurn();
     Background bg("maintain --db '" + *uri_ + "' --apply --only vacuum --format json", *dir_);
     if (!TerminateWhenActive(&bg, "VACUUM%f_churn%"))
       ADD_FAILURE() << "no VACUUM of f_churn to terminate: " << bg.Wait().err;
@@ -292,10 +301,7 @@ TEST_F(Faults, PgviseKilledDuringExplainAnalyzeLeavesNoWriteAndNoTransaction) {
 // half-built (no INVALID index) is left, and stdout holds no report.
 TEST_F(Faults, PgviseKilledDuringMaintainApplyLeavesNothingOpen) {
   for (int sig : {SIGTERM, SIGKILL}) {
-    {  // dead tuples again, so the plan has a VACUUM to run
-      auto admin = AdminSession(*uri_);
-      ASSERT_TRUE(admin->Exec("UPDATE f_churn SET v = v + 1").ok());
-    }
+    DirtyChurn();
     ExpectKilledCleanly("maintain --db '" + *uri_ + "' --apply --only vacuum --format json",
                         "VACUUM%f_churn%", sig, 60);
     EXPECT_EQ(Count("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0) << sig;
