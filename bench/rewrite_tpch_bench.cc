@@ -20,6 +20,7 @@
 #include <regex>
 #include <sstream>
 
+#include "bench/tpch_data.h"
 #include "bench/tpch_queries.h"
 #include "rewriter/pg_catalog.h"
 #include "rewriter/rewriter.h"
@@ -73,38 +74,10 @@ const char* kDropIndexes =
   std::exit(1);
 }
 
-std::string SfText(double sf) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g", sf);
-  return b;
-}
-
 // Its own database (rewrite_tpch_sf<SF>): the indexed pass adds keys and
 // drops them again, which must not disturb tpch_bench's database.
 std::string EnsureData(double sf) {
-  std::string db = "rewrite_tpch_sf" + SfText(sf);
-  std::replace(db.begin(), db.end(), '.', '_');
-  const std::string uri = testing::DatabaseUri(db);
-  {
-    auto admin = testing::AdminSession(testing::ClusterUri());
-    Rows r;
-    admin->Query("SELECT 1 FROM pg_database WHERE datname = $1", {db}, &r);
-    if (!r.empty()) {
-      auto s = testing::AdminSession(uri);
-      Rows t;
-      if (s->Query("SELECT count(*) FROM lineitem", &t).ok() && t.Int(0, 0) > 0) return uri;
-    }
-  }
-  std::ifstream f(testing::SourceDir() + "/bench/tpch_data.sql");
-  std::stringstream text;
-  text << f.rdbuf();
-  std::string sql = std::regex_replace(text.str(), std::regex("@SF@"), SfText(sf));
-  std::fprintf(stderr, "rewrite_tpch_bench: generating TPC-H SF %s into %s...\n",
-               SfText(sf).c_str(), db.c_str());
-  testing::FreshDatabase(db);
-  testing::Exec(uri, sql);
-  testing::Exec(uri, "VACUUM ANALYZE");
-  return uri;
+  return tpch::EnsureData("rewrite_tpch", sf, "rewrite_tpch_bench");
 }
 
 std::string Ms(double ms, bool timed_out, int timeout_s) {
@@ -151,8 +124,8 @@ int main(int argc, char** argv) {
     if (q.number == 21 || q.number == 22) qs.push_back({q.number, q.sql});
   std::sort(qs.begin(), qs.end(), [](const Q& a, const Q& b) { return a.n < b.n; });
 
-  std::cout << "TPC-H SF " << SfText(sf) << ", statement_timeout " << timeout_s << " s, " << runs
-            << " timed runs per form (medians)\n\n";
+  std::cout << "TPC-H SF " << tpch::SfText(sf) << ", statement_timeout " << timeout_s << " s, "
+            << runs << " timed runs per form (medians)\n\n";
   std::cout << "| query | keys + indexes | pgvise | original | rewritten | speed-up | est. cost "
                "before -> after | SubPlans | results | proposed |\n"
                "|---|---|---|---|---|---|---|---|---|---|\n";
