@@ -326,6 +326,22 @@ void CacheableRead(const Call& c, std::vector<Finding>* out) {
 // Each side's finding for one statement, if any.
 void RareValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& shapes,
                    std::vector<Finding>* out);
+// What both sides of the generic-plan trap report first: the statement, its
+// calls, which side, and the generic plan with its cost.
+Finding TrapFinding(const Call& c, const StatementOutcome& st, const PlanShapes& shapes,
+                    const char* side) {
+  Finding fd;
+  fd.rule = c.rule.id;
+  fd.severity = c.rule.severity;
+  fd.location.file = st.source;
+  fd.Add("query", st.sql);
+  fd.Add("calls", Round(st.calls, 0));
+  fd.Add("side", std::string(side));
+  fd.Add("generic_plan", shapes.generic);
+  fd.Add("generic_cost", Round(st.generic_cost_before, 2));
+  return fd;
+}
+
 void CommonValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& shapes,
                      std::vector<Finding>* out);
 
@@ -357,10 +373,7 @@ void CommonValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes
   if (worst <= 0) return;
   const ValueSetOutcome& v = st.value_sets[at];
   const double generic = st.generic_cost_before;
-  Finding fd;
-  fd.rule = c.rule.id;
-  fd.severity = c.rule.severity;
-  fd.location.file = st.source;
+  Finding fd = TrapFinding(c, st, shapes, "common-value");
   fd.message = "`" + st.sql + "`: once prepared, PostgreSQL can keep its generic plan (" +
                shapes.generic + ", cost " + Num(Round(generic, 0)) +
                ", made for an average value and as cheap as the other values' own plans); for " +
@@ -368,11 +381,6 @@ void CommonValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes
                " where its own plan (" + shapes.custom[at] + ") costs " +
                Num(Round(v.cost_before, 0)) + " (" + Num(Round(worst, 1)) +
                "x by the planner's estimate)";
-  fd.Add("query", st.sql);
-  fd.Add("calls", Round(st.calls, 0));
-  fd.Add("side", std::string("common-value"));
-  fd.Add("generic_plan", shapes.generic);
-  fd.Add("generic_cost", Round(generic, 2));
   fd.Add("common_value_set", v.label);
   fd.Add("common_value_share", Round(v.weight, 3));
   fd.Add("common_custom_plan", shapes.custom[at]);
@@ -406,10 +414,7 @@ void RareValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& 
   }
   if (!trapped) return;
   const double ratio = generic / std::max(trapped->cost_before, 1e-9);
-  Finding fd;
-  fd.rule = c.rule.id;
-  fd.severity = c.rule.severity;
-  fd.location.file = st.source;
+  Finding fd = TrapFinding(c, st, shapes, "rare-value");
   fd.message = "`" + st.sql + "`: once prepared, PostgreSQL can keep its generic plan (" +
                shapes.generic + ", cost " + Num(Round(generic, 0)) +
                ", not above the custom plan of " + dearest->label +
@@ -417,11 +422,6 @@ void RareValueTrap(const Call& c, const StatementOutcome& st, const PlanShapes& 
                " the custom plan is " + shapes.custom[at] + " at cost " +
                Num(Round(trapped->cost_before, 0)) + " (" + Num(Round(ratio, 0)) +
                "x cheaper by the planner's estimate)";
-  fd.Add("query", st.sql);
-  fd.Add("calls", Round(st.calls, 0));
-  fd.Add("side", std::string("rare-value"));
-  fd.Add("generic_plan", shapes.generic);
-  fd.Add("generic_cost", Round(generic, 2));
   fd.Add("dearest_value_set", dearest->label);
   fd.Add("dearest_custom_cost", Round(dearest->cost_before, 2));
   fd.Add("trapped_value_set", trapped->label);
