@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "analyzer/plan/explain_runner.h"
+#include "analyzer/sql/server_text.h"
 #include "core/source.h"
 
 namespace pgvise {
@@ -219,9 +220,14 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
           .ok() &&
       !info.empty())
     w->pgss_period_s = info.Double(0, 0);
+  std::vector<std::string> adapted;
   for (size_t i = 0; i < r.size(); ++i) {
     Statement stmt;
-    stmt.sql = r.Text(i, "query");
+    // Normalized text the server can't plan as it is (`interval $2`,
+    // `$1 % $2`) is adapted first (analyzer/sql/server_text.h).
+    std::vector<std::string> changes;
+    stmt.sql = ServerPlannableText(r.Text(i, "query"), &changes);
+    if (!changes.empty()) adapted.push_back(changes.front());
     size_t err = 0;
     auto facts = std::make_shared<QueryFacts>();
     const Status parsed = ParseStatementFacts(stmt.sql, facts.get(), &err);
@@ -240,6 +246,12 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
       ws.rows = rows;
     }
   }
+  if (!adapted.empty())
+    w->notes.push_back(std::to_string(adapted.size()) +
+                       " pg_stat_statements text(s) adapted so the server can plan them, e.g. " +
+                       adapted.front() +
+                       " (a typed literal's constant became $n; untyped arithmetic on $n is "
+                       "planned as bigint)");
   return Status::Ok();
 }
 
