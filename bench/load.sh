@@ -12,12 +12,19 @@
 # which keys by user and not by application name, attributes to it exactly
 # the server time its own statements used.
 #
-# With LOAD_WORKLOAD=heavy the warm-up also runs a few reads that no index
-# serves (on pgbench_history, which TPC-B fills and nothing indexes), so
-# advise has real what-if work to do; by default pgbench's own primary-key
-# workload leaves advise next to nothing (the light case).
+# With LOAD_WORKLOAD=heavy the warm-up also runs reads that no index serves,
+# on a 500k-row read-mostly table (load_events) that the TPC-B writes don't
+# touch, so advise has real what-if work to do and an index to recommend; by
+# default pgbench's own primary-key workload leaves advise next to nothing
+# (the light case). (The first heavy warm-up read pgbench_history, which
+# takes ~15k inserts per 35 reads: advise rightly recommended nothing there.)
 #
-#   [LOAD_WORKLOAD=heavy] bench/load.sh [DURATION=60] [PGVISE_BIN=build/pgvise]
+# With LOAD_REPLICA=1 a streaming standby is made (pg_basebackup -R) and one
+# more "with pgvise" run is measured, advise sending its what-if EXPLAINs to
+# the standby (`--replica`); the table then gives, per run, the server time
+# pgvise's statements used on the primary and on the standby.
+#
+#   [LOAD_WORKLOAD=heavy] [LOAD_REPLICA=1] bench/load.sh [DURATION=60] [PGVISE_BIN=build/pgvise]
 # Prints one table; bench/README.md keeps the latest figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,55 +52,93 @@ tps() {  # runs pgbench for $duration s, prints its TPS (excluding connection ti
 # a real workload to read.
 "$pgbin/pgbench" -n -c 4 -j 2 -T 10 -h 127.0.0.1 -p "$port" -U postgres load >/dev/null 2>&1
 if [ "${LOAD_WORKLOAD:-light}" = heavy ]; then
+  psql_ -d load -c "CREATE TABLE load_events AS SELECT g AS id, g % 50000 AS account,
+      (ARRAY['view','click','buy','refund'])[1 + g % 4] AS kind,
+      now() - (g % 100000) * interval '1 minute' AS created_at, md5(g::text) AS payload
+    FROM generate_series(1, 500000) g; ALTER TABLE load_events ADD PRIMARY KEY (id); ANALYZE load_events"
   cat >"$dir/extra.sql" <<'SQL'
-\set aid random(1, 100000 * :scale)
-\set tid random(1, 10 * :scale)
-SELECT tid, delta, mtime FROM pgbench_history WHERE aid = :aid;
-SELECT sum(delta) FROM pgbench_history WHERE tid = :tid AND mtime > now() - interval '5 minutes';
-SELECT aid, abalance FROM pgbench_accounts WHERE bid = :tid % 10 + 1 AND abalance > 4000 ORDER BY abalance DESC LIMIT 10;
+\set acc random(1, 50000)
+SELECT id, kind, created_at FROM load_events WHERE account = :acc;
+SELECT count(*) FROM load_events WHERE kind = 'refund' AND created_at > now() - interval '1 hour';
+SELECT id FROM load_events WHERE account = :acc ORDER BY created_at DESC LIMIT 5;
 SQL
-  "$pgbin/pgbench" -n -c 1 -T 10 -f "$dir/extra.sql" -h 127.0.0.1 -p "$port" -U postgres load >/dev/null 2>&1
+  "$pgbin/pgbench" -n -c 2 -j 2 -T 10 -f "$dir/extra.sql" -h 127.0.0.1 -p "$port" -U postgres load >/dev/null 2>&1
+fi
+replica_uri=""
+if [ "${LOAD_REPLICA:-0}" = 1 ]; then
+  # A streaming standby of the whole cluster, as the postgres user, on a free port.
+  sdir="$dir/standby"
+  echo "host replication all 127.0.0.1/32 trust" >>"$dir/data/pg_hba.conf"
+  psql_ -d postgres -c "SELECT pg_reload_conf()" >/dev/null
+  runuser -u postgres -- "$pgbin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$sdir" -R -X stream >/dev/null
+  sport=$((port + 1))
+  while (echo >/dev/tcp/127.0.0.1/$sport) 2>/dev/null; do sport=$((sport + 1)); done
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$sdir" -o "-p $sport -k $dir" -l "$dir/standby.log" -w start >/dev/null
+  trap 'runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/standby" -m immediate stop >/dev/null 2>&1 || true; cp "$dir"/advise.err "$dir"/maintain.err /tmp/ 2>/dev/null; bash scripts/pgcluster.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
+  replica_uri="postgresql://pgvise_load@127.0.0.1:$sport/load"
 fi
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 
+# Server time (ms) and calls of the pgvise_load role's statements on the
+# server at port $1 since its last reset; reset_pgvise clears them.
+role="(SELECT oid FROM pg_roles WHERE rolname = 'pgvise_load')"
+server_time() {
+  "$pgbin/psql" -X -q -At -F' ' -h 127.0.0.1 -p "$1" -U postgres -d load -c "SELECT
+    round(coalesce(sum(total_exec_time + total_plan_time), 0)::numeric, 1), coalesce(sum(calls), 0)
+    FROM pg_stat_statements WHERE userid = $role"
+}
+reset_pgvise() { "$pgbin/psql" -X -q -At -h 127.0.0.1 -p "$1" -U postgres -d load -c "SELECT pg_stat_statements_reset($role)" >/dev/null; }
+
+# One "with pgvise" run: pgbench for $duration s with one advise (extra
+# arguments: "$@") and one maintain started inside it. Prints
+# "tps advise_s maintain_s recommendations primary_ms primary_calls standby_ms standby_calls".
+with_pgvise() {
+  reset_pgvise "$port"
+  if [ -n "$replica_uri" ]; then reset_pgvise "$sport"; fi
+  (
+    sleep $((duration / 6))
+    s=$(date +%s.%N)
+    "$bin" advise --db "$pgvise_uri" "$@" --format json >"$dir/advise.json" 2>"$dir/advise.err" || true
+    e=$(date +%s.%N)
+    "$bin" maintain --db "$pgvise_uri" --format json >"$dir/maintain.json" 2>"$dir/maintain.err" || true
+    f=$(date +%s.%N)
+    echo "$s $e $f" >"$dir/pgvise.times"
+  ) &
+  local t s e f recs standby="0 0"
+  t=$(tps)
+  wait
+  read -r s e f <"$dir/pgvise.times"
+  recs=$(python3 -c "import json; print(len(json.load(open('$dir/advise.json')).get('recommendations', [])))" 2>/dev/null || echo "?")
+  if [ -n "$replica_uri" ]; then standby=$(server_time "$sport"); fi
+  echo "$t $(python3 -c "print(f'{$e - $s:.1f} {$f - $e:.1f}')") $recs $(server_time "$port") $standby"
+}
+
 alone1=$(tps)
-psql_ -d load -c "SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = 'pgvise_load'))" >/dev/null
-(
-  sleep $((duration / 6))
-  s=$(date +%s.%N)
-  "$bin" advise --db "$pgvise_uri" --format json >"$dir/advise.json" 2>"$dir/advise.err" || true
-  e=$(date +%s.%N)
-  "$bin" maintain --db "$pgvise_uri" --format json >"$dir/maintain.json" 2>"$dir/maintain.err" || true
-  f=$(date +%s.%N)
-  echo "$s $e $f" >"$dir/pgvise.times"
-) &
-with=$(tps)
-wait
+with1=$(with_pgvise)
+with2=""
+if [ -n "$replica_uri" ]; then with2=$(with_pgvise --replica "$replica_uri"); fi
 alone2=$(tps)
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 
-read -r s e f <"$dir/pgvise.times"
-server_ms=$(psql_ -d load -c "SELECT round(coalesce(sum(total_exec_time + total_plan_time), 0)::numeric, 1)
-  FROM pg_stat_statements WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = 'pgvise_load')")
-calls=$(psql_ -d load -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
-  WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = 'pgvise_load')")
-recs=$(python3 -c "import json,sys; print(len(json.load(open('$dir/advise.json')).get('recommendations', [])))" 2>/dev/null || echo "?")
-
-python3 - "$alone1" "$with" "$alone2" "$s" "$e" "$f" "$server_ms" "$calls" "$duration" \
-  "$load_before" "$load_after" "$recs" "${LOAD_WORKLOAD:-light}" <<'EOF'
+python3 - "$alone1" "$alone2" "$duration" "$load_before" "$load_after" "${LOAD_WORKLOAD:-light}" \
+  "$with1" "$with2" <<'EOF'
 import sys
-a1, w, a2, s, e, f, server_ms, calls, dur, lb, la, recs, wl = sys.argv[1:]
-a1, w, a2 = float(a1), float(w), float(a2)
+a1, a2, dur, lb, la, wl, w1, w2 = sys.argv[1:]
+a1, a2 = float(a1), float(a2)
 alone = (a1 + a2) / 2
-print(f"| run | TPS |\n|---|---|")
-print(f"| pgbench alone (before) | {a1:,.0f} |")
-print(f"| pgbench with advise + maintain | {w:,.0f} |")
-print(f"| pgbench alone (after) | {a2:,.0f} |")
-print(f"\nTPS drop: {100 * (alone - w) / alone:.1f}% (against the mean of both alone runs; "
-      f"{dur} s each, scale 10, 4 clients; {wl} warm-up workload)")
-print(f"pgvise wall time: advise {float(e) - float(s):.1f} s ({recs} recommendations), "
-      f"maintain {float(f) - float(e):.1f} s")
-print(f"server time of pgvise's own statements (pg_stat_statements, role pgvise_load): "
-      f"{float(server_ms):,.0f} ms over {int(calls):,} calls")
-print(f"load average before / after: {lb} / {la}")
+runs = [("advise + maintain", w1.split())]
+if w2:
+    runs.append(("advise --replica + maintain", w2.split()))
+print("| run | TPS | drop | advise | maintain | recommendations | pgvise server time on the primary | on the standby |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print(f"| pgbench alone (before) | {a1:,.0f} | | | | | | |")
+for name, r in runs:
+    t, adv, mnt, recs, pms, pcalls, sms, scalls = r
+    t = float(t)
+    standby = f"{float(sms):,.0f} ms / {int(scalls):,} calls" if w2 else "-"
+    print(f"| pgbench with {name} | {t:,.0f} | {100 * (alone - t) / alone:.1f}% | {adv} s | {mnt} s "
+          f"| {recs} | {float(pms):,.0f} ms / {int(pcalls):,} calls | {standby} |")
+print(f"| pgbench alone (after) | {a2:,.0f} | | | | | | |")
+print(f"\ndrop against the mean of both alone runs; {dur} s each, scale 10, 4 clients; "
+      f"{wl} warm-up workload; load average before / after: {lb} / {la}")
 EOF
