@@ -214,7 +214,9 @@ void ExplainRecommendations(AdviseRun& run) {
         .Add("share_of_workload",
              rep.workload_cost_before > 0 ? helped_base / rep.workload_cost_before : 0.0)
         .Add("hypopg_size_bytes", wi.HypopgSize(c))
-        .Add("size_dedup_corrected", cand.method == "btree" && cand.include.empty())
+        // How size_bytes was estimated: the B-tree build model (advisor/
+        // index_size.h), or HypoPG's own estimate for other methods.
+        .Add("size_method", std::string(cand.method == "btree" ? "btree-build-model" : "hypopg"))
         .Add("origin", cand.origin)
         .Add("whatif_verified", true);
     // The plan was costed with a constant pg_qualstats recorded, not one the
