@@ -135,6 +135,9 @@ struct StatementOutcome {
   // How it was costed: "custom plans over 4 value sets from pg_stats",
   // "generic plan (...)", "plan with the statement's own values".
   std::string costing;
+  // The SELECT the plans were for, when not the statement itself (a write
+  // the role may not EXPLAIN, costed through its row-finding SELECT).
+  std::string costed_sql;
   bool custom_plans = false;
   std::string values_source;        // pg_stats | pg_qualstats | ... (custom plans only)
   double generic_cost_before = -1;  // the generic plan beside custom plans (-1: not asked)

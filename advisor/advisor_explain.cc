@@ -79,11 +79,15 @@ void RecordStatements(AdviseRun& run) {
     const StatementParams& params = wi.parameters(s);
     StatementOutcome out;
     out.index = s;
-    out.sql = ws.sql;
+    out.sql = ws.written_sql.empty() ? ws.sql : ws.written_sql;
     out.fingerprint = ws.fingerprint;
     out.source = ws.source;
     out.calls = ws.calls;
     out.costing = params.Describe();
+    if (!ws.written_sql.empty()) {
+      out.costed_sql = ws.sql;
+      out.costing += ", through its row-finding SELECT (the role may not EXPLAIN the write)";
+    }
     out.custom_plans = params.custom();
     const PlanCost& b = wi.Cost(s, {});
     out.costed = b.ok;

@@ -379,6 +379,7 @@ json StatementJson(const StatementOutcome& st) {
                 : st.costing.rfind("generic", 0) == 0 ? "generic"
                                                       : "constants";
   c["description"] = st.costing;
+  if (!st.costed_sql.empty()) c["costed_sql"] = st.costed_sql;
   if (st.custom_plans) {
     c["values_source"] = st.values_source;
     if (st.generic_cost_before >= 0) c["generic_cost_before"] = st.generic_cost_before;

@@ -41,6 +41,12 @@ struct WorkloadStatement {
   // then keeps pg_stat_statements' text.
   std::string constant_source;
   std::string normalized_sql;
+  // An UPDATE/DELETE the connected role may not EXPLAIN as written (no
+  // UPDATE/DELETE privilege on its table): `sql` is then its row-finding
+  // SELECT (analyzer/sql/write_as_read.h), costed in its place, and
+  // `written_sql` the statement as the workload runs it. `facts` stay the
+  // write's, so its write overhead is still counted.
+  std::string written_sql;
 };
 
 struct Workload {

@@ -117,4 +117,20 @@ Status InRecovery(Session& s, bool* in_recovery) {
   return Status::Ok();
 }
 
+Status LackingTablePrivileges(Session& s, const std::set<std::string>& wanted,
+                              std::set<std::string>* lacking) {
+  lacking->clear();
+  if (wanted.empty()) return Status::Ok();
+  Rows r;
+  Status st = s.Query(
+      "SELECT w FROM unnest($1::text[]) AS w, "
+      "LATERAL (SELECT split_part(w, ':', 1) AS priv, "
+      "to_regclass(substr(w, strpos(w, ':') + 1)) AS rel) x "
+      "WHERE rel IS NOT NULL AND NOT has_table_privilege(rel, priv)",
+      {TextArrayLiteral(wanted)}, &r);
+  if (!st.ok()) return st;
+  for (size_t i = 0; i < r.size(); ++i) lacking->insert(r.Text(i, 0));
+  return Status::Ok();
+}
+
 }  // namespace pgvise

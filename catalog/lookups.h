@@ -12,6 +12,8 @@
 //   ValidIndexDefinitions  advise --verify (partitions): a table's indexes
 //                          as CREATE INDEX statements
 //   InRecovery          advise --verify: is the server a hot standby
+//   LackingTablePrivileges  advise: the writes the role may not EXPLAIN as
+//                       written (costed through their row-finding SELECT)
 #pragma once
 
 #include <map>
@@ -76,5 +78,13 @@ Status ValidIndexDefinitions(Session& s, const std::string& relation,
 // pg_is_in_recovery(): true on a hot standby, where nothing can be built.
 // (maintain reads the same fact as part of its snapshot.)
 Status InRecovery(Session& s, bool* in_recovery);
+
+// Which of `wanted` the connected role lacks, in one query. Each item is
+// "PRIVILEGE:relation" (UPDATE, DELETE, ...; the relation as a regclass text,
+// quoted as needed, resolved by the session's search_path as the statement
+// that names it would be). A relation that does not resolve is left out:
+// planning the statement reports that better.
+Status LackingTablePrivileges(Session& s, const std::set<std::string>& wanted,
+                              std::set<std::string>* lacking);
 
 }  // namespace pgvise
