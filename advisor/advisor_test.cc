@@ -682,23 +682,6 @@ TEST(CandidateShapes, PrefixCompatibleCandidatesMergeIntoOneServingBoth) {
   EXPECT_NE(cs.candidates[static_cast<size_t>(m)].origin.find("merged"), std::string::npos);
 }
 
-TEST(DedupCorrectedSize, LowCardinalityShrinksUniqueDoesNot) {
-  TableInfo t = OrdersTable();
-  IndexCandidate status;
-  status.schema = "public";
-  status.table = "orders";
-  status.keys = {CandidateKey("status")};
-  int64_t hypo = 30 << 20;
-  int64_t corrected = DedupCorrectedSize(t, status, hypo);
-  EXPECT_LT(corrected, hypo / 2);  // 4 values over 1M rows: posting lists
-  IndexCandidate id = status;
-  id.keys = {CandidateKey("id")};
-  EXPECT_EQ(DedupCorrectedSize(t, id, hypo), hypo);
-  IndexCandidate covering = status;
-  covering.include = {"total"};  // INCLUDE indexes are never deduplicated
-  EXPECT_EQ(DedupCorrectedSize(t, covering, hypo), hypo);
-}
-
 TEST(Workload, CallsAnnotationsDedupAndSkips) {
   Workload w;
   ASSERT_TRUE(AddSqlText("w.sql",

@@ -166,34 +166,4 @@ CandidateSet GenerateCandidates(const Workload& w, const Catalog& cat, const Can
   return out;
 }
 
-int64_t DedupCorrectedSize(const TableInfo& t, const IndexCandidate& c, int64_t hypopg_bytes) {
-  // Deduplication (PG13+) stores one key per run of equal keys plus a 6-byte
-  // heap TID per row. It does not apply to INCLUDE indexes, and only B-trees.
-  if (c.method != "btree" || !c.include.empty() || hypopg_bytes <= 0) return hypopg_bytes;
-  double rows = std::max(t.Rows(), 1.0);
-  double distinct = 1, key_width = 0;
-  for (const auto& k : c.keys) {
-    const ColumnInfo* col = k.expression.empty() ? t.Column(k.column) : nullptr;
-    if (!col) return hypopg_bytes;  // expressions: no statistics to correct with
-    // numeric, jsonb and float keys can't be deduplicated (equal values may
-    // differ in their binary form).
-    if (col->type.rfind("numeric", 0) == 0 || col->type == "jsonb" || col->type == "real" ||
-        col->type == "double precision")
-      return hypopg_bytes;
-    distinct *= col->DistinctValues(rows);
-    key_width += col->avg_width > 0 ? col->avg_width : 8;
-  }
-  distinct = std::min(distinct, rows);
-  if (distinct >= rows * 0.5) return hypopg_bytes;  // mostly unique: nothing to save
-  auto align8 = [](double b) { return std::ceil(b / 8) * 8; };
-  double plain_tuple = align8(8 + key_width) + 4;  // IndexTupleData + key, plus line pointer
-  // A posting list tuple holds at most ~200 TIDs (it must fit 1/3 of a page
-  // with room to split), so very common values take several tuples.
-  double per_tuple = std::min(rows / distinct, 200.0);
-  double dedup_tuple = align8(8 + key_width + 6 * per_tuple) + 4;
-  double ratio = (rows / per_tuple * dedup_tuple) / (rows * plain_tuple);
-  ratio = std::clamp(ratio, 0.1, 1.0);
-  return static_cast<int64_t>(static_cast<double>(hypopg_bytes) * ratio);
-}
-
 }  // namespace pgvise

@@ -134,8 +134,4 @@ CandidateSet GenerateCandidates(const Workload& w, const Catalog& cat, const Can
 // equal or all reversed), and INCLUDE columns covered.
 bool ExistingIndexProvides(const TableInfo& t, const IndexCandidate& c);
 
-// Estimated on-disk size of a B-tree candidate with PG13+ deduplication,
-// from HypoPG's estimate (which ignores it) and pg_stats.
-int64_t DedupCorrectedSize(const TableInfo& t, const IndexCandidate& c, int64_t hypopg_bytes);
-
 }  // namespace pgvise

@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "advisor/selection_internal.h"
@@ -87,6 +88,7 @@ SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_
   // per byte (gains only shrink as the configuration grows).
   std::map<int, double> stale;
   for (int c = 0; c < o.num_candidates(); ++c) stale[c] = INFINITY;
+  std::map<std::pair<int, int>, double> stale_ext;  // (from, ext) -> bound
 
   while (true) {
     if (expired()) {
@@ -120,16 +122,21 @@ SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_
         if (gain > min_gain && ratio > best.ratio) best = {c, -1, gain, ratio, sz, next};
       }
     }
-    // Extension moves: a chosen index grows by one key column.
+    // Extension moves: a chosen index grows by one key column. Lazy like
+    // the additions: stale_ext[(from, ext)] bounds the move's ratio, and a
+    // move whose bound cannot beat the best fresh one is not re-costed.
     for (int from : st.config) {
       for (int ext : o.Extensions(from)) {
         if (Contains(st.config, ext) || expired()) continue;
+        auto bound = stale_ext.find({from, ext});
+        if (bound != stale_ext.end() && bound->second <= best.ratio) continue;
         int64_t dsize = o.Size(ext) - o.Size(from);
         if (opts.budget_bytes >= 0 && used + dsize > opts.budget_bytes) continue;
         std::vector<int> next = Replace(st.config, from, ext);
         double gain = st.Gain(next, Affected(o, {from, ext})) -
                       (o.WriteOverhead(ext) - o.WriteOverhead(from));
         double ratio = by_gain ? gain : gain / static_cast<double>(std::max(dsize, kMinBytes));
+        stale_ext[{from, ext}] = std::max(ratio, 0.0);
         if (gain > min_gain && ratio > best.ratio) best = {ext, from, gain, ratio, dsize, next};
       }
     }

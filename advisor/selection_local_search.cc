@@ -5,7 +5,12 @@
 // candidate that does not fit. A move is kept only when the workload cost
 // strictly falls, so a search cut short by the time limit still returns
 // something no worse than the greedy. Candidates are re-costed only when an
-// upper bound of what they save beats the best move found so far.
+// upper bound of what they save beats the best move found so far. Like
+// Extend's steps (a factor 1.003 in the hyrise code), a move must lower the
+// workload cost by kMinMoveGain of what it is now: each kept move starts a
+// new round of pricing (new configurations, new what-ifs), and a long tail
+// of moves that each save a hair cost most of the search's EXPLAINs on
+// TPC-H for next to nothing (bench/advise.md, "Fewer what-ifs").
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -22,6 +27,17 @@
 namespace pgvise::selection {
 
 namespace {
+
+// The least a kept move saves, as a fraction of the current workload cost.
+constexpr double kMinMoveGain = 0.003;
+// "Make room" tries at most this many candidates that do not fit, those
+// that save most alone first. Each try prices the candidate, every
+// eviction (each chosen index out, in turn) and a refill: on TPC-H at 50 MB
+// it was 12,500 of 15,700 what-ifs, spent mostly at the last round, where
+// no make-room move helps and every candidate is tried to prove it. The
+// moves it found there came from the first few (bench/advise.md, "Fewer
+// what-ifs").
+constexpr int kMakeRoomTries = 4;
 
 // Local search after the greedy: moves that replace what the greedy chose,
 // kept only when the workload cost strictly falls (see selection.h).
@@ -152,7 +168,7 @@ class LocalSearch {
   // wins; else one more index. Returns false at a fixed point.
   bool ImproveOnce() {
     double total = CurrentTotal();
-    double eps = std::max(1e-9 * total, 1e-12);  // strictly better, not rounding noise
+    double eps = std::max(kMinMoveGain * total, 1e-12);  // worth a new round
     double add_floor = std::max(opts_.min_gain * total, eps);
     bool can_grow = static_cast<int>(st_.config.size()) < opts_.max_indexes;
     std::vector<int> order = st_.config;
@@ -235,10 +251,12 @@ class LocalSearch {
     std::vector<int> best_next;
     int best_in = -1;
     std::vector<int> best_out, best_more;
+    int tries = 0;
     for (const auto& [bound, j] : order) {
-      if (bound <= best || expired_()) break;
+      if (bound <= best || tries >= kMakeRoomTries || expired_()) break;
       bool fits = o_.Size(j) <= Room(0) && static_cast<int>(st_.config.size()) < opts_.max_indexes;
       if (fits) continue;  // a plain addition, tried elsewhere
+      ++tries;
       Pick p = Exact(st_.config, j, {});
       std::vector<int> config = With(st_.config, j);
       Residual res = p.after;

@@ -285,6 +285,7 @@ void WhatIf::UseGenericPlan(int s, const std::string& why) {
   const std::string prefix = std::to_string(s) + ":";
   for (auto it = cache_.lower_bound(prefix); it != cache_.end() && it->first.rfind(prefix, 0) == 0;)
     it = cache_.erase(it);
+  usage_.Forget(s);
 }
 
 PlanCost WhatIf::GenericBaseline(int s) {
@@ -304,6 +305,11 @@ const PlanCost& WhatIf::Cost(int s, const std::vector<int>& config) {
     ++stats_.cache_hits;
     return it->second;
   }
+  if (const PlanCost* known = usage_.Infer(s, rel)) {
+    ++stats_.cache_hits;
+    ++stats_.inferred;
+    return cache_[key] = *known;
+  }
   PlanCost pc;
   Status st = Materialize(main(), rel);
   if (!st.ok()) {
@@ -316,7 +322,9 @@ const PlanCost& WhatIf::Cost(int s, const std::vector<int>& config) {
     ++stats_.failed_calls;
     if (stats_.first_failure.empty()) stats_.first_failure = pc.error;
   }
-  return cache_[key] = pc;
+  const PlanCost& stored = cache_[key] = std::move(pc);
+  usage_.Remember(s, rel, &stored);
+  return stored;
 }
 
 // A worker's unit: materialize the configuration once, then every statement.

@@ -10,7 +10,10 @@
 // (advisor/parameters.h) when it has some, else as a generic plan (through
 // analyzer/explain_runner). The cache key is (S, relevant part of
 // C): a configuration that differs only on other tables is the same question
-// and is never asked twice.
+// and is never asked twice. Beyond the key, index-usage inference answers
+// some questions never asked (whatif_infer.cc has the argument): a plan
+// under C that uses only U of C's indexes is also the plan under every C'
+// with U <= C' <= C, so such a C' costs what C did, without an EXPLAIN.
 //
 // Hypothetical indexes are created when a configuration needs them and
 // dropped as soon as the next one doesn't, so a long run holds only a handful
@@ -66,7 +69,8 @@ Status ReadPlanCost(const std::string& plan_json, double* total_cost,
 
 struct WhatIfStats {
   int64_t whatif_calls = 0;  // EXPLAINs sent
-  int64_t cache_hits = 0;
+  int64_t cache_hits = 0;    // inferred answers included
+  int64_t inferred = 0;      // answered by index-usage inference (whatif_infer.cc)
   int64_t hypo_creates = 0;
   int64_t hypo_drops = 0;
   double explain_ms = 0;  // time in EXPLAIN round trips
@@ -76,6 +80,27 @@ struct WhatIfStats {
   // says so instead of presenting their costs as known.
   int64_t failed_calls = 0;
   std::string first_failure;
+};
+
+// Index-usage inference (whatif_infer.cc has the argument): per statement,
+// the EXPLAINed configurations of two or more candidates with their answers
+// (PlanCost::candidates: what the plan used), in the order they were costed.
+class UsageInference {
+ public:
+  // `pc` must outlive this (WhatIf points into its cache). Ignored unless
+  // ok and `config` (sorted) has two or more members.
+  void Remember(int s, const std::vector<int>& config, const PlanCost* pc);
+  // An answer for `config` (sorted): the first remembered C with
+  // config <= C whose plan used only members of `config`; else null.
+  const PlanCost* Infer(int s, const std::vector<int>& config) const;
+  void Forget(int s);
+
+ private:
+  struct Costed {
+    std::vector<int> config;
+    const PlanCost* pc;
+  };
+  std::vector<std::vector<Costed>> costed_;
 };
 
 class WhatIf {
@@ -175,6 +200,7 @@ class WhatIf {
   bool can_hide_ = false;
   bool ready_ = false;
   std::map<std::string, PlanCost> cache_;
+  UsageInference usage_;           // answers into cache_
   std::vector<Backend> backends_;  // [0]: `s_`; then the workers
   std::map<int, int64_t> size_, hypo_size_;
   std::vector<std::set<int>> relevant_;  // per statement

@@ -1,0 +1,135 @@
+// Index-usage inference (advisor/whatif_infer.cc) on a real PostgreSQL with
+// HypoPG: every answer WhatIf infers without an EXPLAIN equals the answer
+// an EXPLAIN of that configuration gives, on a connection that never costed
+// anything else.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "advisor/advisor.h"
+#include "advisor/whatif.h"
+#include "tests/support/pg_test.h"
+
+namespace pgvise {
+namespace {
+
+class WhatIfPg : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    uri_ = new std::string(testing::FreshDatabase("whatif_test"));
+    testing::Exec(*uri_, R"sql(
+      CREATE TABLE w_orders (id bigint PRIMARY KEY, customer int NOT NULL, status int NOT NULL,
+        placed date NOT NULL, total int NOT NULL, pad text);
+      INSERT INTO w_orders SELECT g, g % 5000, g % 7, DATE '2024-01-01' + (g * 7919 % 700),
+        g % 1000, repeat('o', 40) FROM generate_series(1, 100000) g;
+      CREATE TABLE w_lines (order_id bigint NOT NULL, item int NOT NULL, qty int NOT NULL,
+        shipped date NOT NULL);
+      INSERT INTO w_lines SELECT g % 100000 + 1, g % 3000, g % 50, DATE '2024-01-01' + (g % 730)
+        FROM generate_series(1, 300000) g;
+    )sql");
+    auto admin = testing::AdminSession(*uri_);
+    ASSERT_TRUE(admin->Exec("VACUUM ANALYZE").ok());
+  }
+  static void TearDownTestSuite() { delete uri_; }
+  static std::unique_ptr<Session> Connect() {
+    SessionOptions o;
+    o.conninfo = *uri_;
+    std::unique_ptr<Session> s;
+    Status st = Session::Connect(o, &s);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return s;
+  }
+  static std::string* uri_;
+};
+std::string* WhatIfPg::uri_ = nullptr;
+
+// Each statement under all its relevant candidates, then under every
+// configuration of two or more that drops only unused ones: inferred, and
+// equal to a fresh EXPLAIN of it.
+TEST_F(WhatIfPg, InferredAnswersEqualExplainedOnes) {
+  const std::string sql =
+      "SELECT id, pad FROM w_orders WHERE customer = 42 AND status = 3;\n"
+      "SELECT sum(total) FROM w_orders WHERE placed BETWEEN '2024-03-01' AND '2024-03-05' AND "
+      "status = 1;\n"
+      "SELECT o.id, l.qty FROM w_orders o JOIN w_lines l ON l.order_id = o.id WHERE o.customer = "
+      "7 AND l.item < 20;\n"
+      "SELECT item, count(*) FROM w_lines WHERE shipped > '2025-12-01' AND qty = 3 GROUP BY "
+      "item;\n";
+  auto s = Connect(), fresh = Connect();
+  Catalog cat;
+  ASSERT_TRUE(Catalog::Load(*s, {}, &cat).ok());
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql", sql, &w).ok());
+  for (auto& st : w.statements) ResolveColumns(cat, &st.facts);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  WhatIf wi(*s, w, &cs, cat);
+  ASSERT_TRUE(wi.Init().ok());
+  int checked = 0;
+  for (int q = 0; q < static_cast<int>(w.statements.size()); ++q) {
+    std::vector<int> all = wi.Relevant(q, cs.relevant[static_cast<size_t>(q)]);
+    if (all.size() < 3) continue;
+    const PlanCost full = wi.Cost(q, all);
+    ASSERT_TRUE(full.ok) << full.error;
+    // Drop each unused candidate, one at a time, then all of them.
+    std::vector<std::vector<int>> subsets;
+    std::vector<int> used_only;
+    for (int c : all) {
+      if (full.candidates.count(c)) {
+        used_only.push_back(c);
+        continue;
+      }
+      std::vector<int> without;
+      for (int x : all)
+        if (x != c) without.push_back(x);
+      subsets.push_back(without);
+    }
+    if (used_only.size() >= 2) subsets.push_back(used_only);
+    for (const auto& sub : subsets) {
+      const int64_t calls = wi.stats().whatif_calls, inferred = wi.stats().inferred;
+      const PlanCost got = wi.Cost(q, sub);
+      EXPECT_EQ(wi.stats().whatif_calls, calls) << "statement " << q << ": not inferred";
+      EXPECT_EQ(wi.stats().inferred, inferred + 1);
+      WhatIf check(*fresh, w, &cs, cat);
+      ASSERT_TRUE(check.Init().ok());
+      const PlanCost want = check.Cost(q, sub);
+      ASSERT_TRUE(want.ok) << want.error;
+      EXPECT_EQ(check.stats().inferred, 0);
+      EXPECT_DOUBLE_EQ(got.cost, want.cost)
+          << "statement " << q << " (" << sub.size() << " candidates)";
+      EXPECT_EQ(got.candidates, want.candidates) << "statement " << q;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 4) << "too few configurations to infer: the check proves nothing";
+}
+
+// A configuration that lacks an index the plan used is EXPLAINed, never
+// inferred.
+TEST_F(WhatIfPg, NoInferenceWithoutAnIndexThePlanUsed) {
+  const std::string sql = "SELECT id, pad FROM w_orders WHERE customer = 42 AND status = 3;\n";
+  auto s = Connect();
+  Catalog cat;
+  ASSERT_TRUE(Catalog::Load(*s, {}, &cat).ok());
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql", sql, &w).ok());
+  for (auto& st : w.statements) ResolveColumns(cat, &st.facts);
+  CandidateSet cs = GenerateCandidates(w, cat, {});
+  WhatIf wi(*s, w, &cs, cat);
+  ASSERT_TRUE(wi.Init().ok());
+  std::vector<int> all = wi.Relevant(0, cs.relevant[0]);
+  ASSERT_GE(all.size(), 3u);
+  const PlanCost full = wi.Cost(0, all);
+  ASSERT_TRUE(full.ok);
+  ASSERT_FALSE(full.candidates.empty());
+  const int used = *full.candidates.begin();
+  std::vector<int> without;
+  for (int x : all)
+    if (x != used) without.push_back(x);
+  const int64_t calls = wi.stats().whatif_calls;
+  wi.Cost(0, without);
+  EXPECT_EQ(wi.stats().whatif_calls, calls + 1);
+  EXPECT_EQ(wi.stats().inferred, 0);
+}
+
+}  // namespace
+}  // namespace pgvise
