@@ -270,7 +270,7 @@ int Main(int argc, char** argv) {
       };
       Run before = ExplainAnalyze(*session, read_only(shape.sql));
       Run after = ExplainAnalyze(*session, read_only(rr.sql));
-      std::string results = "not compared (original timed out)";
+      std::string results = "not compared (a form timed out)";
       // What `rewrite --verify` decides: results compared, then timed runs
       // (warm-up + interleaved, medians, noise margin). An original past
       // the timeout is not run again: decided on the estimate, as --verify
