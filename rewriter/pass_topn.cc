@@ -137,6 +137,13 @@ void ColumnRefs(Node* n, const Node* skip, std::vector<PgQuery__ColumnRef*>* out
   });
 }
 
+// The query level the pass looks at: its scope and the CTE names visible
+// there (a FROM name that is a CTE is not the catalog's table of that name).
+struct Level {
+  const Scope& scope;
+  std::set<std::string> ctes;
+};
+
 // The per-group query's single table and what the catalog knows of it.
 struct Inner {
   std::string alias;
@@ -145,7 +152,8 @@ struct Inner {
 
 // Why `q` is not a plain per-group query over one table; "" when it is.
 // `window` is the row_number target to tolerate (B), or null (A).
-std::string QueryRefusal(PassContext& ctx, PgQuery__SelectStmt* q, const Node* window, Inner* in) {
+std::string QueryRefusal(PassContext& ctx, const Level& lv, PgQuery__SelectStmt* q,
+                         const Node* window, Inner* in) {
   if (q->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return "a set operation";
   if (q->with_clause) return "the subquery has its own WITH clause";
   if (q->n_locking_clause) return "the subquery locks rows";
@@ -156,6 +164,8 @@ std::string QueryRefusal(PassContext& ctx, PgQuery__SelectStmt* q, const Node* w
   if (q->n_from_clause != 1 || q->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
     return "the subquery does not read exactly one table";
   PgQuery__RangeVar* rv = q->from_clause[0]->range_var;
+  if ((!rv->schemaname || !*rv->schemaname) && lv.ctes.count(rv->relname))
+    return std::string("it reads CTE ") + rv->relname + ", whose keys the catalog does not know";
   in->alias = rv->alias ? rv->alias->aliasname : rv->relname;
   in->table = ctx.cat->FindTable(rv->schemaname ? rv->schemaname : "", rv->relname);
   if (!q->n_target_list) return "the subquery selects nothing";
@@ -213,6 +223,11 @@ std::string KeyTypeRefusal(PassContext& /*ctx*/, const Scope& scope, const Inner
 std::string TiesRefusal(const Inner& in, const std::string& k, PgQuery__SelectStmt* q,
                         Node* const* sort, size_t n_sort, const Node* skip_target,
                         std::string* proof) {
+  for (size_t i = 0; i < n_sort; ++i)
+    if (sort[i]->node_case != PG_QUERY__NODE__NODE_SORT_BY ||
+        sort[i]->sort_by->node->node_case == PG_QUERY__NODE__NODE_A_CONST)
+      return "ORDER BY by position: a column number in ORDER BY and a constant in a window's "
+             "ORDER BY mean different things";
   std::set<std::string> ocols;
   for (size_t i = 0; i < n_sort; ++i) {
     Col c;
@@ -314,7 +329,7 @@ std::string RefsRefusal(Node* n, const Inner& in, const Node* allowed) {
 }
 
 // A -> B: the LATERAL item at *item (joined by `join`, or a comma item).
-void TryLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope, Node** item,
+void TryLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Level& lv, Node** item,
                 PgQuery__JoinExpr* join, const std::set<std::string>& left) {
   PgQuery__RangeSubselect* rs = (*item)->range_subselect;
   if (!rs->lateral || !rs->subquery ||
@@ -348,7 +363,7 @@ void TryLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope, No
         "LIMIT is not a non-negative integer constant (LIMIT $n: NULL means no limit for LIMIT "
         "but no row for rn <= $n, and a negative value is an error only for LIMIT)");
   Inner in;
-  std::string why = QueryRefusal(ctx, q, nullptr, &in);
+  std::string why = QueryRefusal(ctx, lv, q, nullptr, &in);
   if (!why.empty()) return refuse(why);
   // The correlation: exactly one conjunct inner.k = outer.col, the rest local.
   std::vector<Node*> locals;
@@ -372,7 +387,7 @@ void TryLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope, No
   if (!left.count(out.rel))
     return refuse("the correlation names " + out.rel +
                   ", which is not a FROM item before the LATERAL item");
-  why = KeyTypeRefusal(ctx, scope, in, kin.col, out);
+  why = KeyTypeRefusal(ctx, lv.scope, in, kin.col, out);
   if (!why.empty()) return refuse(why);
   std::string proof;
   why = TiesRefusal(in, kin.col, q, q->sort_clause, q->n_sort_clause, nullptr, &proof);
@@ -431,8 +446,8 @@ void TryLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope, No
 }
 
 // B -> A: the derived table at join->rarg numbered by row_number().
-void TryWindow(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope,
-               PgQuery__JoinExpr* join, const std::set<std::string>& left) {
+void TryWindow(PassContext& ctx, PgQuery__SelectStmt* s, const Level& lv, PgQuery__JoinExpr* join,
+               const std::set<std::string>& left) {
   PgQuery__RangeSubselect* rs = join->rarg->range_subselect;
   if (rs->lateral || !rs->subquery || rs->subquery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
       !rs->alias)
@@ -463,7 +478,7 @@ void TryWindow(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope,
   if ((wd->name && *wd->name) || (wd->refname && *wd->refname)) return refuse("a named window");
   if (wd->n_partition_clause != 1) return refuse("PARTITION BY is not one column");
   Inner in;
-  std::string why = QueryRefusal(ctx, q, rnt->val, &in);
+  std::string why = QueryRefusal(ctx, lv, q, rnt->val, &in);
   if (!why.empty()) return refuse(why);
   Col kin;
   if (!QualCol(wd->partition_clause[0], &kin) || kin.rel != in.alias)
@@ -521,7 +536,7 @@ void TryWindow(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope,
     return refuse(out.rel +
                   " is not a FROM item on the left of the join (or has the inner "
                   "table's name, which would capture it in a LATERAL query)");
-  why = KeyTypeRefusal(ctx, scope, in, kin.col, out);
+  why = KeyTypeRefusal(ctx, lv.scope, in, kin.col, out);
   if (!why.empty()) return refuse(why);
   std::string proof;
   why = TiesRefusal(in, kin.col, q, wd->order_clause, wd->n_order_clause, rnt->val, &proof);
@@ -562,26 +577,26 @@ void TryWindow(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope,
 }
 
 // Every FROM item of s, join trees included; `left` is what the item may see.
-void Walk(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope, Node** item,
+void Walk(PassContext& ctx, PgQuery__SelectStmt* s, const Level& lv, Node** item,
           const std::set<std::string>& left) {
   Node* n = *item;
   if (n->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
-    TryLateral(ctx, s, scope, item, nullptr, left);
+    TryLateral(ctx, s, lv, item, nullptr, left);
     return;
   }
   if (n->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR) return;
   PgQuery__JoinExpr* j = n->join_expr;
-  Walk(ctx, s, scope, &j->larg, left);
+  Walk(ctx, s, lv, &j->larg, left);
   std::set<std::string> l;
   ExposedNames(j->larg, &l);
   if (j->rarg->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
     const size_t before = ctx.outcomes->size();
-    TryLateral(ctx, s, scope, &j->rarg, j, l);
-    if (ctx.outcomes->size() == before) TryWindow(ctx, s, scope, j, l);
+    TryLateral(ctx, s, lv, &j->rarg, j, l);
+    if (ctx.outcomes->size() == before) TryWindow(ctx, s, lv, j, l);
   } else {
     std::set<std::string> all = left;
     all.insert(l.begin(), l.end());
-    Walk(ctx, s, scope, &j->rarg, all);
+    Walk(ctx, s, lv, &j->rarg, all);
   }
 }
 
@@ -590,9 +605,13 @@ void Walk(PassContext& ctx, PgQuery__SelectStmt* s, const Scope& scope, Node** i
 void PassTopN(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack) {
   if (!s->n_from_clause || s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return;
   Scope scope = BuildScope(s, stack, ctx.cat);
+  Level lv{scope, {}};
+  for (const Scope* sc : stack)
+    for (const auto& c : sc->ctes) lv.ctes.insert(c.first);
+  for (const auto& c : scope.ctes) lv.ctes.insert(c.first);
   std::set<std::string> left;
   for (size_t i = 0; i < s->n_from_clause; ++i) {
-    Walk(ctx, s, scope, &s->from_clause[i], left);
+    Walk(ctx, s, lv, &s->from_clause[i], left);
     ExposedNames(s->from_clause[i], &left);
   }
 }

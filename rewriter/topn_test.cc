@@ -108,6 +108,11 @@ TEST(TopNLateralWindow, RefusalsSayWhy) {
        "i.n LIMIT 2) t ON true",
        "ties in ORDER BY"},
       {lat + "WHERE i.k = g.id ORDER BY i.id LIMIT $1) t ON true", "LIMIT $n"},
+      // ORDER BY 1 is the first output column here, a constant in a window.
+      {lat + "WHERE i.k = g.id ORDER BY 1, i.id LIMIT 2) t ON true", "by position"},
+      {"WITH i AS (SELECT 1 AS id, 1 AS k) " + lat.substr(0) +
+           "WHERE i.k = g.id ORDER BY i.id LIMIT 2) t ON true",
+       "CTE i"},
       {lat + "WHERE i.k = g.id ORDER BY i.id OFFSET 1 LIMIT 2) t ON true", "OFFSET"},
       {lat + "WHERE i.k = g.id ORDER BY i.id FETCH FIRST 2 ROWS WITH TIES) t ON true", "WITH TIES"},
       {lat + "WHERE i.k = g.id LIMIT 2) t ON true", "without ORDER BY"},
