@@ -66,7 +66,9 @@
 // functions; unqualified columns (a name could be captured); `*` or a
 // whole-row reference to t in the outer query (the forms' column lists
 // differ); a join condition other than ON true (A) or the two conditions (B);
-// rn used anywhere but in the join condition (B).
+// rn used anywhere but in the join condition (B); ORDER BY by position (a
+// column number in a query's ORDER BY, a constant in a window's); a FROM name
+// that is a CTE (the catalog's keys are another relation's).
 #include "rewriter/passes.h"
 
 namespace pgvise::rw {
@@ -199,8 +201,8 @@ bool IntegerType(const std::string& t) {
 }
 
 // Why i.k = outer.col may group differently from PARTITION BY i.k; "" when not.
-std::string KeyTypeRefusal(PassContext& /*ctx*/, const Scope& scope, const Inner& in,
-                           const std::string& k, const Col& outer) {
+std::string KeyTypeRefusal(const Scope& scope, const Inner& in, const std::string& k,
+                           const Col& outer) {
   std::string ot;
   for (const auto& r : scope.rels)
     if (r.name == outer.rel) {
@@ -387,7 +389,7 @@ void TryLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Level& lv, Node*
   if (!left.count(out.rel))
     return refuse("the correlation names " + out.rel +
                   ", which is not a FROM item before the LATERAL item");
-  why = KeyTypeRefusal(ctx, lv.scope, in, kin.col, out);
+  why = KeyTypeRefusal(lv.scope, in, kin.col, out);
   if (!why.empty()) return refuse(why);
   std::string proof;
   why = TiesRefusal(in, kin.col, q, q->sort_clause, q->n_sort_clause, nullptr, &proof);
@@ -536,7 +538,7 @@ void TryWindow(PassContext& ctx, PgQuery__SelectStmt* s, const Level& lv, PgQuer
     return refuse(out.rel +
                   " is not a FROM item on the left of the join (or has the inner "
                   "table's name, which would capture it in a LATERAL query)");
-  why = KeyTypeRefusal(ctx, lv.scope, in, kin.col, out);
+  why = KeyTypeRefusal(lv.scope, in, kin.col, out);
   if (!why.empty()) return refuse(why);
   std::string proof;
   why = TiesRefusal(in, kin.col, q, wd->order_clause, wd->n_order_clause, rnt->val, &proof);
