@@ -56,19 +56,6 @@ std::string LastField(const PgQuery__ColumnRef* c) {
 
 std::string Qualified(const Relation& rel, const std::string& col) { return rel.name + "." + col; }
 
-// Types whose `=` holds only between identical values.
-bool EqualityIsIdentity(const std::string& type) {
-  static const std::set<std::string> k = {"smallint",
-                                          "integer",
-                                          "bigint",
-                                          "date",
-                                          "uuid",
-                                          "boolean",
-                                          "timestamp without time zone",
-                                          "timestamp with time zone"};
-  return k.count(type) > 0;
-}
-
 // The first SubLink under `n` (pre-order) that contains column ref `col`.
 PgQuery__SubLink* EnclosingSublink(Node** n, const PgQuery__ColumnRef* col) {
   PgQuery__SubLink* found = nullptr;
@@ -163,6 +150,19 @@ std::map<std::pair<int, std::string>, Pin> Pins(PassContext& ctx, const std::vec
 }
 
 }  // namespace
+
+// Types whose `=` holds only between identical values.
+bool EqualityIsIdentity(const std::string& type) {
+  static const std::set<std::string> k = {"smallint",
+                                          "integer",
+                                          "bigint",
+                                          "date",
+                                          "uuid",
+                                          "boolean",
+                                          "timestamp without time zone",
+                                          "timestamp with time zone"};
+  return k.count(type) > 0;
+}
 
 void PassTwoLevel(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack) {
   if (stack.empty() || !s->where_clause) return;

@@ -19,6 +19,8 @@ void PassScalarWhere(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stac
 void PassScalarSelect(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_lookup.cc
 void PassUniqueLookup(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
+// pass_topn.cc
+void PassTopN(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_lateral.cc
 void PassLimitOneToLateral(PassContext& ctx, PgQuery__SelectStmt* s, const Stack& stack);
 // pass_nonequi.cc
@@ -56,5 +58,9 @@ bool TopLevelWhere(const Site& site, bool* negated);
 // pass_in.cc); nullptr with *why when a name could be captured.
 Node* MoveIntoSubquery(PassContext& ctx, Node* x, const Stack& outer, PgQuery__SelectStmt* sub,
                        std::string* why);
+
+// Types whose `=` holds only between identical values (integers, date,
+// timestamps, uuid, boolean; not numeric, text): pass_two_level.cc.
+bool EqualityIsIdentity(const std::string& type);
 
 }  // namespace pgvise::rw
