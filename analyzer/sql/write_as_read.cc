@@ -3,6 +3,7 @@
 // same WHERE and WITH, and deparsed.
 #include "analyzer/sql/write_as_read.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "analyzer/sql/edit_tree.h"
@@ -17,7 +18,6 @@ Status RowFindingSelect(const std::string& sql, std::string* select) {
   if (t.root()->n_stmts != 1) return Status::Unsupported("not one statement");
   rw::Node* stmt = t.root()->stmts[0]->stmt;
   PgQuery__SelectStmt* sel = t.EmptySelect();
-  t.Append(&sel->n_target_list, &sel->target_list, t.ResTarget(t.IntConst(1), ""));
   PgQuery__RangeVar* rel = nullptr;
   rw::Node* where = nullptr;
   size_t n_from = 0, n_returning = 0;
@@ -59,6 +59,14 @@ Status RowFindingSelect(const std::string& sql, std::string* select) {
     return Status::Unsupported("not an UPDATE or DELETE");
   }
   if (!rel) return Status::Unsupported("no target table");
+  // First the target's ctid, as the write fetches it: a row the write changes
+  // is always visited in the heap, so an index-only scan must not make a
+  // covering index look better for the SELECT than it is for the write.
+  const char* ref = rel->alias && rel->alias->aliasname ? rel->alias->aliasname : rel->relname;
+  rw::Node* ctid = t.ResTarget(t.ColumnRef({ref, "ctid"}), "");
+  t.Append(&sel->n_target_list, &sel->target_list, ctid);
+  std::rotate(sel->target_list, sel->target_list + sel->n_target_list - 1,
+              sel->target_list + sel->n_target_list);
   if (where && where->node_case == PG_QUERY__NODE__NODE_CURRENT_OF_EXPR)
     return Status::Unsupported("WHERE CURRENT OF: a cursor position has no SELECT form");
   for (size_t i = 0; i < n_returning; ++i)

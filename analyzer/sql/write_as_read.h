@@ -12,9 +12,9 @@
 // UPDATE), so an index that finds the rows wins alike in both.
 //
 //   UPDATE t AS a SET n = n + $1 FROM f WHERE a.id = f.id AND f.k = $2
-//     -> SELECT 1, n = n + $1 FROM t AS a, f WHERE a.id = f.id AND f.k = $2
+//     -> SELECT a.ctid, n = n + $1 FROM t AS a, f WHERE a.id = f.id AND f.k = $2
 //   DELETE FROM t USING u WHERE t.id = u.id RETURNING t.id
-//     -> SELECT 1, t.id FROM t, u WHERE t.id = u.id
+//     -> SELECT t.ctid, t.id FROM t, u WHERE t.id = u.id
 //
 // Every SET value stays in the select list, compared with its column
 // (`n = n + $1`), so each `$n` keeps its place and its type: PREPARE can't

@@ -346,11 +346,9 @@ TEST_F(Faults, MaintainApplyKilledMidRunExits3AndLeavesNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
 }
 
-// The log must also say which item was running when the connection went:
-// today it logs an item only once it has ended, so a run killed during its
-// first item shows "2 plan items" and then the lost connection, nothing on
-// where it stopped. Disabled until maintenance/apply.cc logs each item as it
-// starts (the one-line diff is in the issue-15 notes of this round).
+// The log must also say which item was running when the connection went
+// (maintenance/apply.cc logs each item as it starts), not only "2 plan
+// items" and then the lost connection.
 TEST_F(Faults, MaintainApplyKilledMidRunNamesTheItemItWasOn) {
   CmdResult r = MaintainApplyKilledMidRun();
   EXPECT_EQ(r.exit, 3) << r.out << r.err;
