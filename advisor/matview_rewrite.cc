@@ -7,6 +7,7 @@
 // MINs, MAX of MAXs, AVG as SUM / SUM of COUNTs) cast back to the type the
 // statement returned. The result is deparsed and re-parsed.
 #include <algorithm>
+#include <memory>
 
 #include "advisor/matview_match_internal.h"
 #include "core/session.h"
@@ -194,16 +195,23 @@ Status RewriteShape_(const Catalog& catalog, const std::string& sql, const ViewD
       if (!Translate(t, &g, def, true, &why)) return Status::InvalidInput(why);
       group.push_back(g);
     }
-  // The FROM: the view alone.
-  const auto dot = view.find('.');
+  // The FROM: the view alone. `view` is quoted as needed ("Sch ""q"".v):
+  // the parser reads it back into its parts, unquoted, as the tree holds
+  // them (splitting at the first dot would keep the quotes, which the
+  // deparser then doubles, and break on a dot inside a quoted name).
+  std::unique_ptr<rw::Tree> name_tree;
+  if (!rw::Tree::Parse("SELECT FROM " + view, &name_tree).ok() || name_tree->root()->n_stmts != 1 ||
+      name_tree->root()->stmts[0]->stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
+      name_tree->root()->stmts[0]->stmt->select_stmt->n_from_clause != 1 ||
+      name_tree->root()->stmts[0]->stmt->select_stmt->from_clause[0]->node_case !=
+          PG_QUERY__NODE__NODE_RANGE_VAR)
+    return Status::InvalidInput("not a view name: " + view);
+  const PgQuery__RangeVar* named =
+      name_tree->root()->stmts[0]->stmt->select_stmt->from_clause[0]->range_var;
   PgQuery__RangeVar rinit = PG_QUERY__RANGE_VAR__INIT;
   auto* rv = t.New(rinit);
-  if (dot != std::string::npos) {
-    rv->schemaname = t.arena().Strdup(view.substr(0, dot));
-    rv->relname = t.arena().Strdup(view.substr(dot + 1));
-  } else {
-    rv->relname = t.arena().Strdup(view);
-  }
+  if (named->schemaname && *named->schemaname) rv->schemaname = t.arena().Strdup(named->schemaname);
+  rv->relname = t.arena().Strdup(named->relname);
   rv->inh = true;
   rv->relpersistence = t.arena().Strdup("p");
   PgQuery__Alias ainit = PG_QUERY__ALIAS__INIT;

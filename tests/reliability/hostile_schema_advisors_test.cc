@@ -2,12 +2,14 @@
 // partition migration, CREATE STATISTICS and the materialized view DDL that
 // `advise --format sql` prints are fed whole to psql over a schema, tables
 // and columns named with double quotes, spaces, mixed case, a reserved word,
-// non-ASCII letters and an injection shape. The promise: the canary table
+// non-ASCII letters and an injection shape, and columns whose types (a
+// domain, an enum) are named that way too. The promise: the canary table
 // survives, and each statement does what it says — the time-series table
 // becomes partitioned, a statistics object and a materialized view appear.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 #include <string>
 
 #include "core/session.h"
@@ -23,6 +25,8 @@ const std::string kTs = "select";
 const std::string kFact = "Fäct Table";
 const std::string kCity = "Ci\"ty";
 const std::string kZip = "ZIP code";
+const std::string kDomain = "measure\nDROP TABLE canary; --";
+const std::string kEnum = "Kind \"k\"; DROP TABLE canary; --";
 
 std::string Q(const std::string& s) { return QuoteIdent(s); }
 std::string T(const std::string& t) { return Q(kSchema) + "." + Q(t); }
@@ -31,14 +35,17 @@ TEST(HostileSchemaAdvisors, MigrationStatisticsAndViewRunAsPrinted) {
   const std::string uri = testing::FreshDatabase("rel_hostile_schema");
   const std::string dir = testing::TempDir("hostile-schema");
   testing::Exec(
-      uri, "CREATE TABLE canary (id int); CREATE SCHEMA " + Q(kSchema) + ";" + "CREATE TABLE " +
-               T(kSeries) + " (id bigint PRIMARY KEY, " + Q(kTs) +
-               " timestamptz NOT NULL, value float8 NOT NULL);" + "INSERT INTO " + T(kSeries) +
+      uri, "CREATE TABLE canary (id int); CREATE SCHEMA " + Q(kSchema) + ";" + "CREATE DOMAIN " +
+               T(kDomain) + " AS float8 CHECK (VALUE >= 0); CREATE TYPE " + T(kEnum) +
+               " AS ENUM ('a', 'b\"; --');" + "CREATE TABLE " + T(kSeries) +
+               " (id bigint PRIMARY KEY, " + Q(kTs) + " timestamptz NOT NULL, value " + T(kDomain) +
+               " NOT NULL, kind " + T(kEnum) + " NOT NULL);" + "INSERT INTO " + T(kSeries) +
                " SELECT g, now() - interval '60 days' + g * interval "
-               "'26 seconds', g % 1000 FROM generate_series(1, 200000) g;" +
-               "CREATE INDEX ON " + T(kSeries) + " (" + Q(kTs) + ");" + "CREATE TABLE " + T(kFact) +
-               " (id bigint PRIMARY KEY, " + Q(kCity) + " text NOT NULL, " + Q(kZip) +
-               " text NOT NULL, amount int NOT NULL);" + "INSERT INTO " + T(kFact) +
+               "'26 seconds', g % 1000, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b\"; --' END::" +
+               T(kEnum) + " FROM generate_series(1, 200000) g;" + "CREATE INDEX ON " + T(kSeries) +
+               " (" + Q(kTs) + ");" + "CREATE TABLE " + T(kFact) + " (id bigint PRIMARY KEY, " +
+               Q(kCity) + " text NOT NULL, " + Q(kZip) + " text NOT NULL, amount int NOT NULL);" +
+               "INSERT INTO " + T(kFact) +
                " SELECT g, 'c' || ((g * 7919 % 1000) % 100), "
                "'z' || (g * 7919 % 1000), g % 1000 FROM generate_series(1, 200000) g;" +
                "ANALYZE " + T(kSeries) + "; ANALYZE " + T(kFact) + ";");
@@ -72,6 +79,23 @@ TEST(HostileSchemaAdvisors, MigrationStatisticsAndViewRunAsPrinted) {
   EXPECT_EQ(rows.Text(0, 1), "p") << "the series table was not partitioned\n" << r.out;
   EXPECT_GE(rows.Int(0, 2), 1) << "no statistics object\n" << r.out;
   EXPECT_GE(rows.Int(0, 3), 1) << "no materialized view\n" << r.out;
+  // The view rewrites are advice, printed commented out: each, uncommented,
+  // runs as printed (a view name quoted twice had made them fail).
+  std::string rewrites;
+  {
+    std::istringstream in(r.out);
+    std::string line;
+    bool next = false;
+    while (std::getline(in, line)) {
+      if (next && line.rfind("-- SELECT", 0) == 0) rewrites += line.substr(3) + "\n";
+      next = line.rfind("-- statement ", 0) == 0;
+    }
+  }
+  EXPECT_FALSE(rewrites.empty()) << r.out;
+  testing::WriteWhole(dir + "/rewrites.sql", rewrites);
+  const int rc2 = testing::RunCommand(
+      "psql -X -v ON_ERROR_STOP=1 -d '" + uri + "' -f '" + dir + "/rewrites.sql'", &out, true);
+  EXPECT_EQ(rc2, 0) << out << "\n--- rewrites ---\n" << rewrites;
   std::filesystem::remove_all(dir);
 }
 
