@@ -187,6 +187,7 @@ TEST_F(TopNPgTest, BothDirectionsKeepTheMultisetAndRefusalsSayWhy) {
 TEST_F(TopNPgTest, CostGateKeepsOnlyTheCheaperFormAndNamesBothCosts) {
   RewriteOptions o;
   o.catalog = catalog_.get();
+  int withheld = 0;  // LATERAL -> window rewrites the statement check holds back
   for (const auto& c : Cases()) {
     if (!c.applied) continue;
     SCOPED_TRACE(c.name);
@@ -215,6 +216,7 @@ TEST_F(TopNPgTest, CostGateKeepsOnlyTheCheaperFormAndNamesBothCosts) {
         ASSERT_TRUE(VerifyRewrite(*session_, c.sql, r.sql, vo, &v).ok());
         EXPECT_EQ(v.lateral_index_probes_after, 0) << r.sql;
         EXPECT_EQ(v.proposed, v.lateral_index_probes_before == 0) << v.note;
+        withheld += !v.proposed;
         if (!v.proposed) {
           EXPECT_NE(v.note.find("run with --verify to measure"), std::string::npos) << v.note;
         }
@@ -229,6 +231,9 @@ TEST_F(TopNPgTest, CostGateKeepsOnlyTheCheaperFormAndNamesBothCosts) {
     }
     EXPECT_TRUE(Run(c.sql) == Run(r.sql));
   }
+  // On this data the LATERAL probes walk tn_i's primary key index: at
+  // least one LATERAL -> window rewrite is cheaper by estimate and held.
+  EXPECT_GT(withheld, 0);
 }
 
 TEST_F(TopNPgTest, WithoutTheCatalogItRefusesAndSaysWhy) {
