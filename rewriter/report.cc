@@ -365,7 +365,9 @@ Report RewriteReport(const SqlFile& file, const std::vector<StatementRewrite>& r
   b.push_back(ReportBlock::KeyValues(
       {{"statements", std::to_string(reps.size())},
        {"rewritten", std::to_string(rewritten)},
-       {"rewrites not proposed", std::to_string(held) + " (not cheaper, or failed the check)"},
+       {"rewrites not proposed",
+        std::to_string(held) +
+            " (not cheaper, cheaper by an estimate known to mislead, or failed the check)"},
        {"subqueries refused", std::to_string(refused)},
        {"check", o.database.empty() ? "none: no --db, rewrites are proposed unchecked"
                  : check == RewriteCheck::kMeasured
