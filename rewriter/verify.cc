@@ -302,7 +302,7 @@ Status ExplainCost(Session& session, const std::string& sql, double* cost) {
   PlanFacts f;
   std::string err;
   Status st = Explain(session, sql, &f, &err);
-  *cost = f.cost;
+  if (st.ok()) *cost = f.cost;
   return st;
 }
 
