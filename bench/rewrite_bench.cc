@@ -11,6 +11,7 @@
 // original finishes. Prints a markdown table (see bench/rewrite.md).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -179,6 +180,31 @@ std::string Ms(const Run& r, int timeout_s) {
   return buf;
 }
 
+// The rewrites one gate proposed: how many, how many ran slower (by the
+// --verify measurement, or a rewrite that timed out), and the geometric mean
+// of their speed-ups (EXPLAIN ANALYZE, one run each, as in the table).
+struct Proposed {
+  int n = 0, slower = 0;
+  double log_sum = 0;
+  void Add(double ratio, bool is_slower) {
+    if (ratio <= 0) return;
+    ++n;
+    slower += is_slower;
+    log_sum += std::log(ratio);
+  }
+  void Print(const char* gate, int timeout_s) const {
+    std::cout << gate << ": " << n << " rewrites proposed, " << slower
+              << " measured slower; geometric mean speed-up "
+              << Fixed1(n ? std::exp(log_sum / n) : 0) << "x (originals past " << timeout_s
+              << " s counted at " << timeout_s << " s: a lower bound)\n";
+  }
+  static std::string Fixed1(double x) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", x);
+    return b;
+  }
+};
+
 int Main(int argc, char** argv) {
   int timeout_s = 60;
   std::string only;
@@ -222,7 +248,9 @@ int Main(int argc, char** argv) {
 
   std::cout << "| shape | index on correlation column | original | rewritten | speed-up | est. "
                "cost before -> after "
-               "| SubPlans | results | proposed |\n|---|---|---|---|---|---|---|---|---|\n";
+               "| SubPlans | results | proposed | --db alone |\n"
+               "|---|---|---|---|---|---|---|---|---|---|\n";
+  Proposed db_alone_gate, verify_gate;
   for (bool indexed : {true, false}) {
     if (indexed) {
       testing::Exec(uri,
@@ -255,7 +283,7 @@ int Main(int argc, char** argv) {
       }
       if (!st.ok() || !rr.changed) {
         std::cout << "| " << shape.name << " | " << (indexed ? "yes" : "no")
-                  << " | not rewritten | | | | | | |\n";
+                  << " | not rewritten | | | | | | | |\n";
         for (const auto& o : rr.outcomes) std::cerr << "  " << o.pass << ": " << o.reason << "\n";
         continue;
       }
@@ -277,9 +305,13 @@ int Main(int argc, char** argv) {
       // does for an original that times out.
       std::string proposed = v.cost_after < v.cost_before ? "yes (estimate; original timed out)"
                                                           : "no (not cheaper by estimate)";
+      bool verify_proposes = v.cost_after < v.cost_before;
+      bool slower = after.timed_out;
+      VerifyResult full;
       if (!before.timed_out && !before.failed && !after.failed && !after.timed_out) {
-        VerifyResult full;
         VerifyRewrite(*session, shape.sql, rr.sql, VerifyOptions{}, &full);
+        verify_proposes = full.proposed;
+        slower = full.speed.verdict == SpeedVerdict::kSlower;
         results = full.executed ? (full.results_equal
                                        ? "identical (" + std::to_string(full.rows_before) + " rows)"
                                        : "DIFFER")
@@ -287,21 +319,37 @@ int Main(int argc, char** argv) {
         proposed = std::string(full.proposed ? "yes" : "no") + " (" + full.decided_by + ": " +
                    SpeedVerdictName(full.speed.verdict) + ")";
       }
-      if (gate.rfind("withheld", 0) == 0) proposed = "no (" + gate + "); --verify: " + proposed;
+      const bool withheld = gate.rfind("withheld", 0) == 0;
+      if (withheld) proposed = "no (" + gate + "); --verify: " + proposed;
+      // `--db` alone: the estimate gate (v, EXPLAIN only), which holds back
+      // a rewrite where the estimate is known to mislead.
+      const std::string db_alone =
+          withheld     ? "no (not cheaper by estimate)"
+          : v.proposed ? "yes"
+                       : "no (" +
+                             (MisleadingEstimate(v).empty() ? std::string("not cheaper by estimate")
+                                                            : "estimate known to mislead") +
+                             ")";
       char speed[64] = "";
+      double ratio = 0;
       if (!after.failed && !after.timed_out && after.ms > 0) {
-        double ratio = before.ms / after.ms;
+        ratio = before.ms / after.ms;
         std::snprintf(speed, sizeof speed, before.timed_out ? "> %.0fx" : "%.1fx", ratio);
       }
+      if (!withheld && v.proposed) db_alone_gate.Add(ratio, slower);
+      if (!withheld && verify_proposes) verify_gate.Add(ratio, slower);
       char cost[96];
       std::snprintf(cost, sizeof cost, "%.0f -> %.0f", v.cost_before, v.cost_after);
       std::cout << "| " << shape.name << " | " << (indexed ? "yes" : "no") << " | "
                 << Ms(before, timeout_s) << " | " << Ms(after, timeout_s) << " | " << speed << " | "
                 << cost << " | " << v.subplans_before << " -> " << v.subplans_after << " | "
-                << results << " | " << proposed << " |\n";
+                << results << " | " << proposed << " | " << db_alone << " |\n";
       std::cout.flush();
     }
   }
+  std::cout << "\n";
+  db_alone_gate.Print("--db alone", timeout_s);
+  verify_gate.Print("--verify", timeout_s);
   std::cout << "\nRewritten SQL (one line each):\n\n";
   for (const auto& shape : kShapes) {
     RewriteResult rr;

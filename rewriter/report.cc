@@ -17,10 +17,11 @@
 // is cheaper (rewriter/verify.h, execution off: both forms are planned in a
 // read-only transaction that is rolled back, never run); both costs are
 // shown either way. Where the estimate is known to mislead — the original
-// runs a SubPlan per outer row through an index, and the planner prices
-// every one of those lookups as a cold read with no caching between loops,
-// overstating the original — the check says so and points at --verify,
-// which runs both.
+// probes an index once per outer row (a SubPlan, or a LATERAL top-N the
+// rewrite drops), and the planner prices every probe as a cold read with no
+// caching between loops, overstating the original — the estimate alone
+// proposes nothing: the statement stays as written, the check says why with
+// both costs and points at --verify, whose measurement decides.
 #include "rewriter/report.h"
 
 #include <algorithm>
@@ -141,6 +142,9 @@ std::string JsonDocument(const SqlFile& file, const std::vector<StatementRewrite
                      {"subplans_before", v.subplans_before},
                      {"subplans_after", v.subplans_after},
                      {"subplan_index_path", v.subplan_index_before},
+                     {"lateral_index_probes_before", v.lateral_index_probes_before},
+                     {"lateral_index_probes_after", v.lateral_index_probes_after},
+                     {"estimate_misleads", MisleadingEstimate(v)},
                      {"executed", v.executed},
                      {"results_equal", v.results_equal},
                      {"ms_before", v.ms_before},
@@ -294,13 +298,16 @@ std::string CheckSummary(const StatementRewrite& r) {
   }
   if (!v.note.empty())
     line << "; decided by " << (v.decided_by.empty() ? "estimate" : v.decided_by) << ": " << v.note;
-  if (v.subplan_index_before && r.check == RewriteCheck::kEstimate)
-    line << (v.proposed
-                 ? "; the estimate may mislead here: the original's SubPlan looks up an index "
-                   "once per outer row and the planner prices every lookup as a cold read, so "
-                   "the rewrite can still run slower: measure with --verify"
-                 : "; the original's per-row SubPlan over an index is, if anything, faster "
-                   "than its estimate");
+  // Not cheaper by an estimate that overstates the original: the rewrite is
+  // dearer still. (Cheaper: the note says it is withheld and why.)
+  if (r.check == RewriteCheck::kEstimate && v.explained && !(v.cost_after < v.cost_before)) {
+    if (v.subplan_index_before)
+      line << "; the original's per-row SubPlan over an index is, if anything, faster than its "
+              "estimate";
+    else if (v.lateral_index_probes_before > v.lateral_index_probes_after)
+      line << "; the original's per-row LATERAL probes of an index are, if anything, faster than "
+              "their estimate";
+  }
   return line.str();
 }
 
@@ -309,12 +316,15 @@ std::string CheckSummary(const StatementRewrite& r) {
 std::string DecidedBy(const StatementRewrite& r) {
   const VerifyResult& v = r.verify;
   if (r.check == RewriteCheck::kNone || v.decided_by.empty()) return "";
-  if (v.decided_by == "estimate")
-    return r.check == RewriteCheck::kMeasured
-               ? "estimate: not cheaper by EXPLAIN cost (the measurement cannot overrule a "
-                 "costlier estimate)"
-               : "estimate: EXPLAIN costs of both forms, not run (--verify adds the "
-                 "measurement)";
+  if (v.decided_by == "estimate") {
+    if (r.check == RewriteCheck::kMeasured)
+      return "estimate: not cheaper by EXPLAIN cost (the measurement cannot overrule a "
+             "costlier estimate)";
+    if (!v.proposed && v.cost_after < v.cost_before && !MisleadingEstimate(v).empty())
+      return "estimate, known to mislead for this shape: EXPLAIN costs of both forms, not run; "
+             "withheld until measured: run with --verify to measure";
+    return "estimate: EXPLAIN costs of both forms, not run (--verify adds the measurement)";
+  }
   if (v.decided_by == "measurement") {
     if (v.speed.runs == 0) return "measurement: the original timed out";
     char buf[200];
@@ -355,7 +365,9 @@ Report RewriteReport(const SqlFile& file, const std::vector<StatementRewrite>& r
   b.push_back(ReportBlock::KeyValues(
       {{"statements", std::to_string(reps.size())},
        {"rewritten", std::to_string(rewritten)},
-       {"rewrites not proposed", std::to_string(held) + " (not cheaper, or failed the check)"},
+       {"rewrites not proposed",
+        std::to_string(held) +
+            " (not cheaper, cheaper by an estimate known to mislead, or failed the check)"},
        {"subqueries refused", std::to_string(refused)},
        {"check", o.database.empty() ? "none: no --db, rewrites are proposed unchecked"
                  : check == RewriteCheck::kMeasured
@@ -364,7 +376,8 @@ Report RewriteReport(const SqlFile& file, const std::vector<StatementRewrite>& r
                        "proposed only when cheaper by estimate and not measured slower beyond "
                        "the noise margin"
                      : "estimate: EXPLAIN costs of both forms (read-only, not run); proposed "
-                       "only when cheaper"}}));
+                       "only when cheaper, and not where the estimate is known to mislead (run "
+                       "with --verify to measure those)"}}));
   for (const auto& s : reps) StatementBlocks(file, s, &b);
   if (reps.empty()) b.push_back(ReportBlock::Paragraph("No statement to rewrite."));
   return r;

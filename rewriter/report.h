@@ -27,7 +27,8 @@ namespace pgvise {
 // How a rewrite's cost was checked before it was proposed.
 enum class RewriteCheck {
   kNone,      // no --db: proposed unchecked
-  kEstimate,  // --db: EXPLAIN of both forms, proposed only when cheaper
+  kEstimate,  // --db: EXPLAIN of both forms, proposed only when cheaper and the
+              // estimate is not known to mislead (MisleadingEstimate)
   kMeasured,  // --db --verify: also run both, results compared, timed
 };
 
@@ -48,8 +49,9 @@ Report RewriteReport(const SqlFile& file, const std::vector<StatementRewrite>& s
                      const RewriteReportOptions& o);
 
 // What the cost check says about one statement, one line ("" when there
-// was nothing to check): both costs, the decision, and the caveat when the
-// estimate is known to mislead (a per-row SubPlan over an index).
+// was nothing to check): both costs and the decision; where the estimate is
+// known to mislead (MisleadingEstimate), why, and, with --db alone, that
+// the rewrite is withheld until --verify measures it.
 std::string CheckSummary(const StatementRewrite& s);
 
 // The method that settled the statement ("estimate: ...", "measurement:

@@ -57,8 +57,9 @@ TEST(RewriteVerify, DefectRewriteIsWithheldWithItsNumbers) {
   EXPECT_TRUE(Has(v.note, "5 runs each")) << v.note;
   EXPECT_TRUE(Has(v.note, "noise margin 3.0 ms")) << v.note;
   EXPECT_TRUE(Has(v.note, "cost 4864.5 -> 3887.9")) << v.note;
-  // Without --verify the same costs propose it: the estimate alone is what
-  // was misled.
+  // Without --verify the same costs propose it when nothing says the
+  // estimate misleads (the defect's SubPlan did read an index: see
+  // EstimateKnownToMisleadIsWithheldUntilMeasured).
   VerifyResult e = Measured({}, {});
   e.executed = false;
   e.speed = SpeedCheck();
@@ -103,6 +104,71 @@ TEST(RewriteVerify, MarginBoundaries) {
   strict.margin_min_ms = 0;
   strict.spread_factor = 0;
   EXPECT_EQ(DecideSpeed({100}, {101}, strict).verdict, SpeedVerdict::kSlower);
+}
+
+// Where the estimate is known to overstate the original (it probes an index
+// once per outer row, each probe priced as a cold read), the estimate alone
+// proposes nothing; the measurement decides as for any other rewrite. The
+// misled cases measured: TPC-H Q20 with keys, cheaper by estimate, ran
+// 1,002 -> 1,531 ms; top-N LATERAL -> row_number() with an index, 3,568 ->
+// 4,785 ms.
+TEST(RewriteVerify, EstimateKnownToMisleadIsWithheldUntilMeasured) {
+  auto estimated = [] {
+    VerifyResult e = Measured({}, {});
+    e.executed = false;
+    e.speed = SpeedCheck();
+    return e;
+  };
+  // A SubPlan through an index in the original.
+  VerifyResult e = estimated();
+  e.subplan_index_before = true;
+  DecideProposal(false, &e);
+  EXPECT_FALSE(e.proposed) << e.note;
+  EXPECT_EQ(e.decided_by, "estimate");
+  EXPECT_TRUE(Has(e.note, "cheaper by estimate (cost 4864.5 -> 3887.9)")) << e.note;
+  EXPECT_TRUE(Has(e.note, "known to mislead for this shape")) << e.note;
+  EXPECT_TRUE(Has(e.note, "SubPlan looks up an index")) << e.note;
+  EXPECT_TRUE(Has(e.note, "run with --verify to measure")) << e.note;
+  // A LATERAL top-N through an index that the rewrite drops.
+  e = estimated();
+  e.lateral_index_probes_before = 1;
+  DecideProposal(false, &e);
+  EXPECT_FALSE(e.proposed) << e.note;
+  EXPECT_TRUE(Has(e.note, "LATERAL top-N probes an index")) << e.note;
+  EXPECT_TRUE(Has(e.note, "run with --verify to measure")) << e.note;
+  // Every other estimate-gated decision stands: probes kept by the rewrite,
+  // or added by it (row_number() -> LATERAL, which the estimate overstates).
+  for (auto [before, after] : {std::pair{1, 1}, std::pair{0, 1}, std::pair{0, 0}}) {
+    e = estimated();
+    e.lateral_index_probes_before = before;
+    e.lateral_index_probes_after = after;
+    EXPECT_EQ(MisleadingEstimate(e), "");
+    DecideProposal(false, &e);
+    EXPECT_TRUE(e.proposed) << before << " -> " << after << ": " << e.note;
+  }
+  // Not cheaper: withheld by the estimate as before.
+  e = estimated();
+  e.subplan_index_before = true;
+  e.cost_after = 9999;
+  DecideProposal(false, &e);
+  EXPECT_FALSE(e.proposed);
+  EXPECT_TRUE(Has(e.note, "not cheaper by estimate")) << e.note;
+  // With --verify the measurement decides, either way.
+  for (int probes : {0, 1}) {
+    VerifyResult v = Measured({100, 104, 98, 101, 99}, {40, 41, 39, 42, 40});
+    v.subplan_index_before = probes == 0;
+    v.lateral_index_probes_before = probes;
+    DecideProposal(true, &v);
+    EXPECT_TRUE(v.proposed) << v.note;
+    EXPECT_EQ(v.decided_by, "measurement");
+    v = Measured(kDefectBefore, kDefectAfter);
+    v.subplan_index_before = probes == 0;
+    v.lateral_index_probes_before = probes;
+    DecideProposal(true, &v);
+    EXPECT_FALSE(v.proposed) << v.note;
+    EXPECT_EQ(v.decided_by, "measurement");
+    EXPECT_TRUE(Has(v.note, "measured slower")) << v.note;
+  }
 }
 
 TEST(RewriteVerify, EveryGateNamesItsMethod) {
