@@ -16,7 +16,10 @@
 #
 # Each corpus is seeded from fuzz/corpus/<target> the first time (and the
 # seeds are passed again every run, so new seeds are picked up). Runs under
-# nice 19 with -jobs=1: the box is shared. One line per target:
+# nice 19, one process in the foreground (no -jobs: with it libFuzzer forks a
+# worker that logs to ./fuzz-0.log and the figures below were never read),
+# from DIR/<target>, so nothing lands in the caller's directory. The box is
+# shared. One line per target:
 #
 #   target  executions  exec/s  cov  ft  corpus_units  crashes  seconds
 #
@@ -81,9 +84,9 @@ run() {
   local t0=$SECONDS
   # The exit code is not the verdict (a crash exits 1, a timeout 70): the
   # line below counts the artifacts.
-  PGVISE_SOURCE_DIR="$root" nice -n 19 "$bin" "${limit[@]}" -jobs=1 -timeout=10 \
+  (cd "$w" && PGVISE_SOURCE_DIR="$root" nice -n 19 "$bin" "${limit[@]}" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$w/art/" "$@" \
-    "$corpus" "$seeds" >"$w/log" 2>&1 || true
+    "$corpus" "$seeds" >"$w/log" 2>&1) || true
   local secs=$((SECONDS - t0))
   local execs eps cov ft units crashes
   execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$w/log" | grep -Eo '[0-9]+$' || echo '?')
