@@ -12,6 +12,9 @@
 //     note that names the lock wait;
 //   - a recommendation on a table nobody holds is still measured;
 //   - no index is left behind on either table.
+// VerifyLocksCli (below) checks the partition migration's and the
+// materialized view's --verify the same way through the CLI, with ACCESS
+// EXCLUSIVE taken between the dry run and --verify.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
