@@ -222,7 +222,9 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
     r.Add("strategy", std::string(PartitionStrategyName(cand->strategy)))
         .Add("key",
              std::vector<std::string>{cand->key})  // a list: the contract allows multi-column keys
+        .Add("table_sql", QuoteIdent(t.schema) + "." + QuoteIdent(t.name))  // for --verify
         .Add("key_type", type)
+        .Add("key_base_type", kc->BaseType())  // the type under its domains, if any
         .Add("key_share_of_calls", cand->share)
         .Add("retention_delete", cand->retention)
         .Add("table_bytes", t.total_bytes)
@@ -262,7 +264,7 @@ void AdvisePartitions(Session& session, const Catalog& catalog, const Workload& 
       ii.max_locks_per_transaction = settings->max_locks_per_transaction;
       ii.indexes = std::max<int>(1, static_cast<int>(t.indexes.size()));
       ic = ChooseInterval(ii, po);
-      if (type == "date" && ic.trunc_unit == "hour") {
+      if (kc->BaseType() == "date" && ic.trunc_unit == "hour") {
         ic.interval = "1 day", ic.trunc_unit = "day", ic.step = 86400;
         ic.why.push_back("a date key: at least 1 day");
       }

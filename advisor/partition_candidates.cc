@@ -50,11 +50,17 @@ const char* PartitionStrategyName(PartitionStrategy s) {
 
 namespace {
 
-bool IsTimeType(const std::string& type) {
-  return type == "date" || type.rfind("timestamp", 0) == 0;
+// The base type decides (a domain over timestamptz is a timestamptz key):
+// a date or a timestamp, with or without time zone. Not time / timetz, which
+// share pg_type's 'D' category: a time of day repeats every day, so ranges
+// of it are no history to detach.
+bool IsTimeType(const ColumnInfo& col) {
+  const std::string& base = col.BaseType();
+  return base == "date" || base.rfind("timestamp", 0) == 0;
 }
-bool IsIntegerType(const std::string& type) {
-  return type == "integer" || type == "bigint" || type == "smallint";
+bool IsIntegerType(const ColumnInfo& col) {
+  const std::string& base = col.BaseType();
+  return base == "integer" || base == "bigint" || base == "smallint";
 }
 
 std::string Pct(double f) {
@@ -156,9 +162,9 @@ std::optional<PartitionCandidate> ChooseCandidate(const TableUse& use, const Par
     if (!col) continue;
     const double range_share = cu.range_calls / use.filtered_calls;
     const double eq_share = cu.equality_calls / use.filtered_calls;
-    const bool time = IsTimeType(col->type);
+    const bool time = IsTimeType(*col);
     const bool monotonic =
-        IsIntegerType(col->type) && col->correlation.has_value() && *col->correlation >= 0.9;
+        IsIntegerType(*col) && col->correlation.has_value() && *col->correlation >= 0.9;
     if (cu.range_calls > 0 || cu.retention_calls > 0) {
       if (!time && !monotonic) {
         rejected.push_back(name + ": range in " + Pct(range_share) + " of calls, but " + col->type +

@@ -3,6 +3,8 @@
 // count, pruning against a histogram, and the migration's shape.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "advisor/partition_internal.h"
 
 namespace pgvise {
@@ -108,6 +110,30 @@ TEST(PartitionCandidates, RangeReadsAndRetentionPickTheTimeColumn) {
   EXPECT_TRUE(cand->retention);
   // 901 of the 1,001 reading calls filter ts by range; INSERTs don't count.
   EXPECT_NEAR(cand->share, 901.0 / 1001.0, 1e-9);
+}
+
+// The base type decides a time key, not the type's name: a domain over
+// timestamptz is one; a domain over time (a time of day, same 'D'
+// category) is not, nor is time itself.
+TEST(PartitionCandidates, TheBaseTypeDecidesATimeKey) {
+  const std::string reads =
+      "-- pgvise: calls=900\nSELECT count(*) FROM events WHERE ts >= now() - interval '1 day';\n";
+  for (const auto& [type, base, time] :
+       {std::tuple<std::string, std::string, bool>{"\"My TS\"", "timestamp with time zone", true},
+        {"public.day", "date", true},
+        {"\"Tod\"", "time without time zone", false},
+        {"time with time zone", "", false}}) {
+    TableInfo t = EventsTable(30 * kGB);
+    t.columns[1].type = type;
+    t.columns[1].base_type = base;
+    Catalog c = WithTable(t);
+    std::string why;
+    auto cand = Decide(c, Load(reads), &why);
+    EXPECT_EQ(cand.has_value(), time) << type << ": " << why;
+    if (cand) {
+      EXPECT_TRUE(cand->time_key) << type;
+    }
+  }
 }
 
 TEST(PartitionCandidates, RetentionAloneIsEnough) {

@@ -181,13 +181,18 @@ Status VerifyPartitions(Session& s, const AdviseOptions& opts, AdviseReport* rep
   for (auto& rec : rep->partitions) {
     if (Ev(rec, "strategy") != "range") continue;
     std::string schema, table;
-    SplitQualifiedName(rec.object, &schema, &table);
+    // The name as SQL (object is the display form: "Sch \"q\".t" is ambiguous).
+    const std::string table_sql = Ev(rec, "table_sql");
+    SplitQualifiedName(table_sql.empty() ? rec.object : table_sql, &schema, &table);
     const std::string key = Ev(rec, "key"), type = Ev(rec, "key_type");
+    // A domain key is measured as its base type says (key_type, the
+    // domain's name, is what the casts below use).
+    const std::string base = Ev(rec, "key_base_type").empty() ? type : Ev(rec, "key_base_type");
     const std::string interval = Ev(rec, "interval"), first = Ev(rec, "first_bound");
     const std::string hb = Ev(rec, "history_bound");
     const int premake = std::atoi(Ev(rec, "premake").c_str());
     const std::string qt = QuoteIdent(schema) + "." + QuoteIdent(table);
-    if (type != "date" && type.rfind("timestamp", 0) != 0) {
+    if (base != "date" && base.rfind("timestamp", 0) != 0) {
       rep->notes.push_back("--verify measures time keys only; " + rec.object + " (" + key + ", " +
                            type + ") keeps its estimate");
       continue;

@@ -309,6 +309,13 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
   std::string q2 =
       "SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod) AS type,"
       " t.typcategory, a.attnotnull,"
+      // The base type under a domain (over a domain...): followed in this
+      // query, for domain columns only.
+      " CASE WHEN t.typtype = 'd' THEN (WITH RECURSIVE b(oid, depth) AS ("
+      "   SELECT t.typbasetype, 1 UNION ALL SELECT d.typbasetype, b.depth + 1"
+      "   FROM b JOIN pg_type d ON d.oid = b.oid WHERE d.typtype = 'd' AND b.depth < 64)"
+      "  SELECT format_type(b.oid, NULL) FROM b ORDER BY b.depth DESC LIMIT 1)"
+      " ELSE format_type(a.atttypid, NULL) END AS base_type,"
       " st.avg_width, st.n_distinct, st.null_frac, st.correlation," +
       std::string(o.with_stats ? " array_to_json(st.most_common_vals::text::text[]) AS mcv,"
                                  " array_to_json(st.most_common_freqs) AS mcf,"
@@ -331,6 +338,7 @@ Status Catalog::Load(Session& s, const CatalogOptions& o, Catalog* out) {
     c.name = r.Text(i, "attname");
     c.attnum = static_cast<int>(r.Int(i, "attnum"));
     c.type = r.Text(i, "type");
+    c.base_type = r.Text(i, "base_type");
     c.type_category = r.Text(i, "typcategory").empty() ? 'U' : r.Text(i, "typcategory")[0];
     c.not_null = r.Bool(i, "attnotnull");
     c.has_stats = r.Bool(i, "has_stats");

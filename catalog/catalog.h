@@ -38,6 +38,12 @@ struct ColumnInfo {
   std::string name;
   int attnum = 0;
   std::string type;  // format_type(): "integer", "character varying(20)", "jsonb", "text[]"
+  // What the value is underneath its domains: format_type() of the base type
+  // without a typmod ("timestamp with time zone" for a domain over a domain
+  // over timestamptz(3)); the type itself when it is no domain. Empty when
+  // not read from a live catalog (tests that build a ColumnInfo by hand):
+  // BaseType() then falls back to `type`.
+  std::string base_type;
   char type_category =
       'U';  // pg_type.typcategory: 'A' array, 'N' numeric, 'S' string, 'D' datetime...
   bool not_null = false;
@@ -59,6 +65,7 @@ struct ColumnInfo {
   double EqualitySelectivity(double rows) const;
   // Frequency of `value` (text form, unquoted) when it is a most common value.
   std::optional<double> ValueFrequency(const std::string& value) const;
+  const std::string& BaseType() const { return base_type.empty() ? type : base_type; }
   bool IsJsonb() const { return type == "jsonb"; }
   bool IsArray() const { return type_category == 'A'; }
   bool IsTsvector() const { return type == "tsvector"; }

@@ -31,8 +31,14 @@ parents AS (
             LEFT JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum
            ) AS key_columns,
          CASE WHEN p.partnatts = 1 AND p.partattrs[0] > 0 THEN
-           (SELECT format_type(a.atttypid, NULL) FROM pg_attribute a
-             WHERE a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]) END AS key_type,
+           -- the base type under any domains: what the bounds are parsed as
+           (WITH RECURSIVE b(oid, depth) AS (
+              SELECT a.atttypid, 0 FROM pg_attribute a
+               WHERE a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+              UNION ALL
+              SELECT d.typbasetype, b.depth + 1 FROM b JOIN pg_type d ON d.oid = b.oid
+               WHERE d.typtype = 'd' AND b.depth < 64)
+            SELECT format_type(b.oid, NULL) FROM b ORDER BY b.depth DESC LIMIT 1) END AS key_type,
          extract(epoch FROM now() - greatest(pg_stat_get_last_analyze_time(c.oid),
                                              pg_stat_get_last_autoanalyze_time(c.oid))) AS since_analyze_s
   FROM pg_partitioned_table p

@@ -68,7 +68,8 @@ struct PartitionedTable {
   char strategy = 'r';                   // 'r' range, 'l' list, 'h' hash
   std::vector<std::string> key_columns;  // "" for an expression key
   // The single key column's type as format_type prints it ("timestamp with
-  // time zone", "date", "bigint"); empty for multi-column or expression keys.
+  // time zone", "date", "bigint"), the base type for a domain; empty for
+  // multi-column or expression keys.
   std::string key_type;
   bool is_partition = false;  // itself a partition of another (sub-partitioned)
   bool locked = false;

@@ -432,7 +432,8 @@ void SequenceExhaustion(const RuleInput& in, std::vector<PlanItem>* out) {
           "widen the column (rewrites the table under ACCESS EXCLUSIVE; plan an online\n"
           "migration: new bigint column, backfill in batches, swap):\n"
           "ALTER TABLE " +
-          q.column_table + " ALTER COLUMN " + QuoteIdent(q.column_name) +
+          (q.column_table_sql.empty() ? q.column_table : q.column_table_sql) + " ALTER COLUMN " +
+          QuoteIdent(q.column_name) +
           " TYPE bigint;\n"
           "ALTER SEQUENCE " +
           q.Qualified() + " AS bigint;");

@@ -174,13 +174,14 @@ SELECT n.nspname, c.relname, format_type(q.seqtypid, NULL) AS data_type,
        CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
             THEN pg_sequence_last_value(c.oid) END AS last_value,
        q.seqmin, q.seqmax, q.seqincrement, q.seqcycle,
-       col.table_name, col.column_name, col.column_type
+       col.table_name, col.table_sql, col.column_name, col.column_type
 FROM pg_sequence q
 JOIN pg_class c ON c.oid = q.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN LATERAL (
-  SELECT tn.nspname || '.' || tc.relname AS table_name, a.attname AS column_name,
-         format_type(a.atttypid, NULL) AS column_type
+  SELECT tn.nspname || '.' || tc.relname AS table_name,
+         quote_ident(tn.nspname) || '.' || quote_ident(tc.relname) AS table_sql,
+         a.attname AS column_name, format_type(bt.oid, NULL) AS column_type
   FROM (
     SELECT d.refobjid AS relid, d.refobjsubid AS attnum FROM pg_depend d
      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
@@ -193,7 +194,15 @@ LEFT JOIN LATERAL (
   JOIN pg_attribute a ON a.attrelid = u.relid AND a.attnum = u.attnum
   JOIN pg_class tc ON tc.oid = u.relid
   JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-  ORDER BY CASE format_type(a.atttypid, NULL) WHEN 'smallint' THEN 0 WHEN 'integer' THEN 1 ELSE 2 END
+  -- The base type under any domains: a domain over integer holds integers.
+  CROSS JOIN LATERAL (
+    WITH RECURSIVE b(oid, depth) AS (
+      SELECT a.atttypid, 0
+      UNION ALL
+      SELECT d.typbasetype, b.depth + 1 FROM b JOIN pg_type d ON d.oid = b.oid
+       WHERE d.typtype = 'd' AND b.depth < 64)
+    SELECT b.oid FROM b ORDER BY b.depth DESC LIMIT 1) bt
+  ORDER BY CASE format_type(bt.oid, NULL) WHEN 'smallint' THEN 0 WHEN 'integer' THEN 1 ELSE 2 END
   LIMIT 1
 ) col ON true
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -385,6 +394,7 @@ Status CollectSnapshot(Session& s, HealthSnapshot* out) {
     q.increment = r.Int(i, "seqincrement", 1);
     q.cycle = r.Bool(i, "seqcycle");
     q.column_table = r.Text(i, "table_name");
+    q.column_table_sql = r.Text(i, "table_sql");
     q.column_name = r.Text(i, "column_name");
     q.column_type = r.Text(i, "column_type");
     snap.sequences.push_back(std::move(q));

@@ -77,7 +77,10 @@ struct SequenceHealth {
   int64_t last_value = 0, min_value = 1, max_value = 0, increment = 1;
   bool cycle = false;
   // The narrowest column that takes its values (owned-by, identity or DEFAULT nextval).
-  std::string column_table, column_name, column_type;
+  // column_table is "schema.table" as the catalog spells the names (for
+  // messages and --table matching), column_table_sql the same quoted as SQL
+  // (quote_ident per part); column_type is the base type under any domains.
+  std::string column_table, column_name, column_type, column_table_sql;
   // The largest value any consumer can hold: min(sequence max, column type max).
   int64_t Limit() const;
   std::string Qualified() const;

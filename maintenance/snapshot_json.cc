@@ -244,6 +244,7 @@ Status Read(const json& j, const std::string& path, SequenceHealth* q) {
   r.Field("increment", &q->increment);
   r.Field("cycle", &q->cycle);
   r.Field("column_table", &q->column_table);
+  r.Field("column_table_sql", &q->column_table_sql);
   r.Field("column_name", &q->column_name);
   r.Field("column_type", &q->column_type);
   if (q->schema.empty()) q->schema = "public";

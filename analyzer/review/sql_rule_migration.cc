@@ -33,7 +33,9 @@
 #include <vector>
 
 #include "analyzer/review/sql_rule_migration.h"
+#include "analyzer/review/sql_rule_tree.h"
 #include "analyzer/review/sql_rules_internal.h"
+#include "core/session.h"
 
 namespace pgvise::sqlrules {
 
@@ -118,9 +120,9 @@ void RenamingColumn(const Call& c, std::vector<Finding>* out) {
                                      "fails immediately");
   f.Add("lock", "ACCESS EXCLUSIVE").Add("column", d.column).Add("new_name", d.rename_to);
   c.AboutTable(d.object, &f);
-  f.suggestion = "expand and contract: ALTER TABLE " + d.object + " ADD COLUMN " + d.rename_to +
-                 " <type>; write both, backfill, move reads to " + d.rename_to + ", then drop " +
-                 d.column + " in a later release.";
+  f.suggestion = "expand and contract: ALTER TABLE " + c.TargetSql() + " ADD COLUMN " +
+                 QuoteIdent(d.rename_to) + " <type>; write both, backfill, move reads to " +
+                 d.rename_to + ", then drop " + d.column + " in a later release.";
   out->push_back(std::move(f));
 }
 
@@ -134,9 +136,19 @@ void RenamingTable(const Call& c, std::vector<Finding>* out) {
                                      "fails immediately");
   f.Add("lock", "ACCESS EXCLUSIVE").Add("new_name", d.rename_to);
   c.AboutTable(d.object, &f);
+  // The renamed table stays in its schema: the view reads it there.
+  const std::string target = c.TargetSql();
+  std::string renamed = QuoteIdent(d.rename_to);
+  {
+    OneStatement one(c.stmt.sql);
+    dom::object body, rv;
+    if (one.stmt("RenameStmt", &body) && Obj(body, "relation", &rv) &&
+        !Str(rv, "schemaname").empty())
+      renamed = QuoteIdent(Str(rv, "schemaname")) + "." + renamed;
+  }
   f.suggestion = "rename and keep the old name working until the code has moved:\nALTER TABLE " +
-                 d.object + " RENAME TO " + d.rename_to + ";\nCREATE VIEW " + d.object +
-                 " AS SELECT * FROM " + d.rename_to +
+                 target + " RENAME TO " + QuoteIdent(d.rename_to) + ";\nCREATE VIEW " + target +
+                 " AS SELECT * FROM " + renamed +
                  ";  -- simple views are updatable; drop it in a later release";
   out->push_back(std::move(f));
 }

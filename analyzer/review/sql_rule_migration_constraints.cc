@@ -40,11 +40,12 @@ void SettingNotNullWithoutCheck(const Call& c, std::vector<Finding>* out) {
     c.AboutTable(d.object, &f);
     std::string con =
         QuoteIdent(d.object.substr(d.object.rfind('.') + 1) + "_" + a.column + "_not_null");
-    f.suggestion = "ALTER TABLE " + d.object + " ADD CONSTRAINT " + con + " CHECK (" + a.column +
-                   " IS NOT NULL) NOT VALID;\nALTER TABLE " + d.object + " VALIDATE CONSTRAINT " +
-                   con + ";  -- SHARE UPDATE EXCLUSIVE: traffic goes on\nALTER TABLE " + d.object +
-                   " ALTER COLUMN " + a.column +
-                   " SET NOT NULL;  -- no scan: the CHECK proves it\nALTER TABLE " + d.object +
+    const std::string t = c.TargetSql(), col = QuoteIdent(a.column);
+    f.suggestion = "ALTER TABLE " + t + " ADD CONSTRAINT " + con + " CHECK (" + col +
+                   " IS NOT NULL) NOT VALID;\nALTER TABLE " + t + " VALIDATE CONSTRAINT " + con +
+                   ";  -- SHARE UPDATE EXCLUSIVE: traffic goes on\nALTER TABLE " + t +
+                   " ALTER COLUMN " + col +
+                   " SET NOT NULL;  -- no scan: the CHECK proves it\nALTER TABLE " + t +
                    " DROP CONSTRAINT " + con + ";";
     out->push_back(std::move(f));
   }
@@ -64,19 +65,19 @@ void AddingForeignKeyWithoutNotValid(const Call& c, std::vector<Finding>* out) {
                                "both tables: writes to both wait");
     f.Add("lock", "SHARE ROW EXCLUSIVE").Add("referenced_table", a.references);
     c.AboutTable(d.object, &f);
-    std::string name = a.constraint_name.empty() ? "<constraint>" : a.constraint_name;
+    std::string name = a.constraint_name.empty() ? "<constraint>" : QuoteIdent(a.constraint_name);
     if (a.action == "add-constraint-foreign-key") {
       std::string sql = c.stmt.sql;
       f.suggestion =
           "add it NOT VALID (only new rows are checked, brief lock), then validate "
           "without blocking writes:\n" +
-          sql + " NOT VALID;\nALTER TABLE " + d.object + " VALIDATE CONSTRAINT " + name +
+          sql + " NOT VALID;\nALTER TABLE " + c.TargetSql() + " VALIDATE CONSTRAINT " + name +
           ";  -- SHARE UPDATE EXCLUSIVE";
     } else {
-      f.suggestion = "add the column first, then ALTER TABLE " + d.object +
-                     " ADD CONSTRAINT <name> FOREIGN KEY (" + a.column + ") REFERENCES " +
-                     a.references + " NOT VALID; and ALTER TABLE " + d.object +
-                     " VALIDATE CONSTRAINT <name>;";
+      f.suggestion = "add the column first, then ALTER TABLE " + c.TargetSql() +
+                     " ADD CONSTRAINT <name> FOREIGN KEY (" + QuoteIdent(a.column) +
+                     ") REFERENCES " + a.references + " NOT VALID; and ALTER TABLE " +
+                     c.TargetSql() + " VALIDATE CONSTRAINT <name>;";
     }
     out->push_back(std::move(f));
   }
@@ -112,13 +113,14 @@ void AddingCheckWithoutNotValid(const Call& c, std::vector<Finding>* out) {
       c.AboutTable(d.object, &f);
       const size_t dot = d.object.rfind('.');
       const std::string name =
-          !a.constraint_name.empty()
-              ? a.constraint_name
-              : (dot == std::string::npos ? d.object : d.object.substr(dot + 1)) + "_" + a.column +
-                    "_check";  // PostgreSQL's own name for it
-      f.suggestion = "-- add the column without its CHECK, then:\nALTER TABLE " + d.object +
+          QuoteIdent(!a.constraint_name.empty()
+                         ? a.constraint_name
+                         : (dot == std::string::npos ? d.object : d.object.substr(dot + 1)) + "_" +
+                               a.column + "_check");  // PostgreSQL's own name for it
+      const std::string t = c.TargetSql();
+      f.suggestion = "-- add the column without its CHECK, then:\nALTER TABLE " + t +
                      " ADD CONSTRAINT " + name + " CHECK " + Parenthesized(a.check_expr) +
-                     " NOT VALID;  -- brief lock, new rows checked\nALTER TABLE " + d.object +
+                     " NOT VALID;  -- brief lock, new rows checked\nALTER TABLE " + t +
                      " VALIDATE CONSTRAINT " + name +
                      ";  -- SHARE UPDATE EXCLUSIVE: reads and writes go on";
       out->push_back(std::move(f));
@@ -129,9 +131,9 @@ void AddingCheckWithoutNotValid(const Call& c, std::vector<Finding>* out) {
                                        " scans every row under ACCESS EXCLUSIVE");
     f.Add("lock", "ACCESS EXCLUSIVE");
     c.AboutTable(d.object, &f);
-    std::string name = a.constraint_name.empty() ? "<constraint>" : a.constraint_name;
+    std::string name = a.constraint_name.empty() ? "<constraint>" : QuoteIdent(a.constraint_name);
     f.suggestion = c.stmt.sql + " NOT VALID;  -- brief lock, new rows checked\nALTER TABLE " +
-                   d.object + " VALIDATE CONSTRAINT " + name +
+                   c.TargetSql() + " VALIDATE CONSTRAINT " + name +
                    ";  -- SHARE UPDATE EXCLUSIVE: reads and writes go on";
     out->push_back(std::move(f));
   }
@@ -153,16 +155,18 @@ void AddingUniqueWithoutIndex(const Call& c, std::vector<Finding>* out) {
     f.Add("lock", "ACCESS EXCLUSIVE");
     c.AboutTable(d.object, &f);
     std::string cols;
-    for (const auto& col : a.columns) cols += (cols.empty() ? "" : ", ") + col;
-    if (cols.empty()) cols = a.column;
-    std::string name = a.constraint_name.empty() ? d.object.substr(d.object.rfind('.') + 1) +
-                                                       (kind == "UNIQUE" ? "_key" : "_pkey")
-                                                 : a.constraint_name;
-    f.suggestion = "CREATE UNIQUE INDEX CONCURRENTLY " + name + " ON " + d.object + " (" + cols +
-                   ");\nALTER TABLE " + d.object + " ADD CONSTRAINT " + name + " " + kind +
+    for (const auto& col : a.columns) cols += (cols.empty() ? "" : ", ") + QuoteIdent(col);
+    if (cols.empty()) cols = QuoteIdent(a.column);
+    std::string name =
+        QuoteIdent(a.constraint_name.empty() ? d.object.substr(d.object.rfind('.') + 1) +
+                                                   (kind == "UNIQUE" ? "_key" : "_pkey")
+                                             : a.constraint_name);
+    const std::string t = c.TargetSql();
+    f.suggestion = "CREATE UNIQUE INDEX CONCURRENTLY " + name + " ON " + t + " (" + cols +
+                   ");\nALTER TABLE " + t + " ADD CONSTRAINT " + name + " " + kind +
                    " USING INDEX " + name + ";  -- brief lock, no build";
     if (a.action == "add-column")
-      f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + a.column + " " + a.new_type +
+      f.suggestion = "ALTER TABLE " + t + " ADD COLUMN " + QuoteIdent(a.column) + " " + a.new_type +
                      ";  -- without the constraint\n" + f.suggestion;
     out->push_back(std::move(f));
   }
@@ -191,7 +195,7 @@ void AddingNotNullColumnWithoutDefault(const Call& c, std::vector<Finding>* out)
     if (t) f.severity = Severity::kError;
     f.Add("column", a.column);
     c.AboutTable(d.object, &f);
-    f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + a.column + " " +
+    f.suggestion = "ALTER TABLE " + c.TargetSql() + " ADD COLUMN " + QuoteIdent(a.column) + " " +
                    (a.new_type.empty() ? "<type>" : a.new_type) +
                    " NOT NULL DEFAULT <value>;  -- a constant default fills existing rows "
                    "without a rewrite (PostgreSQL 11+)\n"

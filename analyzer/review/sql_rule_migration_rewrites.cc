@@ -27,6 +27,7 @@
 #include "analyzer/review/sql_rule_tree.h"
 #include "analyzer/review/sql_rules_internal.h"
 #include "analyzer/review/user_types.h"
+#include "core/session.h"
 
 namespace pgvise::sqlrules {
 
@@ -125,13 +126,13 @@ void AddingFieldWithVolatileDefault(const Call& c, std::vector<Finding>* out) {
     std::string type = a.new_type.empty() ? "<type>" : a.new_type;
     std::string def_sql =
         a.default_expr == "nextval(...)" ? "nextval('<sequence>')" : a.default_expr;
-    f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + a.column + " " + type +
-                   ";\nALTER TABLE " + d.object + " ALTER COLUMN " + a.column + " SET DEFAULT " +
-                   def_sql +
+    const std::string t = c.TargetSql(), col = QuoteIdent(a.column);
+    f.suggestion = "ALTER TABLE " + t + " ADD COLUMN " + col + " " + type + ";\nALTER TABLE " + t +
+                   " ALTER COLUMN " + col + " SET DEFAULT " + def_sql +
                    ";  -- new rows only, no rewrite\n-- then backfill existing rows in "
                    "batches: UPDATE " +
-                   d.object + " SET " + a.column + " = " + def_sql + " WHERE <key range> AND " +
-                   a.column + " IS NULL;";
+                   t + " SET " + col + " = " + def_sql + " WHERE <key range> AND " + col +
+                   " IS NULL;";
     out->push_back(std::move(f));
   }
 }
@@ -189,13 +190,15 @@ std::vector<AlterTypeClause> AlterTypeClauses(const std::string& sql) {
   return out;
 }
 
-void AddTypeChangeSuggestion(const std::string& table, const DdlAction& a, Finding* f) {
-  f->suggestion = "ALTER TABLE " + table + " ADD COLUMN " + a.column + "_new " + a.new_type +
+void AddTypeChangeSuggestion(const Call& c, const DdlAction& a, Finding* f) {
+  const std::string table = c.TargetSql(), col = QuoteIdent(a.column),
+                    col_new = QuoteIdent(a.column + "_new");
+  f->suggestion = "ALTER TABLE " + table + " ADD COLUMN " + col_new + " " + a.new_type +
                   ";\n-- write both columns from the application (or a trigger), backfill "
                   "in batches, then in a short transaction with lock_timeout set:\n"
                   "ALTER TABLE " +
-                  table + " RENAME COLUMN " + a.column + " TO " + a.column + "_old;\nALTER TABLE " +
-                  table + " RENAME COLUMN " + a.column + "_new TO " + a.column + ";";
+                  table + " RENAME COLUMN " + col + " TO " + QuoteIdent(a.column + "_old") +
+                  ";\nALTER TABLE " + table + " RENAME COLUMN " + col_new + " TO " + col + ";";
 }
 
 // Without the old type (no --db, or a column the snapshot does not know):
@@ -210,7 +213,7 @@ void ChangingColumnTypeBlind(const Call& c, const DdlAction& a, std::vector<Find
                              "type is binary-coercible to the new one)");
   f.Add("lock", "ACCESS EXCLUSIVE").Add("column", a.column).Add("new_type", a.new_type);
   c.AboutTable(d.object, &f);
-  AddTypeChangeSuggestion(d.object, a, &f);
+  AddTypeChangeSuggestion(c, a, &f);
   out->push_back(std::move(f));
 }
 
@@ -305,11 +308,11 @@ void ChangingColumnType(const Call& c, std::vector<Finding>* out) {
     f.Add("table_rewrite", v.kind == TypeChange::kIndexesRebuilt ? "no" : "yes");
     if (!type_source.empty()) f.Add("type_source", type_source);
     c.AboutTable(d.object, &f);
-    AddTypeChangeSuggestion(d.object, a, &f);
+    AddTypeChangeSuggestion(c, a, &f);
     if (v.kind == TypeChange::kRewriteUnlessUtc) {
       f.suggestion =
           "SET TimeZone = 'UTC';  -- before this statement: PostgreSQL 12+ then changes "
-          "only the catalog (indexes on the column are still rebuilt)\nor, where the "
+          "only the catalog (indexes on the column are still rebuilt)\n-- or, where the "
           "session cannot use UTC:\n" +
           f.suggestion;
     } else if (v.kind == TypeChange::kIndexesRebuilt) {
@@ -377,14 +380,16 @@ void AddingColumnWithConstrainedDomain(const Call& c, std::vector<Finding>* out)
     bool only_not_null = true;
     for (size_t at = 0; (at = t->constraints.find(": ", at)) != std::string::npos; at += 2)
       only_not_null &= t->constraints.compare(at + 2, 8, "NOT NULL") == 0;
+    const std::string table = c.TargetSql(), col = QuoteIdent(column),
+                      con = QuoteIdent(column + "_check");
     std::string check = only_not_null
-                            ? column + " IS NOT NULL"
-                            : "<" + t->constraints + ", with VALUE written as " + column + ">";
-    f.suggestion = "ALTER TABLE " + d.object + " ADD COLUMN " + column + " " + t->base + def +
-                   ";  -- the base type: no rewrite\nALTER TABLE " + d.object + " ADD CONSTRAINT " +
-                   column + "_check CHECK (" + check + ") NOT VALID;  -- no scan\nALTER TABLE " +
-                   d.object + " VALIDATE CONSTRAINT " + column +
-                   "_check;  -- scans under SHARE UPDATE EXCLUSIVE: reads and writes go on\n"
+                            ? col + " IS NOT NULL"
+                            : "<" + t->constraints + ", with VALUE written as " + col + ">";
+    f.suggestion = "ALTER TABLE " + table + " ADD COLUMN " + col + " " + t->base + def +
+                   ";  -- the base type: no rewrite\nALTER TABLE " + table + " ADD CONSTRAINT " +
+                   con + " CHECK (" + check + ") NOT VALID;  -- no scan\nALTER TABLE " + table +
+                   " VALIDATE CONSTRAINT " + con +
+                   ";  -- scans under SHARE UPDATE EXCLUSIVE: reads and writes go on\n"
                    "-- changing the column to the domain later rewrites the table as well";
     out->push_back(std::move(f));
   });

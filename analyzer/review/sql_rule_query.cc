@@ -16,6 +16,7 @@
 #include <cstdlib>
 
 #include "analyzer/review/sql_rules_internal.h"
+#include "core/session.h"
 
 namespace pgvise::sqlrules {
 
@@ -49,6 +50,27 @@ std::string ColumnName(const Predicate& p) {
 }
 
 std::string TableOf(const Predicate& p) { return p.table.empty() ? p.relation : p.table; }
+
+// The predicate's table as SQL for a printed fix (each part quoted as
+// needed): from the statement's relation of that alias, which keeps schema
+// and name apart; else the name split at its last dot.
+std::string TableSql(const Call& c, const Predicate& p) {
+  auto from = [&](const std::vector<RelationRef>& rels) -> std::string {
+    for (const auto& r : rels)
+      if (!r.is_cte && r.alias == p.relation)
+        return (r.schema.empty() ? "" : QuoteIdent(r.schema) + ".") + QuoteIdent(r.name);
+    return "";
+  };
+  std::string sql = from(c.facts.relations);
+  for (const auto& s : c.facts.subqueries)
+    if (sql.empty()) sql = from(s.relations);
+  if (!sql.empty()) return sql;
+  const std::string t = TableOf(p);
+  const size_t dot = t.rfind('.');
+  return dot == std::string::npos
+             ? QuoteIdent(t)
+             : QuoteIdent(t.substr(0, dot)) + "." + QuoteIdent(t.substr(dot + 1));
+}
 
 void NotInSubquery(const Call& c, std::vector<Finding>* out) {
   if (!IsQuery(c.facts)) return;
@@ -109,9 +131,9 @@ void LeadingWildcardLike(const Call& c, std::vector<Finding>* out) {
                                              " starts with a wildcard: no B-tree index can "
                                              "serve it, so every row is read");
     f.Add("column", ColumnName(p)).Add("pattern", lit);
-    std::string col = p.expression.empty() ? p.column : "(" + p.expression + ")";
+    std::string col = p.expression.empty() ? QuoteIdent(p.column) : "(" + p.expression + ")";
     f.suggestion = "CREATE EXTENSION IF NOT EXISTS pg_trgm;\nCREATE INDEX CONCURRENTLY ON " +
-                   TableOf(p) + " USING gin (" + col +
+                   TableSql(c, p) + " USING gin (" + col +
                    " gin_trgm_ops);  -- serves LIKE/ILIKE '%...%'";
     out->push_back(std::move(f));
   });
@@ -133,7 +155,7 @@ void FunctionOnIndexedColumn(const Call& c, std::vector<Finding>* out) {
     f.suggestion = "compare the bare column (e.g. a range on " + p.column +
                    " instead of a function of it), or index the expression: CREATE INDEX "
                    "CONCURRENTLY ON " +
-                   TableOf(p) + " (" + idx + ");";
+                   TableSql(c, p) + " (" + idx + ");";
     out->push_back(std::move(f));
   });
 }

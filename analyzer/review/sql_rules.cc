@@ -12,9 +12,11 @@
 #include <cstdio>
 
 #include "analyzer/review/function_volatility.h"
+#include "analyzer/review/sql_rule_tree.h"
 #include "analyzer/review/sql_rules_internal.h"
 #include "analyzer/review/user_types.h"
 #include "catalog/catalog.h"
+#include "core/session.h"
 
 namespace pgvise {
 
@@ -218,6 +220,25 @@ void Call::AboutTable(const std::string& table, Finding* f) const {
     f->Add("severity_raised", "table is at least large_table_bytes (" +
                                   PrettyBytes(static_cast<int64_t>(limit)) + ")");
   }
+}
+
+std::string Call::TargetSql() const {
+  OneStatement one(stmt.sql);
+  for (const char* type : {"AlterTableStmt", "IndexStmt", "RenameStmt", "ClusterStmt"}) {
+    dom::object body, rv;
+    if (!one.stmt(type, &body) || !Obj(body, "relation", &rv)) continue;
+    const std::string_view schema = Str(rv, "schemaname"), name = Str(rv, "relname");
+    if (name.empty()) break;
+    return (schema.empty() ? "" : QuoteIdent(schema) + ".") + QuoteIdent(name);
+  }
+  // No relation in the tree (not expected for the statements fixes are
+  // printed for): the name as the facts hold it, split at its last dot.
+  const std::string& t =
+      facts.kind == StatementKind::kCreateIndex ? facts.ddl.index_table : facts.ddl.object;
+  const size_t dot = t.rfind('.');
+  return dot == std::string::npos
+             ? QuoteIdent(t)
+             : QuoteIdent(t.substr(0, dot)) + "." + QuoteIdent(t.substr(dot + 1));
 }
 
 int FindKeyword(const std::string& sql, std::string_view keyword) {

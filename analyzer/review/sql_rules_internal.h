@@ -85,6 +85,11 @@ struct Call {
   // Adds table evidence and raises warning -> error when the table is at least
   // the rule's `large_table_bytes` (default 1 GiB).
   void AboutTable(const std::string& table, Finding* f) const;
+  // For printed fixes, which must run as printed: the statement's target
+  // (facts.ddl.object, or the indexed table of a CREATE INDEX) as SQL, each
+  // part quoted as needed, read from the parse tree so that a name holding a
+  // '.' or a '"' stays whole.
+  std::string TargetSql() const;
 };
 
 using Handler = void (*)(const Call&, std::vector<Finding>*);
