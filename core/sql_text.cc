@@ -20,6 +20,18 @@ std::string SqlComment(std::string_view text, std::string_view prefix) {
   return out;
 }
 
+std::string ShellQuote(std::string_view word) {
+  std::string out = "'";
+  for (char ch : word) {
+    if (ch == '\'')
+      out += "'\\''";
+    else
+      out.push_back(ch);
+  }
+  out.push_back('\'');
+  return out;
+}
+
 std::string ShortSql(std::string_view sql, size_t max) {
   std::string out;
   bool space = false;

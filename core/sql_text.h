@@ -23,6 +23,13 @@ namespace pgvise {
 // `prefix` must itself start a comment (e.g. "-- ", "--    why: ").
 std::string SqlComment(std::string_view text, std::string_view prefix = "-- ");
 
+// `word` as one POSIX shell word: in single quotes, each ' written '\''.
+// For the commands pgvise prints to be run from a shell (pg_repack): an SQL
+// name quoted with " is still open to $(...) and `...` in a shell.
+//   ShellQuote("public.t")       == "'public.t'"
+//   ShellQuote("\"it's\".t")     == "'\"it'\\''s\".t'"
+std::string ShellQuote(std::string_view word);
+
 // `sql` on one line for a report cell: runs of whitespace (newlines too)
 // become one space, and past `max` bytes it ends in "...".
 std::string ShortSql(std::string_view sql, size_t max);

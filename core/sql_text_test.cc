@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+
 namespace pgvise {
 namespace {
 
@@ -40,6 +43,30 @@ TEST(SqlComment, NoLineOfTheOutputEscapesTheComment) {
     ASSERT_NE(end, std::string::npos);
     EXPECT_EQ(out[end], '\n');
     i = end + 1;
+  }
+}
+
+// A real shell reads each quoted word back as exactly the word: nothing in it
+// is expanded or run ($(...), `...`, $VAR, quotes, line breaks, globs).
+TEST(ShellQuote, AShellReadsTheWordBackUnchanged) {
+  EXPECT_EQ(ShellQuote("public.t"), "'public.t'");
+  EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
+  const std::string words[] = {"\"Sch $(echo pwned)\".\"t`id`\"",
+                               "a'b''c'",
+                               "$HOME *",
+                               "x\nDROP TABLE t; --",
+                               "",
+                               "\\'\"\\"};
+  for (const std::string& w : words) {
+    const std::string cmd = "printf '%s' " + ShellQuote(w);
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string got;
+    char buf[256];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) got.append(buf, n);
+    ASSERT_EQ(pclose(p), 0) << cmd;
+    EXPECT_EQ(got, w) << cmd;
   }
 }
 

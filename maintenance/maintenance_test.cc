@@ -3,6 +3,7 @@
 // the bloat layout model, plan ordering and rendering.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 
 #include "maintenance/bloat.h"
@@ -325,6 +326,55 @@ TEST(Plan, SqlScriptKeepsHostileNamesAndTextInsideComments) {
   EXPECT_NE(sql.find("\n-- DROP TABLE canary; --\n"), std::string::npos) << sql;
   EXPECT_NE(sql.find("\n--    DROP TABLE canary2;\n"), std::string::npos) << sql;
   EXPECT_NE(sql.find("\n-- VACUUM FULL public.t;\n"), std::string::npos) << sql;
+}
+
+// The pg_repack line is for a shell: each argument a shell reads back as
+// the name pg_repack needs (the table SQL-quoted), whatever the names hold
+// ($(...), backquotes, quotes; an SQL-quoted name alone is open to them).
+TEST(Plan, RepackCommandArgumentsAreShellWords) {
+  const std::string schema = "s $(touch /tmp/pgvise-pwned)", table = "t`id`'\"x",
+                    db = "shop $(id) 'q'";
+  HealthSnapshot snap;
+  ASSERT_TRUE(SnapshotFromJson(nlohmann::json{{"database", db},
+                                              {"tables",
+                                               {{{"schema", schema},
+                                                 {"name", table},
+                                                 {"reltuples", 1000000},
+                                                 {"n_live_tup", 1000000},
+                                                 {"n_dead_tup", 0},
+                                                 {"heap_bytes", 21474836480},
+                                                 {"since_analyze_s", 3600},
+                                                 {"columns",
+                                                  {{{"attnum", 1},
+                                                    {"name", "id"},
+                                                    {"type", "int8"},
+                                                    {"typlen", 8},
+                                                    {"typalign", "d"},
+                                                    {"avg_width", 8}}}}}}}},
+                               &snap)
+                  .ok());
+  RuleBook book = LoadBook();
+  const Rule* rule = nullptr;
+  for (const Rule* r : book.InArea("maintenance"))
+    if (r->id == "table-bloat") rule = r;
+  ASSERT_NE(rule, nullptr);
+  std::string line;
+  for (const PlanItem& it : RunRule(snap, *rule, MaintainOptions()))
+    for (const std::string& l : PsqlLines(it.rec.sql))
+      if (l.rfind("pg_repack ", 0) == 0) line = l;
+  ASSERT_FALSE(line.empty()) << "no pg_repack advice";
+  // The shell runs printf in pg_repack's place: one argument per line.
+  const std::string cmd = "printf '%s\\n'" + line.substr(std::string("pg_repack").size());
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string got;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) got.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << cmd;
+  EXPECT_EQ(got, "--no-order\n--table=" + QuoteIdent(schema) + "." + QuoteIdent(table) +
+                     "\n--dbname=" + db + "\n")
+      << line;
 }
 
 TEST(Plan, StandbyIsSaidInsteadOfNothingToDo) {

@@ -76,13 +76,12 @@ void TableBloat(const RuleInput& in, std::vector<PlanItem>* out) {
       it.executable = false;
       double need = static_cast<double>(e.expected_bytes + t.toast_bytes + t.index_bytes);
       // Names may hold line breaks: the comment lines go through SqlComment.
-      it.rec.sql =
-          "-- online rewrite (run from a shell):\npg_repack --no-order --table=" + t.Qualified() +
-          " --dbname=" + QuoteIdent(in.snap.database) + "\n" +
-          SqlComment(
-              "offline alternative, blocks all access for the whole rewrite:\n"
-              "VACUUM FULL " +
-              t.Qualified() + ";");
+      it.rec.sql = "-- online rewrite (run from a shell):\npg_repack --no-order --table=" +
+                   ShellQuote(t.Qualified()) + " --dbname=" + ShellQuote(in.snap.database) + "\n" +
+                   SqlComment(
+                       "offline alternative, blocks all access for the whole rewrite:\n"
+                       "VACUUM FULL " +
+                       t.Qualified() + ";");
       it.rec.sql.pop_back();  // rec.sql has no final line break
       it.rec.lock = "pg_repack: ACCESS EXCLUSIVE briefly at start and end; needs free disk ~" +
                     Bytes(need) +

@@ -36,6 +36,7 @@
 #include "analyzer/review/sql_rule_tree.h"
 #include "analyzer/review/sql_rules_internal.h"
 #include "core/session.h"
+#include "core/sql_text.h"
 
 namespace pgvise::sqlrules {
 
@@ -165,7 +166,7 @@ void BanVacuumFull(const Call& c, std::vector<Finding>* out) {
   f.suggestion =
       "plain VACUUM (SHARE UPDATE EXCLUSIVE) reclaims space for reuse; to shrink "
       "the files online use pg_repack" +
-      (d.object.empty() ? std::string() : " --table " + d.object) +
+      (d.object.empty() ? std::string() : " --table=" + ShellQuote(c.TargetSql())) +
       ", and REINDEX INDEX CONCURRENTLY for bloated indexes.";
   out->push_back(std::move(f));
 }
@@ -178,7 +179,8 @@ void BanCluster(const Call& c, std::vector<Finding>* out) {
                             " under ACCESS EXCLUSIVE: no reads or writes until it finishes");
   f.Add("lock", "ACCESS EXCLUSIVE");
   if (!d.object.empty()) c.AboutTable(d.object, &f);
-  f.suggestion = "pg_repack" + (d.object.empty() ? std::string() : " --table " + d.object) +
+  f.suggestion = "pg_repack" +
+                 (d.object.empty() ? std::string() : " --table=" + ShellQuote(c.TargetSql())) +
                  " --order-by <columns> reorders the table online.";
   out->push_back(std::move(f));
 }
