@@ -199,6 +199,7 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
   AdviseRun run(session, catalog, workload, opts);
   PrepareWorkload(run);
   CostWritesAsReads(run);
+  CostRewrittenForms(run);
   GenerateCandidatesStep(run);
   Status st = StartWhatIf(run);
   if (!st.ok()) return st;
@@ -212,6 +213,7 @@ Status RunAdvisor(Session& session, const Catalog& catalog, const Workload& work
   ExplainRecommendations(run);
   ReportUnverifiable(run);
   ReviewExisting(run);
+  OfferRewrites(run);
   Finish(run);
   RestoreWrittenText(run);
   BeyondIndexes(run);

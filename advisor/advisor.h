@@ -19,6 +19,8 @@
 //                        each drop shown not to raise the workload cost
 //   BeyondIndexes        partitions, materialized views, extended
 //                        statistics, workload patterns
+// Rewrites (advisor/rewrite_offers.h) wrap the selection: a SELECT with a
+// proven rewrite is costed in its rewritten form, and offered after it.
 // Nothing here writes to the database: hypothetical indexes live in the
 // session's memory. `--verify` (advisor/verify.h) is the only part that
 // builds real indexes, on a database the user says is a test copy.
@@ -31,6 +33,7 @@
 
 #include "advisor/candidates.h"
 #include "advisor/parameters.h"
+#include "advisor/rewrite_offers.h"
 #include "advisor/selection.h"
 #include "advisor/whatif.h"
 #include "advisor/workload.h"
@@ -109,7 +112,8 @@ struct AdviseOptions {
   ViewOptions views;
   StatisticsOptions statistics;
   PatternOptions patterns;
-  bool verbose = false;  // -v: also say why a table or statement got nothing
+  RewriteOfferOptions rewrites;  // kind "rewrite" (advisor/rewrite_offers.h)
+  bool verbose = false;          // -v: also say why a table or statement got nothing
   // --jobs N / --replica URI: the connections HypoPG what-if costing runs on
   // (advisor/whatif.h), opened and owned by the caller; the first one also
   // takes the selection's sequential EXPLAINs. Empty: the main session.
@@ -152,6 +156,7 @@ struct AdviseReport {
   std::vector<Recommendation> views;       // kind "materialized-view" (advisor/matview.h)
   std::vector<Recommendation> statistics;  // kind "statistics" (advisor/ext_statistics.h)
   std::vector<Finding> patterns;           // workload patterns (advisor/patterns.h)
+  std::vector<Recommendation> rewrites;    // kind "rewrite" (advisor/rewrite_offers.h)
   std::vector<StatementOutcome> statements;
   double workload_cost_before = 0;  // sum calls * cost, as the database is now
   double workload_cost_after = 0;   // with recommendations (and drops)

@@ -11,12 +11,16 @@
 //   advisor_explain.cc  what the report says about it: per statement before
 //                       and after, one recommendation per chosen index with
 //                       a name no relation holds, the GIN candidates apart
+//   advisor_rewrite.cc  rewrites: proven ones costed rewritten, then offered
+//                       where they still beat the original under the chosen
+//                       indexes (advisor/rewrite_offers.h)
 //
 // Each step is a function of AdviseRun with one comment saying why it is
 // there. Internal to the advisor module.
 #pragma once
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -40,6 +44,8 @@ struct AdviseRun {
   std::unique_ptr<WhatIfOracle> oracle;
   std::vector<int> chosen;
   std::set<std::string> names_taken;
+  // CostRewrittenForms: statement -> what the rewriter offered for it.
+  std::map<int, RewriteOffer> rewrites;
   AdviseReport rep;
 
   void Say(const std::string& m) const {
@@ -66,5 +72,9 @@ void RecordStatements(AdviseRun& run);
 void ReserveTakenNames(AdviseRun& run);
 void ExplainRecommendations(AdviseRun& run);
 void ReportUnverifiable(AdviseRun& run);
+
+// advisor_rewrite.cc (advisor/rewrite_offers.h)
+void CostRewrittenForms(AdviseRun& run);
+void OfferRewrites(AdviseRun& run);
 
 }  // namespace pgvise::advise_steps

@@ -4,6 +4,7 @@
 #include "advisor/matview.h"
 #include "advisor/partition.h"
 #include "advisor/patterns.h"
+#include "advisor/rewrite_offers.h"
 
 #include <algorithm>
 #include <cmath>
@@ -92,6 +93,7 @@ std::string ChangeCounts(const AdviseReport& r) {
   add(r.partitions.size(), "partitioning", "partitionings");
   add(r.views.size(), "materialized view", "materialized views");
   add(r.statistics.size(), "statistics object", "statistics objects");
+  add(r.rewrites.size(), "rewrite", "rewrites");
   add(r.drops.size(), "drop", "drops");
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i)
@@ -256,7 +258,8 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
   auto& b = rep.body;
   b.push_back(ReportBlock::Heading(rep.title, 1));
   const bool changes = !r.indexes.empty() || !r.drops.empty() || !r.unverified.empty() ||
-                       !r.partitions.empty() || !r.views.empty() || !r.statistics.empty();
+                       !r.partitions.empty() || !r.views.empty() || !r.statistics.empty() ||
+                       !r.rewrites.empty();
   b.push_back(ReportBlock::Paragraph(
       changes
           ? "Workload cost " + Cost(r.workload_cost_before) + " -> " + Cost(r.workload_cost_after) +
@@ -342,6 +345,7 @@ Report AdviceReport(const AdviseReport& r, const AdviceRenderOptions& o) {
   AddPartitionReport(r, &rep);
   AddViewReport(r, &rep);
   AddStatisticsReport(r, &rep);
+  AddRewriteReport(r, &rep);
   AddPatternReport(r, &rep);
   if (!r.statements.empty()) {
     b.push_back(ReportBlock::Heading("Statements"));
@@ -439,10 +443,11 @@ json AdviceToJson(const AdviseReport& r) {
   sum["partitions"] = r.partitions.size();
   sum["views"] = r.views.size();
   sum["statistics"] = r.statistics.size();
+  sum["rewrites"] = r.rewrites.size();
   j["summary"] = sum;
   json recs = json::array();
   for (const auto& x : r.indexes) recs.push_back(ToJson(x));
-  for (const auto* kind : {&r.partitions, &r.views, &r.statistics})
+  for (const auto* kind : {&r.partitions, &r.views, &r.statistics, &r.rewrites})
     for (const auto& x : *kind) recs.push_back(ToJson(x));
   j["recommendations"] = recs;
   json patterns = json::array();

@@ -298,6 +298,16 @@ PlanCost WhatIf::GenericBaseline(int s) {
   return ExplainGeneric(main(), s);
 }
 
+PlanCost WhatIf::CostUncached(int s, const std::vector<int>& config) {
+  PlanCost pc;
+  Status st = Materialize(main(), Relevant(s, config));
+  if (!st.ok()) {
+    pc.error = st.message();
+    return pc;
+  }
+  return Explain(main(), s);
+}
+
 const PlanCost& WhatIf::Cost(int s, const std::vector<int>& config) {
   std::vector<int> rel = Relevant(s, config);
   std::string key = Key(s, rel);

@@ -129,6 +129,10 @@ class WhatIf {
   void UseGenericPlan(int s, const std::string& why);
   // The generic plan with no hypothetical index: the check beside custom plans.
   PlanCost GenericBaseline(int s);
+  // `s` under `config` planned afresh, its current text, the cache neither
+  // read nor filled: a statement costed in another form (advise's rewrites)
+  // asked for its written form.
+  PlanCost CostUncached(int s, const std::vector<int>& config);
 
   // Cost (and plan facts) of statement `s` under `config` (candidate ids;
   // those irrelevant to `s` are ignored). Cached.

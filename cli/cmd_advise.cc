@@ -5,6 +5,8 @@
 //   SnapshotCatalog   tables, columns + pg_stats, indexes, constraints
 //   CollectWorkload   SQL files (-- pgvise: calls=N) and/or pg_stat_statements,
 //                     plus pg_qualstats constants when installed
+//   RewriteOffers     the rewriter as the advisor's rewrite provider, run as
+//                     `rewrite --db` runs it (cli/advise_rewrites.h)
 //   RunAdvisor        candidates -> what-if costs -> selection -> drops
 //   Verify            only with --verify: builds, measures, drops (writable)
 //   Report            text | json | markdown | html | sql (+ revert script)
@@ -23,6 +25,7 @@
 #include "advisor/verify.h"
 #include "advisor/workload.h"
 #include "catalog/catalog.h"
+#include "cli/advise_rewrites.h"
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "maintenance/window.h"
@@ -77,6 +80,9 @@ int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOpti
   Workload w;
   st = CollectWorkload(*session, source, &w);
   if (!st.ok()) Fail(st);
+
+  // RewriteOffers (cli/advise_rewrites.h).
+  if (ao.rewrites.enabled) ao.rewrites.provider = RewriteOffers(*session, catalog, w);
 
   // RunAdvisor.
   Progress progress(!o.quiet && isatty(2));
@@ -197,6 +203,9 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
              "do not advise extended statistics (CREATE STATISTICS)");
   AddOffFlag(app, "--no-patterns", &ao->patterns.enabled,
              "do not report workload patterns (N+1, single-row INSERTs, ...)");
+  AddOffFlag(app, "--no-rewrites", &ao->rewrites.enabled,
+             "do not offer query rewrites (a per-row subquery as a join, proven cheaper by "
+             "EXPLAIN; docs/advise.md)");
   return [common, o, ao]() -> int { return RunAdvise(*common, *o, *ao); };
 }
 

@@ -2,12 +2,12 @@
 //
 // Steps: read and split the file (analyzer/sql/statement.h) -> open the
 // read-only session when --db is given (its catalog resolves columns, NOT
-// NULL and function volatility) -> RewriteSql per statement -> with --db, EXPLAIN both forms
-// (rewriter/verify.h) and keep a rewrite only when its estimated cost is lower (the estimate
-// gate); with --verify also run both, keep it only when the results match and it is not
-// measured slower beyond the noise margin (the measurement gate: a warm-up, then --verify-runs
-// interleaved timed runs each, medians compared) -> RewriteReport (rewriter/report.h) ->
-// WriteReport: sql | text | json | markdown | html. Unparsable statements
+// NULL and function volatility) -> ProposeRewrite per statement (rewriter/propose.h):
+// RewriteSql, then with --db EXPLAIN both forms (rewriter/verify.h) and keep a rewrite only when
+// its estimated cost is lower (the estimate gate); with --verify also run both, keep it only when
+// the results match and it is not measured slower beyond the noise margin (the measurement gate: a
+// warm-up, then --verify-runs interleaved timed runs each, medians compared) -> RewriteReport
+// (rewriter/report.h) -> WriteReport: sql | text | json | markdown | html. Unparsable statements
 // are reported with file:line:col and make the exit code 2; the others are
 // still rewritten.
 #include <CLI/CLI.hpp>
@@ -18,6 +18,7 @@
 #include "analyzer/sql/statement.h"
 #include "cli/command.h"
 #include "rewriter/pg_catalog.h"
+#include "rewriter/propose.h"
 #include "rewriter/report.h"
 #include "rewriter/rewriter.h"
 #include "rewriter/verify.h"
@@ -78,15 +79,15 @@ int Run(const RewriteArgs& a, const CommonOptions& common) {
   std::unique_ptr<SessionCatalog> catalog;
   if (!common.db.empty()) {
     session = OpenSession(common);
-    catalog = std::make_unique<SessionCatalog>(session.get());
-    ro.catalog = catalog.get();
-    // One pg_proc query for every function the file calls, instead of one
-    // per statement.
     std::vector<std::string> sqls;
     for (const auto& stmt : file.statements)
       if (stmt.parsed) sqls.push_back(stmt.sql);
-    catalog->PrefetchFunctions(sqls);
+    catalog = OpenRewriteCatalog(*session, nullptr, sqls);
+    ro.catalog = catalog.get();
   }
+  VerifyOptions vo;
+  vo.execute = a.verify;
+  vo.measure.runs = a.verify_runs;
 
   bool bad_input = false;
   std::vector<StatementRewrite> reps;
@@ -99,24 +100,13 @@ int Run(const RewriteArgs& a, const CommonOptions& common) {
     StatementRewrite r;
     r.stmt = &stmt;
     size_t pos = 0;
-    st = RewriteSql(stmt.sql, ro, &r.result, &pos);
+    // The passes, then with --db the gates (rewriter/propose.h).
+    st = ProposeRewrite(stmt.sql, ro, session.get(), vo, &r, &pos);
+    if (st.code() == Status::Code::kDatabase) throw Error(ExitCode::kDatabaseError, st.message());
     if (!st.ok()) {
       std::cerr << file.Where(stmt, pos) << ": " << st.message() << "\n";
       bad_input = true;
       continue;
-    }
-    r.proposed = r.result.changed;
-    // Never slower: with --db a rewrite is proposed only when the planner
-    // says it is cheaper (EXPLAIN of both forms, read-only, rolled back);
-    // --verify also runs both and compares their results.
-    if (r.proposed && session) {
-      r.check = a.verify ? RewriteCheck::kMeasured : RewriteCheck::kEstimate;
-      VerifyOptions vo;
-      vo.execute = a.verify;
-      vo.measure.runs = a.verify_runs;
-      Status vs = VerifyRewrite(*session, stmt.sql, r.result.sql, vo, &r.verify);
-      if (!vs.ok()) throw Error(ExitCode::kDatabaseError, vs.message());
-      r.proposed = r.verify.proposed;
     }
     r.output = r.proposed ? Trimmed(r.result.sql) : Trimmed(stmt.sql);
     if (common.verbose) {

@@ -55,6 +55,8 @@ const char* RecommendationKindName(RecommendationKind k) {
       return "materialized-view";
     case RecommendationKind::kStatistics:
       return "statistics";
+    case RecommendationKind::kRewrite:
+      return "rewrite";
   }
   return "";
 }

@@ -86,6 +86,7 @@ enum class RecommendationKind {
   kPartition,            // "partition": partition a table (advise)
   kMaterializedView,     // "materialized-view" (advise)
   kStatistics,           // "statistics": CREATE STATISTICS (advise)
+  kRewrite,              // "rewrite": run the statement in a rewritten form (advise)
 };
 const char* RecommendationKindName(RecommendationKind k);
 

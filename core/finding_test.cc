@@ -25,6 +25,7 @@ TEST(RecommendationKindName, PrintsTheContractStrings) {
                "prepared-transaction");
   EXPECT_STREQ(RecommendationKindName(RecommendationKind::kReplicationSlot), "replication-slot");
   EXPECT_STREQ(RecommendationKindName(RecommendationKind::kSequence), "sequence");
+  EXPECT_STREQ(RecommendationKindName(RecommendationKind::kRewrite), "rewrite");
 }
 
 TEST(ConfidenceName, PrintsTheContractStrings) {

@@ -31,7 +31,7 @@ _pgvise() {
   local extra=""
   case "$cmd" in
     explain) extra="--sql --analyze --no-buffers" ;;
-    advise) extra="-w --workload --from --budget --max-indexes --generic-plans --time-limit --no-local-search --min-gain --top --min-calls --no-drops --write-cost --write-source --revert-file --script-lock-timeout --verify --verify-top -q --quiet --no-partitions --partition-min-size --no-views --mv-max-staleness --no-statistics --no-patterns --jobs --replica" ;;
+    advise) extra="-w --workload --from --budget --max-indexes --generic-plans --time-limit --no-local-search --min-gain --top --min-calls --no-drops --write-cost --write-source --revert-file --script-lock-timeout --verify --verify-top -q --quiet --no-partitions --partition-min-size --no-views --mv-max-staleness --no-statistics --no-rewrites --no-patterns --jobs --replica" ;;
     rewrite) extra="--disable --verify --verify-runs --no-pretty --list-passes" ;;
     maintain) extra="--only --exclude --tables --exact --apply --retries --item-lock-timeout --item-timeout --cleanup-lock-timeout --memory --cpus --storage --workload --observe --baseline --save-baseline" ;;
   esac
