@@ -11,8 +11,10 @@
 //   Verify            only with --verify: builds, measures, drops (writable)
 //   Report            text | json | markdown | html | sql (+ revert script)
 //
-// Exit codes: 0 done (whether or not something is recommended), 2 bad input,
-// 3 database error (connect, HypoPG missing, permission, timeout).
+// Exit codes: 0 done (whether or not something is recommended; also when
+// --verify skipped an item for a lock another session held: the item says
+// verify_skipped, see docs/contracts.md), 2 bad input, 3 database error
+// (connect, HypoPG missing, permission, timeout).
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 

@@ -4,7 +4,9 @@
 // read-only session when --db is given (its catalog resolves columns, NOT
 // NULL and function volatility) -> ProposeRewrite per statement (rewriter/propose.h):
 // RewriteSql, then with --db EXPLAIN both forms (rewriter/verify.h) and keep a rewrite only when
-// its estimated cost is lower (the estimate gate); with --verify also run both, keep it only when
+// its estimated cost is lower and the estimate is not one known to mislead for its shape (a
+// per-row SubPlan or LATERAL probe through an index: those wait for --verify; the estimate
+// gate); with --verify also run both, keep it only when
 // the results match and it is not measured slower beyond the noise margin (the measurement gate: a
 // warm-up, then --verify-runs interleaved timed runs each, medians compared) -> RewriteReport
 // (rewriter/report.h) -> WriteReport: sql | text | json | markdown | html. Unparsable statements
@@ -142,7 +144,8 @@ RunFn SetupRewrite(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_flag("--verify", a->verify,
                "run both forms on --db too (read-only): compare results and time them; a "
                "rewrite measured slower is withheld; without it --db still compares EXPLAIN "
-               "costs and proposes only cheaper rewrites");
+               "costs and proposes only cheaper rewrites, except where the estimate is known "
+               "to mislead (a per-row index probe), which wait for --verify");
   app.add_option("--verify-runs", a->verify_runs,
                  "timed runs of each form after a warm-up under --verify (medians compared; "
                  "fewer when they would take over 10 s)")
