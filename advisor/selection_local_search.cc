@@ -10,7 +10,13 @@
 // workload cost by kMinMoveGain of what it is now: each kept move starts a
 // new round of pricing (new configurations, new what-ifs), and a long tail
 // of moves that each save a hair cost most of the search's EXPLAINs on
-// TPC-H for next to nothing (bench/advise.md, "Fewer what-ifs").
+// TPC-H for next to nothing (bench/advise.md, "Fewer what-ifs"). Bounds
+// spare what-ifs before any is spent: a chosen index is not priced out
+// (its statements re-costed without it) when no candidate's bound on top of
+// the whole configuration could pay for a move; the two-for-one search is
+// skipped when the two best bounds cannot reach what it must save; "make
+// room" prices alone only the candidates that do not fit and could be
+// among the tries.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -98,6 +104,13 @@ class LocalSearch {
     for (const auto& [s, g] : Alone(c)) b += std::min(g, o_.Calls(s) * Res(res, s));
     return b;
   }
+  // A bound with no what-if: c saves at most what its statements cost now.
+  // Above Bound; a candidate it rules out is never priced alone.
+  double CheapBound(int c, const Residual& res) const {
+    double b = -o_.WriteOverhead(c);
+    for (int s : o_.StatementsFor(c)) b += o_.Calls(s) * Res(res, s);
+    return b;
+  }
   // The gain of adding c to `config`. Only the statements c helps on its
   // own are costed: under the diminishing-returns assumption the bound above
   // already makes, c saves nothing on top of more indexes where it saves
@@ -120,14 +133,16 @@ class LocalSearch {
     }
     return p;
   }
-  // Candidates outside `config` that fit `room`, by their bound (per byte
-  // when `per_byte`), best first; ties by number, for determinism.
+  // Candidates outside `config` that fit `room` and may save more than
+  // `floor`, by their bound (per byte when `per_byte`), best first; ties by
+  // number, for determinism.
   std::vector<std::pair<double, int>> Ranked(const std::vector<int>& config, const Residual& res,
-                                             int64_t room, bool per_byte) {
+                                             int64_t room, bool per_byte, double floor = 0) {
     std::vector<std::pair<double, int>> out;
     for (int c = 0; c < o_.num_candidates(); ++c) {
       // Putting back the index just taken out is no move.
       if (c == taken_out_ || Contains(config, c) || o_.Size(c) > room) continue;
+      if (CheapBound(c, res) <= std::max(floor, 0.0)) continue;
       double b = Bound(c, res);
       if (b <= 0) continue;
       if (per_byte) b /= static_cast<double>(std::max(o_.Size(c), kMinBytes));
@@ -143,7 +158,7 @@ class LocalSearch {
   Pick BestAdd(const std::vector<int>& config, const Residual& res, int64_t room, double floor) {
     Pick best;
     best.gain = floor;
-    for (const auto& [bound, c] : Ranked(config, res, room, false)) {
+    for (const auto& [bound, c] : Ranked(config, res, room, false, floor)) {
       if (bound <= best.gain || expired_()) break;
       Pick p = Exact(config, c, res);
       if (p.gain > best.gain) best = std::move(p);
@@ -163,6 +178,15 @@ class LocalSearch {
     return best;
   }
 
+  // Whether two candidates that fit `room` may together save more than
+  // `floor` on top of `config`: the two best bounds (no what-if beyond
+  // what each saves alone). When not, the pair search is not priced.
+  bool PairMayReach(const std::vector<int>& config, const Residual& res, int64_t room,
+                    double floor) {
+    std::vector<std::pair<double, int>> r = Ranked(config, res, room, false);
+    return r.size() >= 2 && r[0].first + r[1].first > floor;
+  }
+
   // One improving move, the best among those that take out one chosen index
   // (drop it, swap it, or swap it for two), first chosen index that has one
   // wins; else one more index. Returns false at a fixed point.
@@ -174,6 +198,12 @@ class LocalSearch {
     std::vector<int> order = st_.config;
     for (int i : order) {
       if (expired_()) return false;
+      // Every move out of i keeps the indexes other than i, so it saves at
+      // most what adding its newcomers to the whole configuration would
+      // (i present never makes a plan dearer), plus i's write overhead
+      // (dropping i costs no reads less). When that cannot reach `eps`, the
+      // statements i serves are not re-costed without it.
+      if (!MayImproveWithout(i, eps, can_grow)) continue;
       std::vector<int> without;
       for (int x : st_.config)
         if (x != i) without.push_back(x);
@@ -198,7 +228,8 @@ class LocalSearch {
         best = swap.gain - loss, next = With(without, swap.c), found = true;
         what = "swap " + std::to_string(i) + " for " + std::to_string(swap.c);
       }
-      if (can_grow && !expired_()) {
+      if (can_grow && !expired_() &&
+          PairMayReach(without, res, room, std::max(best, add_floor) + loss)) {
         // Two indexes in the room of one: the best per byte, then the one
         // that saves most on top of it.
         Pick first = BestRatio(without, res, room);
@@ -230,23 +261,63 @@ class LocalSearch {
     return !expired_() && MakeRoom(eps);
   }
 
+  // Whether a move that takes out chosen index i (drop, swap for one, swap
+  // for two) may save more than `eps`, from the bounds alone (no what-if):
+  // a newcomer c saves at most Bound(c) on top of the current configuration,
+  // and the pair at most the sum of its two.
+  bool MayImproveWithout(int i, double eps, bool can_grow) {
+    const double need = eps - o_.WriteOverhead(i);
+    if (need < 0) return true;  // dropping i alone may do it
+    const int64_t room = Room(o_.Size(i));
+    double top1 = 0, top2 = 0;
+    for (int c = 0; c < o_.num_candidates(); ++c) {
+      if (c == i || Contains(st_.config, c) || o_.Size(c) > room) continue;
+      if (CheapBound(c, {}) <= (can_grow ? top2 : std::max(top1, need))) continue;
+      double b = Bound(c, {});
+      if (b > need) return true;
+      if (b > top1)
+        top2 = top1, top1 = b;
+      else if (b > top2)
+        top2 = b;
+      if (can_grow && top1 + top2 > need) return true;
+    }
+    return false;
+  }
+
   // Bring in a candidate that does not fit, then take out the chosen
   // indexes that cost least per byte freed (or least, when the index limit
   // is what binds) until it does: one bigger index for several smaller
   // ones. Candidates in order of what they save alone, which bounds what
   // they save anywhere.
   bool MakeRoom(double eps) {
-    std::vector<std::pair<double, int>> order;
+    // Only candidates that do not fit: one that fits is a plain addition,
+    // tried elsewhere. The tries are the kMakeRoomTries that save most
+    // alone; what a candidate saves alone is priced only while it may be
+    // among them (it saves at most what its statements cost now: no
+    // what-if for that bound).
+    auto by_value = [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    };
+    const bool full = static_cast<int>(st_.config.size()) >= opts_.max_indexes;
+    std::vector<std::pair<double, int>> pending, order;
     for (int c = 0; c < o_.num_candidates(); ++c) {
       if (Contains(st_.config, c)) continue;
       if (opts_.budget_bytes >= 0 && o_.Size(c) > opts_.budget_bytes) continue;
+      if (!full && o_.Size(c) <= Room(0)) continue;
+      double most = -o_.WriteOverhead(c);
+      for (int s : o_.StatementsFor(c)) most += o_.Calls(s) * o_.Cost(s, {});
+      if (most > eps) pending.push_back({most, c});
+    }
+    std::sort(pending.begin(), pending.end(), by_value);
+    for (const auto& [most, c] : pending) {
+      int above = 0;  // priced tries already sure to come before c
+      for (const auto& [alone, c2] : order) above += alone > most;
+      if (above >= kMakeRoomTries) break;
       double alone = -o_.WriteOverhead(c);
       for (const auto& [s, g] : Alone(c)) alone += g;
       if (alone > eps) order.push_back({alone, c});
     }
-    std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
-      return x.first != y.first ? x.first > y.first : x.second < y.second;
-    });
+    std::sort(order.begin(), order.end(), by_value);
     double best = eps;
     std::vector<int> best_next;
     int best_in = -1;
