@@ -16,7 +16,9 @@
 // the whole configuration could pay for a move; the two-for-one search is
 // skipped when the two best bounds cannot reach what it must save; "make
 // room" prices alone only the candidates that do not fit and could be
-// among the tries.
+// among the tries. What a candidate saves alone is itself priced lazily,
+// statement by statement, only while its bound may still clear the bar
+// of the question asked (Bound's threshold).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -94,21 +96,33 @@ class LocalSearch {
   const std::vector<std::pair<int, double>>& Alone(int c) {
     auto it = alone_.find(c);
     if (it != alone_.end()) return it->second;
+    Bound(c, {}, -INFINITY);  // prices every statement
     std::vector<std::pair<int, double>> v;
-    for (int s : o_.StatementsFor(c))
-      v.push_back({s, o_.Calls(s) * std::max(0.0, o_.Cost(s, {}) - o_.Cost(s, {c}))});
+    for (const auto& e : Entries(c)) v.push_back({e.s, e.saves});
     return alone_[c] = std::move(v);
   }
-  double Bound(int c, const Residual& res) {
+  // min(alone, what is left), summed, less c's write overhead. Priced
+  // lazily: a statement not priced alone yet counts as all it costs with no
+  // index, and statements are priced (the one that may save most first)
+  // only while the bound is above `threshold`. So a result above
+  // `threshold` is exact; one at or below it may be a bound.
+  double Bound(int c, const Residual& res, double threshold) {
+    std::vector<AloneEntry>& v = Entries(c);
+    auto part = [&](const AloneEntry& e) {
+      return std::min(e.saves, o_.Calls(e.s) * Res(res, e.s));
+    };
     double b = -o_.WriteOverhead(c);
-    for (const auto& [s, g] : Alone(c)) b += std::min(g, o_.Calls(s) * Res(res, s));
-    return b;
-  }
-  // A bound with no what-if: c saves at most what its statements cost now.
-  // Above Bound; a candidate it rules out is never priced alone.
-  double CheapBound(int c, const Residual& res) const {
-    double b = -o_.WriteOverhead(c);
-    for (int s : o_.StatementsFor(c)) b += o_.Calls(s) * Res(res, s);
+    for (const auto& e : v) b += part(e);
+    while (b > threshold) {
+      AloneEntry* next = nullptr;
+      for (auto& e : v)
+        if (!e.priced && (!next || part(e) > part(*next))) next = &e;
+      if (!next) break;
+      b -= part(*next);
+      next->saves = o_.Calls(next->s) * std::max(0.0, o_.Cost(next->s, {}) - o_.Cost(next->s, {c}));
+      next->priced = true;
+      b += part(*next);
+    }
     return b;
   }
   // The gain of adding c to `config`. Only the statements c helps on its
@@ -142,9 +156,8 @@ class LocalSearch {
     for (int c = 0; c < o_.num_candidates(); ++c) {
       // Putting back the index just taken out is no move.
       if (c == taken_out_ || Contains(config, c) || o_.Size(c) > room) continue;
-      if (CheapBound(c, res) <= std::max(floor, 0.0)) continue;
-      double b = Bound(c, res);
-      if (b <= 0) continue;
+      double b = Bound(c, res, std::max(floor, 0.0));
+      if (b <= std::max(floor, 0.0)) continue;
       if (per_byte) b /= static_cast<double>(std::max(o_.Size(c), kMinBytes));
       out.push_back({b, c});
     }
@@ -183,8 +196,28 @@ class LocalSearch {
   // what each saves alone). When not, the pair search is not priced.
   bool PairMayReach(const std::vector<int>& config, const Residual& res, int64_t room,
                     double floor) {
-    std::vector<std::pair<double, int>> r = Ranked(config, res, room, false);
-    return r.size() >= 2 && r[0].first + r[1].first > floor;
+    std::vector<int> pool;
+    for (int c = 0; c < o_.num_candidates(); ++c)
+      if (c != taken_out_ && !Contains(config, c) && o_.Size(c) <= room) pool.push_back(c);
+    return TwoMayReach(pool, res, floor);
+  }
+  // Whether two members of `pool`, each with a positive bound, may save
+  // more than `floor` together. The larger of such a pair has a bound
+  // above floor / 2, so that is all the first pass prices exactly; the
+  // second looks for a partner for the best of those.
+  bool TwoMayReach(const std::vector<int>& pool, const Residual& res, double floor) {
+    double top = 0;
+    int first = -1;
+    const double half = std::max(floor / 2, 0.0);
+    for (int c : pool) {
+      double b = Bound(c, res, half);
+      if (b > half && b > top) top = b, first = c;
+    }
+    if (first < 0) return false;
+    const double partner = std::max(floor - top, 0.0);
+    for (int c : pool)
+      if (c != first && Bound(c, res, partner) > partner) return true;
+    return false;
   }
 
   // One improving move, the best among those that take out one chosen index
@@ -269,19 +302,12 @@ class LocalSearch {
     const double need = eps - o_.WriteOverhead(i);
     if (need < 0) return true;  // dropping i alone may do it
     const int64_t room = Room(o_.Size(i));
-    double top1 = 0, top2 = 0;
-    for (int c = 0; c < o_.num_candidates(); ++c) {
-      if (c == i || Contains(st_.config, c) || o_.Size(c) > room) continue;
-      if (CheapBound(c, {}) <= (can_grow ? top2 : std::max(top1, need))) continue;
-      double b = Bound(c, {});
-      if (b > need) return true;
-      if (b > top1)
-        top2 = top1, top1 = b;
-      else if (b > top2)
-        top2 = b;
-      if (can_grow && top1 + top2 > need) return true;
-    }
-    return false;
+    std::vector<int> pool;
+    for (int c = 0; c < o_.num_candidates(); ++c)
+      if (c != i && !Contains(st_.config, c) && o_.Size(c) <= room) pool.push_back(c);
+    for (int c : pool)
+      if (Bound(c, {}, need) > need) return true;
+    return can_grow && TwoMayReach(pool, {}, need);
   }
 
   // Bring in a candidate that does not fit, then take out the chosen
@@ -309,13 +335,19 @@ class LocalSearch {
       if (most > eps) pending.push_back({most, c});
     }
     std::sort(pending.begin(), pending.end(), by_value);
+    // What c saves alone is Bound over the costs with no index (nothing
+    // capped); priced only while it may beat the tries found so far.
+    Residual none;
+    for (int s = 0; s < o_.num_statements(); ++s) none[s] = o_.Cost(s, {});
     for (const auto& [most, c] : pending) {
-      int above = 0;  // priced tries already sure to come before c
-      for (const auto& [alone, c2] : order) above += alone > most;
-      if (above >= kMakeRoomTries) break;
-      double alone = -o_.WriteOverhead(c);
-      for (const auto& [s, g] : Alone(c)) alone += g;
-      if (alone > eps) order.push_back({alone, c});
+      double threshold = eps;
+      if (static_cast<int>(order.size()) >= kMakeRoomTries) {
+        std::sort(order.begin(), order.end(), by_value);
+        threshold = std::max(eps, order[kMakeRoomTries - 1].first);
+      }
+      if (most <= threshold) break;
+      double alone = Bound(c, none, threshold);
+      if (alone > threshold) order.push_back({alone, c});
     }
     std::sort(order.begin(), order.end(), by_value);
     double best = eps;
@@ -413,6 +445,20 @@ class LocalSearch {
   State& st_;
   int64_t& used_;
   SelectionResult& r_;
+  // What each candidate saves alone, per statement, as far as priced.
+  struct AloneEntry {
+    int s;
+    double saves;  // calls x cost saved; not priced: calls x cost with no index
+    bool priced;
+  };
+  std::vector<AloneEntry>& Entries(int c) {
+    auto it = entries_.find(c);
+    if (it != entries_.end()) return it->second;
+    std::vector<AloneEntry> v;
+    for (int s : o_.StatementsFor(c)) v.push_back({s, o_.Calls(s) * o_.Cost(s, {}), false});
+    return entries_[c] = std::move(v);
+  }
+  std::map<int, std::vector<AloneEntry>> entries_;
   std::map<int, std::vector<std::pair<int, double>>> alone_;
   int taken_out_ = -1;
 };
