@@ -18,10 +18,8 @@
 // included), not only single columns, so an ordering the generator got right
 // is one step away. Lazy evaluation: a move's gain only shrinks as indexes
 // are added (the next index helps less when one already helps), so a move
-// whose stale gain is below the best fresh one is not re-costed. The stale
-// gain is kept per statement and capped by what that statement costs now;
-// a move never costed is bounded by what its statements cost; an add move
-// is not re-priced on a statement it saved nothing on.
+// whose stale gain is below the best fresh one is not re-costed; an add
+// move is not re-priced on a statement it saved nothing on.
 // A final pass drops any chosen index the others made redundant.
 //
 // Then a local search (on by default, `local_search`) repairs what a greedy
