@@ -141,6 +141,7 @@ Status StartWhatIf(AdviseRun& run) {
   run.wi = std::make_unique<WhatIf>(more.empty() ? run.session : *more[0], run.workload, &run.cs,
                                     run.catalog);
   run.wi->AddWorkers(more);
+  run.wi->NameServers(run.session.options().conninfo);
   Status st = run.wi->Init();
   if (!st.ok()) return st;
   run.rep.hypopg_version = run.wi->hypopg_version();

@@ -517,6 +517,45 @@ TEST_F(AdvisorPg, LocalSearchCanBeTurnedOffAndNeverLosesToTheGreedy) {
   EXPECT_LE(l.workload_cost_after, g.workload_cost_after * (1 + 1e-9)) << Dump(l) << Dump(g);
 }
 
+// --jobs 2: the JSON statistics say what each connection ran, the shares
+// add up to whatif_calls, and no connection string is printed.
+TEST_F(AdvisorPg, WhatIfCallsPerConnectionWithTwoJobs) {
+  SessionOptions so;
+  so.conninfo = *uri_;
+  std::vector<std::unique_ptr<Session>> jobs;
+  ASSERT_TRUE(OpenWhatIfSessions(so, 2, {}, &jobs).ok());
+  ASSERT_EQ(jobs.size(), 2u);
+  AdviseOptions ao;
+  for (auto& j : jobs) ao.whatif_sessions.push_back(j.get());
+  AdviseReport r = Advise(
+      "-- pgvise: calls=100\nSELECT id, pad FROM t_multi WHERE a = 3 AND b = 9;\n"
+      "-- pgvise: calls=80\nSELECT sum(total) FROM t_cover WHERE customer_id = 7;\n"
+      "-- pgvise: calls=60\nSELECT pad FROM t_budget WHERE x = 5 AND y = 10;\n"
+      "-- pgvise: calls=50\nSELECT id FROM t_multi WHERE created_at BETWEEN '2024-02-01' AND "
+      "'2024-02-02';\n"
+      "-- pgvise: calls=30\nSELECT id, payload FROM t_sort ORDER BY created_at LIMIT 10;\n",
+      ao);
+  const auto j = AdviceToJson(r);
+  const auto& shares = j["summary"]["whatif_by_connection"];
+  ASSERT_TRUE(shares.is_array()) << j["summary"].dump();
+  ASSERT_EQ(shares.size(), 2u) << shares.dump();
+  int64_t sum = 0;
+  for (const auto& c : shares) {
+    EXPECT_GT(c["whatif_calls"].get<int64_t>(), 0) << shares.dump();
+    EXPECT_EQ(c["server"], "primary") << shares.dump();
+    sum += c["whatif_calls"].get<int64_t>();
+  }
+  EXPECT_EQ(shares[0]["connection"], "job 1");
+  EXPECT_EQ(shares[1]["connection"], "job 2");
+  EXPECT_EQ(sum, j["summary"]["whatif_calls"].get<int64_t>());
+  EXPECT_EQ(shares.dump().find("postgres"), std::string::npos) << shares.dump();
+  // One connection: one share, all of it.
+  AdviseReport one = Advise("SELECT pad FROM t_budget WHERE x = 5 AND y = 10;");
+  const auto j1 = AdviceToJson(one)["summary"];
+  ASSERT_EQ(j1["whatif_by_connection"].size(), 1u) << j1.dump();
+  EXPECT_EQ(j1["whatif_by_connection"][0]["whatif_calls"], j1["whatif_calls"]);
+}
+
 TEST_F(AdvisorPg, ReportsRenderInEveryFormat) {
   AdviseReport r = Advise(
       "-- pgvise: calls=500\nSELECT id, payload FROM t_sort ORDER BY created_at DESC LIMIT 20;");

@@ -88,10 +88,14 @@ void NoteWriteBlocked(AdviseRun& run) {
   int blocked = 0;
   for (int c = 0; c < o.num_candidates(); ++c) {
     if (std::find(run.chosen.begin(), run.chosen.end(), c) != run.chosen.end()) continue;
+    // Without write overhead nothing was blocked, and pricing the candidate
+    // would spend a what-if per statement on a note (at a small budget most
+    // candidates were never priced: they do not fit).
+    const double w = o.WriteOverhead(c);
+    if (w <= 0) continue;
     double gain = 0;
     for (int s : o.StatementsFor(c)) gain += o.Calls(s) * (o.Cost(s, {}) - o.Cost(s, {c}));
-    double w = o.WriteOverhead(c);
-    if (gain > 0 && w > 0 && gain <= w) ++blocked;
+    if (gain > 0 && gain <= w) ++blocked;
   }
   if (blocked > 0)
     run.rep.notes.push_back(

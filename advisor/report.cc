@@ -124,14 +124,23 @@ std::string Costing(const AdviseReport& r) {
 std::vector<ReportStat> Stats(const AdviseReport& r) {
   const double asked = static_cast<double>(r.whatif.whatif_calls + r.whatif.cache_hits);
   const double hit = asked > 0 ? 100.0 * static_cast<double>(r.whatif.cache_hits) / asked : 0;
-  return {{"greedy steps", std::to_string(r.selection_steps)},
-          {"local-search moves", std::to_string(r.local_moves)},
-          {"what-if EXPLAINs", std::to_string(r.whatif.whatif_calls)},
-          {"cache hits", std::to_string(r.whatif.cache_hits) + " (" + Num(hit, 1) + "%)"},
-          {"hypothetical indexes", std::to_string(r.whatif.hypo_creates)},
-          {"time", Num(r.wall_ms / 1000.0, 2) + " s (EXPLAIN " +
-                       Num(r.whatif.explain_ms / 1000.0, 2) + " s)"},
-          {"HypoPG", r.hypopg_version}};
+  // --jobs / --replica: each connection's share ("job 2 (replica 1) 310").
+  std::string shares;
+  if (r.whatif.by_connection.size() > 1)
+    for (const auto& c : r.whatif.by_connection)
+      shares += (shares.empty() ? "" : ", ") + c.connection + " (" + c.server + ") " +
+                std::to_string(c.whatif_calls);
+  std::vector<ReportStat> out = {
+      {"greedy steps", std::to_string(r.selection_steps)},
+      {"local-search moves", std::to_string(r.local_moves)},
+      {"what-if EXPLAINs", std::to_string(r.whatif.whatif_calls)},
+      {"cache hits", std::to_string(r.whatif.cache_hits) + " (" + Num(hit, 1) + "%)"},
+      {"hypothetical indexes", std::to_string(r.whatif.hypo_creates)},
+      {"time",
+       Num(r.wall_ms / 1000.0, 2) + " s (EXPLAIN " + Num(r.whatif.explain_ms / 1000.0, 2) + " s)"},
+      {"HypoPG", r.hypopg_version}};
+  if (!shares.empty()) out.insert(out.begin() + 3, {"what-ifs per connection", shares});
+  return out;
 }
 
 // What one index does for the workload, in words a reader can check against
@@ -424,6 +433,13 @@ json AdviceToJson(const AdviseReport& r) {
   sum["write_overhead_added"] = r.write_overhead_added;
   sum["write_overhead_saved"] = r.write_overhead_saved;
   sum["whatif_calls"] = r.whatif.whatif_calls;
+  // Added: the what-ifs each connection ran (--jobs / --replica); they sum
+  // to whatif_calls.
+  json by_connection = json::array();
+  for (const auto& c : r.whatif.by_connection)
+    by_connection.push_back(
+        {{"connection", c.connection}, {"server", c.server}, {"whatif_calls", c.whatif_calls}});
+  sum["whatif_by_connection"] = by_connection;
   sum["cache_hits"] = r.whatif.cache_hits;
   sum["hypothetical_indexes_created"] = r.whatif.hypo_creates;
   sum["explain_ms"] = r.whatif.explain_ms;

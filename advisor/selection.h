@@ -18,7 +18,8 @@
 // included), not only single columns, so an ordering the generator got right
 // is one step away. Lazy evaluation: a move's gain only shrinks as indexes
 // are added (the next index helps less when one already helps), so a move
-// whose stale gain is below the best fresh one is not re-costed.
+// whose stale gain is below the best fresh one is not re-costed; an add
+// move is not re-priced on a statement it saved nothing on.
 // A final pass drops any chosen index the others made redundant.
 //
 // Then a local search (on by default, `local_search`) repairs what a greedy
@@ -43,7 +44,9 @@
 // when one big index saves most; the classic remedy is to also run the
 // greedy by absolute gain. With local search on, both starts run (same cost
 // cache, same time limit), each is improved, and the cheaper is returned
-// (the per-byte one on a tie).
+// (the per-byte one on a tie) - the second only when the first's answer
+// leaves out, for want of room or of an index slot, a candidate that might
+// still save a step's worth (no trap without a full knapsack).
 //
 // Example of the trap: q [1 call] costs 1000; index S (1 MB) brings it to
 // 500, index B (10 MB) to 0; budget 10 MB. The greedy takes S (500 per MB

@@ -10,7 +10,15 @@
 // workload cost by kMinMoveGain of what it is now: each kept move starts a
 // new round of pricing (new configurations, new what-ifs), and a long tail
 // of moves that each save a hair cost most of the search's EXPLAINs on
-// TPC-H for next to nothing (bench/advise.md, "Fewer what-ifs").
+// TPC-H for next to nothing (bench/advise.md, "Fewer what-ifs"). Bounds
+// spare what-ifs before any is spent: a chosen index is not priced out
+// (its statements re-costed without it) when no candidate's bound on top of
+// the whole configuration could pay for a move; the two-for-one search is
+// skipped when the two best bounds cannot reach what it must save; "make
+// room" prices alone only the candidates that do not fit and could be
+// among the tries. What a candidate saves alone is itself priced lazily,
+// statement by statement, only while its bound may still clear the bar
+// of the question asked (Bound's threshold).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -88,14 +96,33 @@ class LocalSearch {
   const std::vector<std::pair<int, double>>& Alone(int c) {
     auto it = alone_.find(c);
     if (it != alone_.end()) return it->second;
+    Bound(c, {}, -INFINITY);  // prices every statement
     std::vector<std::pair<int, double>> v;
-    for (int s : o_.StatementsFor(c))
-      v.push_back({s, o_.Calls(s) * std::max(0.0, o_.Cost(s, {}) - o_.Cost(s, {c}))});
+    for (const auto& e : Entries(c)) v.push_back({e.s, e.saves});
     return alone_[c] = std::move(v);
   }
-  double Bound(int c, const Residual& res) {
+  // min(alone, what is left), summed, less c's write overhead. Priced
+  // lazily: a statement not priced alone yet counts as all it costs with no
+  // index, and statements are priced (the one that may save most first)
+  // only while the bound is above `threshold`. So a result above
+  // `threshold` is exact; one at or below it may be a bound.
+  double Bound(int c, const Residual& res, double threshold) {
+    std::vector<AloneEntry>& v = Entries(c);
+    auto part = [&](const AloneEntry& e) {
+      return std::min(e.saves, o_.Calls(e.s) * Res(res, e.s));
+    };
     double b = -o_.WriteOverhead(c);
-    for (const auto& [s, g] : Alone(c)) b += std::min(g, o_.Calls(s) * Res(res, s));
+    for (const auto& e : v) b += part(e);
+    while (b > threshold) {
+      AloneEntry* next = nullptr;
+      for (auto& e : v)
+        if (!e.priced && (!next || part(e) > part(*next))) next = &e;
+      if (!next) break;
+      b -= part(*next);
+      next->saves = o_.Calls(next->s) * std::max(0.0, o_.Cost(next->s, {}) - o_.Cost(next->s, {c}));
+      next->priced = true;
+      b += part(*next);
+    }
     return b;
   }
   // The gain of adding c to `config`. Only the statements c helps on its
@@ -120,16 +147,17 @@ class LocalSearch {
     }
     return p;
   }
-  // Candidates outside `config` that fit `room`, by their bound (per byte
-  // when `per_byte`), best first; ties by number, for determinism.
+  // Candidates outside `config` that fit `room` and may save more than
+  // `floor`, by their bound (per byte when `per_byte`), best first; ties by
+  // number, for determinism.
   std::vector<std::pair<double, int>> Ranked(const std::vector<int>& config, const Residual& res,
-                                             int64_t room, bool per_byte) {
+                                             int64_t room, bool per_byte, double floor = 0) {
     std::vector<std::pair<double, int>> out;
     for (int c = 0; c < o_.num_candidates(); ++c) {
       // Putting back the index just taken out is no move.
       if (c == taken_out_ || Contains(config, c) || o_.Size(c) > room) continue;
-      double b = Bound(c, res);
-      if (b <= 0) continue;
+      double b = Bound(c, res, std::max(floor, 0.0));
+      if (b <= std::max(floor, 0.0)) continue;
       if (per_byte) b /= static_cast<double>(std::max(o_.Size(c), kMinBytes));
       out.push_back({b, c});
     }
@@ -143,7 +171,7 @@ class LocalSearch {
   Pick BestAdd(const std::vector<int>& config, const Residual& res, int64_t room, double floor) {
     Pick best;
     best.gain = floor;
-    for (const auto& [bound, c] : Ranked(config, res, room, false)) {
+    for (const auto& [bound, c] : Ranked(config, res, room, false, floor)) {
       if (bound <= best.gain || expired_()) break;
       Pick p = Exact(config, c, res);
       if (p.gain > best.gain) best = std::move(p);
@@ -163,6 +191,35 @@ class LocalSearch {
     return best;
   }
 
+  // Whether two candidates that fit `room` may together save more than
+  // `floor` on top of `config`: the two best bounds (no what-if beyond
+  // what each saves alone). When not, the pair search is not priced.
+  bool PairMayReach(const std::vector<int>& config, const Residual& res, int64_t room,
+                    double floor) {
+    std::vector<int> pool;
+    for (int c = 0; c < o_.num_candidates(); ++c)
+      if (c != taken_out_ && !Contains(config, c) && o_.Size(c) <= room) pool.push_back(c);
+    return TwoMayReach(pool, res, floor);
+  }
+  // Whether two members of `pool`, each with a positive bound, may save
+  // more than `floor` together. The larger of such a pair has a bound
+  // above floor / 2, so that is all the first pass prices exactly; the
+  // second looks for a partner for the best of those.
+  bool TwoMayReach(const std::vector<int>& pool, const Residual& res, double floor) {
+    double top = 0;
+    int first = -1;
+    const double half = std::max(floor / 2, 0.0);
+    for (int c : pool) {
+      double b = Bound(c, res, half);
+      if (b > half && b > top) top = b, first = c;
+    }
+    if (first < 0) return false;
+    const double partner = std::max(floor - top, 0.0);
+    for (int c : pool)
+      if (c != first && Bound(c, res, partner) > partner) return true;
+    return false;
+  }
+
   // One improving move, the best among those that take out one chosen index
   // (drop it, swap it, or swap it for two), first chosen index that has one
   // wins; else one more index. Returns false at a fixed point.
@@ -174,6 +231,12 @@ class LocalSearch {
     std::vector<int> order = st_.config;
     for (int i : order) {
       if (expired_()) return false;
+      // Every move out of i keeps the indexes other than i, so it saves at
+      // most what adding its newcomers to the whole configuration would
+      // (i present never makes a plan dearer), plus i's write overhead
+      // (dropping i costs no reads less). When that cannot reach `eps`, the
+      // statements i serves are not re-costed without it.
+      if (!MayImproveWithout(i, eps, can_grow)) continue;
       std::vector<int> without;
       for (int x : st_.config)
         if (x != i) without.push_back(x);
@@ -198,7 +261,8 @@ class LocalSearch {
         best = swap.gain - loss, next = With(without, swap.c), found = true;
         what = "swap " + std::to_string(i) + " for " + std::to_string(swap.c);
       }
-      if (can_grow && !expired_()) {
+      if (can_grow && !expired_() &&
+          PairMayReach(without, res, room, std::max(best, add_floor) + loss)) {
         // Two indexes in the room of one: the best per byte, then the one
         // that saves most on top of it.
         Pick first = BestRatio(without, res, room);
@@ -230,23 +294,62 @@ class LocalSearch {
     return !expired_() && MakeRoom(eps);
   }
 
+  // Whether a move that takes out chosen index i (drop, swap for one, swap
+  // for two) may save more than `eps`, from the bounds alone (no what-if):
+  // a newcomer c saves at most Bound(c) on top of the current configuration,
+  // and the pair at most the sum of its two.
+  bool MayImproveWithout(int i, double eps, bool can_grow) {
+    const double need = eps - o_.WriteOverhead(i);
+    if (need < 0) return true;  // dropping i alone may do it
+    const int64_t room = Room(o_.Size(i));
+    std::vector<int> pool;
+    for (int c = 0; c < o_.num_candidates(); ++c)
+      if (c != i && !Contains(st_.config, c) && o_.Size(c) <= room) pool.push_back(c);
+    for (int c : pool)
+      if (Bound(c, {}, need) > need) return true;
+    return can_grow && TwoMayReach(pool, {}, need);
+  }
+
   // Bring in a candidate that does not fit, then take out the chosen
   // indexes that cost least per byte freed (or least, when the index limit
   // is what binds) until it does: one bigger index for several smaller
   // ones. Candidates in order of what they save alone, which bounds what
   // they save anywhere.
   bool MakeRoom(double eps) {
-    std::vector<std::pair<double, int>> order;
+    // Only candidates that do not fit: one that fits is a plain addition,
+    // tried elsewhere. The tries are the kMakeRoomTries that save most
+    // alone; what a candidate saves alone is priced only while it may be
+    // among them (it saves at most what its statements cost now: no
+    // what-if for that bound).
+    auto by_value = [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    };
+    const bool full = static_cast<int>(st_.config.size()) >= opts_.max_indexes;
+    std::vector<std::pair<double, int>> pending, order;
     for (int c = 0; c < o_.num_candidates(); ++c) {
       if (Contains(st_.config, c)) continue;
       if (opts_.budget_bytes >= 0 && o_.Size(c) > opts_.budget_bytes) continue;
-      double alone = -o_.WriteOverhead(c);
-      for (const auto& [s, g] : Alone(c)) alone += g;
-      if (alone > eps) order.push_back({alone, c});
+      if (!full && o_.Size(c) <= Room(0)) continue;
+      double most = -o_.WriteOverhead(c);
+      for (int s : o_.StatementsFor(c)) most += o_.Calls(s) * o_.Cost(s, {});
+      if (most > eps) pending.push_back({most, c});
     }
-    std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) {
-      return x.first != y.first ? x.first > y.first : x.second < y.second;
-    });
+    std::sort(pending.begin(), pending.end(), by_value);
+    // What c saves alone is Bound over the costs with no index (nothing
+    // capped); priced only while it may beat the tries found so far.
+    Residual none;
+    for (int s = 0; s < o_.num_statements(); ++s) none[s] = o_.Cost(s, {});
+    for (const auto& [most, c] : pending) {
+      double threshold = eps;
+      if (static_cast<int>(order.size()) >= kMakeRoomTries) {
+        std::sort(order.begin(), order.end(), by_value);
+        threshold = std::max(eps, order[kMakeRoomTries - 1].first);
+      }
+      if (most <= threshold) break;
+      double alone = Bound(c, none, threshold);
+      if (alone > threshold) order.push_back({alone, c});
+    }
+    std::sort(order.begin(), order.end(), by_value);
     double best = eps;
     std::vector<int> best_next;
     int best_in = -1;
@@ -342,6 +445,20 @@ class LocalSearch {
   State& st_;
   int64_t& used_;
   SelectionResult& r_;
+  // What each candidate saves alone, per statement, as far as priced.
+  struct AloneEntry {
+    int s;
+    double saves;  // calls x cost saved; not priced: calls x cost with no index
+    bool priced;
+  };
+  std::vector<AloneEntry>& Entries(int c) {
+    auto it = entries_.find(c);
+    if (it != entries_.end()) return it->second;
+    std::vector<AloneEntry> v;
+    for (int s : o_.StatementsFor(c)) v.push_back({s, o_.Calls(s) * o_.Cost(s, {}), false});
+    return entries_[c] = std::move(v);
+  }
+  std::map<int, std::vector<AloneEntry>> entries_;
   std::map<int, std::vector<std::pair<int, double>>> alone_;
   int taken_out_ = -1;
 };

@@ -73,11 +73,28 @@ void WhatIf::AddWorkers(const std::vector<Session*>& sessions) {
   }
 }
 
+void WhatIf::NameServers(const std::string& primary_conninfo) {
+  std::vector<std::string> replicas;  // conninfo, in order of appearance
+  for (auto& b : backends_) {
+    const std::string& conninfo = b.session->options().conninfo;
+    if (conninfo == primary_conninfo) {
+      b.server = "primary";
+      continue;
+    }
+    auto it = std::find(replicas.begin(), replicas.end(), conninfo);
+    if (it == replicas.end()) it = replicas.insert(replicas.end(), conninfo);
+    b.server = "replica " + std::to_string(it - replicas.begin() + 1);
+  }
+}
+
 const WhatIfStats& WhatIf::stats() const {
   merged_ = stats_;
   merged_.whatif_calls = merged_.hypo_creates = merged_.hypo_drops = 0;
   merged_.explain_ms = merged_.hypo_ms = 0;
+  merged_.by_connection.clear();
   for (const auto& b : backends_) {
+    merged_.by_connection.push_back({"job " + std::to_string(merged_.by_connection.size() + 1),
+                                     b.server, b.stats.whatif_calls});
     merged_.whatif_calls += b.stats.whatif_calls;
     merged_.hypo_creates += b.stats.hypo_creates;
     merged_.hypo_drops += b.stats.hypo_drops;

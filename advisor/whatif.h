@@ -67,14 +67,22 @@ struct PlanCost {
 Status ReadPlanCost(const std::string& plan_json, double* total_cost,
                     std::set<std::string>* index_names);
 
+// One what-if connection's share of the work (--jobs / --replica spread it).
+struct WhatIfConnectionStats {
+  std::string connection;  // "job 1" (the one that also runs the selection), "job 2", ...
+  std::string server;      // "primary", or "replica 1", "replica 2" in --replica order; no URI
+  int64_t whatif_calls = 0;
+};
+
 struct WhatIfStats {
-  int64_t whatif_calls = 0;  // EXPLAINs sent
+  int64_t whatif_calls = 0;  // EXPLAINs sent, over every connection
   int64_t cache_hits = 0;    // inferred answers included
   int64_t inferred = 0;      // answered by index-usage inference (whatif_infer.cc)
   int64_t hypo_creates = 0;
   int64_t hypo_drops = 0;
   double explain_ms = 0;  // time in EXPLAIN round trips
   double hypo_ms = 0;     // time creating/dropping/sizing hypothetical indexes
+  std::vector<WhatIfConnectionStats> by_connection;  // stats(): one per connection, in order
   // What-ifs (a configuration, not the baseline) that failed, e.g. on
   // statement_timeout: the oracle counts them as "no change", and the report
   // says so instead of presenting their costs as known.
@@ -113,6 +121,10 @@ class WhatIf {
   // before Init. The caller owns them and keeps them open for the run.
   void AddWorkers(const std::vector<Session*>& sessions);
   int connections() const { return static_cast<int>(backends_.size()); }
+  // Names the servers in the statistics: a connection to `primary_conninfo`
+  // is "primary", the others "replica 1", "replica 2"... in the order their
+  // conninfo first appears. Unnamed, every server reads "primary".
+  void NameServers(const std::string& primary_conninfo);
 
   // Checks HypoPG (installed, version), clears leftovers. Fails with a clear
   // message when HypoPG is missing.
@@ -172,6 +184,7 @@ class WhatIf {
     std::map<int, uint32_t> live;  // candidate -> hypothetical oid
     std::map<uint32_t, int> oid_to_candidate;
     WhatIfStats stats;
+    std::string server = "primary";
   };
   // One unit of prefetch work: a configuration, the statements to cost
   // under it, and whether to read its (single) candidate's size.
