@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <string>
+
+#include "tests/support/pg_test.h"
 
 namespace pgvise {
 namespace {
@@ -59,13 +60,8 @@ TEST(ShellQuote, AShellReadsTheWordBackUnchanged) {
                                "\\'\"\\"};
   for (const std::string& w : words) {
     const std::string cmd = "printf '%s' " + ShellQuote(w);
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
     std::string got;
-    char buf[256];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) got.append(buf, n);
-    ASSERT_EQ(pclose(p), 0) << cmd;
+    ASSERT_EQ(testing::RunCommand(cmd, &got), 0) << cmd;
     EXPECT_EQ(got, w) << cmd;
   }
 }

@@ -3,7 +3,6 @@
 // the bloat layout model, plan ordering and rendering.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <set>
 
 #include "maintenance/bloat.h"
@@ -365,13 +364,8 @@ TEST(Plan, RepackCommandArgumentsAreShellWords) {
   ASSERT_FALSE(line.empty()) << "no pg_repack advice";
   // The shell runs printf in pg_repack's place: one argument per line.
   const std::string cmd = "printf '%s\\n'" + line.substr(std::string("pg_repack").size());
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
   std::string got;
-  char buf[512];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) got.append(buf, n);
-  ASSERT_EQ(pclose(p), 0) << cmd;
+  ASSERT_EQ(testing::RunCommand(cmd, &got), 0) << cmd;
   EXPECT_EQ(got, "--no-order\n--table=" + QuoteIdent(schema) + "." + QuoteIdent(table) +
                      "\n--dbname=" + db + "\n")
       << line;
