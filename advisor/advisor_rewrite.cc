@@ -25,10 +25,15 @@
 //
 // Refused (the statement is costed as written): statements other than
 // SELECT (a write's rewrite is not offered here), statements already costed
-// in another form (a write through its SELECT), `$n` statements (the gate
-// EXPLAINs both forms as written, which `$n` cannot), and rewrites the gate
+// in another form (a write through its SELECT), and rewrites the gate
 // withholds (not cheaper, or an estimate known to mislead: a note says so and
 // points at `pgvise rewrite --verify`).
+//
+// A `$n` statement (pg_stat_statements text) goes through the same gate on
+// the generic plans of both forms (the rewriter EXPLAINs through
+// analyzer/plan/explain_runner.h); the selection then costs its rewritten
+// form with representative values like any `$n` statement, and the offer is
+// decided on those costs.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -56,8 +61,6 @@ void CostRewrittenForms(AdviseRun& run) {
     if (ws.facts.kind != StatementKind::kSelect) continue;
     // Already costed in another form.
     if (!ws.written_sql.empty()) continue;
-    // The gate plans both forms as written; a `$n` has no value there.
-    if (ws.has_params) continue;
     std::optional<RewriteOffer> offer = o.provider(ws.sql);
     if (!offer) continue;
     if (!offer->proven) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "analyzer/plan/explain_runner.h"
 #include "analyzer/sql/edit_tree.h"
 #include "rewriter/dml.h"
 
@@ -70,15 +71,18 @@ struct PlanFacts {
 };
 
 Status Explain(Session& s, const std::string& sql, PlanFacts* f, std::string* err) {
-  Rows rows;
-  // Planning can run user code (IMMUTABLE functions of constants): its own
-  // rolled-back READ ONLY transaction, like every statement run here.
-  Status st = s.QueryRolledBack("EXPLAIN (FORMAT JSON) " + sql, &rows);
+  // Through the one EXPLAIN path (analyzer/plan/explain_runner.h): planning
+  // can run user code (IMMUTABLE functions of constants), so it runs in its
+  // own rolled-back READ ONLY transaction; and a statement with `$n` (from
+  // pg_stat_statements, or an application's) gets its generic plan, both
+  // forms alike, where a bare EXPLAIN fails for want of values.
+  std::string text;
+  Status st = ExplainStatement(s, sql, ExplainOptions(), &text);
   if (!st.ok()) {
     *err = st.message();
     return st;
   }
-  auto j = nlohmann::json::parse(rows.Text(0, 0), nullptr, false);
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].contains("Plan")) {
     *err = "unexpected EXPLAIN output";
     return Status::Internal(*err);
@@ -337,7 +341,12 @@ Status VerifyRewrite(Session& session, const std::string& original_sql,
         "a data-changing statement without a SELECT to compare is never run: not verified";
     out->explained = false;
   }
-  if (out->explained && o.execute) {
+  // A `$n` statement has no values to run with (pg_stat_statements text):
+  // EXPLAIN costs its generic plans, and --verify decides by that estimate,
+  // saying so, instead of sending a statement the server cannot bind.
+  int params = 0;
+  const bool no_values = o.execute && CountParams(original_sql, &params).ok() && params > 0;
+  if (out->explained && o.execute && !no_values) {
     // Warm-up: one run of each, whose rows are the ones compared.
     Multiset a, b;
     std::string e1, e2;
@@ -390,7 +399,11 @@ Status VerifyRewrite(Session& session, const std::string& original_sql,
       out->ms_after = out->speed.median_after;
     }
   }
-  DecideProposal(o.execute, out);
+  DecideProposal(o.execute && !no_values, out);
+  if (no_values)
+    out->note += " (not run: its $" + std::to_string(params) +
+                 " parameter(s) have no values to run it with; decided on the generic plans' "
+                 "estimate)";
   const std::string& kind = dml_before.empty() ? dml_after : dml_before;
   if (o.execute && out->executed && kind == "INSERT")
     out->note +=

@@ -182,6 +182,55 @@ TEST_F(AdviseRewrite, DecidedUnderTheChosenIndexes) {
   EXPECT_EQ(RowsOf(rewrites[0].value("sql", "")), RowsOf(kFewRows));
 }
 
+// pg_stat_statements hands statements over with `$n`: the gate plans both
+// forms generically, so the same shape written with a parameter gets the
+// same offer, its rewritten SQL keeping the `$1`.
+TEST_F(AdviseRewrite, ParameterizedStatementGetsTheOfferToo) {
+  WriteWhole(*dir_ + "/params.sql",
+             "-- pgvise: calls=100\nSELECT u.id, u.name FROM users u WHERE (SELECT count(*) FROM "
+             "orders o WHERE o.note_id = u.id) > $1;\n");
+  CmdResult r = RunPgvise("advise --db '" + *uri_ +
+                              "' -w params.sql -q --no-views --no-statistics --no-patterns "
+                              "--no-partitions --format json",
+                          *dir_);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  const auto rewrites = Rewrites(j);
+  ASSERT_EQ(rewrites.size(), 1u) << j.dump(2);
+  const std::string rewritten = rewrites[0].value("sql", "");
+  EXPECT_NE(rewritten.find("GROUP BY"), std::string::npos) << rewritten;
+  EXPECT_NE(rewritten.find("$1"), std::string::npos) << rewritten;
+  EXPECT_LT(rewrites[0]["evidence"].value("cost_after", 0.0),
+            rewrites[0]["evidence"].value("cost_before", 0.0));
+  EXPECT_EQ(j["statements"][0]["costing"].value("costed_sql", ""), rewritten);
+}
+
+// The same `$n` statement through `pgvise rewrite`: --db plans both forms
+// generically, and --verify, which has no values to run it with, decides by
+// that estimate and says so (it had sent the statement unbound and stopped
+// with "lost the connection", exit 3).
+TEST_F(AdviseRewrite, RewriteVerifyOfAParameterizedStatementDecidesByEstimate) {
+  WriteWhole(*dir_ + "/rw-params.sql",
+             "SELECT u.id FROM users u WHERE (SELECT count(*) FROM orders o WHERE o.note_id = "
+             "u.id) > $1;\n");
+  for (const char* verify : {"", "--verify "}) {
+    SCOPED_TRACE(verify);
+    CmdResult r =
+        RunPgvise("rewrite --db '" + *uri_ + "' " + verify + "--format json rw-params.sql", *dir_);
+    ASSERT_EQ(r.exit, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    const auto& st = j["statements"][0];
+    EXPECT_TRUE(st.value("changed", false)) << st.dump(2);
+    EXPECT_EQ(st["verify"].value("decided_by", ""), "estimate") << st.dump(2);
+    if (*verify) {
+      EXPECT_NE(st["verify"].value("note", "").find("no values to run it with"), std::string::npos)
+          << st.dump(2);
+    }
+  }
+}
+
 TEST_F(AdviseRewrite, NoRewritesOffersNone) {
   const nlohmann::json j = AdviseJson("--no-rewrites");
   EXPECT_TRUE(Rewrites(j).empty()) << j.dump(2);
