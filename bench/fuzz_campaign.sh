@@ -11,7 +11,9 @@
 #   -B BUILD       the instrumented build tree (default build-fuzz)
 #   --no-build     do not configure/build first
 #   --merge        afterwards, minimize each grown corpus (-merge=1) into
-#                  DIR/<target>/min, the set to commit into fuzz/corpus/<target>
+#                  DIR/<target>/min, the set to commit into
+#                  fuzz/corpus-grown/<target> (not fuzz/corpus/<target>: the
+#                  parser and rewriter unit tests read fuzz/corpus/sql as SQL)
 #   TARGET         sql plan config rewrite workload (default: all)
 #
 # Each corpus is seeded from fuzz/corpus/<target> the first time (and the
@@ -86,7 +88,7 @@ run() {
   # line below counts the artifacts.
   (cd "$w" && PGVISE_SOURCE_DIR="$root" nice -n 19 "$bin" "${limit[@]}" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$w/art/" "$@" \
-    "$corpus" "$seeds" >"$w/log" 2>&1) || true
+    "$corpus" "$seeds" ${grown:+"$grown"} >"$w/log" 2>&1) || true
   local secs=$((SECONDS - t0))
   local execs eps cov ft units crashes
   execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$w/log" | grep -Eo '[0-9]+$' || echo '?')
@@ -105,6 +107,10 @@ for t in "${targets[@]}"; do
   bin="$build/${t}_fuzz"
   [ -x "$bin" ] || { echo "fuzz_campaign.sh: no $bin (build it, or drop --no-build)" >&2; exit 2; }
   seeds="$root/fuzz/corpus/$t"
+  # The minimised corpus of earlier campaigns, committed (see --merge): a
+  # campaign resumes from the coverage they reached.
+  grown="$root/fuzz/corpus-grown/$t"
+  [ -d "$grown" ] || grown=""
   if [ "$t" = sql ]; then
     run sql "$bin" "$dir/sql/corpus" "$seeds" -max_len=4096
     # The deep seeds alone, long inputs allowed, a tenth of the time.
@@ -113,6 +119,7 @@ for t in "${targets[@]}"; do
     find "$seeds" -type f -size +4k -exec cp {} "$deep"/ \;
     saved=$seconds
     seconds=$((seconds / 10 > 0 ? seconds / 10 : 1))
+    grown=""
     run sql-deep "$bin" "$dir/sql-deep/corpus" "$deep" -max_len=65536
     seconds=$saved
   else
@@ -130,7 +137,9 @@ if [ "$merge" = 1 ]; then
     extra=()
     [ "$t" = sql ] && extra=(-max_len=4096)
     PGVISE_SOURCE_DIR="$root" nice -n 19 "$bin" -merge=1 "${extra[@]}" -timeout=10 \
-      -rss_limit_mb=2048 "$min" "$root/fuzz/corpus/$t" "$dir/$t/corpus" >"$dir/$t/merge.log" 2>&1 || true
+      -rss_limit_mb=2048 "$min" "$root/fuzz/corpus/$t" "$dir/$t/corpus" \
+      $([ -d "$root/fuzz/corpus-grown/$t" ] && echo "$root/fuzz/corpus-grown/$t") \
+      >"$dir/$t/merge.log" 2>&1 || true
     echo "merged $t: $(find "$min" -type f | wc -l) units, $(du -sh "$min" | cut -f1) in $min"
   done
 fi
