@@ -267,6 +267,32 @@ std::string Notes(const json& j) {
   return all;
 }
 
+// What both CLI cases assert of the run and of each recommendation of
+// `kind`: it paused at the --verify notice, returned, exited 0, and every such
+// item says verify_skipped = lock_timeout without `measured_key`. Returns the
+// report (null on a failed assertion) and the number of such items.
+json ExpectSkippedForLock(const HeldRun& r, const std::string& kind,
+                          const std::string& measured_key, int* items) {
+  *items = 0;
+  EXPECT_TRUE(r.paused) << "pgvise never wrote to stderr before --verify\n" << r.err << r.out;
+  EXPECT_EQ(r.err.rfind("pgvise advise --verify:", 0), 0u) << "paused elsewhere: " << r.err;
+  EXPECT_TRUE(r.returned) << "advise --verify did not return under the held lock";
+  EXPECT_EQ(r.exit, 0) << r.err << r.out;
+  json j = json::parse(r.out, nullptr, false);
+  EXPECT_TRUE(j.is_object()) << r.out;
+  if (!r.paused || !r.returned || r.exit != 0 || !j.is_object()) return json();
+  for (const auto& rec : j["recommendations"]) {
+    if (rec.value("kind", "") != kind) continue;
+    ++*items;
+    const json& ev = rec["evidence"];
+    EXPECT_EQ(ev.value("verify_skipped", ""), "lock_timeout") << ev.dump();
+    EXPECT_EQ(ev.value("verify_summary", "").rfind("not verified: lock timeout", 0), 0u)
+        << ev.dump();
+    EXPECT_FALSE(ev.contains(measured_key)) << ev.dump();
+  }
+  return j;
+}
+
 // The partition migration's --verify: the advised table is held ACCESS
 // EXCLUSIVE by another session once the dry run is done. The run returns
 // (the guard never fires), exits 0 (docs/contracts.md: a verification
@@ -297,22 +323,9 @@ TEST(VerifyLocksCli, PartitionVerifyUnderAccessExclusiveReturnsAndSaysNotVerifie
         ASSERT_TRUE(holder->Exec("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE").ok());
       });
   ASSERT_TRUE(holder->Exec("ROLLBACK").ok());
-  ASSERT_TRUE(r.paused) << "pgvise never wrote to stderr before --verify\n" << r.err << r.out;
-  EXPECT_EQ(r.err.rfind("pgvise advise --verify:", 0), 0u) << "paused elsewhere: " << r.err;
-  ASSERT_TRUE(r.returned) << "advise --verify did not return under the held lock";
-  ASSERT_EQ(r.exit, 0) << r.err << r.out;
-  json j = json::parse(r.out, nullptr, false);
-  ASSERT_TRUE(j.is_object()) << r.out;
   int partitions = 0;
-  for (const auto& rec : j["recommendations"]) {
-    if (rec.value("kind", "") != "partition") continue;
-    ++partitions;
-    const json& ev = rec["evidence"];
-    EXPECT_EQ(ev.value("verify_skipped", ""), "lock_timeout") << ev.dump();
-    EXPECT_EQ(ev.value("verify_summary", "").rfind("not verified: lock timeout", 0), 0u)
-        << ev.dump();
-    EXPECT_FALSE(ev.contains("measured_ratio")) << ev.dump();
-  }
+  json j = ExpectSkippedForLock(r, "partition", "measured_ratio", &partitions);
+  ASSERT_TRUE(j.is_object());
   EXPECT_EQ(partitions, 1) << r.out;
   int lock_notes = 0;
   for (const auto& n : j["notes"]) {
@@ -362,22 +375,9 @@ TEST(VerifyLocksCli, ViewVerifyUnderAccessExclusiveReturnsAndSaysNotVerified) {
         ASSERT_TRUE(holder->Exec("LOCK TABLE sales IN ACCESS EXCLUSIVE MODE").ok());
       });
   ASSERT_TRUE(holder->Exec("ROLLBACK").ok());
-  ASSERT_TRUE(r.paused) << "pgvise never wrote to stderr before --verify\n" << r.err << r.out;
-  EXPECT_EQ(r.err.rfind("pgvise advise --verify:", 0), 0u) << "paused elsewhere: " << r.err;
-  ASSERT_TRUE(r.returned) << "advise --verify did not return under the held lock";
-  ASSERT_EQ(r.exit, 0) << r.err << r.out;
-  json j = json::parse(r.out, nullptr, false);
-  ASSERT_TRUE(j.is_object()) << r.out;
   int views = 0;
-  for (const auto& rec : j["recommendations"]) {
-    if (rec.value("kind", "") != "materialized-view") continue;
-    ++views;
-    const json& ev = rec["evidence"];
-    EXPECT_EQ(ev.value("verify_skipped", ""), "lock_timeout") << ev.dump();
-    EXPECT_EQ(ev.value("verify_summary", "").rfind("not verified: lock timeout", 0), 0u)
-        << ev.dump();
-    EXPECT_FALSE(ev.contains("measured_ms_after")) << ev.dump();
-  }
+  json j = ExpectSkippedForLock(r, "materialized-view", "measured_ms_after", &views);
+  ASSERT_TRUE(j.is_object());
   EXPECT_EQ(views, 1) << r.out;
   int lock_notes = 0;
   for (const auto& n : j["notes"]) {
