@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/proposed_rewrites.h"
 #include "rewriter/dml.h"
 #include "rewriter/pg_catalog.h"
 #include "rewriter/rewriter.h"
@@ -180,30 +181,7 @@ std::string Ms(const Run& r, int timeout_s) {
   return buf;
 }
 
-// The rewrites one gate proposed: how many, how many ran slower (by the
-// --verify measurement, or a rewrite that timed out), and the geometric mean
-// of their speed-ups (EXPLAIN ANALYZE, one run each, as in the table).
-struct Proposed {
-  int n = 0, slower = 0;
-  double log_sum = 0;
-  void Add(double ratio, bool is_slower) {
-    if (ratio <= 0) return;
-    ++n;
-    slower += is_slower;
-    log_sum += std::log(ratio);
-  }
-  void Print(const char* gate, int timeout_s) const {
-    std::cout << gate << ": " << n << " rewrites proposed, " << slower
-              << " measured slower; geometric mean speed-up "
-              << Fixed1(n ? std::exp(log_sum / n) : 0) << "x (originals past " << timeout_s
-              << " s counted at " << timeout_s << " s: a lower bound)\n";
-  }
-  static std::string Fixed1(double x) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.1f", x);
-    return b;
-  }
-};
+using bench::Proposed;
 
 int Main(int argc, char** argv) {
   int timeout_s = 60;

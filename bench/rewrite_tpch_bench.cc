@@ -21,6 +21,7 @@
 #include <regex>
 #include <sstream>
 
+#include "bench/proposed_rewrites.h"
 #include "bench/tpch_data.h"
 #include "bench/tpch_queries.h"
 #include "rewriter/pg_catalog.h"
@@ -101,24 +102,7 @@ std::string Outcomes(const RewriteResult& r) {
   return s.empty() ? "no subquery shape it handles" : s;
 }
 
-// The rewrites one gate proposed: how many, how many ran slower, and the
-// geometric mean of their speed-ups.
-struct Proposed {
-  int n = 0, slower = 0;
-  double log_sum = 0;
-  void Add(double ratio, bool is_slower) {
-    if (ratio <= 0) return;
-    ++n;
-    slower += is_slower;
-    log_sum += std::log(ratio);
-  }
-  void Print(const char* gate, int timeout_s) const {
-    std::printf(
-        "%s: %d rewrites proposed, %d measured slower; geometric mean speed-up %.1fx "
-        "(originals past %d s counted at %d s: a lower bound)\n",
-        gate, n, slower, n ? std::exp(log_sum / n) : 0.0, timeout_s, timeout_s);
-  }
-};
+using bench::Proposed;
 
 }  // namespace
 }  // namespace pgvise
