@@ -189,6 +189,7 @@ class WhatIfOracle : public CostOracle {
   double Calls(int s) const override;
   std::vector<int> StatementsFor(int c) const override;
   double Cost(int s, const std::vector<int>& config) override;
+  void Prefetch(const std::vector<int>& statements, const std::vector<int>& config) override;
   int64_t Size(int c) override;
   double WriteOverhead(int c) override;
   std::vector<int> Extensions(int c) override;

@@ -27,7 +27,9 @@ namespace pgvise::advise_steps {
 void CostBaseline(AdviseRun& run) {
   WhatIf& wi = *run.wi;
   int fell_back = 0;
-  wi.PrefetchBaseline();  // --jobs: over every connection
+  std::vector<int> all(run.workload.statements.size());
+  for (size_t s = 0; s < all.size(); ++s) all[s] = static_cast<int>(s);
+  wi.CostMany(all, {});  // one pipeline per connection
   for (int s = 0; s < static_cast<int>(run.workload.statements.size()); ++s) {
     if (!wi.parameters(s).custom()) continue;
     const PlanCost& pc = wi.Cost(s, {});
@@ -39,6 +41,10 @@ void CostBaseline(AdviseRun& run) {
     run.rep.notes.push_back(std::to_string(fell_back) +
                             " statement(s) fell back to a generic plan: planning them with "
                             "representative values failed (see the statements section)");
+  size_t matrix = 0;
+  for (const auto& rel : wi.candidates().relevant) matrix += rel.size();
+  run.Say("what-if matrix: " + std::to_string(matrix) +
+          " (statement, candidate) pairs at most, before the lazy selection skips");
   wi.PrefetchMatrix();  // --jobs: every statement under each single candidate
   run.oracle = std::make_unique<WhatIfOracle>(wi, run.opts);
 }

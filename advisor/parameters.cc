@@ -74,7 +74,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -531,43 +530,24 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
 
 Status ExplainCustomPlans(Session& s, const std::string& sql, const std::vector<ParamSet>& sets,
                           std::vector<std::string>* plans) {
-  plans->clear();
-  static std::atomic<int64_t> counter{0};
-  const std::string name = "pgvise_custom_" + std::to_string(++counter);
-  Rows old;
-  Status st = s.Query("SELECT current_setting('plan_cache_mode')", &old);
+  std::vector<ExplainJob> jobs(1);
+  jobs[0] = CustomPlansJob(sql, -1, sets);
+  Status st = ExplainBatch(s, ExplainOptions{}, &jobs);
   if (!st.ok()) return st;
-  const std::string old_mode = old.empty() ? "auto" : old.Text(0, 0);
-  st = s.Exec("PREPARE " + name + " AS " + sql);
-  if (!st.ok()) return st;
-  // A custom plan per EXECUTE: planned with these values and whatever
-  // hypothetical indexes HypoPG holds now, never a cached generic plan.
-  Status explain = s.Exec("SET plan_cache_mode = force_custom_plan");
-  for (size_t i = 0; explain.ok() && i < sets.size(); ++i) {
-    std::string args;
-    for (size_t v = 0; v < sets[i].values.size(); ++v) {
-      if (v) args += ", ";
-      args += sets[i].values[v] ? QuoteLiteral(*sets[i].values[v]) : "NULL";
-    }
-    Rows rows;
-    explain = s.QueryRolledBack(
-        "EXPLAIN (FORMAT JSON) EXECUTE " + name + (args.empty() ? "" : "(" + args + ")"), &rows);
-    if (!explain.ok()) break;
-    std::string json;
-    for (size_t r = 0; r < rows.size(); ++r) json += rows.Text(r, 0);
-    plans->push_back(std::move(json));
+  if (!jobs[0].status.ok()) {
+    s.set_last_sqlstate(jobs[0].sqlstate);
+    return jobs[0].status;
   }
-  const std::string sqlstate = s.last_sqlstate();
-  // Always undo, even after a failure (see analyzer/plan/explain_runner.h).
-  Status restore =
-      s.Exec("SELECT set_config('plan_cache_mode', " + QuoteLiteral(old_mode) + ", false)");
-  Status dealloc = s.Exec("DEALLOCATE " + name);
-  if (!explain.ok()) {
-    s.set_last_sqlstate(sqlstate);
-    return explain;
-  }
-  if (!restore.ok()) return restore;
-  return dealloc;
+  *plans = std::move(jobs[0].plans);
+  return Status::Ok();
+}
+
+ExplainJob CustomPlansJob(const std::string& sql, int params, const std::vector<ParamSet>& sets) {
+  ExplainJob job;
+  job.sql = sql;
+  job.params = params;
+  for (const auto& set : sets) job.value_sets.push_back(set.values);
+  return job;
 }
 
 }  // namespace pgvise

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "advisor/workload.h"
+#include "analyzer/plan/explain_runner.h"
 #include "catalog/catalog.h"
 #include "core/session.h"
 #include "core/status.h"
@@ -55,11 +56,13 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
                                  const ParameterOptions& o);
 
 // EXPLAIN (FORMAT JSON) of `sql` once per set, each a custom plan: PREPARE,
-// plan_cache_mode = force_custom_plan, EXPLAIN EXECUTE with the set's values
-// (each in its own rolled-back READ ONLY transaction, Session::QueryRolledBack),
-// then plan_cache_mode restored and DEALLOCATE, also after a failure.
+// then per set EXPLAIN EXECUTE with the set's values in its own rolled-back
+// READ ONLY transaction with plan_cache_mode = force_custom_plan, then
+// DEALLOCATE, also after a failure; one pipeline (ExplainBatch).
 // plans[i] is set i's plan JSON. Any failure fails the whole call.
 Status ExplainCustomPlans(Session& s, const std::string& sql, const std::vector<ParamSet>& sets,
                           std::vector<std::string>* plans);
+// The same as one job of a larger batch (`params`: the $n count, -1 unknown).
+ExplainJob CustomPlansJob(const std::string& sql, int params, const std::vector<ParamSet>& sets);
 
 }  // namespace pgvise

@@ -55,6 +55,9 @@ using selection::State;
 using selection::With;
 
 double WorkloadCost(CostOracle& o, const std::vector<int>& config) {
+  std::vector<int> all(static_cast<size_t>(o.num_statements()));
+  for (int s = 0; s < o.num_statements(); ++s) all[static_cast<size_t>(s)] = s;
+  o.Prefetch(all, config);
   double sum = 0;
   for (int s = 0; s < o.num_statements(); ++s) sum += o.Calls(s) * o.Cost(s, config);
   for (int c : config) sum += o.WriteOverhead(c);
@@ -137,6 +140,10 @@ SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_
       for (const auto& [s, g] : *saved)
         if (g <= 0) nothing.insert(s);
     saved->clear();
+    std::vector<int> asked;
+    for (int s : affected)
+      if (!nothing.count(s)) asked.push_back(s);
+    o.Prefetch(asked, next);
     double gain = 0;
     for (int s : affected) {
       double d = 0;

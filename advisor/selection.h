@@ -82,6 +82,14 @@ class CostOracle {
   // Statements candidate c can change the plan of.
   virtual std::vector<int> StatementsFor(int c) const = 0;
   virtual double Cost(int s, const std::vector<int>& config) = 0;
+  // The selection is about to ask Cost(s, config) for each of `statements`:
+  // an oracle may answer them together (the advisor sends their EXPLAINs in
+  // one pipeline, spread over its connections). Cost must then return
+  // exactly what it would have; the default does nothing.
+  virtual void Prefetch(const std::vector<int>& statements, const std::vector<int>& config) {
+    (void)statements;
+    (void)config;
+  }
   virtual int64_t Size(int c) = 0;
   virtual double WriteOverhead(int c) = 0;
   // Candidates equal to c with one more key column (may create them).

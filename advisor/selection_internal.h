@@ -54,12 +54,14 @@ struct State {
   // Statement-cost reduction (weighted by calls) of moving to `next`, over
   // the statements `affected`.
   double Gain(const std::vector<int>& next, const std::set<int>& affected) {
+    o.Prefetch({affected.begin(), affected.end()}, next);
     double g = 0;
     for (int s : affected) g += o.Calls(s) * (cur[static_cast<size_t>(s)] - o.Cost(s, next));
     return g;
   }
   void Apply(const std::vector<int>& next, const std::set<int>& affected) {
     config = next;
+    o.Prefetch({affected.begin(), affected.end()}, config);
     for (int s : affected) cur[static_cast<size_t>(s)] = o.Cost(s, config);
   }
 };

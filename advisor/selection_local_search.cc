@@ -139,6 +139,10 @@ class LocalSearch {
     std::vector<int> next = With(config, c);
     p.after = res;
     p.gain = -o_.WriteOverhead(c);
+    std::vector<int> asked;
+    for (const auto& [s, alone] : Alone(c))
+      if (alone > 0) asked.push_back(s);
+    o_.Prefetch(asked, next);
     for (const auto& [s, alone] : Alone(c)) {
       if (alone <= 0) continue;
       double cost = o_.Cost(s, next);
@@ -242,6 +246,7 @@ class LocalSearch {
         if (x != i) without.push_back(x);
       Residual res;
       double loss = -o_.WriteOverhead(i);  // what dropping i costs the workload
+      o_.Prefetch(o_.StatementsFor(i), without);
       for (int s : o_.StatementsFor(i)) {
         res[s] = o_.Cost(s, without);
         loss += o_.Calls(s) * (res[s] - st_.cur[static_cast<size_t>(s)]);
@@ -379,6 +384,7 @@ class LocalSearch {
             if (x != i) without.push_back(x);
           Residual r = res;
           double loss = -o_.WriteOverhead(i);
+          o_.Prefetch(o_.StatementsFor(i), without);
           for (int s : o_.StatementsFor(i)) {
             r[s] = o_.Cost(s, without);
             loss += o_.Calls(s) * (r[s] - Res(res, s));

@@ -129,6 +129,12 @@ Status WhatIf::Init() {
     st = StartBackend(b);
     if (!st.ok()) return Status::Database(b.session->masked_conninfo() + ": " + st.message());
   }
+  param_count_.clear();
+  for (const auto& ws : w_.statements) {
+    int n = -1;
+    if (!CountParams(ws.sql, &n).ok()) n = -1;  // ExplainBatch reports the error
+    param_count_.push_back({ws.sql, n});
+  }
   relevant_.assign(w_.statements.size(), {});
   for (size_t i = 0; i < cs_->relevant.size() && i < relevant_.size(); ++i)
     relevant_[i] = std::set<int>(cs_->relevant[i].begin(), cs_->relevant[i].end());
@@ -223,68 +229,68 @@ void WhatIf::ReadNames(const Backend& b, const std::set<std::string>& names, Pla
   }
 }
 
-PlanCost WhatIf::Explain(Backend& b, int s) {
-  if (parameters(s).custom()) return ExplainCustom(b, s);
-  return ExplainGeneric(b, s);
-}
+PlanCost WhatIf::Explain(Backend& b, int s) { return ExplainMany(b, {s}, false)[0]; }
 
-PlanCost WhatIf::ExplainGeneric(Backend& b, int s) {
-  PlanCost pc;
-  std::string json;
-  auto t0 = Clock::now();
-  Status st = ExplainStatement(*b.session, w_.statements[static_cast<size_t>(s)].sql,
-                               ExplainOptions{}, &json);
-  b.stats.explain_ms += MsSince(t0);
-  ++b.stats.whatif_calls;
-  if (!st.ok()) {
-    // Not a lost connection (Session ends the command for that): this one
-    // statement could not be planned, e.g. statement_timeout (57014) or a
-    // table locked past lock_timeout (55P03). The run goes on without it.
-    pc.error = st.message();
-    pc.sqlstate = b.session->last_sqlstate();
-    return pc;
-  }
-  std::set<std::string> names;
-  st = ReadPlanCost(json, &pc.cost, &names);
-  if (!st.ok()) {
-    pc.error = st.message();
-    return pc;
-  }
-  ReadNames(b, names, &pc);
-  pc.ok = true;
-  return pc;
-}
-
-// The weighted mean of the custom plans over the statement's value sets;
-// the indexes any of them uses count as used (the index serves those calls).
-PlanCost WhatIf::ExplainCustom(Backend& b, int s) {
-  PlanCost pc;
-  const auto& sets = parameters(s).sets;
-  std::vector<std::string> plans;
-  auto t0 = Clock::now();
-  Status st =
-      ExplainCustomPlans(*b.session, w_.statements[static_cast<size_t>(s)].sql, sets, &plans);
-  b.stats.explain_ms += MsSince(t0);
-  b.stats.whatif_calls += static_cast<int64_t>(std::max<size_t>(plans.size(), 1));
-  if (!st.ok()) {
-    pc.error = st.message();
-    pc.sqlstate = b.session->last_sqlstate();
-    return pc;
-  }
-  for (size_t i = 0; i < plans.size(); ++i) {
-    double cost = 0;
-    std::set<std::string> names;
-    st = ReadPlanCost(plans[i], &cost, &names);
-    if (!st.ok()) {
-      pc.error = st.message();
-      return pc;
+// One pipeline for the lot (ExplainBatch): a statement with value sets is
+// the weighted mean of its custom plans, and the indexes any of them uses
+// count as used (the index serves those calls); the others one plan, as
+// written or generic. A statement that could not be planned is not ok, with
+// its error and SQLSTATE (not a lost connection: Session ends the command
+// for that), e.g. statement_timeout (57014) or a table locked past
+// lock_timeout (55P03); the run goes on without it.
+std::vector<PlanCost> WhatIf::ExplainMany(Backend& b, const std::vector<int>& statements,
+                                          bool generic) {
+  std::vector<ExplainJob> jobs;
+  jobs.reserve(statements.size());
+  for (int s : statements) {
+    const WorkloadStatement& ws = w_.statements[static_cast<size_t>(s)];
+    // The $n count parsed once in Init, unless the text changed since.
+    int params = static_cast<size_t>(s) < param_count_.size() &&
+                         param_count_[static_cast<size_t>(s)].first == ws.sql
+                     ? param_count_[static_cast<size_t>(s)].second
+                     : -1;
+    if (!generic && parameters(s).custom()) {
+      jobs.push_back(CustomPlansJob(ws.sql, params, parameters(s).sets));
+    } else {
+      ExplainJob job;
+      job.sql = ws.sql;
+      job.params = params;
+      jobs.push_back(std::move(job));
     }
-    pc.set_costs.push_back(cost);
-    pc.cost += sets[i].weight * cost;
-    ReadNames(b, names, &pc);
   }
-  pc.ok = true;
-  return pc;
+  auto t0 = Clock::now();
+  Status sent = ExplainBatch(*b.session, ExplainOptions{}, &jobs);
+  b.stats.explain_ms += MsSince(t0);
+  std::vector<PlanCost> out(statements.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const ExplainJob& job = jobs[i];
+    PlanCost& pc = out[i];
+    b.stats.whatif_calls += static_cast<int64_t>(std::max<size_t>(job.value_sets.size(), 1));
+    if (!sent.ok() || !job.status.ok()) {
+      pc.error = sent.ok() ? job.status.message() : sent.message();
+      pc.sqlstate = job.sqlstate;
+      continue;
+    }
+    const auto* sets = job.value_sets.empty() ? nullptr : &parameters(statements[i]).sets;
+    for (size_t k = 0; k < job.plans.size(); ++k) {
+      double cost = 0;
+      std::set<std::string> names;
+      Status st = ReadPlanCost(job.plans[k], &cost, &names);
+      if (!st.ok()) {
+        pc.error = st.message();
+        break;
+      }
+      if (sets) {
+        pc.set_costs.push_back(cost);
+        pc.cost += (*sets)[k].weight * cost;
+      } else {
+        pc.cost = cost;
+      }
+      ReadNames(b, names, &pc);
+    }
+    pc.ok = pc.error.empty();
+  }
+  return out;
 }
 
 void WhatIf::SetParameters(std::vector<StatementParams> params) { params_ = std::move(params); }
@@ -312,7 +318,7 @@ PlanCost WhatIf::GenericBaseline(int s) {
     pc.error = st.message();
     return pc;
   }
-  return ExplainGeneric(main(), s);
+  return ExplainMany(main(), {s}, true)[0];
 }
 
 PlanCost WhatIf::CostUncached(int s, const std::vector<int>& config) {
@@ -354,18 +360,17 @@ const PlanCost& WhatIf::Cost(int s, const std::vector<int>& config) {
   return stored;
 }
 
-// A worker's unit: materialize the configuration once, then every statement.
+// A worker's unit: materialize the configuration once, then every
+// statement in one pipeline.
 void WhatIf::RunTask(Backend& b, Task& t) {
   Status st = Materialize(b, t.config);
-  for (int s : t.statements) {
+  if (st.ok()) {
+    t.costs = ExplainMany(b, t.statements, false);
+  } else {
     PlanCost pc;
-    if (!st.ok()) {
-      pc.error = st.message();
-      pc.sqlstate = b.session->last_sqlstate();
-    } else {
-      pc = Explain(b, s);
-    }
-    t.costs.push_back(std::move(pc));
+    pc.error = st.message();
+    pc.sqlstate = b.session->last_sqlstate();
+    t.costs.assign(t.statements.size(), pc);
   }
   if (t.size_of >= 0 && st.ok()) t.hypo_size = ReadHypoSize(b, t.size_of);
 }
@@ -402,10 +407,46 @@ void WhatIf::Prefetch(std::vector<Task> tasks) {
         ++stats_.failed_calls;
         if (stats_.first_failure.empty()) stats_.first_failure = pc.error;
       }
-      cache_.emplace(Key(s, t.config), std::move(pc));
+      auto [it, fresh] = cache_.emplace(Key(s, t.config), std::move(pc));
+      if (fresh) usage_.Remember(s, t.config, &it->second);  // as Cost does
     }
     if (t.size_of >= 0 && !hypo_size_.count(t.size_of)) hypo_size_[t.size_of] = t.hypo_size;
   }
+}
+
+// Cost's own steps (the cache, then inference) decide what still needs an
+// EXPLAIN; what does is grouped by its relevant configuration. A group is
+// cut into one chunk per connection (at least kMinChunk statements each, so
+// a chunk pays for materializing its configuration), and the chunks go out
+// as Prefetch tasks: one pipeline each, the cache filled after the join.
+void WhatIf::CostMany(const std::vector<int>& statements, const std::vector<int>& config) {
+  constexpr size_t kMinChunk = 16;
+  std::map<std::vector<int>, std::vector<int>> groups;  // relevant config -> statements
+  std::set<std::string> asked;
+  for (int s : statements) {
+    std::vector<int> rel = Relevant(s, config);
+    std::string key = Key(s, rel);
+    if (cache_.count(key) || !asked.insert(key).second) continue;
+    if (usage_.Infer(s, rel)) continue;  // Cost answers it without an EXPLAIN
+    groups[rel].push_back(s);
+  }
+  size_t pending = 0;
+  for (const auto& [rel, stmts] : groups) pending += stmts.size();
+  if (pending < 2) return;  // nothing to batch: Cost asks it alone
+  std::vector<Task> tasks;
+  for (auto& [rel, stmts] : groups) {
+    const size_t chunks = std::max<size_t>(1, std::min(backends_.size(), stmts.size() / kMinChunk));
+    const size_t per = (stmts.size() + chunks - 1) / chunks;
+    for (size_t i = 0; i < stmts.size(); i += per) {
+      Task t;
+      t.config = rel;
+      t.statements.assign(
+          stmts.begin() + static_cast<std::ptrdiff_t>(i),
+          stmts.begin() + static_cast<std::ptrdiff_t>(std::min(stmts.size(), i + per)));
+      tasks.push_back(std::move(t));
+    }
+  }
+  Prefetch(std::move(tasks));
 }
 
 void WhatIf::PrefetchBaseline() {

@@ -149,6 +149,12 @@ class WhatIf {
   // Cost (and plan facts) of statement `s` under `config` (candidate ids;
   // those irrelevant to `s` are ignored). Cached.
   const PlanCost& Cost(int s, const std::vector<int>& config);
+  // Cost(s, config) for every s in `statements`, asked together: those Cost
+  // would EXPLAIN (not cached, not inferred) go grouped by the part of
+  // `config` relevant to each, every group in one pipeline per connection,
+  // spread over the connections (--jobs, --replica). Afterwards Cost answers
+  // them from the cache with exactly what it would have computed itself.
+  void CostMany(const std::vector<int>& statements, const std::vector<int>& config);
   // Same with real indexes hidden (HypoPG 1.4+ only; otherwise !ok).
   PlanCost CostHiding(int s, const std::vector<int>& config,
                       const std::vector<uint32_t>& hidden_oids);
@@ -204,8 +210,9 @@ class WhatIf {
   Status DropHypo(Backend& b, int c);
   int64_t ReadHypoSize(Backend& b, int c);
   PlanCost Explain(Backend& b, int s);
-  PlanCost ExplainGeneric(Backend& b, int s);
-  PlanCost ExplainCustom(Backend& b, int s);
+  // `statements` under what `b` holds now, in one pipeline; `generic`: one
+  // generic plan each even where value sets exist.
+  std::vector<PlanCost> ExplainMany(Backend& b, const std::vector<int>& statements, bool generic);
   void ReadNames(const Backend& b, const std::set<std::string>& names, PlanCost* pc) const;
 
   Backend& main() { return backends_[0]; }
@@ -222,8 +229,11 @@ class WhatIf {
   std::map<int, int64_t> size_, hypo_size_;
   std::vector<std::set<int>> relevant_;  // per statement
   std::vector<StatementParams> params_;  // per statement; empty: all generic
-  WhatIfStats stats_;                    // cache hits and failures; the rest per backend
-  mutable WhatIfStats merged_;           // stats(): every connection's, summed
+  // Per statement: its text when Init parsed it, and its $n count (-1: did
+  // not parse). Read-only once Init is done, so workers can read it.
+  std::vector<std::pair<std::string, int>> param_count_;
+  WhatIfStats stats_;           // cache hits and failures; the rest per backend
+  mutable WhatIfStats merged_;  // stats(): every connection's, summed
 };
 
 // --jobs N / --replica URI: opens the what-if connections, like `main`

@@ -16,6 +16,9 @@ namespace pgvise {
 
 WhatIfOracle::WhatIfOracle(WhatIf& wi, const AdviseOptions& o) : wi_(wi), o_(o) {
   base_ok_.assign(wi_.workload().statements.size(), false);
+  std::vector<int> all(static_cast<size_t>(num_statements()));
+  for (int s = 0; s < num_statements(); ++s) all[static_cast<size_t>(s)] = s;
+  wi_.CostMany(all, {});
   for (int s = 0; s < num_statements(); ++s) base_ok_[static_cast<size_t>(s)] = wi_.Cost(s, {}).ok;
 }
 
@@ -44,6 +47,13 @@ double WhatIfOracle::Cost(int s, const std::vector<int>& config) {
   const PlanCost& pc = wi_.Cost(s, config);
   if (pc.ok) return pc.cost;
   return wi_.Cost(s, {}).cost;  // the configuration could not be built: no change
+}
+
+void WhatIfOracle::Prefetch(const std::vector<int>& statements, const std::vector<int>& config) {
+  std::vector<int> asked;
+  for (int s : statements)
+    if (base_ok_[static_cast<size_t>(s)]) asked.push_back(s);  // Cost asks nothing for the others
+  wi_.CostMany(asked, config);
 }
 
 int64_t WhatIfOracle::Size(int c) { return wi_.Size(c); }

@@ -419,6 +419,127 @@ Status Session::QueryRolledBack(std::string_view sql, Rows* out) {
   return st;
 }
 
+// Per step: [BEGIN TRANSACTION READ ONLY, setting,] sql, SYNC[, ROLLBACK,
+// SYNC]. The sync right after the statement is what keeps a failure local:
+// an error aborts the pipeline only up to the next sync, so the ROLLBACK
+// after it still runs (it ends the failed transaction block) and so does
+// the next step. Sent in windows of kWindow steps, each read back before
+// the next is sent, so a batch of any size holds a bounded number of plans
+// in memory (and libpq reads while it writes, so a full socket cannot
+// deadlock the two ends).
+Status Session::Pipeline(std::vector<Step>* steps) {
+  if (InTransaction()) {  // the caller's transaction, the caller's rollback
+    // A setting is set for the step and put back after it, since the
+    // caller's transaction goes on.
+    for (Step& st : *steps) {
+      Rows old;
+      if (!st.setting.empty()) {
+        st.status = Query("SELECT current_setting($1)", {st.setting}, &old);
+        Rows ignored;
+        if (st.status.ok())
+          st.status =
+              Query("SELECT set_config($1, $2, true)", {st.setting, st.setting_value}, &ignored);
+        if (!st.status.ok()) {
+          st.sqlstate = last_sqlstate_;
+          continue;
+        }
+      }
+      st.status = Query(st.sql, &st.rows);
+      st.sqlstate = last_sqlstate_;
+      Rows ignored;
+      if (!st.setting.empty() && !old.empty() && PQtransactionStatus(conn_) != PQTRANS_INERROR)
+        Query("SELECT set_config($1, $2, true)", {st.setting, old.Text(0, 0)}, &ignored);
+      last_sqlstate_ = st.sqlstate;
+    }
+    return Status::Ok();
+  }
+  if (lost_) return Lost("it was lost earlier");
+  constexpr size_t kWindow = 64;
+  auto send = [&](const std::string& text) {
+    return PQsendQueryParams(conn_, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  };
+  // One command's results up to its terminating NULL; the first is kept.
+  auto take = [&](PGresult** keep) {
+    PGresult* r;
+    while ((r = PQgetResult(conn_)) != nullptr) {
+      if (keep && !*keep)
+        *keep = r;
+      else
+        PQclear(r);
+    }
+  };
+  auto take_sync = [&] {
+    if (PGresult* r = PQgetResult(conn_)) PQclear(r);
+  };
+  for (size_t begin = 0; begin < steps->size(); begin += kWindow) {
+    const size_t end = std::min(steps->size(), begin + kWindow);
+    last_sqlstate_.clear();
+    bool sent = PQenterPipelineMode(conn_) == 1;
+    for (size_t i = begin; sent && i < end; ++i) {
+      const Step& st = (*steps)[i];
+      ++query_count_;
+      if (st.own_transaction) {
+        sent = send("BEGIN TRANSACTION READ ONLY") &&
+               (st.setting.empty() || send("SET LOCAL " + st.setting + " = " + st.setting_value));
+      }
+      sent = sent && send(st.sql) && PQpipelineSync(conn_) == 1;
+      if (st.own_transaction) sent = sent && send("ROLLBACK") && PQpipelineSync(conn_) == 1;
+    }
+    if (sent) {
+      for (size_t i = begin; i < end && PQstatus(conn_) != CONNECTION_BAD; ++i) {
+        Step& st = (*steps)[i];
+        PGresult* opened = nullptr;
+        PGresult* set = nullptr;
+        PGresult* result = nullptr;
+        if (st.own_transaction) {
+          take(&opened);
+          if (!st.setting.empty()) take(&set);
+        }
+        take(&result);
+        take_sync();
+        if (st.own_transaction) {
+          take(nullptr);
+          take_sync();
+        }
+        // The first failure is the step's: BEGIN's, the setting's, or the
+        // statement's (those after a failure only say "aborted").
+        Rows ignored;
+        last_sqlstate_.clear();
+        if (opened && PQresultStatus(opened) != PGRES_COMMAND_OK) {
+          PQclear(set);
+          PQclear(result);
+          st.status = TakeResult(opened, &ignored);
+        } else if (set && PQresultStatus(set) != PGRES_COMMAND_OK) {
+          PQclear(opened);
+          PQclear(result);
+          st.status = TakeResult(set, &ignored);
+        } else {
+          PQclear(opened);
+          PQclear(set);
+          st.status = result ? TakeResult(result, &st.rows)
+                             : Status::Database("no result for the statement");
+        }
+        st.sqlstate = last_sqlstate_;
+      }
+    }
+    if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) {
+      for (int nulls = 0; nulls < 2 && PQstatus(conn_) != CONNECTION_BAD;) {
+        PGresult* r = PQgetResult(conn_);
+        nulls = r ? 0 : nulls + 1;
+        PQclear(r);
+      }
+      PQexitPipelineMode(conn_);
+    }
+    if (PQstatus(conn_) == CONNECTION_BAD) return Lost(FirstLineOf(PQerrorMessage(conn_)));
+    if (!sent) return Status::Database(OneLine(PQerrorMessage(conn_)));
+    if (InTransaction()) {  // cannot happen (each ROLLBACK ran); never leave one open
+      Status rb = Exec("ROLLBACK");
+      if (!rb.ok()) return rb;
+    }
+  }
+  return Status::Ok();
+}
+
 bool Session::HasExtension(const std::string& name) {
   Rows r;
   if (!Query("SELECT 1 FROM pg_extension WHERE extname = $1", {name}, &r).ok()) return false;

@@ -96,6 +96,29 @@ class Session {
   // transaction the caller opened, runs there (the caller owns the rollback).
   Status QueryRolledBack(std::string_view sql, Rows* out);
 
+  // Several statements in one pipeline: one round trip for the lot instead
+  // of one each, and the server plans the next while the client reads the
+  // last (the advisor's what-if EXPLAINs, thousands per run). Each step runs
+  // as QueryRolledBack runs one, in a READ ONLY transaction of its own that
+  // is rolled back (`setting` = `setting_value`, when given, is set first
+  // inside it with SET LOCAL, and ends with it), or with `own_transaction`
+  // false on
+  // its own outside any (PREPARE, DEALLOCATE). A sync follows each
+  // statement, so one step's failure is its own: the steps after it run.
+  // Each step's outcome is in the step; the returned Status fails only when
+  // the batch could not be sent (a lost connection throws, as Query does).
+  // Inside a transaction the caller opened, the steps run there one by one.
+  struct Step {
+    std::string sql;
+    // e.g. plan_cache_mode, force_custom_plan: words pgvise writes, never input
+    std::string setting, setting_value;
+    bool own_transaction = true;
+    Status status;  // filled in
+    Rows rows;
+    std::string sqlstate;
+  };
+  Status Pipeline(std::vector<Step>* steps);
+
   // SQLSTATE of the last failed statement ("" if none), e.g. "55P03" lock_not_available.
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   // Cleanup after a failure (a ROLLBACK) clears last_sqlstate(); a caller

@@ -28,6 +28,73 @@ TEST(Session, AnalysisSessionIsReadOnlyWithTimeouts) {
   EXPECT_TRUE(s->HasExtension("hypopg"));
 }
 
+// The pipeline the advisor sends its what-ifs through: each step's failure
+// is its own, each runs read-only and rolled back whatever the step before
+// did, a setting lives only in its step, and batches past the window size
+// come back in order.
+TEST(Session, PipelineStepsAreIsolatedReadOnlyAndInOrder) {
+  std::string uri = testing::FreshDatabase("session_pipeline");
+  SessionOptions o;
+  o.conninfo = uri;
+  std::unique_ptr<Session> s;
+  ASSERT_TRUE(Session::Connect(o, &s).ok());
+  ASSERT_TRUE(s->Exec("SET plan_cache_mode = force_custom_plan").ok());
+  std::vector<Session::Step> steps(6);
+  steps[0].sql = "SELECT 1/0";
+  steps[1].sql = "SELECT set_config('default_transaction_read_only', 'off', false)";
+  steps[2].sql = "CREATE TABLE pipeline_t (x int)";
+  steps[3].sql = "SHOW plan_cache_mode";
+  steps[3].setting = "plan_cache_mode";
+  steps[3].setting_value = "force_generic_plan";
+  steps[4].sql = "SHOW plan_cache_mode";
+  steps[5].sql = "SHOW default_transaction_read_only";
+  steps[5].own_transaction = false;
+  ASSERT_TRUE(s->Pipeline(&steps).ok());
+  EXPECT_FALSE(steps[0].status.ok());
+  EXPECT_EQ(steps[0].sqlstate, "22012");  // division_by_zero, and the rest still ran
+  EXPECT_TRUE(steps[1].status.ok()) << steps[1].status.message();
+  EXPECT_FALSE(steps[2].status.ok());
+  EXPECT_EQ(steps[2].sqlstate, "25006");  // read only, whatever step 1 set
+  ASSERT_TRUE(steps[3].status.ok()) << steps[3].status.message();
+  EXPECT_EQ(steps[3].rows.Text(0, 0), "force_generic_plan");
+  ASSERT_TRUE(steps[4].status.ok());
+  EXPECT_EQ(steps[4].rows.Text(0, 0), "force_custom_plan");  // the setting did not outlive its step
+  ASSERT_TRUE(steps[5].status.ok());
+  EXPECT_EQ(steps[5].rows.Text(0, 0), "on");  // step 1's set_config was rolled back
+  EXPECT_FALSE(s->InTransaction());
+  Rows r;
+  ASSERT_TRUE(s->Query("SELECT count(*) FROM pg_class WHERE relname = 'pipeline_t'", &r).ok());
+  EXPECT_EQ(r.Int(0, 0), 0);
+
+  // Past the 64-step window, every answer in its place.
+  std::vector<Session::Step> many(150);
+  for (size_t i = 0; i < many.size(); ++i) many[i].sql = "SELECT " + std::to_string(i * 7);
+  many[100].sql = "SELECT no_such_column";
+  ASSERT_TRUE(s->Pipeline(&many).ok());
+  for (size_t i = 0; i < many.size(); ++i) {
+    if (i == 100) {
+      EXPECT_EQ(many[i].sqlstate, "42703");
+      continue;
+    }
+    ASSERT_TRUE(many[i].status.ok()) << i << ": " << many[i].status.message();
+    EXPECT_EQ(many[i].rows.Int(0, 0), static_cast<int64_t>(i * 7)) << i;
+  }
+
+  // Inside the caller's transaction the steps run there, and a step's
+  // setting is put back for the rest of it.
+  ASSERT_TRUE(s->Exec("BEGIN").ok());
+  std::vector<Session::Step> in(2);
+  in[0].sql = "SHOW plan_cache_mode";
+  in[0].setting = "plan_cache_mode";
+  in[0].setting_value = "force_generic_plan";
+  in[1].sql = "SHOW plan_cache_mode";
+  ASSERT_TRUE(s->Pipeline(&in).ok());
+  EXPECT_EQ(in[0].rows.Text(0, 0), "force_generic_plan");
+  EXPECT_EQ(in[1].rows.Text(0, 0), "force_custom_plan");
+  EXPECT_TRUE(s->InTransaction());
+  ASSERT_TRUE(s->Exec("ROLLBACK").ok());
+}
+
 TEST(Session, WrongPasswordIsMaskedAndMapsToDatabaseError) {
   std::string base = testing::ClusterUri();
   std::string hostport = base.substr(base.find('@') + 1);

@@ -1,6 +1,8 @@
 #include "analyzer/plan/explain_runner.h"
 
 #include <atomic>
+#include <cstdint>
+#include <vector>
 
 #include "analyzer/sql/pg_tree.h"
 #include "analyzer/sql/statement.h"
@@ -75,58 +77,130 @@ Status CountParams(const std::string& sql, int* count) {
 
 Status ExplainStatement(Session& s, const std::string& sql, const ExplainOptions& o,
                         std::string* plan_json) {
-  int params = 0;
-  Status st = CountParams(sql, &params);
+  std::vector<ExplainJob> jobs(1);
+  jobs[0].sql = sql;
+  Status st = ExplainBatch(s, o, &jobs);
   if (!st.ok()) return st;
-  bool generic = params > 0 || o.costs_only_generic;
-  Rows rows;
-  // Every EXPLAIN may execute user code: ANALYZE runs the statement, and the
-  // planner runs IMMUTABLE functions of constants even without it. So each
-  // runs in its own READ ONLY transaction, always rolled back (see header).
-  if (!generic) {
-    st = s.QueryRolledBack("EXPLAIN (" + ExplainOptionList(o, false) + ") " + sql, &rows);
-    if (!st.ok()) return st;
-    return FirstValue(rows, plan_json);
+  if (!jobs[0].status.ok()) {
+    s.set_last_sqlstate(jobs[0].sqlstate);
+    return jobs[0].status;
   }
-  // Guard: ANALYZE executes the statement, and $n has no value to execute with.
-  if (o.analyze && params > 0)
-    return Status::InvalidInput("cannot EXPLAIN ANALYZE a statement with $" +
-                                std::to_string(params) +
-                                " parameters: give values, or explain without ANALYZE "
-                                "(a generic plan)");
-  ExplainOptions plain = o;
-  plain.analyze = false;
-  if (s.server_version() >= 160000) {
-    st = s.QueryRolledBack("EXPLAIN (" + ExplainOptionList(plain, true) + ") " + sql, &rows);
-    if (!st.ok()) return st;
-    return FirstValue(rows, plan_json);
-  }
+  *plan_json = std::move(jobs[0].plans[0]);
+  return Status::Ok();
+}
 
-  // PG 13-15: a prepared statement forced to its generic plan.
+// Each job becomes its steps in one Session::Pipeline, and the steps'
+// outcomes are read back into the job:
+//   as written   EXPLAIN (...) sql
+//   PG 16+ $n    EXPLAIN (..., GENERIC_PLAN) sql
+//   PG 13-15 $n  PREPARE p AS sql; [plan_cache_mode = force_generic_plan]
+//                EXPLAIN (...) EXECUTE p(NULL, ...); DEALLOCATE p
+//   values       PREPARE p AS sql; per value set [plan_cache_mode =
+//                force_custom_plan] EXPLAIN (...) EXECUTE p(v1, ...); DEALLOCATE p
+// The bracketed setting lives only in that EXPLAIN's rolled-back
+// transaction. DEALLOCATE always runs: a prepared statement keeps its
+// cached generic plan when hypothetical indexes change (see header).
+Status ExplainBatch(Session& s, const ExplainOptions& o, std::vector<ExplainJob>* jobs) {
   static std::atomic<int64_t> counter{0};
-  const std::string name = "pgvise_explain_" + std::to_string(++counter);
-  Rows old;
-  st = s.Query("SELECT current_setting('plan_cache_mode')", &old);
-  if (!st.ok()) return st;
-  const std::string old_mode = old.empty() ? "auto" : old.Text(0, 0);
-  st = s.Exec("PREPARE " + name + " AS " + sql);
-  if (!st.ok()) return st;
-  Status explain = s.Exec("SET plan_cache_mode = force_generic_plan");
-  if (explain.ok()) {
-    std::string args;
-    for (int i = 0; i < params; ++i) args += i ? ", NULL" : "NULL";
-    std::string exec = "EXECUTE " + name + (params ? "(" + args + ")" : "");
-    explain = s.QueryRolledBack("EXPLAIN (" + ExplainOptionList(plain, false) + ") " + exec, &rows);
+  struct Span {
+    size_t prepare = SIZE_MAX, first = 0, count = 0, deallocate = SIZE_MAX;
+  };
+  std::vector<Span> spans(jobs->size());
+  std::vector<Session::Step> steps;
+  auto step = [&](std::string sql, bool own, const char* mode) {
+    Session::Step st;
+    st.sql = std::move(sql);
+    st.own_transaction = own;
+    if (mode) {
+      st.setting = "plan_cache_mode";
+      st.setting_value = mode;
+    }
+    steps.push_back(std::move(st));
+    return steps.size() - 1;
+  };
+  for (size_t j = 0; j < jobs->size(); ++j) {
+    ExplainJob& job = (*jobs)[j];
+    job.status = Status::Ok();
+    job.sqlstate.clear();
+    job.plans.clear();
+    if (job.params < 0) {
+      job.status = CountParams(job.sql, &job.params);
+      if (!job.status.ok()) continue;
+    }
+    const bool custom = !job.value_sets.empty();
+    const bool generic = !custom && (job.params > 0 || o.costs_only_generic);
+    Span& sp = spans[j];
+    sp.first = steps.size();
+    if (!custom && !generic) {
+      step("EXPLAIN (" + ExplainOptionList(o, false) + ") " + job.sql, true, nullptr);
+      sp.count = 1;
+      continue;
+    }
+    // ANALYZE executes the statement, and $n has no value to execute with.
+    if (generic && o.analyze && job.params > 0) {
+      job.status = Status::InvalidInput(
+          "cannot EXPLAIN ANALYZE a statement with $" + std::to_string(job.params) +
+          " parameters: give values, or explain without ANALYZE (a generic plan)");
+      continue;
+    }
+    ExplainOptions plain = o;
+    if (generic) plain.analyze = false;
+    if (generic && s.server_version() >= 160000) {
+      step("EXPLAIN (" + ExplainOptionList(plain, true) + ") " + job.sql, true, nullptr);
+      sp.count = 1;
+      continue;
+    }
+    const std::string name = "pgvise_explain_" + std::to_string(++counter);
+    sp.prepare = step("PREPARE " + name + " AS " + job.sql, false, nullptr);
+    sp.first = steps.size();
+    const std::string head = "EXPLAIN (" + ExplainOptionList(plain, false) + ") EXECUTE " + name;
+    if (generic) {
+      std::string args;
+      for (int i = 0; i < job.params; ++i) args += i ? ", NULL" : "NULL";
+      step(head + (args.empty() ? "" : "(" + args + ")"), true, "force_generic_plan");
+    } else {
+      for (const auto& set : job.value_sets) {
+        std::string args;
+        for (size_t v = 0; v < set.size(); ++v) {
+          if (v) args += ", ";
+          args += set[v] ? QuoteLiteral(*set[v]) : "NULL";
+        }
+        step(head + (args.empty() ? "" : "(" + args + ")"), true, "force_custom_plan");
+      }
+    }
+    sp.count = steps.size() - sp.first;
+    sp.deallocate = step("DEALLOCATE " + name, false, nullptr);
   }
-  // Always undo, even after a failure: the cached generic plan must not
-  // outlive this call (see header), nor the forced plan_cache_mode.
-  Status restore =
-      s.Exec("SELECT set_config('plan_cache_mode', " + QuoteLiteral(old_mode) + ", false)");
-  Status dealloc = s.Exec("DEALLOCATE " + name);
-  if (!explain.ok()) return explain;
-  if (!restore.ok()) return restore;
-  if (!dealloc.ok()) return dealloc;
-  return FirstValue(rows, plan_json);
+  Status st = s.Pipeline(&steps);
+  if (!st.ok()) return st;
+  for (size_t j = 0; j < jobs->size(); ++j) {
+    ExplainJob& job = (*jobs)[j];
+    const Span& sp = spans[j];
+    if (!job.status.ok() || sp.count == 0) continue;
+    auto fail = [&](const Session::Step& failed) {
+      job.status = failed.status;
+      job.sqlstate = failed.sqlstate;
+      job.plans.clear();
+    };
+    if (sp.prepare != SIZE_MAX && !steps[sp.prepare].status.ok()) {
+      fail(steps[sp.prepare]);
+      continue;
+    }
+    for (size_t k = sp.first; k < sp.first + sp.count; ++k) {
+      const Session::Step& e = steps[k];
+      std::string json;
+      Status read = e.status.ok() ? FirstValue(e.rows, &json) : e.status;
+      if (!read.ok()) {
+        fail(e);
+        job.status = read;
+        break;
+      }
+      job.plans.push_back(std::move(json));
+    }
+    if (job.status.ok() && sp.deallocate != SIZE_MAX && !steps[sp.deallocate].status.ok())
+      fail(steps[sp.deallocate]);
+  }
+  return Status::Ok();
 }
 
 }  // namespace pgvise

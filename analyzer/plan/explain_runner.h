@@ -33,7 +33,9 @@
 // the caller's transaction, and the caller owns the rollback.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/session.h"
 #include "core/status.h"
@@ -53,6 +55,29 @@ struct ExplainOptions {
 // of `sql` are InvalidInput; server errors are Database.
 Status ExplainStatement(Session& s, const std::string& sql, const ExplainOptions& o,
                         std::string* plan_json);
+
+// One statement of a batch (ExplainBatch): planned as written (no `$n`), as
+// its generic plan (`$n`, no values), or once per value set (custom plans:
+// each set one literal or NULL per parameter, as PREPARE ... EXECUTE would
+// bind them).
+struct ExplainJob {
+  std::string sql;
+  int params = -1;  // the $n count when known (CountParams); -1: parsed here
+  std::vector<std::vector<std::optional<std::string>>> value_sets;
+  // Filled in: the first failure, or every plan (one, or one per value set).
+  Status status;
+  std::string sqlstate;
+  std::vector<std::string> plans;
+};
+
+// EXPLAIN for many statements in one pipeline (Session::Pipeline): one round
+// trip per 64 statements instead of one to five each. Each plan is what
+// ExplainStatement gives for the statement alone (each EXPLAIN in its own
+// rolled-back READ ONLY transaction; the generic and custom plans through a
+// prepared statement with plan_cache_mode set for that transaction only).
+// ANALYZE is refused for statements with `$n` and no values, as there.
+// Fails only when the batch could not be sent; each job has its own status.
+Status ExplainBatch(Session& s, const ExplainOptions& o, std::vector<ExplainJob>* jobs);
 
 // The highest $n used in `sql` (0 when none), found by parsing it. Fails with
 // InvalidInput when `sql` does not parse or holds more than one statement.

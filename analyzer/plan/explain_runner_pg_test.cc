@@ -107,6 +107,46 @@ TEST_F(ExplainRunner, ParameterisedStatementGetsGenericPlanAndCleansUp) {
   EXPECT_EQ(r.Text(0, 0), "force_custom_plan");  // restored
 }
 
+// A batch gives each statement what ExplainStatement gives it alone: the
+// plan as written, the generic plan for $n, one custom plan per value set;
+// a failure stays with its statement; nothing is left prepared and the
+// session's plan_cache_mode is untouched.
+TEST_F(ExplainRunner, BatchPlansEachStatementAsAloneAndCleansUp) {
+  auto s = Connect();
+  ASSERT_TRUE(s->Exec("SET plan_cache_mode = force_custom_plan").ok());
+  std::vector<ExplainJob> jobs(6);
+  jobs[0].sql = "SELECT * FROM items WHERE id = 42";
+  jobs[1].sql = "SELECT note FROM items WHERE id = $1";
+  jobs[2].sql = "SELECT * FROM no_such_table WHERE id = $1";
+  jobs[3].sql = "SELECT id FROM items WHERE b = $1 AND note <> $2";
+  jobs[3].value_sets = {{"7", "x"}, {std::nullopt, "y"}};
+  jobs[4].sql = "SELEC 1";
+  jobs[5].sql = "SELECT count(*) FROM items WHERE b < 3";
+  ASSERT_TRUE(ExplainBatch(*s, {}, &jobs).ok());
+  for (int j : {0, 1, 5}) {
+    ASSERT_TRUE(jobs[j].status.ok()) << j << ": " << jobs[j].status.message();
+    ASSERT_EQ(jobs[j].plans.size(), 1u);
+    std::string alone;
+    ASSERT_TRUE(ExplainStatement(*s, jobs[j].sql, {}, &alone).ok());
+    EXPECT_EQ(Top(jobs[j].plans[0]), Top(alone)) << j;
+  }
+  EXPECT_TRUE(Mentions(Top(jobs[1].plans[0]), "Index Name", "items_pkey"));
+  EXPECT_EQ(jobs[2].status.code(), Status::Code::kDatabase);
+  EXPECT_EQ(jobs[2].sqlstate, "42P01");
+  EXPECT_NE(jobs[2].status.message().find("no_such_table"), std::string::npos);
+  ASSERT_TRUE(jobs[3].status.ok()) << jobs[3].status.message();
+  ASSERT_EQ(jobs[3].plans.size(), 2u);
+  // b = 7 is 50 rows of 50,000; b = NULL none: two different custom plans.
+  EXPECT_EQ(Top(jobs[3].plans[0]).at("Plan Rows").get<double>() > 1, true) << jobs[3].plans[0];
+  EXPECT_NE(jobs[3].plans[0], jobs[3].plans[1]);
+  EXPECT_EQ(jobs[4].status.code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(PreparedCount(*s), 0);
+  Rows r;
+  ASSERT_TRUE(s->Query("SHOW plan_cache_mode", &r).ok());
+  EXPECT_EQ(r.Text(0, 0), "force_custom_plan");
+  EXPECT_FALSE(s->InTransaction());
+}
+
 TEST_F(ExplainRunner, GenericPlanSeesHypotheticalIndexChanges) {
   // The cached-generic-plan trap: a re-used prepared statement would keep
   // the plan made before the hypothetical index existed (or after it went).
