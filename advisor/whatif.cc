@@ -200,20 +200,74 @@ Status WhatIf::DropHypo(Backend& b, int c) {
   return st;
 }
 
+// The drops and creates go out in one pipeline (a matrix step swaps one
+// hypothetical index for another: two round trips become one); a single
+// change takes the plain path.
 Status WhatIf::Materialize(Backend& b, const std::vector<int>& config) {
-  std::vector<int> drop;
+  std::vector<int> drop, create;
   for (const auto& [c, oid] : b.live)
     if (std::find(config.begin(), config.end(), c) == config.end()) drop.push_back(c);
+  for (int c : config)
+    if (!b.live.count(c)) create.push_back(c);
+  if (drop.size() + create.size() <= 1) {
+    for (int c : drop) {
+      Status st = DropHypo(b, c);
+      if (!st.ok()) return st;
+    }
+    for (int c : create) {
+      Status st = CreateHypo(b, c);
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  for (int c : create)
+    if (!cs_->candidates[static_cast<size_t>(c)].whatif_supported)
+      return CreateHypo(b, c);  // its Unsupported message
+  std::vector<Session::Step> steps;
   for (int c : drop) {
-    Status st = DropHypo(b, c);
-    if (!st.ok()) return st;
+    Session::Step st;
+    st.sql = "SELECT hypopg_drop_index(" + std::to_string(b.live.at(c)) + ")";
+    st.own_transaction = false;
+    steps.push_back(std::move(st));
   }
-  for (int c : config) {
-    if (b.live.count(c)) continue;
-    Status st = CreateHypo(b, c);
-    if (!st.ok()) return st;
+  for (int c : create) {
+    Session::Step st;
+    st.sql = "SELECT indexrelid FROM hypopg_create_index(" +
+             QuoteLiteral(cs_->candidates[static_cast<size_t>(c)].Ddl("", false, false)) + ")";
+    st.own_transaction = false;
+    steps.push_back(std::move(st));
   }
-  return Status::Ok();
+  auto t0 = Clock::now();
+  Status sent = b.session->Pipeline(&steps);
+  b.stats.hypo_ms += MsSince(t0);
+  if (!sent.ok()) return sent;
+  Status first = Status::Ok();
+  std::string first_sqlstate;
+  for (size_t i = 0; i < drop.size(); ++i) {
+    const uint32_t oid = b.live.at(drop[i]);
+    b.oid_to_candidate.erase(oid);
+    b.live.erase(drop[i]);
+    ++b.stats.hypo_drops;
+    if (first.ok() && !steps[i].status.ok()) {
+      first = steps[i].status;
+      first_sqlstate = steps[i].sqlstate;
+    }
+  }
+  for (size_t i = 0; i < create.size(); ++i) {
+    const Session::Step& st = steps[drop.size() + i];
+    if (!st.status.ok() || st.rows.empty()) {
+      if (first.ok())
+        first =
+            st.status.ok() ? Status::Internal("hypopg_create_index returned nothing") : st.status;
+      continue;
+    }
+    const uint32_t oid = static_cast<uint32_t>(st.rows.Int(0, 0));
+    b.live[create[i]] = oid;
+    b.oid_to_candidate[oid] = create[i];
+    ++b.stats.hypo_creates;
+  }
+  b.session->set_last_sqlstate(first_sqlstate);  // what the callers report
+  return first;
 }
 
 void WhatIf::ReadNames(const Backend& b, const std::set<std::string>& names, PlanCost* pc) const {
@@ -420,7 +474,7 @@ void WhatIf::Prefetch(std::vector<Task> tasks) {
 // a chunk pays for materializing its configuration), and the chunks go out
 // as Prefetch tasks: one pipeline each, the cache filled after the join.
 void WhatIf::CostMany(const std::vector<int>& statements, const std::vector<int>& config) {
-  constexpr size_t kMinChunk = 16;
+  constexpr size_t kMinChunk = 4;
   std::map<std::vector<int>, std::vector<int>> groups;  // relevant config -> statements
   std::set<std::string> asked;
   for (int s : statements) {
@@ -445,20 +499,6 @@ void WhatIf::CostMany(const std::vector<int>& statements, const std::vector<int>
           stmts.begin() + static_cast<std::ptrdiff_t>(std::min(stmts.size(), i + per)));
       tasks.push_back(std::move(t));
     }
-  }
-  Prefetch(std::move(tasks));
-}
-
-void WhatIf::PrefetchBaseline() {
-  if (backends_.size() < 2) return;
-  // One task per statement, so the baseline spreads too (a single
-  // configuration, {}, that every connection holds anyway).
-  std::vector<Task> tasks;
-  for (int s = 0; s < static_cast<int>(w_.statements.size()); ++s) {
-    if (cache_.count(Key(s, {}))) continue;
-    Task t;
-    t.statements = {s};
-    tasks.push_back(std::move(t));
   }
   Prefetch(std::move(tasks));
 }

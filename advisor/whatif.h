@@ -20,19 +20,22 @@
 // (HypoPG's OID pool is finite: dexter#49). Everything here runs in a READ
 // ONLY session; HypoPG keeps its indexes in the backend's memory.
 //
-// Scale-out (--jobs N, --replica URI): HypoPG state is per backend, so each
-// extra connection ("worker") creates its own hypothetical indexes. Workers
-// fill the cost cache ahead of the selection with the what-if matrix, every
-// statement under no index and under each single candidate relevant to it
-// (Prefetch*), one configuration per task, tasks handed out to the
-// connections as they become free. A cached cost is the same number
-// whichever connection computed it (the same planner, statistics and
-// HypoPG size estimate; only one hypothetical index exists during a matrix
-// EXPLAIN, so even equal-cost ties break the same way), so the selection,
-// which then reads the cache sequentially, makes exactly the choices it
-// makes with one connection. The selection's later steps (configurations
-// of several indexes) stay on the first connection. The connections may be
-// hot standbys: HypoPG works there, and a standby's pg_statistic is the
+// Batches and scale-out. The selection announces what it is about to ask
+// (CostOracle::Prefetch: a move's statements under the next configuration),
+// and CostMany sends those EXPLAINs together: grouped by the part of the
+// configuration relevant to each, a group in one pipeline (ExplainBatch,
+// one round trip per 64 statements instead of one each). With --jobs N /
+// --replica URI the groups are cut into one chunk per connection; HypoPG
+// state is per backend, so each connection ("worker") creates its own
+// hypothetical indexes. Before the selection, the workers also fill the
+// cache with the what-if matrix, every statement under each single
+// candidate relevant to it (PrefetchMatrix). Tasks go to the connections as
+// they become free, and the cache is filled on the main thread after the
+// join. A cached cost is the same number whichever connection computed it
+// (the same planner, statistics and HypoPG size estimate), so the
+// selection, which then reads the cache sequentially, makes exactly the
+// choices it makes with one connection. The connections may be hot
+// standbys: HypoPG works there, and a standby's pg_statistic is the
 // primary's, replicated.
 #pragma once
 
@@ -164,13 +167,11 @@ class WhatIf {
   int64_t HypopgSize(int c);  // uncorrected
 
   // With more than one connection, costs in parallel what the selection will
-  // ask first (no-ops with one: then nothing is costed that the lazy
-  // selection would not ask). Baseline: every statement with no
-  // hypothetical index; call before the fallbacks to generic plans.
-  // Matrix: every statement under each single candidate relevant to it, and
-  // each candidate's size; call once the costing method of every statement
-  // is final (SetParameters / UseGenericPlan).
-  void PrefetchBaseline();
+  // ask first (a no-op with one: then nothing is costed that the lazy
+  // selection would not ask): every statement under each single candidate
+  // relevant to it, and each candidate's size; call once the costing method
+  // of every statement is final (SetParameters / UseGenericPlan). The
+  // baseline is CostMany(every statement, {}).
   void PrefetchMatrix();
 
   // The relevant part of `config` for statement `s`, sorted.
