@@ -448,8 +448,9 @@ void WhatIf::Prefetch(std::vector<Task> tasks) {
       next = tasks.size();
     }
   };
-  std::vector<std::thread> threads;
-  for (size_t k = 1; k < backends_.size(); ++k) threads.emplace_back(work, std::ref(backends_[k]));
+  std::vector<std::thread> threads;  // none for a single task: it runs here
+  for (size_t k = 1; k < backends_.size() && tasks.size() > 1; ++k)
+    threads.emplace_back(work, std::ref(backends_[k]));
   work(main());
   for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);
@@ -486,7 +487,7 @@ void WhatIf::CostMany(const std::vector<int>& statements, const std::vector<int>
   }
   size_t pending = 0;
   for (const auto& [rel, stmts] : groups) pending += stmts.size();
-  if (pending < 2) return;  // nothing to batch: Cost asks it alone
+  if (pending == 0) return;
   std::vector<Task> tasks;
   for (auto& [rel, stmts] : groups) {
     const size_t chunks = std::max<size_t>(1, std::min(backends_.size(), stmts.size() / kMinChunk));

@@ -43,6 +43,63 @@ class WhatIfPg : public ::testing::Test {
 };
 std::string* WhatIfPg::uri_ = nullptr;
 
+// CostMany (one pipeline per group, chunks over two extra connections)
+// gives every statement exactly the cost WhatIf computes asking one
+// statement at a time on a connection of its own: the baseline, each
+// candidate alone, and pairs of candidates, with a statement that fails to
+// plan in the batch.
+TEST_F(WhatIfPg, BatchedAnswersEqualOneByOne) {
+  const std::string sql =
+      "SELECT id, pad FROM w_orders WHERE customer = 42 AND status = 3;\n"
+      "SELECT sum(total) FROM w_orders WHERE placed BETWEEN '2024-03-01' AND '2024-03-05';\n"
+      "SELECT o.id, l.qty FROM w_orders o JOIN w_lines l ON l.order_id = o.id WHERE o.customer = "
+      "7 AND l.item < 20;\n"
+      "SELECT item, count(*) FROM w_lines WHERE shipped > '2025-12-01' AND qty = 3 GROUP BY "
+      "item;\n"
+      "SELECT id FROM w_orders WHERE status = 2 ORDER BY placed DESC LIMIT 10;\n";
+  std::string more;  // a group big enough to be cut into chunks (distinct shapes)
+  for (const char* list : {"id", "total", "pad", "placed", "id, total", "id, pad", "count(*)"})
+    for (const char* where : {"customer = 5", "customer = 5 AND status = 3"})
+      more += std::string("SELECT ") + list + " FROM w_orders WHERE " + where + ";\n";
+  auto one = Connect(), many = Connect(), w1 = Connect(), w2 = Connect();
+  Catalog cat;
+  ASSERT_TRUE(Catalog::Load(*one, {}, &cat).ok());
+  Workload w;
+  ASSERT_TRUE(AddSqlText("w.sql", sql + more, &w).ok());
+  for (auto& st : w.statements) ResolveColumns(cat, &st.facts);
+  CandidateSet cs1 = GenerateCandidates(w, cat, {}), cs2 = cs1;
+  ASSERT_GE(cs1.candidates.size(), 4u);
+  WhatIf a(*one, w, &cs1, cat), b(*many, w, &cs2, cat);
+  b.AddWorkers({w1.get(), w2.get()});
+  ASSERT_TRUE(a.Init().ok());
+  ASSERT_TRUE(b.Init().ok());
+  std::vector<std::vector<int>> configs = {{}};
+  const int n = static_cast<int>(cs1.candidates.size());
+  for (int c = 0; c < n; ++c) configs.push_back({c});
+  for (int c = 0; c + 1 < n; c += 2) configs.push_back({c, c + 1});
+  std::vector<int> all;
+  for (int q = 0; q < static_cast<int>(w.statements.size()); ++q) all.push_back(q);
+  int compared = 0;
+  for (const auto& config : configs) {
+    b.CostMany(all, config);
+    const int64_t sent = b.stats().whatif_calls;
+    for (int q : all) {
+      const PlanCost& x = a.Cost(q, config);
+      const PlanCost& y = b.Cost(q, config);  // from the cache CostMany filled
+      ASSERT_EQ(x.ok, y.ok) << q << ": " << x.error << " / " << y.error;
+      EXPECT_DOUBLE_EQ(x.cost, y.cost) << "statement " << q << " config size " << config.size();
+      ++compared;
+    }
+    EXPECT_EQ(b.stats().whatif_calls, sent) << "Cost asked again after CostMany";
+  }
+  EXPECT_EQ(a.stats().whatif_calls, b.stats().whatif_calls);  // nothing asked twice or skipped
+  EXPECT_GT(compared, 20);
+  int64_t by_workers = 0;
+  for (size_t i = 1; i < b.stats().by_connection.size(); ++i)
+    by_workers += b.stats().by_connection[i].whatif_calls;
+  EXPECT_GT(by_workers, 0) << "nothing went to the extra connections";
+}
+
 // Each statement under all its relevant candidates, then under every
 // configuration of two or more that drops only unused ones: inferred, and
 // equal to a fresh EXPLAIN of it.
