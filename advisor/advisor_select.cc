@@ -27,9 +27,7 @@ namespace pgvise::advise_steps {
 void CostBaseline(AdviseRun& run) {
   WhatIf& wi = *run.wi;
   int fell_back = 0;
-  std::vector<int> all(run.workload.statements.size());
-  for (size_t s = 0; s < all.size(); ++s) all[s] = static_cast<int>(s);
-  wi.CostMany(all, {});  // one pipeline per connection
+  wi.CostAll({});  // one pipeline per connection
   for (int s = 0; s < static_cast<int>(run.workload.statements.size()); ++s) {
     if (!wi.parameters(s).custom()) continue;
     const PlanCost& pc = wi.Cost(s, {});

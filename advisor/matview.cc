@@ -240,6 +240,7 @@ Recommendation ToRecommendation(const Proposal& p, const AdviseOptions& opts) {
   std::string tables;
   for (const auto& t : p.def.QualifiedTables()) tables += (tables.empty() ? "" : ", ") + t;
   r.Add("view", p.Qualified())
+      .Add("view_name", p.name)  // unquoted, without its schema (which may hold a '.')
       .Add("definition", p.def.Sql())
       .Add("unique_index", p.IndexSql())
       .Add("base_tables", tables)

@@ -123,8 +123,7 @@ Status VerifyOne(Session& w, const std::string& scratch, Recommendation* rec,
                  std::vector<std::string>* notes, bool* keep) {
   *keep = true;
   const std::string view = EvString(*rec, "view");
-  const std::string name = rec->object.substr(rec->object.find('.') + 1);
-  const std::string tmp = scratch + "." + QuoteIdent(name);
+  const std::string tmp = scratch + "." + QuoteIdent(EvString(*rec, "view_name"));
   std::string index = EvString(*rec, "unique_index");
   ReplaceAll(&index, view, tmp);
   auto t0 = Clock::now();
@@ -244,7 +243,7 @@ Status VerifyViews(Session& writable, const AdviseOptions&, AdviseReport* rep) {
     // Read before the DROP below replaces it: 55P03 is a lock wait.
     const bool lock_wait = !st.ok() && writable.last_sqlstate() == "55P03";
     writable.Exec("DROP MATERIALIZED VIEW IF EXISTS " + scratch + "." +
-                  QuoteIdent(rec.object.substr(rec.object.find('.') + 1)) + " CASCADE");
+                  QuoteIdent(EvString(rec, "view_name")) + " CASCADE");
     if (lock_wait) {
       // A lock another session holds is a fact about the database at this
       // moment, not a failure of the run: the view is reported as not

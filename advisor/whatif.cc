@@ -474,6 +474,12 @@ void WhatIf::Prefetch(std::vector<Task> tasks) {
 // cut into one chunk per connection (at least kMinChunk statements each, so
 // a chunk pays for materializing its configuration), and the chunks go out
 // as Prefetch tasks: one pipeline each, the cache filled after the join.
+void WhatIf::CostAll(const std::vector<int>& config) {
+  std::vector<int> all(w_.statements.size());
+  for (size_t s = 0; s < all.size(); ++s) all[s] = static_cast<int>(s);
+  CostMany(all, config);
+}
+
 void WhatIf::CostMany(const std::vector<int>& statements, const std::vector<int>& config) {
   constexpr size_t kMinChunk = 4;
   std::map<std::vector<int>, std::vector<int>> groups;  // relevant config -> statements

@@ -158,6 +158,7 @@ class WhatIf {
   // spread over the connections (--jobs, --replica). Afterwards Cost answers
   // them from the cache with exactly what it would have computed itself.
   void CostMany(const std::vector<int>& statements, const std::vector<int>& config);
+  void CostAll(const std::vector<int>& config);  // CostMany of every statement
   // Same with real indexes hidden (HypoPG 1.4+ only; otherwise !ok).
   PlanCost CostHiding(int s, const std::vector<int>& config,
                       const std::vector<uint32_t>& hidden_oids);

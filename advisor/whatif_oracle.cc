@@ -16,9 +16,7 @@ namespace pgvise {
 
 WhatIfOracle::WhatIfOracle(WhatIf& wi, const AdviseOptions& o) : wi_(wi), o_(o) {
   base_ok_.assign(wi_.workload().statements.size(), false);
-  std::vector<int> all(static_cast<size_t>(num_statements()));
-  for (int s = 0; s < num_statements(); ++s) all[static_cast<size_t>(s)] = s;
-  wi_.CostMany(all, {});
+  wi_.CostAll({});
   for (int s = 0; s < num_statements(); ++s) base_ok_[static_cast<size_t>(s)] = wi_.Cost(s, {}).ok;
 }
 

@@ -351,72 +351,18 @@ Status Session::Query(std::string_view sql, const Params& params, Rows* out) {
   return TakeResult(res, out);
 }
 
+// One step of a Pipeline: BEGIN TRANSACTION READ ONLY, the statement, a
+// sync, ROLLBACK and a sync, in one round trip. Each goes through the
+// extended protocol, which takes exactly one statement: `sql` cannot
+// smuggle in a COMMIT.
 Status Session::QueryRolledBack(std::string_view sql, Rows* out) {
-  if (InTransaction()) return Query(sql, out);  // the caller's transaction, the caller's rollback
-  ++query_count_;
-  last_sqlstate_.clear();
-  if (lost_) return Lost("it was lost earlier");
-  // One round trip: BEGIN, the statement, ROLLBACK and a sync, pipelined.
-  // Each goes through the extended protocol, which takes exactly one
-  // statement: `sql` cannot smuggle in a COMMIT.
-  std::string q(sql);
-  auto send = [&](const char* text) {
-    return PQsendQueryParams(conn_, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-  };
-  bool sent = PQenterPipelineMode(conn_) == 1 && send("BEGIN TRANSACTION READ ONLY") &&
-              send(q.c_str()) && send("ROLLBACK") && PQpipelineSync(conn_) == 1;
-  // Results: per command one result then NULL; then the sync's result.
-  // Keep BEGIN's and the statement's; an aborted pipeline gives
-  // PGRES_PIPELINE_ABORTED for the commands after an error.
-  PGresult* kept[2] = {nullptr, nullptr};
-  if (sent) {
-    for (int cmd = 0; cmd < 3; ++cmd) {
-      PGresult* r;
-      while ((r = PQgetResult(conn_)) != nullptr) {
-        if (cmd < 2 && !kept[cmd])
-          kept[cmd] = r;
-        else
-          PQclear(r);
-      }
-      if (PQstatus(conn_) == CONNECTION_BAD) break;
-    }
-    if (PQstatus(conn_) != CONNECTION_BAD) {
-      PGresult* sync = PQgetResult(conn_);
-      if (sync) PQclear(sync);
-    }
-  }
-  if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) {
-    // Something is still queued (a send failed half-way): drain, then leave.
-    for (int nulls = 0; nulls < 2 && PQstatus(conn_) != CONNECTION_BAD;) {
-      PGresult* r = PQgetResult(conn_);
-      nulls = r ? 0 : nulls + 1;
-      PQclear(r);
-    }
-    PQexitPipelineMode(conn_);
-  }
-  if (PQstatus(conn_) == CONNECTION_BAD || !sent) {
-    for (PGresult* r : kept) PQclear(r);
-    if (PQstatus(conn_) == CONNECTION_BAD) return Lost(FirstLineOf(PQerrorMessage(conn_)));
-    return Status::Database(OneLine(PQerrorMessage(conn_)));
-  }
-  Status st;
-  if (PQresultStatus(kept[0]) != PGRES_COMMAND_OK) {  // BEGIN failed: report that
-    PQclear(kept[1]);
-    Rows ignored;
-    st = TakeResult(kept[0], &ignored);
-  } else {
-    PQclear(kept[0]);
-    st = kept[1] ? TakeResult(kept[1], out) : Status::Database("no result for the statement");
-  }
-  // After an error the transaction is still open (aborted): roll it back,
-  // keeping the statement's SQLSTATE for the caller.
-  if (InTransaction()) {
-    const std::string sqlstate = last_sqlstate_;
-    Status rb = Exec("ROLLBACK");
-    last_sqlstate_ = sqlstate;
-    if (st.ok() && !rb.ok()) return rb;
-  }
-  return st;
+  std::vector<Step> steps(1);
+  steps[0].sql = std::string(sql);
+  Status st = Pipeline(&steps);
+  if (!st.ok()) return st;
+  *out = std::move(steps[0].rows);
+  last_sqlstate_ = steps[0].sqlstate;
+  return steps[0].status;
 }
 
 // Per step: [BEGIN TRANSACTION READ ONLY, setting,] sql, SYNC[, ROLLBACK,

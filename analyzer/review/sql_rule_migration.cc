@@ -91,21 +91,49 @@ void BanDropColumn(const Call& c, std::vector<Finding>* out) {
   }
 }
 
+// The tables of a DROP TABLE as the parse tree holds them, for printed SQL:
+// each part quoted as needed (a name holding a '.' or a '"' stays whole),
+// and the bare table name. Empty when the tree has no such list.
+std::vector<std::pair<std::string, std::string>> DroppedTablesSql(const std::string& sql) {
+  std::vector<std::pair<std::string, std::string>> out;
+  OneStatement one(sql);
+  dom::object drop;
+  dom::array objects;
+  if (!one.stmt("DropStmt", &drop) || !Arr(drop, "objects", &objects)) return out;
+  for (dom::element e : objects) {
+    dom::object list;
+    dom::array items;
+    if (!NodeOf(e, "List", &list) || !Arr(list, "items", &items)) return {};
+    std::string name, last;
+    for (dom::element item : items) {
+      last = std::string(StringOf(item));
+      name += (name.empty() ? "" : ".") + QuoteIdent(last);
+    }
+    out.push_back({name, last});
+  }
+  return out;
+}
+
 void BanDropTable(const Call& c, std::vector<Finding>* out) {
   const DdlFacts& d = c.facts.ddl;
   if (c.facts.kind != StatementKind::kDropTable) return;
-  for (const std::string& t : d.objects) {
+  const auto as_sql = DroppedTablesSql(c.stmt.sql);
+  for (size_t i = 0; i < d.objects.size(); ++i) {
+    const std::string& t = d.objects[i];
     if (c.state.IsNew(t)) continue;
     Finding f = c.Make(0, "DROP TABLE " + c.Describe(t) +
                               " (ACCESS EXCLUSIVE): code still using it fails, and the data is "
                               "gone without a restore");
     f.Add("lock", "ACCESS EXCLUSIVE");
     c.AboutTable(t, &f);
+    // The SQL in the suggestion must run as printed, whatever the name.
+    const bool tree = as_sql.size() == d.objects.size();
+    const std::string bare = tree ? as_sql[i].second : t.substr(t.rfind('.') + 1);
     f.suggestion = "stop using " + t +
                    " in the application first; to keep a way back, "
                    "ALTER TABLE " +
-                   t + " RENAME TO " + t.substr(t.rfind('.') + 1) +
-                   "_deprecated; and drop it in a later release.";
+                   (tree ? as_sql[i].first : QuoteIdent(t)) + " RENAME TO " +
+                   QuoteIdent(bare + "_deprecated") + "; and drop it in a later release.";
     out->push_back(std::move(f));
   }
 }

@@ -104,6 +104,22 @@ TEST_F(SqlRulesTest, IgnoreDirectiveSuppressesOnlyTheNamedRule) {
   EXPECT_EQ(timeouts[1].location.line, 4);
 }
 
+// The rename the suggestion prints runs as printed: each name quoted as
+// needed, read from the parse tree, so a '.' or a '"' inside a name stays
+// whole (it printed the raw display name: ALTER TABLE my schema.odd.Name ...).
+TEST_F(SqlRulesTest, DropTableSuggestionQuotesTheNamesItPrints) {
+  std::vector<Finding> drops =
+      Of(Review("DROP TABLE \"my schema\".\"odd.Na\"\"me\", plain_log;\n"), "ban-drop-table");
+  ASSERT_EQ(drops.size(), 2u);
+  EXPECT_NE(drops[0].suggestion.find(
+                "ALTER TABLE \"my schema\".\"odd.Na\"\"me\" RENAME TO \"odd.Na\"\"me_deprecated\";"),
+            std::string::npos)
+      << drops[0].suggestion;
+  EXPECT_NE(drops[1].suggestion.find("ALTER TABLE plain_log RENAME TO plain_log_deprecated;"),
+            std::string::npos)
+      << drops[1].suggestion;
+}
+
 TEST_F(SqlRulesTest, FindingsPointAtTheExactToken) {
   const std::string sql =
       "SET lock_timeout = '2s';\n"
