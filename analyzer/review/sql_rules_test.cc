@@ -111,9 +111,10 @@ TEST_F(SqlRulesTest, DropTableSuggestionQuotesTheNamesItPrints) {
   std::vector<Finding> drops =
       Of(Review("DROP TABLE \"my schema\".\"odd.Na\"\"me\", plain_log;\n"), "ban-drop-table");
   ASSERT_EQ(drops.size(), 2u);
-  EXPECT_NE(drops[0].suggestion.find(
-                "ALTER TABLE \"my schema\".\"odd.Na\"\"me\" RENAME TO \"odd.Na\"\"me_deprecated\";"),
-            std::string::npos)
+  EXPECT_NE(
+      drops[0].suggestion.find(
+          "ALTER TABLE \"my schema\".\"odd.Na\"\"me\" RENAME TO \"odd.Na\"\"me_deprecated\";"),
+      std::string::npos)
       << drops[0].suggestion;
   EXPECT_NE(drops[1].suggestion.find("ALTER TABLE plain_log RENAME TO plain_log_deprecated;"),
             std::string::npos)
