@@ -28,6 +28,17 @@ TEST(Session, AnalysisSessionIsReadOnlyWithTimeouts) {
   EXPECT_TRUE(s->HasExtension("hypopg"));
 }
 
+// A step that reads plan_cache_mode, with it forced for the step when given.
+Session::Step ShowPlanCacheMode(const char* forced = nullptr) {
+  Session::Step st;
+  st.sql = "SHOW plan_cache_mode";
+  if (forced) {
+    st.setting = "plan_cache_mode";
+    st.setting_value = forced;
+  }
+  return st;
+}
+
 // The pipeline the advisor sends its what-ifs through: each step's failure
 // is its own, each runs read-only and rolled back whatever the step before
 // did, a setting lives only in its step, and batches past the window size
@@ -43,10 +54,8 @@ TEST(Session, PipelineStepsAreIsolatedReadOnlyAndInOrder) {
   steps[0].sql = "SELECT 1/0";
   steps[1].sql = "SELECT set_config('default_transaction_read_only', 'off', false)";
   steps[2].sql = "CREATE TABLE pipeline_t (x int)";
-  steps[3].sql = "SHOW plan_cache_mode";
-  steps[3].setting = "plan_cache_mode";
-  steps[3].setting_value = "force_generic_plan";
-  steps[4].sql = "SHOW plan_cache_mode";
+  steps[3] = ShowPlanCacheMode("force_generic_plan");
+  steps[4] = ShowPlanCacheMode();
   steps[5].sql = "SHOW default_transaction_read_only";
   steps[5].own_transaction = false;
   ASSERT_TRUE(s->Pipeline(&steps).ok());
@@ -83,11 +92,7 @@ TEST(Session, PipelineStepsAreIsolatedReadOnlyAndInOrder) {
   // Inside the caller's transaction the steps run there, and a step's
   // setting is put back for the rest of it.
   ASSERT_TRUE(s->Exec("BEGIN").ok());
-  std::vector<Session::Step> in(2);
-  in[0].sql = "SHOW plan_cache_mode";
-  in[0].setting = "plan_cache_mode";
-  in[0].setting_value = "force_generic_plan";
-  in[1].sql = "SHOW plan_cache_mode";
+  std::vector<Session::Step> in = {ShowPlanCacheMode("force_generic_plan"), ShowPlanCacheMode()};
   ASSERT_TRUE(s->Pipeline(&in).ok());
   EXPECT_EQ(in[0].rows.Text(0, 0), "force_generic_plan");
   EXPECT_EQ(in[1].rows.Text(0, 0), "force_custom_plan");
