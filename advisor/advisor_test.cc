@@ -82,6 +82,22 @@ TEST(SelectExtend, WorkedExampleAddsThenExtends) {
   EXPECT_DOUBLE_EQ(r.final_cost, 100 * 10 + 10 * 10);
 }
 
+// The time limit counts from the end of the first greedy round, which always
+// completes: even a limit that has passed before the selection starts
+// leaves the first step taken (and says it timed out). It stopped before
+// pricing anything: no index, where --jobs N (the round prefetched before
+// the clock starts) gave one.
+TEST(SelectExtend, TimeLimitLetsTheFirstRoundFinish) {
+  FakeOracle o = WorkedExample();
+  SelectionOptions so;
+  so.min_gain = 0.001;
+  so.time_limit_s = 1e-12;
+  SelectionResult r = SelectExtend(o, so);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.steps, 1);
+  EXPECT_EQ(r.chosen, std::vector<int>{0});
+}
+
 TEST(SelectExtend, BudgetStopsTheExtension) {
   FakeOracle o = WorkedExample();
   SelectionOptions so;

@@ -102,6 +102,8 @@ struct SelectionOptions {
   int64_t budget_bytes = -1;  // < 0: unlimited
   static constexpr int kNoLimit = 1 << 30;
   int max_indexes = kNoLimit;  // --max-indexes; by default the budget governs
+  // Counted from the end of the greedy's first round (every candidate priced
+  // alone, the what-if matrix), which always completes: 0 = no limit.
   double time_limit_s = 60;
   double min_gain = 0.005;   // fraction of the base workload cost a step must save
   bool local_search = true;  // improve the greedy's answer by swaps (see above)

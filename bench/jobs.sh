@@ -17,7 +17,7 @@
 # sum), so that share is not in the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sizes=${SIZES:-"200 2000"}
+sizes=${SIZES-"200 2000"}  # SIZES= (empty): only create the database
 rounds=${ROUNDS:-2}
 jobs_list=${JOBS:-"1 2 4"}
 extra=${EXTRA:-}
