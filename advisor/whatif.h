@@ -32,7 +32,9 @@
 // candidate relevant to it (PrefetchMatrix). Tasks go to the connections as
 // they become free, and the cache is filled on the main thread after the
 // join. A cached cost is the same number whichever connection computed it
-// (the same planner, statistics and HypoPG size estimate), so the
+// (the same planner, statistics and HypoPG size estimate; with several
+// hypothetical indexes an exact tie may be broken by another index on
+// another connection, at the same cost), so the
 // selection, which then reads the cache sequentially, makes exactly the
 // choices it makes with one connection. The connections may be hot
 // standbys: HypoPG works there, and a standby's pg_statistic is the

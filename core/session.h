@@ -102,8 +102,7 @@ class Session {
   // as QueryRolledBack runs one, in a READ ONLY transaction of its own that
   // is rolled back (`setting` = `setting_value`, when given, is set first
   // inside it with SET LOCAL, and ends with it), or with `own_transaction`
-  // false on
-  // its own outside any (PREPARE, DEALLOCATE). A sync follows each
+  // false on its own outside any (PREPARE, DEALLOCATE). A sync follows each
   // statement, so one step's failure is its own: the steps after it run.
   // Each step's outcome is in the step; the returned Status fails only when
   // the batch could not be sent (a lost connection throws, as Query does).
