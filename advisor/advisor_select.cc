@@ -13,6 +13,7 @@
 // The notes exist because a short list of recommendations reads as "nothing
 // more would help" unless the report says which limit cut it.
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,13 @@ void CostBaseline(AdviseRun& run) {
 
 // Extend over the whole workload, weighted by calls, within the budget.
 void SelectUnderBudget(AdviseRun& run) {
-  SelectionResult sel = SelectExtend(*run.oracle, run.selection);
+  // -v: each step with the what-ifs spent so far (where the EXPLAINs go).
+  SelectionOptions opts = run.selection;
+  if (opts.progress)
+    opts.progress = [&run](const std::string& m) {
+      run.Say(m + " [" + std::to_string(run.wi->stats().whatif_calls) + " what-ifs]");
+    };
+  SelectionResult sel = SelectExtend(*run.oracle, opts);
   AdviseReport& rep = run.rep;
   rep.selection_steps = sel.steps;
   rep.local_moves = sel.local_moves;
@@ -58,6 +65,28 @@ void SelectUnderBudget(AdviseRun& run) {
   if (sel.timed_out)
     rep.notes.push_back("--time-limit reached: the recommendations are the best found so far");
   run.chosen = sel.chosen;
+  // Sizes (the budget's unit) that rest on a measured distinct count, not
+  // pg_stats' (advisor/index_size.h): the report names the columns.
+  std::string measured;
+  int n = 0;
+  for (const auto& t : run.catalog.tables()) {
+    auto it = run.wi->measured_distinct().find(t.QualifiedName());
+    if (it == run.wi->measured_distinct().end()) continue;
+    for (const auto& [col, d] : it->second) {
+      const ColumnInfo* ci = t.Column(col);
+      measured += std::string(n++ ? ", " : "") + t.QualifiedName() + "." + col + " " +
+                  std::to_string(std::llround(d));
+      if (ci)
+        measured +=
+            " (pg_stats " + std::to_string(std::llround(ci->DistinctValues(t.Rows()))) + ")";
+    }
+  }
+  if (n > 0) {
+    rep.notes.push_back(
+        "index sizes use distinct counts measured on a block sample for " + std::to_string(n) +
+        " physically ordered column(s) where ANALYZE's sample counted too few: " + measured);
+    run.Say(rep.notes.back());
+  }
 }
 
 // --max-indexes is a cap the user chose; when it, and not the budget, kept

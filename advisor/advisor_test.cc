@@ -143,6 +143,36 @@ TEST(SelectExtend, DropsAnIndexTheLaterOnesCover) {
   EXPECT_EQ(r.chosen, std::vector<int>{1});
 }
 
+// The greedy retires an index it extended: (a) becomes (a, b), and (a) is
+// not offered again, though it is the better index for s2 ((a, b) is wider).
+// With budget to spare, the local search's first move adds it back: it
+// tries one more index before any move out of a chosen one, which re-costs
+// that index's statements without it first. Moving out first found "swap
+// (a, b) for (a) and (a, c)" (a pair search) on the way to the same end.
+TEST(SelectExtendLocalSearch, AddsBackTheIndexTheGreedyExtendedFirst) {
+  FakeOracle o = WorkedExample();
+  o.base.push_back(1000);
+  o.calls.push_back(10);
+  o.cands[0].cost_with[2] = 100;                                               // (a): s2 at 100
+  o.cands[1].cost_with[2] = 300;                                               // (a, b): s2 at 300
+  o.cands.push_back({4 << 20, {{0, 10}, {1, 5}, {2, 300}}, 0, 2, {}, false});  // 2: (a, c)
+  SelectionOptions so;
+  so.min_gain = 0.05;  // the greedy does not add (a, c) next to (a, b) for 50
+  so.budget_bytes = 64 << 20;
+  so.local_search = false;
+  SelectionResult greedy = SelectExtend(o, so);
+  EXPECT_EQ(greedy.chosen, std::vector<int>{1});
+  so.local_search = true;
+  SelectionResult r = SelectExtend(o, so);
+  EXPECT_EQ(r.chosen, (std::vector<int>{0, 2}));
+  EXPECT_DOUBLE_EQ(r.final_cost, 100 * 10 + 10 * 5 + 10 * 100);
+  std::vector<std::string> moves;
+  for (const auto& line : r.log)
+    if (line.rfind("local search:", 0) == 0) moves.push_back(line);
+  ASSERT_FALSE(moves.empty());
+  EXPECT_EQ(moves[0].rfind("local search: add 0", 0), 0u) << moves[0];
+}
+
 TEST(SelectExhaustive, FindsTheOptimumAndBaselinesAreNoBetter) {
   // Three statements; one index (2) helps two of them a little less than
   // the two specialised ones together, at a third of their size.

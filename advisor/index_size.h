@@ -38,28 +38,59 @@
 //
 // What it cannot see: correlated key columns (a (partkey, suppkey) pair
 // determined by one another has far fewer distinct pairs than the product;
-// the estimate then misses deduplication and errs large), the type of an
-// expression key, taken from the column inside it, and a wrong n_distinct.
-// The last errs small: ANALYZE estimates n_distinct from a sample, and on a
-// physically clustered column with few rows per value it can be far too low
-// (TPC-H SF 1 lineitem.l_orderkey, correlation 1.0, 4 rows per order:
-// n_distinct 437,393 against 1,500,000), so runs look ~3.4x longer than
-// they are and (l_orderkey) is estimated at 52 MB where it builds to 78 MB
-// (bench/advise.md, "SF 1 at five budgets"). Not corrected yet.
+// the estimate then misses deduplication and errs large), and the type of
+// an expression key, taken from the column inside it.
+//
+// A wrong n_distinct it measures where it is known to err. ANALYZE
+// estimates n_distinct from a sample, and on a physically ordered column
+// with few rows per value it can be far too low (TPC-H SF 1
+// lineitem.l_orderkey, correlation 1.0, 4 rows per order: n_distinct
+// 437,393 against 1,500,000): runs look 3.4x longer than they are, and
+// (l_orderkey) was estimated at 52 MB where it builds to 78 MB, so a set
+// chosen for a 100 MB budget built to 125 MB. Such a column's equal values
+// sit side by side on disk, which makes its distinct count cheap to
+// measure: in a block sample (TABLESAMPLE SYSTEM, a few thousand blocks),
+// every block holds whole runs plus the tail of the one before, so each
+// block's distinct values minus one are the runs that start in it;
+// summed and scaled to the table's rows, that counts the runs — the
+// distinct values. Example: 55 rows per block, 4 rows per order: 14.75
+// distinct per block, 13.75 new, times 112,000 blocks = 1.54M (real
+// 1.50M). MeasureClusteredDistinct does it for the key columns with
+// |correlation| >= 0.9 on tables past ANALYZE's full-read size, and the
+// estimate takes the larger of pg_stats' and the measured count (the
+// measurement only corrects towards a larger index).
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
+#include <string>
 
 #include "advisor/candidates.h"
 #include "catalog/catalog.h"
+#include "core/session.h"
+#include "core/status.h"
 
 namespace pgvise {
+
+// Column name -> distinct non-null values, measured (MeasureClusteredDistinct).
+using MeasuredDistinct = std::map<std::string, double>;
+
+// Of `columns` of `t`, those physically ordered by value (|pg_stats
+// correlation| >= 0.9) on a table ANALYZE only sampled: their distinct
+// counts from one block-sample query (read-only, a few thousand blocks),
+// into `out` where above pg_stats'. Nothing for a locked table or when no
+// column qualifies; an error leaves `out` empty and is returned.
+Status MeasureClusteredDistinct(Session& s, const TableInfo& t,
+                                const std::set<std::string>& columns, int block_size,
+                                MeasuredDistinct* out);
 
 // The built size in bytes of B-tree candidate `c` on table `t`, given
 // HypoPG's estimate for it (used for the row count of a partial index and
 // returned unchanged for other methods or when `t` lacks statistics to do
-// better). Never below one block.
+// better). `measured`: distinct counts that replace pg_stats' (when larger).
+// Never below one block.
 int64_t EstimateIndexBytes(const TableInfo& t, const IndexCandidate& c, int64_t hypopg_bytes,
-                           int block_size);
+                           int block_size, const MeasuredDistinct* measured = nullptr);
 
 }  // namespace pgvise

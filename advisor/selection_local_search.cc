@@ -232,6 +232,20 @@ class LocalSearch {
     double eps = std::max(kMinMoveGain * total, 1e-12);  // worth a new round
     double add_floor = std::max(opts_.min_gain * total, eps);
     bool can_grow = static_cast<int>(st_.config.size()) < opts_.max_indexes;
+    // One more index first: it keeps every chosen one, so it costs only the
+    // newcomers' statements, where a move out of a chosen index re-costs
+    // that index's statements without it first, for each chosen index in
+    // turn. Where the budget leaves room (the greedy stops when no step
+    // saves min_gain, and retires an index it extended) this finds the same
+    // additions for a fraction of the what-ifs: TPC-H SF 1 at 2000 MB, two
+    // additions came after a full pass over 15 chosen indexes each.
+    if (can_grow && !expired_()) {
+      Pick add = BestAdd(st_.config, {}, Room(0), add_floor);
+      if (add.c >= 0) {
+        Apply(With(st_.config, add.c), add.gain, "add " + std::to_string(add.c));
+        return true;
+      }
+    }
     std::vector<int> order = st_.config;
     for (int i : order) {
       if (expired_()) return false;
@@ -286,13 +300,6 @@ class LocalSearch {
       taken_out_ = -1;
       if (found) {
         Apply(next, best, what);
-        return true;
-      }
-    }
-    if (can_grow && !expired_()) {
-      Pick add = BestAdd(st_.config, {}, Room(0), add_floor);
-      if (add.c >= 0) {
-        Apply(With(st_.config, add.c), add.gain, "add " + std::to_string(add.c));
         return true;
       }
     }

@@ -597,8 +597,22 @@ int64_t WhatIf::Size(int c) {
   const TableInfo* t = cat_.FindTable(cand.schema, cand.table);
   // HypoPG's B-tree size is 1.4-2.6x the built one (advisor/index_size.h
   // says why); the budget is spent in built bytes.
-  int64_t bytes = t ? EstimateIndexBytes(*t, cand, raw, cat_.block_size()) : raw;
+  int64_t bytes = t ? EstimateIndexBytes(*t, cand, raw, cat_.block_size(), &Measured(*t)) : raw;
   return size_[c] = std::max<int64_t>(bytes, cat_.block_size());  // one page: no index is free
+}
+
+const MeasuredDistinct& WhatIf::Measured(const TableInfo& t) {
+  const std::string key = t.QualifiedName();
+  if (auto it = measured_.find(key); it != measured_.end()) return it->second;
+  std::set<std::string> keys;  // the B-tree key columns of the table's candidates
+  for (const auto& c : cs_->candidates)
+    if (c.method == "btree" && c.schema == t.schema && c.table == t.name)
+      for (const auto& k : c.keys)
+        if (!k.column.empty()) keys.insert(k.column);
+  MeasuredDistinct m;
+  // A failure (statement_timeout, a permission) keeps pg_stats' counts.
+  if (!MeasureClusteredDistinct(s_, t, keys, cat_.block_size(), &m).ok()) m.clear();
+  return measured_[key] = std::move(m);
 }
 
 Status OpenWhatIfSessions(const SessionOptions& main, int jobs,

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "advisor/candidates.h"
+#include "advisor/index_size.h"
 #include "advisor/parameters.h"
 #include "advisor/workload.h"
 #include "catalog/catalog.h"
@@ -165,8 +166,13 @@ class WhatIf {
   PlanCost CostHiding(int s, const std::vector<int>& config,
                       const std::vector<uint32_t>& hidden_oids);
   // On-disk size estimate of a candidate: HypoPG's, corrected for B-tree
-  // deduplication with pg_stats. Cached.
+  // deduplication with pg_stats, and with the distinct counts of physically
+  // ordered key columns measured where ANALYZE's err small
+  // (advisor/index_size.h). Cached.
   int64_t Size(int c);
+  // What Size measured: "schema.table" -> column -> distinct values (only
+  // the columns whose count it raised).
+  const std::map<std::string, MeasuredDistinct>& measured_distinct() const { return measured_; }
   int64_t HypopgSize(int c);  // uncorrected
 
   // With more than one connection, costs in parallel what the selection will
@@ -231,6 +237,8 @@ class WhatIf {
   UsageInference usage_;           // answers into cache_
   std::vector<Backend> backends_;  // [0]: `s_`; then the workers
   std::map<int, int64_t> size_, hypo_size_;
+  std::map<std::string, MeasuredDistinct> measured_;  // per table, measured once (Size)
+  const MeasuredDistinct& Measured(const TableInfo& t);
   std::vector<std::set<int>> relevant_;  // per statement
   std::vector<StatementParams> params_;  // per statement; empty: all generic
   // Per statement: its text when Init parsed it, and its $n count (-1: did

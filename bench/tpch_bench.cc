@@ -135,7 +135,17 @@ class WhatIfCosts {
       c.schema = "public";
       c.table = i.table;
       for (const auto& col : i.cols) c.keys.emplace_back(col);
-      bytes = EstimateIndexBytes(*t, c, bytes, cat_->block_size());
+      // Distinct counts measured where pgvise measures them (every column
+      // of the table offered; only the physically ordered ones qualify).
+      auto m = measured_.find(i.table);
+      if (m == measured_.end()) {
+        std::set<std::string> all;
+        for (const auto& col : t->columns) all.insert(col.name);
+        MeasuredDistinct md;
+        (void)MeasureClusteredDistinct(s_, *t, all, cat_->block_size(), &md);
+        m = measured_.emplace(i.table, std::move(md)).first;
+      }
+      bytes = EstimateIndexBytes(*t, c, bytes, cat_->block_size(), &m->second);
     }
     return size_[d] = bytes;
   }
@@ -143,6 +153,7 @@ class WhatIfCosts {
   int64_t calls() const { return calls_; }
 
  private:
+  std::map<std::string, MeasuredDistinct> measured_;  // per table (Size)
   double Query(size_t q, const std::vector<Index>& config) {
     std::set<std::string> rel;
     for (const auto& i : config)
@@ -270,6 +281,10 @@ PgviseRun RunPgvise(const std::string& uri, const std::string& workload, int64_t
   ao.write_source = "none";
   ao.partitions.enabled = ao.views.enabled = ao.statistics.enabled = ao.patterns.enabled = false;
   for (auto& m : more) ao.whatif_sessions.push_back(m.get());
+  if (std::getenv("TPCH_VERBOSE"))  // the selection's steps, as advise -v prints them
+    ao.selection.progress = [](const std::string& m) {
+      std::fprintf(stderr, "    %s\n", m.c_str());
+    };
   AdviseReport rep;
   st = RunAdvisor(*s, cat, w, ao, &rep);
   if (!st.ok()) Die(st.message());
