@@ -73,7 +73,7 @@ Status ParseBudget(const std::string& text, int64_t* bytes, double* percent) {
 }
 
 Status SetSelectionLimits(const std::string& budget, int max_indexes, double min_gain_percent,
-                          AdviseOptions* opts) {
+                          const std::string& time_limit, AdviseOptions* opts) {
   Status st = ParseBudget(budget, &opts->selection.budget_bytes, &opts->budget_percent);
   if (!st.ok()) return st;
   if (max_indexes < 0)
@@ -82,6 +82,20 @@ Status SetSelectionLimits(const std::string& budget, int max_indexes, double min
                                 "budget govern)");
   if (max_indexes > 0) opts->selection.max_indexes = max_indexes;
   opts->selection.min_gain = min_gain_percent / 100.0;
+  // --time-limit: "auto" scales with the workload (SelectionOptions says why).
+  if (time_limit == "auto") {
+    opts->selection.time_limit_s = 60;
+    opts->selection.time_limit_rounds = 10;
+    return Status::Ok();
+  }
+  char* end = nullptr;
+  const double secs = std::strtod(time_limit.c_str(), &end);
+  if (time_limit.empty() || end != time_limit.c_str() + time_limit.size() || !std::isfinite(secs) ||
+      secs < 0 || !std::isdigit(static_cast<unsigned char>(time_limit[0])))
+    return Status::InvalidInput("--time-limit " + time_limit +
+                                ": expected seconds (120, 0 for no limit) or auto");
+  opts->selection.time_limit_s = secs;
+  opts->selection.time_limit_rounds = 0;
   return Status::Ok();
 }
 

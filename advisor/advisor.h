@@ -217,9 +217,11 @@ Status ParseBudget(const std::string& text, int64_t* bytes, double* percent);
 
 // The selection's limits as the command line gives them: --budget text
 // (ParseBudget), --max-indexes (0: unset, the budget governs; negative is
-// refused), --min-gain in percent. InvalidInput names the flag.
+// refused), --min-gain in percent, --time-limit ("auto": 60 s or 10x the
+// what-if matrix's time when longer; seconds; 0: none). InvalidInput names
+// the flag.
 Status SetSelectionLimits(const std::string& budget, int max_indexes, double min_gain_percent,
-                          AdviseOptions* opts);
+                          const std::string& time_limit, AdviseOptions* opts);
 
 // --format: advise writes text, json, markdown, html or sql; InvalidInput
 // for the others.

@@ -13,6 +13,7 @@
 // The notes exist because a short list of recommendations reads as "nothing
 // more would help" unless the report says which limit cut it.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ namespace pgvise::advise_steps {
 // is asked once too, as a check the report shows.
 void CostBaseline(AdviseRun& run) {
   WhatIf& wi = *run.wi;
+  run.selection.started = std::chrono::steady_clock::now();  // --time-limit auto scales from here
   int fell_back = 0;
   wi.CostAll({});  // one pipeline per connection
   for (int s = 0; s < static_cast<int>(run.workload.statements.size()); ++s) {
@@ -63,7 +65,12 @@ void SelectUnderBudget(AdviseRun& run) {
   rep.timed_out = sel.timed_out;
   rep.selection_log = sel.log;
   if (sel.timed_out)
-    rep.notes.push_back("--time-limit reached: the recommendations are the best found so far");
+    rep.notes.push_back("--time-limit reached (" + std::to_string(std::llround(sel.time_limit_s)) +
+                        " s after the what-if matrix): the recommendations are the best found "
+                        "so far");
+  else if (run.selection.time_limit_rounds > 0 && sel.time_limit_s > run.selection.time_limit_s)
+    run.Say("time limit " + std::to_string(std::llround(sel.time_limit_s)) + " s (" +
+            Fmt2(run.selection.time_limit_rounds) + "x the what-if matrix's time), not reached");
   run.chosen = sel.chosen;
   // Sizes (the budget's unit) that rest on a measured distinct count, not
   // pg_stats' (advisor/index_size.h): the report names the columns.

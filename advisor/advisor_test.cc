@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -96,6 +97,24 @@ TEST(SelectExtend, TimeLimitLetsTheFirstRoundFinish) {
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.steps, 1);
   EXPECT_EQ(r.chosen, std::vector<int>{0});
+}
+
+// --time-limit auto: the limit is at least time_limit_rounds times what the
+// costing took up to the end of the first round. A costing that started
+// 10 s ago scales a limit that has passed (as above) to 10,000 s: the
+// selection finishes, and reports the limit that applied.
+TEST(SelectExtend, AutoTimeLimitScalesWithTheFirstRound) {
+  FakeOracle o = WorkedExample();
+  SelectionOptions so;
+  so.min_gain = 0.001;
+  so.time_limit_s = 1e-12;
+  so.time_limit_rounds = 1000;
+  so.started = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  SelectionResult r = SelectExtend(o, so);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.steps, 2);
+  EXPECT_EQ(r.chosen, std::vector<int>{1});
+  EXPECT_GE(r.time_limit_s, 10000);
 }
 
 TEST(SelectExtend, BudgetStopsTheExtension) {

@@ -80,7 +80,9 @@ bool KnapsackMayBind(CostOracle& o, const SelectionOptions& opts, const Selectio
   const int64_t room = opts.budget_bytes - r.bytes;
   const double step = opts.min_gain * r.final_cost;
   for (int c = 0; c < o.num_candidates(); ++c) {
-    if (Contains(r.chosen, c) || o.Size(c) <= room) continue;
+    // One that fits the room is not kept out; one bigger than the whole
+    // budget is kept out of every start alike.
+    if (Contains(r.chosen, c) || o.Size(c) <= room || o.Size(c) > opts.budget_bytes) continue;
     double left = -o.WriteOverhead(c);  // what c could save at most
     for (int s : o.StatementsFor(c)) left += o.Calls(s) * o.Cost(s, r.chosen);
     if (left > step) return true;
@@ -90,18 +92,20 @@ bool KnapsackMayBind(CostOracle& o, const SelectionOptions& opts, const Selectio
 
 // One greedy run and its local search. `by_gain`: moves ranked by what they
 // save, not per byte (the knapsack greedy's other half, see SelectExtend).
-// `*t0`: where the time limit counts from. The first round of the first
-// start prices every candidate alone, the what-if matrix; it always
-// completes, and the limit counts from its end (*t0 is moved there). With
-// --jobs N the matrix is prefetched before the selection starts, so without
-// this the same limit would mean a finished matrix at N > 1 and, at N = 1,
-// a matrix cut short: on 2,000 statements one index instead of four.
+// `*t0`: where the time limit counts from; `*limit_s` the limit. The first
+// round of the first start prices every candidate alone, the what-if
+// matrix; it always completes, and the limit counts from its end (*t0 is
+// moved there, and *limit_s scaled by what the round took when
+// opts.time_limit_rounds asks). With --jobs N the matrix is prefetched
+// before the selection starts, so without this the same limit would mean
+// a finished matrix at N > 1 and, at N = 1, a matrix cut short: on 2,000
+// statements one index instead of four.
 SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_gain,
-                           Clock::time_point* t0) {
+                           Clock::time_point* t0, double* limit_s) {
   bool first_round = !by_gain;
   auto expired = [&] {
-    return opts.time_limit_s > 0 && !first_round &&
-           std::chrono::duration<double>(Clock::now() - *t0).count() > opts.time_limit_s;
+    return *limit_s > 0 && !first_round &&
+           std::chrono::duration<double>(Clock::now() - *t0).count() > *limit_s;
   };
   SelectionResult r;
   State st(o);
@@ -221,7 +225,11 @@ SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_
     }
     if (first_round) {
       first_round = false;
+      const Clock::time_point start = opts.started == Clock::time_point{} ? *t0 : opts.started;
       *t0 = Clock::now();
+      if (*limit_s > 0 && opts.time_limit_rounds > 0)
+        *limit_s = std::max(
+            *limit_s, opts.time_limit_rounds * std::chrono::duration<double>(*t0 - start).count());
     }
     if (best.add < 0) break;
     st.Apply(best.next, Affected(o, {best.add, best.from}));
@@ -267,7 +275,9 @@ SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_
 
 SelectionResult SelectExtend(CostOracle& o, const SelectionOptions& opts) {
   auto t0 = Clock::now();
-  SelectionResult r = ExtendFrom(o, opts, false, &t0);
+  double limit = opts.time_limit_s;
+  SelectionResult r = ExtendFrom(o, opts, false, &t0, &limit);
+  r.time_limit_s = limit;
   if (!opts.local_search || r.timed_out) return r;
   // A greedy by gain per byte can be far off when one big index saves most
   // (the knapsack greedy's weakness); the classic remedy is to also try the
@@ -278,7 +288,8 @@ SelectionResult SelectExtend(CostOracle& o, const SelectionOptions& opts) {
         "greedy by gain not run: every candidate that could still save fits the room left");
     return r;
   }
-  SelectionResult g = ExtendFrom(o, opts, true, &t0);
+  SelectionResult g = ExtendFrom(o, opts, true, &t0, &limit);
+  g.time_limit_s = limit;
   if (g.final_cost < r.final_cost - 1e-9 * r.base_cost) {
     g.log.insert(g.log.begin(), "greedy by gain (not per byte) led to the cheaper configuration");
     return g;

@@ -105,6 +105,15 @@ struct SelectionOptions {
   // Counted from the end of the greedy's first round (every candidate priced
   // alone, the what-if matrix), which always completes: 0 = no limit.
   double time_limit_s = 60;
+  // When > 0 (advise's default, `--time-limit auto`), the limit is at least
+  // this many times what the first round took, counted from `started` (the
+  // start of the costing, which with --jobs N prefetches the matrix before
+  // the selection starts; unset: the selection's start). A fixed limit does
+  // not fit every workload: 60 s after a 2,000-statement matrix chose 4
+  // indexes for a relative cost of 0.141 where the finished selection
+  // reached 0.016 (bench/jobs.md (d)).
+  double time_limit_rounds = 0;
+  std::chrono::steady_clock::time_point started{};
   double min_gain = 0.005;   // fraction of the base workload cost a step must save
   bool local_search = true;  // improve the greedy's answer by swaps (see above)
   std::function<void(const std::string&)> progress;  // optional
@@ -118,6 +127,7 @@ struct SelectionResult {
   int steps = 0;        // greedy steps
   int local_moves = 0;  // moves the local search kept
   bool timed_out = false;
+  double time_limit_s = 0;       // the limit that applied (auto: scaled), 0 = none
   std::vector<std::string> log;  // one line per step
 };
 

@@ -44,6 +44,7 @@ struct AdviseCliOptions {
   std::string budget;   // parsed into bytes or a percentage
   int max_indexes = 0;  // 0: unset, the budget governs
   double min_gain_percent = 0.5;
+  std::string time_limit = "auto";  // --time-limit: seconds, 0 or auto
   std::string revert_file;
   bool verify = false;
   int verify_top = 5;
@@ -63,7 +64,8 @@ struct AdviseCliOptions {
 int RunAdvise(const CommonOptions& common, const AdviseCliOptions& o, AdviseOptions ao) {
   // --format, and the flags whose command-line form differs from the option's.
   Status st = CheckAdviseFormat(common.format);
-  if (st.ok()) st = SetSelectionLimits(o.budget, o.max_indexes, o.min_gain_percent, &ao);
+  if (st.ok())
+    st = SetSelectionLimits(o.budget, o.max_indexes, o.min_gain_percent, o.time_limit, &ao);
   if (!st.ok()) Fail(st);
   ao.verbose = common.verbose;
   // The workload-pattern rules, with --rules and .pgvise.yaml applied.
@@ -153,8 +155,9 @@ RunFn SetupAdvise(CLI::App& app, std::shared_ptr<CommonOptions> common) {
   app.add_flag("--generic-plans", ao->generic_plans,
                "cost `$n` statements with one generic plan each instead of custom plans over "
                "representative values from pg_stats / pg_qualstats");
-  app.add_option("--time-limit", ao->selection.time_limit_s,
-                 "seconds for the selection (returns the best so far)")
+  app.add_option("--time-limit", o->time_limit,
+                 "seconds for the selection after the what-if matrix (returns the best so far); "
+                 "auto: 60, or 10x the matrix's time when longer; 0: no limit")
       ->capture_default_str();
   AddOffFlag(app, "--no-local-search", &ao->selection.local_search,
              "greedy selection only: fewer what-if EXPLAINs, can land further from the optimum");

@@ -129,6 +129,9 @@ TEST_F(BadInput, FlagValues) {
   Refused("advise " + Db() + " -w ok.sql --budget -5GB", "--budget");
   Refused("advise " + Db() + " -w ok.sql --budget abc", "--budget");
   Refused("advise " + Db() + " -w ok.sql --budget 1e30GB", "--budget");
+  Refused("advise " + Db() + " -w ok.sql --time-limit soon", "--time-limit");
+  Refused("advise " + Db() + " -w ok.sql --time-limit -5", "--time-limit");
+  Refused("advise " + Db() + " -w ok.sql --time-limit inf", "--time-limit");
   Refused("review --format bogus ok.sql", "--format");
   Refused("review --fail-on sometimes ok.sql", "--fail-on");
   Refused("maintain " + Db() + " --memory lots", "--memory");
