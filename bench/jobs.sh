@@ -9,6 +9,7 @@
 # N alike; `uptime` is recorded before and after each run.
 #
 #   bench/jobs.sh [SIZES="200 2000"] [ROUNDS=2] [JOBS="1 2 4"] [EXTRA="--no-local-search"]
+#                 [TIME_LIMIT=0]   (auto: advise's default --time-limit)
 #   PGVISE_BIN=build/pgvise   JOBS_URI=postgresql://postgres@127.0.0.1:PORT/postgres (reuse a cluster)
 #
 # One line per run: size, N, wall s, whatif_calls, cache_hits, indexes,
@@ -21,6 +22,7 @@ sizes=${SIZES-"200 2000"}  # SIZES= (empty): only create the database
 rounds=${ROUNDS:-2}
 jobs_list=${JOBS:-"1 2 4"}
 extra=${EXTRA:-}
+time_limit=${TIME_LIMIT:-0}
 bin=${PGVISE_BIN:-$PWD/build/pgvise}
 pgbin=/usr/lib/postgresql/15/bin
 dir=$(mktemp -d /tmp/pgvise-jobs-XXXXXX)
@@ -87,7 +89,7 @@ for size in $sizes; do
       lb=$(load)
       t0=$(date +%s.%N)
       # shellcheck disable=SC2086
-      "$bin" advise --db "$db_uri" -q --time-limit 0 --jobs "$n" $extra --format json \
+      "$bin" advise --db "$db_uri" -q --time-limit "$time_limit" --jobs "$n" $extra --format json \
         -w "$dir/w$size.sql" >"$dir/out.json" || true
       t1=$(date +%s.%N)
       la=$(load)
