@@ -72,6 +72,17 @@ FakeOracle WorkedExample() {
   return o;
 }
 
+// The greedy alone, then greedy + local search, on the same options.
+struct GreedyAndLocal {
+  SelectionResult greedy, local;
+};
+GreedyAndLocal RunBoth(FakeOracle& o, SelectionOptions so) {
+  so.local_search = false;
+  SelectionResult greedy = SelectExtend(o, so);
+  so.local_search = true;
+  return {greedy, SelectExtend(o, so)};
+}
+
 TEST(SelectExtend, WorkedExampleAddsThenExtends) {
   FakeOracle o = WorkedExample();
   SelectionOptions so;
@@ -178,11 +189,8 @@ TEST(SelectExtendLocalSearch, AddsBackTheIndexTheGreedyExtendedFirst) {
   SelectionOptions so;
   so.min_gain = 0.05;  // the greedy does not add (a, c) next to (a, b) for 50
   so.budget_bytes = 64 << 20;
-  so.local_search = false;
-  SelectionResult greedy = SelectExtend(o, so);
+  auto [greedy, r] = RunBoth(o, so);
   EXPECT_EQ(greedy.chosen, std::vector<int>{1});
-  so.local_search = true;
-  SelectionResult r = SelectExtend(o, so);
   EXPECT_EQ(r.chosen, (std::vector<int>{0, 2}));
   EXPECT_DOUBLE_EQ(r.final_cost, 100 * 10 + 10 * 5 + 10 * 100);
   std::vector<std::string> moves;
@@ -231,11 +239,8 @@ TEST(SelectExtendLocalSearch, SwapsTheSmallIndexForTheBigOne) {
   FakeOracle o = SmallBlocksBig();
   SelectionOptions so;
   so.budget_bytes = 10 << 20;
-  so.local_search = false;
-  SelectionResult greedy = SelectExtend(o, so);
+  auto [greedy, r] = RunBoth(o, so);
   EXPECT_EQ(greedy.chosen, std::vector<int>{0});
-  so.local_search = true;
-  SelectionResult r = SelectExtend(o, so);
   EXPECT_EQ(r.chosen, std::vector<int>{1});
   EXPECT_EQ(r.local_moves, 1);
   EXPECT_DOUBLE_EQ(r.final_cost, 0);
@@ -324,10 +329,8 @@ TEST(SelectExtendLocalSearch, NeverWorseThanTheGreedyOnRandomTables) {
     SelectionOptions so;
     FakeOracle o = RandomTable(seed, &so);
     const int n_cands = o.num_candidates();
-    so.local_search = false;
-    SelectionResult greedy = SelectExtend(o, so);
+    auto [greedy, local] = RunBoth(o, so);
     so.local_search = true;
-    SelectionResult local = SelectExtend(o, so);
     SelectionResult again = SelectExtend(o, so);
     std::vector<int> all(static_cast<size_t>(n_cands));
     for (int c = 0; c < n_cands; ++c) all[static_cast<size_t>(c)] = c;
