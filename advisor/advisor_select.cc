@@ -77,7 +77,7 @@ void SelectUnderBudget(AdviseRun& run) {
   std::string measured;
   int n = 0;
   for (const auto& t : run.catalog.tables()) {
-    auto it = run.wi->measured_distinct().find(t.QualifiedName());
+    auto it = run.wi->measured_distinct().find({t.schema, t.name});
     if (it == run.wi->measured_distinct().end()) continue;
     for (const auto& [col, d] : it->second) {
       const ColumnInfo* ci = t.Column(col);

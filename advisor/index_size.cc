@@ -90,11 +90,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// An expression key: typed as the column inside it (lower(email) is text
-// as wide as email), except date_trunc (a timestamp) and casts to date. It
-// has no more distinct values than that column (a function of one column
-// cannot invent values), which keeps the deduplication estimate on the
-// cautious side.
 // pg_stats' distinct count of `col`, or the measured one when larger.
 double Distinct(const ColumnInfo& col, double rows, const MeasuredDistinct* measured) {
   double d = col.DistinctValues(rows);
@@ -103,6 +98,11 @@ double Distinct(const ColumnInfo& col, double rows, const MeasuredDistinct* meas
   return d;
 }
 
+// An expression key: typed as the column inside it (lower(email) is text
+// as wide as email), except date_trunc (a timestamp) and casts to date. It
+// has no more distinct values than that column (a function of one column
+// cannot invent values), which keeps the deduplication estimate on the
+// cautious side.
 Slot ExpressionSlot(const TableInfo& t, const CandidateKey& k, double rows,
                     const MeasuredDistinct* measured) {
   const std::string e = Lower(k.expression);
@@ -255,8 +255,9 @@ Status MeasureClusteredDistinct(Session& s, const TableInfo& t,
                                 const std::set<std::string>& columns, int block_size,
                                 MeasuredDistinct* out) {
   constexpr double kMinCorrelation = 0.9;
-  // ANALYZE reads 300 x default_statistics_target (100) rows: below that
-  // its n_distinct comes from every row.
+  // ANALYZE samples 300 x default_statistics_target (100) = 30,000 rows:
+  // below that its n_distinct comes from every row, and not far above it
+  // the sample is most of the table.
   constexpr double kMinRows = 100000;
   constexpr double kSampleBlocks = 3000;
   out->clear();

@@ -106,10 +106,10 @@ class IndexSizePg : public ::testing::Test {
   }
 
   static std::string* uri_;
-  static std::map<std::string, MeasuredDistinct> measured_;  // the last Check's WhatIf
+  static std::map<WhatIf::TableKey, MeasuredDistinct> measured_;  // the last Check's WhatIf
 };
 std::string* IndexSizePg::uri_ = nullptr;
-std::map<std::string, MeasuredDistinct> IndexSizePg::measured_;
+std::map<WhatIf::TableKey, MeasuredDistinct> IndexSizePg::measured_;
 
 // Unique bigint: 16-byte tuples, no deduplication.
 TEST_F(IndexSizePg, SingleUniqueColumn) { Check(Btree({"id"})); }
@@ -165,17 +165,19 @@ TEST_F(IndexSizePg, ClusteredKeyCountedOnABlockSample) {
   c.table = "cl";
   c.keys.emplace_back("okey");
   Check(c, 0.10);
-  ASSERT_EQ(measured_.count("public.cl"), 1u);
-  ASSERT_EQ(measured_["public.cl"].count("okey"), 1u);
-  EXPECT_NEAR(measured_["public.cl"]["okey"] / 150000.0, 1.0, 0.05);
-  EXPECT_EQ(measured_["public.cl"].count("line"), 0u);  // not a key of the candidate
+  const WhatIf::TableKey cl{"public", "cl"};
+  ASSERT_EQ(measured_.count(cl), 1u);
+  ASSERT_EQ(measured_[cl].count("okey"), 1u);
+  EXPECT_NEAR(measured_[cl]["okey"] / 150000.0, 1.0, 0.05);
+  EXPECT_EQ(measured_[cl].count("line"), 0u);  // not a key of the candidate
 }
 
 // A column that is not physically ordered is not measured (its block
 // sample would count each block's values, not runs): pg_stats stands.
 TEST_F(IndexSizePg, UnorderedColumnKeepsPgStats) {
   Check(Btree({"suppkey"}));
-  EXPECT_TRUE(measured_["public.li"].empty());
+  const WhatIf::TableKey li("public", "li");
+  EXPECT_TRUE(measured_[li].empty());
 }
 
 }  // namespace

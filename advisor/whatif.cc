@@ -602,7 +602,7 @@ int64_t WhatIf::Size(int c) {
 }
 
 const MeasuredDistinct& WhatIf::Measured(const TableInfo& t) {
-  const std::string key = t.QualifiedName();
+  const TableKey key{t.schema, t.name};
   if (auto it = measured_.find(key); it != measured_.end()) return it->second;
   std::set<std::string> keys;  // the B-tree key columns of the table's candidates
   for (const auto& c : cs_->candidates)

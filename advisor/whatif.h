@@ -47,6 +47,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "advisor/candidates.h"
@@ -170,9 +171,10 @@ class WhatIf {
   // ordered key columns measured where ANALYZE's err small
   // (advisor/index_size.h). Cached.
   int64_t Size(int c);
-  // What Size measured: "schema.table" -> column -> distinct values (only
+  // What Size measured: (schema, table) -> column -> distinct values (only
   // the columns whose count it raised).
-  const std::map<std::string, MeasuredDistinct>& measured_distinct() const { return measured_; }
+  using TableKey = std::pair<std::string, std::string>;
+  const std::map<TableKey, MeasuredDistinct>& measured_distinct() const { return measured_; }
   int64_t HypopgSize(int c);  // uncorrected
 
   // With more than one connection, costs in parallel what the selection will
@@ -219,6 +221,7 @@ class WhatIf {
   Status CreateHypo(Backend& b, int c);
   Status DropHypo(Backend& b, int c);
   int64_t ReadHypoSize(Backend& b, int c);
+  const MeasuredDistinct& Measured(const TableInfo& t);  // measured_[t], measured the first time
   PlanCost Explain(Backend& b, int s);
   // `statements` under what `b` holds now, in one pipeline; `generic`: one
   // generic plan each even where value sets exist.
@@ -237,10 +240,9 @@ class WhatIf {
   UsageInference usage_;           // answers into cache_
   std::vector<Backend> backends_;  // [0]: `s_`; then the workers
   std::map<int, int64_t> size_, hypo_size_;
-  std::map<std::string, MeasuredDistinct> measured_;  // per table, measured once (Size)
-  const MeasuredDistinct& Measured(const TableInfo& t);
-  std::vector<std::set<int>> relevant_;  // per statement
-  std::vector<StatementParams> params_;  // per statement; empty: all generic
+  std::map<TableKey, MeasuredDistinct> measured_;  // per table, measured once (Size)
+  std::vector<std::set<int>> relevant_;            // per statement
+  std::vector<StatementParams> params_;            // per statement; empty: all generic
   // Per statement: its text when Init parsed it, and its $n count (-1: did
   // not parse). Read-only once Init is done, so workers can read it.
   std::vector<std::pair<std::string, int>> param_count_;
