@@ -76,16 +76,16 @@ void SelectUnderBudget(AdviseRun& run) {
   // pg_stats' (advisor/index_size.h): the report names the columns.
   std::string measured;
   int n = 0;
-  for (const auto& t : run.catalog.tables()) {
-    auto it = run.wi->measured_distinct().find({t.schema, t.name});
-    if (it == run.wi->measured_distinct().end()) continue;
-    for (const auto& [col, d] : it->second) {
-      const ColumnInfo* ci = t.Column(col);
-      measured += std::string(n++ ? ", " : "") + t.QualifiedName() + "." + col + " " +
+  for (const auto& [table, cols] : run.wi->measured_distinct()) {
+    const TableInfo* t = run.catalog.FindTable(table.first, table.second);
+    if (!t) continue;
+    for (const auto& [col, d] : cols) {
+      const ColumnInfo* ci = t->Column(col);
+      measured += std::string(n++ ? ", " : "") + t->QualifiedName() + "." + col + " " +
                   std::to_string(std::llround(d));
       if (ci)
         measured +=
-            " (pg_stats " + std::to_string(std::llround(ci->DistinctValues(t.Rows()))) + ")";
+            " (pg_stats " + std::to_string(std::llround(ci->DistinctValues(t->Rows()))) + ")";
     }
   }
   if (n > 0) {

@@ -93,14 +93,13 @@ bool KnapsackMayBind(CostOracle& o, const SelectionOptions& opts, const Selectio
 // One greedy run and its local search. `by_gain`: moves ranked by what they
 // save, not per byte (the knapsack greedy's other half, see SelectExtend).
 // `*t0`: where the time limit counts from; `*limit_s` the limit; `seeds`
-// the candidates that may be added alone. The first
-// round of the first start prices every candidate alone, the what-if
-// matrix; it always completes, and the limit counts from its end (*t0 is
-// moved there, and *limit_s scaled by what the round took when
-// opts.time_limit_rounds asks). With --jobs N the matrix is prefetched
-// before the selection starts, so without this the same limit would mean
-// a finished matrix at N > 1 and, at N = 1, a matrix cut short: on 2,000
-// statements one index instead of four.
+// the candidates that may be added alone. The first round of the first
+// start prices every candidate alone, the what-if matrix; it always
+// completes, and the limit counts from its end (*t0 is moved there, and
+// *limit_s scaled by what the round took when opts.time_limit_rounds asks). With --jobs N the
+// matrix is prefetched before the selection starts, so without this the same limit would mean a
+// finished matrix at N > 1 and, at N = 1, a matrix cut short: on 2,000 statements one index instead
+// of four.
 SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_gain,
                            Clock::time_point* t0, double* limit_s, int seeds) {
   bool first_round = !by_gain;
@@ -170,7 +169,6 @@ SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_
   // greedy-by-gain start took the first start's extensions as seeds,
   // priced each alone, and chose worse on TPC-H (SF 1 500 MB 0.549 against
   // 0.526 now, SF 0.1 50 MB 0.585 against 0.575; bench/advise.md).
-  const int num_seeds = seeds;
   std::set<int> retired;  // replaced by their extension
   std::map<int, Savings> saved_add;
   std::map<std::pair<int, int>, Savings> saved_ext;  // (from, ext)
@@ -192,7 +190,7 @@ SelectionResult ExtendFrom(CostOracle& o, const SelectionOptions& opts, bool by_
       // Candidates in order of their bound; stop once the best fresh ratio
       // beats every remaining bound.
       std::vector<std::pair<double, int>> order;
-      for (int c = 0; c < num_seeds; ++c) {
+      for (int c = 0; c < seeds; ++c) {
         if (retired.count(c) || Contains(st.config, c)) continue;
         int64_t sz = o.Size(c);
         if (opts.budget_bytes >= 0 && used + sz > opts.budget_bytes) continue;
