@@ -51,6 +51,13 @@ class AdviseRewrite : public ::testing::Test {
       INSERT INTO payments SELECT g, g % 6000, g % 100 FROM generate_series(1, 60000) g;
       CREATE INDEX payments_account ON payments (account_id);
     )sql");
+    // ANALYZE samples 300 x the statistics target rows: at 200, all of
+    // orders' 60,000, so its statistics do not depend on which rows a
+    // random sample drew. The test needs the selection to settle on
+    // (note_id); one full ctest run chose (note_id) INCLUDE (amount, id),
+    // under which the rewrite is not offered; the sample is the likeliest
+    // source of that variation (not proven: it did not recur in 27 runs).
+    Exec(*uri_, "ALTER TABLE orders ALTER COLUMN note_id SET STATISTICS 200");
     for (const char* t : {"users", "orders", "accounts", "payments"})
       Exec(*uri_, std::string("VACUUM ANALYZE ") + t);
     WriteWhole(*dir_ + "/workload.sql", std::string("-- pgvise: calls=100\n") + kUnindexed +
