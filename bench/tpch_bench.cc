@@ -257,6 +257,7 @@ std::vector<Index> Extend(WhatIfCosts& w, const std::map<std::string, std::set<s
 
 struct PgviseRun {
   std::vector<std::string> ddls;
+  std::vector<int64_t> est_each;  // pgvise's estimate of each, as ddls
   int64_t est_bytes = 0;
   int64_t whatif_calls = 0;
   double secs = 0;
@@ -292,6 +293,7 @@ PgviseRun RunPgvise(const std::string& uri, const std::string& workload, int64_t
   out.secs = SecsSince(t0);
   for (const auto& r : rep.indexes) {
     out.ddls.push_back(testing::HypoDdl(r.sql));
+    out.est_each.push_back(r.size_bytes);
     out.est_bytes += r.size_bytes;
   }
   out.whatif_calls = rep.whatif.whatif_calls;
@@ -302,8 +304,10 @@ PgviseRun RunPgvise(const std::string& uri, const std::string& workload, int64_t
   return out;
 }
 
-// pg_relation_size of each index built for real, then dropped.
-int64_t RealBytes(const std::string& uri, const std::vector<std::string>& ddls) {
+// pg_relation_size of each index built for real, then dropped; `each`,
+// when given, gets them one by one.
+int64_t RealBytes(const std::string& uri, const std::vector<std::string>& ddls,
+                  std::vector<int64_t>* each = nullptr) {
   auto s = Connect(uri, false, 0);
   int64_t sum = 0;
   for (const auto& d : ddls) {
@@ -313,6 +317,7 @@ int64_t RealBytes(const std::string& uri, const std::vector<std::string>& ddls) 
     if (!s->Exec(sql).ok()) Die("building " + d);
     s->Query("SELECT pg_relation_size('tpch_bench_real')", &r);
     sum += r.Int(0, 0);
+    if (each) each->push_back(r.Int(0, 0));
     s->Exec("DROP INDEX tpch_bench_real");
   }
   return sum;
@@ -419,8 +424,9 @@ int main() {
       std::fprintf(stderr, "tpch_bench: Extend chose differently from an empty cache at %.0f MB\n",
                    mb * sf);
     char real[64] = "", ereal[64] = "";
+    std::vector<int64_t> built;  // pgvise's, one by one
     if (real_sizes) {
-      std::snprintf(real, sizeof real, " / %.0f", MB(RealBytes(uri, p1.ddls)));
+      std::snprintf(real, sizeof real, " / %.0f", MB(RealBytes(uri, p1.ddls, &built)));
       std::snprintf(ereal, sizeof ereal, " / %.0f", MB(RealBytes(uri, edd)));
     }
     std::printf(
@@ -432,7 +438,12 @@ int main() {
         static_cast<long long>(ext_costs.calls() - before_calls), e_secs);
     std::fflush(stdout);
     if (std::getenv("TPCH_VERBOSE")) {
-      for (const auto& d : p1.ddls) std::fprintf(stderr, "  pgvise: %s\n", d.c_str());
+      for (size_t k = 0; k < p1.ddls.size(); ++k) {
+        std::fprintf(stderr, "  pgvise: %s (estimated %.1f MB", p1.ddls[k].c_str(),
+                     MB(p1.est_each[k]));
+        if (k < built.size()) std::fprintf(stderr, ", built %.1f MB", MB(built[k]));
+        std::fprintf(stderr, ")\n");
+      }
       for (const auto& d : edd) std::fprintf(stderr, "  extend: %s\n", d.c_str());
       std::fprintf(stderr, "  pgvise statements %d costed %d skipped_other %d timed_out %d\n",
                    p1.statements, p1.costed, p1.skipped_other, p1.timed_out ? 1 : 0);
