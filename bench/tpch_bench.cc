@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -258,7 +259,6 @@ std::vector<Index> Extend(WhatIfCosts& w, const std::map<std::string, std::set<s
 struct PgviseRun {
   std::vector<std::string> ddls;
   std::vector<int64_t> est_each;  // pgvise's estimate of each, as ddls
-  int64_t est_bytes = 0;
   int64_t whatif_calls = 0;
   double secs = 0;
   bool timed_out = false;
@@ -294,7 +294,6 @@ PgviseRun RunPgvise(const std::string& uri, const std::string& workload, int64_t
   for (const auto& r : rep.indexes) {
     out.ddls.push_back(testing::HypoDdl(r.sql));
     out.est_each.push_back(r.size_bytes);
-    out.est_bytes += r.size_bytes;
   }
   out.whatif_calls = rep.whatif.whatif_calls;
   out.timed_out = rep.timed_out;
@@ -432,7 +431,8 @@ int main() {
     std::printf(
         "| %.0f MB | **%.3f** | %zu (%.0f%s) | %lld | %.1f s | %.1f s | %s | %.3f | %zu "
         "(%.0f%s) | %lld | %lld (%.1f s) |\n",
-        mb * sf, jp / none, p1.ddls.size(), MB(p1.est_bytes), real,
+        mb * sf, jp / none, p1.ddls.size(),
+        MB(std::accumulate(p1.est_each.begin(), p1.est_each.end(), int64_t{0})), real,
         static_cast<long long>(p1.whatif_calls), p1.secs, p2.secs, same ? "yes" : "**no**",
         je / none, e.size(), MB(ebytes), ereal, static_cast<long long>(fresh.calls()),
         static_cast<long long>(ext_costs.calls() - before_calls), e_secs);
