@@ -238,6 +238,37 @@ TEST(SelectExtendLocalSearch, WhatACandidateSavesBesideTheChosenBoundsTheSwaps) 
   EXPECT_EQ(o.asked.size() - after_greedy, 0u);
 }
 
+// "Make room" for a candidate that does not fit, tried only when it can
+// pay. A (8 MB) takes s0 from 10,000 to 100; S (1 MB) saves 500 on s1;
+// each B_k (4 MB) saves 1,000 on s0 and 200 on a statement of its own:
+// 1,200 alone. With a 10 MB budget the greedy keeps {A, S} and no B_k fits
+// (1 MB free), so room for one means taking A out, which costs 9,900. What
+// a try can save is at most alone(B_k) + what a refill of one index beside
+// it saves alone (at most 1,200) - 9,900 < 0: no try is made, and the local
+// search asks nothing the greedy had not. Making the tries (seen with the
+// check switched off) asks 10 what-ifs more: s0 under {A, B_k} for each
+// k, and the refills beside B_k.
+TEST(SelectExtendLocalSearch, MakeRoomIsNotTriedWhenEvictionsCostMoreThanItCanSave) {
+  FakeOracle o;
+  o.base = {10000, 1000, 1000, 1000, 1000, 1000};
+  o.calls = {1, 1, 1, 1, 1, 1};
+  o.cands.push_back({8 << 20, {{0, 100}}, 0, 1, {}, true});  // A
+  o.cands.push_back({1 << 20, {{1, 500}}, 0, 1, {}, true});  // S
+  for (int k = 0; k < 4; ++k)                                // B_k
+    o.cands.push_back({4 << 20, {{0, 9000}, {2 + k, 800}}, 0, 1, {}, true});
+  SelectionOptions so;
+  so.budget_bytes = 10 << 20;
+  so.local_search = false;
+  SelectionResult greedy = SelectExtend(o, so);
+  const size_t after_greedy = o.asked.size();
+  so.local_search = true;
+  SelectionResult r = SelectExtend(o, so);
+  EXPECT_EQ(greedy.chosen, (std::vector<int>{0, 1}));
+  EXPECT_EQ(r.chosen, greedy.chosen);
+  EXPECT_EQ(r.local_moves, 0);
+  EXPECT_EQ(o.asked.size() - after_greedy, 0u);
+}
+
 TEST(SelectExhaustive, FindsTheOptimumAndBaselinesAreNoBetter) {
   // Three statements; one index (2) helps two of them a little less than
   // the two specialised ones together, at a third of their size.

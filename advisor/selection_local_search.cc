@@ -300,6 +300,7 @@ class LocalSearch {
         res[s] = o_.Cost(s, without);
         loss += o_.Calls(s) * (res[s] - st_.cur[static_cast<size_t>(s)]);
       }
+      loss_without_[i] = loss;
       int64_t room = Room(o_.Size(i));
       taken_out_ = i;
       double best = eps;
@@ -386,8 +387,7 @@ class LocalSearch {
     std::sort(pending.begin(), pending.end(), by_value);
     // What c saves alone is Bound over the costs with no index (nothing
     // capped); priced only while it may beat the tries found so far.
-    Residual none;
-    for (int s = 0; s < o_.num_statements(); ++s) none[s] = o_.Cost(s, {});
+    const Residual& none = NoIndex();
     for (const auto& [most, c] : pending) {
       double threshold = eps;
       if (static_cast<int>(order.size()) >= kMakeRoomTries) {
@@ -408,6 +408,9 @@ class LocalSearch {
       if (bound <= best || tries >= kMakeRoomTries || expired_()) break;
       bool fits = o_.Size(j) <= Room(0) && static_cast<int>(st_.config.size()) < opts_.max_indexes;
       if (fits) continue;  // a plain addition, tried elsewhere
+      // A try that cannot pay is not a try: it spends no what-if and no
+      // place among the kMakeRoomTries.
+      if (!TryMayPay(j, bound, best)) continue;
       ++tries;
       Pick p = Exact(st_.config, j, {});
       std::vector<int> config = With(st_.config, j);
@@ -473,6 +476,69 @@ class LocalSearch {
     return true;
   }
 
+  // Whether making room for j (alone, j saves at most `alone_j`) may save
+  // more than `best`, from bounds alone. Under the diminishing returns
+  // assumed throughout, the try ends at C - O + j + In (O evicted, In the
+  // refill) and saves at most
+  //   alone(j) + sum of alone(In) - sum over o in O of loss(o),
+  // where loss(o) is what taking o alone out of C costs: f(C - O) <= f(C) -
+  // sum loss(o) (each o's part is smallest on top of everything else), and
+  // j and each of In save on top of C - O no more than alone. O must free
+  // j's bytes (and a place, when the index limit binds), and the refill
+  // holds at most |O| - 1 indexes, each fitting the budget beside j. The
+  // check enumerates the O that fit those constraints (up to 2^16; a larger
+  // configuration is simply tried) and prices nothing but what the
+  // candidates save alone, lazily, for the refill: cached from the greedy's
+  // what-if matrix, except for extensions. loss(o) is the swap phase's
+  // exact figure where it priced o out, else its least, -write(o) (taking
+  // an index out never makes a plan cheaper).
+  //
+  // Worked example (TPC-H SF 1, 100 MB): C = {l_orderkey 76 MB, loss
+  // 1.07M; o_orderdate 10 MB, loss 18k}, 14 MB free; j = a 39 MB lineitem
+  // index saving 218k alone. Every O that frees 25 MB holds l_orderkey:
+  // {l_orderkey} bounds the try at 218k - 1.07M, {both} at 218k + A - 1.09M
+  // with A the most a candidate of up to 59 MB saves alone (218k). Four
+  // such tries took 44 of the 355 what-ifs there, and none paid.
+  bool TryMayPay(int j, double alone_j, double best) {
+    const std::vector<int>& config = st_.config;
+    const size_t n = config.size();
+    if (n == 0 || n > 16) return true;
+    const int64_t need_bytes = opts_.budget_bytes < 0 ? 0 : o_.Size(j) - Room(0);
+    const int need_count = std::max(1, static_cast<int>(n) + 1 - opts_.max_indexes);
+    std::vector<double> loss(n);
+    for (size_t k = 0; k < n; ++k) {
+      auto it = loss_without_.find(config[k]);
+      loss[k] = it != loss_without_.end() ? it->second : -o_.WriteOverhead(config[k]);
+    }
+    // The refill's per-index share each O would need for the try to pay:
+    // the least over the O with room for a refill.
+    double refill_need = INFINITY;
+    for (uint32_t mask = 1; mask < (1u << n); ++mask) {
+      int64_t bytes = 0;
+      double lost = 0;
+      int count = 0;
+      for (size_t k = 0; k < n; ++k)
+        if (mask & (1u << k)) bytes += o_.Size(config[k]), lost += loss[k], ++count;
+      if (bytes < need_bytes || count < need_count) continue;
+      if (alone_j - lost > best) return true;  // may pay with no refill at all
+      if (count >= 2) refill_need = std::min(refill_need, (best - alone_j + lost) / (count - 1));
+    }
+    if (refill_need == INFINITY) return false;
+    // Does any candidate that fits beside j save that much alone?
+    const int64_t beside = opts_.budget_bytes < 0 ? INT64_MAX : opts_.budget_bytes - o_.Size(j);
+    for (int c = 0; c < o_.num_candidates(); ++c) {
+      if (c == j || o_.Size(c) > beside) continue;
+      if (Bound(c, NoIndex(), refill_need) > refill_need) return true;
+    }
+    return false;
+  }
+  // Every statement at its cost with no index (what "alone" is measured on).
+  const Residual& NoIndex() {
+    if (no_index_.empty())
+      for (int s = 0; s < o_.num_statements(); ++s) no_index_[s] = o_.Cost(s, {});
+    return no_index_;
+  }
+
   void Apply(const std::vector<int>& next, double saved, const std::string& what) {
     std::set<int> affected;
     for (int c : st_.config)
@@ -483,6 +549,7 @@ class LocalSearch {
         for (int s : o_.StatementsFor(c)) affected.insert(s);
     st_.Apply(next, affected);
     on_top_.clear();
+    loss_without_.clear();
     used_ = Bytes(o_, st_.config);
     char line[240];
     std::snprintf(line, sizeof line, "local search: %s, saves %.0f", what.c_str(), saved);
@@ -514,6 +581,11 @@ class LocalSearch {
   // What each candidate saves on top of the current configuration, as far
   // as priced since it last changed (Exact, Tight).
   std::map<int, double> on_top_;
+  // What taking each chosen index out of the current configuration costs
+  // the workload (write overhead saved included), where the moves out of it
+  // priced it since the configuration last changed (TryMayPay).
+  std::map<int, double> loss_without_;
+  Residual no_index_;
   int taken_out_ = -1;
 };
 
