@@ -13,28 +13,12 @@
 // predicate keeps (clauselist_selectivity) — and for methods other than
 // B-tree.
 //
-// The model (nbtsort.c, PostgreSQL 13+):
-//   tuple   = MAXALIGN(header + columns laid out at their alignment) + 4
-//             (line pointer); header 8 bytes, 16 when the tuple has a NULL
-//             (the null bitmap); short varlena (< 127 bytes, the usual
-//             case) is stored unaligned with a 1-byte header, which
-//             pg_stats.avg_width already counts;
-//   leaf    = the page (block - 24 header - 16 special) filled until less
-//             than 10% of the block is free (fillfactor 90);
-//   dedup   = with no INCLUDE and every key type having an "equal image"
-//             (not numeric, float, jsonb, char(n), interval, ranges,
-//             arrays...), each run of equal keys is one posting-list tuple:
-//             MAXALIGN(plain tuple + 6 bytes per row) for at most ~1352
-//             bytes, so a run of 10,000 rows takes ~45 tuples. Runs are
-//             estimated from n_distinct (the product over the keys, capped
-//             at the row count); NULLs are a value of their own;
-//   upper   = one downlink per page below, internal pages filled to 70%,
-//             plus the metapage.
-// Example, 300,000 rows, (shipdate date, suppkey int, discount numeric)
-// INCLUDE (price numeric, qty numeric, partkey int): 8 + 4 + 4 + 4 + 6 + 5,
-// partkey aligned to 32, + 4 = 36 -> 40 with MAXALIGN + 4 = 44 bytes a row,
-// ~7,350 bytes a leaf: 1,796 leaves + 10 internal + 1 meta = 14.8 MB (built:
-// 14.9 MB; HypoPG: 38.8 MB; IndexSizePg.MultiColumnInclude).
+// The model is catalog/stored_size.h's, the one maintenance measures bloat
+// with: tuples laid out column by column at their alignment, posting lists
+// as CREATE INDEX builds them, leaves to the fillfactor. This file turns a
+// candidate into its columns (types from format_type(), distinct counts
+// from pg_stats or measured, an expression typed as the column inside it)
+// and its row count (a partial index's from HypoPG).
 //
 // What it cannot see: correlated key columns (a (partkey, suppkey) pair
 // determined by one another has far fewer distinct pairs than the product;

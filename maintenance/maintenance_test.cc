@@ -192,11 +192,13 @@ TEST(BloatWidthModel, NullBitmapOnlyInRowsWithANull) {
   EXPECT_NEAR(r.tuple, 32 + 64, 1e-9);
 }
 
-// A varlena of 12.5 bytes on average (no NULLs) after an int4: half the rows
-// 4 + 12 = 16 -> 16, half 4 + 13 = 17 -> 24; E[data] = 16.5, E[MAXALIGN] =
-// 20, tuple 24 + 20 = 44 (not 24 + MAXALIGN(16.5) = 48, nor 16.5 + 3.5).
+// pg_stats says 12 for a varlena whose mean is anywhere in [12, 13) (its
+// avg_width is an integer, truncated): 12.5 on average. After an int4, half
+// the rows 4 + 12 = 16 -> 16, half 4 + 13 = 17 -> 24; E[data] = 16.5,
+// E[MAXALIGN] = 20, tuple 24 + 20 = 44 (not 24 + MAXALIGN(16.5) = 48, nor
+// 16.5 + 3.5).
 TEST(BloatWidthModel, FractionalWidthIsAMixOfFloorAndCeiling) {
-  std::vector<ColumnHealth> cols = {Col(1, "int4", 4, 'i', 4), Col(2, "text", -1, 'i', 12.5)};
+  std::vector<ColumnHealth> cols = {Col(1, "int4", 4, 'i', 4), Col(2, "text", -1, 'i', 12)};
   HeapRowLayout r = ExpectedHeapRow(cols);
   EXPECT_NEAR(r.data, 16.5, 1e-9);
   EXPECT_NEAR(r.tuple, 44, 1e-9);
