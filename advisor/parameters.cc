@@ -29,8 +29,10 @@
 //   - range (`>`, `>=`, `<`, `<=`, BETWEEN): histogram bounds (for a
 //     numeric column of few values, quantiles of its MCVs), read as
 //     "recent": `ts >= $1` starts at the bound leaving the newest 1% / 10%
-//     of rows, `ts < $1` alone ends after the oldest 1% / 10%, a window
-//     `ts >= $1 AND ts < $2` is the newest slice up to the last bound;
+//     of rows, a window `ts >= $1 AND ts < $2` is the newest slice up to the
+//     last bound; `ts < $1` alone is read both ways from two strata on (a
+//     cleanup's "older than the retention", the oldest 5%, and a stuck-job
+//     scan's "older than a moment ago", all but the newest 5%);
 //   - LIMIT $n gets ParameterOptions::limit (a page), OFFSET $n 0;
 //   - a `$n` outside WHERE / ON / HAVING / LIMIT (an UPDATE's SET value, a
 //     select-list value) does not change the plan's shape: it is sent NULL.
@@ -230,24 +232,45 @@ struct Group {
   std::vector<Stratum> Strata(int k) const {
     std::vector<Stratum> out;
     if (range) {
-      static const std::vector<std::vector<double>> kLadder = {
-          {0.05}, {0.01, 0.1}, {0.01, 0.05, 0.25}, {0.01, 0.05, 0.1, 0.25}};
-      const auto& fr = kLadder[static_cast<size_t>(std::clamp(k, 1, 4) - 1)];
+      const size_t ki = static_cast<size_t>(std::clamp(k, 1, 4) - 1);
       const double n = static_cast<double>(bounds.size() - 1);
       auto at = [&](double q) {
         return bounds[static_cast<size_t>(std::lround(std::clamp(q, 0.0, 1.0) * n))];
       };
-      for (double f : fr) {
-        Stratum s;
-        s.weight = 1.0 / static_cast<double>(fr.size());
-        if (!lower.empty()) {
+      if (!lower.empty()) {  // `ts >= $1`, a window: the newest slice
+        static const std::vector<std::vector<double>> kNewest = {
+            {0.05}, {0.01, 0.1}, {0.01, 0.05, 0.25}, {0.01, 0.05, 0.1, 0.25}};
+        for (double f : kNewest[ki]) {
+          Stratum s;
+          s.weight = 1.0 / static_cast<double>(kNewest[ki].size());
           for (int p : lower) s.values[p] = at(1 - f);
           for (int p : upper) s.values[p] = bounds.back();
           s.label = column + " newest " + Pct(f);
-        } else {
-          for (int p : upper) s.values[p] = at(f);
-          s.label = column + " oldest " + Pct(f);
+          out.push_back(std::move(s));
         }
+        return out;
+      }
+      // `ts < $1` alone is as often "older than a moment ago" (stuck jobs:
+      // state = 'running' AND started_at < now() - 1 hour: most rows) as
+      // "older than the retention" (a cleanup: the oldest few). From two
+      // strata on, half read it each way: the oldest f of the rows, or all
+      // but the newest f. Read only as the oldest, bench/advise_bench part 3
+      // chose at 194 MB a set under which its stuck-jobs query judged 7.7x
+      // what the generic plan's choice gave it (0.027 against 0.019).
+      struct Cut {
+        double f;
+        bool recent;  // all but the newest f, not the oldest f
+      };
+      static const std::vector<std::vector<Cut>> kOlder = {
+          {{0.05, false}},
+          {{0.05, false}, {0.05, true}},
+          {{0.01, false}, {0.1, false}, {0.05, true}},
+          {{0.01, false}, {0.1, false}, {0.01, true}, {0.1, true}}};
+      for (const Cut& c : kOlder[ki]) {
+        Stratum s;
+        s.weight = 1.0 / static_cast<double>(kOlder[ki].size());
+        for (int p : upper) s.values[p] = at(c.recent ? 1 - c.f : c.f);
+        s.label = column + (c.recent ? " all but the newest " : " oldest ") + Pct(c.f);
         out.push_back(std::move(s));
       }
       return out;

@@ -126,10 +126,25 @@ TEST(Parameters, RangesAreRecentAndWindowsEndAtTheLastBound) {
     EXPECT_GE(*s.values[0], std::string("2024-03-20")) << s.label;  // bound 75: newest 25% at most
     EXPECT_LT(*s.values[0], last);
   }
+  // An upper bound alone is read both ways: half the sets a cleanup's
+  // "older than the retention" (the oldest rows), half a stuck-job scan's
+  // "older than a moment ago" (all but the newest).
   StatementParams old =
       DeriveParameters(Statement("DELETE FROM orders WHERE created_at < $1"), cat, {}, {});
   ASSERT_TRUE(old.custom());
-  for (const auto& s : old.sets) EXPECT_LT(*s.values[0], std::string("2024-02-01")) << s.label;
+  int oldest = 0, recent = 0;
+  for (const auto& s : old.sets) {
+    if (*s.values[0] < std::string("2024-02-01")) {
+      ++oldest;
+      EXPECT_NE(s.label.find("oldest"), std::string::npos) << s.label;
+    } else {
+      ++recent;
+      EXPECT_GE(*s.values[0], std::string("2024-04-01")) << s.label;  // within the newest 10%
+      EXPECT_NE(s.label.find("all but the newest"), std::string::npos) << s.label;
+    }
+  }
+  EXPECT_GE(oldest, 1);
+  EXPECT_EQ(oldest, recent);
 }
 
 TEST(Parameters, SetValuesAreNullLimitIsAPageAndUnknownFiltersStayGeneric) {

@@ -711,6 +711,29 @@ void CompareParameterized() {
     AdviseReport rc, rg;
     const double jc = run(custom, &tc, &rc);
     const double jg = run(generic, &tg, &rg);
+    if (factor == 1.0 && std::getenv("ADVISE_BENCH_VERBOSE")) {
+      // Where the two choices part: each statement judged under both, beside
+      // what the advisor (custom plans) expected it to cost.
+      auto ddls = [](const AdviseReport& r) {
+        std::vector<std::string> v;
+        for (const auto& x : r.indexes) v.push_back(x.sql);
+        return v;
+      };
+      std::vector<double> ec, eg;
+      testing::JudgeCost(*s, ddls(rc), judge, &ec);
+      testing::JudgeCost(*s, ddls(rg), judge, &eg);
+      for (size_t i = 0; i < ec.size() && i < eg.size(); ++i) {
+        const auto* st = i < rc.statements.size() ? &rc.statements[i] : nullptr;
+        std::fprintf(
+            stderr,
+            "  stmt %2zu judged custom-set %12.0f generic-set %12.0f  advisor %12.0f  %.70s\n",
+            i + 1, ec[i], eg[i], st ? st->calls * st->cost_after : -1.0, st ? st->sql.c_str() : "");
+        if (st)
+          for (const auto& v : st->value_sets)
+            std::fprintf(stderr, "      %.3f  %.0f -> %.0f  %s\n", v.weight, v.cost_before,
+                         v.cost_after, v.label.c_str());
+      }
+    }
     auto chosen = [&](const SelectionResult& r, const char* what, int64_t* bytes) {
       std::vector<std::string> ddl;
       *bytes = 0;

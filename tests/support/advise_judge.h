@@ -30,9 +30,12 @@ inline std::string HypoDdl(const std::string& ddl) {
 }
 
 // Calls-weighted workload cost with exactly `index_ddls` as hypothetical
-// indexes (beside the real ones). Returns -1 when a plan fails.
+// indexes (beside the real ones). Returns -1 when a plan fails. `each`,
+// when given, gets each statement's calls-weighted part.
 inline double JudgeCost(Session& s, const std::vector<std::string>& index_ddls,
-                        const std::vector<JudgedStatement>& workload) {
+                        const std::vector<JudgedStatement>& workload,
+                        std::vector<double>* each = nullptr) {
+  if (each) each->clear();
   if (!s.Exec("SELECT hypopg_reset()").ok()) return -1;
   for (const auto& d : index_ddls) {
     Rows r;
@@ -48,7 +51,10 @@ inline double JudgeCost(Session& s, const std::vector<std::string>& index_ddls,
       if (!ReadPlanCost(r.Text(0, 0), &cost, nullptr).ok()) return -1;
       sum += cost;
     }
-    total += st.calls * sum / static_cast<double>(std::max<size_t>(st.instances.size(), 1));
+    const double part =
+        st.calls * sum / static_cast<double>(std::max<size_t>(st.instances.size(), 1));
+    total += part;
+    if (each) each->push_back(part);
   }
   s.Exec("SELECT hypopg_reset()");
   return total;
