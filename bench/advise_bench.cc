@@ -760,7 +760,7 @@ void CompareParameterized() {
     ++rows_total;
     met += below && vs_expert;
     std::printf(
-        "| %.0f MB%s | %.3f (%zu idx, %.0f MB) | %.3f (%zu idx, %.0f MB) | %.3f (%zu idx, %.0f "
+        "| %.0f MB%s | %.4f (%zu idx, %.0f MB) | %.4f (%zu idx, %.0f MB) | %.3f (%zu idx, %.0f "
         "MB) | %.3f (%zu idx, %.0f MB) | %s | %s%s |\n",
         mb, factor == 1.0 ? " (= d)" : "", jc / none, rc.indexes.size(),
         static_cast<double>(rc.bytes_added) / 1048576.0, jg / none, rg.indexes.size(),
