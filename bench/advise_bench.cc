@@ -711,7 +711,8 @@ void CompareParameterized() {
     AdviseReport rc, rg;
     const double jc = run(custom, &tc, &rc);
     const double jg = run(generic, &tg, &rg);
-    if (factor == 1.0 && std::getenv("ADVISE_BENCH_VERBOSE")) {
+    if (std::getenv("ADVISE_BENCH_VERBOSE")) {
+      std::fprintf(stderr, "  -- %.0f MB\n", mb);
       // Where the two choices part: each statement judged under both, beside
       // what the advisor (custom plans) expected it to cost.
       auto ddls = [](const AdviseReport& r) {
