@@ -68,8 +68,11 @@
 //             ranges, arrays...), each run of equal keys is posting-list
 //             tuples of MAXALIGN(tuple + 6 bytes per row). CREATE INDEX caps
 //             a posting list at a tenth of the page less a line pointer (812
-//             bytes on 8 kB pages, ~100 TIDs), not at half the largest item
-//             as later insertions do. Runs are estimated from the distinct
+//             bytes on 8 kB pages, 132 TIDs of a 16-byte key), not at half
+//             the largest item as later insertions do. A run's rows spread
+//             evenly over its tuples, MAXALIGNed exactly when the runs are
+//             of one length, by half a word on average when their lengths
+//             vary. Runs are estimated from the distinct
 //             counts (their product over the keys, capped at the row count);
 //             rows with a NULL key are runs of their own. A run of fewer than
 //             1.5 rows on average stays plain tuples.
@@ -82,14 +85,15 @@
 //             kept; 740-byte posting lists (120 rows of a date): 11 fit, 10
 //             kept, 7,400 bytes — the fillfactor does not bind there, the
 //             item size does (a continuous "819 free" model said 7,700 or
-//             7,000 depending on the side it rounded to, 3-7% off);
+//             7,000 depending on the side it rounded to, 3-11% off);
 //   upper   = one pivot (the first key, suffix-truncated) per page below,
 //             internal pages filled to 70%, plus the metapage.
 // Example, 300,000 rows, (shipdate date, suppkey int, discount numeric)
-// INCLUDE (price numeric, qty numeric, partkey int): 8 + 4 + 4 + 4.5 + 6.5
-// + 5.5, partkey aligned to 32, + 4 = 36 -> 40 with MAXALIGN, + 4 = 44 bytes
-// a row, ~7,300 bytes a leaf: 1,808 leaves + 7 internal + 1 meta = 14.9 MB
-// (built: 14.9 MB; HypoPG: 38.8 MB; IndexSizePg.MultiColumnInclude).
+// INCLUDE (price numeric, qty numeric, partkey int): data 4 + 4, the three
+// numerics ~18.5 bytes with their half bytes (26.5), partkey aligned to 28,
+// 32; tuple 8 + 32 = 40, 44 with its line pointer; floor((8,148 - 823) / 44)
+// = 166 items a leaf: 1,808 leaves + 8 internal + 1 meta = 1,817 pages,
+// 14.88 MB (built: 14.92 MB; HypoPG: 38.8 MB; IndexSizePg.MultiColumnInclude).
 #include "catalog/stored_size.h"
 
 #include <algorithm>
