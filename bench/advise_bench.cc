@@ -691,7 +691,8 @@ void CompareParameterized() {
     custom.selection.budget_bytes = static_cast<int64_t>(mb * 1048576.0);
     AdviseOptions generic = custom;
     generic.generic_plans = true;
-    auto run = [&](const AdviseOptions& o, Totals* t, AdviseReport* rep) {
+    auto run = [&](const AdviseOptions& o, Totals* t, AdviseReport* rep,
+                   std::vector<double>* each) {
       auto t0 = std::chrono::steady_clock::now();
       Status st = RunAdvisor(*s, cat, w, o, rep);
       if (!st.ok()) {
@@ -706,23 +707,16 @@ void CompareParameterized() {
         for (const auto& x : rep->indexes)
           std::fprintf(stderr, "  %.0f MB %s: %s  [%s]\n", mb,
                        o.generic_plans ? "generic" : "custom", x.sql.c_str(), x.reason.c_str());
-      return testing::JudgeCost(*s, ddl, judge);
+      return testing::JudgeCost(*s, ddl, judge, each);
     };
     AdviseReport rc, rg;
-    const double jc = run(custom, &tc, &rc);
-    const double jg = run(generic, &tg, &rg);
+    std::vector<double> ec, eg;  // each statement's judged part
+    const double jc = run(custom, &tc, &rc, &ec);
+    const double jg = run(generic, &tg, &rg, &eg);
     if (std::getenv("ADVISE_BENCH_VERBOSE")) {
       std::fprintf(stderr, "  -- %.0f MB\n", mb);
       // Where the two choices part: each statement judged under both, beside
       // what the advisor (custom plans) expected it to cost.
-      auto ddls = [](const AdviseReport& r) {
-        std::vector<std::string> v;
-        for (const auto& x : r.indexes) v.push_back(x.sql);
-        return v;
-      };
-      std::vector<double> ec, eg;
-      testing::JudgeCost(*s, ddls(rc), judge, &ec);
-      testing::JudgeCost(*s, ddls(rg), judge, &eg);
       for (size_t i = 0; i < ec.size() && i < eg.size(); ++i) {
         const auto* st = i < rc.statements.size() ? &rc.statements[i] : nullptr;
         std::fprintf(

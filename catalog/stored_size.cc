@@ -365,8 +365,9 @@ BtreeSize EstimateBtree(const Btree& b) {
   const double last_at = std::max(item + kMaxAlign, keep_free + kItemId - give_back);
   const double per_leaf_items = std::max(1.0, std::floor((usable - last_at) / item));
   const double leaf_fill = per_leaf_items * item;
-  const Layout first = LayOut(std::vector<Column>(b.keys.begin(), b.keys.begin() + 1));
-  const double pivot = kIndexHeader + (b.keys.empty() ? 0 : first.data_aligned) + kItemId;
+  // Pivots (the first key, suffix-truncated) in the internal pages.
+  const double first_key = b.keys.empty() ? 0 : LayOut({b.keys.front()}).data_aligned;
+  const double pivot = kIndexHeader + first_key + kItemId;
   const double leaves = std::max(1.0, std::ceil(leaf_bytes / leaf_fill));
   const double per_internal = std::max(2.0, std::floor(usable * kInternalFill / pivot));
   double pages = 1 + leaves;  // the metapage

@@ -26,7 +26,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "catalog/stored_size.h"
 
@@ -60,15 +59,7 @@ void Finish(BloatEstimate* e, int64_t actual, double expected) {
 }  // namespace
 
 HeapRowLayout ExpectedHeapRow(const std::vector<ColumnHealth>& columns) {
-  const stored::HeapRow row = stored::ExpectedHeapRow(Stored(columns));
-  HeapRowLayout r;
-  r.p_any_null = row.p_any_null;
-  r.header = row.header;
-  r.data = row.data;
-  r.tuple = row.tuple;
-  r.variable = row.variable;
-  r.missing_stats = row.guessed;
-  return r;
+  return stored::ExpectedHeapRow(Stored(columns));
 }
 
 BloatEstimate EstimateTableBloat(const TableHealth& t, int block_size) {
@@ -89,7 +80,7 @@ BloatEstimate EstimateTableBloat(const TableHealth& t, int block_size) {
     e.why = "no column statistics (run ANALYZE)";
     return e;
   }
-  const stored::HeapRow row = stored::ExpectedHeapRow(Stored(t.columns));
+  const HeapRowLayout row = ExpectedHeapRow(t.columns);
   const double rows = t.Rows();
   const double per_page = stored::HeapRowsPerPage(row, t.Fillfactor(), block_size);
   const double pages = std::ceil(rows / per_page);

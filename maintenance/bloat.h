@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/stored_size.h"
 #include "core/session.h"
 #include "maintenance/snapshot.h"
 
@@ -34,16 +35,9 @@ struct BloatEstimate {
   bool deduplicated = false;  // B-tree: PG13+ deduplication assumed at build
 };
 
-// Expected stored size of one heap row, from the columns' statistics (the
-// model is in bloat.cc). Line pointer not included.
-struct HeapRowLayout {
-  double p_any_null = 0;  // fraction of rows carrying a NULL bitmap
-  double header = 0;      // E[t_hoff]: MAXALIGN(23 [+ ceil(natts/8)])
-  double data = 0;        // E[data bytes] before the tuple's MAXALIGN
-  double tuple = 0;       // E[MAXALIGN(t_hoff + data)]
-  bool variable = false;  // row length varies between rows
-  bool missing_stats = false;
-};
+// Expected stored size of one heap row of these columns, from their
+// statistics (the model is catalog/stored_size.h's). Line pointer not included.
+using HeapRowLayout = stored::HeapRow;
 HeapRowLayout ExpectedHeapRow(const std::vector<ColumnHealth>& columns);
 
 // Heap (main fork) estimate of one table. `block_size` from the snapshot.
