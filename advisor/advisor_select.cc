@@ -42,6 +42,15 @@ void CostBaseline(AdviseRun& run) {
     run.rep.notes.push_back(std::to_string(fell_back) +
                             " statement(s) fell back to a generic plan: planning them with "
                             "representative values failed (see the statements section)");
+  // The rows each statement really returned per call (pg_stat_statements)
+  // correct the guessed weights of its value sets (parameters.cc).
+  int fitted = 0;
+  for (int s = 0; s < static_cast<int>(run.workload.statements.size()); ++s)
+    fitted += wi.FitToRecordedRows(s) ? 1 : 0;
+  if (fitted > 0)
+    run.rep.notes.push_back(std::to_string(fitted) +
+                            " statement(s) costed with value-set weights fitted to the rows per "
+                            "call pg_stat_statements recorded (see the statements section)");
   size_t matrix = 0;
   for (const auto& rel : wi.candidates().relevant) matrix += rel.size();
   run.Say("what-if matrix: " + std::to_string(matrix) +

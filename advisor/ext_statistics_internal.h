@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "advisor/ext_statistics.h"
+#include "core/report.h"
 
 namespace pgvise::extstats {
 
@@ -29,17 +30,7 @@ inline std::string Fmt(double v, int decimals = 1) {
   return buf;
 }
 
-inline std::string RowCount(double v) {
-  std::string s = Fmt(std::round(v), 0);
-  std::string out;
-  int n = 0;
-  for (auto it = s.rbegin(); it != s.rend(); ++it) {
-    if (n && n % 3 == 0 && *it != '-') out.insert(out.begin(), ',');
-    out.insert(out.begin(), *it);
-    ++n;
-  }
-  return out;
-}
+inline std::string RowCount(double v) { return Thousands(v); }
 
 inline std::string Join(const std::vector<std::string>& v, const std::string& sep = ", ") {
   std::string out;

@@ -68,6 +68,36 @@
 // Cost = sum of weight x custom-plan total cost. The generic plan would have
 // costed tenant_id at 1/9,003 of the rows and the range at a third.
 //
+// What the server recorded corrects the weights. pg_stats says how the rows
+// are spread, not which values the application asks for; the half-and-half
+// mix above is a guess. pg_stat_statements records one thing that is no
+// guess: the rows each statement returned or changed, per call. Once the
+// baseline has planned every set (no new index), set i is known to return
+// r_i rows, and the weights should make the mean sum w_i r_i equal the
+// recorded rows per call R. Of all weightings that do, FitWeightsToRows
+// takes the one that moves least from the derived weights p (least
+// Kullback-Leibler divergence, the maximum-entropy answer): an exponential
+// tilt, w_i = p_i exp(t x_i) / Z with x_i = (r_i - r_min) / (r_max - r_min),
+// t found by bisection (the mean rises with t). An R outside [r_min, r_max]
+// takes the nearest end (t bounded at +-50: all but all weight on the
+// fewest- or most-rows sets). It is left alone when rows can't tell the
+// sets apart: every r_i within 1.5x (a count(*) returns one row whatever
+// the values), or a LIMIT $n / OFFSET $n, costed with a page of our choosing
+// (its rows say how big the application's page is, not which values it
+// filters on); and pg_qualstats' constants are already a record.
+//
+// Worked example. `SELECT id FROM jobs WHERE state = $1`, 1M rows, 'done'
+// owns 92%: the sets are state = 'done' (weight .6, planned 920,000 rows)
+// and state = 'queued' standing for the rest (.4, 10,000 rows). Their mean,
+// 556,000 rows a call, is what the guess implies; pg_stat_statements says
+// 100,000. With two sets the record alone fixes the weights: w_done x
+// 920,000 + (1 - w_done) x 10,000 = 100,000, w_done = .099, w_queued = .901.
+// The statement is now costed mostly as the poll for rare states it is, and
+// an index on (state) that the guess found worth little is worth a lot.
+// With more sets than one equation can pin, the tilt keeps their relative
+// weights where the record says nothing: sets of equal rows keep their
+// ratio.
+//
 // Refused: anything where a made-up value could mislead, listed above; and
 // values are only ever sent as EXECUTE arguments (quoted literals typed by
 // the prepared statement), never spliced into the SQL text.
@@ -84,6 +114,7 @@
 
 #include "analyzer/plan/explain_runner.h"
 #include "analyzer/sql/statement.h"
+#include "core/report.h"
 
 namespace pgvise {
 
@@ -343,7 +374,8 @@ const TableInfo* ThroughDerived(const QueryFacts& f, const Catalog& catalog,
 std::string StatementParams::Describe() const {
   if (custom())
     return "custom plans over " + std::to_string(sets.size()) + " value set" +
-           (sets.size() == 1 ? "" : "s") + " from " + source;
+           (sets.size() == 1 ? "" : "s") + " from " + source +
+           (fitted.empty() ? "" : ", weights " + fitted);
   if (params == 0) return "plan with the statement's own values";
   return "generic plan" + (generic_reason.empty() ? "" : " (" + generic_reason + ")");
 }
@@ -494,6 +526,7 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
       fixed[n] = o.offset;
     else
       nulls.push_back(n);
+    out.paged |= has(Place::kLimit) || has(Place::kOffset);
   }
 
   // Strata per group: one each, then more for the skewed ones while the
@@ -549,6 +582,61 @@ StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& cat
   out.source = sources[0];
   for (size_t i = 1; i < sources.size(); ++i) out.source += " + " + sources[i];
   return out;
+}
+
+bool FitWeightsToRows(const std::vector<double>& set_rows, double recorded_rows,
+                      StatementParams* params) {
+  std::vector<ParamSet>& sets = params->sets;
+  const size_t n = sets.size();
+  if (n < 2 || set_rows.size() != n || recorded_rows <= 0 || params->paged ||
+      params->source == "pg_qualstats")
+    return false;
+  std::vector<double> r(n);
+  for (size_t i = 0; i < n; ++i) r[i] = std::max(set_rows[i], 1.0);  // the planner's floor
+  const double lo = *std::min_element(r.begin(), r.end());
+  const double hi = *std::max_element(r.begin(), r.end());
+  if (hi < 1.5 * lo) return false;
+  std::vector<double> x(n), p(n), w(n);
+  double prior_rows = 0;
+  for (size_t i = 0; i < n; ++i) {
+    x[i] = (r[i] - lo) / (hi - lo);
+    p[i] = sets[i].weight;
+    prior_rows += p[i] * r[i];
+  }
+  // The tilt with parameter t, and its mean of x (increasing in t).
+  auto tilt = [&](double t) {
+    double z = 0, mean = 0;
+    for (size_t i = 0; i < n; ++i) {
+      w[i] = p[i] * std::exp(t * x[i]);
+      z += w[i];
+    }
+    for (size_t i = 0; i < n; ++i) {
+      w[i] /= z;
+      mean += w[i] * x[i];
+    }
+    return mean;
+  };
+  const double target = (std::clamp(recorded_rows, lo, hi) - lo) / (hi - lo);
+  double a = -50, b = 50;
+  if (tilt(a) >= target) {
+    b = a;
+  } else if (tilt(b) <= target) {
+    a = b;
+  } else {
+    for (int it = 0; it < 100; ++it) {
+      const double mid = (a + b) / 2;
+      (tilt(mid) < target ? a : b) = mid;
+    }
+  }
+  tilt((a + b) / 2);
+  double moved = 0;
+  for (size_t i = 0; i < n; ++i) moved = std::max(moved, std::fabs(w[i] - p[i]));
+  if (moved < 0.02) return false;
+  for (size_t i = 0; i < n; ++i) sets[i].weight = w[i];
+  params->fitted = "fitted to " + Thousands(recorded_rows) +
+                   " rows per call recorded by pg_stat_statements (the derived weights: " +
+                   Thousands(prior_rows) + ")";
+  return true;
 }
 
 Status ExplainCustomPlans(Session& s, const std::string& sql, const std::vector<ParamSet>& sets,

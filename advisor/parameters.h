@@ -32,6 +32,12 @@ struct StatementParams {
   std::string source;          // where the values came from: pg_qualstats, pg_stats, or both
   std::string generic_reason;  // why the plan is generic when `sets` is empty
   int params = 0;              // highest $n (0: the statement has none)
+  // A $n in LIMIT / OFFSET got ParameterOptions' page, not the workload's
+  // value: the rows the sets return then say nothing about the filters.
+  bool paged = false;
+  // "fitted to 8,700 rows per call recorded (the sets alone: 92,000)" when
+  // FitWeightsToRows moved the weights; empty otherwise.
+  std::string fitted;
 
   bool custom() const { return !sets.empty(); }
   // "custom plans over 4 value sets from pg_stats" / "generic plan (no value for $3 ...)".
@@ -54,6 +60,17 @@ struct ParameterOptions {
 StatementParams DeriveParameters(const WorkloadStatement& ws, const Catalog& catalog,
                                  const std::vector<QualConstant>& qual_constants,
                                  const ParameterOptions& o);
+
+// Moves the weights of `params`' sets so that the rows they return on
+// average equal `recorded_rows`, the rows per call pg_stat_statements
+// recorded for the statement (rows / calls): of all such weightings the one
+// closest to the derived weights (least Kullback-Leibler divergence, an
+// exponential tilt; parameters.cc has the argument and a worked example).
+// `set_rows[i]` is set i's rows as planned without new indexes. False, and
+// nothing changed, when the rows can't tell the sets apart (a count(*), a
+// LIMIT $n, every set within 1.5x) or the weights move by under 0.02.
+bool FitWeightsToRows(const std::vector<double>& set_rows, double recorded_rows,
+                      StatementParams* params);
 
 // EXPLAIN (FORMAT JSON) of `sql` once per set, each a custom plan: PREPARE,
 // then per set EXPLAIN EXECUTE with the set's values in its own rolled-back

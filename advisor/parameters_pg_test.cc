@@ -224,5 +224,41 @@ TEST_F(ParametersPg, MaxIndexesWhenBindingIsReported) {
   EXPECT_NE(Dump(capped).find("--max-indexes 1 is binding"), std::string::npos);
 }
 
+// The rows per call the server recorded fit the value sets' weights: 4,000
+// rows a call is the 2% 'queued' (200,000 x 2%), not the 90% 'done' the
+// derived weights lean on. Shown to fail with FitToRecordedRows' call
+// removed from CostBaseline (the 'queued' set kept its derived ~0.18).
+TEST_F(ParametersPg, RecordedRowsPerCallFitTheWeights) {
+  auto queued_weight = [](const AdviseReport& r) {
+    double w = 0;
+    for (const auto& st : r.statements)
+      for (const auto& v : st.value_sets)
+        if (v.label.find("queued") != std::string::npos) w += v.weight;
+    return w;
+  };
+  const std::string sql = "SELECT id FROM p_jobs WHERE state = $1;\n";
+  AdviseReport derived = Advise("-- pgvise: calls=100\n" + sql);
+  AdviseReport fitted = Advise("-- pgvise: calls=100 rows=4000\n" + sql);
+  ASSERT_EQ(fitted.statements.size(), 1u);
+  EXPECT_LT(queued_weight(derived), 0.4) << Dump(derived);
+  EXPECT_GT(queued_weight(fitted), 0.9) << Dump(fitted);
+  EXPECT_NE(fitted.statements[0].costing.find("weights fitted to 4,000 rows per call"),
+            std::string::npos)
+      << fitted.statements[0].costing;
+  double sum = 0;
+  for (const auto& v : fitted.statements[0].value_sets) sum += v.weight;
+  EXPECT_NEAR(sum, 1, 1e-9);
+  // Costed as the rare-state poll it is, the statement's cost without new
+  // indexes is the same scan, its cost after an index far lower.
+  EXPECT_LT(fitted.statements[0].cost_after, derived.statements[0].cost_after) << Dump(fitted);
+  // A LIMIT $n's rows say how big its page is: not fitted.
+  AdviseReport paged = Advise(
+      "-- pgvise: calls=100 rows=20\nSELECT id FROM p_jobs WHERE state = $1 ORDER BY id LIMIT "
+      "$2;\n");
+  ASSERT_EQ(paged.statements.size(), 1u);
+  EXPECT_EQ(paged.statements[0].costing.find("fitted"), std::string::npos)
+      << paged.statements[0].costing;
+}
+
 }  // namespace
 }  // namespace pgvise

@@ -171,5 +171,95 @@ TEST(Parameters, SetValuesAreNullLimitIsAPageAndUnknownFiltersStayGeneric) {
   EXPECT_EQ(none.Describe(), "plan with the statement's own values");
 }
 
+// The essay's worked example: two sets, the record alone fixes the weights.
+TEST(FitWeightsToRows, TwoSetsMeetTheRecordedRowsExactly) {
+  StatementParams p;
+  p.source = "pg_stats";
+  p.sets = {ParamSet{{"'done'"}, 0.6, "state = done"}, ParamSet{{"'queued'"}, 0.4, "queued"}};
+  ASSERT_TRUE(FitWeightsToRows({920000, 10000}, 100000, &p));
+  EXPECT_NEAR(p.sets[0].weight, 90000.0 / 910000.0, 1e-6);
+  EXPECT_NEAR(p.sets[1].weight, 820000.0 / 910000.0, 1e-6);
+  EXPECT_NE(p.Describe().find("weights fitted to 100,000 rows per call"), std::string::npos)
+      << p.Describe();
+  EXPECT_NE(p.fitted.find("(the derived weights: 556,000)"), std::string::npos) << p.fitted;
+}
+
+// More sets than the one equation pins: sets of equal rows keep their ratio,
+// the weights sum to 1, and the mean is the record.
+TEST(FitWeightsToRows, SetsTheRecordCannotTellApartKeepTheirRatio) {
+  StatementParams p;
+  p.source = "pg_stats";
+  const std::vector<double> rows = {50000, 50000, 500, 500};
+  p.sets = {ParamSet{{}, 0.3, "a"}, ParamSet{{}, 0.1, "b"}, ParamSet{{}, 0.45, "c"},
+            ParamSet{{}, 0.15, "d"}};
+  ASSERT_TRUE(FitWeightsToRows(rows, 2000, &p));
+  double sum = 0, mean = 0;
+  for (size_t i = 0; i < rows.size(); ++i)
+    sum += p.sets[i].weight, mean += p.sets[i].weight * rows[i];
+  EXPECT_NEAR(sum, 1, 1e-9);
+  EXPECT_NEAR(mean, 2000, 1);
+  EXPECT_NEAR(p.sets[0].weight / p.sets[1].weight, 3, 1e-6);
+  EXPECT_NEAR(p.sets[2].weight / p.sets[3].weight, 3, 1e-6);
+}
+
+// A record below every set's rows takes the fewest-rows end, not beyond.
+TEST(FitWeightsToRows, ARecordOutsideTheSetsTakesTheNearestEnd) {
+  StatementParams p;
+  p.source = "pg_stats";
+  p.sets = {ParamSet{{}, 0.5, "big"}, ParamSet{{}, 0.5, "small"}};
+  ASSERT_TRUE(FitWeightsToRows({10000, 100}, 3, &p));
+  EXPECT_LT(p.sets[0].weight, 1e-6);
+  EXPECT_GT(p.sets[1].weight, 1 - 1e-6);
+}
+
+// No evidence, no change: rows that can't tell the sets apart (a count(*)),
+// a LIMIT $n costed with our page, pg_qualstats' record, a record that
+// agrees with the derived weights, or no record at all.
+TEST(FitWeightsToRows, LeavesTheWeightsWhenTheRowsSayNothing) {
+  StatementParams p;
+  p.source = "pg_stats";
+  p.sets = {ParamSet{{}, 0.6, "a"}, ParamSet{{}, 0.4, "b"}};
+  EXPECT_FALSE(FitWeightsToRows({1, 1}, 1, &p));        // count(*): one row whatever $1
+  EXPECT_FALSE(FitWeightsToRows({1000, 800}, 50, &p));  // within 1.5x
+  EXPECT_FALSE(FitWeightsToRows({1000, 10}, 0, &p));    // nothing recorded
+  EXPECT_FALSE(FitWeightsToRows({1000, 10}, 605, &p));  // the derived mean: 604
+  StatementParams paged = p;
+  paged.paged = true;
+  EXPECT_FALSE(FitWeightsToRows({1000, 10}, 50, &paged));
+  StatementParams recorded = p;
+  recorded.source = "pg_qualstats";
+  EXPECT_FALSE(FitWeightsToRows({1000, 10}, 50, &recorded));
+  EXPECT_DOUBLE_EQ(p.sets[0].weight, 0.6);
+  EXPECT_TRUE(p.fitted.empty());
+}
+
+TEST(Parameters, ALimitParameterMarksTheStatementPaged) {
+  Catalog cat = OrdersCatalog();
+  StatementParams lim = DeriveParameters(
+      Statement("SELECT 1 FROM orders WHERE status = $1 ORDER BY created_at LIMIT $2"), cat, {},
+      ParameterOptions{});
+  EXPECT_TRUE(lim.paged);
+  StatementParams plain = DeriveParameters(Statement("SELECT 1 FROM orders WHERE status = $1"), cat,
+                                           {}, ParameterOptions{});
+  EXPECT_FALSE(plain.paged);
+}
+
+// `-- pgvise: calls=N rows=R` carries pg_stat_statements' two counters.
+TEST(Parameters, ASqlFileCarriesRowsPerCall) {
+  Workload w;
+  ASSERT_TRUE(
+      AddSqlText("w.sql",
+                 "-- pgvise: calls=300 rows=12.5\nSELECT 1 FROM orders WHERE status = $1;\n", &w)
+          .ok());
+  ASSERT_EQ(w.statements.size(), 1u);
+  EXPECT_DOUBLE_EQ(w.statements[0].calls, 300);
+  EXPECT_DOUBLE_EQ(w.statements[0].rows, 12.5);
+  Workload bad;
+  Status st = AddSqlText("w.sql", "-- pgvise: calls=3 rows=many\nSELECT 1;\n", &bad);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("w.sql:2:1: pgvise: rows=many is not a number"), std::string::npos)
+      << st.message();
+}
+
 }  // namespace
 }  // namespace pgvise

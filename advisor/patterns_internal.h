@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "advisor/patterns.h"
+#include "core/report.h"
 
 namespace pgvise::patterns_detail {
 // ---------------------------------------------------------------- helpers
@@ -27,16 +28,7 @@ inline double Round(double v, int digits) {
 // "2,000" / "1.5" / "0.031": numbers as a person reads them in messages.
 inline std::string Num(double v) {
   char buf[64];
-  if (std::fabs(v) >= 100 || v == std::floor(v)) {
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-    std::string s = buf, out;
-    const size_t start = s[0] == '-' ? 1 : 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (i > start && (s.size() - i) % 3 == 0) out += ',';
-      out += s[i];
-    }
-    return out;
-  }
+  if (std::fabs(v) >= 100 || v == std::floor(v)) return Thousands(v);
   std::snprintf(buf, sizeof buf, std::fabs(v) >= 1 ? "%.1f" : "%.3g", v);
   return buf;
 }

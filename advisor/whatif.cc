@@ -45,7 +45,7 @@ int VersionNumber(const std::string& v) {
 }  // namespace
 
 Status ReadPlanCost(const std::string& plan_json, double* total_cost,
-                    std::set<std::string>* index_names) {
+                    std::set<std::string>* index_names, double* rows) {
   auto j = nlohmann::json::parse(plan_json, nullptr, false);
   if (j.is_discarded() || !j.is_array() || j.empty() || !j[0].contains("Plan"))
     return Status::InvalidInput("EXPLAIN output is not a JSON plan");
@@ -54,6 +54,15 @@ Status ReadPlanCost(const std::string& plan_json, double* total_cost,
     return Status::InvalidInput("EXPLAIN output: Plan has no Total Cost");
   *total_cost = plan["Total Cost"].get<double>();
   if (index_names) CollectIndexNames(plan, index_names);
+  if (rows) {
+    const auto* counted = &plan;
+    if (plan.value("Node Type", "") == "ModifyTable" && plan.contains("Plans") &&
+        plan["Plans"].is_array() && !plan["Plans"].empty())
+      counted = &plan["Plans"][0];
+    *rows = counted->contains("Plan Rows") && (*counted)["Plan Rows"].is_number()
+                ? (*counted)["Plan Rows"].get<double>()
+                : 0;
+  }
   return Status::Ok();
 }
 
@@ -327,15 +336,16 @@ std::vector<PlanCost> WhatIf::ExplainMany(Backend& b, const std::vector<int>& st
     }
     const auto* sets = job.value_sets.empty() ? nullptr : &parameters(statements[i]).sets;
     for (size_t k = 0; k < job.plans.size(); ++k) {
-      double cost = 0;
+      double cost = 0, rows = 0;
       std::set<std::string> names;
-      Status st = ReadPlanCost(job.plans[k], &cost, &names);
+      Status st = ReadPlanCost(job.plans[k], &cost, &names, &rows);
       if (!st.ok()) {
         pc.error = st.message();
         break;
       }
       if (sets) {
         pc.set_costs.push_back(cost);
+        pc.set_rows.push_back(rows);
         pc.cost += (*sets)[k].weight * cost;
       } else {
         pc.cost = cost;
@@ -352,6 +362,26 @@ void WhatIf::SetParameters(std::vector<StatementParams> params) { params_ = std:
 const StatementParams& WhatIf::parameters(int s) const {
   static const StatementParams kGeneric;
   return static_cast<size_t>(s) < params_.size() ? params_[static_cast<size_t>(s)] : kGeneric;
+}
+
+bool WhatIf::FitToRecordedRows(int s) {
+  if (static_cast<size_t>(s) >= params_.size()) return false;
+  StatementParams& p = params_[static_cast<size_t>(s)];
+  const double recorded = w_.statements[static_cast<size_t>(s)].rows;
+  auto base = cache_.find(Key(s, {}));
+  if (!p.custom() || recorded <= 0 || base == cache_.end() || !base->second.ok) return false;
+  if (!FitWeightsToRows(base->second.set_rows, recorded, &p)) return false;
+  // Every cached answer of `s` is the weighted mean of its sets' costs:
+  // recomputed with the new weights, no EXPLAIN again.
+  const std::string prefix = std::to_string(s) + ":";
+  for (auto it = cache_.lower_bound(prefix); it != cache_.end() && it->first.rfind(prefix, 0) == 0;
+       ++it) {
+    PlanCost& pc = it->second;
+    if (!pc.ok || pc.set_costs.size() != p.sets.size()) continue;
+    pc.cost = 0;
+    for (size_t k = 0; k < p.sets.size(); ++k) pc.cost += p.sets[k].weight * pc.set_costs[k];
+  }
+  return true;
 }
 
 void WhatIf::UseGenericPlan(int s, const std::string& why) {

@@ -64,15 +64,20 @@ struct PlanCost {
   bool ok = false;
   double cost = 0;                // top node Total Cost (custom plans: their weighted mean)
   std::vector<double> set_costs;  // custom plans: each value set's cost
+  std::vector<double>
+      set_rows;  // custom plans: the rows each set's plan expects to return or change
   std::set<std::string> indexes;  // index names scanned (real ones)
   std::set<int> candidates;       // hypothetical candidates scanned
   std::string error;
   std::string sqlstate;  // of the failure: 57014 statement_timeout, 55P03 lock_timeout, ...
 };
 
-// Reads Total Cost and every "Index Name" from EXPLAIN (FORMAT JSON) text.
+// Reads Total Cost and every "Index Name" from EXPLAIN (FORMAT JSON) text,
+// and the rows the statement returns or changes (what pg_stat_statements
+// counts): the top node's Plan Rows, a ModifyTable's from the node that
+// feeds it (an UPDATE without RETURNING plans 0 rows of output).
 Status ReadPlanCost(const std::string& plan_json, double* total_cost,
-                    std::set<std::string>* index_names);
+                    std::set<std::string>* index_names, double* rows = nullptr);
 
 // One what-if connection's share of the work (--jobs / --replica spread it).
 struct WhatIfConnectionStats {
@@ -143,6 +148,12 @@ class WhatIf {
   // Set before the first Cost(); statements without an entry are generic.
   void SetParameters(std::vector<StatementParams> params);
   const StatementParams& parameters(int s) const;
+  // Refits the weights of `s`'s value sets to the rows per call the server
+  // recorded (WorkloadStatement::rows; FitWeightsToRows in parameters.h),
+  // from the sets' rows in its baseline plans, and recosts what is cached
+  // for it. Call after the baseline (Cost(s, {})); false when nothing
+  // changed (no record, rows that can't tell the sets apart, a LIMIT $n).
+  bool FitToRecordedRows(int s);
   // Back to the generic plan for `s` (its custom plans failed), forgetting
   // what was cached for it.
   void UseGenericPlan(int s, const std::string& why);

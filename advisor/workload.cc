@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -158,10 +159,16 @@ bool AddStatement(const Statement& stmt, const std::string& source, double calls
   ws.fingerprint = Fingerprint(stmt.sql);
   ws.source = source;
   ws.calls = calls;
+  ws.rows = rows_per_call;
   int nparams = 0;
   ws.has_params = CountParams(stmt.sql, &nparams).ok() && nparams > 0;
   for (auto& e : w->statements) {
     if (!ws.fingerprint.empty() && e.fingerprint == ws.fingerprint) {
+      // Rows per call: the calls' mean where both sides know it.
+      if (e.rows > 0 && ws.rows > 0)
+        e.rows = (e.rows * e.calls + ws.rows * ws.calls) / std::max(e.calls + ws.calls, 1e-9);
+      else
+        e.rows = std::max(e.rows, ws.rows);
       e.calls += ws.calls;
       e.total_time_ms += ws.total_time_ms;
       ++w->merged_duplicates;
@@ -177,15 +184,21 @@ Status AddSqlText(const std::string& name, const std::string& text, Workload* w)
   Status st = ParseSqlFile(SourceText(name, text), &file);
   if (!st.ok()) return st;
   for (const auto& s : file.statements) {
-    double calls = 1;
-    if (auto it = s.annotations.find("calls"); it != s.annotations.end()) {
+    // `-- pgvise: calls=500 rows=12.5`: how often it runs and the rows per
+    // call, as pg_stat_statements would say (calls and rows / calls).
+    double counts[2] = {1, 0};
+    const char* keys[2] = {"calls", "rows"};
+    for (int k = 0; k < 2; ++k) {
+      auto it = s.annotations.find(keys[k]);
+      if (it == s.annotations.end()) continue;
       char* end = nullptr;
-      calls = std::strtod(it->second.c_str(), &end);
-      if (end == it->second.c_str() || calls < 0)
-        return Status::InvalidInput(file.Where(s) + ": pgvise: calls=" + it->second +
+      counts[k] = std::strtod(it->second.c_str(), &end);
+      if (end == it->second.c_str() || *end != '\0' || !(counts[k] >= 0) ||
+          !std::isfinite(counts[k]))
+        return Status::InvalidInput(file.Where(s) + ": pgvise: " + keys[k] + "=" + it->second +
                                     " is not a number");
     }
-    AddStatement(s, file.Where(s), calls, w);
+    AddStatement(s, file.Where(s), counts[0], w, counts[1]);
   }
   return Status::Ok();
 }
@@ -243,7 +256,6 @@ Status AddPgStatStatements(Session& s, const WorkloadOptions& o, Workload* w) {
       auto& ws = w->statements.back();
       ws.total_time_ms = r.Double(i, "total_exec_time");
       ws.mean_time_ms = r.Double(i, "mean_exec_time");
-      ws.rows = rows;
     }
   }
   if (!adapted.empty())

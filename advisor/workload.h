@@ -5,7 +5,9 @@
 //   - pg_stat_statements: query text (with $n parameters), calls, total/mean
 //     time and rows since its last reset;
 //   - SQL files: each statement once, or `calls` times when a comment before
-//     it says `-- pgvise: calls=500`;
+//     it says `-- pgvise: calls=500`; `rows=12.5` there is its rows per call
+//     (pg_stat_statements' rows / calls), which fits the weights of its
+//     parameter values (advisor/parameters.h);
 //   - pg_qualstats (when installed): the predicate constants and
 //     selectivities that pg_stat_statements normalises away. They feed partial
 //     index candidates (`WHERE status = 'open'` needs the constant).

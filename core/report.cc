@@ -5,6 +5,8 @@
 #include "core/report.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include "core/json.h"
 #include "core/render.h"
@@ -22,6 +24,17 @@ constexpr struct {
     {ReportFormat::kSql, "sql"},
 };
 }  // namespace
+
+std::string Thousands(double n) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.0f", std::fabs(n));
+  std::string digits = buf, out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (n <= -0.5 ? "-" : "") + out;
+}
 
 const char* ReportFormatName(ReportFormat f) {
   for (const auto& x : kFormats)

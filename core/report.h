@@ -173,4 +173,8 @@ std::string RenderReportJson(const Report& r);
 // Escapes text for HTML element content and attribute values.
 std::string HtmlEscape(std::string_view s);
 
+// A count as people read it in every format: rounded, digits grouped by
+// thousands ("1,204,331", "-2,000").
+std::string Thousands(double n);
+
 }  // namespace pgvise

@@ -35,6 +35,7 @@
 #include <sstream>
 
 #include "core/json.h"
+#include "core/report.h"
 
 namespace pgvise {
 
@@ -53,17 +54,6 @@ std::string HumanDuration(double s) {
   else
     std::snprintf(buf, sizeof buf, "%.1f days", s / 86400);
   return buf;
-}
-
-std::string Thousands(double n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.0f", std::fabs(n));
-  std::string digits = buf, out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return (n < 0 ? "-" : "") + out;
 }
 
 namespace {

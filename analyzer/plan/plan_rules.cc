@@ -15,6 +15,7 @@
 #include "analyzer/plan/plan_checks.h"
 #include "analyzer/sql/pg_tree.h"
 #include "analyzer/sql/statement.h"
+#include "core/report.h"
 
 namespace pgvise {
 
@@ -126,15 +127,7 @@ std::string Count(double v) {
     std::snprintf(buf, sizeof buf, "%.2f", v);
     return buf;
   }
-  std::snprintf(buf, sizeof buf, "%.0f", v);
-  std::string s = buf;
-  std::string out;
-  size_t start = s[0] == '-' ? 1 : 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i > start && (s.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(s[i]);
-  }
-  return out;
+  return Thousands(v);
 }
 
 std::string Ms(double ms) {
