@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -152,8 +153,21 @@ Status RuleBook::LoadDefault(const std::string& explicit_dir, const std::string&
 }
 
 Status RuleBook::ApplyConfig(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::InvalidInput(path + ": cannot open config file");
+  std::string text;
   try {
-    YAML::Node n = YAML::LoadFile(path);
+    text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {
+    // A directory opens but does not read (libstdc++ throws from the read).
+    return Status::InvalidInput(path + ": cannot read config file");
+  }
+  return ApplyConfigText(text, path);
+}
+
+Status RuleBook::ApplyConfigText(const std::string& text, const std::string& path) {
+  try {
+    YAML::Node n = YAML::Load(text);
     if (!n) return Status::Ok();
     if (!n.IsMap()) return Status::InvalidInput(path + ": config must be a YAML mapping");
     // A typo'd key or a wrong shape would otherwise be ignored in silence
@@ -223,8 +237,6 @@ Status RuleBook::ApplyConfig(const std::string& path) {
       }
     }
     return Status::Ok();
-  } catch (const YAML::BadFile&) {
-    return Status::InvalidInput(path + ": cannot open config file");
   } catch (const YAML::Exception& e) {
     return Status::InvalidInput(YamlWhere(path, e.mark) + ": " + e.msg);
   }

@@ -63,6 +63,10 @@ class RuleBook {
 
   // Applies a `.pgvise.yaml` config file: see docs/configuration.md.
   Status ApplyConfig(const std::string& config_path);
+  // The same for the file's text, already read; `path` is for messages.
+  // ApplyConfig reads the file and calls this (fuzz/config_fuzz.cc calls it
+  // directly).
+  Status ApplyConfigText(const std::string& yaml_text, const std::string& path);
 
   const Rule* Find(const std::string& id) const;
   // The rule if it exists and is enabled; nullptr otherwise.
