@@ -180,6 +180,26 @@ TEST(SelectExtend, DropsAnIndexTheLaterOnesCover) {
   EXPECT_EQ(r.chosen, std::vector<int>{1});
 }
 
+// The local search can leave an index nothing uses: with room for two, the
+// greedy takes C then A; the swap of A for B (which serves both
+// statements) leaves C doing nothing. The clean-up after the local search
+// drops it: no recommendation that saves nothing. Without that second
+// clean-up the choice was {B, C}.
+TEST(SelectExtendLocalSearch, DropsWhatItsMovesLeftUnused) {
+  FakeOracle o;
+  o.base = {1000, 1000};
+  o.calls = {1, 1};
+  o.cands.push_back({1 << 20, {{0, 500}}, 0, 1, {}, true});            // 0: A
+  o.cands.push_back({5 << 20, {{0, 100}, {1, 100}}, 0, 1, {}, true});  // 1: B
+  o.cands.push_back({1 << 20, {{1, 400}}, 0, 1, {}, true});            // 2: C
+  SelectionOptions so;
+  so.max_indexes = 2;
+  GreedyAndLocal r = RunBoth(o, so);
+  EXPECT_EQ(r.greedy.chosen, (std::vector<int>{0, 2}));
+  EXPECT_EQ(r.local.chosen, std::vector<int>{1});
+  EXPECT_DOUBLE_EQ(r.local.final_cost, 200);
+}
+
 // The greedy retires an index it extended: (a) becomes (a, b), and (a) is
 // not offered again, though it is the better index for s2 ((a, b) is wider).
 // With budget to spare, the local search's first move adds it back: it

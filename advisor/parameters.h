@@ -32,9 +32,12 @@ struct StatementParams {
   std::string source;          // where the values came from: pg_qualstats, pg_stats, or both
   std::string generic_reason;  // why the plan is generic when `sets` is empty
   int params = 0;              // highest $n (0: the statement has none)
-  // A $n in LIMIT / OFFSET got ParameterOptions' page, not the workload's
-  // value: the rows the sets return then say nothing about the filters.
-  bool paged = false;
+  // The rows the statement returns are not the rows its filters match: a
+  // $n in LIMIT / OFFSET (costed with ParameterOptions' page, not the
+  // workload's), GROUP BY, DISTINCT, an aggregate or a set operation (the
+  // planner's group counts are guesses). Its recorded rows then can't fit
+  // the weights.
+  bool rows_not_matched = false;
   // "fitted to 8,700 rows per call recorded (the sets alone: 92,000)" when
   // FitWeightsToRows moved the weights; empty otherwise.
   std::string fitted;

@@ -224,7 +224,7 @@ TEST(FitWeightsToRows, LeavesTheWeightsWhenTheRowsSayNothing) {
   EXPECT_FALSE(FitWeightsToRows({1000, 10}, 0, &p));    // nothing recorded
   EXPECT_FALSE(FitWeightsToRows({1000, 10}, 605, &p));  // the derived mean: 604
   StatementParams paged = p;
-  paged.paged = true;
+  paged.rows_not_matched = true;
   EXPECT_FALSE(FitWeightsToRows({1000, 10}, 50, &paged));
   StatementParams recorded = p;
   recorded.source = "pg_qualstats";
@@ -233,15 +233,19 @@ TEST(FitWeightsToRows, LeavesTheWeightsWhenTheRowsSayNothing) {
   EXPECT_TRUE(p.fitted.empty());
 }
 
-TEST(Parameters, ALimitParameterMarksTheStatementPaged) {
+TEST(Parameters, RowsThatAreNotTheMatchedRowsAreMarked) {
   Catalog cat = OrdersCatalog();
   StatementParams lim = DeriveParameters(
       Statement("SELECT 1 FROM orders WHERE status = $1 ORDER BY created_at LIMIT $2"), cat, {},
       ParameterOptions{});
-  EXPECT_TRUE(lim.paged);
+  EXPECT_TRUE(lim.rows_not_matched);
   StatementParams plain = DeriveParameters(Statement("SELECT 1 FROM orders WHERE status = $1"), cat,
                                            {}, ParameterOptions{});
-  EXPECT_FALSE(plain.paged);
+  EXPECT_FALSE(plain.rows_not_matched);
+  StatementParams groups = DeriveParameters(
+      Statement("SELECT created_at, count(*) FROM orders WHERE status = $1 GROUP BY 1"), cat, {},
+      ParameterOptions{});
+  EXPECT_TRUE(groups.rows_not_matched);
 }
 
 // `-- pgvise: calls=N rows=R` carries pg_stat_statements' two counters.
