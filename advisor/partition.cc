@@ -29,6 +29,7 @@
 
 #include "advisor/parameters.h"
 #include "advisor/partition_internal.h"
+#include "advisor/whatif.h"
 #include "analyzer/plan/explain_runner.h"
 #include "analyzer/plan/plan.h"
 #include "core/source.h"
@@ -181,6 +182,16 @@ Planned PlanStatement(Session& s, const WorkloadStatement& ws, const Catalog& ca
       return out;
     }
     out.plans.push_back(std::move(p));
+  }
+  // The rows per call the server recorded fit the sets' weights, as for the
+  // index selection (FitWeightsToRows): these are the baseline plans.
+  if (out.sets[0] != nullptr) {
+    std::vector<double> rows(texts.size());
+    double cost = 0;
+    for (size_t i = 0; i < texts.size(); ++i)
+      (void)ReadPlanCost(texts[i], &cost, nullptr, &rows[i]);
+    if (FitWeightsToRows(rows, ws.rows, params))
+      for (size_t i = 0; i < params->sets.size(); ++i) out.weights[i] = params->sets[i].weight;
   }
   out.ok = true;
   return out;
