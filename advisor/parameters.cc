@@ -642,8 +642,8 @@ bool FitWeightsToRows(const std::vector<double>& set_rows, double recorded_rows,
   if (moved < 0.02) return false;
   for (size_t i = 0; i < n; ++i) sets[i].weight = w[i];
   params->fitted = "fitted to " + Thousands(recorded_rows) +
-                   " rows per call recorded by pg_stat_statements (the derived weights: " +
-                   Thousands(prior_rows) + ")";
+                   " rows per call recorded (the derived weights implied " + Thousands(prior_rows) +
+                   ")";
   return true;
 }
 

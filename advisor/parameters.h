@@ -38,8 +38,8 @@ struct StatementParams {
   // planner's group counts are guesses). Its recorded rows then can't fit
   // the weights.
   bool rows_not_matched = false;
-  // "fitted to 8,700 rows per call recorded (the sets alone: 92,000)" when
-  // FitWeightsToRows moved the weights; empty otherwise.
+  // "fitted to 8,700 rows per call recorded (the derived weights implied
+  // 92,000)" when FitWeightsToRows moved the weights; empty otherwise.
   std::string fitted;
 
   bool custom() const { return !sets.empty(); }

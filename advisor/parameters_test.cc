@@ -181,7 +181,7 @@ TEST(FitWeightsToRows, TwoSetsMeetTheRecordedRowsExactly) {
   EXPECT_NEAR(p.sets[1].weight, 820000.0 / 910000.0, 1e-6);
   EXPECT_NE(p.Describe().find("weights fitted to 100,000 rows per call"), std::string::npos)
       << p.Describe();
-  EXPECT_NE(p.fitted.find("(the derived weights: 556,000)"), std::string::npos) << p.fitted;
+  EXPECT_NE(p.fitted.find("(the derived weights implied 556,000)"), std::string::npos) << p.fitted;
 }
 
 // More sets than the one equation pins: sets of equal rows keep their ratio,
