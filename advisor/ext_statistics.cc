@@ -85,7 +85,6 @@ using extstats::MeasureFilter;
 using extstats::MeasureGroups;
 using extstats::QualifiedSql;
 using extstats::Round2;
-using extstats::RowCount;
 using extstats::SetEvidence;
 
 // A statistics object name: <table>_<col>_<col>_stats, at most 63 bytes,
@@ -152,7 +151,7 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
     const TableInfo* t = catalog.FindTable(g.schema, g.table);
     if (!t || t->Rows() < o.min_table_rows) {
       ++small;
-      verbose(what + ": table has fewer than " + RowCount(o.min_table_rows) +
+      verbose(what + ": table has fewer than " + Thousands(o.min_table_rows) +
               " rows; a misestimate costs little there");
       continue;
     }
@@ -185,9 +184,9 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
                 g.table);
       } else {
         verbose(what + ": no statistics needed for " + g.probe + ": estimate " +
-                RowCount(mf.est_rows) + " rows vs " +
-                (mf.matched == 0 ? "fewer than " + RowCount(mf.act_rows) + " (none in the sample)"
-                                 : RowCount(mf.act_rows) + " in the sample") +
+                Thousands(mf.est_rows) + " rows vs " +
+                (mf.matched == 0 ? "fewer than " + Thousands(mf.act_rows) + " (none in the sample)"
+                                 : Thousands(mf.act_rows) + " in the sample") +
                 " (q-error " + Fmt(mf.q) + " < " + Fmt(o.min_q_error) + ")");
       }
     } else if (g.filter) {
@@ -200,8 +199,8 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
       } else if (mg.q_groups >= o.min_q_error) {
         want_groups = true;
       } else {
-        verbose(what + ": GROUP BY estimate " + RowCount(mg.est_groups) + " groups vs about " +
-                RowCount(mg.act_groups) + " (q-error " + Fmt(mg.q_groups) + " < " +
+        verbose(what + ": GROUP BY estimate " + Thousands(mg.est_groups) + " groups vs about " +
+                Thousands(mg.act_groups) + " (q-error " + Fmt(mg.q_groups) + " < " +
                 Fmt(o.min_q_error) + ")");
       }
     }
@@ -239,14 +238,14 @@ void AdviseStatistics(Session& session, const Catalog& catalog, const Workload& 
     std::string reason = Join(g.columns) + " of " + r.object + " are ";
     if (want_filter)
       reason += "filtered together (" + g.probe + "): the planner estimates " +
-                RowCount(mf.est_rows) + " rows, " +
-                (mf.exact ? "the table has " : "a sample says ") + RowCount(mf.act_rows) +
+                Thousands(mf.est_rows) + " rows, " +
+                (mf.exact ? "the table has " : "a sample says ") + Thousands(mf.act_rows) +
                 " (q-error " + Fmt(q) + "x; the columns are dependent: the combination is " +
                 Fmt(mf.dependence) + "x off what independence predicts)";
     if (want_groups)
       reason += std::string(want_filter ? "; and " : "") +
-                "grouped together: the planner expects " + RowCount(mg.est_groups) +
-                " groups, about " + RowCount(mg.act_groups) + " exist (q-error " +
+                "grouped together: the planner expects " + Thousands(mg.est_groups) +
+                " groups, about " + Thousands(mg.act_groups) + " exist (q-error " +
                 Fmt(mg.q_groups) + "x)";
     if (!pairs.empty())
       reason += "; the correlated column pair" + std::string(pairs.size() > 1 ? "s: " : ": ") +
@@ -343,19 +342,20 @@ void AddStatisticsReport(const AdviseReport& r, Report* report) {
     if (FindEvidence(rec, "q_error_after"))
       kv.push_back({"q-error after (--verify)", Fmt(EvidenceNumber(rec, "q_error_after")) + "x"});
     if (const auto* p = EvidenceAs<std::string>(rec, "probe"))
-      kv.push_back({"probe", *p + ": estimated " + RowCount(EvidenceNumber(rec, "estimated_rows")) +
-                                 " rows, sample " + RowCount(EvidenceNumber(rec, "sampled_rows"))});
+      kv.push_back(
+          {"probe", *p + ": estimated " + Thousands(EvidenceNumber(rec, "estimated_rows")) +
+                        " rows, sample " + Thousands(EvidenceNumber(rec, "sampled_rows"))});
     if (const auto* c = EvidenceAs<std::vector<std::string>>(rec, "correlated_pairs");
         c && !c->empty())
       kv.push_back({"correlated", Join(*c, "; ")});
     if (FindEvidence(rec, "estimated_groups"))
-      kv.push_back({"GROUP BY", "estimated " + RowCount(EvidenceNumber(rec, "estimated_groups")) +
+      kv.push_back({"GROUP BY", "estimated " + Thousands(EvidenceNumber(rec, "estimated_groups")) +
                                     " groups, sample " +
-                                    RowCount(EvidenceNumber(rec, "sampled_groups"))});
+                                    Thousands(EvidenceNumber(rec, "sampled_groups"))});
     if (FindEvidence(rec, "plans_changed"))
       kv.push_back({"plans changed (--verify)",
-                    RowCount(EvidenceNumber(rec, "plans_changed")) + " of " +
-                        RowCount(EvidenceNumber(rec, "plans_checked")) + " statement(s)"});
+                    Thousands(EvidenceNumber(rec, "plans_changed")) + " of " +
+                        Thousands(EvidenceNumber(rec, "plans_checked")) + " statement(s)"});
     kv.push_back({"confidence", ConfidenceName(rec.confidence)});
     b.push_back(ReportBlock::KeyValues(std::move(kv)));
     b.push_back(ReportBlock::Paragraph(rec.reason));

@@ -30,8 +30,6 @@ inline std::string Fmt(double v, int decimals = 1) {
   return buf;
 }
 
-inline std::string RowCount(double v) { return Thousands(v); }
-
 inline std::string Join(const std::vector<std::string>& v, const std::string& sep = ", ") {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;

@@ -28,7 +28,6 @@ using extstats::MeasureFilter;
 using extstats::MeasureGroups;
 using extstats::QualifiedSql;
 using extstats::Round2;
-using extstats::RowCount;
 using extstats::SetEvidence;
 
 // The shape of a plan: node types, relations, indexes and join types, in
