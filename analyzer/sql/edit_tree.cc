@@ -328,6 +328,20 @@ void VisitSlots(ProtobufCMessage* msg, const SlotVisitor& fn) {
   if (!msg) return;
   const ProtobufCMessageDescriptor* d = msg->descriptor;
   char* base = reinterpret_cast<char*>(msg);
+  if (IsNodeDescriptor(d)) {
+    // A Node is a oneof of ~250 message fields with at most one set. Going
+    // straight to the field numbered node_case visits the same child as
+    // testing all of them for presence, which was a fifth of the rewriter's
+    // time (bench/fuzz.md, rewrite_fuzz's profile).
+    const auto* node = reinterpret_cast<const Node*>(msg);
+    if (node->node_case == PG_QUERY__NODE__NODE__NOT_SET) return;
+    const ProtobufCFieldDescriptor* f =
+        protobuf_c_message_descriptor_get_field(d, static_cast<unsigned>(node->node_case));
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) return;
+    VisitChild(reinterpret_cast<ProtobufCMessage**>(base + f->offset),
+               static_cast<const ProtobufCMessageDescriptor*>(f->descriptor), fn);
+    return;
+  }
   for (unsigned i = 0; i < d->n_fields; ++i) {
     const ProtobufCFieldDescriptor* f = &d->fields[i];
     if (f->type != PROTOBUF_C_TYPE_MESSAGE || !FieldPresent(msg, f)) continue;
