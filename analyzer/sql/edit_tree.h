@@ -38,7 +38,9 @@ class Arena {
   ProtobufCAllocator* allocator() { return &allocator_; }
 
  private:
-  std::vector<void*> blocks_;
+  std::vector<void*> blocks_;  // every block, freed with the arena
+  char* next_ = nullptr;       // where the next allocation is carved from
+  size_t left_ = 0;            // bytes left after next_ in its block
   ProtobufCAllocator allocator_;
 };
 
