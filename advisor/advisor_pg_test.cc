@@ -539,14 +539,19 @@ TEST_F(AdvisorPg, WhatIfCallsPerConnectionWithTwoJobs) {
   const auto& shares = j["summary"]["whatif_by_connection"];
   ASSERT_TRUE(shares.is_array()) << j["summary"].dump();
   ASSERT_EQ(shares.size(), 2u) << shares.dump();
+  // Tasks go to whichever connection is free first, so how they split is
+  // the scheduler's business: on a busy machine one connection can take
+  // them all (seen once beside two fuzzers). The shares are counted, not
+  // required to be even or non-zero.
   int64_t sum = 0;
   for (const auto& c : shares) {
-    EXPECT_GT(c["whatif_calls"].get<int64_t>(), 0) << shares.dump();
+    EXPECT_GE(c["whatif_calls"].get<int64_t>(), 0) << shares.dump();
     EXPECT_EQ(c["server"], "primary") << shares.dump();
     sum += c["whatif_calls"].get<int64_t>();
   }
   EXPECT_EQ(shares[0]["connection"], "job 1");
   EXPECT_EQ(shares[1]["connection"], "job 2");
+  EXPECT_GT(sum, 0) << shares.dump();
   EXPECT_EQ(sum, j["summary"]["whatif_calls"].get<int64_t>());
   EXPECT_EQ(shares.dump().find("postgres"), std::string::npos) << shares.dump();
   // One connection: one share, all of it.
