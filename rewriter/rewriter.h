@@ -76,6 +76,9 @@ struct RewriteOptions {
   const RewriteCatalog* catalog = nullptr;
   bool pretty = true;  // line breaks at major clauses (meaning checked unchanged)
   TopOneForm top_one_form = TopOneForm::kCheapest;
+  // Tests: after each pass that applied nothing, check the tree is unchanged
+  // (RewriteOnce keeps one undo snapshot on that promise); Internal if not.
+  bool check_passes = false;
 };
 
 struct PassOutcome {
