@@ -438,20 +438,29 @@ TEST(Scope, FigureColnameMatchesPostgres) {
     EXPECT_EQ(rw::FigureColname(s->target_list[i]->res_target->val), want[i]);
 }
 
+// The files of `dir` under the source tree (only *.sql when `sql_only`) that
+// read and split; none when the directory is missing.
+std::vector<SqlFile> SplitFiles(const char* dir, bool sql_only) {
+  std::vector<SqlFile> files;
+  const std::string path = std::string(PGVISE_SOURCE_DIR) + "/" + dir;
+  if (!std::filesystem::is_directory(path)) return files;
+  for (const auto& e : std::filesystem::directory_iterator(path)) {
+    if (sql_only && e.path().extension() != ".sql") continue;
+    SourceText src;
+    if (!SourceText::Read(e.path().string(), &src).ok()) continue;
+    SqlFile file;
+    if (ParseSqlFile(std::move(src), &file).ok()) files.push_back(std::move(file));
+  }
+  return files;
+}
+
 TEST(RewriteSql, EveryStatementOfTheRepositoryCorporaSurvives) {
   // Whatever SQL the project carries (fuzz corpus, demo workload, golden
   // inputs): no crash, and every rewrite re-parses and is a fixed point.
   int statements = 0, rewritten = 0;
   for (const char* dir : {"fuzz/corpus/sql", "scripts/demo", "scripts/demo/queries",
                           "tests/golden/review", "rewriter/testdata"}) {
-    std::string path = std::string(PGVISE_SOURCE_DIR) + "/" + dir;
-    if (!std::filesystem::is_directory(path)) continue;
-    for (const auto& e : std::filesystem::directory_iterator(path)) {
-      if (e.path().extension() != ".sql") continue;
-      SourceText src;
-      if (!SourceText::Read(e.path().string(), &src).ok()) continue;
-      SqlFile file;
-      if (!ParseSqlFile(std::move(src), &file).ok()) continue;
+    for (const SqlFile& file : SplitFiles(dir, true)) {
       for (const auto& st : file.statements) {
         if (!st.parsed) continue;
         ++statements;
@@ -476,14 +485,8 @@ TEST(RewriteSql, EveryStatementOfTheRepositoryCorporaSurvives) {
 // minimised corpus holds the odd shapes the passes meet; every pass is
 // checked on each of its statements.
 TEST(RewriteSql, NoPassChangesTheTreeWithoutApplying) {
-  const std::string dir = std::string(PGVISE_SOURCE_DIR) + "/fuzz/corpus-grown/rewrite";
-  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
   int statements = 0, rewritten = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    SourceText src;
-    if (!SourceText::Read(e.path().string(), &src).ok() || !src.Validate().ok()) continue;
-    SqlFile file;
-    if (!ParseSqlFile(std::move(src), &file).ok()) continue;
+  for (const SqlFile& file : SplitFiles("fuzz/corpus-grown/rewrite", false)) {
     for (const auto& st : file.statements) {
       if (!st.parsed) continue;
       ++statements;
